@@ -1,0 +1,51 @@
+"""`lineal show REF`: any artifact or run, in full.
+
+Thin: formats what lineal.client returns; never reads the store directly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from lineal.cli.common import handle_errors, open_client, out, print_json
+
+
+def _line(key: str, value: Any) -> None:
+    if value in (None, {}, []):
+        return
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    out.print(f"{key:<11} {value}", markup=False)
+
+
+@handle_errors
+def show(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="dataset/NAME[@vN|@sha256:HEX], KIND/NAME:ALIAS, run/ULID or sha256:HEX."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
+    with open_client() as client:
+        body = client.show(ref)
+    if as_json:
+        print_json(body)
+        return
+    for key, value in body.items():
+        if key in ("upstream", "downstream"):
+            continue
+        _line(key, value)
+    for direction in ("upstream", "downstream"):
+        for edge in body[direction]:
+            role = f" ({edge['role']})" if edge["role"] else ""
+            _line(direction, f"{edge['kind']}{role} {edge['node']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(show)

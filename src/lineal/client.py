@@ -1,0 +1,245 @@
+"""The Python API over one store: record artifacts, edges, runs and metrics; read and verify.
+
+A thin service layer the CLI and SDK share; never prints and never writes SQL itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ulid import ULID
+
+from lineal import workspace
+from lineal.errors import InvalidInput
+from lineal.ledger import checkpoint as checkpoints
+from lineal.ledger.chain import Record
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes, is_digest
+from lineal.model.entities import Artifact, Edge, Run
+from lineal.model.ops import (
+    AliasSet,
+    ArtifactRecord,
+    EdgeRecord,
+    MetricsBatch,
+    Redact,
+    RunFinish,
+    RunStart,
+    TagSet,
+)
+from lineal.model.refs import Ref, parse
+from lineal.store import queries
+from lineal.store.base import VerifyReport
+from lineal.store.sql import SqlStore
+
+Node = str | Artifact | Run
+
+
+def _now() -> str:
+    return canonical.format_time(datetime.now(UTC))
+
+
+class Lineal:
+    """One open store with the writer's signing key (if any)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, uri: str | None = None, *, path: str | Path | None = None) -> Lineal:
+        """Open ``uri``, else ``LINEAL_URI``, else the nearest `.lineal/` above ``path``."""
+        found = workspace.locate(Path(path) if path else None)
+        if uri is not None:
+            found = workspace.Workspace(uri=uri, agent=found.agent, keys=found.keys, root=None)
+        return cls(found.open())
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Lineal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Group writes into one signed transaction: all of them land, or none."""
+        return self.store.atomic()
+
+    # -- writing -------------------------------------------------------------------------
+    def record_artifact(
+        self,
+        kind: str,
+        *,
+        digest: str | None = None,
+        data: bytes | None = None,
+        name: str | None = None,
+        size: int | None = None,
+        uri: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Artifact:
+        """Record an artifact by its digest (or by the bytes to digest) under an optional name."""
+        if (digest is None) == (data is None):
+            raise InvalidInput("pass exactly one of digest= or data=")
+        if data is not None:
+            digest, size = digest_bytes(data), len(data) if size is None else size
+        assert digest is not None  # noqa: S101 - one of the two was given
+        op = ArtifactRecord(
+            kind=kind, digest=digest, name=name, size=size, uri=uri, meta=meta or {}
+        )
+        with self.atomic():
+            self.store.append(op)
+            if name is None:
+                return self._resolve(Ref(kind=None, digest=digest))  # type: ignore[return-value]
+            return self._resolve(Ref(kind=kind, name=name, digest=digest))  # type: ignore[return-value]
+
+    def link(self, kind: str, parent: Node, child: Node, *, role: str | None = None) -> Edge:
+        """Record an edge from upstream ``parent`` to downstream ``child``."""
+        edge = EdgeRecord(kind=kind, parent=self.node(parent), child=self.node(child), role=role)
+        record = self.store.append(edge)[0]
+        return Edge(kind=kind, parent=edge.parent, child=edge.child, role=role, seq=record.seq)
+
+    def start_run(
+        self,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Run:
+        op = RunStart(
+            id=str(ULID()), name=name, started=_now(), params=params or {}, meta=meta or {}
+        )
+        self.store.append(op)
+        return queries.get_run(self.store.sql(), op.id)
+
+    def finish_run(
+        self, run: Node, *, status: str = "finished", summary: Mapping[str, Any] | None = None
+    ) -> Run:
+        run_id = self._run_id(run)
+        self.store.append(RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}))
+        return queries.get_run(self.store.sql(), run_id)
+
+    def log_metrics(self, run: Node, values: Mapping[str, float], *, step: int) -> Record:
+        """Append one step of metric values as a ``metrics.batch`` record."""
+        when = _now()
+        points = tuple((key, step, value, when) for key, value in values.items())
+        return self.store.append(MetricsBatch(run=self._run_id(run), points=points))[0]
+
+    def set_alias(self, ref: str, alias: str) -> Artifact:
+        """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names."""
+        artifact = self.resolve(ref)
+        if not isinstance(artifact, Artifact) or artifact.name is None:
+            raise InvalidInput(f"{ref} is not a named artifact version: aliases need a name")
+        self.store.append(
+            AliasSet(kind=artifact.kind, name=artifact.name, alias=alias, digest=artifact.digest)
+        )
+        return artifact
+
+    def set_tag(self, target: Node, key: str, value: str | None) -> Record:
+        return self.store.append(TagSet(target=self.node(target), key=key, value=value))[0]
+
+    def redact(self, seq: int, reason: str) -> Record:
+        """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable."""
+        return self.store.append(Redact(seq=seq, reason=reason))[0]
+
+    # -- reading -------------------------------------------------------------------------
+    def _resolve(self, ref: Ref) -> Artifact | Run:
+        return queries.resolve(self.store.sql(), ref)
+
+    def resolve(self, ref: str | Ref) -> Artifact | Run:
+        """The artifact or run a reference names."""
+        return self._resolve(ref if isinstance(ref, Ref) else parse(ref))
+
+    def node(self, value: Node) -> str:
+        """The graph node id of an artifact, run, reference or agent/NAME."""
+        if isinstance(value, Artifact):
+            return value.digest
+        if isinstance(value, Run):
+            return f"run/{value.id}"
+        if is_digest(value) or value.startswith("agent/"):
+            return value
+        found = self.resolve(value)
+        return found.digest if isinstance(found, Artifact) else f"run/{found.id}"
+
+    def _run_id(self, run: Node) -> str:
+        node = self.node(run)
+        if not node.startswith("run/"):
+            raise InvalidInput(f"{run} is not a run", hint="pass a Run or run/ULID")
+        return node[4:]
+
+    def show(self, ref: str) -> dict[str, Any]:
+        """Everything known about one artifact or run, JSON-shaped."""
+        found = self.resolve(ref)
+        db = self.store.sql()
+        if isinstance(found, Run):
+            node = f"run/{found.id}"
+            body: dict[str, Any] = {
+                "type": "run",
+                "ref": found.ref,
+                "id": found.id,
+                "name": found.name,
+                "status": found.status,
+                "author": found.author,
+                "started": found.started,
+                "ended": found.ended,
+                "params": dict(found.params),
+                "meta": dict(found.meta),
+                "seq": found.seq,
+                **queries.run_details(db, found.id),
+            }
+        else:
+            node = found.digest
+            body = {
+                "type": "artifact",
+                "ref": found.ref,
+                "kind": found.kind,
+                "digest": found.digest,
+                "name": found.name,
+                "version": found.version,
+                "size": found.size,
+                "uri": found.uri,
+                "meta": dict(found.meta),
+                "seq": found.seq,
+                **queries.artifact_details(db, found),
+            }
+        edges = queries.edges(db, node)
+        body["upstream"] = [
+            {"kind": e.kind, "node": e.parent, "role": e.role} for e in edges if e.child == node
+        ]
+        body["downstream"] = [
+            {"kind": e.kind, "node": e.child, "role": e.role} for e in edges if e.parent == node
+        ]
+        return body
+
+    def log(self, *, limit: int | None = None, op: str | None = None) -> Iterator[dict[str, Any]]:
+        """Ledger records, newest first, with decoded payloads."""
+        for record in self.store.records(limit=limit, op=op, newest_first=True):
+            payload = None if record.payload is None else canonical.decode(record.payload)
+            yield record.as_dict(payload)
+
+    def verify(self) -> VerifyReport:
+        return self.store.verify()
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A signed tree head over the whole ledger (see lineal.ledger.checkpoint)."""
+        signer = self.store.signer
+        if signer is None:
+            raise InvalidInput(
+                "no signing key: a checkpoint must be signed", hint="run `lineal init` first"
+            )
+        with self.store.atomic():  # one snapshot: the leaves and the head agree
+            leaves = self.store.leaf_hashes()
+            _, head = self.store.head()
+        return checkpoints.make_checkpoint(leaves, head, _now(), signer)
+
+    def check_checkpoint(self, document: Mapping[str, Any]) -> checkpoints.CheckpointResult:
+        """Is an old checkpoint a prefix of today's ledger? If not, where did history change?"""
+        return checkpoints.check_checkpoint(document, self.store.leaf_hashes())
+
+
+def open(uri: str | None = None, *, path: str | Path | None = None) -> Lineal:
+    """Open the store at ``uri``, ``LINEAL_URI`` or the nearest `.lineal/` (see Lineal.open)."""
+    return Lineal.open(uri, path=path)

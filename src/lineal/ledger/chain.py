@@ -1,0 +1,66 @@
+"""The hash chain: how a record's hash binds it to its predecessor and its payload digest.
+
+Pure arithmetic over record fields; never reads a store.
+
+    hash = sha256(prev "\n" seq "\n" time "\n" author "\n" op "\n" payload_digest)   (hex)
+
+Joining with newlines is unambiguous because no field may contain one: hashes and digests are
+hex, ``seq`` is decimal, times have one fixed form, agent names and ops have closed alphabets.
+The first record's ``prev`` is :data:`GENESIS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def record_hash(prev: str, seq: int, time: str, author: str, op: str, payload_digest: str) -> str:
+    """The hex hash of one record given the hash of the record before it."""
+    text = f"{prev}\n{seq}\n{time}\n{author}\n{op}\n{payload_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def commit_message(last_seq: int, last_hash: str) -> bytes:
+    """The bytes a commit signature covers: the last record of the transaction."""
+    return f"lineal-commit\n{last_seq}\n{last_hash}".encode()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """One ledger record as stored; ``payload`` is None once redacted."""
+
+    seq: int
+    time: str
+    author: str
+    op: str
+    payload_digest: str
+    hash: str
+    payload: bytes | None = None
+
+    def as_dict(self, payload: Any = None) -> dict[str, Any]:
+        """A JSON-shaped view (for ``lineal log --json``)."""
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "author": self.author,
+            "op": self.op,
+            "payload_digest": self.payload_digest,
+            "hash": self.hash,
+            "payload": payload,
+            "redacted": self.payload is None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Commit:
+    """The signed end of one transaction: ``sig`` = ed25519(key, commit_message(...))."""
+
+    last_seq: int
+    last_hash: str
+    author: str
+    key_id: str
+    sig: str

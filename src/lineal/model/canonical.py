@@ -1,0 +1,123 @@
+"""Canonical encoding: the one byte form of a payload, so a fact hashes the same everywhere.
+
+Pure and deterministic; never reads the clock, never normalises what it is given.
+
+Rules (the encoding is JSON, RFC 8259, narrowed so that equal values give equal bytes):
+
+- **Accepted values**: ``None``, ``bool``, ``int``, ``float``, ``str``, ``list``/``tuple``
+  (both become arrays) and ``dict`` with ``str`` keys. Anything else (bytes, sets, datetimes,
+  Decimals, objects) is refused with :class:`~lineal.errors.InvalidInput`.
+- **Key order**: object keys are sorted by Unicode code point (Python's ``str`` order), at every
+  depth. Duplicate keys cannot occur.
+- **Whitespace**: none outside strings (``,`` and ``:`` separators only).
+- **Strings**: UTF-8, not ASCII-escaped; only ``"``, ``\\`` and control characters U+0000-U+001F
+  are escaped. Strings are *not* Unicode-normalised: NFC and NFD spellings of a name stay two
+  different values, because file systems and labels keep them apart too. Lone surrogates are
+  refused.
+- **Integers vs floats**: an ``int`` is written without a decimal point (``1``); a ``float``
+  always carries one or an exponent (``1.0``, ``1e+16``), using Python's shortest round-trip
+  ``repr``. So ``1`` and ``1.0`` are different values with different bytes. ``-0.0`` stays
+  ``-0.0``. Integers must fit in a signed 64-bit word (every SQL backend can hold them).
+- **NaN and ±Infinity** are refused: JSON has no spelling for them.
+- **Datetimes** are not accepted as such: payloads carry times as RFC 3339 UTC strings with
+  microseconds (``2026-11-25T11:37:31.000000Z``), made by :func:`format_time`, so a time and
+  the string that spells it cannot be confused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from lineal.errors import InvalidInput
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+def _check(value: Any, path: str) -> None:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidInput(f"integer at {path} does not fit in 64 bits: {value}")
+        return
+    if kind is float or isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{value!r} at {path} has no canonical form (NaN/Infinity)")
+        return
+    if kind is dict or isinstance(value, Mapping):
+        for key, item in value.items():
+            if type(key) is not str:
+                raise InvalidInput(f"object key {key!r} at {path} is not a string")
+            _check(item, f"{path}.{key}")
+        return
+    if kind is list or kind is tuple:
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    if isinstance(value, str):
+        return
+    raise InvalidInput(
+        f"{type(value).__name__} at {path} cannot be encoded canonically",
+        hint="use str, int, float, bool, None, lists and dicts with string keys",
+    )
+
+
+def _ok(value: Any) -> bool:
+    # The fast path: no paths built; _check runs only to explain a failure.
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(_INT_MIN <= value <= _INT_MAX)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _ok(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_ok(v) for v in value)
+    return False  # subclasses and the rest: let _check decide, with a path
+
+
+def encode(value: Any) -> bytes:
+    """Return the canonical bytes of ``value`` (see the module rules)."""
+    if not _ok(value):
+        _check(value, "$")
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput("string holds a lone surrogate; it is not valid Unicode") from exc
+
+
+def decode(data: bytes) -> Any:
+    """Parse canonical bytes back into Python values."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"not a canonical payload: {exc}") from exc
+
+
+def format_time(moment: datetime) -> str:
+    """Spell an aware datetime as the RFC 3339 UTC string payloads carry."""
+    if moment.tzinfo is None:
+        raise InvalidInput("naive datetime: times must carry a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Read back a time written by :func:`format_time`."""
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"bad time {text!r}: expected RFC 3339 UTC like 2026-01-31T12:00:00.000000Z"
+        ) from exc
+    return moment.replace(tzinfo=UTC)

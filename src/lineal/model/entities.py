@@ -1,0 +1,180 @@
+"""The lineage graph's nodes and edges (W3C PROV made concrete): Artifact, Run, Agent, Edge.
+
+Frozen values validated on construction; never loaded or saved here (stores do that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineal.errors import InvalidInput
+from lineal.model.digests import check_digest, is_digest
+from lineal.model.refs import ARTIFACT_KINDS, NAME_PATTERN, ULID_PATTERN
+
+AGENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}"
+_AGENT = re.compile(AGENT_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
+_ULID = re.compile(ULID_PATTERN)
+_RUN_NODE = re.compile(f"run/{ULID_PATTERN}")
+_AGENT_NODE = re.compile(f"agent/{AGENT_PATTERN}")
+
+RUN_STATUSES = ("running", "finished", "failed", "killed")
+
+#: Edge kinds and the node types they join: (parent type, child type). Edges point along the
+#: flow of data: the parent is upstream of the child (the run *used* the dataset, so the
+#: dataset is the parent; the model was *derived from* v1, so v1 is the parent).
+EDGE_KINDS: dict[str, tuple[str, str]] = {
+    "used": ("artifact", "run"),
+    "generated": ("run", "artifact"),
+    "derived_from": ("artifact", "artifact"),
+    "labeled_with": ("artifact", "artifact"),
+    "rendered_from": ("artifact", "artifact"),
+    "informed_by": ("run", "run"),
+    "associated_with": ("agent", "run"),
+}
+
+
+def node_type(node: str) -> str:
+    """'artifact', 'run' or 'agent' for a node id, or raise InvalidInput."""
+    if is_digest(node):
+        return "artifact"
+    if isinstance(node, str) and _RUN_NODE.fullmatch(node):
+        return "run"
+    if isinstance(node, str) and _AGENT_NODE.fullmatch(node):
+        return "agent"
+    raise InvalidInput(
+        f"bad node {node!r}: expected an artifact digest (sha256:HEX), run/ULID or agent/NAME"
+    )
+
+
+def check_name(name: object, what: str = "name") -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"bad {what} {name!r}: use letters, digits, '.', '_' and '-' (max 128), "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_agent_name(name: object) -> str:
+    if not isinstance(name, str) or not _AGENT.fullmatch(name):
+        raise InvalidInput(
+            f"bad agent name {name!r}: use letters, digits and . _ @ + - (max 128)",
+            hint="pass --agent NAME",
+        )
+    return name
+
+
+def check_run_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not _ULID.fullmatch(run_id):
+        raise InvalidInput(f"bad run id {run_id!r}: expected a 26-character upper-case ULID")
+    return run_id
+
+
+def check_kind(kind: object) -> str:
+    if not isinstance(kind, str) or kind not in ARTIFACT_KINDS:
+        raise InvalidInput(
+            f"bad artifact kind {kind!r}: expected one of {', '.join(ARTIFACT_KINDS)}"
+        )
+    return kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Artifact:
+    """A versioned entity: dataset, file, schema, scene, model, code, env, config, report."""
+
+    kind: str
+    digest: str
+    name: str | None = None
+    version: int | None = None
+    size: int | None = None
+    uri: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        check_digest(self.digest)
+        if self.name is not None:
+            check_name(self.name)
+        if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
+            raise InvalidInput(f"bad size {self.size!r}: expected a non-negative integer")
+
+    @property
+    def ref(self) -> str:
+        if self.name is None:
+            return self.digest
+        if self.version is None:
+            return f"{self.kind}/{self.name}@{self.digest}"
+        return f"{self.kind}/{self.name}@v{self.version}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    """An activity: training, evaluation, transformation, generation, ingestion."""
+
+    id: str
+    name: str
+    status: str = "running"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    started: str | None = None
+    ended: str | None = None
+    author: str | None = None
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        check_run_id(self.id)
+        check_name(self.name, "run name")
+        if self.status not in RUN_STATUSES:
+            raise InvalidInput(
+                f"bad run status {self.status!r}: expected one of {', '.join(RUN_STATUSES)}"
+            )
+
+    @property
+    def ref(self) -> str:
+        return f"run/{self.id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agent:
+    """A person or service account that signs what it writes."""
+
+    name: str
+    public_key: str  # raw ed25519 public key, 64 hex characters
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        check_agent_name(self.name)
+        if not re.fullmatch(r"[0-9a-f]{64}", self.public_key):
+            raise InvalidInput("bad public key: expected 64 hex characters (raw ed25519)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edge:
+    """A directed relation from an upstream ``parent`` to a downstream ``child`` node."""
+
+    kind: str
+    parent: str
+    child: str
+    role: str | None = None
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EDGE_KINDS:
+            raise InvalidInput(
+                f"bad edge kind {self.kind!r}: expected one of {', '.join(EDGE_KINDS)}"
+            )
+        want_parent, want_child = EDGE_KINDS[self.kind]
+        if node_type(self.parent) != want_parent or node_type(self.child) != want_child:
+            raise InvalidInput(
+                f"a {self.kind!r} edge joins a {want_parent} (parent) to a {want_child} "
+                f"(child), not {self.parent!r} to {self.child!r}"
+            )
+        if self.parent == self.child:
+            raise InvalidInput(f"an edge cannot join {self.parent!r} to itself")
+        if self.role is not None:
+            check_name(self.role, "role")

@@ -1,0 +1,270 @@
+"""The closed vocabulary of ledger operations, each with a payload type that validates itself.
+
+Pure: an op is checked completely here, before any store sees it; never touches a store.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+from lineal.errors import InvalidInput
+from lineal.model.canonical import parse_time
+from lineal.model.digests import check_digest
+from lineal.model.entities import (
+    RUN_STATUSES,
+    Agent,
+    Edge,
+    check_kind,
+    check_name,
+    check_run_id,
+    node_type,
+)
+
+_METRIC_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}")
+_TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,127}")
+
+
+def _check_mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise InvalidInput(f"{what} must be an object with string keys, not {value!r}")
+    return value
+
+
+def _check_optional_str(value: object, what: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, not {value!r}")
+
+
+class Op:
+    """Base of every op payload. Subclasses are frozen keyword-only dataclasses."""
+
+    OP: ClassVar[str]
+    #: whether a ``redact`` may erase this op's payload (only leaves of the graph: nothing
+    #: later in the ledger depends on them, so replay without them stays whole).
+    REDACTABLE: ClassVar[bool] = False
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-shaped payload the ledger stores (canonically encoded by the store)."""
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+        return {name: _plain(getattr(self, name)) for name in names}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        """Build and validate the op from a decoded payload; unknown or missing keys fail."""
+        _check_mapping(payload, f"{cls.OP} payload")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        if extra := set(payload) - names:
+            raise InvalidInput(f"{cls.OP} payload has unknown keys: {', '.join(sorted(extra))}")
+        try:
+            return cls(**payload)
+        except TypeError as exc:
+            raise InvalidInput(f"{cls.OP} payload is incomplete: {exc}") from exc
+
+
+_FIELD_NAMES: dict[type[Op], tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRegister(Op):
+    OP: ClassVar[str] = "agent.register"
+    name: str
+    public_key: str
+
+    def __post_init__(self) -> None:
+        Agent(name=self.name, public_key=self.public_key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactRecord(Op):
+    OP: ClassVar[str] = "artifact.record"
+    kind: str
+    digest: str
+    name: str | None = None
+    size: int | None = None
+    uri: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        check_digest(self.digest, "artifact digest")
+        if self.name is not None:
+            check_name(self.name, "artifact name")
+        if self.size is not None and (
+            isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0
+        ):
+            raise InvalidInput(f"bad size {self.size!r}: expected a non-negative integer")
+        _check_optional_str(self.uri, "uri")
+        _check_mapping(self.meta, "meta")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EdgeRecord(Op):
+    OP: ClassVar[str] = "edge.record"
+    kind: str
+    parent: str
+    child: str
+    role: str | None = None
+
+    def __post_init__(self) -> None:
+        Edge(kind=self.kind, parent=self.parent, child=self.child, role=self.role)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStart(Op):
+    OP: ClassVar[str] = "run.start"
+    id: str
+    name: str
+    started: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_run_id(self.id)
+        check_name(self.name, "run name")
+        parse_time(self.started)
+        _check_mapping(self.params, "params")
+        _check_mapping(self.meta, "meta")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinish(Op):
+    OP: ClassVar[str] = "run.finish"
+    id: str
+    status: str
+    ended: str
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_run_id(self.id)
+        if self.status not in RUN_STATUSES[1:]:
+            raise InvalidInput(
+                f"bad final status {self.status!r}: expected one of {', '.join(RUN_STATUSES[1:])}"
+            )
+        parse_time(self.ended)
+        _check_mapping(self.summary, "summary")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsBatch(Op):
+    """Metric points ``(key, step, value, time)`` of one run."""
+
+    OP: ClassVar[str] = "metrics.batch"
+    REDACTABLE: ClassVar[bool] = True
+    run: str
+    points: tuple[tuple[str, int, float, str], ...]
+
+    def __post_init__(self) -> None:
+        check_run_id(self.run)
+        if not isinstance(self.points, list | tuple) or not self.points:
+            raise InvalidInput("metrics.batch needs a non-empty list of points")
+        object.__setattr__(self, "points", tuple(tuple(p) for p in self.points))
+        for point in self.points:
+            if len(point) != 4:
+                raise InvalidInput(f"bad metric point {point!r}: expected [key, step, value, time]")
+            key, step, value, when = point
+            if not isinstance(key, str) or not _METRIC_KEY.fullmatch(key):
+                raise InvalidInput(f"bad metric key {key!r}")
+            if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+                raise InvalidInput(f"bad step {step!r} for {key!r}: expected an integer >= 0")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                raise InvalidInput(f"bad value {value!r} for {key!r}: expected a finite number")
+            parse_time(when)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AliasSet(Op):
+    """Point ``KIND/NAME:ALIAS`` at a version's digest, or remove the alias (digest None)."""
+
+    OP: ClassVar[str] = "alias.set"
+    kind: str
+    name: str
+    alias: str
+    digest: str | None
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        check_name(self.name)
+        if not isinstance(self.alias, str) or not re.fullmatch(
+            r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.alias
+        ):
+            raise InvalidInput(f"bad alias {self.alias!r}: start with a letter; max 64")
+        if re.fullmatch(r"v[0-9]+", self.alias) or self.alias == "latest":
+            raise InvalidInput(f"alias {self.alias!r} is reserved for versions")
+        if self.digest is not None:
+            check_digest(self.digest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagSet(Op):
+    """Set a tag on any node, or remove it (value None)."""
+
+    OP: ClassVar[str] = "tag.set"
+    REDACTABLE: ClassVar[bool] = True
+    target: str
+    key: str
+    value: str | None
+
+    def __post_init__(self) -> None:
+        node_type(self.target)
+        if not isinstance(self.key, str) or not _TAG_KEY.fullmatch(self.key):
+            raise InvalidInput(f"bad tag key {self.key!r}")
+        _check_optional_str(self.value, "tag value")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redact(Op):
+    """Erase an earlier record's payload (retention, erasure); the chain still verifies."""
+
+    OP: ClassVar[str] = "redact"
+    seq: int
+    reason: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
+            raise InvalidInput(f"bad seq {self.seq!r}: expected a positive integer")
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise InvalidInput("a redaction needs a reason", hint="pass --reason TEXT")
+
+
+OPS: dict[str, type[Op]] = {
+    cls.OP: cls
+    for cls in (
+        AgentRegister,
+        ArtifactRecord,
+        EdgeRecord,
+        RunStart,
+        RunFinish,
+        MetricsBatch,
+        AliasSet,
+        TagSet,
+        Redact,
+    )
+}
+
+
+def op_from_payload(op: str, payload: Mapping[str, Any]) -> Op:
+    """Rebuild a validated op from its name and decoded payload."""
+    cls = OPS.get(op)
+    if cls is None:
+        raise InvalidInput(f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}")
+    return cls.from_payload(payload)

@@ -1,0 +1,150 @@
+"""Numbered schema migrations shared by the SQL stores, each applied in one transaction.
+
+Never edit a released migration: add the next number instead.
+
+SQL is written once for both backends; ``{int}``, ``{real}`` and ``{blob}`` become the
+backend's spelling (SQLite: INTEGER, REAL, BLOB; PostgreSQL: BIGINT, DOUBLE PRECISION, BYTEA).
+"""
+
+from __future__ import annotations
+
+# The ledger itself: the only tables that are the source of truth.
+_LEDGER = """
+CREATE TABLE ledger (
+    seq {int} PRIMARY KEY,
+    time TEXT NOT NULL,
+    author TEXT NOT NULL,
+    op TEXT NOT NULL,
+    payload_digest TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload {blob}
+);
+CREATE TABLE commits (
+    last_seq {int} PRIMARY KEY,
+    last_hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+"""
+
+# Projections: derived from the ledger, rebuilt and compared by `lineal verify`. Every row
+# carries the seq that made it; facts that can change also carry until_seq.
+PROJECTIONS = """
+CREATE TABLE agents (
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    seq {int} NOT NULL,
+    PRIMARY KEY (name, public_key)
+);
+CREATE TABLE artifacts (
+    digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    size {int},
+    uri TEXT,
+    meta TEXT NOT NULL,
+    seq {int} NOT NULL
+);
+CREATE TABLE versions (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version {int} NOT NULL,
+    digest TEXT NOT NULL,
+    seq {int} NOT NULL,
+    PRIMARY KEY (kind, name, version),
+    UNIQUE (digest, kind, name)
+);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    author TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    summary TEXT,
+    seq {int} NOT NULL,
+    finish_seq {int}
+);
+CREATE INDEX runs_name ON runs (name);
+CREATE TABLE params (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq {int} NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE metrics (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    step {int} NOT NULL,
+    value {real} NOT NULL,
+    time TEXT NOT NULL,
+    seq {int} NOT NULL
+);
+CREATE INDEX metrics_run_key_step ON metrics (run_id, key, step);
+CREATE TABLE edges (
+    parent TEXT NOT NULL,
+    child TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    seq {int} NOT NULL,
+    PRIMARY KEY (parent, child, kind, role)
+);
+CREATE INDEX edges_child ON edges (child);
+CREATE TABLE aliases (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    seq {int} NOT NULL,
+    until_seq {int}
+);
+CREATE INDEX aliases_name ON aliases (kind, name, alias);
+CREATE TABLE tags (
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq {int} NOT NULL,
+    until_seq {int}
+);
+CREATE INDEX tags_target ON tags (target, key);
+CREATE TABLE redactions (
+    seq {int} PRIMARY KEY,
+    by_seq {int} NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+#: Every projection table with the columns `verify` compares, in a stable order.
+PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
+    "agents": ("name", "public_key", "key_id", "seq"),
+    "artifacts": ("digest", "kind", "size", "uri", "meta", "seq"),
+    "versions": ("kind", "name", "version", "digest", "seq"),
+    "runs": (
+        "id", "name", "status", "started", "ended", "author", "meta", "summary", "seq",
+        "finish_seq",
+    ),
+    "params": ("run_id", "key", "value", "seq"),
+    "metrics": ("run_id", "key", "step", "value", "time", "seq"),
+    "edges": ("parent", "child", "kind", "role", "seq"),
+    "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
+    "tags": ("target", "key", "value", "seq", "until_seq"),
+    "redactions": ("seq", "by_seq", "reason"),
+}  # fmt: skip
+
+#: (version, description, SQL). The store records each applied version in schema_version.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+SQLITE_TYPES = {"int": "INTEGER", "real": "REAL", "blob": "BLOB"}
+POSTGRES_TYPES = {"int": "BIGINT", "real": "DOUBLE PRECISION", "blob": "BYTEA"}
+
+
+def statements(sql: str, types: dict[str, str]) -> list[str]:
+    """Split a migration into single statements in the backend's spelling."""
+    return [s.strip() for s in sql.format(**types).split(";") if s.strip()]

@@ -1,0 +1,114 @@
+"""The team store: the same ledger and projections in PostgreSQL (psycopg 3).
+
+Never lets two writers extend the chain at once: the head is serialised by an advisory lock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from lineal.errors import MissingExtra, StoreUnavailable
+from lineal.ledger.keys import Signer
+from lineal.store.migrations import POSTGRES_TYPES
+from lineal.store.sql import SqlStore
+
+#: The advisory lock key that serialises appends (any constant unique to lineal).
+HEAD_LOCK = 0x6C696E65616C  # "lineal"
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class PostgresSql:
+    """projections.Sql over a psycopg connection; translates ``?`` to ``%s`` once per query."""
+
+    __slots__ = ("cache", "conn")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.cache: dict[str, str] = {}
+
+    def _q(self, sql: str) -> str:
+        query = self.cache.get(sql)
+        if query is None:
+            query = self.cache[sql] = _pg(sql)
+        return query
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self.conn.execute(self._q(sql), params or None)
+        return int(cursor.rowcount)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.conn.execute(self._q(sql), params or None).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.conn.execute(self._q(sql), params or None).fetchall()
+        return rows
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(self._q(sql), rows)
+
+
+def _redact_uri(uri: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
+
+
+class PostgresStore(SqlStore):
+    """Store in a PostgreSQL database (``postgresql://user@host:port/dbname``)."""
+
+    types = POSTGRES_TYPES
+
+    def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
+        super().__init__(_redact_uri(uri), signer)
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise MissingExtra("psycopg", "postgres") from exc
+        try:
+            self._conn = psycopg.connect(uri, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = lines[0] if lines else "no answer"
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {self.uri}: {reason}",
+                hint="start the server, or fix LINEAL_URI / the uri in .lineal/config.toml",
+            ) from exc
+        self._sql = PostgresSql(self._conn)
+        self._cursors = 0
+        if create:
+            self.migrate()
+        else:
+            self._check_schema()
+
+    def sql(self) -> PostgresSql:
+        return self._sql
+
+    def _has_table(self, name: str) -> bool:
+        row = self._conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def _begin_write(self) -> None:
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
+
+    def _begin_read(self) -> None:
+        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def _end(self, *, commit: bool) -> None:
+        self._conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        # A named (server-side) cursor streams in chunks inside the open transaction.
+        self._cursors += 1
+        with self._conn.cursor(name=f"lineal_stream_{self._cursors}") as cursor:
+            cursor.itersize = 4096
+            cursor.execute(_pg(sql), params or None)
+            yield from cursor
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,260 @@
+"""Applying one ledger op to the projection tables: the only code that writes them.
+
+The same code runs at append time and when `verify` replays the ledger into a scratch database,
+so a projection can never hold anything the ledger does not imply. Never writes the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.ledger.keys import key_id
+from lineal.model import canonical
+from lineal.model.entities import node_type
+from lineal.model.ops import (
+    OPS,
+    AgentRegister,
+    AliasSet,
+    ArtifactRecord,
+    EdgeRecord,
+    MetricsBatch,
+    Op,
+    Redact,
+    RunFinish,
+    RunStart,
+    TagSet,
+)
+
+
+class Sql(Protocol):
+    """The little a projection needs from a database connection (``?`` placeholders)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+def _json(value: Any) -> str:
+    return canonical.encode(value).decode() if value else "{}"
+
+
+def node_exists(db: Sql, node: str) -> bool:
+    kind = node_type(node)
+    if kind == "artifact":
+        return db.one("SELECT 1 FROM artifacts WHERE digest = ?", (node,)) is not None
+    if kind == "run":
+        return db.one("SELECT 1 FROM runs WHERE id = ?", (node[4:],)) is not None
+    return db.one("SELECT 1 FROM agents WHERE name = ?", (node[6:],)) is not None
+
+
+def _require_node(db: Sql, node: str) -> None:
+    if not node_exists(db, node):
+        raise NotFound(
+            f"unknown node {node!r}: record it before linking or tagging it",
+            hint="record the artifact (or start the run) first",
+        )
+
+
+def apply(db: Sql, seq: int, author: str, op: Op, *, replay: bool = False) -> None:
+    """Project ``op`` (ledger record ``seq``, written by ``author``) into the tables.
+
+    Raises a LinealError, and writes nothing worth keeping, when the op contradicts what the
+    projections already hold; the caller rolls the transaction back.
+    """
+    handler = _HANDLERS[type(op)]
+    handler(db, seq, author, op, replay)
+
+
+def _agent_register(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    rows = db.all("SELECT public_key FROM agents WHERE name = ?", (op.name,))
+    keys = {row[0] for row in rows}
+    if op.public_key in keys:
+        raise Conflict(f"agent {op.name!r} is already registered with this key")
+    if keys and author != op.name:
+        raise Conflict(
+            f"agent {op.name!r} is already registered with another key",
+            hint="only that agent can add a key; pick another name with --agent",
+        )
+    db.execute(
+        "INSERT INTO agents (name, public_key, key_id, seq) VALUES (?, ?, ?, ?)",
+        (op.name, op.public_key, key_id(op.public_key), seq),
+    )
+
+
+def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    added = db.execute(
+        "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (digest) DO NOTHING",
+        (op.digest, op.kind, op.size, op.uri, _json(op.meta), seq),
+    )
+    if not added:
+        row = db.one("SELECT kind FROM artifacts WHERE digest = ?", (op.digest,))
+        if row is not None and row[0] != op.kind:
+            raise Conflict(f"{op.digest} is already recorded as a {row[0]}, not a {op.kind}")
+    if op.name is not None:
+        # Versions are numbered in arrival order; the same content under the same name is the
+        # same version (the UNIQUE (kind, name, digest) conflict makes this a no-op).
+        db.execute(
+            "INSERT INTO versions (kind, name, version, digest, seq) "
+            "SELECT ?, ?, COALESCE((SELECT version FROM versions WHERE kind = ? AND name = ? "
+            "ORDER BY version DESC LIMIT 1), 0) + 1, ?, ? WHERE true ON CONFLICT DO NOTHING",
+            (op.kind, op.name, op.kind, op.name, op.digest, seq),
+        )
+
+
+_ANCESTOR = """
+WITH RECURSIVE up(node) AS (
+    SELECT ?
+    UNION
+    SELECT e.parent FROM edges e JOIN up ON e.child = up.node
+)
+SELECT 1 FROM up WHERE node = ? LIMIT 1
+"""
+
+
+def _edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    _require_node(db, op.parent)
+    _require_node(db, op.child)
+    if db.one(_ANCESTOR, (op.parent, op.child)) is not None:
+        raise Conflict(
+            f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
+            hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
+        )
+    db.execute(
+        "INSERT INTO edges (parent, child, kind, role, seq) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (op.parent, op.child, op.kind, op.role or "", seq),
+    )
+
+
+def _run_start(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    if db.one("SELECT 1 FROM runs WHERE id = ?", (op.id,)) is not None:
+        raise Conflict(f"run {op.id} was already started")
+    db.execute(
+        "INSERT INTO runs (id, name, status, started, author, meta, seq) "
+        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        (op.id, op.name, op.started, author, _json(op.meta), seq),
+    )
+    if op.params:
+        db.many(
+            "INSERT INTO params (run_id, key, value, seq) VALUES (?, ?, ?, ?)",
+            [(op.id, key, _json(value), seq) for key, value in op.params.items()],
+        )
+
+
+def _require_run(db: Sql, run_id: str) -> str:
+    row = db.one("SELECT status FROM runs WHERE id = ?", (run_id,))
+    if row is None:
+        raise NotFound(f"unknown run 'run/{run_id}'", hint="start the run first")
+    return str(row[0])
+
+
+def _run_finish(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    if _require_run(db, op.id) != "running":
+        raise Conflict(f"run/{op.id} has already finished")
+    db.execute(
+        "UPDATE runs SET status = ?, ended = ?, summary = ?, finish_seq = ? WHERE id = ?",
+        (op.status, op.ended, _json(op.summary), seq, op.id),
+    )
+
+
+def _metrics_batch(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    _require_run(db, op.run)
+    db.many(
+        "INSERT INTO metrics (run_id, key, step, value, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
+        [(op.run, key, step, float(value), when, seq) for key, step, value, when in op.points],
+    )
+
+
+def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    if op.digest is not None and (
+        db.one(
+            "SELECT 1 FROM versions WHERE kind = ? AND name = ? AND digest = ?",
+            (op.kind, op.name, op.digest),
+        )
+        is None
+    ):
+        raise NotFound(
+            f"{op.digest} is not a version of {op.kind}/{op.name}",
+            hint="record the artifact under that name first",
+        )
+    db.execute(
+        "UPDATE aliases SET until_seq = ? "
+        "WHERE kind = ? AND name = ? AND alias = ? AND until_seq IS NULL",
+        (seq, op.kind, op.name, op.alias),
+    )
+    if op.digest is not None:
+        db.execute(
+            "INSERT INTO aliases (kind, name, alias, digest, seq) VALUES (?, ?, ?, ?, ?)",
+            (op.kind, op.name, op.alias, op.digest, seq),
+        )
+
+
+def _tag_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    _require_node(db, op.target)
+    db.execute(
+        "UPDATE tags SET until_seq = ? WHERE target = ? AND key = ? AND until_seq IS NULL",
+        (seq, op.target, op.key),
+    )
+    if op.value is not None:
+        db.execute(
+            "INSERT INTO tags (target, key, value, seq) VALUES (?, ?, ?, ?)",
+            (op.target, op.key, op.value, seq),
+        )
+
+
+def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    if op.seq >= seq:
+        raise InvalidInput(f"cannot redact seq {op.seq}: it is not an earlier record")
+    if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
+        raise Conflict(f"seq {op.seq} is already redacted")
+    db.execute(
+        "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)", (op.seq, seq, op.reason)
+    )
+    if replay:
+        return  # a replay skips redacted records, so there is nothing of theirs to undo
+    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (op.seq,))
+    if row is None:
+        raise NotFound(f"cannot redact seq {op.seq}: no such record")
+    target_op = OPS[row[0]]
+    if not target_op.REDACTABLE:
+        raise InvalidInput(
+            f"seq {op.seq} is a {row[0]} record, which later records depend on",
+            hint="only tag.set and metrics.batch payloads can be redacted",
+        )
+    target = target_op.from_payload(canonical.decode(bytes(row[1])))
+    db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
+    if isinstance(target, MetricsBatch):
+        db.execute("DELETE FROM metrics WHERE seq = ?", (op.seq,))
+    elif isinstance(target, TagSet):
+        _rebuild_tag(db, target.target, target.key)
+
+
+def _rebuild_tag(db: Sql, target: str, key: str) -> None:
+    """Re-derive one tag's history from the ledger without the redacted records."""
+    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (target, key))
+    rows = db.all("SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' ORDER BY seq")
+    for seq, author, payload in rows:
+        if payload is None:
+            continue
+        op = TagSet.from_payload(canonical.decode(bytes(payload)))
+        if op.target == target and op.key == key:
+            _tag_set(db, seq, author, op, True)
+
+
+_HANDLERS: dict[type[Op], Any] = {
+    AgentRegister: _agent_register,
+    ArtifactRecord: _artifact_record,
+    EdgeRecord: _edge_record,
+    RunStart: _run_start,
+    RunFinish: _run_finish,
+    MetricsBatch: _metrics_batch,
+    AliasSet: _alias_set,
+    TagSet: _tag_set,
+    Redact: _redact,
+}

@@ -1,0 +1,157 @@
+"""Reading the projections: resolve a reference, list edges, describe a run or an artifact.
+
+Read-only SQL over the projection tables; never writes and never reads the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineal.errors import InvalidInput, NotFound
+from lineal.model import canonical
+from lineal.model.entities import Artifact, Edge, Run
+from lineal.model.refs import Ref
+from lineal.store.projections import Sql
+
+_ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq FROM artifacts a"
+
+
+def _artifact(row: tuple[Any, ...], name: str | None, version: int | None) -> Artifact:
+    digest, kind, size, uri, meta, seq = row
+    return Artifact(
+        kind=kind,
+        digest=digest,
+        name=name,
+        version=version,
+        size=size,
+        uri=uri,
+        meta=canonical.decode(meta.encode()),
+        seq=seq,
+    )
+
+
+def _unique_digest(db: Sql, ref: Ref, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    if not rows:
+        raise NotFound(f"no artifact matches {ref}", hint="`lineal log` lists what is recorded")
+    if len(rows) > 1:
+        raise InvalidInput(
+            f"{ref} is ambiguous: {len(rows)} artifacts match",
+            hint="give more hex characters of the digest",
+        )
+    return rows[0]
+
+
+def resolve(db: Sql, ref: Ref) -> Artifact | Run:
+    """The artifact or run ``ref`` names, or NotFound with a hint."""
+    if ref.kind == "run":
+        assert ref.name is not None  # noqa: S101 - the grammar guarantees it
+        return get_run(db, ref.name)
+    if ref.kind is None:
+        assert ref.digest is not None  # noqa: S101
+        rows = db.all(f"{_ARTIFACT} WHERE a.digest LIKE ? LIMIT 2", (ref.digest + "%",))
+        return _artifact(_unique_digest(db, ref, rows), None, None)
+    base = "SELECT v.version, v.digest FROM versions v WHERE v.kind = ? AND v.name = ?"
+    args: tuple[Any, ...] = (ref.kind, ref.name)
+    if ref.version is not None:
+        rows = db.all(base + " AND v.version = ?", (*args, ref.version))
+    elif ref.digest is not None:
+        rows = db.all(base + " AND v.digest LIKE ? LIMIT 2", (*args, ref.digest + "%"))
+    elif ref.alias is not None:
+        rows = db.all(
+            "SELECT v.version, v.digest FROM aliases s JOIN versions v "
+            "ON v.kind = s.kind AND v.name = s.name AND v.digest = s.digest "
+            "WHERE s.kind = ? AND s.name = ? AND s.alias = ? AND s.until_seq IS NULL",
+            (*args, ref.alias),
+        )
+    else:
+        rows = db.all(base + " ORDER BY v.version DESC LIMIT 1", args)
+    if not rows:
+        known = db.one("SELECT MAX(version) FROM versions WHERE kind = ? AND name = ?", args)
+        if known is None or known[0] is None:
+            raise NotFound(
+                f"no {ref.kind} named {ref.name!r}",
+                hint="`lineal log --op artifact.record` lists recorded artifacts",
+            )
+        raise NotFound(f"{ref} does not exist (latest is v{known[0]})")
+    if len(rows) > 1:
+        raise InvalidInput(f"{ref} is ambiguous", hint="give more hex characters of the digest")
+    version, digest = rows[0]
+    row = db.one(f"{_ARTIFACT} WHERE a.digest = ?", (digest,))
+    assert row is not None  # noqa: S101 - versions only name recorded artifacts
+    return _artifact(row, ref.name, version)
+
+
+def get_run(db: Sql, run_id: str) -> Run:
+    row = db.one(
+        "SELECT id, name, status, started, ended, author, meta, seq FROM runs WHERE id = ?",
+        (run_id,),
+    )
+    if row is None:
+        raise NotFound(f"no run run/{run_id}", hint="`lineal log --op run.start` lists runs")
+    rid, name, status, started, ended, author, meta, seq = row
+    params = {
+        key: canonical.decode(value.encode())
+        for key, value in db.all(
+            "SELECT key, value FROM params WHERE run_id = ? ORDER BY key", (rid,)
+        )
+    }
+    return Run(
+        id=rid,
+        name=name,
+        status=status,
+        params=params,
+        meta=canonical.decode(meta.encode()),
+        started=started,
+        ended=ended,
+        author=author,
+        seq=seq,
+    )
+
+
+def edges(db: Sql, node: str) -> list[Edge]:
+    rows = db.all(
+        "SELECT kind, parent, child, role, seq FROM edges WHERE parent = ? OR child = ? "
+        "ORDER BY seq",
+        (node, node),
+    )
+    return [Edge(kind=k, parent=p, child=c, role=r or None, seq=s) for k, p, c, r, s in rows]
+
+
+def tags(db: Sql, node: str) -> dict[str, str]:
+    rows = db.all(
+        "SELECT key, value FROM tags WHERE target = ? AND until_seq IS NULL ORDER BY key", (node,)
+    )
+    return dict(rows)
+
+
+def run_details(db: Sql, run_id: str) -> dict[str, Any]:
+    summary = db.one("SELECT summary FROM runs WHERE id = ?", (run_id,))
+    last = db.all(
+        "SELECT m.key, m.step, m.value FROM metrics m "
+        "JOIN (SELECT key, MAX(step) AS step FROM metrics WHERE run_id = ? GROUP BY key) t "
+        "ON m.key = t.key AND m.step = t.step WHERE m.run_id = ? ORDER BY m.key, m.seq",
+        (run_id, run_id),
+    )
+    points = db.one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run_id,))
+    return {
+        "metrics": {key: {"step": step, "value": value} for key, step, value in last},
+        "metric_points": points[0] if points else 0,
+        "summary": canonical.decode(summary[0].encode()) if summary and summary[0] else {},
+        "tags": tags(db, f"run/{run_id}"),
+    }
+
+
+def artifact_details(db: Sql, artifact: Artifact) -> dict[str, Any]:
+    names = db.all(
+        "SELECT kind, name, version, seq FROM versions WHERE digest = ? ORDER BY seq",
+        (artifact.digest,),
+    )
+    aliases = db.all(
+        "SELECT name, alias FROM aliases WHERE digest = ? AND until_seq IS NULL ORDER BY alias",
+        (artifact.digest,),
+    )
+    return {
+        "names": [f"{k}/{n}@v{v}" for k, n, v, _ in names],
+        "aliases": [f"{artifact.kind}/{n}:{a}" for n, a in aliases],
+        "tags": tags(db, artifact.digest),
+    }

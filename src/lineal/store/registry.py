@@ -1,0 +1,28 @@
+"""Choosing a store implementation from a URI scheme, importing backends only when used.
+
+Never opens anything but the one store asked for.
+"""
+
+from __future__ import annotations
+
+from lineal.errors import InvalidInput
+from lineal.ledger.keys import Signer
+from lineal.store.sql import SqlStore
+
+SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) -> SqlStore:
+    """Open (or with ``create``, create and migrate) the store at ``uri``."""
+    if uri.startswith("sqlite:///"):
+        from lineal.store.sqlite import SqliteStore
+
+        return SqliteStore(uri, signer, create=create)
+    if uri.startswith(("postgresql://", "postgres://")):
+        from lineal.store.postgres import PostgresStore
+
+        return PostgresStore(uri, signer, create=create)
+    raise InvalidInput(
+        f"unsupported store URI {uri!r}: expected sqlite:///PATH or postgresql://HOST/DB",
+        hint="set LINEAL_URI, or pass --uri to `lineal init`",
+    )

@@ -1,0 +1,306 @@
+"""What the SQL stores share: transactions, appends, reads, reference resolution, verify.
+
+Backends add only connecting, locking the chain head and their SQL dialect; never anything
+that changes what a record means.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from lineal.errors import InvalidInput, NotFound, PermissionDenied
+from lineal.ledger.chain import GENESIS, Commit, Record, commit_message, record_hash
+from lineal.ledger.keys import Signer
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes
+from lineal.model.entities import Agent
+from lineal.model.ops import Op, Redact
+from lineal.store import projections
+from lineal.store.base import VerifyReport
+from lineal.store.migrations import MIGRATIONS
+from lineal.store.replay import check_ledger
+
+_RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
+
+
+class _Txn:
+    """The state of the open write transaction: the chain head and unflushed records."""
+
+    __slots__ = ("head_hash", "head_seq", "pending", "signer", "start_seq")
+
+    def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
+        self.start_seq = head_seq
+        self.head_seq = head_seq
+        self.head_hash = head_hash
+        self.pending: list[tuple[Any, ...]] = []
+        self.signer = signer
+
+
+class SqlStore:
+    """A Store over a DB-API connection; subclasses supply the connection and dialect."""
+
+    uri: str
+    types: dict[str, str]
+
+    def __init__(self, uri: str, signer: Signer | None = None) -> None:
+        self.uri = uri
+        self.signer = signer
+        self._lock = threading.RLock()
+        self._txn: _Txn | None = None
+        self._depth = 0
+
+    # -- backend hooks -------------------------------------------------------------------
+    def sql(self) -> projections.Sql:
+        """The connection as a projections.Sql (``?`` placeholders)."""
+        raise NotImplementedError
+
+    def _begin_write(self) -> None:
+        """Start a write transaction holding the chain-head lock."""
+        raise NotImplementedError
+
+    def _begin_read(self) -> None:
+        """Start a read-only transaction with one consistent snapshot."""
+        raise NotImplementedError
+
+    def _end(self, *, commit: bool) -> None:
+        raise NotImplementedError
+
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query without holding them all in memory."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- schema --------------------------------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def migrate(self) -> int:
+        """Apply every migration this store has not seen; return the schema version."""
+        with self._lock:
+            db = self.sql()
+            if not self._has_table("schema_version"):
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                    "description TEXT NOT NULL, applied TEXT NOT NULL)"
+                )
+            current = self.schema_version()
+            for version, description, script in MIGRATIONS:
+                if version <= current:
+                    continue
+                self._begin_write()
+                try:
+                    for statement in script.format(**self.types).split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(
+                        "INSERT INTO schema_version (version, description, applied) "
+                        "VALUES (?, ?, ?)",
+                        (version, description, canonical.format_time(datetime.now(UTC))),
+                    )
+                except BaseException:
+                    self._end(commit=False)
+                    raise
+                self._end(commit=True)
+            return self.schema_version()
+
+    def schema_version(self) -> int:
+        if not self._has_table("schema_version"):
+            return 0
+        row = self.sql().one("SELECT MAX(version) FROM schema_version")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _check_schema(self) -> None:
+        version = self.schema_version()
+        latest = MIGRATIONS[-1][0]
+        if version == 0:
+            raise NotFound(f"no lineal store at {self.uri}", hint="run `lineal init` to create one")
+        if version > latest:
+            raise InvalidInput(
+                f"store {self.uri} has schema version {version}; this lineal knows {latest}",
+                hint="upgrade lineal: pip install -U lineal",
+            )
+        if version < latest:
+            self.migrate()
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._depth == 0
+            db = self.sql()
+            if outer:
+                if self.signer is None:
+                    raise PermissionDenied(
+                        f"no signing key to write to {self.uri}",
+                        hint="run `lineal init` (or `lineal init --uri URI`) to create one",
+                    )
+                self._begin_write()
+                try:
+                    row = db.one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+                except BaseException:
+                    self._end(commit=False)
+                    raise
+                self._txn = (
+                    _Txn(row[0], row[1], self.signer) if row else _Txn(0, GENESIS, self.signer)
+                )
+            txn = self._txn
+            assert txn is not None  # noqa: S101 - set above or by the outer level
+            saved = (txn.head_seq, txn.head_hash, len(txn.pending))
+            savepoint = f"lineal_{self._depth}"
+            if not outer:
+                db.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield
+                if outer:
+                    self._finish(txn)
+            except BaseException:
+                if outer:
+                    self._end(commit=False)
+                else:
+                    db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    db.execute(f"RELEASE SAVEPOINT {savepoint}")
+                    txn.head_seq, txn.head_hash = saved[0], saved[1]
+                    del txn.pending[saved[2] :]
+                raise
+            finally:
+                self._depth -= 1
+                if outer:
+                    self._txn = None
+            if outer:
+                self._end(commit=True)
+            else:
+                db.execute(f"RELEASE SAVEPOINT {savepoint}")
+
+    def _flush(self, txn: _Txn) -> None:
+        if txn.pending:
+            self.sql().many(
+                f"INSERT INTO ledger ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                txn.pending,
+            )
+            txn.pending.clear()
+
+    def _finish(self, txn: _Txn) -> None:
+        self._flush(txn)
+        if txn.head_seq == txn.start_seq:
+            return  # nothing appended, nothing to sign
+        signer = txn.signer
+        self.sql().execute(
+            "INSERT INTO commits (last_seq, last_hash, author, key_id, sig) VALUES (?, ?, ?, ?, ?)",
+            (
+                txn.head_seq,
+                txn.head_hash,
+                signer.name,
+                signer.key_id,
+                signer.sign(commit_message(txn.head_seq, txn.head_hash)),
+            ),
+        )
+
+    def append(self, ops: Op | Iterable[Op]) -> list[Record]:
+        batch = [ops] if isinstance(ops, Op) else list(ops)
+        for op in batch:
+            if not isinstance(op, Op):
+                raise InvalidInput(f"not an op: {op!r}", hint="build ops from lineal.model.ops")
+        written: list[Record] = []
+        now = canonical.format_time(datetime.now(UTC))
+        with self.atomic():
+            txn = self._txn
+            assert txn is not None  # noqa: S101 - atomic() opened it
+            db = self.sql()
+            author = txn.signer.name
+            for op in batch:
+                payload = canonical.encode(op.payload())
+                digest = digest_bytes(payload)
+                seq = txn.head_seq + 1
+                hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
+                if isinstance(op, Redact):
+                    self._flush(txn)  # the redaction edits its target's ledger row
+                projections.apply(db, seq, author, op)
+                txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
+                txn.head_seq, txn.head_hash = seq, hashed
+                written.append(
+                    Record(
+                        seq=seq,
+                        time=now,
+                        author=author,
+                        op=op.OP,
+                        payload_digest=digest,
+                        hash=hashed,
+                        payload=payload,
+                    )
+                )
+        return written
+
+    # -- reading -------------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        with self._lock:
+            row = self.sql().one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def records(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        op: str | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[Record]:
+        where, params = ["seq > ?"], [after]
+        if op is not None:
+            where.append("op = ?")
+            params.append(op)  # type: ignore[arg-type]
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY seq {order}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self.sql().all(sql, params)
+        for seq, time, author, name, digest, hashed, payload in rows:
+            yield Record(
+                seq=seq,
+                time=time,
+                author=author,
+                op=name,
+                payload_digest=digest,
+                hash=hashed,
+                payload=None if payload is None else bytes(payload),
+            )
+
+    def commits(self) -> Iterator[Commit]:
+        with self._lock:
+            rows = self.sql().all(
+                "SELECT last_seq, last_hash, author, key_id, sig FROM commits ORDER BY last_seq"
+            )
+        for last_seq, last_hash, author, key_id, sig in rows:
+            yield Commit(
+                last_seq=last_seq, last_hash=last_hash, author=author, key_id=key_id, sig=sig
+            )
+
+    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        sql = "SELECT hash FROM ledger ORDER BY seq"
+        if size is not None:
+            sql += f" LIMIT {int(size)}"
+        with self._lock:
+            return [bytes.fromhex(row[0]) for row in self.sql().all(sql)]
+
+    def agents(self) -> list[Agent]:
+        with self._lock:
+            rows = self.sql().all("SELECT name, public_key, seq FROM agents ORDER BY seq")
+        return [Agent(name=n, public_key=k, seq=s) for n, k, s in rows]
+
+    # -- verify --------------------------------------------------------------------------
+    def verify(self) -> VerifyReport:
+        with self._lock:
+            self._begin_read()
+            try:
+                return check_ledger(self.sql(), self._stream)
+            finally:
+                self._end(commit=False)

@@ -1,0 +1,139 @@
+"""Finding and creating a lineal workspace: the `.lineal/` folder, its config and keys.
+
+The only code that decides which store and which signing key a command uses; never writes
+outside the `.lineal/` folder it creates.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.ledger.keys import Signer, load_signer, save_signer
+from lineal.model.entities import check_agent_name
+from lineal.model.ops import AgentRegister
+from lineal.store.registry import open_store
+from lineal.store.sql import SqlStore
+
+DIRNAME = ".lineal"
+CONFIG = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Where the store is and who writes to it."""
+
+    uri: str
+    agent: str | None
+    keys: Path | None  # the key directory, when there is a workspace folder
+    root: Path | None  # the `.lineal/` folder, if any
+
+    def signer(self) -> Signer | None:
+        if self.agent is None or self.keys is None:
+            return None
+        if not (self.keys / f"{self.agent}.ed25519").exists():
+            return None
+        return load_signer(self.keys, self.agent)
+
+    def open(self, *, write: bool = True) -> SqlStore:
+        return open_store(self.uri, self.signer() if write else None)
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest `.lineal/` folder at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / DIRNAME
+        if (candidate / CONFIG).is_file():
+            return candidate
+    return None
+
+
+def _read_config(root: Path) -> Mapping[str, object]:
+    try:
+        return tomllib.loads((root / CONFIG).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(
+            f"cannot read {root / CONFIG}: {exc}", hint="fix or delete the file"
+        ) from exc
+
+
+def _sqlite_uri(root: Path) -> str:
+    return f"sqlite:///{root / 'lineal.db'}"
+
+
+def locate(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Workspace:
+    """Which store: ``LINEAL_URI``, else the nearest `.lineal/` upward, else NotFound."""
+    env = os.environ if env is None else env
+    start = (cwd or Path.cwd()).resolve()
+    root = find_root(start)
+    config = _read_config(root) if root else {}
+    uri = env.get("LINEAL_URI") or config.get("uri") or (_sqlite_uri(root) if root else None)
+    if not uri:
+        raise NotFound(
+            f"no lineal store in {start} or any folder above it",
+            hint="run `lineal init` to create one here, or set LINEAL_URI",
+        )
+    agent = env.get("LINEAL_AGENT") or config.get("agent")
+    return Workspace(
+        uri=str(uri),
+        agent=str(agent) if agent else None,
+        keys=root / "keys" if root else None,
+        root=root,
+    )
+
+
+def default_agent() -> str:
+    """The writer's name: git's user.email, else user.name, else the login name."""
+    for key in ("user.email", "user.name"):
+        try:
+            found = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                ["git", "config", "--get", key],  # noqa: S607 - git from PATH, as a user runs it
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=5,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            found = ""
+        name = re.sub(r"[^A-Za-z0-9._@+-]+", "-", found).strip("-.")
+        if name:
+            return name[:128]
+    return re.sub(r"[^A-Za-z0-9._@+-]+", "-", getpass.getuser()).strip("-.") or "lineal"
+
+
+def init(path: Path, *, uri: str | None = None, agent: str | None = None) -> Workspace:
+    """Create `.lineal/` in ``path`` with a store, a signing key and the agent registered."""
+    root = path.resolve() / DIRNAME
+    if (root / CONFIG).exists():
+        raise Conflict(f"{root} already exists", hint="this folder is already a lineal workspace")
+    name = check_agent_name(agent or default_agent())
+    store_uri = uri or _sqlite_uri(root)
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    signer = Signer.generate(name)
+    try:
+        store = open_store(store_uri, signer, create=True)
+        try:
+            store.append(AgentRegister(name=name, public_key=signer.public_key))
+        finally:
+            store.close()
+        save_signer(root / "keys", signer)
+        lines = [f"agent = {json.dumps(name)}"]
+        if uri:
+            lines.append(f"uri = {json.dumps(uri)}")
+        (root / ".gitignore").write_text("keys/\nlineal.db*\n")
+        (root / CONFIG).write_text("\n".join(lines) + "\n")  # last: marks the workspace whole
+    except BaseException:
+        if created:  # leave no half-made workspace behind
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    return Workspace(uri=store_uri, agent=name, keys=root / "keys", root=root)

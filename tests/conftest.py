@@ -1,0 +1,65 @@
+"""Shared fixtures: a signer, fresh SQLite and PostgreSQL stores, a scratch workspace."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister
+from lineal.store.registry import open_store
+from lineal.store.sql import SqlStore
+
+PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin():  # type: ignore[no-untyped-def]
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise  # CI must run the PostgreSQL suite, never skip it
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
+
+
+@pytest.fixture
+def pg_uri() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"lineal_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.generate("alice")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URI of a fresh store of each backend (the contract suite runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'lineal.db'}"
+    return str(request.getfixturevalue("pg_uri"))
+
+
+@pytest.fixture
+def store(store_uri: str, signer: Signer) -> Iterator[SqlStore]:
+    """A migrated store of each backend with ``alice`` registered as its first record."""
+    opened = open_store(store_uri, signer, create=True)
+    opened.append(AgentRegister(name=signer.name, public_key=signer.public_key))
+    try:
+        yield opened
+    finally:
+        opened.close()
