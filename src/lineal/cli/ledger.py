@@ -6,11 +6,11 @@ Thin: formats what lineal.client returns; never reads the store directly.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from lineal.cli.common import fail, handle_errors, open_client, out, print_json
 from lineal.errors import InvalidInput
@@ -42,11 +42,25 @@ def verify(
         )
 
 
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return value[:15] if value.startswith("sha256:") else value
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    if isinstance(value, dict):
+        return "{" + ",".join(sorted(value)) + "}" if value else "{}"
+    return json.dumps(value)
+
+
 def _summary(payload: Any) -> str:
+    """One line per record: key=value pairs, digests and lists shortened."""
     if not isinstance(payload, dict):
         return "(redacted)"
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= 90 else text[:87] + "..."
+    return " ".join(
+        f"{key}={_short(value)}"
+        for key, value in payload.items()
+        if value not in (None, {}, []) and key != "public_key"
+    )
 
 
 @handle_errors
@@ -67,18 +81,16 @@ def log(
     if as_json:
         print_json(records)
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("seq", "time", "author", "op", "payload"):
-        table.add_column(column, overflow="fold")
     for record in records:
-        table.add_row(
-            str(record["seq"]),
-            record["time"][:19].replace("T", " "),
-            record["author"],
-            record["op"],
-            _summary(record["payload"]),
+        when = record["time"][:19].replace("T", " ")
+        line = (
+            f"{record['seq']:>6}  {when}  {record['author']}  {record['op']:<15} "
+            f"{_summary(record['payload'])}"
         )
-    out.print(table)
+        if out.is_terminal:  # one screen line per record; a pipe gets every line whole
+            out.print(line, markup=False, crop=True, no_wrap=True, overflow="ellipsis")
+        else:
+            sys.stdout.write(line + "\n")
 
 
 @handle_errors

@@ -28,15 +28,21 @@ _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
 
 
 class _Txn:
-    """The state of the open write transaction: the chain head and unflushed records."""
+    """The state of the open write transaction: the chain head and its records.
 
-    __slots__ = ("head_hash", "head_seq", "pending", "signer", "start_seq")
+    ``pending`` holds every record of the transaction; the first ``flushed`` of them are
+    already INSERTed. Keeping flushed rows lets a savepoint rollback, which also undoes their
+    INSERT, put them back in line to be written again.
+    """
+
+    __slots__ = ("flushed", "head_hash", "head_seq", "pending", "signer", "start_seq")
 
     def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
         self.start_seq = head_seq
         self.head_seq = head_seq
         self.head_hash = head_hash
         self.pending: list[tuple[Any, ...]] = []
+        self.flushed = 0
         self.signer = signer
 
 
@@ -151,7 +157,7 @@ class SqlStore:
                 )
             txn = self._txn
             assert txn is not None  # noqa: S101 - set above or by the outer level
-            saved = (txn.head_seq, txn.head_hash, len(txn.pending))
+            saved = (txn.head_seq, txn.head_hash, len(txn.pending), txn.flushed)
             savepoint = f"lineal_{self._depth}"
             if not outer:
                 db.execute(f"SAVEPOINT {savepoint}")
@@ -168,6 +174,7 @@ class SqlStore:
                     db.execute(f"RELEASE SAVEPOINT {savepoint}")
                     txn.head_seq, txn.head_hash = saved[0], saved[1]
                     del txn.pending[saved[2] :]
+                    txn.flushed = saved[3]  # inserts made since the savepoint are undone
                 raise
             finally:
                 self._depth -= 1
@@ -179,12 +186,12 @@ class SqlStore:
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
 
     def _flush(self, txn: _Txn) -> None:
-        if txn.pending:
+        if txn.flushed < len(txn.pending):
             self.sql().many(
                 f"INSERT INTO ledger ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                txn.pending,
+                txn.pending[txn.flushed :],
             )
-            txn.pending.clear()
+            txn.flushed = len(txn.pending)
 
     def _finish(self, txn: _Txn) -> None:
         self._flush(txn)
