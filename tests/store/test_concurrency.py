@@ -79,15 +79,12 @@ def _run_writers(uri: str, tmp_path: Path) -> float:
         procs: list[subprocess.Popen[str]] = []
         errs: list[Path] = []
         for worker in workers:
+            argv = [sys.executable, str(script), uri, str(keys), worker.name, str(go)]
             err_path = tmp_path / f"{worker.name}.stderr"
             err = stack.enter_context(err_path.open("w"))
             proc = stack.enter_context(
                 subprocess.Popen(
-                    [sys.executable, str(script), uri, str(keys), worker.name, str(go)]
-                    + [str(PER_WORKER)],
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    text=True,
+                    [*argv, str(PER_WORKER)], stdout=subprocess.PIPE, stderr=err, text=True
                 )
             )
             stack.callback(_kill_if_running, proc)
@@ -130,11 +127,6 @@ def _check_store(uri: str) -> None:
             assert record.op == "artifact.record"
             by_author[record.author] = by_author.get(record.author, 0) + 1
         assert by_author == {f"w{n}": PER_WORKER for n in range(WORKERS)}
-        switches = sum(a.author != b.author for a, b in zip(records, records[1:]))
-        firsts, lasts = {}, {}
-        for r in records:
-            firsts.setdefault(r.author, r.seq); lasts[r.author] = r.seq
-        print("switches", switches, max(firsts.values()), min(lasts.values()))
         # One signed commit per transaction: the registrations and every worker append.
         assert len(list(store.commits())) == total
         report = store.verify()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,7 @@ from lineal.errors import InvalidInput
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**63 - 1
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
@@ -97,6 +99,14 @@ def encode(value: Any) -> bytes:
         raise InvalidInput("string holds a lone surrogate; it is not valid Unicode") from exc
 
 
+def encode_checked(value: Any) -> str:
+    """Canonical text of a value that was already accepted as part of an encoded payload.
+
+    Skips the type walk (projections re-encode parts of payloads that encode() just checked).
+    """
+    return _ENCODER.encode(value)
+
+
 def decode(data: bytes) -> Any:
     """Parse canonical bytes back into Python values."""
     try:
@@ -109,12 +119,17 @@ def format_time(moment: datetime) -> str:
     """Spell an aware datetime as the RFC 3339 UTC string payloads carry."""
     if moment.tzinfo is None:
         raise InvalidInput("naive datetime: times must carry a time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime("%Y") does not pad years before 1000 to four digits.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
     """Read back a time written by :func:`format_time`."""
     try:
+        # strptime alone is lenient (one-digit fields, short fractions, a lower-case "z",
+        # non-ASCII digits): the pattern keeps one spelling per instant.
+        if not _TIME.fullmatch(text):
+            raise ValueError("not the one canonical spelling")
         moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
     except (TypeError, ValueError) as exc:
         raise InvalidInput(

@@ -100,7 +100,9 @@ class Artifact:
         check_digest(self.digest)
         if self.name is not None:
             check_name(self.name)
-        if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
+        if self.size is not None and (
+            isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0
+        ):
             raise InvalidInput(f"bad size {self.size!r}: expected a non-negative integer")
 
     @property
@@ -149,7 +151,9 @@ class Agent:
 
     def __post_init__(self) -> None:
         check_agent_name(self.name)
-        if not re.fullmatch(r"[0-9a-f]{64}", self.public_key):
+        if not isinstance(self.public_key, str) or not re.fullmatch(
+            r"[0-9a-f]{64}", self.public_key
+        ):
             raise InvalidInput("bad public key: expected 64 hex characters (raw ed25519)")
 
 
@@ -164,7 +168,7 @@ class Edge:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in EDGE_KINDS:
+        if not isinstance(self.kind, str) or self.kind not in EDGE_KINDS:
             raise InvalidInput(
                 f"bad edge kind {self.kind!r}: expected one of {', '.join(EDGE_KINDS)}"
             )

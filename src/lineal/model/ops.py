@@ -42,6 +42,8 @@ def _check_optional_str(value: object, what: str) -> None:
 class Op:
     """Base of every op payload. Subclasses are frozen keyword-only dataclasses."""
 
+    __slots__ = ()  # so the slotted subclasses really have no per-instance __dict__
+
     OP: ClassVar[str]
     #: whether a ``redact`` may erase this op's payload (only leaves of the graph: nothing
     #: later in the ledger depends on them, so replay without them stays whole).
@@ -173,9 +175,8 @@ class MetricsBatch(Op):
         check_run_id(self.run)
         if not isinstance(self.points, list | tuple) or not self.points:
             raise InvalidInput("metrics.batch needs a non-empty list of points")
-        object.__setattr__(self, "points", tuple(tuple(p) for p in self.points))
         for point in self.points:
-            if len(point) != 4:
+            if not isinstance(point, list | tuple) or len(point) != 4:
                 raise InvalidInput(f"bad metric point {point!r}: expected [key, step, value, time]")
             key, step, value, when = point
             if not isinstance(key, str) or not _METRIC_KEY.fullmatch(key):
@@ -189,6 +190,7 @@ class MetricsBatch(Op):
             ):
                 raise InvalidInput(f"bad value {value!r} for {key!r}: expected a finite number")
             parse_time(when)
+        object.__setattr__(self, "points", tuple(tuple(p) for p in self.points))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

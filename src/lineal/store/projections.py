@@ -40,7 +40,8 @@ class Sql(Protocol):
 
 
 def _json(value: Any) -> str:
-    return canonical.encode(value).decode() if value else "{}"
+    # Values here are parts of a payload canonical.encode() has already checked.
+    return canonical.encode_checked(value) if value else "{}"
 
 
 def node_exists(db: Sql, node: str) -> bool:
@@ -143,7 +144,11 @@ def _run_start(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     if op.params:
         db.many(
             "INSERT INTO params (run_id, key, value, seq) VALUES (?, ?, ?, ?)",
-            [(op.id, key, _json(value), seq) for key, value in op.params.items()],
+            # Each value exactly (not _json: that turns 0, False, "", None and [] into {}).
+            [
+                (op.id, key, canonical.encode(value).decode(), seq)
+                for key, value in op.params.items()
+            ],
         )
 
 
@@ -165,9 +170,14 @@ def _run_finish(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
 
 def _metrics_batch(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     _require_run(db, op.run)
+    # `+ 0.0` turns -0.0 into 0.0: SQLite (and so verify's replay) cannot store a negative
+    # zero while PostgreSQL keeps it, which would make a healthy PostgreSQL store fail verify.
     db.many(
         "INSERT INTO metrics (run_id, key, step, value, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
-        [(op.run, key, step, float(value), when, seq) for key, step, value, when in op.points],
+        [
+            (op.run, key, step, float(value) + 0.0, when, seq)
+            for key, step, value, when in op.points
+        ],
     )
 
 

@@ -292,11 +292,18 @@ class SqlStore:
             )
 
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
-        sql = "SELECT hash FROM ledger ORDER BY seq"
+        # Recomputed from the record fields, not read from the stored ``hash`` column: a
+        # checkpoint must notice a record edited in place without its hash being redone.
+        sql = "SELECT seq, time, author, op, payload_digest FROM ledger ORDER BY seq"
         if size is not None:
             sql += f" LIMIT {int(size)}"
         with self._lock:
-            return [bytes.fromhex(row[0]) for row in self.sql().all(sql)]
+            rows = self.sql().all(sql)
+        leaves, prev = [], GENESIS
+        for seq, time, author, op, payload_digest in rows:
+            prev = record_hash(prev, seq, time, author, op, payload_digest)
+            leaves.append(bytes.fromhex(prev))
+        return leaves
 
     def agents(self) -> list[Agent]:
         with self._lock:

@@ -1,0 +1,101 @@
+CREATE TABLE agents (
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (name, public_key)
+);
+CREATE TABLE aliases (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    until_seq INTEGER
+);
+CREATE TABLE artifacts (
+    digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    size INTEGER,
+    uri TEXT,
+    meta TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE commits (
+    last_seq INTEGER PRIMARY KEY,
+    last_hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+CREATE TABLE edges (
+    parent TEXT NOT NULL,
+    child TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (parent, child, kind, role)
+);
+CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    author TEXT NOT NULL,
+    op TEXT NOT NULL,
+    payload_digest TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload BLOB
+);
+CREATE TABLE metrics (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL NOT NULL,
+    time TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE params (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE redactions (
+    seq INTEGER PRIMARY KEY,
+    by_seq INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    author TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    summary TEXT,
+    seq INTEGER NOT NULL,
+    finish_seq INTEGER
+);
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied TEXT NOT NULL);
+CREATE TABLE tags (
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    until_seq INTEGER
+);
+CREATE TABLE versions (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, name, version),
+    UNIQUE (digest, kind, name)
+);
+CREATE INDEX aliases_name ON aliases (kind, name, alias);
+CREATE INDEX edges_child ON edges (child);
+CREATE INDEX metrics_run_key_step ON metrics (run_id, key, step);
+CREATE INDEX runs_name ON runs (name);
+CREATE INDEX tags_target ON tags (target, key);

@@ -1,0 +1,192 @@
+"""The layer picture of ARCHITECTURE.md §10, checked on the source: imports flow one way.
+
+Reads every module under src/lineal with ``ast`` (imports inside functions count too); imports
+nothing from lineal itself.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "lineal"
+MAX_LINES = 400
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+TREES = {name: ast.parse(path.read_text(), filename=str(path)) for name, path in MODULES.items()}
+
+
+def _is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def _resolve(module: str, node: ast.ImportFrom, *, package: bool) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".") if package else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def lineal_imports(module: str, tree: ast.AST | None = None) -> set[str]:
+    """Every lineal module ``module`` imports (``from lineal import x`` counts as lineal.x)."""
+    found: set[str] = set()
+    package = module in MODULES and _is_package(module)
+    for node in ast.walk(TREES[module] if tree is None else tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(module, node, package=package)
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.add(submodule if submodule in MODULES else target)
+    return {name for name in found if name == "lineal" or name.startswith("lineal.")}
+
+
+def _within(name: str, *layers: str) -> bool:
+    return any(name == layer or name.startswith(layer + ".") for layer in layers)
+
+
+def _modules_in(layer: str) -> list[str]:
+    return [name for name in MODULES if _within(name, layer)]
+
+
+def test_the_walk_sees_the_package() -> None:
+    # Guards the checks below against passing because they looked at nothing.
+    assert {"lineal.model.refs", "lineal.ledger.chain", "lineal.store.sql", "lineal.cli.main"} <= (
+        set(MODULES)
+    )
+
+
+def test_the_import_walk_sees_every_spelling() -> None:
+    source = """
+import json
+import lineal.store.sql
+from lineal import workspace, __version__
+from lineal.model import canonical
+from . import chain
+from ..errors import InvalidInput
+from .merkle import root
+
+def later():
+    from lineal.cli.common import out
+    import lineal.store.postgres as pg
+
+class Lazy:
+    def method(self):
+        if True:
+            from lineal.store.sqlite import SqliteStore
+"""
+    assert lineal_imports("lineal.ledger.verify", ast.parse(source)) == {
+        "lineal",
+        "lineal.cli.common",
+        "lineal.errors",
+        "lineal.ledger.chain",
+        "lineal.ledger.merkle",
+        "lineal.model.canonical",
+        "lineal.store.postgres",
+        "lineal.store.sql",
+        "lineal.store.sqlite",
+        "lineal.workspace",
+    }
+
+
+ALLOWED = {
+    "lineal.model": ("lineal.model", "lineal.errors"),
+    "lineal.ledger": ("lineal.model", "lineal.errors", "lineal.ledger"),
+    "lineal.store": ("lineal.model", "lineal.ledger", "lineal.errors", "lineal.store"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_imports_point_inward(layer: str) -> None:
+    assert _modules_in(layer)
+    wrong = {
+        module: sorted(
+            name for name in lineal_imports(module) if not _within(name, *ALLOWED[layer])
+        )
+        for module in _modules_in(layer)
+    }
+    wrong = {module: names for module, names in wrong.items() if names}
+    assert not wrong, f"{layer} may import only {', '.join(ALLOWED[layer])}; found {wrong}"
+
+
+def test_errors_import_nothing_of_lineal() -> None:
+    assert lineal_imports("lineal.errors") == set()
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    wrong = {
+        module: sorted(name for name in lineal_imports(module) if _within(name, "lineal.cli"))
+        for module in MODULES
+        if not _within(module, "lineal.cli")
+    }
+    wrong = {module: names for module, names in wrong.items() if names}
+    assert not wrong, f"only lineal.cli may import lineal.cli; found {wrong}"
+
+
+SHELLS = ("lineal.cli", "lineal.server")
+
+
+def _prints(module: str, tree: ast.AST | None = None) -> list[str]:
+    """Lines where ``module`` calls print() or reaches for sys.stdout / sys.stderr."""
+    found = []
+    for node in ast.walk(TREES[module] if tree is None else tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "print"
+        ):
+            found.append(f"{module}:{node.lineno} print(")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("stdout", "stderr")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
+            found.append(f"{module}:{node.lineno} sys.{node.attr}")
+    return found
+
+
+def test_nothing_below_the_cli_prints() -> None:
+    below = [name for name in MODULES if not _within(name, *SHELLS)]
+    assert {
+        "lineal.model",
+        "lineal.ledger",
+        "lineal.store",
+        "lineal.client",
+        "lineal.workspace",
+    } <= (set(below))
+    found = [line for module in below for line in _prints(module)]
+    assert not found, f"only {' and '.join(SHELLS)} may print: {found}"
+
+
+def test_the_print_check_can_see_a_print() -> None:
+    source = """
+import sys
+def f():
+    print("x")
+    sys.stderr.write("y")
+    out.print("rich console output is a method call, and allowed")
+"""
+    assert _prints("m", ast.parse(source)) == ["m:4 print(", "m:5 sys.stderr"]
+
+
+def test_modules_are_short() -> None:
+    long = {
+        name: n
+        for name, path in MODULES.items()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
