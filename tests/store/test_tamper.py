@@ -368,7 +368,7 @@ ALICE = Signer.generate("alice")
 ULID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DIGESTS = [digest_bytes(f"content-{n}".encode()) for n in range(8)]
 ARTIFACT_KINDS = ("dataset", "model", "file")
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=6)
 JSON = (
     st.none()
     | st.booleans()

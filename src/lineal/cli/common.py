@@ -48,8 +48,8 @@ def handle_errors(command: Callable[P, T]) -> Callable[P, T]:
             if debug():
                 raise
             raise fail(exc.message, exc.hint) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
+        except (typer.TyperException, typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise  # Click reports usage errors itself, with exit status 2
         except Exception as exc:
             if debug():
                 raise

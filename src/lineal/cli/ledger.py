@@ -75,7 +75,9 @@ def log(
 ) -> None:
     """Show ledger records, newest first."""
     if op is not None and op not in OPS:
-        raise InvalidInput(f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}")
+        raise typer.BadParameter(
+            f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}", param_hint="--op"
+        )
     with open_client() as client:
         records = list(client.log(limit=limit, op=op))
     if as_json:
@@ -106,7 +108,7 @@ def checkpoint(
 ) -> None:
     """Print a signed Merkle tree head, or check that an old one is still consistent."""
     if out_file is not None and verify_file is not None:
-        raise InvalidInput("--out and --verify cannot be used together")
+        raise typer.BadParameter("--out and --verify cannot be used together")
     with open_client() as client:
         if verify_file is None:
             document = client.checkpoint()

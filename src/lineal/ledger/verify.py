@@ -9,7 +9,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from lineal.ledger.chain import GENESIS, Commit, commit_message, record_hash
 from lineal.ledger.keys import key_id, verify_signature
@@ -38,11 +37,42 @@ class ChainStats:
     agents: dict[str, set[str]] = field(default_factory=dict)
 
 
-def _problem_at(seq: int, what: str) -> Problem:
-    return Problem(seq, what)
+class _Agents:
+    """Which keys each agent may sign with, as the walk reaches each commit.
+
+    A name's first key is trusted when registered (by itself or by another agent). A further
+    key for a name that has keys is only trusted once a commit signed with one of that name's
+    existing keys carries it: otherwise anyone could sign as someone else.
+    """
+
+    __slots__ = ("keys", "pending")
+
+    def __init__(self) -> None:
+        self.keys: dict[str, set[str]] = {}
+        self.pending: list[tuple[int, str, str]] = []
+
+    def register(self, seq: int, data: bytes) -> Problem | None:
+        try:
+            body = json.loads(data)
+            name, key = str(body["name"]), str(body["public_key"])
+        except (ValueError, KeyError, TypeError):
+            return Problem(seq, "agent.register payload is malformed")
+        if self.keys.get(name):
+            self.pending.append((seq, name, key))
+        else:
+            self.keys[name] = {key}
+        return None
+
+    def close_commit(self, commit: Commit) -> Problem | None:
+        for seq, name, key in self.pending:
+            if name != commit.author:
+                return Problem(seq, f"adds a key to agent {name!r} without {name!r}'s signature")
+            self.keys[name].add(key)
+        self.pending.clear()
+        return None
 
 
-def verify_chain(  # noqa: PLR0911, PLR0912 - one pass, one early exit per kind of damage
+def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of damage
     rows: Iterable[RecordRow],
     commits: Iterable[Commit],
     redacted: set[int],
@@ -57,50 +87,66 @@ def verify_chain(  # noqa: PLR0911, PLR0912 - one pass, one early exit per kind 
     expected = 1
     commit_iter: Iterator[Commit] = iter(commits)
     commit = next(commit_iter, None)
-    agents = stats.agents
+    agents = _Agents()
+    stats.agents = agents.keys
+    # A payload missing without a redaction is reported unless a damaged `redact` record
+    # (the real first damage, since it is what failed to name it) is found first.
+    missing: int | None = None
+    problem: Problem | None = None
+    op = ""
     for seq, time, author, op, payload_digest, stored_hash, payload in rows:
         if seq != expected:
             if seq > expected:
-                return _problem_at(expected, f"record missing (next stored is {seq})"), stats
-            return _problem_at(seq, "record out of order"), stats
+                problem = Problem(expected, f"record missing (next stored is {seq})")
+            else:
+                problem = Problem(seq, "record out of order")
+            break
         try:
             computed = record_hash(prev, seq, time, author, op, payload_digest)
         except UnicodeEncodeError:
-            return _problem_at(seq, "record fields are not valid text"), stats
+            problem = Problem(seq, "record fields are not valid text")
+            break
         if computed != stored_hash:
-            return _problem_at(seq, "hash does not match the record's contents and chain"), stats
+            problem = Problem(seq, "hash does not match the record's contents and chain")
+            break
         if payload is None:
             if seq not in redacted:
-                return _problem_at(seq, "payload missing but never redacted"), stats
-            stats.redacted += 1
+                missing = seq if missing is None else missing
+            else:
+                stats.redacted += 1
         else:
             data = payload if isinstance(payload, bytes) else bytes(payload)
             if "sha256:" + sha256(data).hexdigest() != payload_digest:
-                return _problem_at(seq, "payload does not match its digest"), stats
-            if op == "agent.register":
-                body = json.loads(data)
-                agents.setdefault(body["name"], set()).add(body["public_key"])
+                problem = Problem(seq, "payload does not match its digest")
+                break
+            if op == "agent.register" and (problem := agents.register(seq, data)):
+                break
         if commit is None:
-            return _problem_at(seq, "record is not covered by any signed commit"), stats
+            problem = Problem(seq, "record is not covered by any signed commit")
+            break
         if commit.author != author:
-            what = f"written by {author!r} inside a commit by {commit.author!r}"
-            return _problem_at(seq, what), stats
+            problem = Problem(seq, f"written by {author!r} inside a commit by {commit.author!r}")
+            break
         if commit.last_seq == seq:
-            problem = _check_commit(commit, stored_hash, agents)
+            problem = _check_commit(commit, stored_hash, agents.keys) or agents.close_commit(commit)
             if problem:
-                return problem, stats
+                break
             stats.commits += 1
             commit = next(commit_iter, None)
         prev = stored_hash
         expected += 1
+    else:
+        op = ""
+        if commit is not None:
+            problem = Problem(commit.last_seq, "a commit names a record that does not exist")
     stats.records = expected - 1
     stats.head = prev
-    if commit is not None:
-        return _problem_at(commit.last_seq, "a commit names a record that does not exist"), stats
-    return None, stats
+    if missing is not None and (problem is None or op != "redact"):
+        problem = Problem(missing, "payload missing but never redacted")
+    return problem, stats
 
 
-def _check_commit(commit: Commit, stored_hash: str, agents: dict[str, Any]) -> Problem | None:
+def _check_commit(commit: Commit, stored_hash: str, agents: dict[str, set[str]]) -> Problem | None:
     seq = commit.last_seq
     if commit.last_hash != stored_hash:
         return Problem(seq, "commit does not match the record it closes")

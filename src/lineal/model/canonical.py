@@ -13,7 +13,8 @@ Rules (the encoding is JSON, RFC 8259, narrowed so that equal values give equal 
 - **Strings**: UTF-8, not ASCII-escaped; only ``"``, ``\\`` and control characters U+0000-U+001F
   are escaped. Strings are *not* Unicode-normalised: NFC and NFD spellings of a name stay two
   different values, because file systems and labels keep them apart too. Lone surrogates are
-  refused.
+  refused, and so is U+0000 (PostgreSQL text cannot hold it, and a fact must be storable by
+  every backend).
 - **Integers vs floats**: an ``int`` is written without a decimal point (``1``); a ``float``
   always carries one or an exponent (``1.0``, ``1e+16``), using Python's shortest round-trip
   ``repr``. So ``1`` and ``1.0`` are different values with different bytes. ``-0.0`` stays
@@ -45,7 +46,11 @@ _ENCODER = json.JSONEncoder(
 
 def _check(value: Any, path: str) -> None:
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(f"string at {path} contains U+0000, which cannot be stored")
+        return
+    if kind is bool or value is None:
         return
     if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
         if not _INT_MIN <= value <= _INT_MAX:
@@ -59,13 +64,12 @@ def _check(value: Any, path: str) -> None:
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidInput(f"object key {key!r} at {path} is not a string")
+            _check(key, f"{path} (a key)")
             _check(item, f"{path}.{key}")
         return
     if kind is list or kind is tuple:
         for i, item in enumerate(value):
             _check(item, f"{path}[{i}]")
-        return
-    if isinstance(value, str):
         return
     raise InvalidInput(
         f"{type(value).__name__} at {path} cannot be encoded canonically",
@@ -73,17 +77,19 @@ def _check(value: Any, path: str) -> None:
     )
 
 
-def _ok(value: Any) -> bool:
+def _ok(value: Any) -> bool:  # noqa: PLR0911 - a flat dispatch is the fast path
     # The fast path: no paths built; _check runs only to explain a failure.
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if kind is str:
+        return "\x00" not in value
+    if kind is bool or value is None:
         return True
     if kind is int:
         return bool(_INT_MIN <= value <= _INT_MAX)
     if kind is float:
         return math.isfinite(value)
     if kind is dict:
-        return all(type(k) is str and _ok(v) for k, v in value.items())
+        return all(type(k) is str and "\x00" not in k and _ok(v) for k, v in value.items())
     if kind is list or kind is tuple:
         return all(_ok(v) for v in value)
     return False  # subclasses and the rest: let _check decide, with a path

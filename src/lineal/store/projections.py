@@ -87,6 +87,19 @@ def _agent_register(db: Sql, seq: int, author: str, op: Any, replay: bool) -> No
     )
 
 
+def check_key_addition(db: Sql, op: Op, signing_key: str) -> None:
+    """A further key for an agent must be signed by one of that agent's registered keys."""
+    if not isinstance(op, AgentRegister):
+        return
+    rows = db.all("SELECT public_key FROM agents WHERE name = ?", (op.name,))
+    keys = {row[0] for row in rows}
+    if keys and signing_key not in keys:
+        raise Conflict(
+            f"agent {op.name!r} is already registered with another key",
+            hint=f"sign with one of {op.name!r}'s keys to add a key, or use another --agent name",
+        )
+
+
 def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     added = db.execute(
         "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "

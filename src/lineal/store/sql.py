@@ -226,6 +226,7 @@ class SqlStore:
                 digest = digest_bytes(payload)
                 seq = txn.head_seq + 1
                 hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
+                projections.check_key_addition(db, op, txn.signer.public_key)
                 if isinstance(op, Redact):
                     self._flush(txn)  # the redaction edits its target's ledger row
                 projections.apply(db, seq, author, op)
