@@ -61,6 +61,27 @@ def _require_node(db: Sql, node: str) -> None:
         )
 
 
+def apply_all(db: Sql, author: str, signing_key: str, items: Sequence[tuple[int, Op]]) -> None:
+    """Project a transaction's ops in seq order, as ``apply`` one by one would.
+
+    Runs of ``artifact.record`` (the bulk of large batches) go through set-based statements.
+    """
+    i = 0
+    while i < len(items):
+        seq, op = items[i]
+        if type(op) is ArtifactRecord:
+            j = i + 1
+            while j < len(items) and type(items[j][1]) is ArtifactRecord:
+                j += 1
+            if j - i > 1:
+                _artifact_records(db, items[i:j])
+                i = j
+                continue
+        check_key_addition(db, op, signing_key)
+        apply(db, seq, author, op)
+        i += 1
+
+
 def apply(db: Sql, seq: int, author: str, op: Op, *, replay: bool = False) -> None:
     """Project ``op`` (ledger record ``seq``, written by ``author``) into the tables.
 
@@ -100,6 +121,15 @@ def check_key_addition(db: Sql, op: Op, signing_key: str) -> None:
         )
 
 
+# Versions are numbered in arrival order; the same content under the same name is the same
+# version (the UNIQUE (digest, kind, name) conflict makes it a no-op).
+_NEW_VERSION = (
+    "INSERT INTO versions (kind, name, version, digest, seq) "
+    "SELECT ?, ?, COALESCE((SELECT version FROM versions WHERE kind = ? AND name = ? "
+    "ORDER BY version DESC LIMIT 1), 0) + 1, ?, ? WHERE true ON CONFLICT DO NOTHING"
+)
+
+
 def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     added = db.execute(
         "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
@@ -111,14 +141,36 @@ def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> N
         if row is not None and row[0] != op.kind:
             raise Conflict(f"{op.digest} is already recorded as a {row[0]}, not a {op.kind}")
     if op.name is not None:
-        # Versions are numbered in arrival order; the same content under the same name is the
-        # same version (the UNIQUE (kind, name, digest) conflict makes this a no-op).
-        db.execute(
-            "INSERT INTO versions (kind, name, version, digest, seq) "
-            "SELECT ?, ?, COALESCE((SELECT version FROM versions WHERE kind = ? AND name = ? "
-            "ORDER BY version DESC LIMIT 1), 0) + 1, ?, ? WHERE true ON CONFLICT DO NOTHING",
-            (op.kind, op.name, op.kind, op.name, op.digest, seq),
+        db.execute(_NEW_VERSION, (op.kind, op.name, op.kind, op.name, op.digest, seq))
+
+
+def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
+    """Many artifact.record ops at once, with exactly the effect of applying them in order."""
+    pairs: list[tuple[int, Any]] = list(items)
+    ops = [op for _, op in pairs]
+    db.many(
+        "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (digest) DO NOTHING",
+        [(op.digest, op.kind, op.size, op.uri, _json(op.meta), seq) for seq, op in pairs],
+    )
+    # The first record of a digest wins; any later one of another kind is refused.
+    digests = list({op.digest for op in ops})
+    stored: dict[str, str] = {}
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        stored.update(
+            db.all(f"SELECT digest, kind FROM artifacts WHERE digest IN ({marks})", chunk)
         )
+    for op in ops:
+        if stored[op.digest] != op.kind:
+            raise Conflict(
+                f"{op.digest} is already recorded as a {stored[op.digest]}, not a {op.kind}"
+            )
+    db.many(
+        _NEW_VERSION,
+        [(op.kind, op.name, op.kind, op.name, op.digest, seq) for seq, op in pairs if op.name],
+    )
 
 
 _ANCESTOR = """

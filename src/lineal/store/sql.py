@@ -18,7 +18,7 @@ from lineal.ledger.keys import Signer
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Agent
-from lineal.model.ops import Op, Redact
+from lineal.model.ops import Op
 from lineal.store import projections
 from lineal.store.base import VerifyReport
 from lineal.store.migrations import MIGRATIONS
@@ -221,17 +221,15 @@ class SqlStore:
             assert txn is not None  # noqa: S101 - atomic() opened it
             db = self.sql()
             author = txn.signer.name
+            items: list[tuple[int, Op]] = []
             for op in batch:
                 payload = canonical.encode(op.payload())
                 digest = digest_bytes(payload)
                 seq = txn.head_seq + 1
                 hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
-                projections.check_key_addition(db, op, txn.signer.public_key)
-                if isinstance(op, Redact):
-                    self._flush(txn)  # the redaction edits its target's ledger row
-                projections.apply(db, seq, author, op)
                 txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
                 txn.head_seq, txn.head_hash = seq, hashed
+                items.append((seq, op))
                 written.append(
                     Record(
                         seq=seq,
@@ -243,6 +241,10 @@ class SqlStore:
                         payload=payload,
                     )
                 )
+            # Ledger rows first (a redaction edits its target's row), then the projections;
+            # any refusal rolls both back with the transaction.
+            self._flush(txn)
+            projections.apply_all(db, author, txn.signer.public_key, items)
         return written
 
     # -- reading -------------------------------------------------------------------------
