@@ -61,24 +61,33 @@ def _require_node(db: Sql, node: str) -> None:
         )
 
 
-def apply_all(db: Sql, author: str, signing_key: str, items: Sequence[tuple[int, Op]]) -> None:
-    """Project a transaction's ops in seq order, as ``apply`` one by one would.
+def apply_all(
+    db: Sql,
+    items: Sequence[tuple[int, str, Op]],
+    *,
+    signing_key: str | None = None,
+    replay: bool = False,
+) -> None:
+    """Project ops ``(seq, author, op)`` in seq order, exactly as ``apply`` one by one would.
 
     Runs of ``artifact.record`` (the bulk of large batches) go through set-based statements.
+    ``signing_key`` is the writer's key, checked when an op adds a key to an agent (replay
+    leaves that to the chain walk, which knows each commit's key).
     """
     i = 0
     while i < len(items):
-        seq, op = items[i]
+        seq, author, op = items[i]
         if type(op) is ArtifactRecord:
             j = i + 1
-            while j < len(items) and type(items[j][1]) is ArtifactRecord:
+            while j < len(items) and type(items[j][2]) is ArtifactRecord:
                 j += 1
             if j - i > 1:
-                _artifact_records(db, items[i:j])
+                _artifact_records(db, [(s, o) for s, _, o in items[i:j]])
                 i = j
                 continue
-        check_key_addition(db, op, signing_key)
-        apply(db, seq, author, op)
+        if signing_key is not None:
+            check_key_addition(db, op, signing_key)
+        apply(db, seq, author, op, replay=replay)
         i += 1
 
 

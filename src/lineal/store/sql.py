@@ -221,7 +221,7 @@ class SqlStore:
             assert txn is not None  # noqa: S101 - atomic() opened it
             db = self.sql()
             author = txn.signer.name
-            items: list[tuple[int, Op]] = []
+            items: list[tuple[int, str, Op]] = []
             for op in batch:
                 payload = canonical.encode(op.payload())
                 digest = digest_bytes(payload)
@@ -229,7 +229,7 @@ class SqlStore:
                 hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
                 txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
                 txn.head_seq, txn.head_hash = seq, hashed
-                items.append((seq, op))
+                items.append((seq, author, op))
                 written.append(
                     Record(
                         seq=seq,
@@ -244,7 +244,7 @@ class SqlStore:
             # Ledger rows first (a redaction edits its target's row), then the projections;
             # any refusal rolls both back with the transaction.
             self._flush(txn)
-            projections.apply_all(db, author, txn.signer.public_key, items)
+            projections.apply_all(db, items, signing_key=txn.signer.public_key)
         return written
 
     # -- reading -------------------------------------------------------------------------
