@@ -106,6 +106,7 @@ ALLOWED = {
     "lineal.model": ("lineal.model", "lineal.errors"),
     "lineal.ledger": ("lineal.model", "lineal.errors", "lineal.ledger"),
     "lineal.store": ("lineal.model", "lineal.ledger", "lineal.errors", "lineal.store"),
+    "lineal.cas": ("lineal.model", "lineal.errors", "lineal.cas"),
 }
 
 

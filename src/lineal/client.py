@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ulid import ULID
-
 from lineal import workspace
 from lineal.errors import InvalidInput
 from lineal.ledger import checkpoint as checkpoints
@@ -45,8 +43,9 @@ def _now() -> str:
 class Lineal:
     """One open store with the writer's signing key (if any)."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, workspace: workspace.Workspace | None = None) -> None:
         self.store = store
+        self.workspace = workspace
 
     @classmethod
     def open(cls, uri: str | None = None, *, path: str | Path | None = None) -> Lineal:
@@ -54,7 +53,7 @@ class Lineal:
         found = workspace.locate(Path(path) if path else None)
         if uri is not None:
             found = workspace.Workspace(uri=uri, agent=found.agent, keys=found.keys, root=None)
-        return cls(found.open())
+        return cls(found.open(), found)
 
     def close(self) -> None:
         self.store.close()
@@ -109,6 +108,8 @@ class Lineal:
         params: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
     ) -> Run:
+        from ulid import ULID  # imported here: it costs every CLI start ~20 ms
+
         op = RunStart(
             id=str(ULID()), name=name, started=_now(), params=params or {}, meta=meta or {}
         )
@@ -163,6 +164,18 @@ class Lineal:
             return value
         found = self.resolve(value)
         return found.digest if isinstance(found, Artifact) else f"run/{found.id}"
+
+    def names(self, kind: str) -> list[str]:
+        """Names that have versions of ``kind``."""
+        return queries.names(self.store.sql(), kind)
+
+    def versions(self, kind: str, name: str) -> list[str]:
+        """Digests of ``kind/name``'s versions, oldest first."""
+        return queries.version_digests(self.store.sql(), kind, name)
+
+    def artifacts(self, kind: str) -> list[Artifact]:
+        """Every recorded artifact of ``kind``, in recording order."""
+        return queries.artifacts_of_kind(self.store.sql(), kind)
 
     def _run_id(self, run: Node) -> str:
         node = self.node(run)

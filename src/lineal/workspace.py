@@ -7,7 +7,6 @@ outside the `.lineal/` folder it creates.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomli_w
 
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.ledger.keys import Signer, load_signer, save_signer
@@ -46,6 +47,30 @@ class Workspace:
 
     def open(self, *, write: bool = True) -> SqlStore:
         return open_store(self.uri, self.signer() if write else None)
+
+    def require_root(self) -> Path:
+        """The `.lineal/` folder, or NotFound: data commands need a local workspace."""
+        if self.root is None:
+            raise NotFound(
+                "this command needs a lineal workspace (a .lineal/ folder) for its object cache",
+                hint="run `lineal init` here (add --uri to keep using your current store)",
+            )
+        return self.root
+
+    @property
+    def folder(self) -> Path:
+        """The folder that holds `.lineal/` (paths of datasets are recorded relative to it)."""
+        return self.require_root().parent
+
+    def config(self) -> dict[str, object]:
+        return dict(_read_config(self.require_root()))
+
+    def write_config(self, config: Mapping[str, object]) -> None:
+        """Rewrite `.lineal/config.toml` atomically."""
+        root = self.require_root()
+        tmp = root / (CONFIG + ".tmp")
+        tmp.write_text(tomli_w.dumps(dict(config)))
+        tmp.replace(root / CONFIG)
 
 
 def find_root(start: Path) -> Path | None:
@@ -127,11 +152,9 @@ def init(path: Path, *, uri: str | None = None, agent: str | None = None) -> Wor
         finally:
             store.close()
         save_signer(root / "keys", signer)
-        lines = [f"agent = {json.dumps(name)}"]
-        if uri:
-            lines.append(f"uri = {json.dumps(uri)}")
-        (root / ".gitignore").write_text("keys/\nlineal.db*\n")
-        (root / CONFIG).write_text("\n".join(lines) + "\n")  # last: marks the workspace whole
+        config = {"agent": name, **({"uri": uri} if uri else {})}
+        (root / ".gitignore").write_text("keys/\nlineal.db*\nobjects/\nstat.db*\n")
+        (root / CONFIG).write_text(tomli_w.dumps(config))  # last: marks the workspace whole
     except BaseException:
         if created:  # leave no half-made workspace behind
             shutil.rmtree(root, ignore_errors=True)

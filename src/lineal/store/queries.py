@@ -155,3 +155,20 @@ def artifact_details(db: Sql, artifact: Artifact) -> dict[str, Any]:
         "aliases": [f"{artifact.kind}/{n}:{a}" for n, a in aliases],
         "tags": tags(db, artifact.digest),
     }
+
+
+def names(db: Sql, kind: str) -> list[str]:
+    rows = db.all("SELECT DISTINCT name FROM versions WHERE kind = ? ORDER BY name", (kind,))
+    return [row[0] for row in rows]
+
+
+def version_digests(db: Sql, kind: str, name: str) -> list[str]:
+    rows = db.all(
+        "SELECT digest FROM versions WHERE kind = ? AND name = ? ORDER BY version", (kind, name)
+    )
+    return [row[0] for row in rows]
+
+
+def artifacts_of_kind(db: Sql, kind: str) -> list[Artifact]:
+    rows = db.all(f"{_ARTIFACT} WHERE a.kind = ? ORDER BY a.seq", (kind,))
+    return [_artifact(row, None, None) for row in rows]

@@ -1,0 +1,190 @@
+"""`lineal add`, `status`, `diff`, `checkout` and `gc`: dataset versions from the command line.
+
+Thin: formats what lineal.datasets returns; never touches files or the store itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lineal import datasets, worktree
+from lineal.cas.manifest import ManifestDiff
+from lineal.cli.common import handle_errors, open_client, out, print_json, progress_bar
+
+
+def _size(n: int) -> str:
+    step = 1000.0
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < step or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= step
+    return f"{n} B"
+
+
+@handle_errors
+def add(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files or folders to snapshot (or one URL with --ref-only)."),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="dataset/NAME (default: the folder's name).")
+    ] = None,
+    ref_only: Annotated[
+        bool, typer.Option("--ref-only", help="Record digests and locations; copy no bytes.")
+    ] = False,
+    license_: Annotated[
+        str | None, typer.Option("--license", help="SPDX licence id, e.g. CC-BY-4.0.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Where the data came from (URL).")] = None,
+    description: Annotated[str | None, typer.Option(help="One line about this data.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who answers for it (default: you).")] = None,
+    meta: Annotated[
+        list[str] | None, typer.Option("--meta", help="Extra KEY=VALUE metadata (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Snapshot files or folders as a new version of a dataset."""
+    extra = datasets.parse_meta(meta or [])
+    with open_client() as client, progress_bar("hashing") as progress:
+        result = datasets.add(
+            client,
+            paths,
+            name=name,
+            ref_only=ref_only,
+            license=license_,
+            source=source,
+            description=description,
+            owner=owner,
+            extra=extra,
+            progress=progress,
+        )
+    snap, artifact = result.snapshot, result.artifact
+    if as_json:
+        print_json(
+            {
+                "ref": artifact.ref,
+                "digest": artifact.digest,
+                "created": result.created,
+                "files": snap.files,
+                "bytes": snap.manifest.size,
+                "hashed": snap.hashed,
+                "from_stat_cache": snap.from_stat_cache,
+                "new_objects": snap.new_objects,
+                "skipped": list(snap.skipped),
+            }
+        )
+        return
+    summary = f"{snap.files:,} files, {_size(snap.manifest.size)}"
+    if result.created:
+        out.print(
+            f"{artifact.ref}  {artifact.digest[:19]}  {summary}, {snap.new_objects:,} new objects",
+            markup=False,
+        )
+    else:
+        out.print(f"{artifact.ref} unchanged ({summary}); no new version", markup=False)
+    for line in snap.skipped:
+        out.print(f"skipped: {line}", markup=False)
+
+
+def _print_changes(changes: ManifestDiff) -> None:
+    for entry in changes.added:
+        out.print(f"  added     {entry.path}  ({_size(entry.size)})", markup=False)
+    for entry in changes.removed:
+        out.print(f"  removed   {entry.path}  ({_size(entry.size)})", markup=False)
+    for old, new in changes.modified:
+        out.print(f"  modified  {new.path}  ({_size(old.size)} -> {_size(new.size)})", markup=False)
+
+
+@handle_errors
+def status(
+    ref: Annotated[
+        str | None, typer.Argument(help="dataset/NAME (default: every dataset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Files added, removed and modified in working copies since their latest versions."""
+    with open_client() as client:
+        found = worktree.status(client, ref)
+    if as_json:
+        print_json([{"ref": s.artifact.ref, "path": s.path, **s.changes.as_dict()} for s in found])
+        return
+    if not found:
+        out.print("no dataset working copies to compare", markup=False)
+    for item in found:
+        if not item.changes:
+            out.print(f"{item.artifact.ref} ({item.path}): up to date", markup=False)
+            continue
+        counts = item.changes.as_dict()["summary"]
+        out.print(
+            f"{item.artifact.ref} ({item.path}): {counts['added']} added, "
+            f"{counts['removed']} removed, {counts['modified']} modified",
+            markup=False,
+        )
+        _print_changes(item.changes)
+
+
+@handle_errors
+def diff(
+    a: Annotated[str, typer.Argument(help="The older version, e.g. dataset/NAME@v1.")],
+    b: Annotated[str, typer.Argument(help="The newer version, e.g. dataset/NAME@v2.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """File-level difference between two dataset versions."""
+    with open_client() as client:
+        old, new, changes = datasets.diff_versions(client, a, b)
+    if as_json:
+        print_json({"a": old.ref, "b": new.ref, **changes.as_dict()})
+        return
+    counts = changes.as_dict()["summary"]
+    out.print(
+        f"{old.ref} -> {new.ref}: {counts['added']} added, {counts['removed']} removed, "
+        f"{counts['modified']} modified",
+        markup=False,
+    )
+    _print_changes(changes)
+
+
+@handle_errors
+def checkout(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. dataset/NAME@v2.")],
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to put it (default: where it was added from).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files with local changes.")
+    ] = False,
+) -> None:
+    """Materialise a dataset version, verifying every file against its digest."""
+    with open_client() as client, progress_bar("checking out") as progress:
+        result = worktree.checkout(client, ref, directory, force=force, progress=progress)
+    out.print(
+        f"{result.artifact.ref} -> {result.directory}: {result.written:,} written, "
+        f"{result.unchanged:,} unchanged, {result.removed:,} removed",
+        markup=False,
+    )
+
+
+@handle_errors
+def gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be removed.")
+    ] = False,
+) -> None:
+    """Remove cached objects that no recorded dataset version references."""
+    with open_client() as client:
+        result = datasets.gc(client, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    out.print(
+        f"{verb} {result.removed:,} objects ({_size(result.bytes)}); kept {result.kept:,}",
+        markup=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (add, status, diff, checkout, gc):
+        app.command()(command)

@@ -1,0 +1,285 @@
+"""Dataset versions: snapshot files into manifests, record them, and diff, check out, collect.
+
+A service over the object cache and the store; never prints, never runs SQL itself.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineal.cas.manifest import Manifest, ManifestDiff, diff
+from lineal.cas.objects import ObjectCache
+from lineal.cas.scan import SnapshotResult, snapshot
+from lineal.cas.statcache import StatCache
+from lineal.client import Lineal
+from lineal.errors import InvalidInput, NotFound, StoreUnavailable
+from lineal.model.entities import Artifact, check_name
+
+Progress = Callable[[int, int], None]
+CHECKOUTS = "checkouts.json"
+_SPDX = re.compile(r"[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*|\([^()]+\)")
+
+
+def objects(repo: Lineal) -> ObjectCache:
+    return ObjectCache(workspace_root(repo) / "objects")
+
+
+def workspace_root(repo: Lineal) -> Path:
+    if repo.workspace is None:
+        raise NotFound(
+            "this command needs a lineal workspace (a .lineal/ folder) for its object cache",
+            hint="run `lineal init` here",
+        )
+    return repo.workspace.require_root()
+
+
+def dataset_name(text: str) -> str:
+    """``dataset/NAME`` or ``NAME`` → NAME (validated)."""
+    name = text[len("dataset/") :] if text.startswith("dataset/") else text
+    if "/" in name or "@" in name or ":" in name:
+        raise InvalidInput(f"bad dataset name {text!r}: expected dataset/NAME or NAME")
+    return check_name(name, "dataset name")
+
+
+def _default_name(path: Path) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-._")
+    return base[:128] or "dataset"
+
+
+def _relative(repo: Lineal, path: Path) -> str:
+    folder = workspace_root(repo).parent
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(folder).as_posix() or "."
+    except ValueError:
+        return str(absolute)
+
+
+def parse_meta(pairs: Iterable[str]) -> dict[str, str]:
+    """``k=v`` strings to a dict, with one clear error for anything else."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", key):
+            raise InvalidInput(
+                f"bad --meta {pair!r}: expected KEY=VALUE (KEY: letters, digits, _.-)"
+            )
+        found[key] = value
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    artifact: Artifact
+    created: bool  # False when the content equals the latest version
+    snapshot: SnapshotResult
+
+
+def _is_url(target: str | Path) -> bool:
+    return isinstance(target, str) and "://" in target and not target.startswith("file://")
+
+
+def _snapshot_url(url: str) -> SnapshotResult:
+    from lineal.cas.remote import Remote
+
+    manifest = Manifest.from_entries(Remote(url).hash_tree())
+    return SnapshotResult(
+        manifest=manifest,
+        files=len(manifest),
+        hashed=len(manifest),
+        from_stat_cache=0,
+        new_objects=0,
+        bytes_hashed=manifest.size,
+        skipped=(),
+    )
+
+
+def _snapshot_local(
+    root: Path, paths: Sequence[Path], ref_only: bool, progress: Progress | None
+) -> SnapshotResult:
+    cache = None if ref_only else ObjectCache(root / "objects")
+    stats = StatCache(root / "stat.db")
+    try:
+        return snapshot(paths, objects=cache, stat_cache=stats, progress=progress)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StoreUnavailable(
+                f"no space left on the device holding {root / 'objects'}",
+                hint="free some space (`lineal gc` drops unreferenced objects), then add again",
+            ) from exc
+        raise
+    finally:
+        stats.close()
+
+
+def add(
+    repo: Lineal,
+    targets: Sequence[str | Path],
+    *,
+    name: str | None = None,
+    ref_only: bool = False,
+    license: str | None = None,
+    source: str | None = None,
+    description: str | None = None,
+    owner: str | None = None,
+    extra: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> AddResult:
+    """Snapshot files, folders or (with ``ref_only``) one URL as a new version of a dataset.
+
+    Returns the latest version unchanged when the content equals it.
+    """
+    if not targets:
+        raise InvalidInput("nothing to add", hint="pass one or more files or folders")
+    urls = [t for t in targets if _is_url(t)]
+    if urls and (not ref_only or len(targets) > 1):
+        raise InvalidInput(
+            f"cannot copy {urls[0]} into the cache: remote data is recorded by reference",
+            hint="pass --ref-only, with that URL alone",
+        )
+    paths = [Path(str(t).removeprefix("file://")) for t in targets if not _is_url(t)]
+    if license is not None and not _SPDX.fullmatch(license):
+        raise InvalidInput(
+            f"bad licence {license!r}: expected an SPDX identifier or expression",
+            hint="e.g. CC-BY-4.0, MIT, Apache-2.0 OR MIT",
+        )
+    label = dataset_name(name) if name else _default_name(Path(str(targets[0]).rstrip("/")))
+    root = workspace_root(repo)
+    result = (
+        _snapshot_url(str(urls[0])) if urls else _snapshot_local(root, paths, ref_only, progress)
+    )
+    manifest = result.manifest
+    store = ObjectCache(root / "objects")
+    store.add_bytes(manifest.encode())
+    store.sync()  # objects are durable before the record that names them
+    previous = latest(repo, label)
+    if previous is not None and previous.digest == manifest.digest:
+        if paths:
+            remember(root, label, previous.digest)
+        return AddResult(previous, False, result)
+    meta: dict[str, Any] = {
+        "files": len(manifest),
+        "ref_only": ref_only,
+        "owner": owner or (repo.store.signer.name if repo.store.signer else None),
+    }
+    base = None
+    if paths:
+        base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
+        meta["paths"] = [_relative(repo, p) for p in paths]
+        meta["root"] = _relative(repo, base)
+    for key, value in (("license", license), ("source", source), ("description", description)):
+        if value is not None:
+            meta[key] = value
+    if extra:
+        meta["extra"] = dict(extra)
+    uri = None
+    if ref_only:
+        uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
+    artifact = repo.record_artifact(
+        "dataset",
+        digest=manifest.digest,
+        name=label,
+        size=manifest.size,
+        uri=uri,
+        meta={k: v for k, v in meta.items() if v is not None},
+    )
+    if paths:
+        remember(root, label, artifact.digest)
+    return AddResult(artifact, True, result)
+
+
+def latest(repo: Lineal, name: str) -> Artifact | None:
+    try:
+        found = repo.resolve(f"dataset/{name}")
+    except NotFound:
+        return None
+    return found if isinstance(found, Artifact) else None
+
+
+def resolve_dataset(repo: Lineal, ref: str) -> Artifact:
+    found = repo.resolve(ref if "/" in ref or ref.startswith("sha256:") else f"dataset/{ref}")
+    if not isinstance(found, Artifact) or found.kind != "dataset":
+        raise InvalidInput(f"{ref} is not a dataset version", hint="use dataset/NAME[@vN]")
+    return found
+
+
+def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
+    cache = objects(repo)
+    if not cache.has(artifact.digest):
+        raise NotFound(
+            f"the manifest of {artifact.ref} is not in the local cache",
+            hint=f"run `lineal pull {artifact.ref}` to fetch it from a remote",
+        )
+    return Manifest.decode(cache.read_bytes(artifact.digest))
+
+
+def diff_versions(repo: Lineal, a: str, b: str) -> tuple[Artifact, Artifact, ManifestDiff]:
+    old, new = resolve_dataset(repo, a), resolve_dataset(repo, b)
+    return old, new, diff(manifest_of(repo, old), manifest_of(repo, new))
+
+
+def checkouts(root: Path) -> dict[str, str]:
+    """Which version of each dataset its working copy holds (set by add and checkout)."""
+    try:
+        found = json.loads((root / CHECKOUTS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def remember(root: Path, name: str, digest: str) -> None:
+    state = checkouts(root)
+    state[name] = digest
+    tmp = root / (CHECKOUTS + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+    tmp.replace(root / CHECKOUTS)
+
+
+def absolute(repo: Lineal, recorded: str) -> Path:
+    path = Path(recorded)
+    return path if path.is_absolute() else workspace_root(repo).parent / path
+
+
+def referenced(repo: Lineal, refs: Sequence[str] = ()) -> list[str]:
+    """Objects the given dataset versions (default: all) need: manifests and file contents."""
+    cache = objects(repo)
+    artifacts = [resolve_dataset(repo, r) for r in refs] if refs else repo.artifacts("dataset")
+    needed: set[str] = set()
+    for artifact in artifacts:
+        needed.add(artifact.digest)
+        if cache.has(artifact.digest) and not artifact.meta.get("ref_only"):
+            needed.update(
+                e.digest for e in Manifest.decode(cache.read_bytes(artifact.digest)).entries
+            )
+    return sorted(needed)
+
+
+@dataclass(frozen=True, slots=True)
+class GcResult:
+    removed: int
+    bytes: int
+    kept: int
+
+
+def gc(repo: Lineal, *, dry_run: bool = False) -> GcResult:
+    """Remove cached objects that no recorded version references."""
+    cache = objects(repo)
+    keep = set(referenced(repo))
+    removed = size = kept = 0
+    for digest in list(cache.digests()):
+        if digest in keep:
+            kept += 1
+            continue
+        removed += 1
+        size += cache.path(digest).stat().st_size
+        if not dry_run:
+            cache.remove(digest)
+    if not dry_run:
+        cache.clean_temp()
+    return GcResult(removed, size, kept)

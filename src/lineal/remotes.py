@@ -1,0 +1,147 @@
+"""Named object-store remotes in `.lineal/config.toml`, and moving dataset objects to and fro.
+
+A service over lineal.cas.remote; never prints, never stores credentials in the config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lineal import datasets
+from lineal.cas.remote import Remote, TransferResult
+from lineal.client import Lineal
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.workspace import Workspace
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+#: Options a remote may carry in the config (never secrets: those come from the environment).
+OPTIONS = ("endpoint_url", "region", "profile")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    name: str
+    url: str
+    options: Mapping[str, str]
+    default: bool
+
+
+def _workspace(repo: Lineal) -> Workspace:
+    if repo.workspace is None:
+        raise NotFound("remotes live in a workspace", hint="run `lineal init` here")
+    return repo.workspace
+
+
+def _table(config: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    remotes = config.get("remotes", {})
+    return {k: dict(v) for k, v in remotes.items()} if isinstance(remotes, dict) else {}
+
+
+def list_remotes(repo: Lineal) -> list[RemoteConfig]:
+    config = _workspace(repo).config()
+    default = config.get("default_remote")
+    return [
+        RemoteConfig(
+            name, body["url"], {k: v for k, v in body.items() if k != "url"}, name == default
+        )
+        for name, body in sorted(_table(config).items())
+    ]
+
+
+def add_remote(
+    repo: Lineal, name: str, url: str, options: Mapping[str, str] | None = None
+) -> RemoteConfig:
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"bad remote name {name!r}: start with a letter; letters, digits, _ and -"
+        )
+    for key in options or {}:
+        if key not in OPTIONS:
+            raise InvalidInput(
+                f"unknown remote option {key!r}: expected one of {', '.join(OPTIONS)}"
+            )
+    Remote(url, options=_storage_options(options or {}))  # refuses unknown protocols now
+    space = _workspace(repo)
+    config = space.config()
+    table = _table(config)
+    if name in table:
+        raise Conflict(
+            f"remote {name!r} already exists", hint=f"`lineal remote remove {name}` first"
+        )
+    table[name] = {"url": url, **(options or {})}
+    config["remotes"] = table
+    config.setdefault("default_remote", name)
+    space.write_config(config)
+    return RemoteConfig(name, url, dict(options or {}), config["default_remote"] == name)
+
+
+def remove_remote(repo: Lineal, name: str) -> None:
+    space = _workspace(repo)
+    config = space.config()
+    table = _table(config)
+    if name not in table:
+        raise NotFound(f"no remote named {name!r}", hint="`lineal remote list` shows them")
+    del table[name]
+    config["remotes"] = table
+    if config.get("default_remote") == name:
+        config.pop("default_remote")
+        if table:
+            config["default_remote"] = sorted(table)[0]
+    space.write_config(config)
+
+
+def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if "endpoint_url" in options:
+        found["endpoint_url"] = options["endpoint_url"]
+    if "region" in options:
+        found["client_kwargs"] = {"region_name": options["region"]}
+    if "profile" in options:
+        found["profile"] = options["profile"]
+    return found
+
+
+def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote]:
+    remotes = list_remotes(repo)
+    if not remotes and name is None:
+        raise NotFound("no remote configured", hint="`lineal remote add NAME URL` adds one")
+    chosen = next((r for r in remotes if r.name == name or (name is None and r.default)), None)
+    if chosen is None:
+        raise NotFound(f"no remote named {name!r}", hint="`lineal remote list` shows them")
+    return chosen, Remote(chosen.url, options=_storage_options(chosen.options))
+
+
+def push(
+    repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
+) -> TransferResult:
+    """Send the objects of the given dataset versions (default: all) that the remote lacks."""
+    _, target = remote(repo, name)
+    cache = datasets.objects(repo)
+    wanted = [d for d in datasets.referenced(repo, refs) if cache.has(d)]
+    return target.push(cache, wanted, progress=progress)
+
+
+def pull(
+    repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
+) -> TransferResult:
+    """Fetch the objects of the given dataset versions (default: all) missing locally."""
+    _, source = remote(repo, name)
+    cache = datasets.objects(repo)
+    artifacts = (
+        [datasets.resolve_dataset(repo, r) for r in refs] if refs else repo.artifacts("dataset")
+    )
+    manifests = [a.digest for a in artifacts if not cache.has(a.digest)]
+    first = source.pull(cache, manifests, progress=progress) if manifests else None
+    wanted = [d for d in datasets.referenced(repo, refs) if not cache.has(d)]
+    second = source.pull(cache, wanted, progress=progress)
+    if first is None:
+        return second
+    return TransferResult(
+        sent=first.sent + second.sent,
+        skipped=first.skipped + second.skipped,
+        bytes=first.bytes + second.bytes,
+        failed=first.failed + second.failed,
+    )

@@ -1,0 +1,165 @@
+"""Working copies of datasets: what changed since the version they hold, and checking out.
+
+A service over lineal.datasets and the object cache; never prints, never runs SQL itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lineal.cas.manifest import Entry, Manifest, ManifestDiff, diff
+from lineal.cas.objects import ObjectCache
+from lineal.cas.scan import snapshot
+from lineal.cas.statcache import StatCache
+from lineal.client import Lineal
+from lineal.datasets import (
+    Progress,
+    absolute,
+    checkouts,
+    latest,
+    manifest_of,
+    objects,
+    remember,
+    resolve_dataset,
+    workspace_root,
+)
+from lineal.errors import Conflict, NotFound
+from lineal.model.entities import Artifact
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    artifact: Artifact
+    path: str
+    changes: ManifestDiff
+
+
+def _base(repo: Lineal, name: str, checked_out: Mapping[str, str]) -> Artifact | None:
+    digest = checked_out.get(name)
+    if digest is not None:
+        try:
+            return resolve_dataset(repo, f"dataset/{name}@{digest}")
+        except NotFound:
+            pass
+    return latest(repo, name)
+
+
+def status(repo: Lineal, ref: str | None = None) -> list[Status]:
+    """What changed in each dataset's working copy since the version it holds."""
+    root = workspace_root(repo)
+    names = [str(resolve_dataset(repo, ref).name)] if ref else repo.names("dataset")
+    checked_out = checkouts(root)
+    found: list[Status] = []
+    stats = StatCache(root / "stat.db")
+    try:
+        for name in names:
+            base = _base(repo, name, checked_out)
+            if base is None or base.meta.get("ref_only"):
+                continue
+            paths = [absolute(repo, p) for p in base.meta.get("paths", [])]
+            if not paths or not all(p.exists() for p in paths):
+                continue
+            current = snapshot(paths, objects=None, stat_cache=stats).manifest
+            changes = diff(manifest_of(repo, base), current)
+            found.append(Status(base, ", ".join(base.meta["paths"]), changes))
+    finally:
+        stats.close()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    artifact: Artifact
+    directory: Path
+    written: int
+    unchanged: int
+    removed: int
+
+
+def checkout(
+    repo: Lineal,
+    ref: str,
+    directory: Path | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> CheckoutResult:
+    """Materialise a version into ``directory`` (default: where it was snapshotted)."""
+    artifact = resolve_dataset(repo, ref)
+    manifest = manifest_of(repo, artifact)
+    default = absolute(repo, str(artifact.meta.get("root", artifact.name)))
+    target = directory or default
+    cache = objects(repo)
+    missing = sorted({e.digest for e in manifest.entries if not cache.has(e.digest)})
+    if missing:
+        raise NotFound(
+            f"{len(missing)} objects of {artifact.ref} are not in the local cache",
+            hint=f"run `lineal pull {artifact.ref}` first",
+        )
+    known = _known_contents(repo, artifact)
+    wanted = manifest.by_path()
+    stats = StatCache(workspace_root(repo) / "stat.db")
+    try:
+        current = {
+            e.path: e
+            for e in (
+                snapshot([target], objects=None, stat_cache=stats).manifest.entries
+                if target.is_dir()
+                else ()
+            )
+        }
+    finally:
+        stats.close()
+    blocked = sorted(
+        path
+        for path, entry in current.items()
+        if (
+            (path in wanted and entry.digest != wanted[path].digest)
+            or (path not in wanted and path in known)
+        )
+        and entry.digest not in known.get(path, set())
+    )
+    if blocked and not force:
+        raise Conflict(
+            f"{len(blocked)} files in {target} have local changes, e.g. {blocked[0]}",
+            hint="snapshot them with `lineal add`, or pass --force to overwrite them",
+        )
+    written = unchanged = removed = 0
+    total = len(wanted)
+    for done, (path, entry) in enumerate(wanted.items(), start=1):
+        if path in current and current[path].digest == entry.digest:
+            unchanged += 1
+        else:
+            _materialise(cache, entry, target / path)
+            written += 1
+        if progress and done % 500 == 0:
+            progress(done, total)
+    for path in sorted(set(current) - set(wanted)):
+        if path in known:  # belonged to another version of this dataset; untracked files stay
+            (target / path).unlink()
+            removed += 1
+    if directory is None or target.resolve() == default.resolve():
+        remember(workspace_root(repo), str(artifact.name), artifact.digest)
+    return CheckoutResult(artifact, target, written, unchanged, removed)
+
+
+def _materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.lineal-tmp")
+    with cache.open(entry.digest) as src, tmp.open("wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    tmp.replace(dest)
+
+
+def _known_contents(repo: Lineal, artifact: Artifact) -> dict[str, set[str]]:
+    """Every (path → digests) any version of this dataset ever held: safe to replace."""
+    known: dict[str, set[str]] = {}
+    cache = objects(repo)
+    for digest in repo.versions("dataset", str(artifact.name)):
+        if cache.has(digest):
+            for entry in Manifest.decode(cache.read_bytes(digest)).entries:
+                known.setdefault(entry.path, set()).add(entry.digest)
+    return known
