@@ -21,28 +21,40 @@ def step(text: str) -> None:
     print(f"\n== {text}")
 
 
+def cli(*args: str) -> None:
+    step("lineal " + " ".join(args))
+    subprocess.run([LINEAL, *args], cwd=HERE, check=True)  # noqa: S603 - our own CLI
+
+
 def main() -> None:
     shutil.rmtree(HERE, ignore_errors=True)
     HERE.mkdir()
     step("lineal init: a store, a signing key, and you registered as an agent")
     lineal.init(HERE, agent="demo-engineer")
 
+    step("lineal add: snapshot a folder of images as dataset versions")
+    images = HERE / "data" / "street-scenes"
+    images.mkdir(parents=True)
+    for n in range(8):
+        (images / f"frame{n:03d}.png").write_bytes(bytes([n]) * (1024 + n))
+    cli("add", "data/street-scenes", "--name", "dataset/street-scenes", "--license", "CC-BY-4.0")
+    (images / "frame007.png").write_bytes(b"relabelled night frame")
+    (images / "frame008.png").write_bytes(b"a new frame")
+    cli("status")
+    cli("add", "data/street-scenes", "--name", "dataset/street-scenes", "--license", "CC-BY-4.0")
+    cli("diff", "dataset/street-scenes@v1", "dataset/street-scenes@v2")
+
     with lineal.open(path=HERE) as repo:
-        step("record two versions of a dataset, a label schema and a base model")
-        raw_v1 = repo.record_artifact("dataset", data=b"images v1 manifest", name="street-scenes")
-        raw_v2 = repo.record_artifact(
-            "dataset",
-            data=b"images v2 manifest: 1,204 new night scenes",
-            name="street-scenes",
-            meta={"license": "CC-BY-4.0"},
-        )
+        step("record a label schema and a base model through the Python API")
+        raw_v1 = repo.resolve("dataset/street-scenes@v1")
+        raw_v2 = repo.resolve("dataset/street-scenes@v2")
         schema = repo.record_artifact(
             "schema", data=json.dumps({"classes": ["car", "pedestrian"]}).encode(), name="coco-2"
         )
         base = repo.record_artifact("model", data=b"resnet50 weights", name="backbone")
         repo.link("derived_from", raw_v1, raw_v2)
         repo.link("labeled_with", schema, raw_v2)
-        print(f"  {raw_v1.ref}  {raw_v2.ref}  {schema.ref}  {base.ref}")
+        print(f"  {schema.ref}  {base.ref}")
 
         step("a training run: params, used inputs, metrics, the model it generated")
         with repo.atomic():  # one signed transaction: all of it lands, or none
@@ -64,8 +76,7 @@ def main() -> None:
         ["verify"],
         ["checkpoint", "--out", "checkpoint.json"],
     ):
-        step("lineal " + " ".join(command))
-        subprocess.run([LINEAL, *command], cwd=HERE, check=True)  # noqa: S603 - our own CLI
+        cli(*command)
     print(f"\nThe store is in {HERE / '.lineal'}; try `cd {HERE.name} && lineal show run/{run.id}`")
 
 
