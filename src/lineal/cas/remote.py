@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import fsspec  # type: ignore[import-untyped]  # fsspec ships no type information
-
 from lineal.cas.manifest import Entry
 from lineal.errors import (
     IntegrityError,
@@ -310,6 +308,10 @@ class Remote:
 
 def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str, str]:
     """The fsspec file system and root path for ``url``, or a lineal error saying why not."""
+    # Imported here, not at the top: fsspec (and the asyncio it pulls in) would add ~40 ms to
+    # every `lineal` command, and only the commands that reach a remote need it.
+    import fsspec  # type: ignore[import-untyped]  # fsspec ships no type information
+
     if not url.strip():
         raise InvalidInput("empty remote URL", hint=f"use one of {SUPPORTED}")
     protocol = fsspec.core.split_protocol(url)[0] or "file"

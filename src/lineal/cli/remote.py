@@ -5,13 +5,14 @@ Thin: formats what lineal.remotes returns; never talks to a remote itself.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lineal import remotes
-from lineal.cas.remote import TransferResult
 from lineal.cli.common import fail, handle_errors, open_client, out, print_json, progress_bar
+
+if TYPE_CHECKING:
+    from lineal.cas.remote import TransferResult
 
 remote_app = typer.Typer(
     help="Manage object-store remotes (file://, s3://, gs://, az://, memory://).",
@@ -33,6 +34,8 @@ def remote_add(
     profile: Annotated[str | None, typer.Option(help="Credentials profile name.")] = None,
 ) -> None:
     """Add a remote; the first one added is the default."""
+    from lineal import remotes  # lazy: fsspec is costly to import
+
     options = {
         k: v
         for k, v in (("endpoint_url", endpoint_url), ("region", region), ("profile", profile))
@@ -50,6 +53,8 @@ def remote_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List the configured remotes."""
+    from lineal import remotes  # lazy: fsspec is costly to import
+
     with open_client() as client:
         found = remotes.list_remotes(client)
     if as_json:
@@ -66,6 +71,8 @@ def remote_list(
 @handle_errors
 def remote_remove(name: Annotated[str, typer.Argument(help="The remote to forget.")]) -> None:
     """Forget a remote (its objects stay where they are)."""
+    from lineal import remotes  # lazy: fsspec is costly to import
+
     with open_client() as client:
         remotes.remove_remote(client, name)
     out.print(f"removed remote {name}", markup=False)
@@ -103,6 +110,8 @@ def push(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Send the objects of dataset versions that the remote does not have."""
+    from lineal import remotes  # lazy: fsspec is costly to import
+
     with open_client() as client, progress_bar("pushing") as progress:
         result = remotes.push(client, refs or [], name=remote, progress=progress)
     _report("pushed", result, as_json)
@@ -117,6 +126,8 @@ def pull(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Fetch missing objects of dataset versions, verifying each digest on arrival."""
+    from lineal import remotes  # lazy: fsspec is costly to import
+
     with open_client() as client, progress_bar("pulling") as progress:
         result = remotes.pull(client, refs or [], name=remote, progress=progress)
     _report("pulled", result, as_json)
