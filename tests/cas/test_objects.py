@@ -115,6 +115,9 @@ def test_missing_and_non_regular_sources_are_refused(cache: ObjectCache, tmp_pat
         cache.add_file(tmp_path / "absent")
     with pytest.raises(InvalidInput, match="not a regular file"):
         cache.add_file(tmp_path)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(InvalidInput, match="not a regular file"):  # and does not hang
+        cache.add_file(tmp_path / "fifo")
 
 
 def test_a_file_changed_while_read_is_reported(cache: ObjectCache, tmp_path: Path) -> None:
@@ -229,5 +232,6 @@ def test_present_answers_by_listing_or_by_stat(cache: ObjectCache, tmp_path: Pat
     (tmp_path / "objects" / "sha256" / "zz").mkdir()  # junk beside the objects is not one
     (tmp_path / "objects" / "sha256" / stored[2][7:9] / "junk").write_bytes(b"")
     assert len(set(cache.digests())) == 2040
-    with pytest.raises(InvalidInput, match="bad digest"):
-        cache.present([stored[0], "sha256:../../etc"])
+    for bad in ("sha256:../../etc", f"{stored[0]}\n{stored[1]}"):
+        with pytest.raises(InvalidInput, match="bad digest"):
+            cache.present([stored[0], bad])

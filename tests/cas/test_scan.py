@@ -65,6 +65,8 @@ def test_walk_records_files_only_and_follows_only_file_links(tree: Path) -> None
     builtin_only = [rel for rel, _ in walk(tree, IgnoreRules())]  # *.tmp no longer ignored
     assert builtin_only == [".hidden", "a.txt", "img/.keep", "img/b.png", "link.txt", "scratch.tmp"]
     assert walk(tree / "a.txt") == [("a.txt", tree / "a.txt")]
+    with pytest.raises(NotFound, match="no such file or folder"):
+        walk(tree / "absent")
 
 
 def test_snapshot_of_a_folder(tree: Path, tmp_path: Path) -> None:

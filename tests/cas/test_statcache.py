@@ -139,23 +139,25 @@ def test_a_damaged_cache_file_means_hashing_again(tmp_path: Path) -> None:
 
 
 def test_a_damaged_row_is_a_miss(cache: StatCache, tmp_path: Path) -> None:
-    f = tmp_path / "f"
-    st = _old_file(f)
-    cache.update([(str(f), st, "not a digest")])
+    f, g, h = tmp_path / "f", tmp_path / "g", tmp_path / "h"
+    st, st_g, st_h = _old_file(f), _old_file(g), _old_file(h)
+    cache.update([(str(f), st, "not a digest"), (str(g), st_g, f"{DIGEST}\n{OTHER}")])
     assert cache.lookup(str(f), st) is None
-    g = tmp_path / "g"
-    st_g = _old_file(g)
-    cache.update([(str(f), st, DIGEST), (str(g), st_g, OTHER)])
+    assert cache.lookup(str(g), st_g) is None
+    cache.update([(str(f), st, DIGEST), (str(g), st_g, OTHER), (str(h), st_h, DIGEST)])
     cache.close()
     conn = sqlite3.connect(tmp_path / "state" / "stat.db")
     try:
-        with conn:
-            conn.execute("UPDATE stat SET digest = ? WHERE path = ?", (b"\x00blob", str(f)))
+        with conn:  # damage two rows behind the cache's back
+            two_lines = f"{DIGEST}\n{OTHER}"  # would pass a line-by-line check
+            conn.execute("UPDATE stat SET digest = ? WHERE path = ?", (two_lines, str(f)))
+            conn.execute("UPDATE stat SET digest = x'00' WHERE path = ?", (str(h),))
     finally:
         conn.close()
     reopened = StatCache(tmp_path / "state" / "stat.db")
     try:
         assert reopened.lookup(str(f), st) is None
+        assert reopened.lookup(str(h), st_h) is None
         assert reopened.lookup(str(g), st_g) == OTHER
     finally:
         reopened.close()

@@ -35,7 +35,8 @@ SMALL = 1 << 20
 CHUNK = 1 << 20
 _HEX = frozenset("0123456789abcdef")
 _DIGEST_LINES = re.compile(r"(?:sha256:[0-9a-f]{64}\n)*")
-_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: opening a fifo that took a file's place must fail fast, not wait for a writer.
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 _O_TEMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 #: (digest, size, newly added to the cache, the file's stat taken before it was read)
 Hashed = tuple[str, int, bool, os.stat_result]
@@ -176,7 +177,8 @@ class ObjectCache:
         wanted = set(digests)
         if not wanted:
             return set()
-        if not _DIGEST_LINES.fullmatch("".join(d + "\n" for d in wanted)):
+        lines = "".join(d + "\n" for d in wanted)  # one regex pass; the length rules out "\n"
+        if len(lines) != 72 * len(wanted) or not _DIGEST_LINES.fullmatch(lines):
             for d in wanted:
                 check_digest(d)
         folders: dict[str, list[str]] = {}

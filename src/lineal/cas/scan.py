@@ -83,6 +83,11 @@ def _walk_folder(
                 f"cannot read folder {folder}: permission denied",
                 hint="make it readable, or list it in .linealignore",
             ) from exc
+        except OSError as exc:  # e.g. removed while we walk
+            raise InvalidInput(
+                f"cannot read folder {folder}: {exc.strerror}",
+                hint="snapshot again when nothing is moving files",
+            ) from exc
         for entry in found:
             name = entry.name
             rel = prefix + name
@@ -127,7 +132,7 @@ def _walk_link(
 def walk(root: Path, ignore: IgnoreRules | None = None) -> list[tuple[str, Path]]:
     """Sorted ``(relpath, abspath)`` of the files a snapshot of ``root`` would record."""
     root = Path(root)
-    if not root.is_dir():
+    if not _check_target(root):
         return [(root.name, root)]
     files: list[tuple[str, str]] = []
     _walk_folder(str(root), ignore or IgnoreRules.load(root), files, [])

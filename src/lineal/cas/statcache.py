@@ -48,10 +48,12 @@ def _well_formed(rows: dict[str, _Row]) -> dict[str, _Row]:
     """Drop rows whose digest is damaged, so that lookup never returns one (a miss instead)."""
     # One regex pass over all digests at once; row by row only if something is wrong.
     try:
-        if _DIGEST_LINES.fullmatch("".join(row[4] + "\n" for row in rows.values())):
-            return rows
+        lines = "".join(row[4] + "\n" for row in rows.values())
     except TypeError:  # a digest stored as a number or blob
-        pass
+        lines = ""
+    # The length check: a "digest" holding a newline could otherwise pass as two lines.
+    if len(lines) == 72 * len(rows) and _DIGEST_LINES.fullmatch(lines):
+        return rows
     return {path: row for path, row in rows.items() if is_digest(row[4])}
 
 
