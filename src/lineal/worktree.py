@@ -5,11 +5,12 @@ A service over lineal.datasets and the object cache; never prints, never runs SQ
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lineal import remotes
 from lineal.cas.manifest import Entry, Manifest, ManifestDiff, diff
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
@@ -26,7 +27,7 @@ from lineal.datasets import (
     resolve_dataset,
     workspace_root,
 )
-from lineal.errors import Conflict, NotFound
+from lineal.errors import Conflict, IntegrityError, NotFound
 from lineal.model.entities import Artifact
 
 
@@ -94,10 +95,13 @@ def checkout(
     target = directory or default
     cache = objects(repo)
     missing = sorted({e.digest for e in manifest.entries if not cache.has(e.digest)})
+    if missing and remotes.list_remotes(repo):
+        remotes.pull(repo, [artifact.ref])  # from the default remote, verified on arrival
+        missing = [d for d in missing if not cache.has(d)]
     if missing:
         raise NotFound(
             f"{len(missing)} objects of {artifact.ref} are not in the local cache",
-            hint=f"run `lineal pull {artifact.ref}` first",
+            hint=f"add a remote that has them (`lineal remote add`), then `lineal checkout {ref}`",
         )
     known = _known_contents(repo, artifact)
     wanted = manifest.by_path()
@@ -147,10 +151,20 @@ def checkout(
 
 
 def _materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
+    """Copy one object out of the cache, hashing as it goes: a damaged object never lands."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.lineal-tmp")
+    hasher = hashlib.sha256()
     with cache.open(entry.digest) as src, tmp.open("wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
+        while chunk := src.read(1 << 20):
+            hasher.update(chunk)
+            out.write(chunk)
+    if "sha256:" + hasher.hexdigest() != entry.digest:
+        tmp.unlink()
+        raise IntegrityError(
+            f"the cached object for {entry.path} ({entry.digest}) is damaged",
+            hint="delete it from .lineal/objects and `lineal pull` it again",
+        )
     tmp.replace(dest)
 
 

@@ -247,3 +247,25 @@ def test_add_killed_midway_leaves_no_partial_record_or_object(work: Path) -> Non
         for record in log:
             manifest_digest = record["payload"]["digest"][7:]
             assert (objects / manifest_digest[:2] / manifest_digest[2:]).exists()
+
+
+def test_checkout_pulls_missing_objects_and_refuses_damaged_ones(
+    work: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    remote = tmp_path_factory.mktemp("remote")
+    add_json(work, "data/images", "--name", "scenes")
+    run("remote", "add", "origin", remote.as_uri(), cwd=work)
+    run("push", cwd=work)
+    objects = work / ".lineal" / "objects" / "sha256"
+    victim = sha(work / "data" / "images" / "img04.png")[7:]
+    cached = objects / victim[:2] / victim[2:]
+    cached.chmod(0o644)
+    cached.unlink()
+    out = work / "fresh"
+    run("checkout", "dataset/scenes", str(out), cwd=work)  # fetched from origin on the way
+    assert (out / "img04.png").read_bytes() == (work / "data" / "images" / "img04.png").read_bytes()
+    cached.chmod(0o644)
+    cached.write_bytes(b"flipped bits")
+    error = failure("checkout", "dataset/scenes", str(work / "other"), cwd=work)
+    assert "damaged" in error
+    assert not (work / "other" / "img04.png").exists()
