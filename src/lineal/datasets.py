@@ -216,7 +216,7 @@ def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
             f"the manifest of {artifact.ref} is not in the local cache",
             hint=f"run `lineal pull {artifact.ref}` to fetch it from a remote",
         )
-    return Manifest.decode(cache.read_bytes(artifact.digest))
+    return Manifest.decode(cache.read_bytes(artifact.digest), expected=artifact.digest)
 
 
 def diff_versions(repo: Lineal, a: str, b: str) -> tuple[Artifact, Artifact, ManifestDiff]:
@@ -255,7 +255,10 @@ def referenced(repo: Lineal, refs: Sequence[str] = ()) -> list[str]:
         needed.add(artifact.digest)
         if cache.has(artifact.digest) and not artifact.meta.get("ref_only"):
             needed.update(
-                e.digest for e in Manifest.decode(cache.read_bytes(artifact.digest)).entries
+                e.digest
+                for e in Manifest.decode(
+                    cache.read_bytes(artifact.digest), expected=artifact.digest
+                ).entries
             )
     return sorted(needed)
 

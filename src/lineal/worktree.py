@@ -174,6 +174,6 @@ def _known_contents(repo: Lineal, artifact: Artifact) -> dict[str, set[str]]:
     cache = objects(repo)
     for digest in repo.versions("dataset", str(artifact.name)):
         if cache.has(digest):
-            for entry in Manifest.decode(cache.read_bytes(digest)).entries:
+            for entry in Manifest.decode(cache.read_bytes(digest), expected=digest).entries:
                 known.setdefault(entry.path, set()).add(entry.digest)
     return known

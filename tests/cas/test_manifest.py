@@ -174,3 +174,18 @@ def test_any_valid_manifest_decodes_to_itself_in_any_order(
     rng.shuffle(shuffled)
     assert Manifest.from_entries(shuffled).digest == manifest.digest
     assert [e.path for e in manifest.entries] == sorted(e.path for e in entries)
+
+
+def test_decode_with_the_recorded_digest_takes_the_trusted_path() -> None:
+    from lineal.cas.manifest import Entry, Manifest
+
+    manifest = Manifest.from_entries(
+        [
+            Entry(path="b.png", digest="sha256:" + "b" * 64, size=2),
+            Entry(path="a", digest="sha256:" + "a" * 64, size=1),
+        ]
+    )
+    data = manifest.encode()
+    assert Manifest.decode(data, expected=manifest.digest) == manifest
+    # A digest that does not match the bytes falls back to the full checks.
+    assert Manifest.decode(data, expected="sha256:" + "0" * 64) == manifest
