@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lineal import workspace
-from lineal.errors import InvalidInput
+from lineal.errors import InvalidInput, NotFound
 from lineal.ledger import checkpoint as checkpoints
 from lineal.ledger.chain import Record
 from lineal.model import canonical
@@ -54,6 +54,15 @@ class Lineal:
         if uri is not None:
             found = workspace.Workspace(uri=uri, agent=found.agent, keys=found.keys, root=None)
         return cls(found.open(), found)
+
+    def require_workspace(self) -> workspace.Workspace:
+        """The local workspace (`.lineal/`), or NotFound: caches and remotes live there."""
+        if self.workspace is None or self.workspace.root is None:
+            raise NotFound(
+                "this command needs a lineal workspace (a .lineal/ folder)",
+                hint="run `lineal init` here (add --uri to keep using your current store)",
+            )
+        return self.workspace
 
     def close(self) -> None:
         self.store.close()

@@ -31,12 +31,11 @@ def objects(repo: Lineal) -> ObjectCache:
 
 
 def workspace_root(repo: Lineal) -> Path:
-    if repo.workspace is None:
-        raise NotFound(
-            "this command needs a lineal workspace (a .lineal/ folder) for its object cache",
-            hint="run `lineal init` here",
-        )
-    return repo.workspace.require_root()
+    return repo.require_workspace().require_root()
+
+
+def stat_cache(repo: Lineal) -> StatCache:
+    return StatCache(workspace_root(repo) / "stat.db")
 
 
 def dataset_name(text: str) -> str:
@@ -101,16 +100,16 @@ def _snapshot_url(url: str) -> SnapshotResult:
 
 
 def _snapshot_local(
-    root: Path, paths: Sequence[Path], ref_only: bool, progress: Progress | None
+    repo: Lineal, paths: Sequence[Path], ref_only: bool, progress: Progress | None
 ) -> SnapshotResult:
-    cache = None if ref_only else ObjectCache(root / "objects")
-    stats = StatCache(root / "stat.db")
+    cache = None if ref_only else objects(repo)
+    stats = stat_cache(repo)
     try:
         return snapshot(paths, objects=cache, stat_cache=stats, progress=progress)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise StoreUnavailable(
-                f"no space left on the device holding {root / 'objects'}",
+                f"no space left on the device holding {workspace_root(repo) / 'objects'}",
                 hint="free some space (`lineal gc` drops unreferenced objects), then add again",
             ) from exc
         raise
@@ -150,48 +149,47 @@ def add(
             hint="e.g. CC-BY-4.0, MIT, Apache-2.0 OR MIT",
         )
     label = dataset_name(name) if name else _default_name(Path(str(targets[0]).rstrip("/")))
-    root = workspace_root(repo)
     result = (
-        _snapshot_url(str(urls[0])) if urls else _snapshot_local(root, paths, ref_only, progress)
+        _snapshot_url(str(urls[0])) if urls else _snapshot_local(repo, paths, ref_only, progress)
     )
     manifest = result.manifest
-    store = ObjectCache(root / "objects")
-    store.add_bytes(manifest.encode())
-    store.sync()  # objects are durable before the record that names them
+    cache = objects(repo)
+    cache.add_bytes(manifest.encode())
+    cache.sync()  # objects are durable before the record that names them
     previous = latest(repo, label)
     if previous is not None and previous.digest == manifest.digest:
+        artifact, created = previous, False
+    else:
+        base = None
         if paths:
-            remember(root, label, previous.digest)
-        return AddResult(previous, False, result)
-    meta: dict[str, Any] = {
-        "files": len(manifest),
-        "ref_only": ref_only,
-        "owner": owner or (repo.store.signer.name if repo.store.signer else None),
-    }
-    base = None
+            base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
+        meta: dict[str, Any] = {
+            "files": len(manifest),
+            "ref_only": ref_only,
+            "owner": owner or (repo.store.signer.name if repo.store.signer else None),
+            "license": license,
+            "source": source,
+            "description": description,
+            "extra": dict(extra) if extra else None,
+        }
+        if base is not None:
+            meta["paths"] = [_relative(repo, p) for p in paths]
+            meta["root"] = _relative(repo, base)
+        uri = None
+        if ref_only:
+            uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
+        artifact = repo.record_artifact(
+            "dataset",
+            digest=manifest.digest,
+            name=label,
+            size=manifest.size,
+            uri=uri,
+            meta={k: v for k, v in meta.items() if v is not None},
+        )
+        created = True
     if paths:
-        base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
-        meta["paths"] = [_relative(repo, p) for p in paths]
-        meta["root"] = _relative(repo, base)
-    for key, value in (("license", license), ("source", source), ("description", description)):
-        if value is not None:
-            meta[key] = value
-    if extra:
-        meta["extra"] = dict(extra)
-    uri = None
-    if ref_only:
-        uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
-    artifact = repo.record_artifact(
-        "dataset",
-        digest=manifest.digest,
-        name=label,
-        size=manifest.size,
-        uri=uri,
-        meta={k: v for k, v in meta.items() if v is not None},
-    )
-    if paths:
-        remember(root, label, artifact.digest)
-    return AddResult(artifact, True, result)
+        remember(workspace_root(repo), label, artifact.digest)
+    return AddResult(artifact, created, result)
 
 
 def latest(repo: Lineal, name: str) -> Artifact | None:

@@ -14,7 +14,6 @@ from lineal import datasets
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
-from lineal.workspace import Workspace
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: Options a remote may carry in the config (never secrets: those come from the environment).
@@ -29,19 +28,13 @@ class RemoteConfig:
     default: bool
 
 
-def _workspace(repo: Lineal) -> Workspace:
-    if repo.workspace is None:
-        raise NotFound("remotes live in a workspace", hint="run `lineal init` here")
-    return repo.workspace
-
-
 def _table(config: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     remotes = config.get("remotes", {})
     return {k: dict(v) for k, v in remotes.items()} if isinstance(remotes, dict) else {}
 
 
 def list_remotes(repo: Lineal) -> list[RemoteConfig]:
-    config = _workspace(repo).config()
+    config = repo.require_workspace().config()
     default = config.get("default_remote")
     return [
         RemoteConfig(
@@ -64,7 +57,7 @@ def add_remote(
                 f"unknown remote option {key!r}: expected one of {', '.join(OPTIONS)}"
             )
     Remote(url, options=_storage_options(options or {}))  # refuses unknown protocols now
-    space = _workspace(repo)
+    space = repo.require_workspace()
     config = space.config()
     table = _table(config)
     if name in table:
@@ -79,7 +72,7 @@ def add_remote(
 
 
 def remove_remote(repo: Lineal, name: str) -> None:
-    space = _workspace(repo)
+    space = repo.require_workspace()
     config = space.config()
     table = _table(config)
     if name not in table:

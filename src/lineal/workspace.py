@@ -49,18 +49,9 @@ class Workspace:
         return open_store(self.uri, self.signer() if write else None)
 
     def require_root(self) -> Path:
-        """The `.lineal/` folder, or NotFound: data commands need a local workspace."""
         if self.root is None:
-            raise NotFound(
-                "this command needs a lineal workspace (a .lineal/ folder) for its object cache",
-                hint="run `lineal init` here (add --uri to keep using your current store)",
-            )
+            raise NotFound("no .lineal/ folder here", hint="run `lineal init` here")
         return self.root
-
-    @property
-    def folder(self) -> Path:
-        """The folder that holds `.lineal/` (paths of datasets are recorded relative to it)."""
-        return self.require_root().parent
 
     def config(self) -> dict[str, object]:
         return dict(_read_config(self.require_root()))

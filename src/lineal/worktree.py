@@ -14,7 +14,6 @@ from lineal import remotes
 from lineal.cas.manifest import Entry, Manifest, ManifestDiff, diff
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
-from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
 from lineal.datasets import (
     Progress,
@@ -25,6 +24,7 @@ from lineal.datasets import (
     objects,
     remember,
     resolve_dataset,
+    stat_cache,
     workspace_root,
 )
 from lineal.errors import Conflict, IntegrityError, NotFound
@@ -54,7 +54,7 @@ def status(repo: Lineal, ref: str | None = None) -> list[Status]:
     names = [str(resolve_dataset(repo, ref).name)] if ref else repo.names("dataset")
     checked_out = checkouts(root)
     found: list[Status] = []
-    stats = StatCache(root / "stat.db")
+    stats = stat_cache(repo)
     try:
         for name in names:
             base = _base(repo, name, checked_out)
@@ -105,7 +105,7 @@ def checkout(
         )
     known = _known_contents(repo, artifact)
     wanted = manifest.by_path()
-    stats = StatCache(workspace_root(repo) / "stat.db")
+    stats = stat_cache(repo)
     try:
         current = {
             e.path: e

@@ -81,10 +81,9 @@ def apply_all(
             j = i + 1
             while j < len(items) and type(items[j][2]) is ArtifactRecord:
                 j += 1
-            if j - i > 1:
-                _artifact_records(db, [(s, o) for s, _, o in items[i:j]])
-                i = j
-                continue
+            _artifact_records(db, [(s, o) for s, _, o in items[i:j]])
+            i = j
+            continue
         if signing_key is not None:
             check_key_addition(db, op, signing_key)
         apply(db, seq, author, op, replay=replay)
@@ -140,17 +139,7 @@ _NEW_VERSION = (
 
 
 def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    added = db.execute(
-        "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (digest) DO NOTHING",
-        (op.digest, op.kind, op.size, op.uri, _json(op.meta), seq),
-    )
-    if not added:
-        row = db.one("SELECT kind FROM artifacts WHERE digest = ?", (op.digest,))
-        if row is not None and row[0] != op.kind:
-            raise Conflict(f"{op.digest} is already recorded as a {row[0]}, not a {op.kind}")
-    if op.name is not None:
-        db.execute(_NEW_VERSION, (op.kind, op.name, op.kind, op.name, op.digest, seq))
+    _artifact_records(db, [(seq, op)])
 
 
 def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
