@@ -1,4 +1,4 @@
-"""The interim guided example: a scratch store, a few artifacts, edges and a run, then the log.
+"""The guided example: datasets, a label schema, a tracked training run, a command run, the log.
 
 Run with `make demo`. Creates ./demo-store (removed and recreated on every run).
 """
@@ -56,21 +56,35 @@ def main() -> None:
         repo.link("labeled_with", schema, raw_v2)
         print(f"  {schema.ref}  {base.ref}")
 
-        step("a training run: params, used inputs, metrics, the model it generated")
-        with repo.atomic():  # one signed transaction: all of it lands, or none
-            run = repo.start_run("train-detector", params={"lr": 3e-4, "epochs": 3, "seed": 7})
-            repo.link("used", raw_v2, run, role="train")
-            repo.link("used", base, run, role="init")
-        for epoch in range(3):
-            repo.log_metrics(run, {"loss": 1.0 / (epoch + 1), "mAP": 0.5 + 0.1 * epoch}, step=epoch)
-        model = repo.record_artifact("model", data=b"detector weights, epoch 3", name="detector")
-        repo.link("generated", run, model, role="weights")
+        step("a training run: capture, params, inputs, buffered metrics, the model")
+        weights = HERE / "detector.pt"
+        with lineal.start_run(
+            "train-detector", params={"lr": 3e-4, "epochs": 30}, seed=7, repo=repo
+        ) as run:
+            run.use(raw_v2.ref, role="train")
+            run.use(base.ref, role="init")
+            run.log_split("train", fraction=0.8, seed=7, count=8, strategy="random")
+            for epoch in range(30):
+                run.log({"loss": 1.0 / (epoch + 1), "mAP": 0.5 + 0.01 * epoch}, step=epoch)
+            weights.write_bytes(b"detector weights, epoch 30")
+            model = run.log_model(weights, name="detector", flavor="torch")
+            run.summary(best_mAP=0.79)
         repo.link("derived_from", base, model)
-        repo.finish_run(run, summary={"mAP": 0.7})
         repo.set_alias(model.ref, "production")
         print(f"  {run.ref} -> {model.ref} (alias model/detector:production)")
 
+    step("lineal run: any command as a recorded run")
+    subprocess.run(  # noqa: S603 - our own CLI
+        [LINEAL, "run", "--name", "count-frames", "--in", "data/street-scenes", "--out",
+         "counts.txt", "--", sys.executable, "-c",
+         "import os; open('counts.txt', 'w').write(str(len(os.listdir('data/street-scenes'))))"],
+        cwd=HERE, check=True,
+    )  # fmt: skip
+
     for command in (
+        ["runs"],
+        ["runs", "--where", "metrics.mAP >= 0.7 and uses(dataset/street-scenes)"],
+        ["metrics", run.ref],
         ["log", "--limit", "8"],
         ["show", "model/detector:production"],
         ["verify"],

@@ -18,6 +18,7 @@ from lineal.errors import (
 )
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.refs import Ref, parse
+from lineal.sdk import active_run, search_runs, start_run, step
 from lineal.store.base import Store, VerifyReport
 from lineal.workspace import init
 
@@ -41,7 +42,11 @@ __all__ = [
     "StoreUnavailable",
     "VerifyReport",
     "__version__",
+    "active_run",
     "init",
     "open",
     "parse",
+    "search_runs",
+    "start_run",
+    "step",
 ]

@@ -5,6 +5,8 @@ A thin service layer the CLI and SDK share; never prints and never writes SQL it
 
 from __future__ import annotations
 
+import time
+from array import array
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from lineal.model.ops import (
     TagSet,
 )
 from lineal.model.refs import Ref, parse
+from lineal.model.series import Series
 from lineal.store import queries
 from lineal.store.base import VerifyReport
 from lineal.store.sql import SqlStore
@@ -126,17 +129,33 @@ class Lineal:
         return queries.get_run(self.store.sql(), op.id)
 
     def finish_run(
-        self, run: Node, *, status: str = "finished", summary: Mapping[str, Any] | None = None
+        self,
+        run: Node,
+        *,
+        status: str = "finished",
+        summary: Mapping[str, Any] | None = None,
+        error: str | None = None,
     ) -> Run:
         run_id = self._run_id(run)
-        self.store.append(RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}))
+        self.store.append(
+            RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}, error=error)
+        )
         return queries.get_run(self.store.sql(), run_id)
 
     def log_metrics(self, run: Node, values: Mapping[str, float], *, step: int) -> Record:
-        """Append one step of metric values as a ``metrics.batch`` record."""
-        when = _now()
-        points = tuple((key, step, value, when) for key, value in values.items())
-        return self.store.append(MetricsBatch(run=self._run_id(run), points=points))[0]
+        """Append one step of metric values as a ``metrics.batch`` record, right now.
+
+        For training loops use ``lineal.start_run(...).log``: it buffers and batches.
+        """
+        when = time.time()
+        try:
+            series = tuple(
+                Series(key, array("q", [step]), array("d", [value]), array("d", [when]))
+                for key, value in values.items()
+            )
+        except (TypeError, OverflowError) as exc:
+            raise InvalidInput(f"metrics must be numbers at an integer step: {exc}") from exc
+        return self.store.append(MetricsBatch(run=self._run_id(run), series=series))[0]
 
     def set_alias(self, ref: str, alias: str) -> Artifact:
         """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names."""
@@ -174,6 +193,10 @@ class Lineal:
         found = self.resolve(value)
         return found.digest if isinstance(found, Artifact) else f"run/{found.id}"
 
+    def edges(self, node: Node) -> list[Edge]:
+        """Every edge into or out of ``node``, in recording order."""
+        return queries.edges(self.store.sql(), self.node(node))
+
     def names(self, kind: str) -> list[str]:
         """Names that have versions of ``kind``."""
         return queries.names(self.store.sql(), kind)
@@ -182,8 +205,8 @@ class Lineal:
         """Digests of ``kind/name``'s versions, oldest first."""
         return queries.version_digests(self.store.sql(), kind, name)
 
-    def artifacts(self, kind: str) -> list[Artifact]:
-        """Every recorded artifact of ``kind``, in recording order."""
+    def artifacts(self, kind: str | None = None) -> list[Artifact]:
+        """Every recorded artifact (of ``kind``), in recording order."""
         return queries.artifacts_of_kind(self.store.sql(), kind)
 
     def _run_id(self, run: Node) -> str:
@@ -197,13 +220,20 @@ class Lineal:
         found = self.resolve(ref)
         db = self.store.sql()
         if isinstance(found, Run):
+            from lineal.tracking.liveness import crashed  # tracking builds on this module
+
             node = f"run/{found.id}"
+            status = found.status
+            if status == "running" and found.id in crashed(db):
+                status = "crashed"
             body: dict[str, Any] = {
                 "type": "run",
                 "ref": found.ref,
                 "id": found.id,
                 "name": found.name,
-                "status": found.status,
+                "status": status,
+                "duration": found.duration,
+                "error": found.error,
                 "author": found.author,
                 "started": found.started,
                 "ended": found.ended,

@@ -20,6 +20,7 @@ from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound, StoreUnavailable
 from lineal.model.entities import Artifact, check_name
+from lineal.model.refs import Ref
 
 Progress = Callable[[int, int], None]
 CHECKOUTS = "checkouts.json"
@@ -46,7 +47,7 @@ def dataset_name(text: str) -> str:
     return check_name(name, "dataset name")
 
 
-def _default_name(path: Path) -> str:
+def default_name(path: Path) -> str:
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-._")
     return base[:128] or "dataset"
 
@@ -129,10 +130,14 @@ def add(
     owner: str | None = None,
     extra: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    kind: str = "dataset",
+    meta: Mapping[str, Any] | None = None,
 ) -> AddResult:
     """Snapshot files, folders or (with ``ref_only``) one URL as a new version of a dataset.
 
-    Returns the latest version unchanged when the content equals it.
+    Returns the latest version unchanged when the content equals it. ``kind`` records the
+    snapshot as another kind of artifact (a model, a file) with the same machinery; ``meta``
+    adds recorded keys.
     """
     if not targets:
         raise InvalidInput("nothing to add", hint="pass one or more files or folders")
@@ -148,7 +153,10 @@ def add(
             f"bad licence {license!r}: expected an SPDX identifier or expression",
             hint="e.g. CC-BY-4.0, MIT, Apache-2.0 OR MIT",
         )
-    label = dataset_name(name) if name else _default_name(Path(str(targets[0]).rstrip("/")))
+    if name and kind != "dataset":
+        label = check_name(name.removeprefix(f"{kind}/"), f"{kind} name")
+    else:
+        label = dataset_name(name) if name else default_name(Path(str(targets[0]).rstrip("/")))
     result = (
         _snapshot_url(str(urls[0])) if urls else _snapshot_local(repo, paths, ref_only, progress)
     )
@@ -156,14 +164,15 @@ def add(
     cache = objects(repo)
     cache.add_bytes(manifest.encode())
     cache.sync()  # objects are durable before the record that names them
-    previous = latest(repo, label)
+    previous = latest(repo, label, kind)
     if previous is not None and previous.digest == manifest.digest:
         artifact, created = previous, False
     else:
         base = None
         if paths:
             base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
-        meta: dict[str, Any] = {
+        recorded: dict[str, Any] = {
+            **(meta or {}),
             "files": len(manifest),
             "ref_only": ref_only,
             "owner": owner or (repo.store.signer.name if repo.store.signer else None),
@@ -173,28 +182,52 @@ def add(
             "extra": dict(extra) if extra else None,
         }
         if base is not None:
-            meta["paths"] = [_relative(repo, p) for p in paths]
-            meta["root"] = _relative(repo, base)
+            recorded["paths"] = [_relative(repo, p) for p in paths]
+            recorded["root"] = _relative(repo, base)
         uri = None
         if ref_only:
             uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
         artifact = repo.record_artifact(
-            "dataset",
+            kind,
             digest=manifest.digest,
             name=label,
             size=manifest.size,
             uri=uri,
-            meta={k: v for k, v in meta.items() if v is not None},
+            meta={k: v for k, v in recorded.items() if v is not None},
         )
         created = True
-    if paths:
+    if paths and kind == "dataset":
         remember(workspace_root(repo), label, artifact.digest)
     return AddResult(artifact, created, result)
 
 
-def latest(repo: Lineal, name: str) -> Artifact | None:
+def add_or_reuse(
+    repo: Lineal, path: Path, *, kind: str, meta: Mapping[str, Any] | None = None
+) -> Artifact:
+    """The artifact holding ``path``'s content: an existing one of any kind, or a new one.
+
+    A run's input may be bytes recorded before under another kind (one step's ``file`` output
+    is the next one's ``dataset`` input); a digest is recorded as one kind only, so reuse it.
+    """
+    cache = objects(repo)
+    stats = stat_cache(repo)
     try:
-        found = repo.resolve(f"dataset/{name}")
+        manifest = snapshot([path], objects=cache, stat_cache=stats).manifest
+    finally:
+        stats.close()
+    try:
+        found = repo.resolve(Ref(kind=None, digest=manifest.digest))
+    except NotFound:
+        return add(repo, [path], kind=kind, meta=meta).artifact
+    cache.add_bytes(manifest.encode())
+    cache.sync()
+    assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
+    return found
+
+
+def latest(repo: Lineal, name: str, kind: str = "dataset") -> Artifact | None:
+    try:
+        found = repo.resolve(f"{kind}/{name}")
     except NotFound:
         return None
     return found if isinstance(found, Artifact) else None
@@ -244,14 +277,31 @@ def absolute(repo: Lineal, recorded: str) -> Path:
     return path if path.is_absolute() else workspace_root(repo).parent / path
 
 
+def resolve_stored(repo: Lineal, ref: str) -> Artifact:
+    """A dataset, model or other artifact version, by reference (bare NAME: a dataset)."""
+    found = repo.resolve(ref if "/" in ref or ref.startswith("sha256:") else f"dataset/{ref}")
+    if not isinstance(found, Artifact):
+        raise InvalidInput(f"{ref} is a run, not an artifact", hint="use KIND/NAME[@vN]")
+    return found
+
+
+def stored(repo: Lineal, refs: Sequence[str] = ()) -> list[Artifact]:
+    """The artifacts ``refs`` name, or every recorded artifact."""
+    return [resolve_stored(repo, r) for r in refs] if refs else repo.artifacts()
+
+
 def referenced(repo: Lineal, refs: Sequence[str] = ()) -> list[str]:
-    """Objects the given dataset versions (default: all) need: manifests and file contents."""
+    """Objects the given versions (default: every artifact) need: manifests and file contents."""
     cache = objects(repo)
-    artifacts = [resolve_dataset(repo, r) for r in refs] if refs else repo.artifacts("dataset")
     needed: set[str] = set()
-    for artifact in artifacts:
+    for artifact in stored(repo, refs):
         needed.add(artifact.digest)
-        if cache.has(artifact.digest) and not artifact.meta.get("ref_only"):
+        # Snapshots (datasets, models, …) are manifests: they need their files too.
+        if (
+            "files" in artifact.meta
+            and cache.has(artifact.digest)
+            and not artifact.meta.get("ref_only")
+        ):
             needed.update(
                 e.digest
                 for e in Manifest.decode(

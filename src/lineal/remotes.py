@@ -110,7 +110,7 @@ def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote]
 def push(
     repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
 ) -> TransferResult:
-    """Send the objects of the given dataset versions (default: all) that the remote lacks."""
+    """Send the objects of the given versions (default: every artifact) the remote lacks."""
     _, target = remote(repo, name)
     cache = datasets.objects(repo)
     wanted = [d for d in datasets.referenced(repo, refs) if cache.has(d)]
@@ -120,13 +120,14 @@ def push(
 def pull(
     repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
 ) -> TransferResult:
-    """Fetch the objects of the given dataset versions (default: all) missing locally."""
+    """Fetch the objects of the given versions (default: every artifact) missing locally."""
     _, source = remote(repo, name)
     cache = datasets.objects(repo)
-    artifacts = (
-        [datasets.resolve_dataset(repo, r) for r in refs] if refs else repo.artifacts("dataset")
-    )
-    manifests = [a.digest for a in artifacts if not cache.has(a.digest)]
+    manifests = [
+        a.digest
+        for a in datasets.stored(repo, refs)
+        if "files" in a.meta and not cache.has(a.digest)
+    ]
     first = source.pull(cache, manifests, progress=progress) if manifests else None
     wanted = [d for d in datasets.referenced(repo, refs) if not cache.has(d)]
     second = source.pull(cache, wanted, progress=progress)

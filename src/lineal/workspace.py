@@ -126,9 +126,9 @@ def default_agent() -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]+", "-", getpass.getuser()).strip("-.") or "lineal"
 
 
-def init(path: Path, *, uri: str | None = None, agent: str | None = None) -> Workspace:
+def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) -> Workspace:
     """Create `.lineal/` in ``path`` with a store, a signing key and the agent registered."""
-    root = path.resolve() / DIRNAME
+    root = Path(path).resolve() / DIRNAME
     if (root / CONFIG).exists():
         raise Conflict(f"{root} already exists", hint="this folder is already a lineal workspace")
     name = check_agent_name(agent or default_agent())

@@ -137,7 +137,7 @@ def checkout(
         if path in current and current[path].digest == entry.digest:
             unchanged += 1
         else:
-            _materialise(cache, entry, target / path)
+            materialise(cache, entry, target / path)
             written += 1
         if progress and done % 500 == 0:
             progress(done, total)
@@ -150,7 +150,7 @@ def checkout(
     return CheckoutResult(artifact, target, written, unchanged, removed)
 
 
-def _materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
+def materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
     """Copy one object out of the cache, hashing as it goes: a damaged object never lands."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.lineal-tmp")

@@ -304,11 +304,15 @@ def test_show_artifact_and_run(workspace: Path) -> None:
     assert shown["params"] == {"lr": 0.1, "epochs": 2}
     assert shown["metrics"] == {
         "acc": {"step": 0, "value": 0.25},
+        "best": {"step": None, "value": 0.25},  # a summary number, set by the finish
         "loss": {"step": 1, "value": 0.25},
     }
     assert shown["metric_points"] == 3
     assert shown["summary"] == {"best": 0.25}
     assert shown["started"] <= shown["ended"]
+    assert isinstance(shown["duration"], float)
+    assert shown["duration"] >= 0
+    assert shown["error"] is None
     assert shown["upstream"] == [{"kind": "used", "node": artifact["digest"], "role": "train"}]
     assert shown["downstream"] == []
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
+from array import array
 from typing import Any
 
 import pytest
@@ -26,10 +28,12 @@ from lineal.model.ops import (
     Op,
     Redact,
     RunFinish,
+    RunParams,
     RunStart,
     TagSet,
     op_from_payload,
 )
+from lineal.model.series import Series
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64
@@ -37,6 +41,8 @@ ULID1 = "01JD3XQ4M5N6P7Q8R9S0T1V2W3"
 ULID2 = "01JD3XQ4M5N6P7Q8R9S0T1V2W4"
 KEY = "0f" * 32
 T = "2026-11-25T11:37:31.000000Z"
+NAN, INF = math.nan, math.inf
+PACKED = Series("loss", array("q", [1]), array("d", [0.5]), array("d", [1.0])).packed()
 
 SAMPLES: list[Op] = [
     AgentRegister(name="alice@example.com", public_key=KEY),
@@ -56,8 +62,15 @@ SAMPLES: list[Op] = [
     RunFinish(id=ULID1, status="finished", ended=T, summary={"acc": 0.9}),
     RunFinish(id=ULID1, status="failed", ended=T),
     MetricsBatch(
-        run=ULID1, points=(("loss", 0, 0.5, T), ("acc", 1, 1, T), ("val/x:y", 2, -0.0, T))
+        run=ULID1,
+        series=(
+            Series("loss", array("q", [0, 1]), array("d", [0.5, NAN]), array("d", [1.5, 2.5])),
+            Series("val/x:y", array("q", [2]), array("d", [-0.0]), array("d", [1e9])),
+            Series("inf", array("q", [-5]), array("d", [INF]), array("d", [-INF])),
+        ),
     ),
+    RunParams(id=ULID1, params={"split.train": {"fraction": 0.8}, "n": 3}),
+    RunFinish(id=ULID1, status="crashed", ended=T, error="killed by SIGKILL"),
     AliasSet(kind="model", name="detector", alias="production", digest=D1),
     AliasSet(kind="model", name="detector", alias="production", digest=None),
     TagSet(target=D1, key="team", value="vision"),
@@ -161,19 +174,22 @@ BAD_VALUES: list[tuple[type[Op], dict[str, Any]]] = [
     (RunFinish, {"ended": "2026-11-25"}),
     (RunFinish, {"summary": [1]}),
     (MetricsBatch, {"run": "x"}),
-    (MetricsBatch, {"points": []}),
-    (MetricsBatch, {"points": "abcd"}),
-    (MetricsBatch, {"points": [["loss", 0, 0.5]]}),
-    (MetricsBatch, {"points": [["", 0, 0.5, T]]}),
-    (MetricsBatch, {"points": [["loss", -1, 0.5, T]]}),
-    (MetricsBatch, {"points": [["loss", True, 0.5, T]]}),
-    (MetricsBatch, {"points": [["loss", 0.0, 0.5, T]]}),
-    (MetricsBatch, {"points": [["loss", 0, True, T]]}),
-    (MetricsBatch, {"points": [["loss", 0, "0.5", T]]}),
-    (MetricsBatch, {"points": [["loss", 0, float("nan"), T]]}),
-    (MetricsBatch, {"points": [["loss", 0, float("inf"), T]]}),
-    (MetricsBatch, {"points": [["loss", 0, 0.5, "now"]]}),
-    (MetricsBatch, {"points": [5]}),
+    (MetricsBatch, {"series": []}),
+    (MetricsBatch, {"series": "abcd"}),
+    (MetricsBatch, {"series": [{"key": "loss", "n": 1, "steps": "AAAAAAAAAAA="}]}),
+    (MetricsBatch, {"series": [dict(PACKED, key="")]}),
+    (MetricsBatch, {"series": [dict(PACKED, key=5)]}),
+    (MetricsBatch, {"series": [dict(PACKED, n=2)]}),
+    (MetricsBatch, {"series": [dict(PACKED, n=0)]}),
+    (MetricsBatch, {"series": [dict(PACKED, n=True)]}),
+    (MetricsBatch, {"series": [dict(PACKED, values="not base64!")]}),
+    (MetricsBatch, {"series": [dict(PACKED, times=5)]}),
+    (MetricsBatch, {"series": [PACKED, PACKED]}),
+    (MetricsBatch, {"series": [5]}),
+    (RunParams, {"params": {}}),
+    (RunParams, {"params": []}),
+    (RunParams, {"id": "x"}),
+    (RunFinish, {"error": 5}),
     (AliasSet, {"kind": "run"}),
     (AliasSet, {"name": "a b"}),
     (AliasSet, {"alias": "v3"}),
@@ -369,3 +385,20 @@ def test_entities_refuse_positional_arguments(entity: Any) -> None:
 def test_entities_validate_on_construction(cls: type, fields: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
         cls(**fields)
+
+
+@pytest.mark.parametrize("op", SAMPLES, ids=_id)
+def test_encode_is_the_canonical_encoding_of_the_payload(op: Op) -> None:
+    # MetricsBatch writes its bytes by hand for speed; they must be exactly canonical.
+    assert op.encode() == canonical.encode(op.payload())
+
+
+def test_metric_batches_keep_nan_and_infinities_exactly() -> None:
+    sample = next(op for op in SAMPLES if isinstance(op, MetricsBatch))
+    back = MetricsBatch.from_payload(canonical.decode(sample.encode()))
+    loss, _, inf = back.series
+    assert math.isnan(loss.values[1])
+    assert list(inf.values) == [INF]
+    assert list(inf.times) == [-INF]
+    assert list(inf.steps) == [-5]
+    assert math.copysign(1.0, back.series[1].values[0]) == -1.0  # -0.0 stays negative

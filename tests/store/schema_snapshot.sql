@@ -36,6 +36,13 @@ CREATE TABLE edges (
     seq INTEGER NOT NULL,
     PRIMARY KEY (parent, child, kind, role)
 );
+CREATE TABLE heartbeats (
+    run_id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    process_start TEXT,
+    beat REAL NOT NULL
+);
 CREATE TABLE ledger (
     seq INTEGER PRIMARY KEY,
     time TEXT NOT NULL,
@@ -45,18 +52,20 @@ CREATE TABLE ledger (
     hash TEXT NOT NULL,
     payload BLOB
 );
-CREATE TABLE metrics (
+CREATE TABLE metric_batches (
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    value REAL NOT NULL,
-    time TEXT NOT NULL,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    first_step INTEGER NOT NULL,
+    last_step INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key, seq)
 );
 CREATE TABLE params (
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
+    num REAL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, key)
 );
@@ -65,15 +74,26 @@ CREATE TABLE redactions (
     by_seq INTEGER NOT NULL,
     reason TEXT NOT NULL
 );
+CREATE TABLE run_metrics (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value REAL,
+    step INTEGER,
+    points INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     status TEXT NOT NULL,
     started TEXT NOT NULL,
     ended TEXT,
+    duration REAL,
     author TEXT NOT NULL,
     meta TEXT NOT NULL,
     summary TEXT,
+    error TEXT,
     seq INTEGER NOT NULL,
     finish_seq INTEGER
 );
@@ -96,6 +116,9 @@ CREATE TABLE versions (
 );
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
 CREATE INDEX edges_child ON edges (child);
-CREATE INDEX metrics_run_key_step ON metrics (run_id, key, step);
+CREATE INDEX params_key_num ON params (key, num);
+CREATE INDEX params_key_value ON params (key, value);
+CREATE INDEX run_metrics_key_value ON run_metrics (key, value);
 CREATE INDEX runs_name ON runs (name);
+CREATE INDEX runs_started ON runs (started);
 CREATE INDEX tags_target ON tags (target, key);

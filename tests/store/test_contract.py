@@ -6,7 +6,9 @@ backends; the store starts with alice's ``agent.register`` as record 1.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from array import array
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -28,10 +30,12 @@ from lineal.model.ops import (
     Op,
     Redact,
     RunFinish,
+    RunParams,
     RunStart,
     TagSet,
 )
 from lineal.model.refs import parse
+from lineal.model.series import Series
 from lineal.store import queries
 from lineal.store.migrations import PROJECTION_TABLES, SCHEMA_VERSION
 from lineal.store.registry import open_store
@@ -54,6 +58,44 @@ def blob(label: str) -> str:
 
 def new_run_id() -> str:
     return str(ULID())
+
+
+def series(
+    key: str,
+    steps: Sequence[int],
+    values: Sequence[float],
+    times: Sequence[float] | None = None,
+) -> Series:
+    """One metric's points (times default to one second past the epoch, per point)."""
+    return Series(
+        key,
+        array("q", steps),
+        array("d", values),
+        array("d", [1.0] * len(steps) if times is None else times),
+    )
+
+
+def rows_of(store: SqlStore, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in store.sql().all(sql, params)]
+
+
+def run_metrics(store: SqlStore, run_id: str) -> list[tuple[Any, ...]]:
+    """(key, value, step, points, seq) of each of the run's latest metrics, by key."""
+    return rows_of(
+        store,
+        "SELECT key, value, step, points, seq FROM run_metrics WHERE run_id = ? ORDER BY key",
+        (run_id,),
+    )
+
+
+def metric_batches(store: SqlStore, run_id: str) -> list[tuple[Any, ...]]:
+    """(key, seq, points, first_step, last_step) of each of the run's batch rows."""
+    return rows_of(
+        store,
+        "SELECT key, seq, points, first_step, last_step FROM metric_batches "
+        "WHERE run_id = ? ORDER BY seq, key",
+        (run_id,),
+    )
 
 
 def snapshot(store: SqlStore) -> dict[str, list[str]]:
@@ -307,7 +349,41 @@ def _finish_twice(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
 
 
 def _metrics_for_unknown_run(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
-    return [MetricsBatch(run=new_run_id(), points=(("loss", 0, 1.0, T0),))], NotFound
+    return [MetricsBatch(run=new_run_id(), series=(series("loss", [0], [1.0]),))], NotFound
+
+
+def _metrics_going_back(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    run = lin.start_run("train")
+    lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=5)
+    # acc moves on, but loss starts below its latest step: the whole batch is refused
+    op = MetricsBatch(
+        run=run.id, series=(series("acc", [6], [0.6]), series("loss", [4, 7], [1, 2]))
+    )
+    return [op], Conflict
+
+
+def _params_unknown_run(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    return [RunParams(id=new_run_id(), params={"lr": 0.1})], NotFound
+
+
+def _params_set_twice(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    run = lin.start_run("train", params={"lr": 0.1})
+    lin.store.append(RunParams(id=run.id, params={"split": "a"}))
+    return [RunParams(id=run.id, params={"epochs": 3, "split": "b"})], Conflict
+
+
+def _params_twice_in_one_batch(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    run = lin.start_run("train")
+    ops: list[Op] = [
+        RunParams(id=run.id, params={"split": "a"}),
+        RunParams(id=run.id, params={"split": "a"}),
+    ]
+    return ops, Conflict
+
+
+def _params_repeat_a_start_param(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    run = lin.start_run("train", params={"lr": 0.1})
+    return [RunParams(id=run.id, params={"lr": 0.1})], Conflict
 
 
 def _alias_to_other_names_version(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
@@ -396,6 +472,11 @@ CASES: dict[str, Case] = {
     "finish-unknown-run": _finish_unknown_run,
     "finish-twice": _finish_twice,
     "metrics-unknown-run": _metrics_for_unknown_run,
+    "metrics-going-back": _metrics_going_back,
+    "params-unknown-run": _params_unknown_run,
+    "params-set-twice": _params_set_twice,
+    "params-twice-in-one-batch": _params_twice_in_one_batch,
+    "params-repeat-a-start-param": _params_repeat_a_start_param,
     "alias-to-other-names-version": _alias_to_other_names_version,
     "alias-under-other-kind": _alias_under_other_kind,
     "alias-to-unknown-digest": _alias_to_unknown_digest,
@@ -684,34 +765,235 @@ def test_tags_set_replace_and_remove(store: SqlStore) -> None:
 def test_metrics_batch_rows(store: SqlStore) -> None:
     lin = Lineal(store)
     run = lin.start_run("train", params={"lr": 0.001})
-    first = store.append(
-        MetricsBatch(run=run.id, points=(("loss", 0, 2.5, T0), ("acc", 0, 0.1, T0)))
-    )[0]
-    second = lin.log_metrics(run, {"loss": 1.25, "acc": 1}, step=1)
-    rows = store.sql().all(
-        "SELECT run_id, key, step, value, time, seq FROM metrics ORDER BY seq, key"
+    op = MetricsBatch(
+        run=run.id,
+        series=(
+            series("loss", [0, 1, 2], [2.5, 2.0, 1.5], [10.0, 11.0, 12.5]),
+            series("acc", [0], [0.1], [10.0]),
+        ),
     )
-    assert [tuple(r)[:5] for r in rows[:2]] == [
-        (run.id, "acc", 0, 0.1, T0),
-        (run.id, "loss", 0, 2.5, T0),
+    first = store.append(op)[0]
+    # the ledger keeps the packed series exactly
+    assert first.payload == op.encode() == canonical.encode(op.payload())
+    assert MetricsBatch.from_payload(canonical.decode(first.payload)) == op
+    assert metric_batches(store, run.id) == [
+        ("acc", first.seq, 1, 0, 0),
+        ("loss", first.seq, 3, 0, 2),
     ]
-    assert [r[5] for r in rows] == [first.seq, first.seq, second.seq, second.seq]
-    assert [(r[1], r[2], r[3]) for r in rows[2:]] == [("acc", 1, 1.0), ("loss", 1, 1.25)]
-    assert all(isinstance(r[3], float) for r in rows)
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.1, 0, 1, first.seq),
+        ("loss", 1.5, 2, 3, first.seq),  # a batch's last point is the latest value
+    ]
+
+    second = lin.log_metrics(run, {"loss": 1.25, "acc": 1}, step=3)
+    assert metric_batches(store, run.id) == [
+        ("acc", first.seq, 1, 0, 0),
+        ("loss", first.seq, 3, 0, 2),
+        ("acc", second.seq, 1, 3, 3),
+        ("loss", second.seq, 1, 3, 3),
+    ]
+    latest = run_metrics(store, run.id)
+    assert latest == [
+        ("acc", 1.0, 3, 2, second.seq),
+        ("loss", 1.25, 3, 4, second.seq),
+    ]
+    assert all(isinstance(row[1], float) for row in latest)
+    assert all(
+        row[0] == run.id
+        for table in ("metric_batches", "run_metrics")
+        for row in store.sql().all(f"SELECT run_id FROM {table}")
+    )
 
     details = queries.run_details(store.sql(), run.id)
     assert details["metrics"] == {
-        "acc": {"step": 1, "value": 1.0},
-        "loss": {"step": 1, "value": 1.25},
+        "acc": {"step": 3, "value": 1.0},
+        "loss": {"step": 3, "value": 1.25},
     }
-    assert details["metric_points"] == 4
+    assert details["metric_points"] == 6
+    assert resolve(store, run.ref).metrics == {"acc": 1.0, "loss": 1.25}  # type: ignore[union-attr]
 
     finished = lin.finish_run(run, summary={"best": 1.25})
+    finish_seq = store.head()[0]
     assert finished.status == "finished"
     assert finished.ended is not None
-    assert queries.run_details(store.sql(), run.id)["summary"] == {"best": 1.25}
+    details = queries.run_details(store.sql(), run.id)
+    assert details["summary"] == {"best": 1.25}
+    # a summary number is a metric too: set by the finish, so it has no step
+    assert details["metrics"]["best"] == {"step": None, "value": 1.25}
+    assert details["metric_points"] == 6
+    assert ("best", 1.25, None, 0, finish_seq) in run_metrics(store, run.id)
     # metrics may still arrive after the run finished (late flushes)
-    lin.log_metrics(run, {"loss": 1.0}, step=2)
+    late = lin.log_metrics(run, {"loss": 1.0}, step=4)
+    assert ("loss", 1.0, 4, 5, late.seq) in run_metrics(store, run.id)
+    assert metric_batches(store, run.id)[-1] == ("loss", late.seq, 1, 4, 4)
+    assert queries.run_details(store.sql(), run.id)["metric_points"] == 7
+    assert_healthy(store)
+
+
+def test_metrics_going_back_are_refused_and_change_nothing(store: SqlStore) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    other = lin.start_run("eval")
+    lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=5)
+    before = snapshot(store)
+    head = store.head()
+
+    going_back = [
+        MetricsBatch(run=run.id, series=(series("loss", [4], [0.9]),)),
+        # only one key goes back: the whole batch is refused, the other key with it
+        MetricsBatch(
+            run=run.id, series=(series("acc", [6], [0.6]), series("loss", [4, 9], [1, 2]))
+        ),
+        MetricsBatch(run=run.id, series=(series("loss", [-(2**63)], [0.0]),)),
+    ]
+    for op in going_back:
+        with pytest.raises(Conflict, match="goes back"):
+            store.append(op)
+        assert snapshot(store) == before
+        assert store.head() == head
+    # a valid batch of another run in the same append is refused with it
+    with pytest.raises(Conflict, match="goes back"):
+        store.append(
+            [MetricsBatch(run=other.id, series=(series("loss", [0], [1.0]),)), going_back[0]]
+        )
+    assert snapshot(store) == before
+    assert run_metrics(store, other.id) == []
+
+    # the same step again is not going back; a new key starts anywhere; runs are independent
+    same = lin.log_metrics(run, {"loss": 0.75}, step=5)
+    fresh = store.append(MetricsBatch(run=run.id, series=(series("lr", [-3, -2], [0.1, 0.2]),)))[0]
+    elsewhere = lin.log_metrics(other, {"loss": 2.0}, step=0)
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.5, 5, 1, head[0]),
+        ("loss", 0.75, 5, 2, same.seq),
+        ("lr", 0.2, -2, 2, fresh.seq),
+    ]
+    assert run_metrics(store, other.id) == [("loss", 2.0, 0, 1, elsewhere.seq)]
+    # after the run finished, late metrics are still held to their order
+    lin.finish_run(run)
+    with pytest.raises(Conflict, match="goes back"):
+        store.append(MetricsBatch(run=run.id, series=(series("acc", [1], [0.1]),)))
+    assert_healthy(store)
+
+
+def test_finish_summary_overrides_the_latest_metrics(store: SqlStore) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    logged = store.append(
+        MetricsBatch(
+            run=run.id,
+            series=(
+                series("loss", [0, 1], [1.0, 0.5]),
+                series("acc", [0, 1], [0.5, 0.75]),
+                series("kept", [3], [7.0]),
+            ),
+        )
+    )[0]
+    summary = {
+        "loss": "nan",  # the string stands for a NaN, stored as NULL
+        "acc": 0.9,
+        "top": "inf",
+        "bottom": "-inf",
+        "count": 12,
+        "zero": -0.0,
+        "note": "not a number",
+        "flag": True,
+        "NaN": "NaN",  # only the lowercase spellings are numbers
+        "nested": {"a": 1},
+    }
+    lin.finish_run(run, summary=summary)
+    finish_seq = store.head()[0]
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.9, None, 2, finish_seq),
+        ("bottom", -math.inf, None, 0, finish_seq),
+        ("count", 12.0, None, 0, finish_seq),
+        ("kept", 7.0, 3, 1, logged.seq),  # not in the summary: the logged value stays
+        ("loss", None, None, 2, finish_seq),
+        ("top", math.inf, None, 0, finish_seq),
+        ("zero", 0.0, None, 0, finish_seq),
+    ]
+    zero = store.sql().one("SELECT value FROM run_metrics WHERE key = 'zero'")
+    assert zero is not None
+    assert math.copysign(1.0, zero[0]) == 1.0  # no negative zero (SQLite cannot keep one)
+    details = queries.run_details(store.sql(), run.id)
+    assert details["summary"] == summary  # the summary itself is kept as given
+    assert details["metrics"]["loss"] == {"step": None, "value": None}
+    assert details["metrics"]["acc"] == {"step": None, "value": 0.9}
+    assert details["metrics"]["kept"] == {"step": 3, "value": 7.0}
+    assert details["metric_points"] == 5
+    assert resolve(store, run.ref).metrics["loss"] is None  # type: ignore[union-attr]
+    assert_healthy(store)
+
+    # a late batch is newer than the summary: it overrides it again
+    late = lin.log_metrics(run, {"loss": 0.25}, step=2)
+    assert ("loss", 0.25, 2, 3, late.seq) in run_metrics(store, run.id)
+    assert_healthy(store)
+
+
+def test_metric_values_at_the_edges_of_float_verify(store: SqlStore) -> None:
+    """Values both backends must store exactly as the replay does (incl. NaN and -0.0)."""
+    run = Lineal(store).start_run("edge-values")
+    values = [
+        -0.0,
+        0.0,
+        5e-324,
+        -5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        -1.7976931348623157e308,
+        0.1,
+        2**53 + 1,
+        -(2**62),
+        math.nan,
+        -math.nan,
+        math.inf,
+        -math.inf,
+    ]
+    everything = series(
+        "all",
+        range(len(values)),
+        values,
+        [math.nan, math.inf, -math.inf, -0.0, 5e-324, 1.7976931348623157e308, *values[6:]],
+    )
+    # each value once as the latest of its own key, so that run_metrics holds every one
+    ones = [series(f"v{n}", [n], [value]) for n, value in enumerate(values)]
+    steps = series("steps", [-(2**63), 0, 2**63 - 1], [1.0, 2.0, 3.0])
+    op = MetricsBatch(run=run.id, series=(everything, *ones, steps))
+    record = store.append(op)[0]
+    assert_healthy(store)
+
+    # the ledger keeps every bit, NaN and the sign of zero included
+    payload = next(store.records(after=record.seq - 1)).payload
+    assert payload is not None
+    back = MetricsBatch.from_payload(canonical.decode(payload))
+    assert back == op
+    assert math.copysign(1.0, back.series[0].values[0]) == -1.0
+
+    stored = {
+        key: (value, step)
+        for key, value, step in store.sql().all(
+            "SELECT key, value, step FROM run_metrics WHERE run_id = ?", (run.id,)
+        )
+    }
+    for n, value in enumerate(values):
+        got, step = stored[f"v{n}"]
+        assert step == n
+        if math.isnan(value):
+            assert got is None  # NaN is stored as NULL on both backends
+        else:
+            assert got == float(value)  # 2**53 + 1 travels as the nearest float64
+            assert math.copysign(1.0, got) == math.copysign(1.0, value + 0.0)
+    assert stored["all"] == (-math.inf, len(values) - 1)
+    assert stored["steps"] == (3.0, 2**63 - 1)
+    batches = {row[0]: row for row in metric_batches(store, run.id)}
+    assert batches["steps"] == ("steps", record.seq, 3, -(2**63), 2**63 - 1)
+    assert batches["all"] == ("all", record.seq, len(values), 0, len(values) - 1)
+
+    # the same edges as summary values (the strings stand for the non-finite ones)
+    Lineal(store).finish_run(
+        run,
+        summary={"v0": -0.0, "v1": "nan", "v2": "-inf", "v3": 1.7976931348623157e308},
+    )
     assert_healthy(store)
 
 
@@ -733,12 +1015,94 @@ def test_run_params_read_back_exactly(store: SqlStore) -> None:
     assert_healthy(store)
 
 
-def test_metric_values_at_the_edges_of_float_verify(store: SqlStore) -> None:
-    """Values both backends must store exactly as the replay does (incl. negative zero)."""
-    run = Lineal(store).start_run("edge-values")
-    values = [-0.0, 0.0, 5e-324, -5e-324, 1.7976931348623157e308, 0.1, 2**53 + 1, -(2**62)]
-    points = tuple(("v", step, value, T0) for step, value in enumerate(values))
-    store.append(MetricsBatch(run=run.id, points=points))
+def test_run_params_after_start(store: SqlStore) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train", params={"lr": 0.1})
+    added = {
+        "epochs": 3,
+        "ratio": 0.8,
+        "big": 2**62,
+        "negative": -1.5,
+        "split": "train",
+        "amp": True,
+        "off": False,
+        "none": None,
+        "layers": [64, 32],
+        "nested": {"a": 1},
+    }
+    record = store.append(RunParams(id=run.id, params=added))[0]
+    rows = rows_of(
+        store, "SELECT key, value, num, seq FROM params WHERE run_id = ? ORDER BY key", (run.id,)
+    )
+    assert rows == [
+        ("amp", "true", None, record.seq),  # a bool is no number here
+        ("big", "4611686018427387904", float(2**62), record.seq),
+        ("epochs", "3", 3.0, record.seq),
+        ("layers", "[64,32]", None, record.seq),
+        ("lr", "0.1", 0.1, run.seq),
+        ("negative", "-1.5", -1.5, record.seq),
+        ("nested", '{"a":1}', None, record.seq),
+        ("none", "null", None, record.seq),
+        ("off", "false", None, record.seq),
+        ("ratio", "0.8", 0.8, record.seq),
+        ("split", '"train"', None, record.seq),
+    ]
+    assert resolve(store, run.ref).params == {"lr": 0.1, **added}  # type: ignore[union-attr]
+    assert_healthy(store)
+
+    # a key is set once: again, or one the start set, or twice in one append is refused
+    before = snapshot(store)
+    refused: list[list[Op]] = [
+        [RunParams(id=run.id, params={"epochs": 3})],
+        [RunParams(id=run.id, params={"fresh": 1, "split": "eval"})],
+        [RunParams(id=run.id, params={"lr": 0.2})],
+        [RunParams(id=run.id, params={"fresh": 1}), RunParams(id=run.id, params={"fresh": 2})],
+    ]
+    for ops in refused:
+        with pytest.raises(Conflict, match="already"):
+            store.append(ops)
+        assert snapshot(store) == before
+    with pytest.raises(NotFound):
+        store.append(RunParams(id=new_run_id(), params={"lr": 0.1}))
+    assert snapshot(store) == before
+
+    # other runs have their own keys
+    other = lin.start_run("eval")
+    store.append(RunParams(id=other.id, params={"epochs": "many"}))
+    assert resolve(store, other.ref).params == {"epochs": "many"}  # type: ignore[union-attr]
+    assert_healthy(store)
+
+
+def test_finish_sets_duration_and_error(store: SqlStore) -> None:
+    run_id = new_run_id()
+    store.append(RunStart(id=run_id, name="train", started=T0))
+    running = resolve(store, f"run/{run_id}")
+    assert isinstance(running, Run)
+    assert (running.duration, running.error, running.ended) == (None, None, None)
+    assert Lineal(store).show(f"run/{run_id}")["duration"] is None
+
+    ended = "2026-01-01T00:01:30.250000Z"
+    store.append(RunFinish(id=run_id, status="failed", ended=ended, error="CUDA out of memory"))
+    row = store.sql().one("SELECT status, ended, duration, error FROM runs WHERE id = ?", (run_id,))
+    assert tuple(row or ()) == ("failed", ended, 90.25, "CUDA out of memory")
+    finished = resolve(store, f"run/{run_id}")
+    assert isinstance(finished, Run)
+    assert (finished.status, finished.duration, finished.error) == (
+        "failed",
+        90.25,
+        "CUDA out of memory",
+    )
+    shown = Lineal(store).show(f"run/{run_id}")
+    assert (shown["duration"], shown["error"]) == (90.25, "CUDA out of memory")
+
+    # without an error, through the client: a duration of its own, no error
+    lin = Lineal(store)
+    quick = lin.finish_run(lin.start_run("eval"))
+    assert quick.duration is not None
+    assert quick.duration >= 0
+    assert quick.error is None
+    same = store.sql().one("SELECT duration, error FROM runs WHERE id = ?", (quick.id,))
+    assert tuple(same or ()) == (quick.duration, None)
     assert_healthy(store)
 
 
@@ -783,12 +1147,91 @@ def test_redact_metrics_batch(store: SqlStore) -> None:
     lin.redact(erased.seq, "retention")
 
     assert next(store.records(after=erased.seq - 1)).payload is None
-    seqs = [r[0] for r in store.sql().all("SELECT seq FROM metrics ORDER BY seq")]
-    assert seqs == [kept.seq, kept.seq]
+    assert metric_batches(store, run.id) == [
+        ("acc", kept.seq, 1, 0, 0),
+        ("loss", kept.seq, 1, 0, 0),
+    ]
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.5, 0, 1, kept.seq),
+        ("loss", 1.0, 0, 1, kept.seq),
+    ]
     assert queries.run_details(store.sql(), run.id)["metrics"] == {
         "acc": {"step": 0, "value": 0.5},
         "loss": {"step": 0, "value": 1.0},
     }
+    assert queries.run_details(store.sql(), run.id)["metric_points"] == 2
+    report = store.verify()
+    assert report.ok, report.problem
+    assert report.redacted == 1
+
+
+def test_redacting_the_latest_batch_rebuilds_run_metrics(store: SqlStore) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    other = lin.start_run("other")
+    early = store.append(
+        MetricsBatch(
+            run=run.id,
+            series=(series("loss", [0, 1, 2], [3.0, 2.0, 1.5]), series("acc", [0, 2], [0.1, 0.2])),
+        )
+    )[0]
+    untouched = lin.log_metrics(other, {"loss": 9.0}, step=7)
+    latest = store.append(
+        MetricsBatch(
+            run=run.id,
+            series=(series("loss", [3, 4], [1.0, 0.75]), series("lr", [3], [0.01])),
+        )
+    )[0]
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.2, 2, 2, early.seq),
+        ("loss", 0.75, 4, 5, latest.seq),
+        ("lr", 0.01, 3, 1, latest.seq),
+    ]
+
+    lin.redact(latest.seq, "retention")
+    # loss falls back to the earlier batch's last point; lr was only in the erased batch
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.2, 2, 2, early.seq),
+        ("loss", 1.5, 2, 3, early.seq),
+    ]
+    assert metric_batches(store, run.id) == [
+        ("acc", early.seq, 2, 0, 2),
+        ("loss", early.seq, 3, 0, 2),
+    ]
+    assert run_metrics(store, other.id) == [("loss", 9.0, 7, 1, untouched.seq)]
+    details = queries.run_details(store.sql(), run.id)
+    assert details["metrics"] == {
+        "acc": {"step": 2, "value": 0.2},
+        "loss": {"step": 2, "value": 1.5},
+    }
+    assert details["metric_points"] == 5
+    assert_healthy(store)
+
+    # the erased steps are free again: steps now go on from the earlier batch's
+    again = lin.log_metrics(run, {"loss": 1.25}, step=3)
+    assert ("loss", 1.25, 3, 4, again.seq) in run_metrics(store, run.id)
+    with pytest.raises(Conflict, match="goes back"):
+        lin.log_metrics(run, {"loss": 1.0}, step=2)
+    report = store.verify()
+    assert report.ok, report.problem
+    assert report.redacted == 1
+
+
+def test_redacting_a_late_batch_restores_the_summary(store: SqlStore) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    first = lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=0)
+    lin.finish_run(run, summary={"loss": 0.5, "best": "inf"})
+    finish_seq = store.head()[0]
+    late = lin.log_metrics(run, {"loss": 0.25}, step=1)
+    assert ("loss", 0.25, 1, 2, late.seq) in run_metrics(store, run.id)
+
+    lin.redact(late.seq, "late flush of a wrong value")
+    assert run_metrics(store, run.id) == [
+        ("acc", 0.5, 0, 1, first.seq),
+        ("best", math.inf, None, 0, finish_seq),
+        ("loss", 0.5, None, 1, finish_seq),
+    ]
     report = store.verify()
     assert report.ok, report.problem
     assert report.redacted == 1
@@ -802,11 +1245,27 @@ def test_redact_in_the_same_transaction_as_its_target(store: SqlStore) -> None:
         tag = lin.set_tag(run, "secret", "s3cr3t")
         lin.redact(batch.seq, "oops")
         lin.redact(tag.seq, "oops")
-    assert store.sql().one("SELECT COUNT(*) FROM metrics") == (0,)
+    assert store.sql().one("SELECT COUNT(*) FROM metric_batches") == (0,)
+    assert store.sql().one("SELECT COUNT(*) FROM run_metrics") == (0,)
+    assert queries.run_details(store.sql(), run.id)["metrics"] == {}
     assert queries.tags(store.sql(), f"run/{run.id}") == {}
     report = store.verify()
     assert report.ok, report.problem
     assert report.redacted == 2
+
+
+def test_redact_then_set_the_same_tag_in_one_append(store: SqlStore) -> None:
+    lin = Lineal(store)
+    secret = lin.set_tag("agent/alice", "owner", "jane.doe@example.com")
+    written = store.append(
+        [
+            Redact(seq=secret.seq, reason="gdpr"),
+            TagSet(target="agent/alice", key="owner", value="team-a"),
+        ]
+    )
+    rows = rows_of(store, "SELECT value, seq, until_seq FROM tags WHERE key = 'owner'")
+    assert rows == [("team-a", written[1].seq, None)]
+    assert_healthy(store)
 
 
 def test_redacting_an_artifact_record_is_refused(store: SqlStore) -> None:
@@ -896,7 +1355,7 @@ def test_verify_counts_on_a_healthy_store(store: SqlStore) -> None:
         b = lin.record_artifact("dataset", data=b"b", name="ds")  # artifacts + versions
         lin.link("derived_from", a, b)  # edges
     run = lin.start_run("train", params={"lr": 0.1, "bs": 32})  # runs + 2 params
-    lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=0)  # 2 metrics
+    lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=0)  # 2 metric_batches, 2 run_metrics
     lin.set_tag(run, "gpu", "a100")  # tags
     lin.set_alias("dataset/ds@v2", "prod")  # aliases
     secret = lin.set_tag(run, "secret", "x")  # tags, then gone
@@ -913,6 +1372,6 @@ def test_verify_counts_on_a_healthy_store(store: SqlStore) -> None:
         store.sql().one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
         for table in PROJECTION_TABLES
     )
-    assert report.projection_rows == total == 1 + 4 + 1 + 1 + 2 + 2 + 1 + 1 + 1
+    assert report.projection_rows == total == 1 + 4 + 1 + 1 + 2 + 2 + 2 + 1 + 1 + 1
     assert report.as_dict()["ok"] is True
     assert report.as_dict()["problem"] is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,11 @@ from lineal.model.ops import (
     Op,
     Redact,
     RunFinish,
+    RunParams,
     RunStart,
     TagSet,
 )
+from lineal.model.series import Series
 from lineal.store.base import VerifyReport
 from lineal.store.migrations import PROJECTION_TABLES
 from lineal.store.registry import open_store
@@ -333,8 +336,34 @@ PROJECTION_DAMAGE: dict[str, tuple[str, tuple[Any, ...], int]] = {
     "changed-param": ("UPDATE params SET value = ? WHERE key = ?", ("0.2", "lr"), 5),
     "run-status": ("UPDATE runs SET status = 'failed'", (), 5),
     "deleted-edge": ("DELETE FROM edges WHERE kind = 'used'", (), 6),
-    "changed-metric": ("UPDATE metrics SET value = 0.25 WHERE seq = 8 AND key = 'loss'", (), 8),
-    "deleted-metric": ("DELETE FROM metrics WHERE seq = 7 AND key = 'acc'", (), 7),
+    "param-num": ("UPDATE params SET num = 0.2 WHERE key = ?", ("lr",), 5),
+    "run-duration": ("UPDATE runs SET duration = duration + 1", (), 5),
+    "run-error": ("UPDATE runs SET error = 'oom'", (), 5),
+    # run_metrics holds each metric's latest value: m1 (seq 8) logged it
+    "changed-metric": ("UPDATE run_metrics SET value = 0.25 WHERE key = 'loss'", (), 8),
+    "changed-metric-step": ("UPDATE run_metrics SET step = 0 WHERE key = 'acc'", (), 8),
+    "changed-metric-points": ("UPDATE run_metrics SET points = 1 WHERE key = 'acc'", (), 8),
+    "nan-metric": ("UPDATE run_metrics SET value = NULL WHERE key = 'loss'", (), 8),
+    "deleted-latest-metric": ("DELETE FROM run_metrics WHERE key = 'acc'", (), 8),
+    # metric_batches holds one row per key per batch
+    "deleted-metric": ("DELETE FROM metric_batches WHERE seq = 7 AND key = 'acc'", (), 7),
+    "changed-batch-points": (
+        "UPDATE metric_batches SET points = 2 WHERE seq = 7 AND key = 'loss'",
+        (),
+        7,
+    ),
+    "changed-batch-steps": (
+        "UPDATE metric_batches SET last_step = 5 WHERE seq = 8 AND key = 'loss'",
+        (),
+        8,
+    ),
+    "extra-batch": (
+        "INSERT INTO metric_batches (run_id, key, seq, points, first_step, last_step) "
+        "SELECT run_id, 'lr', seq, points, first_step, last_step FROM metric_batches "
+        "WHERE seq = 7 AND key = 'loss'",
+        (),
+        7,
+    ),
     "tag-value": ("UPDATE tags SET value = 'h100' WHERE key = 'gpu'", (), 9),
     "alias-reopened": ("UPDATE aliases SET until_seq = NULL WHERE seq = 10", (), 10),
     "alias-retargeted": ("UPDATE aliases SET digest = ? WHERE seq = 11", (blob("v1"),), 11),
@@ -363,6 +392,17 @@ def test_changed_projection_row(
     bad_at(store, seq, "differs from the ledger's replay")
 
 
+def test_heartbeats_are_not_a_projection(history: History) -> None:
+    """Liveness rows are written outside the ledger: verify neither compares nor needs them."""
+    store = history.store
+    run_id = store.sql().one("SELECT id FROM runs")[0]  # type: ignore[index]
+    store.beat(run_id, "gpu-1", 4242, None)
+    store.sql().execute("UPDATE heartbeats SET beat = 0, host = 'elsewhere'")
+    healthy(store)
+    store.forget_beat(run_id)
+    healthy(store)
+
+
 # == Hypothesis: random valid histories on SQLite ============================================
 ALICE = Signer.generate("alice")
 ULID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -377,6 +417,16 @@ JSON = (
     | TEXT
 )
 MAPPINGS = st.dictionaries(TEXT, JSON, max_size=2)
+METRIC_KEYS = ("loss", "acc", "val/loss")
+#: A summary may name logged metrics; numbers and "nan"/"inf"/"-inf" override their value.
+SUMMARIES = st.dictionaries(
+    st.sampled_from(METRIC_KEYS) | TEXT,
+    JSON | st.sampled_from(("nan", "inf", "-inf")),
+    max_size=3,
+)
+PARAM_KEYS = ("lr", "epochs", "batch", "split", "seed")
+#: Any float64 at all: metric values and times travel as bytes, NaN and infinities included.
+FLOAT64 = st.floats(width=64)
 #: The seq a redaction names in a transaction that is refused (agent.register: unredactable).
 REFUSED: list[Op] = [
     Redact(seq=1, reason="refused"),
@@ -392,7 +442,11 @@ class _State:
     kinds: dict[str, str] = field(default_factory=dict)  # digest -> kind
     versions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     running: dict[str, bool] = field(default_factory=dict)  # run id -> still running
+    params: dict[str, set[str]] = field(default_factory=dict)  # run id -> keys set
+    #: (run id, metric key) -> the highest step logged (a batch may not start below it)
+    steps: dict[tuple[str, str], int] = field(default_factory=dict)
     redactable: list[int] = field(default_factory=list)
+    tag_keys: dict[int, tuple[str, str]] = field(default_factory=dict)  # seq -> (target, key)
     seq: int = 1  # alice's agent.register
 
 
@@ -440,13 +494,25 @@ def _draw_op(draw: st.DrawFn, state: _State, name: str) -> Op:  # noqa: PLR0911 
         )
         state.running[run_id] = True
         state.nodes.append(f"run/{run_id}")
+        params = draw(st.dictionaries(st.sampled_from(PARAM_KEYS), JSON))
+        state.params[run_id] = set(params)
         return RunStart(
             id=run_id,
             name=draw(st.sampled_from(("train", "eval"))),
             started=T0,
-            params=draw(st.dictionaries(st.sampled_from(("lr", "epochs", "batch")), JSON)),
+            params=params,
             meta=draw(MAPPINGS),
         )
+    if name == "run.params":
+        run_id = draw(
+            st.sampled_from(
+                sorted(r for r, keys in state.params.items() if len(keys) < len(PARAM_KEYS))
+            )
+        )
+        free = [key for key in PARAM_KEYS if key not in state.params[run_id]]
+        keys = draw(st.lists(st.sampled_from(free), min_size=1, max_size=2, unique=True))
+        state.params[run_id].update(keys)
+        return RunParams(id=run_id, params={key: draw(JSON) for key in keys})
     if name == "run.finish":
         run_id = draw(st.sampled_from(sorted(r for r, on in state.running.items() if on)))
         state.running[run_id] = False
@@ -454,27 +520,23 @@ def _draw_op(draw: st.DrawFn, state: _State, name: str) -> Op:  # noqa: PLR0911 
             id=run_id,
             status=draw(st.sampled_from(("finished", "failed", "killed"))),
             ended=T1,
-            summary=draw(MAPPINGS),
+            summary=draw(SUMMARIES),
+            error=draw(st.none() | TEXT),
         )
     if name == "metrics.batch":
-        point = st.tuples(
-            st.sampled_from(("loss", "acc", "val/loss")),
-            st.integers(0, 5),
-            st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53),
-            st.sampled_from((T0, T1)),
-        )
+        run_id = draw(st.sampled_from(sorted(state.running)))
+        keys = draw(st.lists(st.sampled_from(METRIC_KEYS), min_size=1, max_size=3, unique=True))
         state.redactable.append(state.seq)
-        return MetricsBatch(
-            run=draw(st.sampled_from(sorted(state.running))),
-            points=tuple(draw(st.lists(point, min_size=1, max_size=3))),
-        )
+        return MetricsBatch(run=run_id, series=tuple(_series(draw, state, run_id, k) for k in keys))
     if name == "tag.set":
         state.redactable.append(state.seq)
-        return TagSet(
+        tag = TagSet(
             target=draw(st.sampled_from(state.nodes)),
             key=draw(st.sampled_from(("stage", "owner"))),
             value=draw(st.none() | TEXT),
         )
+        state.tag_keys[state.seq] = (tag.target, tag.key)
+        return tag
     if name == "alias.set":
         kind, label = draw(st.sampled_from(sorted(state.versions)))
         return AliasSet(
@@ -488,6 +550,28 @@ def _draw_op(draw: st.DrawFn, state: _State, name: str) -> Op:  # noqa: PLR0911 
     return Redact(seq=target, reason=draw(TEXT.filter(str.strip)))
 
 
+def _series(draw: st.DrawFn, state: _State, run_id: str, key: str) -> Series:
+    """Points of one key whose steps never go back, from the highest step logged so far.
+
+    (A redaction can only lower the stored latest step, so this stays valid after one.)
+    """
+    size = draw(st.integers(1, 3))
+    last = state.steps.get((run_id, key))
+    if last is None:
+        last = draw(st.sampled_from((0, -5, 2**62, -(2**63))))
+    steps = [last]
+    for _ in range(size):
+        steps.append(steps[-1] + draw(st.integers(0, 3)))
+    steps = steps[1:]
+    state.steps[run_id, key] = steps[-1]
+    return Series(
+        key,
+        array("q", steps),
+        array("d", draw(st.lists(FLOAT64, min_size=size, max_size=size))),
+        array("d", draw(st.lists(FLOAT64, min_size=size, max_size=size))),
+    )
+
+
 def _available(state: _State, redacts: bool) -> list[str]:
     names = ["artifact.record", "run.start", "tag.set"]
     if _edges(state):
@@ -496,6 +580,8 @@ def _available(state: _State, redacts: bool) -> list[str]:
         names.append("run.finish")
     if state.running:
         names.append("metrics.batch")
+    if any(len(keys) < len(PARAM_KEYS) for keys in state.params.values()):
+        names.append("run.params")
     if state.versions:
         names.append("alias.set")
     if redacts and state.redactable:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from lineal import __version__, workspace
-from lineal.cli import data, ledger, remote, show
+from lineal.cli import data, ledger, remote, runs, show
 from lineal.cli.common import handle_errors, out
 
 app = typer.Typer(
@@ -70,6 +70,7 @@ ledger.register(app)
 show.register(app)
 data.register(app)
 remote.register(app)
+runs.register(app)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ _ULID = re.compile(ULID_PATTERN)
 _RUN_NODE = re.compile(f"run/{ULID_PATTERN}")
 _AGENT_NODE = re.compile(f"agent/{AGENT_PATTERN}")
 
-RUN_STATUSES = ("running", "finished", "failed", "killed")
+RUN_STATUSES = ("running", "finished", "failed", "killed", "crashed")
 
 #: Edge kinds and the node types they join: (parent type, child type). Edges point along the
 #: flow of data: the parent is upstream of the child (the run *used* the dataset, so the
@@ -127,6 +127,11 @@ class Run:
     ended: str | None = None
     author: str | None = None
     seq: int | None = None
+    duration: float | None = None  # seconds, once finished
+    error: str | None = None  # why a failed run failed
+    #: the latest (or summary) value of each metric; None stands for NaN
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_run_id(self.id)

@@ -61,29 +61,45 @@ CREATE TABLE runs (
     status TEXT NOT NULL,
     started TEXT NOT NULL,
     ended TEXT,
+    duration {real},
     author TEXT NOT NULL,
     meta TEXT NOT NULL,
     summary TEXT,
+    error TEXT,
     seq {int} NOT NULL,
     finish_seq {int}
 );
 CREATE INDEX runs_name ON runs (name);
+CREATE INDEX runs_started ON runs (started);
 CREATE TABLE params (
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
+    num {real},
     seq {int} NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE TABLE metrics (
+CREATE INDEX params_key_num ON params (key, num);
+CREATE INDEX params_key_value ON params (key, value);
+CREATE TABLE metric_batches (
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
-    step {int} NOT NULL,
-    value {real} NOT NULL,
-    time TEXT NOT NULL,
-    seq {int} NOT NULL
+    seq {int} NOT NULL,
+    points {int} NOT NULL,
+    first_step {int} NOT NULL,
+    last_step {int} NOT NULL,
+    PRIMARY KEY (run_id, key, seq)
 );
-CREATE INDEX metrics_run_key_step ON metrics (run_id, key, step);
+CREATE TABLE run_metrics (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value {real},
+    step {int},
+    points {int} NOT NULL,
+    seq {int} NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE INDEX run_metrics_key_value ON run_metrics (key, value);
 CREATE TABLE edges (
     parent TEXT NOT NULL,
     child TEXT NOT NULL,
@@ -123,20 +139,33 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "artifacts": ("digest", "kind", "size", "uri", "meta", "seq"),
     "versions": ("kind", "name", "version", "digest", "seq"),
     "runs": (
-        "id", "name", "status", "started", "ended", "author", "meta", "summary", "seq",
-        "finish_seq",
+        "id", "name", "status", "started", "ended", "duration", "author", "meta", "summary",
+        "error", "seq", "finish_seq",
     ),
-    "params": ("run_id", "key", "value", "seq"),
-    "metrics": ("run_id", "key", "step", "value", "time", "seq"),
+    "params": ("run_id", "key", "value", "num", "seq"),
+    "metric_batches": ("run_id", "key", "seq", "points", "first_step", "last_step"),
+    "run_metrics": ("run_id", "key", "value", "step", "points", "seq"),
     "edges": ("parent", "child", "kind", "role", "seq"),
     "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
     "tags": ("target", "key", "value", "seq", "until_seq"),
     "redactions": ("seq", "by_seq", "reason"),
 }  # fmt: skip
 
+# Not a projection: liveness of running runs, written outside the ledger by each run's
+# flusher and read to tell a crashed run from a running one. `verify` ignores it.
+_HEARTBEATS = """
+CREATE TABLE heartbeats (
+    run_id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid {int} NOT NULL,
+    process_start TEXT,
+    beat {real} NOT NULL
+);
+"""
+
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS),
+    (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS + _HEARTBEATS),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -23,9 +23,12 @@ from lineal.model.ops import (
     Op,
     Redact,
     RunFinish,
+    RunParams,
     RunStart,
     TagSet,
 )
+from lineal.store import project_runs
+from lineal.store.project_runs import json_text
 
 
 class Sql(Protocol):
@@ -37,11 +40,6 @@ class Sql(Protocol):
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-
-def _json(value: Any) -> str:
-    # Values here are parts of a payload canonical.encode() has already checked.
-    return canonical.encode_checked(value) if value else "{}"
 
 
 def node_exists(db: Sql, node: str) -> bool:
@@ -149,7 +147,7 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     db.many(
         "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (digest) DO NOTHING",
-        [(op.digest, op.kind, op.size, op.uri, _json(op.meta), seq) for seq, op in pairs],
+        [(op.digest, op.kind, op.size, op.uri, json_text(op.meta), seq) for seq, op in pairs],
     )
     # The first record of a digest wins; any later one of another kind is refused.
     digests = list({op.digest for op in ops})
@@ -171,20 +169,23 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     )
 
 
-_ANCESTOR = """
-WITH RECURSIVE up(node) AS (
+# parent -> child closes a cycle iff parent is already downstream of child. Walking down from
+# the child (not up from the parent) is what makes this cheap: lineage grows at its leaves, so
+# the child of a new edge is usually a fresh run or artifact with nothing below it yet.
+_DESCENDANT = """
+WITH RECURSIVE down(node) AS (
     SELECT ?
     UNION
-    SELECT e.parent FROM edges e JOIN up ON e.child = up.node
+    SELECT e.child FROM edges e JOIN down ON e.parent = down.node
 )
-SELECT 1 FROM up WHERE node = ? LIMIT 1
+SELECT 1 FROM down WHERE node = ? LIMIT 1
 """
 
 
 def _edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     _require_node(db, op.parent)
     _require_node(db, op.child)
-    if db.one(_ANCESTOR, (op.parent, op.child)) is not None:
+    if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
         raise Conflict(
             f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
             hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
@@ -193,54 +194,6 @@ def _edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         "INSERT INTO edges (parent, child, kind, role, seq) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
         (op.parent, op.child, op.kind, op.role or "", seq),
-    )
-
-
-def _run_start(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    if db.one("SELECT 1 FROM runs WHERE id = ?", (op.id,)) is not None:
-        raise Conflict(f"run {op.id} was already started")
-    db.execute(
-        "INSERT INTO runs (id, name, status, started, author, meta, seq) "
-        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-        (op.id, op.name, op.started, author, _json(op.meta), seq),
-    )
-    if op.params:
-        db.many(
-            "INSERT INTO params (run_id, key, value, seq) VALUES (?, ?, ?, ?)",
-            # Each value exactly (not _json: that turns 0, False, "", None and [] into {}).
-            [
-                (op.id, key, canonical.encode(value).decode(), seq)
-                for key, value in op.params.items()
-            ],
-        )
-
-
-def _require_run(db: Sql, run_id: str) -> str:
-    row = db.one("SELECT status FROM runs WHERE id = ?", (run_id,))
-    if row is None:
-        raise NotFound(f"unknown run 'run/{run_id}'", hint="start the run first")
-    return str(row[0])
-
-
-def _run_finish(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    if _require_run(db, op.id) != "running":
-        raise Conflict(f"run/{op.id} has already finished")
-    db.execute(
-        "UPDATE runs SET status = ?, ended = ?, summary = ?, finish_seq = ? WHERE id = ?",
-        (op.status, op.ended, _json(op.summary), seq, op.id),
-    )
-
-
-def _metrics_batch(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    _require_run(db, op.run)
-    # `+ 0.0` turns -0.0 into 0.0: SQLite (and so verify's replay) cannot store a negative
-    # zero while PostgreSQL keeps it, which would make a healthy PostgreSQL store fail verify.
-    db.many(
-        "INSERT INTO metrics (run_id, key, step, value, time, seq) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (op.run, key, step, float(value) + 0.0, when, seq)
-            for key, step, value, when in op.points
-        ],
     )
 
 
@@ -303,15 +256,30 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     target = target_op.from_payload(canonical.decode(bytes(row[1])))
     db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
     if isinstance(target, MetricsBatch):
-        db.execute("DELETE FROM metrics WHERE seq = ?", (op.seq,))
+        db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
+        project_runs.rebuild_run_metrics(db, target.run, lambda seq: _ledger_op(db, seq))
     elif isinstance(target, TagSet):
-        _rebuild_tag(db, target.target, target.key)
+        _rebuild_tag(db, target.target, target.key, before=seq)
 
 
-def _rebuild_tag(db: Sql, target: str, key: str) -> None:
-    """Re-derive one tag's history from the ledger without the redacted records."""
+def _ledger_op(db: Sql, seq: int) -> Op | None:
+    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (seq,))
+    if row is None or row[1] is None:
+        return None
+    return OPS[row[0]].from_payload(canonical.decode(bytes(row[1])))
+
+
+def _rebuild_tag(db: Sql, target: str, key: str, *, before: int) -> None:
+    """Re-derive one tag's history from the ledger without the redacted records.
+
+    Only records before the redaction: later ones of the same append are in the ledger table
+    already but not projected yet, and are applied in their turn.
+    """
     db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (target, key))
-    rows = db.all("SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' ORDER BY seq")
+    rows = db.all(
+        "SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' AND seq < ? ORDER BY seq",
+        (before,),
+    )
     for seq, author, payload in rows:
         if payload is None:
             continue
@@ -324,9 +292,10 @@ _HANDLERS: dict[type[Op], Any] = {
     AgentRegister: _agent_register,
     ArtifactRecord: _artifact_record,
     EdgeRecord: _edge_record,
-    RunStart: _run_start,
-    RunFinish: _run_finish,
-    MetricsBatch: _metrics_batch,
+    RunStart: project_runs.run_start,
+    RunParams: project_runs.run_params,
+    RunFinish: project_runs.run_finish,
+    MetricsBatch: project_runs.metrics_batch,
     AliasSet: _alias_set,
     TagSet: _tag_set,
     Redact: _redact,

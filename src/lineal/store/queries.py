@@ -83,12 +83,13 @@ def resolve(db: Sql, ref: Ref) -> Artifact | Run:
 
 def get_run(db: Sql, run_id: str) -> Run:
     row = db.one(
-        "SELECT id, name, status, started, ended, author, meta, seq FROM runs WHERE id = ?",
+        "SELECT id, name, status, started, ended, author, meta, seq, duration, error "
+        "FROM runs WHERE id = ?",
         (run_id,),
     )
     if row is None:
-        raise NotFound(f"no run run/{run_id}", hint="`lineal log --op run.start` lists runs")
-    rid, name, status, started, ended, author, meta, seq = row
+        raise NotFound(f"no run run/{run_id}", hint="`lineal runs` lists runs")
+    rid, name, status, started, ended, author, meta, seq, duration, error = row
     params = {
         key: canonical.decode(value.encode())
         for key, value in db.all(
@@ -105,6 +106,10 @@ def get_run(db: Sql, run_id: str) -> Run:
         ended=ended,
         author=author,
         seq=seq,
+        duration=duration,
+        error=error,
+        metrics=dict(db.all("SELECT key, value FROM run_metrics WHERE run_id = ?", (rid,))),
+        tags=tags(db, f"run/{rid}"),
     )
 
 
@@ -126,16 +131,13 @@ def tags(db: Sql, node: str) -> dict[str, str]:
 
 def run_details(db: Sql, run_id: str) -> dict[str, Any]:
     summary = db.one("SELECT summary FROM runs WHERE id = ?", (run_id,))
-    last = db.all(
-        "SELECT m.key, m.step, m.value FROM metrics m "
-        "JOIN (SELECT key, MAX(step) AS step FROM metrics WHERE run_id = ? GROUP BY key) t "
-        "ON m.key = t.key AND m.step = t.step WHERE m.run_id = ? ORDER BY m.key, m.seq",
-        (run_id, run_id),
+    rows = db.all(
+        "SELECT key, step, value, points FROM run_metrics WHERE run_id = ? ORDER BY key",
+        (run_id,),
     )
-    points = db.one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run_id,))
     return {
-        "metrics": {key: {"step": step, "value": value} for key, step, value in last},
-        "metric_points": points[0] if points else 0,
+        "metrics": {key: {"step": step, "value": value} for key, step, value, _ in rows},
+        "metric_points": sum(points for *_, points in rows),
         "summary": canonical.decode(summary[0].encode()) if summary and summary[0] else {},
         "tags": tags(db, f"run/{run_id}"),
     }
@@ -169,6 +171,9 @@ def version_digests(db: Sql, kind: str, name: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def artifacts_of_kind(db: Sql, kind: str) -> list[Artifact]:
-    rows = db.all(f"{_ARTIFACT} WHERE a.kind = ? ORDER BY a.seq", (kind,))
+def artifacts_of_kind(db: Sql, kind: str | None) -> list[Artifact]:
+    if kind is None:
+        rows = db.all(f"{_ARTIFACT} ORDER BY a.seq")
+    else:
+        rows = db.all(f"{_ARTIFACT} WHERE a.kind = ? ORDER BY a.seq", (kind,))
     return [_artifact(row, None, None) for row in rows]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,6 +81,10 @@ class SqlStore:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def lenient(self) -> AbstractContextManager[None]:
+        """Within: text that is not valid UTF-8 is read, not refused (for tamper checks)."""
+        return nullcontext()
 
     # -- schema --------------------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
@@ -223,7 +227,7 @@ class SqlStore:
             author = txn.signer.name
             items: list[tuple[int, str, Op]] = []
             for op in batch:
-                payload = canonical.encode(op.payload())
+                payload = op.encode()
                 digest = digest_bytes(payload)
                 seq = txn.head_seq + 1
                 hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
@@ -246,6 +250,31 @@ class SqlStore:
             self._flush(txn)
             projections.apply_all(db, items, signing_key=txn.signer.public_key)
         return written
+
+    # -- liveness (outside the ledger) ----------------------------------------------------
+    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
+        """Note that ``run_id``'s process is alive now (a crash is told from a stale beat)."""
+        self._liveness(
+            "INSERT INTO heartbeats (run_id, host, pid, process_start, beat) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET beat = excluded.beat",
+            (run_id, host, pid, process_start, datetime.now(UTC).timestamp()),
+        )
+
+    def forget_beat(self, run_id: str) -> None:
+        self._liveness("DELETE FROM heartbeats WHERE run_id = ?", (run_id,))
+
+    def _liveness(self, sql: str, params: Sequence[Any]) -> None:
+        with self._lock:
+            if self._depth:  # inside a write transaction: ride along with it
+                self.sql().execute(sql, params)
+                return
+            self._begin_write()
+            try:
+                self.sql().execute(sql, params)
+            except BaseException:
+                self._end(commit=False)
+                raise
+            self._end(commit=True)
 
     # -- reading -------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -271,7 +300,7 @@ class SqlStore:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
+        with self._lock, self.lenient():
             rows = self.sql().all(sql, params)
         for seq, time, author, name, digest, hashed, payload in rows:
             yield Record(
@@ -285,7 +314,7 @@ class SqlStore:
             )
 
     def commits(self) -> Iterator[Commit]:
-        with self._lock:
+        with self._lock, self.lenient():
             rows = self.sql().all(
                 "SELECT last_seq, last_hash, author, key_id, sig FROM commits ORDER BY last_seq"
             )
@@ -300,7 +329,7 @@ class SqlStore:
         sql = "SELECT seq, time, author, op, payload_digest FROM ledger ORDER BY seq"
         if size is not None:
             sql += f" LIMIT {int(size)}"
-        with self._lock:
+        with self._lock, self.lenient():
             rows = self.sql().all(sql)
         leaves, prev = [], GENESIS
         for seq, time, author, op, payload_digest in rows:
@@ -315,7 +344,7 @@ class SqlStore:
 
     # -- verify --------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
-        with self._lock:
+        with self._lock, self.lenient():
             self._begin_read()
             try:
                 return check_ledger(self.sql(), self._stream)

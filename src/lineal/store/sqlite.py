@@ -5,6 +5,8 @@ Never lets "database is locked" reach a caller while the lock can still be won.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -42,15 +44,17 @@ class SqliteSql:
         self.conn.executemany(sql, rows)
 
 
-def _lenient_text(data: bytes) -> str:
-    # A tampered byte can leave invalid UTF-8 behind; keep reading so verify can name the seq.
-    return data.decode("utf-8", "surrogateescape")
+# A tampered byte can leave invalid UTF-8 behind; keep reading so verify can name the seq.
+# (A partial of the C method: no Python frame per text value, which bulk reads feel.)
+_lenient_text = functools.partial(bytes.decode, encoding="utf-8", errors="surrogateescape")
 
 
 def connect(path: str, *, timeout: float = LOCK_TIMEOUT) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN ourselves), WAL, with a busy timeout."""
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-    conn.text_factory = _lenient_text
+    # Plain str decoding (C speed, which bulk reads feel); the readers that must survive a
+    # tampered byte (verify, the ledger walks) switch to _lenient_text while they run.
+    conn.text_factory = str
     conn.execute("PRAGMA journal_mode = WAL")
     # NORMAL in WAL mode: a process crash (even SIGKILL) never loses a committed transaction;
     # only a power cut can lose the last few, and never corrupts the file.
@@ -134,6 +138,16 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+    @contextlib.contextmanager
+    def lenient(self) -> Iterator[None]:
+        """Read invalid UTF-8 (a tampered byte) as surrogate escapes instead of failing."""
+        with self._lock:
+            self._conn.text_factory = _lenient_text
+            try:
+                yield
+            finally:
+                self._conn.text_factory = str
 
 
 def path_from_uri(uri: str) -> str:

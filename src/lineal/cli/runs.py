@@ -1,0 +1,223 @@
+"""`lineal runs`, `metrics` and `run`: find runs, read their metrics, record any command.
+
+Thin: formats what lineal.tracking returns; never runs SQL or touches files itself.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from typing import Annotated, Any
+
+import typer
+
+from lineal.cli.common import err, handle_errors, open_client, out, print_json
+from lineal.model.entities import Run
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.6g}"
+
+
+def _json_number(value: float | None) -> float | str | None:
+    if value is None or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {
+        "ref": run.ref,
+        "name": run.name,
+        "status": run.status,
+        "author": run.author,
+        "started": run.started,
+        "ended": run.ended,
+        "duration": run.duration,
+        "error": run.error,
+        "params": dict(run.params),
+        "metrics": {k: _json_number(v) for k, v in run.metrics.items()},
+        "tags": dict(run.tags),
+    }
+
+
+def _common_keys(values: list[dict[str, Any]], most: int) -> list[str]:
+    counts = Counter(key for one in values for key in one)
+    return sorted(key for key, _ in counts.most_common(most))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@handle_errors
+def runs(
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Filter, e.g. 'metrics.mAP >= 0.8 and params.lr = 0.01 and "
+            "status = finished and uses(dataset/coco@v3)'.",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List runs with status, duration, key params and metrics; filter with --where."""
+    from lineal.tracking.search import search_runs
+
+    with open_client() as client:
+        found = search_runs(client, where or "", limit=limit, with_meta=False)
+    if as_json:
+        print_json([_run_json(run) for run in found])
+        return
+    if not found:
+        out.print("no runs" + (" match" if where else " yet"), markup=False)
+        return
+    from rich.table import Table
+
+    # Scalar params only (a split's dict would crowd out everything else); --json has all.
+    params = _common_keys(
+        [{k: v for k, v in r.params.items() if not isinstance(v, dict | list)} for r in found], 3
+    )
+    metrics = _common_keys([dict(r.metrics) for r in found], 3)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("run", no_wrap=True, min_width=30)
+    table.add_column("name", no_wrap=True, max_width=32)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("duration", no_wrap=True, justify="right")
+    for column in (*params, *metrics):
+        table.add_column(column, no_wrap=True, justify="right")
+    for run in found:
+        table.add_row(
+            run.ref,
+            run.name,
+            run.status,
+            (run.started or "")[5:16].replace("T", " "),
+            _duration(run.duration),
+            *(str(run.params.get(key, "")) for key in params),
+            *(_number(run.metrics[key]) if key in run.metrics else "" for key in metrics),
+        )
+    if out.is_terminal:
+        out.print(table)
+    else:  # piped: as wide as it needs, never folded into a column of single letters
+        from rich.console import Console
+
+        Console(width=10_000, highlight=False).print(table, crop=False)
+
+
+@handle_errors
+def metrics(
+    ref: Annotated[str, typer.Argument(help="run/ULID")],
+    key: Annotated[str | None, typer.Argument(help="One metric: print every point.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show a run's metrics: a summary per key, or every point of one KEY."""
+    from lineal.tracking.search import metric_points
+
+    with open_client() as client:
+        series = metric_points(client, ref, key)
+    if as_json:
+        print_json(
+            {
+                name: {
+                    "steps": list(one.steps),
+                    "values": [_json_number(v) for v in one.values],
+                    "times": list(one.times),
+                }
+                for name, one in series.items()
+            }
+        )
+        return
+    if key is not None:
+        one = series[key]
+        sys.stdout.write("step\tvalue\n")
+        sys.stdout.writelines(
+            f"{step}\t{_number(value)}\n" for step, value in zip(one.steps, one.values, strict=True)
+        )
+        return
+    # Tab-separated, written as is (rich would expand the tabs): ready for cut and awk.
+    sys.stdout.write("key\tpoints\tfirst step\tlast step\tlast\tmin\tmax\n")
+    for name, one in sorted(series.items()):
+        finite = [v for v in one.values if not math.isnan(v)]
+        low = min(finite) if finite else None
+        high = max(finite) if finite else None
+        sys.stdout.write(
+            f"{name}\t{len(one)}\t{one.steps[0]}\t{one.steps[-1]}\t{_number(one.values[-1])}\t"
+            f"{_number(low)}\t{_number(high)}\n"
+        )
+
+
+def _echo(label: str, chunk: bytes) -> None:
+    stream = sys.stdout if label == "stdout" else sys.stderr
+    stream.buffer.write(chunk)
+    stream.flush()
+
+
+@handle_errors
+def run(
+    command: Annotated[list[str], typer.Argument(help="The command, after `--`.")],
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Run name (default: the program).")
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--in", help="A file or folder the command reads (snapshotted before)."),
+    ] = None,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option("--out", help="A file or folder the command writes (snapshotted after)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A KEY=VALUE param (repeatable).")
+    ] = None,
+) -> None:
+    """Run any command as a recorded run: inputs before, outputs after, exit code → status."""
+    from lineal.tracking.command import parse_params, run_command
+
+    params = parse_params(param or [])
+    with open_client() as client:
+        result = run_command(
+            client,
+            command,
+            name=name,
+            inputs=inputs or [],
+            outputs=outputs or [],
+            params=params,
+            echo=_echo,
+        )
+    info = result.run
+    err.print(
+        f"{info.ref} {info.status} in {_duration(info.duration)}"
+        + "".join(f"\n  generated {a.ref}" for a in result.outputs),
+        markup=False,
+    )
+    for path in result.missing:
+        err.print(f"error: --out {path} was not created by the command", markup=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code if result.exit_code > 0 else 128 - result.exit_code)
+    if result.missing:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(runs)
+    app.command()(metrics)
+    app.command(
+        context_settings={"allow_interspersed_args": False},
+    )(run)

@@ -1,0 +1,106 @@
+"""Metric series packed for the ledger: steps, values and times as base64 columns of 64-bit numbers.
+
+Pure: packs and unpacks bytes; never validates what a series means (ops.py does that).
+A million points pack in milliseconds, and NaN and ±Inf travel inside the bytes, untouched by the
+canonical JSON encoder (which refuses them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lineal.errors import InvalidInput
+
+_SWAP = sys.byteorder != "little"  # the ledger's bytes are little-endian on every machine
+
+
+def _pack(column: array[Any]) -> str:
+    if _SWAP:
+        column = array(column.typecode, column)
+        column.byteswap()
+    return base64.b64encode(column.tobytes()).decode("ascii")
+
+
+def _unpack(text: object, typecode: str, count: int, what: str) -> array[Any]:
+    if not isinstance(text, str):
+        raise InvalidInput(f"bad metric {what}: expected base64 text")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"bad metric {what}: not base64 ({exc})") from exc
+    if len(raw) != 8 * count:
+        raise InvalidInput(f"bad metric {what}: {len(raw)} bytes for {count} points")
+    column = array(typecode)
+    column.frombytes(raw)
+    if _SWAP:
+        column.byteswap()
+    return column
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Series:
+    """Points of one metric key: step (int64), value (float64), time (unix seconds, float64).
+
+    Two series are equal when their bytes are (so a NaN equals itself, as in the ledger).
+    """
+
+    key: str
+    steps: array[int]
+    values: array[float]
+    times: array[float]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Series):
+            return NotImplemented
+        return self.key == other.key and all(
+            a.typecode == b.typecode and a.tobytes() == b.tobytes()
+            for a, b in (
+                (self.steps, other.steps),
+                (self.values, other.values),
+                (self.times, other.times),
+            )
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.key, len(self.steps)))
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def packed(self) -> dict[str, Any]:
+        """The JSON-shaped form a ``metrics.batch`` payload holds."""
+        return {
+            "key": self.key,
+            "n": len(self.steps),
+            "steps": _pack(self.steps),
+            "values": _pack(self.values),
+            "times": _pack(self.times),
+        }
+
+    @classmethod
+    def unpack(cls, packed: Mapping[str, Any]) -> Series:
+        if not isinstance(packed, Mapping) or set(packed) != {
+            "key",
+            "n",
+            "steps",
+            "values",
+            "times",
+        }:
+            raise InvalidInput(
+                f"bad metric series {str(packed)[:80]!r}: expected key, n, steps, values, times"
+            )
+        count = packed["n"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidInput(f"bad metric series size {count!r}: expected a positive integer")
+        return cls(
+            key=packed["key"],
+            steps=_unpack(packed["steps"], "q", count, "steps"),
+            values=_unpack(packed["values"], "d", count, "values"),
+            times=_unpack(packed["times"], "d", count, "times"),
+        )

@@ -1,0 +1,99 @@
+"""The tracking SDK's entry points: ``lineal.start_run``, ``active_run`` and ``search_runs``.
+
+Thin and import-light (the CLI imports the package on every start): the tracking machinery
+is imported when first used. Never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lineal.client import Lineal
+from lineal.model.entities import Run
+
+if TYPE_CHECKING:
+    from lineal.tracking.runs import ActiveRun
+
+
+def start_run(
+    name: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent: ActiveRun | None = None,
+    repo: Lineal | None = None,
+    capture: bool = True,
+    env_allow: Sequence[str] = (),
+    flush_interval: float = 1.0,
+) -> ActiveRun:
+    """Start a recorded run; use it as a context manager.
+
+    At start it captures git state, the software environment (one shared ``env`` artifact),
+    hardware, user, host, command line and allowlisted environment variables (plus
+    ``env_allow`` names or ``PREFIX_*`` patterns; secret-looking ones never). A run started
+    inside another is linked to it (``informed_by``). ``repo`` defaults to the store of the
+    nearest ``.lineal/`` (or ``LINEAL_URI``).
+    """
+    from lineal.tracking import runs
+
+    owns = repo is None
+    store = Lineal.open() if repo is None else repo
+    try:
+        run = runs.start(
+            store,
+            name,
+            params=params,
+            seed=seed,
+            tags=tags,
+            parent=parent,
+            capture_env=capture,
+            env_allow=env_allow,
+            flush_interval=flush_interval,
+        )
+    except BaseException:
+        if owns:
+            store.close()
+        raise
+    run.owns_repo = owns
+    return run
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost unfinished run this process started, or None."""
+    from lineal.tracking import runs
+
+    return runs.active_run()
+
+
+def search_runs(
+    where: str = "", *, limit: int | None = None, repo: Lineal | None = None
+) -> list[Run]:
+    """Runs matching a filter such as ``metrics.mAP >= 0.8 and uses(dataset/coco@v3)``,
+    newest first, with params, metrics (latest or summary values) and tags."""
+    from lineal.tracking import search
+
+    if repo is not None:
+        return search.search_runs(repo, where, limit=limit)
+    with Lineal.open() as opened:
+        return search.search_runs(opened, where, limit=limit)
+
+
+def step(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    cache: bool = True,
+    repo: Lineal | None = None,
+) -> Any:
+    """Make a Python function a recorded, cached pipeline step: ``@lineal.step``.
+
+    Path and reference arguments are inputs (snapshotted), the rest params, the return value
+    outputs; a call whose code, params and input digests match an earlier success, with its
+    outputs still in the cache, returns them without running and records a cache-hit run.
+    """
+    from lineal.tracking import steps
+
+    decorate: Callable[[Callable[..., Any]], Any] = steps.step(name=name, cache=cache, repo=repo)
+    return decorate if func is None else decorate(func)

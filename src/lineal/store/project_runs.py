@@ -1,0 +1,179 @@
+"""Projecting run ops (start, params, finish, metrics batches) into the run tables.
+
+Called only through projections.apply, at append time and on replay; never writes the ledger.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from lineal.errors import Conflict, NotFound
+from lineal.model import canonical
+from lineal.model.ops import MetricsBatch, RunFinish
+
+#: Summary strings that stand for the non-finite floats JSON cannot spell.
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def json_text(value: Any) -> str:
+    # Values here are parts of a payload canonical.encode() has already checked.
+    return canonical.encode_checked(value) if value else "{}"
+
+
+def _number(value: Any) -> float | None:
+    """A param's numeric value (for range filters); bools are not numbers here."""
+    if type(value) in (int, float):
+        return float(value)
+    return None
+
+
+def _stored(value: float) -> float | None:
+    # SQLite turns NaN into NULL (PostgreSQL keeps it); store NULL on both so that a replay
+    # into SQLite matches a PostgreSQL store. The ledger keeps the NaN itself.
+    return None if math.isnan(value) else float(value) + 0.0  # + 0.0: no negative zero
+
+
+def summary_value(value: Any) -> float | bool | None:
+    """A summary entry as a metric value; False when it is not a number at all."""
+    if type(value) in (int, float):
+        return _stored(float(value))
+    if isinstance(value, str) and value in NON_FINITE:
+        return _stored(NON_FINITE[value])
+    return False
+
+
+def require_run(db: Any, run_id: str) -> tuple[str, str]:
+    row = db.one("SELECT status, started FROM runs WHERE id = ?", (run_id,))
+    if row is None:
+        raise NotFound(f"unknown run 'run/{run_id}'", hint="start the run first")
+    return str(row[0]), str(row[1])
+
+
+def insert_params(db: Any, run_id: str, params: Mapping[str, Any], seq: int) -> None:
+    if not params:
+        return
+    taken = {
+        row[0]: row[1]
+        for row in db.all("SELECT key, value FROM params WHERE run_id = ?", (run_id,))
+        if row[0] in params
+    }
+    rows = []
+    for key, value in params.items():
+        # Each value exactly (not json_text: that turns 0, False, "" and [] into {}).
+        text = canonical.encode(value).decode()
+        if key in taken:
+            raise Conflict(
+                f"param {key!r} of run/{run_id} is already {taken[key]}, not {text}",
+                hint="params are set once per run; log the new value under another key",
+            )
+        rows.append((run_id, key, text, _number(value), seq))
+    db.many("INSERT INTO params (run_id, key, value, num, seq) VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def run_start(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:
+    if db.one("SELECT 1 FROM runs WHERE id = ?", (op.id,)) is not None:
+        raise Conflict(f"run {op.id} was already started")
+    db.execute(
+        "INSERT INTO runs (id, name, status, started, author, meta, seq) "
+        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        (op.id, op.name, op.started, author, json_text(op.meta), seq),
+    )
+    insert_params(db, op.id, op.params, seq)
+
+
+def run_params(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:
+    require_run(db, op.id)
+    insert_params(db, op.id, op.params, seq)
+
+
+def run_finish(db: Any, seq: int, author: str, op: RunFinish, replay: bool) -> None:
+    status, started = require_run(db, op.id)
+    if status != "running":
+        raise Conflict(f"run/{op.id} has already finished")
+    duration = (canonical.parse_time(op.ended) - canonical.parse_time(started)).total_seconds()
+    db.execute(
+        "UPDATE runs SET status = ?, ended = ?, duration = ?, summary = ?, error = ?, "
+        "finish_seq = ? WHERE id = ?",
+        (op.status, op.ended, duration, json_text(op.summary), op.error, seq, op.id),
+    )
+    _summary_metrics(db, op.id, op.summary, seq)
+
+
+_UPSERT = (
+    "INSERT INTO run_metrics (run_id, key, value, step, points, seq) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, "
+    "points = run_metrics.points + excluded.points, seq = excluded.seq"
+)
+
+
+def _summary_metrics(db: Any, run_id: str, summary: Mapping[str, Any], seq: int) -> None:
+    """Explicit summary values override the latest logged ones (step NULL marks them)."""
+    rows = []
+    for key, value in summary.items():
+        stored = summary_value(value)
+        if stored is not False:
+            rows.append((run_id, key, stored, None, 0, seq))
+    if rows:
+        db.many(_UPSERT, rows)
+
+
+def _check_order(db: Any, op: MetricsBatch) -> None:
+    keys = [one.key for one in op.series]
+    marks = ", ".join("?" * len(keys))
+    # The last logged step (a summary value in run_metrics has none, and must not let a
+    # late batch go back behind what was logged before it).
+    last = dict(
+        db.all(
+            f"SELECT key, MAX(last_step) FROM metric_batches WHERE run_id = ? "
+            f"AND key IN ({marks}) GROUP BY key",
+            (op.run, *keys),
+        )
+    )
+    for one in op.series:
+        if one.key in last and one.steps[0] < last[one.key]:
+            raise Conflict(
+                f"metric {one.key!r} of run/{op.run} goes back from step "
+                f"{last[one.key]} to {one.steps[0]}",
+                hint="log steps in increasing order (or leave step out to count on)",
+            )
+
+
+def _latest_metrics(db: Any, op: MetricsBatch, seq: int) -> None:
+    db.many(
+        _UPSERT,
+        [
+            (op.run, one.key, _stored(one.values[-1]), one.steps[-1], len(one), seq)
+            for one in op.series
+        ],
+    )
+
+
+def metrics_batch(db: Any, seq: int, author: str, op: MetricsBatch, replay: bool) -> None:
+    require_run(db, op.run)
+    _check_order(db, op)  # before this batch's own rows exist
+    db.many(
+        "INSERT INTO metric_batches (run_id, key, seq, points, first_step, last_step) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(op.run, one.key, seq, len(one), one.steps[0], one.steps[-1]) for one in op.series],
+    )
+    _latest_metrics(db, op, seq)
+
+
+def rebuild_run_metrics(db: Any, run_id: str, decode: Any) -> None:
+    """Re-derive one run's latest metrics from its remaining batches and its summary.
+
+    ``decode(seq)`` gives the op of a ledger record (None once redacted).
+    """
+    db.execute("DELETE FROM run_metrics WHERE run_id = ?", (run_id,))
+    seqs = {row[0] for row in db.all("SELECT seq FROM metric_batches WHERE run_id = ?", (run_id,))}
+    finish = db.one("SELECT finish_seq FROM runs WHERE id = ?", (run_id,))
+    if finish and finish[0] is not None:
+        seqs.add(finish[0])
+    for seq in sorted(seqs):
+        op = decode(seq)
+        if isinstance(op, MetricsBatch):
+            _latest_metrics(db, op, seq)
+        elif isinstance(op, RunFinish):
+            _summary_metrics(db, run_id, op.summary, seq)

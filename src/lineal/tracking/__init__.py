@@ -1,0 +1,1 @@
+"""Tracking: runs, the metric buffer, automatic capture, pipeline steps and run search."""

@@ -1,0 +1,183 @@
+"""Any command as a recorded run: inputs snapshotted before, outputs after, exit code → status.
+
+The service behind `lineal run`; the caller decides where the child's output goes (``echo``),
+this module only keeps its tail. Never prints.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from lineal import datasets
+from lineal.client import Lineal
+from lineal.errors import InvalidInput
+from lineal.model.entities import Artifact, Run
+from lineal.tracking.runs import ActiveRun, start
+
+#: How much of each output stream a run keeps (the tail, where errors usually are).
+TAIL_BYTES = 64 * 1024
+Echo = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    run: Run
+    exit_code: int
+    outputs: tuple[Artifact, ...]
+    missing: tuple[str, ...]  # --out paths the command did not create
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``k=v`` → params; values that read as JSON numbers, booleans or null become those."""
+    import json
+
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, text = pair.partition("=")
+        if not eq or not key:
+            raise InvalidInput(f"bad --param {pair!r}: expected KEY=VALUE")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        found[key] = value if isinstance(value, int | float | bool) or value is None else text
+    return found
+
+
+def _name(argv: Sequence[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(argv[0]).name).strip("-._")
+    return base[:128] or "command"
+
+
+def _pump(stream: IO[bytes], label: str, keep: collections.deque[bytes], echo: Echo) -> None:
+    size = 0
+    while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+        echo(label, chunk)
+        keep.append(chunk)
+        size += len(chunk)
+        while size - len(keep[0]) >= TAIL_BYTES:
+            size -= len(keep.popleft())
+
+
+def _tail(keep: collections.deque[bytes]) -> bytes:
+    return b"".join(keep)[-TAIL_BYTES:]
+
+
+def _record_tail(run: ActiveRun, label: str, data: bytes) -> None:
+    if not data:
+        return
+    cache = datasets.objects(run.repo)
+    digest = cache.add_bytes(data)
+    text = data[-4096:].decode("utf-8", "replace").replace("\x00", "")
+    run.repo.record_artifact(
+        "report", digest=digest, size=len(data), meta={"stream": label, "tail": text}
+    )
+    run.repo.link("generated", run.ref, digest, role=label)
+
+
+def run_command(
+    repo: Lineal,
+    argv: Sequence[str],
+    *,
+    name: str | None = None,
+    inputs: Sequence[str] = (),
+    outputs: Sequence[str] = (),
+    params: Mapping[str, Any] | None = None,
+    echo: Echo,
+    env: Mapping[str, str] | None = None,
+) -> CommandResult:
+    """Run ``argv`` as a recorded run; the child's stdout/stderr go through ``echo``."""
+    if not argv:
+        raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
+    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+        raise InvalidInput(f"command not found: {argv[0]}", hint="check the name and your PATH")
+    for path in inputs:
+        if not Path(path).exists():
+            raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
+    run = start(repo, name or _name(argv), params=params)
+    try:
+        for path in inputs:
+            run.use(path, role="input")
+        code = _execute(argv, echo, run, env)
+        made: list[Artifact] = []
+        missing = []
+        for path in outputs:
+            target = Path(path)
+            if not target.exists():
+                missing.append(path)
+                continue
+            made.append(
+                run.log_artifact(
+                    target,
+                    kind="dataset" if target.is_dir() else "file",
+                    name=datasets.default_name(target),
+                    role="output",
+                )
+            )
+    except BaseException as exc:
+        run.finish("killed" if isinstance(exc, KeyboardInterrupt) else "failed", error=str(exc))
+        raise
+    if code < 0:
+        status, error = "killed", f"killed by signal {-code}"
+    elif code:
+        status, error = "failed", f"exit code {code}"
+    elif missing:
+        status, error = "failed", f"outputs not created: {', '.join(missing)}"
+    else:
+        status, error = "finished", None
+    info = run.finish(status, error=error)
+    return CommandResult(info, code, tuple(made), tuple(missing))
+
+
+def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str] | None) -> int:
+    child = subprocess.Popen(  # noqa: S603 - running the user's command is the point
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LINEAL_RUN": run.ref, **(env or {})},
+    )
+    assert child.stdout is not None  # noqa: S101 - PIPE above
+    assert child.stderr is not None  # noqa: S101
+    tails: dict[str, collections.deque[bytes]] = {
+        "stdout": collections.deque(),
+        "stderr": collections.deque(),
+    }
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, "stdout", tails["stdout"], echo)),
+        threading.Thread(target=_pump, args=(child.stderr, "stderr", tails["stderr"], echo)),
+    ]
+    for pump in pumps:
+        pump.start()
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # the child got the same SIGINT; its exit code tells the story
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        for pump in pumps:
+            pump.join()
+    for label, keep in tails.items():
+        _record_tail(run, label, _tail(keep))
+    return code

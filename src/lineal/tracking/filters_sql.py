@@ -1,0 +1,202 @@
+"""Compiles a run filter tree to one SQL condition over ``runs r`` with ``?`` placeholders.
+
+Never runs SQL and never writes a user's value into the SQL text: every value is a parameter,
+and the text uses only what SQLite 3.40+ and PostgreSQL 15 both accept unchanged.
+
+How values compare (the decisions a user can see):
+
+- ``metrics.K``: numbers only, against ``run_metrics.value`` (the run's latest value). A stored
+  NaN is NULL and follows IEEE: it is ``!=`` every number and matches no other operator.
+  ``metrics.K != x`` (like every scoped comparison) needs the run to have K.
+- ``params.K``: a number compares with ``num`` (so 10 matches a stored 10 and 10.0); a string
+  compares with the canonical JSON ``value`` (``= adam`` matches ``"adam"``; ``<``/``>`` compare
+  the JSON text of string params only); true/false/null compare with ``value`` as JSON text.
+- ``tags.K``: current tags only, compared as text; a number or true/false compares with its
+  canonical text. ``tags.K = null`` means the run has no tag K, ``!= null`` that it has one.
+- ``started``/``ended`` compare as text: a date like 2026-11-01 is the start of that day, and
+  a full time (``2026-11-01T10:00:00Z``, any offset; no offset means UTC) is rewritten to the
+  stored spelling first. ``duration`` compares as a number. ``COLUMN = null`` is ``IS NULL``.
+- ``~`` is a glob (``*`` any run, ``?`` one character; no escape) compiled to ``LIKE``. It is
+  case-insensitive on both backends: ``lower(x) LIKE lower(?)``. ASCII letters fold the same
+  everywhere; other letters fold as the backend's ``lower()`` does (SQLite: not at all).
+- ``uses(REF[, ROLE])``/``generated(...)``: an edge to any digest ``resolve(REF)`` returns (an
+  empty list is simply false); with a role, only edges in that role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from lineal.errors import InvalidInput
+from lineal.model.canonical import encode_checked, format_time
+from lineal.tracking.filters import And, Compare, Expr, Generated, Not, Or, Uses, Value
+
+_SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_LIKE = "lower({}) LIKE lower(?) ESCAPE '\\'"
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
+# An equality test is `run id IN (subquery)`: the subquery runs once from its own index
+# (params (key, value), run_metrics (key, value), tags) and drives the lookup of runs. Any
+# other test is a correlated EXISTS, a primary-key probe per candidate run: SQLite then
+# starts from the selective equalities instead of scanning a range of, say, metric values.
+_IN = {
+    "metrics": "r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = ?{})",
+    "params": "r.id IN (SELECT p.run_id FROM params p WHERE p.key = ?{})",
+    "tags": (
+        "('run/' || r.id) IN (SELECT t.target FROM tags t WHERE t.key = ?"
+        " AND t.until_seq IS NULL{})"
+    ),
+}
+_EXISTS = {
+    "metrics": "EXISTS (SELECT 1 FROM run_metrics m WHERE m.run_id = r.id AND m.key = ?{})",
+    "params": "EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.id AND p.key = ?{})",
+    "tags": (
+        "EXISTS (SELECT 1 FROM tags t WHERE t.target = 'run/' || r.id AND t.key = ?"
+        " AND t.until_seq IS NULL{})"
+    ),
+}
+_EDGE = (
+    "('run/' || r.id) IN (SELECT e.{run_end} FROM edges e WHERE e.kind = '{kind}'"
+    " AND e.{artifact_end} IN ({marks}){role})"
+)
+
+
+def compile_where(
+    expr: Expr, *, resolve: Callable[[str], list[str]], status_sql: str = "r.status"
+) -> tuple[str, list[Any]]:
+    """A SQL boolean expression for ``expr`` and its parameters, in placeholder order.
+
+    ``resolve`` turns the text of a reference into the artifact digests it names; ``status_sql``
+    is the caller's expression for a run's status (it may compute 'crashed').
+    """
+    compiler = _Compiler(resolve=resolve, status_sql=status_sql)
+    return compiler.expr(expr), compiler.params
+
+
+def like_pattern(glob: str) -> str:
+    """The LIKE pattern (escape character ``\\``) matching what ``glob`` matches."""
+    out = []
+    for char in glob:
+        if char in "\\%_":
+            out.append("\\" + char)
+        else:
+            out.append({"*": "%", "?": "_"}.get(char, char))
+    return "".join(out)
+
+
+def text_of(value: Value) -> str:
+    """The text a literal compares as against a text column: strings as they are, the rest
+    in canonical JSON (10, 0.01, true)."""
+    return value if isinstance(value, str) else encode_checked(value)
+
+
+def _is_number(value: Value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def stored_time(text: str) -> str:
+    """A full date-time as the store spells it (UTC, microseconds); other text unchanged."""
+    if not _TIME.fullmatch(text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"bad time {text!r}: expected a date like 2026-11-01 or a time like "
+            "2026-11-01T10:00:00Z"
+        ) from exc
+    return format_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+class _Compiler:
+    def __init__(self, *, resolve: Callable[[str], list[str]], status_sql: str) -> None:
+        self.resolve = resolve
+        self.status_sql = status_sql
+        self.params: list[Any] = []
+
+    def expr(self, expr: Expr) -> str:
+        if isinstance(expr, And | Or):
+            word = " AND " if isinstance(expr, And) else " OR "
+            return "(" + word.join(self.expr(item) for item in expr.items) + ")"
+        if isinstance(expr, Not):
+            return f"NOT ({self.expr(expr.item)})"
+        if isinstance(expr, Uses | Generated):
+            return self.edge(expr)
+        if expr.field.scope is None:
+            return self.column(expr)
+        return self.scoped(expr)
+
+    def bind(self, value: Any) -> str:
+        self.params.append(value)
+        return "?"
+
+    def edge(self, expr: Uses | Generated) -> str:
+        digests = list(dict.fromkeys(self.resolve(expr.ref)))
+        if not digests:
+            return "1 = 0"  # names nothing: no run used or generated it
+        self.params.extend(digests)
+        role = "" if expr.role is None else f" AND e.role = {self.bind(expr.role)}"
+        ends = ("child", "parent") if isinstance(expr, Uses) else ("parent", "child")
+        return _EDGE.format(
+            kind="used" if isinstance(expr, Uses) else "generated",
+            run_end=ends[0],
+            artifact_end=ends[1],
+            marks=", ".join("?" * len(digests)),
+            role=role,
+        )
+
+    def condition(self, column: str, op: str, value: Any) -> str:
+        if op == "~":
+            assert isinstance(value, str)  # noqa: S101 - Compare allows '~' on strings only
+            self.params.append(like_pattern(value))
+            return _LIKE.format(column)
+        return f"{column} {_SQL_OPS[op]} {self.bind(value)}"
+
+    def column(self, expr: Compare) -> str:
+        field, op, value = expr.field, expr.op, expr.value
+        column = f"({self.status_sql})" if field.name == "status" else f"r.{field.name}"
+        if value is None:
+            return f"{column} IS {'NOT ' if op == '!=' else ''}NULL"
+        if field.name == "duration":
+            return self.condition(column, op, float(value))  # a number: Compare checks it
+        text = text_of(value)
+        if field.name in ("started", "ended") and op != "~":
+            text = stored_time(text)
+        return self.condition(column, op, text)
+
+    def scoped(self, expr: Compare) -> str:
+        field, op, value = expr.field, expr.op, expr.value
+        assert field.scope is not None  # noqa: S101 - column() takes the rest
+        template = (_IN if op == "=" and value is not None else _EXISTS)[field.scope]
+        self.params.append(field.name)
+        if field.scope == "metrics":
+            test = self.number("m.value", op, value)
+        elif field.scope == "params":
+            test = self.param(op, value)
+        elif value is None:  # tags.K = null: the run has no such tag
+            found = template.format("")
+            return found if op == "!=" else f"NOT {found}"
+        else:
+            test = self.condition("t.value", op, text_of(value))
+        return template.format(f" AND {test}")
+
+    def number(self, column: str, op: str, value: Value) -> str:
+        assert _is_number(value)  # noqa: S101 - Compare checks it
+        number = float(value)  # type: ignore[arg-type]
+        if op == "!=":  # NULL (NaN here) differs from every number, as in IEEE 754
+            return f"({column} IS NULL OR {column} <> {self.bind(number)})"
+        return self.condition(column, op, number)
+
+    def param(self, op: str, value: Value) -> str:
+        if _is_number(value):
+            return self.number("p.num", op, value)
+        if not isinstance(value, str) or op in ("=", "!=", "~"):
+            # Strings, true, false and null are compared as the JSON the store keeps.
+            return self.condition("p.value", op, encode_checked(value))
+        # Ordering: string params only, by the JSON text between the quotes.
+        body = encode_checked(value)[1:-1]
+        return "substr(p.value, 1, 1) = '\"' AND " + self.condition(
+            "substr(p.value, 2, length(p.value) - 2)", op, body
+        )

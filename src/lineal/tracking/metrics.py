@@ -1,0 +1,284 @@
+"""The metric buffer a run logs into, and the background flusher that makes it durable.
+
+``log`` only appends numbers to typed arrays (no objects per point, so the garbage collector
+never walks them); the flusher drains them about once a second into one ``metrics.batch``
+record. Never touches the store from the caller's thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+import threading
+import time
+from array import array
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from lineal.errors import InvalidInput
+from lineal.model.series import Series
+
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}")
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InvalidInput(
+            f"bad metric key {key!r}: use letters, digits and _./:- (max 250), "
+            "starting with a letter, digit or _"
+        )
+    return key
+
+
+def _step(step: Any) -> int:
+    try:
+        value = operator.index(step)  # ints and numpy integers, not floats or bools
+    except TypeError:
+        value = None
+    if value is None or isinstance(step, bool) or not -(2**63) <= value < 2**63:
+        raise InvalidInput(f"bad step {step!r}: expected an integer")
+    return value
+
+
+#: A flush starts early once this many points wait, and how often the flusher looks.
+BIG_BATCH = 200_000
+_POLL = 0.05
+
+#: Steps travel as float64 inside the buffer (see MetricBuffer); beyond this they lose digits.
+_MAX_STEP = 2**53
+
+
+class MetricBuffer:
+    """Points logged since the last flush: one float64 array per key of (step, value, time).
+
+    Lock-free: a point is appended with one C call (``array.extend`` of a 3-tuple), which the
+    GIL makes atomic, so points from several threads never tear and the flusher can take a
+    prefix of whole points (``arr[:n]`` then ``del arr[:n]``) while ``log`` appends behind it.
+    A lock would cost more than the rest of ``log``.
+    """
+
+    __slots__ = ("_columns", "_last")
+
+    def __init__(self) -> None:
+        self._columns: dict[str, array[float]] = {}
+        self._last: dict[str, int] = {}  # the last step of each key, kept across flushes
+
+    def _new_key(self, key: str) -> array[float]:
+        _key(key)
+        return self._columns.setdefault(key, array("d"))
+
+    def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
+        """Record ``{key: number}`` at ``step`` (default: one past each key's last step)."""
+        when = time.time()
+        if step is not None and (type(step) is not int or not -_MAX_STEP < step < _MAX_STEP):
+            step = _step(step)
+            if not -_MAX_STEP < step < _MAX_STEP:
+                raise InvalidInput(f"bad step {step}: at most 2**53 in magnitude")
+        columns, last = self._columns, self._last
+        found = None
+        try:
+            if len(values) > 1:
+                _check_values(values)  # all or nothing: no key lands if another is bad
+            for key, value in values.items():
+                found = columns.get(key)
+                if found is None:
+                    found = self._new_key(key)
+                previous = last.get(key, -1)
+                if step is None:
+                    at = previous + 1
+                elif step < previous:
+                    raise InvalidInput(
+                        f"step {step} of metric {key!r} goes back (last step {previous})",
+                        hint="log steps in increasing order, or leave step out",
+                    )
+                else:
+                    at = step
+                found.extend((at, value, when))
+                last[key] = at
+        except (TypeError, OverflowError) as exc:
+            if not isinstance(values, Mapping):
+                raise InvalidInput(
+                    f"run.log takes a mapping of metric names to numbers, not {values!r}"
+                ) from exc
+            _strip_partial(found)
+            raise InvalidInput(
+                f"metric {key!r} must be a number, not {value!r}",
+                hint="log floats or ints (NaN and inf are kept)",
+            ) from exc
+        except AttributeError as exc:
+            raise InvalidInput(
+                f"run.log takes a mapping of metric names to numbers, not {values!r}"
+            ) from exc
+
+    def log_batch(self, key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
+        """Record many points of one key at once (lists or numpy arrays); return the count."""
+        _key(key)
+        step_column, value_column = _int_column(steps), _float_column(values, key)
+        if len(step_column) != len(value_column):
+            raise InvalidInput(
+                f"log_batch({key!r}): {len(step_column)} steps but {len(value_column)} values"
+            )
+        if not step_column:
+            return 0
+        if any(b < a for a, b in itertools.pairwise(step_column)):
+            raise InvalidInput(f"log_batch({key!r}): steps must not decrease")
+        if not step_column[0] > -_MAX_STEP and step_column[-1] < _MAX_STEP:
+            raise InvalidInput(f"log_batch({key!r}): steps at most 2**53 in magnitude")
+        previous = self._last.get(key, -1)
+        if step_column[0] < previous:
+            raise InvalidInput(
+                f"step {step_column[0]} of metric {key!r} goes back (last step {previous})"
+            )
+        when = time.time()
+        packed = array("d", bytes(24 * len(step_column)))
+        packed[0::3] = array("d", map(float, step_column))
+        packed[1::3] = value_column
+        packed[2::3] = array("d", [when]) * len(step_column)
+        found = self._columns.get(key) or self._new_key(key)
+        found.extend(packed)  # one C call: the whole batch lands at once
+        self._last[key] = step_column[-1]
+        return len(step_column)
+
+    def drain(self) -> list[Series]:
+        """Take every whole pending point out of the buffer."""
+        taken = []
+        for key, found in list(self._columns.items()):
+            count = len(found) // 3 * 3  # a point being appended right now waits for next time
+            if not count:
+                continue
+            chunk = found[:count]
+            del found[:count]  # log() only appends behind: nothing it adds is lost
+            taken.append(Series(key, array("q", map(int, chunk[0::3])), chunk[1::3], chunk[2::3]))
+        return taken
+
+    def pending(self) -> int:
+        return sum(len(found) // 3 for found in list(self._columns.values()))
+
+
+def _check_values(values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        if type(value) is not float and type(value) is not int and not _is_number(value):
+            raise InvalidInput(
+                f"metric {key!r} must be a number, not {value!r}",
+                hint="log floats or ints (NaN and inf are kept)",
+            )
+
+
+def _strip_partial(found: array[float] | None) -> None:
+    # A value array('d') refused leaves the step it had already taken: drop it.
+    if found is not None and len(found) % 3:
+        del found[len(found) - len(found) % 3 :]
+
+
+def _is_number(value: object) -> bool:
+    try:
+        array("d").append(value)  # type: ignore[arg-type]
+    except (TypeError, OverflowError):
+        return False
+    return True
+
+
+def _int_column(steps: Sequence[Any]) -> array[int]:
+    if hasattr(steps, "dtype"):  # numpy: one conversion in C
+        try:
+            column = array("q")
+            column.frombytes(steps.astype("<i8", casting="same_kind").tobytes())  # type: ignore[attr-defined]
+        except TypeError as exc:
+            raise InvalidInput(f"bad steps: expected integers ({exc})") from exc
+        return column
+    return array("q", [_step(s) for s in steps])
+
+
+def _float_column(values: Sequence[Any], key: str) -> array[float]:
+    if hasattr(values, "dtype"):
+        try:
+            column = array("d")
+            column.frombytes(values.astype("<f8").tobytes())  # type: ignore[attr-defined]
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"metric {key!r}: values must be numbers ({exc})") from exc
+        return column
+    try:
+        return array("d", values)
+    except TypeError as exc:
+        raise InvalidInput(f"metric {key!r}: values must be numbers ({exc})") from exc
+
+
+def _merge(series: list[Series]) -> list[Series]:
+    """One series per key (points left over from a failed flush come first)."""
+    merged: dict[str, Series] = {}
+    for one in series:
+        have = merged.get(one.key)
+        if have is None:
+            merged[one.key] = one
+        else:
+            have.steps.extend(one.steps)
+            have.values.extend(one.values)
+            have.times.extend(one.times)
+    return list(merged.values())
+
+
+class Flusher:
+    """A daemon thread that writes the buffer at least every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        buffer: MetricBuffer,
+        write: Callable[[list[Series]], None],
+        *,
+        beat: Callable[[], None] | None = None,
+        interval: float = 1.0,
+        beat_every: float = 5.0,
+    ) -> None:
+        self.buffer = buffer
+        self._write = write
+        self._beat = beat
+        self.interval = interval
+        self.beat_every = beat_every
+        self.error: BaseException | None = None
+        self._retry: list[Series] = []
+        self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="lineal-flusher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        next_beat = 0.0
+        due = time.monotonic() + self.interval
+        # Wake often, write when the interval is up or a big batch is waiting: a tight loop
+        # then has most of its points written (hashing and SQLite run outside the GIL) by
+        # the time it finishes, and a batch record stays a few MB.
+        while not self._stop.wait(min(self.interval, _POLL)):
+            try:
+                if time.monotonic() < due and self.buffer.pending() < BIG_BATCH:
+                    continue
+                self.flush()
+                due = time.monotonic() + self.interval
+                if self._beat is not None and time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + self.beat_every
+            except Exception as exc:
+                self.error = exc
+
+    def flush(self) -> int:
+        """Write every pending point now; return how many were written."""
+        with self._flush_lock:
+            series = _merge(self._retry + self.buffer.drain())
+            if not series:
+                return 0
+            try:
+                self._write(series)
+            except BaseException:
+                self._retry = series  # nothing is dropped: the next flush tries again
+                raise
+            self._retry = []
+            return sum(len(one) for one in series)
+
+    def stop(self) -> None:
+        """Stop the thread and write what is left (raising if that fails)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        self.flush()

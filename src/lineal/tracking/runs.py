@@ -1,0 +1,384 @@
+"""Runs as a context manager: capture at start, buffered metrics, inputs and outputs, status.
+
+The SDK's write side for one run; never prints. ``run.log`` never touches the store: a
+background flusher writes the buffer about once a second, at finish, at exit and on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from lineal import datasets
+from lineal.client import Lineal
+from lineal.errors import Conflict, InvalidInput
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes
+from lineal.model.entities import Artifact, Run
+from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
+from lineal.model.refs import parse
+from lineal.model.series import Series
+from lineal.tracking import liveness
+from lineal.tracking.metrics import Flusher, MetricBuffer
+
+_ACTIVE: list[ActiveRun] = []
+_ACTIVE_LOCK = threading.Lock()
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run started in this process and not yet finished."""
+    with _ACTIVE_LOCK:
+        return _ACTIVE[-1] if _ACTIVE else None
+
+
+def _checked_params(params: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise InvalidInput(f"{what} must be a mapping of names to values, not {params!r}")
+    try:
+        canonical.encode(dict(params))
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{what} cannot be recorded: {exc}",
+            hint="use str, int, float, bool, None, lists and dicts of them",
+        ) from exc
+    return dict(params)
+
+
+def _summary_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _summary_value(value.item())
+    return value
+
+
+class ActiveRun:
+    """A run in progress: ``with lineal.start_run(...) as run:``.
+
+    ``run.log({"loss": x}, step=i)`` appends to an in-memory buffer (a few hundred ns); the
+    points are durable within about a second, and at the latest when the run finishes.
+    """
+
+    log: Callable[..., None]
+
+    def __init__(self, repo: Lineal, run: Run, *, flush_interval: float = 1.0) -> None:
+        self.repo = repo
+        self.info = run
+        self.id = run.id
+        self.ref = run.ref
+        self.name = run.name
+        self._buffer = MetricBuffer()
+        self.log = self._buffer.log  # the hot path: no extra call layer
+        self._summary: dict[str, Any] = {}
+        self._finished = False
+        self._pid = os.getpid()
+        self._process_start = liveness.process_start(self._pid)
+        self._host = liveness.host()
+        # The flusher writes through its own connection, so a flush never shares a transaction
+        # with what the caller's thread does to the store at the same moment.
+        workspace = repo.workspace
+        self._writer = Lineal(workspace.open(), workspace) if workspace is not None else repo
+        self._writer_store: Any = self._writer.store
+        self.owns_repo = False  # set by lineal.start_run when it opened the store itself
+        self._flusher = Flusher(self._buffer, self._write, beat=self._beat, interval=flush_interval)
+        self._beat()
+        self._flusher.start()
+
+    # -- the buffer's way to the store ------------------------------------------------------
+    def _store(self) -> Any:
+        return self._writer_store if self._writer_store is not None else self.repo.store
+
+    def _write(self, series: list[Series]) -> None:
+        self._store().append(MetricsBatch(run=self.id, series=tuple(series)))
+
+    def _beat(self) -> None:
+        self._store().beat(self.id, self._host, self._pid, self._process_start)
+
+    # -- metrics -------------------------------------------------------------------------
+    def log_batch(self, key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
+        """Log many points of one metric at once (lists or numpy arrays)."""
+        return self._buffer.log_batch(key, steps, values)
+
+    def summary(self, values: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+        """Set final values (recorded when the run finishes); returns the summary so far."""
+        given = {key: _summary_value(value) for key, value in {**(values or {}), **more}.items()}
+        # Refused here and now, not at finish: a bad value never reaches the summary.
+        self._summary.update(_checked_params(given, "summary"))
+        return dict(self._summary)
+
+    def flush(self) -> int:
+        """Write buffered metric points now; return how many were written."""
+        return self._flusher.flush()
+
+    # -- params, tags, splits ------------------------------------------------------------------
+    def log_params(self, params: Mapping[str, Any] | None = None, **more: Any) -> None:
+        """Add params learnt after the start; each key can be set once per run."""
+        found = _checked_params({**(params or {}), **more}, "params")
+        if found:
+            self.repo.store.append(RunParams(id=self.id, params=found))
+
+    def log_split(
+        self,
+        name: str,
+        *,
+        fraction: float | None = None,
+        seed: int | None = None,
+        count: int | None = None,
+        strategy: str | None = None,
+    ) -> None:
+        """Record how a data split was drawn, as the param ``split.NAME``."""
+        if fraction is not None and not 0 <= fraction <= 1:
+            raise InvalidInput(f"split {name!r}: fraction {fraction} is not between 0 and 1")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise InvalidInput(f"split {name!r}: count must be an integer, not {count!r}")
+        body = {"fraction": fraction, "seed": seed, "count": count, "strategy": strategy}
+        self.log_params({f"split.{name}": {k: v for k, v in body.items() if v is not None}})
+
+    def set_tag(self, key: str, value: str | None) -> None:
+        self.repo.store.append(TagSet(target=self.ref, key=key, value=value))
+
+    # -- inputs and outputs ----------------------------------------------------------------
+    def use(self, source: str | Path | Artifact, *, role: str | None = None) -> Artifact:
+        """Record that this run used an artifact (a reference) or data (a path, snapshotted)."""
+        artifact = self._artifact(source, kind="dataset")
+        self.repo.link("used", artifact, self.ref, role=role)
+        return artifact
+
+    def log_model(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        flavor: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Artifact:
+        """Snapshot a model file or folder as ``model/NAME`` generated by this run."""
+        extra = {**(meta or {}), **({"flavor": flavor} if flavor else {})}
+        return self.log_artifact(path, kind="model", name=name, role="model", meta=extra)
+
+    def log_artifact(
+        self,
+        path: str | Path,
+        *,
+        kind: str = "file",
+        name: str | None = None,
+        role: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Artifact:
+        """Snapshot a file or folder as an artifact this run generated."""
+        target = Path(path)
+        if not target.exists():
+            raise InvalidInput(f"cannot log {path}: no such file or folder")
+        with self.repo.atomic():
+            artifact = datasets.add(
+                self.repo, [target], name=name, kind=kind, meta={"run": self.ref, **(meta or {})}
+            ).artifact
+            if not self._used(artifact):
+                self.repo.link("generated", self.ref, artifact, role=role)
+            # else the output is byte for byte an input of this very run: the `used` edge
+            # already says where it came from, and a `generated` one would close a cycle.
+        return artifact
+
+    def _used(self, artifact: Artifact) -> bool:
+        return any(
+            edge.kind == "used" and edge.parent == artifact.digest
+            for edge in self.repo.edges(self.ref)
+        )
+
+    def _artifact(self, source: str | Path | Artifact, *, kind: str) -> Artifact:
+        if isinstance(source, Artifact):
+            return source
+        text = str(source)
+        if isinstance(source, Path) or (Path(text).exists() and not text.startswith("sha256:")):
+            if not Path(text).exists():
+                raise InvalidInput(f"cannot use {text}: no such file or folder")
+            return datasets.add_or_reuse(self.repo, Path(text), kind=kind)
+        found = self.repo.resolve(parse(text))
+        if not isinstance(found, Artifact):
+            raise InvalidInput(f"{text} is a run, not an artifact", hint="pass KIND/NAME[@vN]")
+        return found
+
+    # -- finishing -------------------------------------------------------------------------------
+    def finish(self, status: str = "finished", *, error: str | None = None) -> Run:
+        """Flush every point, record the final status and summary; idempotent."""
+        if self._finished:
+            return self.repo.resolve(self.ref)  # type: ignore[return-value]
+        self._finished = True
+        _forget(self)
+        try:
+            self._flusher.stop()
+        finally:
+            if self._writer is not self.repo:
+                self._writer.close()
+            self._writer_store = None
+        summary = dict(self._summary)
+        try:
+            self.info = self.repo.finish_run(self.ref, status=status, summary=summary, error=error)
+            self.repo.store.forget_beat(self.id)
+        finally:
+            if self.owns_repo:
+                self.repo.close()
+        return self.info
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.finish()
+        elif isinstance(exc, KeyboardInterrupt | SystemExit) and not (
+            isinstance(exc, SystemExit) and exc.code in (0, None)
+        ):
+            self.finish("killed", error=f"{type(exc).__name__}: {exc}".strip(": "))
+        elif isinstance(exc, SystemExit):
+            self.finish()
+        else:
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name} {self.ref}>"
+
+
+# -- starting --------------------------------------------------------------------------------
+def _capture_records(
+    run_id: str, ref: str, start: RunStart, tags: Mapping[str, str], parent: ActiveRun | None
+) -> Iterator[Any]:
+    yield start
+    for key, value in tags.items():
+        yield TagSet(target=ref, key=key, value=str(value))
+    if parent is not None:
+        yield EdgeRecord(kind="informed_by", parent=parent.ref, child=ref)
+
+
+def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> str:
+    """Record a captured environment or code state once; runs that share it share the node."""
+    digest = digest_bytes(canonical.encode(dict(body)))
+    if not repo.store.sql().one("SELECT 1 FROM artifacts WHERE digest = ?", (digest,)):
+        repo.store.append(ArtifactRecord(kind=kind, digest=digest, meta=dict(body)))
+    return digest
+
+
+def start(
+    repo: Lineal,
+    name: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent: ActiveRun | None = None,
+    capture_env: bool = True,
+    env_allow: Sequence[str] = (),
+    flush_interval: float = 1.0,
+) -> ActiveRun:
+    """Start and record a run in ``repo``; see lineal.start_run."""
+    from ulid import ULID
+
+    checked = _checked_params(params, "params")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidInput(f"bad seed {seed!r}: expected an integer")
+    if parent is None:
+        parent = active_run()
+    meta: dict[str, Any] = {"seed": seed} if seed is not None else {}
+    env = code = None
+    if capture_env:
+        from lineal.tracking import capture
+
+        meta["context"] = capture.context(allow=env_allow)
+        meta["hardware"] = capture.hardware()
+        env = capture.environment()
+        code = capture.code()
+        if code is not None:
+            meta["code"] = code
+    run_id = str(ULID())
+    op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
+    ref = f"run/{run_id}"
+    with repo.atomic():
+        repo.store.append(list(_capture_records(run_id, ref, op, tags or {}, parent)))
+        if env is not None:
+            repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
+        if code is not None and code.get("commit"):
+            identity = {"commit": code["commit"], "diff": code.get("diff_digest")}
+            repo.link("used", _shared_artifact(repo, "code", identity), ref, role="code")
+        info = repo.resolve(ref)
+    assert isinstance(info, Run)  # noqa: S101 - just recorded
+    run = ActiveRun(repo, info, flush_interval=flush_interval)
+    _remember(run)
+    return run
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return canonical.format_time(datetime.now(UTC))
+
+
+# -- process exit and SIGTERM ------------------------------------------------------------------
+_previous_sigterm: Any = None
+_hooks_installed = False
+
+
+def _remember(run: ActiveRun) -> None:
+    global _hooks_installed  # noqa: PLW0603 - process-wide hooks are installed once
+    with _ACTIVE_LOCK:
+        if any(r.id == run.id for r in _ACTIVE):
+            raise Conflict(f"{run.ref} is already active")
+        _ACTIVE.append(run)
+        if not _hooks_installed:
+            atexit.register(_at_exit)
+            _install_sigterm()
+            _hooks_installed = True
+
+
+def _forget(run: ActiveRun) -> None:
+    with _ACTIVE_LOCK:
+        if run in _ACTIVE:
+            _ACTIVE.remove(run)
+
+
+def _finish_all(status: str, error: str | None) -> None:
+    while (run := active_run()) is not None:
+        try:
+            run.finish(status, error=error)
+        except Exception:
+            _forget(run)
+
+
+def _at_exit() -> None:
+    failed = getattr(sys, "last_value", None)
+    if failed is not None:
+        _finish_all("failed", f"{type(failed).__name__}: {failed}"[:2000])
+    else:
+        _finish_all("finished", None)
+
+
+def _install_sigterm() -> None:
+    global _previous_sigterm  # noqa: PLW0603
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread; exit hooks still flush
+    _previous_sigterm = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _finish_all("killed", "SIGTERM")
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)

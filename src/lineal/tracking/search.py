@@ -1,0 +1,69 @@
+"""Searching runs with the filter language, with crashed runs shown as crashed.
+
+A service over the filter compiler and the run queries; never writes and never prints.
+"""
+
+from __future__ import annotations
+
+from lineal.client import Lineal
+from lineal.errors import InvalidInput, NotFound
+from lineal.model.entities import Artifact, Run
+from lineal.model.refs import parse
+from lineal.model.series import Series
+from lineal.store import run_queries
+from lineal.tracking import liveness
+from lineal.tracking.filters import compile_where
+from lineal.tracking.filters import parse as parse_filter
+
+
+def _digests(repo: Lineal, text: str) -> list[str]:
+    """The artifact digests a reference names: one version, or every version of a name."""
+    ref = parse(text)
+    if ref.kind == "run":
+        raise InvalidInput(f"uses()/generated() take an artifact, not {text}")
+    if ref.kind is not None and ref.version is None and ref.digest is None and ref.alias is None:
+        assert ref.name is not None  # noqa: S101 - the grammar guarantees it
+        return repo.versions(ref.kind, ref.name)
+    try:
+        found = repo.resolve(ref)
+    except NotFound:
+        return []
+    return [found.digest] if isinstance(found, Artifact) else []
+
+
+def search_runs(
+    repo: Lineal, where: str = "", *, limit: int | None = None, with_meta: bool = True
+) -> list[Run]:
+    """Runs matching ``where`` (empty: all), newest first."""
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"bad limit {limit}: expected a positive number")
+    db = repo.store.sql()
+    status = run_queries.status_sql(liveness.crashed(db))
+    sql, params = "", list[object]()
+    if where.strip():
+        expr = parse_filter(where)
+        sql, params = compile_where(
+            expr, resolve=lambda text: _digests(repo, text), status_sql=status
+        )
+    return run_queries.list_runs(
+        db, sql, params, status_sql=status, limit=limit, with_meta=with_meta
+    )
+
+
+def effective_status(repo: Lineal, run: Run) -> str:
+    """``run``'s status, with a dead process's run shown as crashed."""
+    if run.status == "running" and run.id in liveness.crashed(repo.store.sql()):
+        return "crashed"
+    return run.status
+
+
+def metric_points(repo: Lineal, ref: str, key: str | None = None) -> dict[str, Series]:
+    """Every logged point of ``ref``'s metrics (or of one ``key``), by key."""
+    run = repo.resolve(ref)
+    if not isinstance(run, Run):
+        raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
+    found = run_queries.metric_series(repo.store.sql(), run.id, key)
+    if key is not None and key not in found:
+        known = ", ".join(sorted(run.metrics)) or "none"
+        raise NotFound(f"{run.ref} has no metric {key!r}", hint=f"its metrics: {known}")
+    return found
