@@ -339,6 +339,26 @@ def _long_cycle_across_kinds(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
     return [EdgeRecord(kind="labeled_with", parent=model.digest, child=a.digest)], Conflict
 
 
+def _cycle_within_one_batch(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    a = lin.record_artifact("dataset", data=b"a")
+    run = lin.start_run("train")
+    model = lin.record_artifact("model", data=b"m")
+    return [
+        EdgeRecord(kind="used", parent=a.digest, child=run.ref),
+        EdgeRecord(kind="generated", parent=run.ref, child=model.digest),
+        EdgeRecord(kind="labeled_with", parent=model.digest, child=a.digest),
+    ], Conflict
+
+
+def _unknown_node_after_good_edges(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
+    a = lin.record_artifact("dataset", data=b"a")
+    run = lin.start_run("train")
+    return [
+        EdgeRecord(kind="used", parent=a.digest, child=run.ref),
+        EdgeRecord(kind="used", parent="sha256:" + "e" * 64, child=run.ref),
+    ], NotFound
+
+
 def _finish_unknown_run(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
     return [RunFinish(id=new_run_id(), status="finished", ended=T1)], NotFound
 
@@ -469,6 +489,8 @@ CASES: dict[str, Case] = {
     "edge-from-unknown-agent": _edge_from_unknown_agent,
     "cycle-a-b-a": _two_cycle,
     "cycle-through-a-run": _long_cycle_across_kinds,
+    "cycle-within-one-batch": _cycle_within_one_batch,
+    "unknown-node-after-good-edges": _unknown_node_after_good_edges,
     "finish-unknown-run": _finish_unknown_run,
     "finish-twice": _finish_twice,
     "metrics-unknown-run": _metrics_for_unknown_run,

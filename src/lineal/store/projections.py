@@ -68,18 +68,19 @@ def apply_all(
 ) -> None:
     """Project ops ``(seq, author, op)`` in seq order, exactly as ``apply`` one by one would.
 
-    Runs of ``artifact.record`` (the bulk of large batches) go through set-based statements.
+    Runs of ``artifact.record`` and ``edge.record`` (the bulk of large batches) go through
+    set-based statements.
     ``signing_key`` is the writer's key, checked when an op adds a key to an agent (replay
     leaves that to the chain walk, which knows each commit's key).
     """
     i = 0
     while i < len(items):
         seq, author, op = items[i]
-        if type(op) is ArtifactRecord:
+        if type(op) in _SET_BASED:
             j = i + 1
-            while j < len(items) and type(items[j][2]) is ArtifactRecord:
+            while j < len(items) and type(items[j][2]) is type(op):
                 j += 1
-            _artifact_records(db, [(s, o) for s, _, o in items[i:j]])
+            _SET_BASED[type(op)](db, [(s, o) for s, _, o in items[i:j]])
             i = j
             continue
         if signing_key is not None:
@@ -182,19 +183,66 @@ SELECT 1 FROM down WHERE node = ? LIMIT 1
 """
 
 
+_INSERT_EDGE = (
+    "INSERT INTO edges (parent, child, kind, role, seq) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+_NODE_TABLES = {
+    "artifact": ("SELECT digest FROM artifacts WHERE digest IN ({})", 0),
+    "run": ("SELECT 'run/' || id FROM runs WHERE id IN ({})", 4),
+    "agent": ("SELECT 'agent/' || name FROM agents WHERE name IN ({})", 6),
+}
+
+
+def _existing(db: Sql, sql: str, values: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        found.update(row[0] for row in db.all(sql.format(", ".join("?" * len(chunk))), chunk))
+    return found
+
+
 def _edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    _require_node(db, op.parent)
-    _require_node(db, op.child)
-    if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
-        raise Conflict(
-            f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
-            hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
-        )
-    db.execute(
-        "INSERT INTO edges (parent, child, kind, role, seq) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        (op.parent, op.child, op.kind, op.role or "", seq),
-    )
+    _edge_records(db, [(seq, op)])
+
+
+def _edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
+    """Many edge.record ops at once, with exactly the effect (and errors) of one by one.
+
+    The cycle walk is the costly part, and it is skipped when it cannot find anything: an edge
+    parent -> child closes a cycle only through a path leaving the child, so a child without
+    edges below it (a fresh run or artifact: the usual case) needs no walk at all.
+    """
+    ops: list[tuple[int, Any]] = list(items)
+    nodes = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
+    known: set[str] = set()
+    for kind, (sql, cut) in _NODE_TABLES.items():
+        wanted = [n[cut:] for n in nodes if node_type(n) == kind]
+        if wanted:
+            known |= _existing(db, sql, wanted)
+    children = list({op.child for _, op in ops})
+    has_below = _existing(db, "SELECT DISTINCT parent FROM edges WHERE parent IN ({})", children)
+    pending: list[tuple[Any, ...]] = []
+    for seq, op in ops:
+        for node in (op.parent, op.child):
+            if node not in known:
+                raise NotFound(
+                    f"unknown node {node!r}: record it before linking or tagging it",
+                    hint="record the artifact (or start the run) first",
+                )
+        if op.child in has_below:
+            if pending:  # the walk must see this batch's earlier edges
+                db.many(_INSERT_EDGE, pending)
+                pending = []
+            if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
+                raise Conflict(
+                    f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
+                    hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
+                )
+        pending.append((op.parent, op.child, op.kind, op.role or "", seq))
+        has_below.add(op.parent)
+    if pending:
+        db.many(_INSERT_EDGE, pending)
 
 
 def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
@@ -287,6 +335,11 @@ def _rebuild_tag(db: Sql, target: str, key: str, *, before: int) -> None:
         if op.target == target and op.key == key:
             _tag_set(db, seq, author, op, True)
 
+
+_SET_BASED: dict[type[Op], Any] = {
+    ArtifactRecord: _artifact_records,
+    EdgeRecord: _edge_records,
+}
 
 _HANDLERS: dict[type[Op], Any] = {
     AgentRegister: _agent_register,

@@ -58,11 +58,17 @@ class MetricBuffer:
     A lock would cost more than the rest of ``log``.
     """
 
-    __slots__ = ("_columns", "_last")
+    __slots__ = ("_columns", "_last", "_log")
 
     def __init__(self) -> None:
         self._columns: dict[str, array[float]] = {}
         self._last: dict[str, int] = {}  # the last step of each key, kept across flushes
+        self._log = _logger(self)
+
+    @property
+    def fast_log(self) -> Callable[..., None]:
+        """``log`` itself, without the method call around it (what a run hands out)."""
+        return self._log
 
     def _new_key(self, key: str) -> array[float]:
         _key(key)
@@ -70,46 +76,7 @@ class MetricBuffer:
 
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Record ``{key: number}`` at ``step`` (default: one past each key's last step)."""
-        when = time.time()
-        if step is not None and (type(step) is not int or not -_MAX_STEP < step < _MAX_STEP):
-            step = _step(step)
-            if not -_MAX_STEP < step < _MAX_STEP:
-                raise InvalidInput(f"bad step {step}: at most 2**53 in magnitude")
-        columns, last = self._columns, self._last
-        found = None
-        try:
-            if len(values) > 1:
-                _check_values(values)  # all or nothing: no key lands if another is bad
-            for key, value in values.items():
-                found = columns.get(key)
-                if found is None:
-                    found = self._new_key(key)
-                previous = last.get(key, -1)
-                if step is None:
-                    at = previous + 1
-                elif step < previous:
-                    raise InvalidInput(
-                        f"step {step} of metric {key!r} goes back (last step {previous})",
-                        hint="log steps in increasing order, or leave step out",
-                    )
-                else:
-                    at = step
-                found.extend((at, value, when))
-                last[key] = at
-        except (TypeError, OverflowError) as exc:
-            if not isinstance(values, Mapping):
-                raise InvalidInput(
-                    f"run.log takes a mapping of metric names to numbers, not {values!r}"
-                ) from exc
-            _strip_partial(found)
-            raise InvalidInput(
-                f"metric {key!r} must be a number, not {value!r}",
-                hint="log floats or ints (NaN and inf are kept)",
-            ) from exc
-        except AttributeError as exc:
-            raise InvalidInput(
-                f"run.log takes a mapping of metric names to numbers, not {values!r}"
-            ) from exc
+        self._log(values, step)
 
     def log_batch(self, key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
         """Record many points of one key at once (lists or numpy arrays); return the count."""
@@ -154,6 +121,60 @@ class MetricBuffer:
 
     def pending(self) -> int:
         return sum(len(found) // 3 for found in list(self._columns.values()))
+
+
+def _logger(buffer: MetricBuffer) -> Callable[..., None]:
+    """``MetricBuffer.log`` as a closure: its state in cells, not looked up on every call."""
+    columns, last, new_key, now, limit = (
+        buffer._columns,
+        buffer._last,
+        buffer._new_key,
+        time.time,
+        _MAX_STEP,
+    )
+
+    def log(values: Mapping[str, Any], step: int | None = None) -> None:
+        when = now()
+        if step is not None and (type(step) is not int or not -limit < step < limit):
+            step = _step(step)
+            if not -limit < step < limit:
+                raise InvalidInput(f"bad step {step}: at most 2**53 in magnitude")
+        found = None
+        try:
+            if len(values) > 1:
+                _check_values(values)  # all or nothing: no key lands if another is bad
+            for key, value in values.items():
+                found = columns.get(key)
+                if found is None:
+                    found = new_key(key)
+                previous = last.get(key, -1)
+                if step is None:
+                    at = previous + 1
+                elif step < previous:
+                    raise InvalidInput(
+                        f"step {step} of metric {key!r} goes back (last step {previous})",
+                        hint="log steps in increasing order, or leave step out",
+                    )
+                else:
+                    at = step
+                found.extend((at, value, when))
+                last[key] = at
+        except (TypeError, OverflowError) as exc:
+            if not isinstance(values, Mapping):
+                raise InvalidInput(
+                    f"run.log takes a mapping of metric names to numbers, not {values!r}"
+                ) from exc
+            _strip_partial(found)
+            raise InvalidInput(
+                f"metric {key!r} must be a number, not {value!r}",
+                hint="log floats or ints (NaN and inf are kept)",
+            ) from exc
+        except AttributeError as exc:
+            raise InvalidInput(
+                f"run.log takes a mapping of metric names to numbers, not {values!r}"
+            ) from exc
+
+    return log
 
 
 def _check_values(values: Mapping[str, Any]) -> None:

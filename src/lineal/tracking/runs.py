@@ -78,7 +78,7 @@ class ActiveRun:
         self.ref = run.ref
         self.name = run.name
         self._buffer = MetricBuffer()
-        self.log = self._buffer.log  # the hot path: no extra call layer
+        self.log = self._buffer.fast_log  # the hot path: no extra call layer
         self._summary: dict[str, Any] = {}
         self._finished = False
         self._pid = os.getpid()
