@@ -18,7 +18,16 @@ from lineal.errors import (
 )
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.refs import Ref, parse
-from lineal.sdk import active_run, search_runs, start_run, step
+from lineal.sdk import (
+    active_run,
+    downstream,
+    path,
+    query,
+    search_runs,
+    start_run,
+    step,
+    upstream,
+)
 from lineal.store.base import Store, VerifyReport
 from lineal.workspace import init
 
@@ -43,10 +52,14 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "active_run",
+    "downstream",
     "init",
     "open",
     "parse",
+    "path",
+    "query",
     "search_runs",
     "start_run",
     "step",
+    "upstream",
 ]

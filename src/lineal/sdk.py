@@ -13,6 +13,10 @@ from lineal.client import Lineal
 from lineal.model.entities import Run
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from lineal.lineage.graph import Graph
+    from lineal.tracking.query import QueryResult
     from lineal.tracking.runs import ActiveRun
 
 
@@ -97,3 +101,68 @@ def step(
 
     decorate: Callable[[Callable[..., Any]], Any] = steps.step(name=name, cache=cache, repo=repo)
     return decorate if func is None else decorate(func)
+
+
+def _with_repo(repo: Lineal | None, work: Callable[[Lineal], Any]) -> Any:
+    if repo is not None:
+        return work(repo)
+    with Lineal.open() as opened:
+        return work(opened)
+
+
+def upstream(
+    ref: str,
+    *,
+    depth: int | None = None,
+    kinds: Sequence[str] | None = None,
+    as_of: int | str | datetime | None = None,
+    repo: Lineal | None = None,
+) -> Graph:
+    """Where ``ref`` came from, as a Graph: everything upstream, ``depth`` steps at most,
+    only nodes of ``kinds`` if given, and exactly as the store stood at ``as_of`` (a ledger
+    seq, a datetime or an ISO time) if given."""
+    from lineal.lineage import queries
+
+    return _with_repo(  # type: ignore[no-any-return]
+        repo, lambda r: queries.upstream(r, ref, depth=depth, kinds=kinds, as_of=as_of)
+    )
+
+
+def downstream(
+    ref: str,
+    *,
+    depth: int | None = None,
+    kinds: Sequence[str] | None = None,
+    as_of: int | str | datetime | None = None,
+    repo: Lineal | None = None,
+) -> Graph:
+    """What ``ref`` fed into (a bare ``KIND/NAME``: any of its versions), as a Graph; e.g.
+    ``downstream("dataset/coco", kinds=["model"])`` is every model trained on it."""
+    from lineal.lineage import queries
+
+    return _with_repo(  # type: ignore[no-any-return]
+        repo, lambda r: queries.downstream(r, ref, depth=depth, kinds=kinds, as_of=as_of)
+    )
+
+
+def path(
+    a: str,
+    b: str,
+    *,
+    as_of: int | str | datetime | None = None,
+    repo: Lineal | None = None,
+) -> Graph:
+    """Every node on some path from ``a`` down to ``b``, as a Graph."""
+    from lineal.lineage import queries
+
+    return _with_repo(repo, lambda r: queries.path(r, a, b, as_of=as_of))  # type: ignore[no-any-return]
+
+
+def query(
+    where: str, *, show: Sequence[str] = (), limit: int | None = None, repo: Lineal | None = None
+) -> QueryResult:
+    """Cross-run questions: the runs matching ``where`` (steps allowed, e.g.
+    ``metrics.mAP@10 >= 0.8``) with their ``inputs``, ``outputs``, ``params`` or ``metrics``."""
+    from lineal.tracking.query import query as run_query
+
+    return _with_repo(repo, lambda r: run_query(r, where, show=show, limit=limit))  # type: ignore[no-any-return]

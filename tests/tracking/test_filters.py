@@ -31,17 +31,21 @@ from lineal.tracking.filters import (
     Value,
     compile_where,
     format,
+    format_field,
     parse,
+    step_fields,
 )
 from lineal.tracking.filters_sql import like_pattern, stored_time
 
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def cmp(field: str, op: str, value: Value) -> Compare:
+def cmp(field: str, op: str, value: Value, step: int | None = None) -> Compare:
     scope, dot, name = field.partition(".")
     return Compare(
-        field=Field(scope=scope if dot else None, name=name if dot else field), op=op, value=value
+        field=Field(scope=scope if dot else None, name=name if dot else field, step=step),
+        op=op,
+        value=value,
     )
 
 
@@ -93,6 +97,16 @@ EXAMPLES = [
     (
         "metrics.val/loss < 0.25 and params.model.depth >= 50",
         And(items=(cmp("metrics.val/loss", "<", 0.25), cmp("params.model.depth", ">=", 50))),
+    ),
+    (
+        "metrics.mAP@10 >= 0.8 and not metrics.loss@-1 != 0.5 and uses(dataset/coco-synth)",
+        And(
+            items=(
+                cmp("metrics.mAP", ">=", 0.8, step=10),
+                Not(item=cmp("metrics.loss", "!=", 0.5, step=-1)),
+                Uses(ref="dataset/coco-synth"),
+            )
+        ),
     ),
 ]
 
@@ -267,6 +281,16 @@ def test_calls_with_roles_and_quoted_references() -> None:
         ("params.x = 99999999999999999999", 12, "does not fit in 64 bits"),
         ("status = -abc", 10, "quote '-abc'"),
         ("status = x and ()", 17, "expected a condition"),
+        ("metrics.loss@x < 0.5", 14, "expected an integer step after '@'"),
+        ("metrics.loss@ < 0.5", 14, "expected an integer step after '@'"),
+        ("metrics.loss@3.5 < 0.5", 14, "expected an integer step after '@'"),
+        ("metrics.loss@3x < 0.5", 14, "expected an integer step after '@'"),
+        ("metrics.loss@99999999999999999999 < 1", 14, "step 99999999999999999999 does not fit"),
+        ("params.lr@3 = 1", 10, "only metrics have steps: 'params.lr' takes no '@STEP'"),
+        ("tags.'a b'@3 = 1", 11, "only metrics have steps"),
+        ("duration@3 < 1", 9, "only metrics have steps: 'duration'"),
+        ("metrics.loss@3 ~ 'a*'", 18, "metrics.loss@3 holds numbers"),
+        ("metrics.loss @3 < 1", 14, "expected an operator"),
     ],
 )
 def test_errors_name_the_column(text: str, column: int, says: str) -> None:
@@ -297,6 +321,12 @@ def test_errors_name_the_column(text: str, column: int, says: str) -> None:
         lambda: Or(items=()),
         lambda: Not(item="status = x"),  # type: ignore[arg-type]
         lambda: Uses(ref="datset/x"),
+        lambda: Field(scope="params", name="x", step=1),
+        lambda: Field(scope=None, name="duration", step=1),
+        lambda: Field(scope="metrics", name="x", step=True),
+        lambda: Field(scope="metrics", name="x", step=2**63),
+        lambda: Field(scope="metrics", name="x", step=1.0),  # type: ignore[arg-type]
+        lambda: cmp("metrics.x", "=", "a", step=3),
     ],
 )
 def test_trees_refuse_what_the_parser_refuses(build: Any) -> None:
@@ -335,10 +365,14 @@ ref_texts = st.one_of(
 )
 
 
+steps = st.one_of(st.none(), st.integers(0, 100), st.integers(-(2**63), 2**63 - 1))
+
+
 @st.composite
 def compares(draw: st.DrawFn) -> Compare:
     scope = draw(st.sampled_from(["metrics", "params", "tags", None]))
     name = draw(st.sampled_from(COLUMNS) if scope is None else keys)
+    step = draw(steps) if scope == "metrics" else None
     if scope == "metrics" or name == "duration":
         op = draw(st.sampled_from([op for op in OPERATORS if op != "~"]))
         nullable = scope is None and op in ("=", "!=")
@@ -347,7 +381,7 @@ def compares(draw: st.DrawFn) -> Compare:
         op = draw(st.sampled_from(OPERATORS))
         choices = {"~": strings, "=": literals, "!=": literals}
         value = draw(choices.get(op, st.one_of(strings, numbers)))
-    return Compare(field=Field(scope=scope, name=name), op=op, value=value)
+    return Compare(field=Field(scope=scope, name=name, step=step), op=op, value=value)
 
 
 calls = st.builds(
@@ -416,7 +450,8 @@ def _spell_compare(draw: st.DrawFn, expr: Compare, space: str) -> str:
     else:
         key = _quoted(field.name, draw(st.sampled_from("\"'")))
         bare = format(Compare(field=field, op="=", value=1)).rsplit(" = ", 1)[0]
-        shown = f"{_recase(draw, field.scope)}.{key}" if draw(st.booleans()) else bare
+        step = "" if field.step is None else f"@{field.step}"
+        shown = f"{_recase(draw, field.scope)}.{key}{step}" if draw(st.booleans()) else bare
     value = expr.value
     if isinstance(value, str):
         plain = format(Compare(field=Field(scope="tags", name="t"), op="=", value=value))
@@ -450,10 +485,11 @@ CLAUSES = [
     "status = finished", "metrics.mAP>=0.8", "params.lr = -1e-3", "tags.'x y' != 'a\\'b'",
     "name ~ \"t-*\"", "duration<3600", "started >= 2026-11-01", "params.p = TRUE",
     "uses(dataset/coco-synth@v3)", "generated( model/m , best )", "ended = null",
+    "metrics.loss@3 < 0.5", "metrics.'a b'@-2 != 1",
 ]  # fmt: skip
 JUNK = [
     "metrics.mAP", "foo", "=", "!=", "<=", "~", "==", "0.8", "adam", '"sgd"', "'x y'", "true",
-    "NULL", ",", '"', "uses(", "metrics.", "\\", "params.x = 99999999999999999999",
+    "NULL", ",", '"', "uses(", "metrics.", "\\", "params.x = 99999999999999999999", "@", "@3",
 ]  # fmt: skip
 CONNECTIVES = ["and", "AND", "or", "Or"]
 
@@ -703,6 +739,21 @@ def test_every_value_is_a_parameter() -> None:
     assert "x' OR" not in sql
     assert params == ["x' OR '1' = '1", "?"]
     assert "%" not in _compile("name ~ 'a%*' and tags.x = '100%'")[0]
+
+
+def test_a_step_compiles_to_a_condition_it_implies() -> None:
+    # Points live in the ledger: SQL keeps the runs with a batch of the key spanning the step
+    # (lineal.tracking.query applies the comparison exactly); under `not`, every run.
+    sql, params = compile_where(parse("metrics.loss@3 < 0.5"), resolve=_resolve)
+    assert "metric_batches" in sql
+    assert params == ["loss", 3, 3]
+    sql, params = compile_where(parse("not metrics.loss@3 < 0.5 and name = a"), resolve=_resolve)
+    assert sql == "(NOT (1 = 0) AND r.name = ?)"
+    assert params == ["a"]
+    assert format_field(Field(scope="metrics", name="a@b", step=-2)) == 'metrics."a@b"@-2'
+    assert step_fields(parse("metrics.a@1 > 0 or metrics.a@1 < 1 or metrics.a > 2")) == [
+        Field(scope="metrics", name="a", step=1)
+    ]
 
 
 def test_an_empty_resolution_is_false_not_an_error() -> None:

@@ -5,14 +5,18 @@ Thin: formats what lineal.datasets returns; never touches files or the store its
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lineal import datasets, worktree
 from lineal.cas.manifest import ManifestDiff
 from lineal.cli.common import handle_errors, open_client, out, print_json, progress_bar
+
+if TYPE_CHECKING:
+    from lineal.lineage.diff import Change, LineageDiff
 
 
 def _size(n: int) -> str:
@@ -128,14 +132,73 @@ def status(
         _print_changes(item.changes)
 
 
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+
+
+def _cause(change: Change) -> str:
+    detail, text = change.detail, f"{change.before or '-'} -> {change.after or '-'}"
+    if change.category in ("param", "split", "seed", "upstream-param"):
+        text = f"{_shown(change.before)} -> {_shown(change.after)}"
+    if detail.get("fraction") is not None:
+        text += (
+            f"  ({detail['added']} added, {detail['removed']} removed, {detail['modified']} "
+            f"modified of {detail['files']} files)"
+        )
+    elif "files_unknown" in detail:
+        text += f"  (file counts unknown: {detail['files_unknown']})"
+    if detail.get("ml"):
+        text += "  (ML package)"
+    return f"  {change.category:<14} {change.subject}: {text}"
+
+
+def _print_lineage(result: LineageDiff) -> None:
+    out.print(f"{result.a} ({result.run_a}) -> {result.b} ({result.run_b})", markup=False)
+    out.print("metrics (the effect):", markup=False)
+    if not result.metrics:
+        out.print("  none logged", markup=False)
+    for metric in result.metrics:
+        delta = "" if metric.delta is None else f"  ({metric.delta:+.6g})"
+        mark = delta if metric.changed else "  (same)"
+        line = f"  {metric.key}: {_shown(metric.before)} -> {_shown(metric.after)}{mark}"
+        out.print(line, markup=False)
+    out.print("what changed upstream, likeliest cause first:", markup=False)
+    if not result.changes:
+        out.print("  nothing: same data, schemas, params, seed, code and environment", markup=False)
+    for change in result.changes:
+        out.print(_cause(change), markup=False)
+
+
 @handle_errors
 def diff(
-    a: Annotated[str, typer.Argument(help="The older version, e.g. dataset/NAME@v1.")],
-    b: Annotated[str, typer.Argument(help="The newer version, e.g. dataset/NAME@v2.")],
+    a: Annotated[
+        str, typer.Argument(help="The older dataset version (dataset/NAME@v1), run or model.")
+    ],
+    b: Annotated[
+        str, typer.Argument(help="The newer dataset version (dataset/NAME@v2), run or model.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """File-level difference between two dataset versions."""
+    """Difference between two dataset versions (files) or two runs or models (lineage).
+
+    For runs and models (each through the run that generated it): metrics side by side, then
+    what differs upstream (data, label schemas, scenes, params, seed, splits, code,
+    environment), the likeliest explanation of a metric change first.
+    """
+    from lineal.lineage import diff as lineage_diff
+
     with open_client() as client:
+        if not lineage_diff.is_file_diff(client, a, b):
+            result = lineage_diff.diff(client, a, b)
+            if as_json:
+                print_json(result.to_json())
+            else:
+                _print_lineage(result)
+            return
         old, new, changes = datasets.diff_versions(client, a, b)
     if as_json:
         print_json({"a": old.ref, "b": new.ref, **changes.as_dict()})

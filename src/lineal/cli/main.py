@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from lineal import __version__, workspace
-from lineal.cli import data, ledger, remote, runs, show
+from lineal.cli import data, ledger, lineage, query, remote, runs, show
 from lineal.cli.common import handle_errors, out
 
 app = typer.Typer(
@@ -71,6 +71,8 @@ show.register(app)
 data.register(app)
 remote.register(app)
 runs.register(app)
+lineage.register(app)
+query.register(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ Pure text in, tree out (and back); never touches a database (filters_sql compile
 
     metrics.mAP >= 0.8 and params.lr = 0.01 and status = finished and uses(dataset/coco-synth@v3)
     name ~ "train-*" and (duration < 3600 or not tags.stage = dev) and started >= 2026-11-01
+    metrics.mAP@10 >= 0.8 and metrics.loss@10 < 0.5         (the values logged at step 10)
 
 Grammar (keywords ``and or not true false null uses generated`` in any case; ``not`` binds
 tighter than ``and``, which binds tighter than ``or``)::
@@ -11,8 +12,9 @@ tighter than ``and``, which binds tighter than ``or``)::
     expr    := and ("or" and)*          and  := unary ("and" unary)*
     unary   := "not" unary | "(" expr ")" | call | FIELD OP VALUE
     call    := ("uses" | "generated") "(" REF ["," ROLE] ")"
-    FIELD   := ("metrics" | "params" | "tags") "." (KEY | STRING) | id | name | status | author
-               | started | ended | duration
+    FIELD   := "metrics" "." (KEY | STRING) ["@" STEP] | ("params" | "tags") "." (KEY | STRING)
+               | id | name | status | author | started | ended | duration
+    STEP    := an integer (64-bit), written right after the key: metrics.mAP@10
     OP      := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~"      (~ is a glob: * and ?)
     VALUE   := NUMBER | STRING | true | false | null | BARE   (a bare word is that string)
 """
@@ -21,9 +23,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, TypeAlias
 
 from lineal.errors import InvalidInput
 from lineal.model import refs
@@ -42,6 +44,7 @@ _SCAN_OPS = ("<=", ">=", "!=", "=", "<", ">", "~")  # longest first
 _CONNECTIVES = ("and", "or", "not")
 _LITERALS = {"true": True, "false": False, "null": None}
 _REF = re.compile(r"[^\s,()\"']+")  # a bare reference: up to a comma or parenthesis
+_STEP = re.compile(r"-?[0-9]+")
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 Value: TypeAlias = str | int | float | bool | None
@@ -49,10 +52,15 @@ Value: TypeAlias = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Field:
-    """``metrics.KEY``, ``params.KEY``, ``tags.KEY`` (scope set) or a run column (scope None)."""
+    """``metrics.KEY``, ``params.KEY``, ``tags.KEY`` (scope set) or a run column (scope None).
+
+    ``step`` (metrics only: ``metrics.KEY@STEP``) means the value logged at that step instead
+    of the latest one.
+    """
 
     scope: str | None
     name: str
+    step: int | None = None
 
     def __post_init__(self) -> None:
         if self.scope is None and self.name not in COLUMNS:
@@ -61,6 +69,21 @@ class Field:
             raise InvalidInput(f"unknown scope {self.scope!r}: expected {', '.join(SCOPES)}")
         if not isinstance(self.name, str) or not self.name:
             raise InvalidInput(f"empty {self.scope} key: name the {self.scope} entry")
+        if self.step is not None:
+            problem = step_problem(self.step)
+            if self.scope != "metrics":
+                problem = f"only metrics have steps: {self.scope or self.name} takes no '@STEP'"
+            if problem:
+                raise InvalidInput(problem, hint="e.g. metrics.mAP@10 >= 0.8")
+
+
+def step_problem(step: object) -> str | None:
+    """Why ``step`` is not a metric step (a 64-bit integer), or None when it is one."""
+    if isinstance(step, bool) or not isinstance(step, int):
+        return f"bad step {step!r}: expected an integer"
+    if not _INT_MIN <= step <= _INT_MAX:
+        return f"step {step} does not fit in 64 bits"
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,10 +205,16 @@ def _format(expr: Expr, need: int) -> str:
     return f"({text})" if level < need else text
 
 
+def format_field(field: Field) -> str:
+    """The canonical text of a field: ``metrics.mAP@10``, ``params."odd key"``, ``status``."""
+    return _format_field(field)
+
+
 def _format_field(field: Field) -> str:
     if field.scope is None:
         return field.name
-    return f"{field.scope}.{field.name if _KEY.fullmatch(field.name) else _quote(field.name)}"
+    key = field.name if _KEY.fullmatch(field.name) else _quote(field.name)
+    return f"{field.scope}.{key}" + ("" if field.step is None else f"@{field.step}")
 
 
 def _format_value(value: Value) -> str:
@@ -210,184 +239,26 @@ def parse(text: str) -> Expr:
     """Parse a filter, or raise one InvalidInput naming the column and what was expected."""
     if not isinstance(text, str):
         raise InvalidInput(f"bad filter {text!r}: expected a string", hint=f"example: {EXAMPLE}")
-    return _Parser(text).parse()
+    from lineal.tracking.filters_parse import Parser  # the parser imports this module's tree
+
+    return Parser(text).parse()
 
 
-class _Parser:
-    """Recursive descent over the text itself: keys, bare words and references each have their
-    own character set, so there is no context-free token stream to split first."""
+def leaves(expr: Expr) -> Iterator[Compare | Uses | Generated]:
+    """Every comparison and call of ``expr``, left to right."""
+    if isinstance(expr, And | Or):
+        for item in expr.items:
+            yield from leaves(item)
+    elif isinstance(expr, Not):
+        yield from leaves(expr.item)
+    else:
+        yield expr
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
 
-    def fail(self, expected: str, at: int | None = None) -> InvalidInput:
-        column = (self.pos if at is None else at) + 1
-        return InvalidInput(
-            f"syntax error at column {column} in {self.text!r}: {expected}",
-            hint=f"a valid filter looks like: {EXAMPLE}",
-        )
-
-    def skip(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
-
-    def peek_word(self) -> str:
-        self.skip()
-        match = _WORD.match(self.text, self.pos)
-        return match.group().lower() if match else ""
-
-    def take(self, char: str) -> bool:
-        self.skip()
-        found = self.text.startswith(char, self.pos)
-        self.pos += len(char) if found else 0
-        return found
-
-    def parse(self) -> Expr:
-        self.skip()
-        if self.pos == len(self.text):
-            raise self.fail("empty filter: expected a condition")
-        expr = self.expr()
-        self.skip()
-        if self.pos < len(self.text):
-            raise self.fail("expected 'and', 'or' or the end of the filter")
-        return expr
-
-    def expr(self) -> Expr:
-        return self.chain("or", lambda: self.chain("and", self.unary, And), Or)
-
-    def chain(self, word: str, item: Callable[[], Expr], kind: type[And] | type[Or]) -> Expr:
-        items = [item()]
-        while self.peek_word() == word:
-            self.pos += len(word)
-            items.append(item())
-        return items[0] if len(items) == 1 else kind(items=tuple(items))
-
-    def unary(self) -> Expr:
-        word = self.peek_word()
-        if word == "not":
-            self.pos += 3
-            return Not(item=self.unary())
-        start = self.pos
-        if self.take("("):
-            expr = self.expr()
-            if not self.take(")"):
-                raise self.fail(f"expected ')' to close the '(' at column {start + 1}")
-            return expr
-        if word in ("uses", "generated"):
-            self.pos += len(word)
-            if self.take("("):
-                return self.call(word)
-            self.pos = start
-        if self.pos == len(self.text) or word in ("and", "or"):
-            head = self.text[:start].rstrip()
-            before = head[-1:] if head.endswith("(") else (head.split() or [""])[-1].lower()
-            self.fail_condition(f" after '{before}'" if before else "")
-        return self.compare()
-
-    def fail_condition(self, where: str) -> NoReturn:
-        raise self.fail(
-            f"expected a condition (FIELD OP VALUE, uses(REF) or generated(REF)){where}"
-        )
-
-    def call(self, word: str) -> Expr:
-        self.skip()
-        ref_at = self.pos
-        ref = self.word_or_string(_REF, f"a reference like dataset/coco-synth@v3 after '{word}('")
-        try:
-            refs.parse(ref)
-        except InvalidInput as exc:
-            raise self.fail(exc.message, at=ref_at) from None
-        role = (
-            self.word_or_string(_BARE, f"a role after '{word}({ref},'") if self.take(",") else None
-        )
-        if not self.take(")"):
-            raise self.fail(f"expected ',' or ')' after '{word}({ref}'")
-        return Uses(ref=ref, role=role) if word == "uses" else Generated(ref=ref, role=role)
-
-    def word_or_string(self, pattern: re.Pattern[str], expected: str) -> str:
-        self.skip()
-        if self.text.startswith(('"', "'"), self.pos):
-            return self.string()
-        match = pattern.match(self.text, self.pos)
-        if not match:
-            raise self.fail(f"expected {expected}")
-        self.pos = match.end()
-        return match.group()
-
-    def compare(self) -> Expr:
-        field = self.field()
-        shown = _format_field(field)
-        self.skip()
-        op = next((op for op in _SCAN_OPS if self.text.startswith(op, self.pos)), None)
-        if op is None:
-            raise self.fail(f"expected an operator ({' '.join(OPERATORS)}) after '{shown}'")
-        self.pos += len(op)
-        if op == "=" and self.text.startswith("=", self.pos):
-            raise self.fail("expected a value after '=' (write '=', not '==')")
-        self.skip()
-        value_at = self.pos
-        value = self.value(op)
-        problem = _compare_problem(field, op, value)
-        if problem:
-            raise self.fail(problem, at=value_at)
-        return Compare(field=field, op=op, value=value)
-
-    def field(self) -> Field:
-        start = self.pos
-        match = _WORD.match(self.text, start)
-        word = match.group().lower() if match else ""
-        if word in SCOPES:
-            self.pos = start + len(word)
-            if not self.take("."):
-                raise self.fail(f"expected '.' and a key after '{word}', e.g. {word}.loss")
-            self.skip()
-            key_at, key = self.pos, self.word_or_string(_KEY, f"a key after '{word}.'")
-            if not key:
-                raise self.fail(f"expected a non-empty {word} key", at=key_at)
-            return Field(scope=word, name=key)
-        token = _KEY.match(self.text, start)
-        if token is None:
-            self.fail_condition("")
-        if token.group().lower() not in COLUMNS:
-            known = f"metrics.KEY, params.KEY, tags.KEY or one of {', '.join(COLUMNS)}"
-            raise self.fail(f"unknown field '{token.group()}': expected {known}", at=start)
-        self.pos = token.end()
-        return Field(scope=None, name=token.group().lower())
-
-    def value(self, op: str) -> Value:
-        if self.text.startswith(('"', "'"), self.pos):
-            return self.string()
-        match = _RUN.match(self.text, self.pos)
-        word = match.group() if match else ""
-        if not word or word.lower() in _CONNECTIVES:
-            raise self.fail(f"expected a value after '{op}'")
-        if _NUMBER.fullmatch(word):
-            number: int | float = float(word) if any(c in word for c in ".eE") else int(word)
-            self.pos += len(word)
-            return number
-        if not _BARE.fullmatch(word):
-            raise self.fail(f"expected a value after '{op}': quote {word!r} to mean a string")
-        self.pos += len(word)
-        return _LITERALS.get(word.lower(), word)
-
-    def string(self) -> str:
-        quote, start = self.text[self.pos], self.pos
-        self.pos += 1
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == quote:
-                self.pos += 1
-                return "".join(out)
-            if char == "\\":
-                char = self.text[self.pos + 1 : self.pos + 2]
-                if char not in ("\\", '"', "'"):
-                    raise self.fail("expected \\\\, \\\" or \\' after a backslash")
-                self.pos += 1
-            out.append(char)
-            self.pos += 1
-        raise self.fail(f"unterminated string: expected a closing {quote}", at=start)
+def step_fields(expr: Expr) -> list[Field]:
+    """The distinct ``metrics.KEY@STEP`` fields of ``expr``, in order of appearance."""
+    found = (leaf.field for leaf in leaves(expr) if isinstance(leaf, Compare))
+    return list(dict.fromkeys(field for field in found if field.step is not None))
 
 
 def compile_where(

@@ -21,6 +21,11 @@ How values compare (the decisions a user can see):
   everywhere; other letters fold as the backend's ``lower()`` does (SQLite: not at all).
 - ``uses(REF[, ROLE])``/``generated(...)``: an edge to any digest ``resolve(REF)`` returns (an
   empty list is simply false); with a role, only edges in that role.
+- ``metrics.K@N``: the last value of K logged at step N (NaN as for ``metrics.K``; a run with
+  no point of K at step N matches nothing, and ``not`` of it matches). The points live in the
+  ledger, not in a table, so SQL cannot test them: the condition compiled here is only
+  *necessary* — the run has a ``metric_batches`` row of K spanning N (under ``not``: always
+  true). lineal.tracking.query narrows with it, reads the points and applies the rest exactly.
 """
 
 from __future__ import annotations
@@ -57,6 +62,15 @@ _EXISTS = {
         " AND t.until_seq IS NULL{})"
     ),
 }
+_COVERS = (
+    "EXISTS (SELECT 1 FROM metric_batches b WHERE b.run_id = r.id AND b.key = ?"
+    " AND b.first_step <= ? AND b.last_step >= ?)"
+)
+#: The runs matching a compiled condition {where} that logged key ? in a batch spanning step ?.
+COVERING = (
+    "SELECT DISTINCT b.run_id FROM metric_batches b WHERE b.key = ? AND b.first_step <= ?"
+    " AND b.last_step >= ? AND b.run_id IN (SELECT r.id FROM runs r WHERE {where})"
+)
 _EDGE = (
     "('run/' || r.id) IN (SELECT e.{run_end} FROM edges e WHERE e.kind = '{kind}'"
     " AND e.{artifact_end} IN ({marks}){role})"
@@ -69,7 +83,8 @@ def compile_where(
     """A SQL boolean expression for ``expr`` and its parameters, in placeholder order.
 
     ``resolve`` turns the text of a reference into the artifact digests it names; ``status_sql``
-    is the caller's expression for a run's status (it may compute 'crashed').
+    is the caller's expression for a run's status (it may compute 'crashed'). Exact, except
+    for ``metrics.K@N``: see the module's docstring.
     """
     compiler = _Compiler(resolve=resolve, status_sql=status_sql)
     return compiler.expr(expr), compiler.params
@@ -116,17 +131,27 @@ class _Compiler:
         self.status_sql = status_sql
         self.params: list[Any] = []
 
-    def expr(self, expr: Expr) -> str:
+    def expr(self, expr: Expr, negated: bool = False) -> str:
         if isinstance(expr, And | Or):
             word = " AND " if isinstance(expr, And) else " OR "
-            return "(" + word.join(self.expr(item) for item in expr.items) + ")"
+            return "(" + word.join(self.expr(item, negated) for item in expr.items) + ")"
         if isinstance(expr, Not):
-            return f"NOT ({self.expr(expr.item)})"
+            return f"NOT ({self.expr(expr.item, not negated)})"
         if isinstance(expr, Uses | Generated):
             return self.edge(expr)
+        if expr.field.step is not None:
+            return self.stepped(expr, negated)
         if expr.field.scope is None:
             return self.column(expr)
         return self.scoped(expr)
+
+    def stepped(self, expr: Compare, negated: bool) -> str:
+        """A condition every run matching ``expr`` meets (``negated``: one that only runs
+        matching it meet), so that the whole filter compiles to a superset of its runs."""
+        if negated:
+            return "1 = 0"
+        self.params.extend((expr.field.name, expr.field.step, expr.field.step))
+        return _COVERS
 
     def bind(self, value: Any) -> str:
         self.params.append(value)

@@ -12,7 +12,7 @@ from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.store import run_queries
 from lineal.tracking import liveness
-from lineal.tracking.filters import compile_where
+from lineal.tracking.filters import compile_where, step_fields
 from lineal.tracking.filters import parse as parse_filter
 
 
@@ -42,6 +42,11 @@ def search_runs(
     sql, params = "", list[object]()
     if where.strip():
         expr = parse_filter(where)
+        if step_fields(expr):  # values at a step are read from the ledger: see tracking.query
+            from lineal.tracking.query import matching_runs
+
+            found = matching_runs(repo, expr, limit=limit, with_meta=with_meta, status_sql=status)
+            return found[0]
         sql, params = compile_where(
             expr, resolve=lambda text: _digests(repo, text), status_sql=status
         )

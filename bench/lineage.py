@@ -1,0 +1,217 @@
+"""Lineage queries: full-depth upstream of 100 models, side by side with a raw CTE and MLMD.
+
+The graph is the peers' (../shared/bench/peers/lineage_graph.py): 105,000 artifacts, 50,000
+runs, ~232,000 edges, depth 20. It is written through lineal's own write path (signed ledger
+records in transactions of 1,000, projections included; records/s reported), then for each
+of the peers' 100 random models `lineal.lineage.queries.upstream(repo, digest)` is timed
+(after the peers' warm-up query) and its artifacts checked against the reference answer.
+References, in the same run:
+  raw CTE, our db   one WITH RECURSIVE ... UNION over our own edges table, rows fetched
+                    (the physical limit of the query lineal runs, on the same SQLite)
+  raw CTE, peers    ../shared/bench/peers/bench_lineage_sqlite.py (integer ids, its schema)
+  MLMD              ../shared/bench/peers/bench_lineage_mlmd.py --methods subgraph, in
+                    PEERS_VENV_MLMD (default /tmp/peers-venv-mlmd), when it imports
+  PostgreSQL        (--postgres URI-of-an-admin-db) the same build and queries on PostgreSQL
+Goals (issue 5): within 1.5x of the raw CTE; at least 5x faster than MLMD's subgraph.
+
+    python bench/lineage.py [--no-mlmd] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lineal.client import Lineal
+from lineal.ledger.keys import Signer
+from lineal.lineage.queries import upstream
+from lineal.model.digests import digest_bytes
+from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunStart
+from lineal.store.registry import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+PEERS = Path(os.environ.get("PEERS_DIR", str(REPO.parent / "shared" / "bench" / "peers")))
+TMP = Path(tempfile.gettempdir())
+MLMD_VENV = Path(os.environ.get("PEERS_VENV_MLMD", str(TMP / "peers-venv-mlmd")))
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", str(TMP / "peers-bench")))
+sys.path.insert(0, str(PEERS))
+from lineage_graph import Graph  # noqa: E402
+
+RAW = """
+WITH RECURSIVE up(node) AS (
+    SELECT ?
+    UNION
+    SELECT e.parent FROM edges e JOIN up ON e.child = up.node
+)
+SELECT a.digest, a.kind FROM up JOIN artifacts a ON a.digest = up.node WHERE a.digest <> ?
+"""
+T0 = "2026-11-25T00:00:00.000000Z"
+
+
+def _ulid(n: int) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    digits = []
+    for _ in range(16):
+        n, r = divmod(n, 32)
+        digits.append(alphabet[r])
+    return "01JD3XQ4M0" + "".join(reversed(digits))
+
+
+def ops(g: Graph) -> tuple[list[Op], list[str]]:
+    """The graph as lineal ops, in an order a real history could have; artifact digests."""
+    digests = [digest_bytes(f"artifact {i}".encode()) for i in range(g.n_artifacts)]
+
+    def artifact(i: int) -> ArtifactRecord:
+        kind = {"Dataset": "dataset", "Model": "model"}.get(g.type_name(i), "file")
+        name = g.name(i)
+        return ArtifactRecord(kind=kind, digest=digests[i], name=name, uri=f"/data/{name}")
+
+    out: list[Op] = [artifact(i) for i in range(g.a)]
+    for j in range(g.n_executions):
+        run = f"run/{_ulid(j)}"
+        out.append(RunStart(id=run[4:], name=f"e{j}", started=T0))
+        out.extend(EdgeRecord(kind="used", parent=digests[i], child=run) for i in g.exec_inputs[j])
+        for o in g.exec_outputs[j]:
+            out.append(artifact(o))
+            out.append(EdgeRecord(kind="generated", parent=run, child=digests[o]))
+    return out, digests
+
+
+def build(uri: str, history: list[Op]) -> tuple[Lineal, float]:
+    signer = Signer.generate("bench")
+    store = open_store(uri, signer, create=True)
+    store.append(AgentRegister(name="bench", public_key=signer.public_key))
+    start = time.perf_counter()
+    for i in range(0, len(history), 1000):
+        store.append(history[i : i + 1000])
+    return Lineal(store), time.perf_counter() - start
+
+
+def ours(repo: Lineal, g: Graph, digests: list[str]) -> tuple[list[float], int]:
+    index = {d: i for i, d in enumerate(digests)}
+    upstream(repo, digests[g.warmup_query])
+    ms, wrong = [], 0
+    for q in g.queries:
+        start = time.perf_counter()
+        found = upstream(repo, digests[q])
+        ms.append((time.perf_counter() - start) * 1000)
+        got = {index[n.id] for n in found.nodes.values() if n.type == "artifact"} - {q}
+        wrong += got != g.upstream(q)
+    return ms, wrong
+
+
+def raw(repo: Lineal, g: Graph, digests: list[str]) -> tuple[list[float], int]:
+    db = repo.store.sql()
+    db.all(RAW, (digests[g.warmup_query], digests[g.warmup_query]))
+    index = {d: i for i, d in enumerate(digests)}
+    ms, wrong = [], 0
+    for q in g.queries:
+        start = time.perf_counter()
+        rows = db.all(RAW, (digests[q], digests[q]))
+        ms.append((time.perf_counter() - start) * 1000)
+        wrong += {index[r[0]] for r in rows} != g.upstream(q)
+    return ms, wrong
+
+
+def peer(python: str, script: str, *args: str) -> str:
+    done = subprocess.run(
+        [python, str(PEERS / script), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"{script} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def median_of(output: str, label: str) -> float:
+    match = re.search(rf"RESULT lineage \| {label}.*?\| median ([0-9.]+) ms", output)
+    if match is None:
+        raise SystemExit(f"no {label!r} result in:\n{output}")
+    return float(match.group(1))
+
+
+def line(name: str, mine: list[float], ref: float | None, goal: str = "") -> None:
+    median = statistics.median(mine)
+    text = f"{name:<52} ours {median:8.2f} ms"
+    if ref is not None:
+        text += f"   ref {ref:8.2f} ms   ratio {median / ref:6.2f}"
+    print(f"{text}   {goal}".rstrip(), flush=True)
+
+
+def pg_database(admin: str) -> tuple[str, Any]:
+    import psycopg
+
+    name = f"lineal_bench_{uuid.uuid4().hex[:8]}"
+    conn = psycopg.connect(admin, autocommit=True)
+    conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin.rsplit('/', 1)[0]}/{name}", (conn, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-mlmd", action="store_true")
+    parser.add_argument("--postgres", metavar="ADMIN_URI", default=None)
+    args = parser.parse_args()
+    g = Graph()
+    print(f"# graph: {g.describe()}", flush=True)
+    history, digests = ops(g)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="lineage-", dir=BENCH_DIR))
+    try:
+        repo, took = build(f"sqlite:///{folder / 'lineal.db'}", history)
+        print(f"build through lineal's write path (SQLite, txn 1000)   {len(history):,} records "
+              f"in {took:.1f} s = {len(history) / took:,.0f} records/s", flush=True)  # fmt: skip
+        first, wrong = ours(repo, g, digests)
+        floor, raw_wrong = raw(repo, g, digests)
+        plain = median_of(peer(sys.executable, "bench_lineage_sqlite.py"), "sqlite")
+        second, wrong2 = ours(repo, g, digests)
+        floor += raw(repo, g, digests)[0]
+        mine = first + second
+        print(f"# answers wrong: ours {wrong + wrong2}/200, raw CTE {raw_wrong}/100", flush=True)
+        ratio = statistics.median(mine) / statistics.median(floor)
+        line(
+            "upstream, full depth vs raw CTE on our db",
+            mine,
+            statistics.median(floor),
+            f"goal <= 1.5x {'met' if ratio <= 1.5 else 'MISSED'}",
+        )
+        line("upstream, full depth vs peers' plain-sqlite CTE", mine, plain)
+        mlmd_python = MLMD_VENV / "bin" / "python"
+        if not args.no_mlmd and mlmd_python.exists():
+            out = peer(str(mlmd_python), "bench_lineage_mlmd.py", "--methods", "subgraph")
+            mlmd = median_of(out, "mlmd")
+            speedup = mlmd / statistics.median(mine)
+            line(
+                "upstream, full depth vs MLMD get_lineage_subgraph",
+                mine,
+                mlmd,
+                f"{speedup:.1f}x faster, goal >= 5x {'met' if speedup >= 5 else 'MISSED'}",
+            )
+        repo.close()
+        if args.postgres:
+            uri, (admin, name) = pg_database(args.postgres)
+            try:
+                pg, took = build(uri, history)
+                print(f"build through lineal's write path (PostgreSQL, txn 1000)  "
+                      f"{len(history) / took:,.0f} records/s", flush=True)  # fmt: skip
+                pg_ms, pg_wrong = ours(pg, g, digests)
+                line(f"upstream, full depth on PostgreSQL (wrong {pg_wrong})", pg_ms, None)
+                pg.close()
+            finally:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Lineage answers: upstream, downstream and paths as of any moment, as Graph objects."""

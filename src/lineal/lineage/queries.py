@@ -1,0 +1,241 @@
+"""Lineage queries over one store: upstream, downstream and paths, now or at any past moment.
+
+Resolves references as of the moment and builds Graphs from lineal.store.lineage_queries;
+never prints, and never writes SQL itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from lineal.client import Lineal
+from lineal.errors import IntegrityError, InvalidInput
+from lineal.lineage.graph import Graph, Node
+from lineal.model import canonical
+from lineal.model.entities import Edge, check_agent_name
+from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
+from lineal.store import lineage_queries as sql
+from lineal.store.projections import Sql
+
+#: What ``kinds`` may name: the artifact kinds, runs and agents.
+NODE_KINDS = (*ARTIFACT_KINDS, "run", "agent")
+
+#: A moment: a ledger seq, an aware datetime, an ISO-8601 time or date, or None for now.
+AsOf = int | str | datetime | None
+
+_SEQ = re.compile(r"-?[0-9]+")
+_EXPECTED_MOMENT = (
+    "expected a ledger seq (0 up to the latest) or an ISO-8601 time such as "
+    "2026-11-25T13:38:01Z or 2026-11-25 (UTC unless an offset is given)"
+)
+
+
+def _bad_moment(value: object, reason: str = "") -> InvalidInput:
+    detail = f" ({reason})" if reason else ""
+    return InvalidInput(
+        f"bad as-of {value!r}{detail}: {_EXPECTED_MOMENT}",
+        hint="`lineal log` lists each record's seq and time",
+    )
+
+
+def as_of_seq(repo: Lineal, value: AsOf) -> int | None:
+    """The ledger seq a moment stands for: a seq as it is (0 to the head); a time, the last
+    record written at or before it (0 before the first); None stays None (now)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str | datetime):
+        raise _bad_moment(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _SEQ.fullmatch(text):
+            return as_of_seq(repo, int(text))
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise _bad_moment(value) from None
+        return as_of_seq(repo, moment)
+    if isinstance(value, int):
+        head = repo.store.head()[0]
+        if not 0 <= value <= head:
+            raise _bad_moment(value, f"the ledger runs from seq 0 to {head}")
+        return value
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        when = canonical.format_time(moment)
+    except (ValueError, OverflowError) as exc:
+        raise _bad_moment(value, str(exc)) from None
+    return sql.seq_at_time(repo.store.sql(), when)
+
+
+def _check_depth(depth: int | None) -> int | None:
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise InvalidInput(
+            f"bad depth {depth!r}: expected a number of steps, 0 or more",
+            hint="leave the depth out to follow lineage all the way",
+        )
+    return depth
+
+
+def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
+    if kinds is None:
+        return None
+    chosen = tuple(kinds) if not isinstance(kinds, str) else (kinds,)
+    wrong = [kind for kind in chosen if kind not in NODE_KINDS]
+    if wrong:
+        raise InvalidInput(
+            f"bad kind {wrong[0]!r}: expected one of {', '.join(NODE_KINDS)}",
+            hint="give one kind per --kind option (it may repeat)",
+        )
+    return chosen
+
+
+def _resolve(db: Sql, ref: str | Ref, seq: int, *, every_version: bool) -> list[str]:
+    if isinstance(ref, str) and ref.startswith("agent/"):
+        return [sql.agent_at(db, check_agent_name(ref[len("agent/") :]), seq)]
+    parsed = ref if isinstance(ref, Ref) else parse(ref)
+    return sql.resolve_at(db, parsed, seq, every_version=every_version)
+
+
+def _node(row: sql.NodeRow, depth: int) -> Node:
+    label = row.id
+    if row.type == "artifact" and row.name is not None:
+        label = f"{row.kind}/{row.name}@v{row.version}"
+    return Node(
+        id=row.id,
+        type=row.type,
+        kind=row.kind,
+        label=label,
+        name=row.name,
+        version=row.version,
+        status=row.status,
+        depth=depth,
+        aliases=row.aliases,
+    )
+
+
+def _moment(repo: Lineal, as_of: AsOf) -> tuple[int | None, int]:
+    """(the seq asked for or None, the seq every query of this answer reads at): pinning
+    "now" to the head keeps an answer consistent while others write."""
+    seq = as_of_seq(repo, as_of)
+    return seq, repo.store.head()[0] if seq is None else seq
+
+
+def _graph(
+    repo: Lineal,
+    *,
+    roots: Sequence[str],
+    direction: str,
+    depths: dict[str, int],
+    edges: Sequence[Edge],
+    asked: int | None,
+    seq: int,
+    kinds: tuple[str, ...] | None,
+) -> Graph:
+    db = repo.store.sql()
+    rows = sql.node_rows(db, depths, seq)
+    missing = sorted(set(depths) - set(rows))
+    if missing:
+        raise IntegrityError(
+            f"the edges name {missing[0]}, which the projections do not hold",
+            hint="run `lineal verify` to find what was altered",
+        )
+    nodes = {node_id: _node(rows[node_id], depth) for node_id, depth in depths.items()}
+    if asked is None and any(node.status == "running" for node in nodes.values()):
+        from lineal.tracking.liveness import crashed  # only needed while runs are running
+
+        for run_id in crashed(db):
+            node = nodes.get(f"run/{run_id}")
+            if node is not None:
+                nodes[node.id] = dataclasses.replace(node, status="crashed")
+    graph = Graph(
+        roots=tuple(roots), direction=direction, nodes=nodes, edges=tuple(edges), as_of=asked
+    )
+    return graph if kinds is None else graph.only(kinds)
+
+
+def _closure(
+    repo: Lineal,
+    ref: str | Ref,
+    *,
+    upstream: bool,
+    depth: int | None,
+    kinds: Iterable[str] | None,
+    as_of: AsOf,
+) -> Graph:
+    depth, chosen = _check_depth(depth), _check_kinds(kinds)
+    asked, seq = _moment(repo, as_of)
+    db = repo.store.sql()
+    roots = _resolve(db, ref, seq, every_version=not upstream)
+    depths, edges = sql.subgraph(db, roots, upstream=upstream, depth=depth, as_of=seq)
+    return _graph(
+        repo,
+        roots=roots,
+        direction="upstream" if upstream else "downstream",
+        depths=depths,
+        edges=edges,
+        asked=asked,
+        seq=seq,
+        kinds=chosen,
+    )
+
+
+def upstream(
+    repo: Lineal,
+    ref: str | Ref,
+    *,
+    depth: int | None = None,
+    kinds: Iterable[str] | None = None,
+    as_of: AsOf = None,
+) -> Graph:
+    """Where ``ref`` came from: it and everything upstream, ``depth`` steps at most.
+
+    ``ref`` names one node as of ``as_of`` (a bare ``KIND/NAME``: its latest version then; an
+    alias: the version it pointed at then); ``agent/NAME`` names an agent. ``kinds`` keeps
+    only nodes of those kinds (and the root) while the walk still goes through every node.
+    """
+    return _closure(repo, ref, upstream=True, depth=depth, kinds=kinds, as_of=as_of)
+
+
+def downstream(
+    repo: Lineal,
+    ref: str | Ref,
+    *,
+    depth: int | None = None,
+    kinds: Iterable[str] | None = None,
+    as_of: AsOf = None,
+) -> Graph:
+    """What ``ref`` fed into: it and everything downstream, ``depth`` steps at most.
+
+    A bare ``KIND/NAME`` means every version recorded by ``as_of`` (the impact of any of
+    them), and they are all roots. Model nodes carry the aliases they held then.
+    """
+    return _closure(repo, ref, upstream=False, depth=depth, kinds=kinds, as_of=as_of)
+
+
+def path(repo: Lineal, a: str | Ref, b: str | Ref, *, as_of: AsOf = None) -> Graph:
+    """Every node on some path from ``a`` down to ``b`` (both included), with the edges among
+    them; no nodes at all when ``b`` does not descend from ``a``.
+
+    A bare ``KIND/NAME`` for ``a`` means any of its versions; ``b`` names one node.
+    """
+    asked, seq = _moment(repo, as_of)
+    db = repo.store.sql()
+    sources = _resolve(db, a, seq, every_version=True)
+    (target,) = _resolve(db, b, seq, every_version=False)
+    on_path = sql.path_nodes(db, sources, target, seq)
+    edges = sql.edges_among(db, on_path, seq)
+    roots = [source for source in sources if source in on_path]
+    depths = sql.depths(roots, ((e.parent, e.child) for e in edges))
+    return _graph(
+        repo,
+        roots=roots,
+        direction="path",
+        depths=depths,
+        edges=edges,
+        asked=asked,
+        seq=seq,
+        kinds=None,
+    )
