@@ -85,6 +85,8 @@ def main() -> None:
         ["runs"],
         ["runs", "--where", "metrics.mAP >= 0.7 and uses(dataset/street-scenes)"],
         ["metrics", run.ref],
+        ["upstream", "model/detector:production"],
+        ["downstream", "dataset/street-scenes", "--kind", "model"],
         ["log", "--limit", "8"],
         ["show", "model/detector:production"],
         ["verify"],

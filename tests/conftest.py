@@ -1,14 +1,18 @@
-"""Shared fixtures: a signer, fresh SQLite and PostgreSQL stores, a scratch workspace."""
+"""Shared fixtures: a signer, fresh SQLite and PostgreSQL stores, a scratch workspace, the CLI."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import lineal
+from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
@@ -63,3 +67,39 @@ def store(store_uri: str, signer: Signer) -> Iterator[SqlStore]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """A folder with a fresh `.lineal/` workspace (agent ``tester``)."""
+    lineal.init(tmp_path, agent="tester")
+    return tmp_path
+
+
+@pytest.fixture
+def repo(ws: Path) -> Iterator[Lineal]:
+    """The workspace's store, open."""
+    with Lineal.open(path=ws) as opened:
+        yield opened
+
+
+LINEAL_BIN = Path(sys.executable).parent / "lineal"
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def lineal_cli() -> Cli:
+    """Run the installed `lineal` console script as a user would, without LINEAL_* variables."""
+
+    def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+        return subprocess.run(  # noqa: PLW1510 - callers check the exit code
+            [str(LINEAL_BIN), *args],
+            cwd=cwd,
+            env={**clean, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +32,9 @@ from lineal.lineage.diff import (
 from lineal.model.entities import Artifact, Run
 from lineal.store.sql import SqlStore
 
-LINEAL = Path(sys.executable).parent / "lineal"
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 ENV_A = {"python": {"version": "3.11.9"}, "packages": {"torch": "2.1.0", "requests": "2.31.0"}}
 ENV_B = {"python": {"version": "3.11.9"}, "packages": {"torch": "2.2.0", "requests": "2.31.0"}}
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    lineal.init(tmp_path, agent="tester")
-    return tmp_path
-
-
-@pytest.fixture
-def repo(ws: Path) -> Iterator[Lineal]:
-    with Lineal.open(path=ws) as opened:
-        yield opened
 
 
 def _env(repo: Lineal, body: dict[str, Any]) -> Artifact:
@@ -192,20 +178,12 @@ def test_packages_that_can_move_metrics() -> None:
 
 
 # -- the command line ------------------------------------------------------------------------
-def _lineal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    return subprocess.run(  # noqa: PLW1510 - callers check the exit code
-        [str(LINEAL), *args],
-        cwd=cwd,
-        env={**clean, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
-def test_cli_prints_the_effect_then_the_causes(ws: Path, two_runs: tuple[Run, Run]) -> None:
-    done = _lineal("diff", "model/detector@v1", "model/detector@v2", cwd=ws)
+def test_cli_prints_the_effect_then_the_causes(
+    ws: Path, two_runs: tuple[Run, Run], lineal_cli: Cli
+) -> None:
+    done = lineal_cli("diff", "model/detector@v1", "model/detector@v2", cwd=ws)
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.index("metrics (the effect):") < text.index("likeliest cause first")
@@ -213,22 +191,22 @@ def test_cli_prints_the_effect_then_the_causes(ws: Path, two_runs: tuple[Run, Ru
     assert text.index("dataset/street@v1 -> dataset/street@v2") < text.index("lr: 0.01 -> 0.02")
     assert text.index("lr: 0.01 -> 0.02") < text.index("torch: 2.1.0 -> 2.2.0")
     assert "0 added, 0 removed, 1 modified of 4 files" in text
-    body = json.loads(_lineal("diff", *(r.ref for r in two_runs), "--json", cwd=ws).stdout)
+    body = json.loads(lineal_cli("diff", *(r.ref for r in two_runs), "--json", cwd=ws).stdout)
     assert [c["subject"] for c in body["changes"]] == ["dataset/street", "lr", "torch"]
 
 
 def test_cli_keeps_the_file_diff_and_refuses_mixed_pairs(
-    ws: Path, two_runs: tuple[Run, Run]
+    ws: Path, two_runs: tuple[Run, Run], lineal_cli: Cli
 ) -> None:
-    files = _lineal("diff", "dataset/street@v1", "dataset/street@v2", "--json", cwd=ws)
+    files = lineal_cli("diff", "dataset/street@v1", "dataset/street@v2", "--json", cwd=ws)
     assert files.returncode == 0, files.stderr
     assert json.loads(files.stdout)["summary"]["modified"] == 1
-    mixed = _lineal("diff", two_runs[0].ref, "dataset/street@v2", cwd=ws)
+    mixed = lineal_cli("diff", two_runs[0].ref, "dataset/street@v2", cwd=ws)
     assert mixed.returncode == 1
     lines = mixed.stderr.splitlines()
     assert lines[0].startswith("error: cannot diff run/")
     assert lines[1].startswith("hint: `lineal diff` compares two dataset versions")
-    unknown = _lineal("diff", "model/nope", two_runs[0].ref, cwd=ws)
+    unknown = lineal_cli("diff", "model/nope", two_runs[0].ref, cwd=ws)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: no model named 'nope'")
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -24,19 +22,7 @@ from lineal.store.sql import SqlStore
 from lineal.tracking.query import QueryResult, query, value_at
 from lineal.tracking.search import search_runs
 
-LINEAL = Path(sys.executable).parent / "lineal"
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    lineal.init(tmp_path, agent="tester")
-    return tmp_path
-
-
-@pytest.fixture
-def repo(ws: Path) -> Iterator[Lineal]:
-    with Lineal.open(path=ws) as opened:
-        yield opened
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 def _run(
@@ -176,20 +162,10 @@ def test_step_filters_on_every_backend(store: SqlStore) -> None:
 
 
 # -- the command line ----------------------------------------------------------------------------
-def _lineal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    return subprocess.run(  # noqa: PLW1510 - callers check the exit code
-        [str(LINEAL), *args],
-        cwd=cwd,
-        env={**clean, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
-def test_cli_query_shows_inputs_and_json(ws: Path, runs: dict[str, str]) -> None:
-    done = _lineal("query", "metrics.loss@3 < 0.5", "--show", "inputs", cwd=ws)
+def test_cli_query_shows_inputs_and_json(ws: Path, runs: dict[str, str], lineal_cli: Cli) -> None:
+    done = lineal_cli("query", "metrics.loss@3 < 0.5", "--show", "inputs", cwd=ws)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"{runs['twice']}  twice  finished  metrics.loss@3=0.4")
@@ -197,23 +173,23 @@ def test_cli_query_shows_inputs_and_json(ws: Path, runs: dict[str, str]) -> None
     assert "  input   dataset/street@v2 (train)" in lines
     assert "2 runs match" in lines
     assert "  dataset/street@v2 (train)  1 of 2 runs" in lines
-    body = json.loads(_lineal("query", "metrics.loss@3 < 0.5", "--json", cwd=ws).stdout)
+    body = json.loads(lineal_cli("query", "metrics.loss@3 < 0.5", "--json", cwd=ws).stdout)
     assert [r["name"] for r in body["runs"]] == ["twice", "fast"]
     listed = json.loads(
-        _lineal("runs", "--where", "metrics.loss@3 >= 0.5", "--json", cwd=ws).stdout
+        lineal_cli("runs", "--where", "metrics.loss@3 >= 0.5", "--json", cwd=ws).stdout
     )
     assert [r["name"] for r in listed] == ["slow"]
-    none = _lineal("query", "metrics.loss@3 > 5", cwd=ws)
+    none = lineal_cli("query", "metrics.loss@3 > 5", cwd=ws)
     assert none.stdout.strip() == "no runs match metrics.loss@3 > 5"
 
 
-def test_cli_query_errors_name_the_column(ws: Path) -> None:
-    done = _lineal("query", "metrics.loss@x < 0.5", cwd=ws)
+def test_cli_query_errors_name_the_column(ws: Path, lineal_cli: Cli) -> None:
+    done = lineal_cli("query", "metrics.loss@x < 0.5", cwd=ws)
     assert done.returncode == 1
     assert done.stderr.startswith(
         "error: syntax error at column 14 in 'metrics.loss@x < 0.5': expected an integer step"
     )
     assert "\nhint: " in done.stderr
-    shown = _lineal("query", "metrics.loss@3 < 0.5", "--show", "everything", cwd=ws)
+    shown = lineal_cli("query", "metrics.loss@3 < 0.5", "--show", "everything", cwd=ws)
     assert shown.returncode == 1
     assert "bad show 'everything'" in shown.stderr

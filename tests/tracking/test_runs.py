@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,6 @@ from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput
 from lineal.tracking.runs import ActiveRun
 from lineal.tracking.search import metric_points, search_runs
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    lineal.init(tmp_path, agent="tester")
-    return tmp_path
-
-
-@pytest.fixture
-def repo(ws: Path) -> Iterator[Lineal]:
-    with Lineal.open(path=ws) as opened:
-        yield opened
 
 
 def _child(ws: Path, body: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,18 +24,6 @@ from lineal.client import Lineal
 from lineal.errors import IntegrityError
 from lineal.tracking.runs import start
 from lineal.tracking.steps import HIT_TAG, RETURNS_TAG, STEP_TAG, step
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    lineal.init(tmp_path, agent="tester")
-    return tmp_path
-
-
-@pytest.fixture
-def repo(ws: Path) -> Iterator[Lineal]:
-    with Lineal.open(path=ws) as opened:
-        yield opened
 
 
 def _runs(repo: Lineal, name: str) -> list[dict[str, Any]]:
