@@ -187,6 +187,29 @@ def test_path_keeps_only_nodes_between_the_ends(store: SqlStore) -> None:
     assert sql.path_nodes(store.sql(), blob("cfg"), EVAL) == sorted([CFG, TRAIN, blob("det"), EVAL])
 
 
+def test_edges_among_and_node_rows_as_of_a_seq(store: SqlStore) -> None:
+    build_small(store)
+    db = store.sql()
+    among = sql.edges_among(db, [blob("raw"), blob("clean"), TRAIN, blob("schema")])
+    assert [(e.kind, e.parent, e.child, e.role) for e in among] == [
+        ("derived_from", blob("raw"), blob("clean"), None),
+        ("labeled_with", blob("schema"), blob("clean"), None),
+        ("used", blob("clean"), TRAIN, "train"),
+    ]
+    assert [e.seq for e in sql.edges_among(db, [blob("raw"), blob("clean")], as_of=5)] == []
+    ids = [blob("det"), TRAIN, EVAL, "agent/alice", CFG]
+    then = sql.node_rows(db, ids, as_of=13)  # det generated, train not finished, no eval yet
+    assert then == {
+        blob("det"): sql.NodeRow(blob("det"), "artifact", "model", "det", 1, None, ()),
+        TRAIN: sql.NodeRow(TRAIN, "run", "run", "train", None, "running"),
+        "agent/alice": sql.NodeRow("agent/alice", "agent", "agent", "alice"),
+        CFG: sql.NodeRow(CFG, "artifact", "file"),
+    }
+    now = sql.node_rows(db, ids)
+    assert now[blob("det")].aliases == ("model/det:production",)
+    assert (now[TRAIN].status, now[EVAL].status) == ("finished", "running")
+
+
 def test_bad_queries_say_what_to_do(store: SqlStore) -> None:
     build_small(store)
     repo = Lineal(store)
@@ -202,6 +225,11 @@ def test_bad_queries_say_what_to_do(store: SqlStore) -> None:
     with pytest.raises(InvalidInput, match="bad kind 'modle'") as caught:
         lq.downstream(repo, "dataset/raw", kinds=["modle"])
     assert caught.value.hint
+    for digest in ("sha256:" + "ab" * 32, "sha256:" + "ab" * 31 + "cd"):
+        store.append(ArtifactRecord(kind="file", digest=digest))
+    with pytest.raises(InvalidInput, match="ambiguous"):
+        lq.upstream(repo, "sha256:abababab")
+    assert lq.upstream(repo, "sha256:" + "ab" * 31 + "c").roots == ("sha256:" + "ab" * 31 + "cd",)
     with pytest.raises(InvalidInput, match="bad depth -1"):
         lq.upstream(repo, "model/det", depth=-1)
     for moment in ("yesterday", "2026-13-01", -1, 10_000, True, 1.5):

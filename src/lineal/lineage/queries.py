@@ -15,7 +15,7 @@ from lineal.client import Lineal
 from lineal.errors import IntegrityError, InvalidInput
 from lineal.lineage.graph import Graph, Node
 from lineal.model import canonical
-from lineal.model.entities import Edge, check_agent_name
+from lineal.model.entities import check_agent_name
 from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
 from lineal.store import lineage_queries as sql
 from lineal.store.projections import Sql
@@ -92,35 +92,47 @@ def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
     return chosen
 
 
-def _resolve(db: Sql, ref: str | Ref, seq: int, *, every_version: bool) -> list[str]:
+def _resolve(db: Sql, ref: str | Ref, seq: int | None, *, every_version: bool) -> list[str]:
     if isinstance(ref, str) and ref.startswith("agent/"):
         return [sql.agent_at(db, check_agent_name(ref[len("agent/") :]), seq)]
     parsed = ref if isinstance(ref, Ref) else parse(ref)
     return sql.resolve_at(db, parsed, seq, every_version=every_version)
 
 
-def _node(row: sql.NodeRow, depth: int) -> Node:
-    label = row.id
-    if row.type == "artifact" and row.name is not None:
-        label = f"{row.kind}/{row.name}@v{row.version}"
-    return Node(
-        id=row.id,
-        type=row.type,
-        kind=row.kind,
-        label=label,
-        name=row.name,
-        version=row.version,
-        status=row.status,
-        depth=depth,
-        aliases=row.aliases,
-    )
+_NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
+_SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
 
 
-def _moment(repo: Lineal, as_of: AsOf) -> tuple[int | None, int]:
-    """(the seq asked for or None, the seq every query of this answer reads at): pinning
-    "now" to the head keeps an answer consistent while others write."""
-    seq = as_of_seq(repo, as_of)
-    return seq, repo.store.head()[0] if seq is None else seq
+def _nodes(rows: dict[str, sql.NodeRow], depths: dict[str, int]) -> dict[str, Node]:
+    """Nodes from projection rows, which were validated as ops when written: skipping Node's
+    checks keeps thousands of nodes cheap next to the SQL that found them."""
+    (
+        set_id,
+        set_type,
+        set_kind,
+        set_label,
+        set_name,
+        set_version,
+        set_status,
+        set_depth,
+        set_aliases,
+    ) = _SET_NODE
+    nodes = {}
+    for node_id, depth in depths.items():
+        row = rows[node_id]
+        node = object.__new__(Node)
+        set_id(node, node_id)
+        set_type(node, row.type)
+        set_kind(node, row.kind)
+        named = row.type == "artifact" and row.name is not None
+        set_label(node, f"{row.kind}/{row.name}@v{row.version}" if named else node_id)
+        set_name(node, row.name)
+        set_version(node, row.version)
+        set_status(node, row.status)
+        set_depth(node, depth)
+        set_aliases(node, row.aliases)
+        nodes[node_id] = node
+    return nodes
 
 
 def _graph(
@@ -128,21 +140,19 @@ def _graph(
     *,
     roots: Sequence[str],
     direction: str,
-    depths: dict[str, int],
-    edges: Sequence[Edge],
+    answer: sql.Answer,
     asked: int | None,
-    seq: int,
     kinds: tuple[str, ...] | None,
 ) -> Graph:
     db = repo.store.sql()
-    rows = sql.node_rows(db, depths, seq)
+    depths, edges, rows = answer
     missing = sorted(set(depths) - set(rows))
     if missing:
         raise IntegrityError(
             f"the edges name {missing[0]}, which the projections do not hold",
             hint="run `lineal verify` to find what was altered",
         )
-    nodes = {node_id: _node(rows[node_id], depth) for node_id, depth in depths.items()}
+    nodes = _nodes(rows, depths)
     if asked is None and any(node.status == "running" for node in nodes.values()):
         from lineal.tracking.liveness import crashed  # only needed while runs are running
 
@@ -166,18 +176,15 @@ def _closure(
     as_of: AsOf,
 ) -> Graph:
     depth, chosen = _check_depth(depth), _check_kinds(kinds)
-    asked, seq = _moment(repo, as_of)
+    seq = as_of_seq(repo, as_of)
     db = repo.store.sql()
     roots = _resolve(db, ref, seq, every_version=not upstream)
-    depths, edges = sql.subgraph(db, roots, upstream=upstream, depth=depth, as_of=seq)
     return _graph(
         repo,
         roots=roots,
         direction="upstream" if upstream else "downstream",
-        depths=depths,
-        edges=edges,
-        asked=asked,
-        seq=seq,
+        answer=sql.subgraph(db, roots, upstream=upstream, depth=depth, as_of=seq),
+        asked=seq,
         kinds=chosen,
     )
 
@@ -221,21 +228,10 @@ def path(repo: Lineal, a: str | Ref, b: str | Ref, *, as_of: AsOf = None) -> Gra
 
     A bare ``KIND/NAME`` for ``a`` means any of its versions; ``b`` names one node.
     """
-    asked, seq = _moment(repo, as_of)
+    seq = as_of_seq(repo, as_of)
     db = repo.store.sql()
     sources = _resolve(db, a, seq, every_version=True)
     (target,) = _resolve(db, b, seq, every_version=False)
-    on_path = sql.path_nodes(db, sources, target, seq)
-    edges = sql.edges_among(db, on_path, seq)
-    roots = [source for source in sources if source in on_path]
-    depths = sql.depths(roots, ((e.parent, e.child) for e in edges))
-    return _graph(
-        repo,
-        roots=roots,
-        direction="path",
-        depths=depths,
-        edges=edges,
-        asked=asked,
-        seq=seq,
-        kinds=None,
-    )
+    answer = sql.path_subgraph(db, sources, target, seq)
+    roots = [source for source in sources if source in answer[2]]
+    return _graph(repo, roots=roots, direction="path", answer=answer, asked=seq, kinds=None)

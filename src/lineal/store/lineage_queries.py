@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Edge
@@ -19,10 +19,10 @@ from lineal.store.projections import Sql
 
 #: The most values bound into one IN list or seed list.
 CHUNK = 500
+DIGEST_LENGTH = len("sha256:") + 64
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeRow:
+class NodeRow(NamedTuple):
     """What the projections said about one node as of a seq (``name`` of a run: its name)."""
 
     id: str
@@ -34,26 +34,44 @@ class NodeRow:
     aliases: tuple[str, ...] = ()  # KIND/NAME:ALIAS held then
 
 
+#: least depths, the edges among the nodes (in recording order), and the nodes themselves
+Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
+_Parts = Sequence[tuple[str, Sequence[Any]]]  # (CTEs defining ``nodes``, their arguments)
+
+
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+    return (values[start : start + CHUNK] for start in range(0, len(values), CHUNK))
 
 
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
+def _at(as_of: int | None, column: str = "seq") -> tuple[str, tuple[int, ...]]:
+    """`` AND column <= ?`` and its argument, or nothing when reading the present."""
+    return ("", ()) if as_of is None else (f" AND {column} <= ?", (as_of,))
+
+
+def _alive(as_of: int | None, table: str = "") -> tuple[str, tuple[int, ...]]:
+    """The condition for a row of a changing fact (an alias) that held at ``as_of``."""
+    t = table
+    if as_of is None:
+        return f" AND {t}until_seq IS NULL", ()
+    return f" AND {t}seq <= ? AND ({t}until_seq IS NULL OR {t}until_seq > ?)", (as_of, as_of)
+
+
+def _direction(upstream: bool) -> tuple[str, str]:
+    """(the edge column matched against the walk, the column the walk moves to)."""
+    return ("child", "parent") if upstream else ("parent", "child")
 
 
 _SET_EDGE = tuple(Edge.__dict__[f].__set__ for f in ("kind", "parent", "child", "role", "seq"))
-_EDGE_COLUMNS = "e.kind, e.parent, e.child, e.role, e.seq"
-_EDGE_ORDER = " ORDER BY e.seq, e.parent, e.child, e.kind, e.role"
+#: Edge rows (kind, parent, child, role, seq) in recording order: one edge per record.
+_EDGE_ORDER = itemgetter(5)
 
 
-def _edges(rows: Iterable[tuple[Any, ...]]) -> list[Edge]:
-    """Edges from ``_EDGE_COLUMNS`` rows. Projection rows were validated as ops when written:
-    skipping Edge's checks keeps a large answer from costing more in Python than in SQL."""
+def _edges(rows: Iterable[Sequence[Any]]) -> list[Edge]:
+    """Edges from tag-0 rows (0, kind, parent, child, role, seq, NULL). Projection rows were
+    validated as ops when written: skipping Edge's checks keeps a large answer cheap."""
     set_kind, set_parent, set_child, set_role, set_seq = _SET_EDGE
     edges = []
-    for kind, parent, child, role, seq in rows:
+    for _tag, kind, parent, child, role, seq, _pad in rows:
         edge = object.__new__(Edge)
         set_kind(edge, kind)
         set_parent(edge, parent)
@@ -62,50 +80,6 @@ def _edges(rows: Iterable[tuple[Any, ...]]) -> list[Edge]:
         set_seq(edge, seq)
         edges.append(edge)
     return edges
-
-
-def _merged(rows: list[tuple[Any, ...]], chunks: int) -> list[tuple[Any, ...]]:
-    """Rows of several queries (each ordered by ``_EDGE_ORDER``) as one ordered, unique list."""
-    if chunks <= 1:
-        return rows
-    return sorted(set(rows), key=lambda r: (r[4], r[1], r[2], r[0], r[3]))
-
-
-# -- closures --------------------------------------------------------------------------------
-def _direction(upstream: bool) -> tuple[str, str]:
-    """(the edge column matched against the walk, the column the walk moves to)."""
-    return ("child", "parent") if upstream else ("parent", "child")
-
-
-def _at(as_of: int | None, column: str = "seq") -> tuple[str, tuple[int, ...]]:
-    """`` AND column <= ?`` and its argument, or nothing when reading the present."""
-    return ("", ()) if as_of is None else (f" AND {column} <= ?", (as_of,))
-
-
-def _node_walk(name: str, seeds: int, upstream: bool, as_of: int | None) -> str:
-    """``name(node)``: every node reachable from the seeds. ``UNION`` keeps one row per node
-    (so the walk ends even on data with a cycle); this node-only shape stays cheap at any
-    depth, where carrying the depth would make a row per node per path length."""
-    match, reach = _direction(upstream)
-    seq, _ = _at(as_of, "e.seq")
-    values = ", ".join(["(CAST(? AS TEXT))"] * seeds)
-    return (
-        f"{name}(node) AS (VALUES {values} "
-        f"UNION SELECT e.{reach} FROM edges e JOIN {name} ON e.{match} = {name}.node{seq}) "
-    )
-
-
-def _depth_walk(seeds: int, upstream: bool, as_of: int | None) -> str:
-    """Nodes within ``?`` steps of the seeds, with the least number of steps to each."""
-    match, reach = _direction(upstream)
-    seq, _ = _at(as_of, "e.seq")
-    values = ", ".join(["(CAST(? AS TEXT), 0)"] * seeds)
-    return (
-        f"WITH RECURSIVE walk(node, depth) AS (VALUES {values} "
-        f"UNION SELECT e.{reach}, walk.depth + 1 FROM edges e JOIN walk "
-        f"ON e.{match} = walk.node WHERE walk.depth < ?{seq}) "
-        "SELECT node, MIN(depth) FROM walk GROUP BY node"
-    )
 
 
 def depths(seeds: Iterable[str], steps: Iterable[tuple[str, str]]) -> dict[str, int]:
@@ -118,31 +92,117 @@ def depths(seeds: Iterable[str], steps: Iterable[tuple[str, str]]) -> dict[str, 
     queue = deque(depth)
     while queue:
         node = queue.popleft()
+        below = depth[node] + 1
         for target in step.get(node, ()):
             if target not in depth:
-                depth[target] = depth[node] + 1
+                depth[target] = below
                 queue.append(target)
     return depth
 
 
-def _walk_rows(
-    db: Sql, starts: Sequence[str], upstream: bool, as_of: int | None, columns: str, order: str
-) -> list[tuple[Any, ...]]:
-    """``columns`` of every edge met walking from ``starts`` at full depth. Each edge whose
-    near end the walk reached leads to a node of the answer, so these are exactly the edges
-    among the answer's nodes."""
-    match, _ = _direction(upstream)
-    seq, seq_args = _at(as_of, "e.seq")
-    rows: list[tuple[Any, ...]] = []
-    chunks = 0
-    for chunk in _chunks(starts):
-        sql = (
-            f"WITH RECURSIVE {_node_walk('walk', len(chunk), upstream, as_of)}"
-            f"SELECT {columns} FROM walk JOIN edges e ON e.{match} = walk.node{seq}{order}"
-        )
-        rows.extend(db.all(sql, (*chunk, *seq_args, *seq_args)))
-        chunks += 1
-    return _merged(rows, chunks) if order else rows
+# -- the SQL shapes --------------------------------------------------------------------------
+def _walk(name: str, seeds: int, upstream: bool, as_of: int | None) -> str:
+    """``name(node)``: every node reachable from the seeds, one row each (``UNION``: it ends even
+    on a cycle); carrying depths instead would make a row per node per path length."""
+    match, reach = _direction(upstream)
+    seq, _ = _at(as_of, "e.seq")
+    values = ", ".join(["(CAST(? AS TEXT))"] * seeds)
+    return (
+        f"{name}(node) AS (VALUES {values} "
+        f"UNION SELECT e.{reach} FROM edges e JOIN {name} ON e.{match} = {name}.node{seq})"
+    )
+
+
+def _depth_walk(seeds: int, upstream: bool, as_of: int | None) -> str:
+    """``nodes(node, depth)``: the nodes within ``?`` steps, with the least steps to each."""
+    match, reach = _direction(upstream)
+    seq, _ = _at(as_of, "e.seq")
+    values = ", ".join(["(CAST(? AS TEXT), 0)"] * seeds)
+    return (
+        f"walk(node, depth) AS (VALUES {values} "
+        f"UNION SELECT e.{reach}, walk.depth + 1 FROM edges e JOIN walk "
+        f"ON e.{match} = walk.node WHERE walk.depth < ?{seq}), "
+        "nodes(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)"
+    )
+
+
+def _details(as_of: int | None) -> tuple[str, tuple[int, ...]]:
+    """Tagged rows (7 columns) describing each node of a ``nodes(node)`` CTE as of ``as_of``:
+    1 artifact with each name it had then, 2 each alias it held then, 3 run, 4 agent."""
+    a, a_args = _at(as_of, "a.seq")
+    v, v_args = _at(as_of, "v.seq")
+    r, r_args = _at(as_of, "r.seq")
+    g, g_args = _at(as_of, "g.seq")
+    alive, alive_args = _alive(as_of, "s.")
+    return (
+        "SELECT 1, n.node, a.kind, v.name, NULL, v.version, v.seq FROM nodes n JOIN artifacts a "
+        f"ON a.digest = n.node{a} LEFT JOIN versions v ON v.digest = a.digest{v} "
+        "UNION ALL SELECT 2, n.node, s.kind, s.name, s.alias, NULL, NULL FROM nodes n "
+        f"JOIN aliases s ON s.digest = n.node{alive} "
+        "UNION ALL SELECT 3, n.node, r.name, r.status, NULL, r.finish_seq, NULL FROM nodes n "
+        f"JOIN runs r ON r.id = substr(n.node, 5) AND substr(n.node, 1, 4) = 'run/'{r} "
+        "UNION ALL SELECT 4, n.node, NULL, NULL, NULL, NULL, NULL FROM nodes n "
+        f"JOIN agents g ON g.name = substr(n.node, 7) AND substr(n.node, 1, 6) = 'agent/'{g}",
+        (*a_args, *v_args, *alive_args, *r_args, *g_args),
+    )
+
+
+def _read(rows: Iterable[Sequence[Any]], as_of: int | None) -> Any:
+    """Tagged rows as (edge rows, NodeRows, depths): a run finished after ``as_of`` was still
+    running then; an artifact's first name wins; tag 5 rows carry depths."""
+    edges: list[tuple[Any, ...]] = []
+    found: dict[str, Any] = {}
+    names: dict[str, tuple[int, str, int]] = {}
+    aliases: dict[str, list[str]] = {}
+    steps: dict[str, int] = {}
+    for row in rows:
+        if row[0] == 0:
+            edges.append(tuple(row))
+            continue
+        tag, x1, x2, x3, x4, n1, n2 = row
+        if tag == 1:
+            found[x1] = x2
+            if x3 is not None and (x1 not in names or n2 < names[x1][0]):
+                names[x1] = (n2, x3, n1)
+        elif tag == 2:
+            aliases.setdefault(x1, []).append(f"{x2}/{x3}:{x4}")
+        elif tag == 3:
+            late = as_of is not None and (n1 is None or n1 > as_of)
+            found[x1] = NodeRow(x1, "run", "run", x2, None, "running" if late else x3)
+        elif tag == 4:
+            found[x1] = NodeRow(x1, "agent", "agent", x1[6:])
+        else:
+            steps[x1] = n1
+    for node, kind in found.items():
+        if isinstance(kind, str):
+            _, name, version = names.get(node, (0, None, None))
+            held = tuple(sorted(aliases[node])) if node in aliases else ()
+            found[node] = NodeRow(node, "artifact", kind, name, version, None, held)
+    return edges, found, steps
+
+
+def _gather(db: Sql, parts: _Parts, upstream: bool, as_of: int | None, extra: str = "") -> Any:
+    """Run one statement per part (CTEs defining ``nodes``, their arguments): its edge rows,
+    its nodes' details and ``extra`` rows, merged, the edges in recording order."""
+    seq, edge_args = _at(as_of, "e.seq")
+    # Tag 0: the edges whose near end is in ``nodes`` (after a full walk, the far end too).
+    edge_sql = "SELECT 0, e.kind, e.parent, e.child, e.role, e.seq, NULL FROM nodes n "
+    edge_sql += f"JOIN edges e ON e.{_direction(upstream)[0]} = n.node{seq}"
+    detail_sql, detail_args = _details(as_of)
+    edge_rows: list[tuple[Any, ...]] = []
+    nodes: dict[str, NodeRow] = {}
+    steps: dict[str, int] = {}
+    for ctes, args in parts:
+        sql = f"WITH RECURSIVE {ctes} {edge_sql} UNION ALL {detail_sql}{extra}"
+        edges, found, least = _read(db.all(sql, (*args, *edge_args, *detail_args)), as_of)
+        edge_rows += edges
+        nodes.update(found)
+        for node, value in least.items():
+            steps[node] = min(value, steps.get(node, value))
+    return sorted(set(edge_rows) if len(parts) > 1 else edge_rows, key=_EDGE_ORDER), nodes, steps
+
+
+_DEPTHS = " UNION ALL SELECT 5, node, NULL, NULL, NULL, depth, NULL FROM nodes"
 
 
 def subgraph(
@@ -152,42 +212,62 @@ def subgraph(
     upstream: bool,
     depth: int | None = None,
     as_of: int | None = None,
-) -> tuple[dict[str, int], list[Edge]]:
-    """The nodes reachable from ``start_ids`` (each with its least depth) and the edges among
-    them in recording order, following edges up (to parents) or down (to children), as
-    recorded by seq ``as_of``."""
+) -> Answer:
+    """The nodes reachable from ``start_ids`` up (to parents) or down (to children) as of seq
+    ``as_of``: least depths, edges among them and details, in one statement per 500 starts."""
     starts = list(dict.fromkeys(start_ids))
-    if depth is not None:
-        reached = _walk_limited(db, starts, upstream, depth, as_of)
-        return reached, edges_among(db, reached, as_of)
-    rows = _walk_rows(db, starts, upstream, as_of, _EDGE_COLUMNS, _EDGE_ORDER)
-    near, far = (2, 1) if upstream else (1, 2)
-    return depths(starts, [(row[near], row[far]) for row in rows]), _edges(rows)
-
-
-def _walk_limited(
-    db: Sql, starts: Sequence[str], upstream: bool, depth: int, as_of: int | None
-) -> dict[str, int]:
     _, seq_args = _at(as_of)
-    reached: dict[str, int] = {}
-    for chunk in _chunks(starts):
-        sql = _depth_walk(len(chunk), upstream, as_of)
-        for node, steps in db.all(sql, (*chunk, depth, *seq_args)):
-            if node not in reached or steps < reached[node]:
-                reached[node] = int(steps)
-    return reached
+    if depth is None:
+        parts = [
+            (_walk("nodes", len(c), upstream, as_of), (*c, *seq_args)) for c in _chunks(starts)
+        ]
+        edge_rows, nodes, _ = _gather(db, parts, upstream, as_of)
+        near, far = (3, 2) if upstream else (2, 3)
+        return depths(starts, [(r[near], r[far]) for r in edge_rows]), _edges(edge_rows), nodes
+    parts = [
+        (_depth_walk(len(c), upstream, as_of), (*c, depth, *seq_args)) for c in _chunks(starts)
+    ]
+    edge_rows, nodes, reached = _gather(db, parts, upstream, as_of, _DEPTHS)
+    edge_rows = [r for r in edge_rows if r[2] in reached and r[3] in reached]
+    return reached, _edges(edge_rows), nodes
+
+
+def path_subgraph(db: Sql, sources: Sequence[str], target: str, as_of: int | None = None) -> Answer:
+    """Like ``subgraph`` for the nodes on any path from ``sources`` down to ``target``: what is
+    both downstream of a source and upstream of the target. Depths count from the sources."""
+    _, seq_args = _at(as_of)
+    both = "nodes(node) AS (SELECT node FROM down INTERSECT SELECT node FROM up)"
+    parts = [
+        (
+            f"{_walk('down', len(c), False, as_of)}, {_walk('up', 1, True, as_of)}, {both}",
+            (*c, *seq_args, target, *seq_args),
+        )
+        for c in _chunks(list(dict.fromkeys(sources)))
+    ]
+    edge_rows, nodes, _ = _gather(db, parts, False, as_of)
+    edge_rows = [r for r in edge_rows if r[3] in nodes]
+    roots = [s for s in sources if s in nodes]
+    return depths(roots, [(r[2], r[3]) for r in edge_rows]), _edges(edge_rows), nodes
 
 
 def _nodes_only(
     db: Sql, start_ids: Sequence[str], upstream: bool, depth: int | None, as_of: int | None
 ) -> list[tuple[str, int]]:
+    """``(node, least depth)``, no details: the walk's edge ends and a BFS, or the depth walk."""
     starts = list(dict.fromkeys(start_ids))
-    if depth is not None:
-        reached = _walk_limited(db, starts, upstream, depth, as_of)
-    else:
-        match, reach = _direction(upstream)
-        rows = _walk_rows(db, starts, upstream, as_of, f"e.{match}, e.{reach}", "")
-        reached = depths(starts, rows)
+    (match, reach), (seq, seq_args) = _direction(upstream), _at(as_of, "e.seq")
+    reached: dict[str, int] = {}
+    steps: list[tuple[str, str]] = []
+    for c in _chunks(starts):
+        if depth is None:
+            sql = f"{_walk('nodes', len(c), upstream, as_of)} SELECT e.{match}, e.{reach} "
+            sql += f"FROM nodes n JOIN edges e ON e.{match} = n.node{seq}"
+            steps += db.all(f"WITH RECURSIVE {sql}", (*c, *seq_args, *seq_args))
+            continue
+        sql = f"WITH RECURSIVE {_depth_walk(len(c), upstream, as_of)} SELECT * FROM nodes"
+        for node, least in db.all(sql, (*c, depth, *seq_args)):
+            reached[node] = min(least, reached.get(node, least))
+    reached = depths(starts, steps) if depth is None else reached
     return sorted(reached.items(), key=lambda item: (item[1], item[0]))
 
 
@@ -206,19 +286,8 @@ def downstream_nodes(
 
 
 def path_nodes(db: Sql, a: str | Sequence[str], b: str, as_of: int | None = None) -> list[str]:
-    """The nodes on any path from ``a`` (one node or several) down to ``b``, both included:
-    what is downstream of ``a`` and upstream of ``b`` at once."""
-    sources = [a] if isinstance(a, str) else list(dict.fromkeys(a))
-    _, seq_args = _at(as_of)
-    found: set[str] = set()
-    for chunk in _chunks(sources):
-        sql = (
-            f"WITH RECURSIVE {_node_walk('down', len(chunk), False, as_of)}, "
-            f"{_node_walk('up', 1, True, as_of)}"
-            "SELECT node FROM down INTERSECT SELECT node FROM up"
-        )
-        found.update(row[0] for row in db.all(sql, (*chunk, *seq_args, b, *seq_args)))
-    return sorted(found)
+    """The nodes on any path from ``a`` (one node or several) down to ``b``, both included."""
+    return sorted(path_subgraph(db, [a] if isinstance(a, str) else a, b, as_of)[2])
 
 
 def edges_among(db: Sql, ids: Iterable[str], as_of: int | None = None) -> list[Edge]:
@@ -228,85 +297,23 @@ def edges_among(db: Sql, ids: Iterable[str], as_of: int | None = None) -> list[E
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks(sorted(wanted)):
         found = db.all(
-            f"SELECT {_EDGE_COLUMNS} FROM edges e WHERE e.child IN ({_marks(chunk)}){seq}",
+            "SELECT 0, e.kind, e.parent, e.child, e.role, e.seq, NULL FROM edges e "
+            f"WHERE e.child IN ({', '.join('?' * len(chunk))}){seq}",
             (*chunk, *seq_args),
         )
-        rows.extend(row for row in found if row[1] in wanted)
-    return _edges(_merged(rows, 2))
-
-
-# -- node details ----------------------------------------------------------------------------
-def _alive(as_of: int | None) -> tuple[str, tuple[int, ...]]:
-    """The condition for a row of a changing fact (an alias) that held at ``as_of``."""
-    if as_of is None:
-        return " AND until_seq IS NULL", ()
-    return " AND seq <= ? AND (until_seq IS NULL OR until_seq > ?)", (as_of, as_of)
+        rows.extend(row for row in found if row[2] in wanted)
+    return _edges(sorted(rows, key=_EDGE_ORDER))
 
 
 def node_rows(db: Sql, ids: Iterable[str], as_of: int | None = None) -> dict[str, NodeRow]:
-    """Kind, names and versions, run name and status, aliases: each node as of ``as_of``.
-
-    A run finished after ``as_of`` was still ``running`` then. Nodes unknown then are left out.
-    """
-    wanted = sorted(set(ids))
-    on, seq_args = _at(as_of)
+    """Each node as of ``as_of``: kind, first name and version, aliases held, run name and
+    status (``running`` if it finished later); nodes unknown then are left out."""
     found: dict[str, NodeRow] = {}
-    digests = [n for n in wanted if n.startswith("sha256:")]
-    for chunk in _chunks(digests):
-        marks = _marks(chunk)
-        kinds = dict(
-            db.all(
-                f"SELECT digest, kind FROM artifacts WHERE digest IN ({marks}){on}",
-                (*chunk, *seq_args),
-            )
-        )
-        names: dict[str, tuple[str, int]] = {}
-        for digest, name, version in db.all(
-            f"SELECT digest, name, version FROM versions WHERE digest IN ({marks}){on} "
-            "ORDER BY seq DESC, name DESC",
-            (*chunk, *seq_args),
-        ):
-            names[digest] = (name, version)  # the first name given to it wins
-        alive, alive_args = _alive(as_of)
-        aliases: dict[str, list[str]] = {}
-        for digest, kind, name, alias in sorted(  # in Python: one order on every backend
-            db.all(
-                f"SELECT digest, kind, name, alias FROM aliases WHERE digest IN ({marks}){alive}",
-                (*chunk, *alive_args),
-            )
-        ):
-            aliases.setdefault(digest, []).append(f"{kind}/{name}:{alias}")
-        for digest, kind in kinds.items():
-            name, version = names.get(digest, (None, None))
-            found[digest] = NodeRow(
-                id=digest,
-                type="artifact",
-                kind=kind,
-                name=name,
-                version=version,
-                aliases=tuple(aliases.get(digest, ())),
-            )
-    runs = [n[4:] for n in wanted if n.startswith("run/")]
-    for chunk in _chunks(runs):
-        for run_id, name, recorded, finish_seq in db.all(
-            f"SELECT id, name, status, finish_seq FROM runs WHERE id IN ({_marks(chunk)}){on}",
-            (*chunk, *seq_args),
-        ):
-            # a run that finished after the moment was still running then
-            late = as_of is not None and (finish_seq is None or finish_seq > as_of)
-            status = "running" if late else recorded
-            found[f"run/{run_id}"] = NodeRow(
-                id=f"run/{run_id}", type="run", kind="run", name=name, status=status
-            )
-    agents = [n[6:] for n in wanted if n.startswith("agent/")]
-    for chunk in _chunks(agents):
-        for (name,) in db.all(
-            f"SELECT DISTINCT name FROM agents WHERE name IN ({_marks(chunk)}){on}",
-            (*chunk, *seq_args),
-        ):
-            found[f"agent/{name}"] = NodeRow(
-                id=f"agent/{name}", type="agent", kind="agent", name=name
-            )
+    detail_sql, detail_args = _details(as_of)
+    for chunk in _chunks(sorted(set(ids))):
+        values = ", ".join(["(CAST(? AS TEXT))"] * len(chunk))
+        rows = db.all(f"WITH nodes(node) AS (VALUES {values}) {detail_sql}", (*chunk, *detail_args))
+        found.update(_read(rows, as_of)[1])
     return found
 
 
@@ -317,21 +324,31 @@ def seq_at_time(db: Sql, when: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _prefix(ref: Ref) -> tuple[str, tuple[str, ...]]:
+    """A digest (prefix) match that uses the index: LIKE cannot in SQLite (it ignores case)."""
+    text = ref.digest or ""
+    if len(text) == DIGEST_LENGTH:
+        return "digest = ?", (text,)
+    return "digest >= ? AND digest < ?", (text, text + "g")  # hex digits end at 'f'
+
+
 def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[str]:
     on, seq_args = _at(as_of)
     if ref.kind == "run":
         rows = db.all(f"SELECT id FROM runs WHERE id = ?{on}", (ref.name, *seq_args))
         return [f"run/{row[0]}" for row in rows]
-    if ref.kind is None:
-        sql = f"SELECT digest FROM artifacts WHERE digest LIKE ?{on} ORDER BY digest LIMIT 2"
-        return _one_digest(ref, db.all(sql, (f"{ref.digest}%", *seq_args)))
     base = f"SELECT digest FROM versions WHERE kind = ? AND name = ?{on}"
     args = (ref.kind, ref.name, *seq_args)
-    if ref.version is not None:
+    if ref.kind is None:
+        match, bounds = _prefix(ref)
+        rows = db.all(
+            f"SELECT digest FROM artifacts WHERE {match}{on} LIMIT 2", (*bounds, *seq_args)
+        )
+    elif ref.version is not None:
         rows = db.all(base + " AND version = ?", (*args, ref.version))
     elif ref.digest is not None:
-        sql = base + " AND digest LIKE ? ORDER BY digest LIMIT 2"
-        return _one_digest(ref, db.all(sql, (*args, f"{ref.digest}%")))
+        match, bounds = _prefix(ref)
+        rows = db.all(f"{base} AND {match} LIMIT 2", (*args, *bounds))
     elif ref.alias is not None:
         alive, alive_args = _alive(as_of)
         rows = db.all(
@@ -342,11 +359,7 @@ def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[s
         rows = db.all(base + " ORDER BY version", args)
     else:
         rows = db.all(base + " ORDER BY version DESC LIMIT 1", args)
-    return [row[0] for row in rows]
-
-
-def _one_digest(ref: Ref, rows: list[tuple[Any, ...]]) -> list[str]:
-    if len(rows) > 1:
+    if ref.digest is not None and len(rows) > 1:
         raise InvalidInput(f"{ref} is ambiguous", hint="give more hex characters of the digest")
     return [row[0] for row in rows]
 
