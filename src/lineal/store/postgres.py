@@ -58,6 +58,11 @@ def _redact_uri(uri: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
 
 
+#: Tables whose statistics matter to the queries' plans, and the ledger size to start at.
+_ANALYZED = ("edges", "artifacts", "versions", "runs", "params", "run_metrics", "tags", "aliases")
+_ANALYZE_FROM = 1000
+
+
 class PostgresStore(SqlStore):
     """Store in a PostgreSQL database (``postgresql://user@host:port/dbname``)."""
 
@@ -80,6 +85,7 @@ class PostgresStore(SqlStore):
             ) from exc
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
+        self._analyzed_at = 0
         if create:
             self.migrate()
         else:
@@ -109,6 +115,16 @@ class PostgresStore(SqlStore):
             cursor.itersize = 4096
             cursor.execute(_pg(sql), params or None)
             yield from cursor
+
+    def _committed(self, head_seq: int) -> None:
+        # The planner needs statistics: on tables it believes empty, a recursive lineage walk
+        # hash-joins a full scan of edges at every step (1.3 s instead of 34 ms on a 232k-edge
+        # graph), and autovacuum may be off or late. Refresh them whenever the ledger has
+        # doubled since the last time (amortised: a few ms per thousand records).
+        if head_seq >= _ANALYZE_FROM and head_seq >= 2 * self._analyzed_at:
+            self._analyzed_at = head_seq
+            with self._lock:
+                self._conn.execute(f"ANALYZE {', '.join(_ANALYZED)}")
 
     def close(self) -> None:
         self._conn.close()

@@ -14,6 +14,13 @@ from lineal.model.refs import Ref
 from lineal.store.projections import Sql
 
 _ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq FROM artifacts a"
+# A digest prefix as a range, which an index serves (LIKE does not, in SQLite): hex digits and
+# ':' all sort below '~'.
+_PREFIX = "{0} >= ? AND {0} < ?"
+
+
+def _span(prefix: str) -> tuple[str, str]:
+    return prefix, prefix + "~"
 
 
 def _artifact(row: tuple[Any, ...], name: str | None, version: int | None) -> Artifact:
@@ -48,14 +55,16 @@ def resolve(db: Sql, ref: Ref) -> Artifact | Run:
         return get_run(db, ref.name)
     if ref.kind is None:
         assert ref.digest is not None  # noqa: S101
-        rows = db.all(f"{_ARTIFACT} WHERE a.digest LIKE ? LIMIT 2", (ref.digest + "%",))
+        rows = db.all(f"{_ARTIFACT} WHERE {_PREFIX.format('a.digest')} LIMIT 2", _span(ref.digest))
         return _artifact(_unique_digest(db, ref, rows), None, None)
     base = "SELECT v.version, v.digest FROM versions v WHERE v.kind = ? AND v.name = ?"
     args: tuple[Any, ...] = (ref.kind, ref.name)
     if ref.version is not None:
         rows = db.all(base + " AND v.version = ?", (*args, ref.version))
     elif ref.digest is not None:
-        rows = db.all(base + " AND v.digest LIKE ? LIMIT 2", (*args, ref.digest + "%"))
+        rows = db.all(
+            f"{base} AND {_PREFIX.format('v.digest')} LIMIT 2", (*args, *_span(ref.digest))
+        )
     elif ref.alias is not None:
         rows = db.all(
             "SELECT v.version, v.digest FROM aliases s JOIN versions v "

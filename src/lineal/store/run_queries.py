@@ -136,9 +136,10 @@ def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Ser
 
 def running_beats(db: Sql) -> list[tuple[str, str, int, str | None, float]]:
     """(run id, host, pid, process start, last beat) of runs the projections call running."""
+    # From heartbeats (a handful of rows: finished runs drop theirs), never a scan of runs.
     rows = db.all(
         "SELECT h.run_id, h.host, h.pid, h.process_start, h.beat FROM heartbeats h "
-        "JOIN runs r ON r.id = h.run_id WHERE r.status = 'running'"
+        "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = h.run_id AND r.status = 'running')"
     )
     return [(str(a), str(b), int(c), d, float(e)) for a, b, c, d, e in rows]
 

@@ -82,6 +82,9 @@ class SqlStore:
     def close(self) -> None:
         raise NotImplementedError
 
+    def _committed(self, head_seq: int) -> None:
+        """Called after each write transaction commits, with the new head (a backend hook)."""
+
     def lenient(self) -> AbstractContextManager[None]:
         """Within: text that is not valid UTF-8 is read, not refused (for tamper checks)."""
         return nullcontext()
@@ -186,6 +189,7 @@ class SqlStore:
                     self._txn = None
             if outer:
                 self._end(commit=True)
+                self._committed(txn.head_seq)
             else:
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
 
