@@ -11,7 +11,7 @@ import base64
 import binascii
 import sys
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,12 @@ class Series:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def extend(self, more: Series) -> None:
+        """Append ``more``'s points (of the same key) in place."""
+        self.steps.extend(more.steps)
+        self.values.extend(more.values)
+        self.times.extend(more.times)
+
     def packed(self) -> dict[str, Any]:
         """The JSON-shaped form a ``metrics.batch`` payload holds."""
         return {
@@ -104,3 +110,15 @@ class Series:
             values=_unpack(packed["values"], "d", count, "values"),
             times=_unpack(packed["times"], "d", count, "times"),
         )
+
+
+def merge(series: Iterable[Series]) -> dict[str, Series]:
+    """One series per key, points in the order given (the first series of a key is extended)."""
+    merged: dict[str, Series] = {}
+    for one in series:
+        have = merged.get(one.key)
+        if have is None:
+            merged[one.key] = one
+        else:
+            have.extend(one)
+    return merged

@@ -14,7 +14,7 @@ from typing import Any
 from lineal.model import canonical
 from lineal.model.entities import Run
 from lineal.model.ops import MetricsBatch
-from lineal.model.series import Series
+from lineal.model.series import Series, merge
 from lineal.store.projections import Sql
 
 _CHUNK = 500
@@ -113,7 +113,7 @@ def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Ser
         sql += " AND key = ?"
         args.append(key)
     seqs = [row[0] for row in db.all(sql + " ORDER BY seq", args)]
-    joined: dict[str, Series] = {}
+    found: list[Series] = []
     for start in range(0, len(seqs), _CHUNK):
         chunk = seqs[start : start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
@@ -121,17 +121,8 @@ def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Ser
             f"SELECT payload FROM ledger WHERE seq IN ({marks}) ORDER BY seq", chunk
         ):
             batch = MetricsBatch.from_payload(canonical.decode(bytes(payload)))
-            for one in batch.series:
-                if key is not None and one.key != key:
-                    continue
-                have = joined.get(one.key)
-                if have is None:
-                    joined[one.key] = one
-                else:
-                    have.steps.extend(one.steps)
-                    have.values.extend(one.values)
-                    have.times.extend(one.times)
-    return joined
+            found.extend(one for one in batch.series if key is None or one.key == key)
+    return merge(found)
 
 
 def running_beats(db: Sql) -> list[tuple[str, str, int, str | None, float]]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lineal.errors import InvalidInput
-from lineal.model.series import Series
+from lineal.model.series import Series, merge
 
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}")
 
@@ -225,20 +225,6 @@ def _float_column(values: Sequence[Any], key: str) -> array[float]:
         raise InvalidInput(f"metric {key!r}: values must be numbers ({exc})") from exc
 
 
-def _merge(series: list[Series]) -> list[Series]:
-    """One series per key (points left over from a failed flush come first)."""
-    merged: dict[str, Series] = {}
-    for one in series:
-        have = merged.get(one.key)
-        if have is None:
-            merged[one.key] = one
-        else:
-            have.steps.extend(one.steps)
-            have.values.extend(one.values)
-            have.times.extend(one.times)
-    return list(merged.values())
-
-
 class Flusher:
     """A daemon thread that writes the buffer at least every ``interval`` seconds."""
 
@@ -286,7 +272,7 @@ class Flusher:
     def flush(self) -> int:
         """Write every pending point now; return how many were written."""
         with self._flush_lock:
-            series = _merge(self._retry + self.buffer.drain())
+            series = list(merge(self._retry + self.buffer.drain()).values())
             if not series:
                 return 0
             try:
