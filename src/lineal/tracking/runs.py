@@ -19,12 +19,12 @@ from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import Conflict, InvalidInput
+from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
-from lineal.model.refs import parse
+from lineal.model.refs import Ref, parse
 from lineal.model.series import Series
 from lineal.tracking import liveness
 from lineal.tracking.metrics import Flusher, MetricBuffer
@@ -255,8 +255,8 @@ class ActiveRun:
 
 
 # -- starting --------------------------------------------------------------------------------
-def _capture_records(
-    run_id: str, ref: str, start: RunStart, tags: Mapping[str, str], parent: ActiveRun | None
+def _start_records(
+    ref: str, start: RunStart, tags: Mapping[str, str], parent: ActiveRun | None
 ) -> Iterator[Any]:
     yield start
     for key, value in tags.items():
@@ -268,7 +268,9 @@ def _capture_records(
 def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> str:
     """Record a captured environment or code state once; runs that share it share the node."""
     digest = digest_bytes(canonical.encode(dict(body)))
-    if not repo.store.sql().one("SELECT 1 FROM artifacts WHERE digest = ?", (digest,)):
+    try:
+        repo.resolve(Ref(kind=None, digest=digest))
+    except NotFound:
         repo.store.append(ArtifactRecord(kind=kind, digest=digest, meta=dict(body)))
     return digest
 
@@ -308,7 +310,7 @@ def start(
     op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
     ref = f"run/{run_id}"
     with repo.atomic():
-        repo.store.append(list(_capture_records(run_id, ref, op, tags or {}, parent)))
+        repo.store.append(list(_start_records(ref, op, tags or {}, parent)))
         if env is not None:
             repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
         if code is not None and code.get("commit"):
