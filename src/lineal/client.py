@@ -34,6 +34,7 @@ from lineal.model.refs import Ref, parse
 from lineal.model.series import Series
 from lineal.store import queries
 from lineal.store.base import VerifyReport
+from lineal.store.liveness import crashed
 from lineal.store.sql import SqlStore
 
 Node = str | Artifact | Run
@@ -220,8 +221,6 @@ class Lineal:
         found = self.resolve(ref)
         db = self.store.sql()
         if isinstance(found, Run):
-            from lineal.tracking.liveness import crashed  # tracking builds on this module
-
             node = f"run/{found.id}"
             status = found.status
             if status == "running" and found.id in crashed(db):

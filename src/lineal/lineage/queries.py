@@ -18,6 +18,7 @@ from lineal.model import canonical
 from lineal.model.entities import check_agent_name
 from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
 from lineal.store import lineage_queries as sql
+from lineal.store.liveness import crashed
 from lineal.store.projections import Sql
 
 #: What ``kinds`` may name: the artifact kinds, runs and agents.
@@ -154,8 +155,6 @@ def _graph(
         )
     nodes = _nodes(rows, depths)
     if asked is None and any(node.status == "running" for node in nodes.values()):
-        from lineal.tracking.liveness import crashed  # only needed while runs are running
-
         for run_id in crashed(db):
             node = nodes.get(f"run/{run_id}")
             if node is not None:

@@ -19,7 +19,6 @@ from lineal.store.projections import Sql
 
 #: The most values bound into one IN list or seed list.
 CHUNK = 500
-DIGEST_LENGTH = len("sha256:") + 64
 
 
 class NodeRow(NamedTuple):
@@ -324,14 +323,6 @@ def seq_at_time(db: Sql, when: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _prefix(ref: Ref) -> tuple[str, tuple[str, ...]]:
-    """A digest (prefix) match that uses the index: LIKE cannot in SQLite (it ignores case)."""
-    text = ref.digest or ""
-    if len(text) == DIGEST_LENGTH:
-        return "digest = ?", (text,)
-    return "digest >= ? AND digest < ?", (text, text + "g")  # hex digits end at 'f'
-
-
 def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[str]:
     on, seq_args = _at(as_of)
     if ref.kind == "run":
@@ -340,14 +331,14 @@ def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[s
     base = f"SELECT digest FROM versions WHERE kind = ? AND name = ?{on}"
     args = (ref.kind, ref.name, *seq_args)
     if ref.kind is None:
-        match, bounds = _prefix(ref)
+        match, bounds = queries.digest_match(ref)
         rows = db.all(
             f"SELECT digest FROM artifacts WHERE {match}{on} LIMIT 2", (*bounds, *seq_args)
         )
     elif ref.version is not None:
         rows = db.all(base + " AND version = ?", (*args, ref.version))
     elif ref.digest is not None:
-        match, bounds = _prefix(ref)
+        match, bounds = queries.digest_match(ref)
         rows = db.all(f"{base} AND {match} LIMIT 2", (*args, *bounds))
     elif ref.alias is not None:
         alive, alive_args = _alive(as_of)

@@ -9,18 +9,21 @@ from typing import Any
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model import canonical
+from lineal.model.digests import is_digest
 from lineal.model.entities import Artifact, Edge, Run
 from lineal.model.refs import Ref
 from lineal.store.projections import Sql
 
 _ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq FROM artifacts a"
-# A digest prefix as a range, which an index serves (LIKE does not, in SQLite): hex digits and
-# ':' all sort below '~'.
-_PREFIX = "{0} >= ? AND {0} < ?"
 
 
-def _span(prefix: str) -> tuple[str, str]:
-    return prefix, prefix + "~"
+def digest_match(ref: Ref, column: str = "digest") -> tuple[str, tuple[str, ...]]:
+    """SQL matching ``ref``'s digest or digest prefix in ``column``, as a range an index serves
+    (LIKE cannot in SQLite: it ignores case); and its arguments."""
+    text = ref.digest or ""
+    if is_digest(text):
+        return f"{column} = ?", (text,)
+    return f"{column} >= ? AND {column} < ?", (text, text + "g")  # hex digits end at 'f'
 
 
 def _artifact(row: tuple[Any, ...], name: str | None, version: int | None) -> Artifact:
@@ -55,16 +58,16 @@ def resolve(db: Sql, ref: Ref) -> Artifact | Run:
         return get_run(db, ref.name)
     if ref.kind is None:
         assert ref.digest is not None  # noqa: S101
-        rows = db.all(f"{_ARTIFACT} WHERE {_PREFIX.format('a.digest')} LIMIT 2", _span(ref.digest))
+        match, bounds = digest_match(ref, "a.digest")
+        rows = db.all(f"{_ARTIFACT} WHERE {match} LIMIT 2", bounds)
         return _artifact(_unique_digest(db, ref, rows), None, None)
     base = "SELECT v.version, v.digest FROM versions v WHERE v.kind = ? AND v.name = ?"
     args: tuple[Any, ...] = (ref.kind, ref.name)
     if ref.version is not None:
         rows = db.all(base + " AND v.version = ?", (*args, ref.version))
     elif ref.digest is not None:
-        rows = db.all(
-            f"{base} AND {_PREFIX.format('v.digest')} LIMIT 2", (*args, *_span(ref.digest))
-        )
+        match, bounds = digest_match(ref, "v.digest")
+        rows = db.all(f"{base} AND {match} LIMIT 2", (*args, *bounds))
     elif ref.alias is not None:
         rows = db.all(
             "SELECT v.version, v.digest FROM aliases s JOIN versions v "

@@ -125,6 +125,30 @@ def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Ser
     return merge(found)
 
 
+def finished_runs_tagged(db: Sql, key: str, value: str, *, without: str) -> list[str]:
+    """Ids of finished runs whose current tag ``key`` is ``value`` and which have no current
+    tag ``without``, newest first (at most 20)."""
+    rows = db.all(
+        "SELECT r.id FROM tags t JOIN runs r ON t.target = 'run/' || r.id "
+        "WHERE t.key = ? AND t.value = ? AND t.until_seq IS NULL AND r.status = 'finished' "
+        "AND NOT EXISTS (SELECT 1 FROM tags h WHERE h.target = t.target AND h.key = ? "
+        "AND h.until_seq IS NULL) ORDER BY r.seq DESC LIMIT 20",
+        (key, value, without),
+    )
+    return [row[0] for row in rows]
+
+
+def tag_values_beside(db: Sql, key: str, *, where_key: str, where_value: str) -> list[str]:
+    """The current values of tag ``key`` on every node whose current ``where_key`` tag is
+    ``where_value``."""
+    rows = db.all(
+        "SELECT o.value FROM tags o JOIN tags c ON c.target = o.target WHERE o.key = ? "
+        "AND c.key = ? AND c.value = ? AND o.until_seq IS NULL AND c.until_seq IS NULL",
+        (key, where_key, where_value),
+    )
+    return [row[0] for row in rows]
+
+
 def running_beats(db: Sql) -> list[tuple[str, str, int, str | None, float]]:
     """(run id, host, pid, process start, last beat) of runs the projections call running."""
     # From heartbeats (a handful of rows: finished runs drop theirs), never a scan of runs.

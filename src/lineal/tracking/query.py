@@ -23,8 +23,7 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.model.entities import Run
 from lineal.model.series import Series
-from lineal.store import run_queries
-from lineal.tracking import liveness
+from lineal.store import liveness, run_queries
 from lineal.tracking.filters import (
     And,
     Compare,

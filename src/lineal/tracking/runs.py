@@ -26,7 +26,7 @@ from lineal.model.entities import Artifact, Run
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
 from lineal.model.refs import Ref, parse
 from lineal.model.series import Series
-from lineal.tracking import liveness
+from lineal.store import liveness
 from lineal.tracking.metrics import Flusher, MetricBuffer
 
 _ACTIVE: list[ActiveRun] = []

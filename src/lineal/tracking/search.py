@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
-from lineal.model.entities import Artifact, Run
+from lineal.model.entities import Run
 from lineal.model.refs import parse
 from lineal.model.series import Series
-from lineal.store import run_queries
-from lineal.tracking import liveness
+from lineal.store import liveness, run_queries
+from lineal.store.lineage_queries import resolve_at
 from lineal.tracking.filters import compile_where, step_fields
 from lineal.tracking.filters import parse as parse_filter
 
@@ -21,14 +21,10 @@ def _digests(repo: Lineal, text: str) -> list[str]:
     ref = parse(text)
     if ref.kind == "run":
         raise InvalidInput(f"uses()/generated() take an artifact, not {text}")
-    if ref.kind is not None and ref.version is None and ref.digest is None and ref.alias is None:
-        assert ref.name is not None  # noqa: S101 - the grammar guarantees it
-        return repo.versions(ref.kind, ref.name)
     try:
-        found = repo.resolve(ref)
+        return resolve_at(repo.store.sql(), ref, every_version=True)
     except NotFound:
-        return []
-    return [found.digest] if isinstance(found, Artifact) else []
+        return []  # names nothing recorded: no run used or generated it
 
 
 def search_runs(

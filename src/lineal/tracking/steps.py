@@ -21,11 +21,12 @@ from lineal import datasets
 from lineal.cas.manifest import Manifest
 from lineal.cas.scan import snapshot
 from lineal.client import Lineal
-from lineal.errors import IntegrityError, InvalidInput
+from lineal.errors import IntegrityError, InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact
-from lineal.model.refs import parse
+from lineal.model.refs import Ref, parse
+from lineal.store import queries, run_queries
 from lineal.tracking.runs import ActiveRun, active_run, start
 from lineal.worktree import materialise
 
@@ -38,17 +39,6 @@ RETURNS_TAG = "lineal.returns"  # none, path, str-path, json, tuple:N or list:N
 OUTPUTS_TAG = "lineal.outputs"  # canonical JSON: what each returned value was, and where
 CODE_TAG = "lineal.step.code"  # the digest of the function's identity, on every step run
 OUT_ARGS_TAG = "lineal.step.out_args"  # arguments that named where a returned path was written
-_CANDIDATES = (
-    "SELECT r.id FROM tags t JOIN runs r ON t.target = 'run/' || r.id "
-    "WHERE t.key = ? AND t.value = ? AND t.until_seq IS NULL AND r.status = 'finished' "
-    "AND NOT EXISTS (SELECT 1 FROM tags h WHERE h.target = t.target AND h.key = ? "
-    "AND h.until_seq IS NULL) ORDER BY r.seq DESC LIMIT 20"
-)
-_TAGS = "SELECT key, value FROM tags WHERE target = ? AND until_seq IS NULL"
-_OUT_ARGS = (
-    "SELECT o.value FROM tags o JOIN tags c ON c.target = o.target WHERE o.key = ? "
-    "AND c.key = ? AND c.value = ? AND o.until_seq IS NULL AND c.until_seq IS NULL"
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +117,11 @@ def _scan(repo: Lineal, path: Path) -> Manifest:
 
 
 def _known(repo: Lineal, digest: str) -> bool:
-    return repo.store.sql().one("SELECT 1 FROM artifacts WHERE digest = ?", (digest,)) is not None
+    try:
+        repo.resolve(Ref(kind=None, digest=digest))
+    except NotFound:
+        return False
+    return True
 
 
 def _snapshot(repo: Lineal, path: Path, kind: str, meta: Mapping[str, Any] | None) -> Artifact:
@@ -156,8 +150,10 @@ def classify(repo: Lineal, identity: Mapping[str, str], bound: inspect.BoundArgu
     params: dict[str, Any] = {}
     inputs: dict[str, Artifact] = {}
     keyable = True
-    rows = repo.store.sql().all(_OUT_ARGS, (OUT_ARGS_TAG, CODE_TAG, code))
-    outs = {name for (text,) in rows for name in text.split(",")}
+    rows = run_queries.tag_values_beside(
+        repo.store.sql(), OUT_ARGS_TAG, where_key=CODE_TAG, where_value=code
+    )
+    outs = {name for text in rows for name in text.split(",")}
     for argname, value in bound.arguments.items():
         # Where earlier calls wrote an output exists now, but it is no input: its text is a
         # param, like a path that does not exist (yet).
@@ -294,8 +290,8 @@ def _rebuild(repo: Lineal, shape: str, outputs: list[Output]) -> Any:
 def _previous(repo: Lineal, key: str) -> tuple[str, str, list[Output]] | None:
     """The newest finished run with this key (not itself a replay) whose outputs are cached."""
     db = repo.store.sql()
-    for (run_id,) in db.all(_CANDIDATES, (STEP_TAG, key, HIT_TAG)):
-        tags = dict(db.all(_TAGS, (f"run/{run_id}",)))
+    for run_id in run_queries.finished_runs_tagged(db, STEP_TAG, key, without=HIT_TAG):
+        tags = queries.tags(db, f"run/{run_id}")
         if RETURNS_TAG not in tags or OUTPUTS_TAG not in tags:
             continue
         outputs = [Output(**row) for row in canonical.decode(tags[OUTPUTS_TAG].encode())]
