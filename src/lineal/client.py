@@ -11,31 +11,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal import workspace
 from lineal.errors import InvalidInput, NotFound
-from lineal.ledger import checkpoint as checkpoints
-from lineal.ledger.chain import Record
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes, is_digest
 from lineal.model.entities import Artifact, Edge, Run
-from lineal.model.ops import (
-    AliasSet,
-    ArtifactRecord,
-    EdgeRecord,
-    MetricsBatch,
-    Redact,
-    RunFinish,
-    RunStart,
-    TagSet,
-)
 from lineal.model.refs import Ref, parse
-from lineal.model.series import Series
 from lineal.store import queries
-from lineal.store.base import VerifyReport
-from lineal.store.liveness import crashed
-from lineal.store.sql import SqlStore
+
+# What only writing, checkpoints or run details need is imported by the methods that use it:
+# a read such as `lineal status` should not pay for the op types, signatures and run liveness.
+if TYPE_CHECKING:
+    from lineal.ledger import checkpoint as checkpoints
+    from lineal.ledger.chain import Record
+    from lineal.store.base import VerifyReport
+    from lineal.store.sql import SqlStore
 
 Node = str | Artifact | Run
 
@@ -52,12 +44,17 @@ class Lineal:
         self.workspace = workspace
 
     @classmethod
-    def open(cls, uri: str | None = None, *, path: str | Path | None = None) -> Lineal:
-        """Open ``uri``, else ``LINEAL_URI``, else the nearest `.lineal/` above ``path``."""
+    def open(
+        cls, uri: str | None = None, *, path: str | Path | None = None, write: bool = True
+    ) -> Lineal:
+        """Open ``uri``, else ``LINEAL_URI``, else the nearest `.lineal/` above ``path``.
+
+        ``write=False`` opens without the signing key: reads only, and no key is loaded.
+        """
         found = workspace.locate(Path(path) if path else None)
         if uri is not None:
             found = workspace.Workspace(uri=uri, agent=found.agent, keys=found.keys, root=None)
-        return cls(found.open(), found)
+        return cls(found.open(write=write), found)
 
     def require_workspace(self) -> workspace.Workspace:
         """The local workspace (`.lineal/`), or NotFound: caches and remotes live there."""
@@ -94,6 +91,8 @@ class Lineal:
         meta: Mapping[str, Any] | None = None,
     ) -> Artifact:
         """Record an artifact by its digest (or by the bytes to digest) under an optional name."""
+        from lineal.model.ops import ArtifactRecord
+
         if (digest is None) == (data is None):
             raise InvalidInput("pass exactly one of digest= or data=")
         if data is not None:
@@ -110,6 +109,8 @@ class Lineal:
 
     def link(self, kind: str, parent: Node, child: Node, *, role: str | None = None) -> Edge:
         """Record an edge from upstream ``parent`` to downstream ``child``."""
+        from lineal.model.ops import EdgeRecord
+
         edge = EdgeRecord(kind=kind, parent=self.node(parent), child=self.node(child), role=role)
         record = self.store.append(edge)[0]
         return Edge(kind=kind, parent=edge.parent, child=edge.child, role=role, seq=record.seq)
@@ -122,6 +123,8 @@ class Lineal:
         meta: Mapping[str, Any] | None = None,
     ) -> Run:
         from ulid import ULID  # imported here: it costs every CLI start ~20 ms
+
+        from lineal.model.ops import RunStart
 
         op = RunStart(
             id=str(ULID()), name=name, started=_now(), params=params or {}, meta=meta or {}
@@ -137,6 +140,8 @@ class Lineal:
         summary: Mapping[str, Any] | None = None,
         error: str | None = None,
     ) -> Run:
+        from lineal.model.ops import RunFinish
+
         run_id = self._run_id(run)
         self.store.append(
             RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}, error=error)
@@ -148,6 +153,9 @@ class Lineal:
 
         For training loops use ``lineal.start_run(...).log``: it buffers and batches.
         """
+        from lineal.model.ops import MetricsBatch
+        from lineal.model.series import Series
+
         when = time.time()
         try:
             series = tuple(
@@ -160,6 +168,8 @@ class Lineal:
 
     def set_alias(self, ref: str, alias: str) -> Artifact:
         """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names."""
+        from lineal.model.ops import AliasSet
+
         artifact = self.resolve(ref)
         if not isinstance(artifact, Artifact) or artifact.name is None:
             raise InvalidInput(f"{ref} is not a named artifact version: aliases need a name")
@@ -169,10 +179,14 @@ class Lineal:
         return artifact
 
     def set_tag(self, target: Node, key: str, value: str | None) -> Record:
+        from lineal.model.ops import TagSet
+
         return self.store.append(TagSet(target=self.node(target), key=key, value=value))[0]
 
     def redact(self, seq: int, reason: str) -> Record:
         """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable."""
+        from lineal.model.ops import Redact
+
         return self.store.append(Redact(seq=seq, reason=reason))[0]
 
     # -- reading -------------------------------------------------------------------------
@@ -218,6 +232,8 @@ class Lineal:
 
     def show(self, ref: str) -> dict[str, Any]:
         """Everything known about one artifact or run, JSON-shaped."""
+        from lineal.store.liveness import crashed
+
         found = self.resolve(ref)
         db = self.store.sql()
         if isinstance(found, Run):
@@ -276,6 +292,8 @@ class Lineal:
 
     def checkpoint(self) -> dict[str, Any]:
         """A signed tree head over the whole ledger (see lineal.ledger.checkpoint)."""
+        from lineal.ledger import checkpoint as checkpoints
+
         signer = self.store.signer
         if signer is None:
             raise InvalidInput(
@@ -288,6 +306,8 @@ class Lineal:
 
     def check_checkpoint(self, document: Mapping[str, Any]) -> checkpoints.CheckpointResult:
         """Is an old checkpoint a prefix of today's ledger? If not, where did history change?"""
+        from lineal.ledger import checkpoint as checkpoints
+
         return checkpoints.check_checkpoint(document, self.store.leaf_hashes())
 
 

@@ -6,24 +6,23 @@ outside the `.lineal/` folder it creates.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
-import shutil
-import subprocess
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomli_w
+from typing import TYPE_CHECKING
 
 from lineal.errors import Conflict, InvalidInput, NotFound
-from lineal.ledger.keys import Signer, load_signer, save_signer
-from lineal.model.entities import check_agent_name
-from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+
+# What only init and signing need (keys and the cryptography library, tomli_w, subprocess
+# for git) is imported where it is used: finding and reading the store, which every command
+# does first, needs none of it.
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
+    from lineal.store.sql import SqlStore
 
 DIRNAME = ".lineal"
 CONFIG = "config.toml"
@@ -43,6 +42,8 @@ class Workspace:
             return None
         if not (self.keys / f"{self.agent}.ed25519").exists():
             return None
+        from lineal.ledger.keys import load_signer
+
         return load_signer(self.keys, self.agent)
 
     def open(self, *, write: bool = True) -> SqlStore:
@@ -58,6 +59,8 @@ class Workspace:
 
     def write_config(self, config: Mapping[str, object]) -> None:
         """Rewrite `.lineal/config.toml` atomically."""
+        import tomli_w
+
         root = self.require_root()
         tmp = root / (CONFIG + ".tmp")
         tmp.write_text(tomli_w.dumps(dict(config)))
@@ -109,6 +112,9 @@ def locate(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Wor
 
 def default_agent() -> str:
     """The writer's name: git's user.email, else user.name, else the login name."""
+    import getpass
+    import subprocess
+
     for key in ("user.email", "user.name"):
         try:
             found = subprocess.run(  # noqa: S603 - fixed argv, no shell
@@ -128,6 +134,14 @@ def default_agent() -> str:
 
 def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) -> Workspace:
     """Create `.lineal/` in ``path`` with a store, a signing key and the agent registered."""
+    import shutil
+
+    import tomli_w
+
+    from lineal.ledger.keys import Signer, save_signer
+    from lineal.model.entities import check_agent_name
+    from lineal.model.ops import AgentRegister
+
     root = Path(path).resolve() / DIRNAME
     if (root / CONFIG).exists():
         raise Conflict(f"{root} already exists", hint="this folder is already a lineal workspace")

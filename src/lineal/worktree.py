@@ -9,12 +9,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lineal import remotes
 from lineal.cas.manifest import Entry, Manifest, ManifestDiff, diff
-from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
-from lineal.client import Lineal
+from lineal.cas.unchanged import unchanged
 from lineal.datasets import (
     Progress,
     absolute,
@@ -28,7 +27,13 @@ from lineal.datasets import (
     workspace_root,
 )
 from lineal.errors import Conflict, IntegrityError, NotFound
-from lineal.model.entities import Artifact
+
+if TYPE_CHECKING:
+    from lineal.cas.objects import ObjectCache
+    from lineal.client import Lineal
+    from lineal.model.entities import Artifact
+
+_NO_CHANGES = ManifestDiff((), (), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +68,11 @@ def status(repo: Lineal, ref: str | None = None) -> list[Status]:
             paths = [absolute(repo, p) for p in base.meta.get("paths", [])]
             if not paths or not all(p.exists() for p in paths):
                 continue
-            current = snapshot(paths, objects=None, stat_cache=stats).manifest
-            changes = diff(manifest_of(repo, base), current)
+            if unchanged(paths, base.digest, stats):  # stat calls only, when it can tell
+                changes = _NO_CHANGES
+            else:
+                current = snapshot(paths, objects=None, stat_cache=stats).manifest
+                changes = diff(manifest_of(repo, base), current)
             found.append(Status(base, ", ".join(base.meta["paths"]), changes))
     finally:
         stats.close()
@@ -89,6 +97,8 @@ def checkout(
     progress: Progress | None = None,
 ) -> CheckoutResult:
     """Materialise a version into ``directory`` (default: where it was snapshotted)."""
+    from lineal import remotes  # only to fetch missing objects: it loads the remote backends
+
     artifact = resolve_dataset(repo, ref)
     manifest = manifest_of(repo, artifact)
     default = absolute(repo, str(artifact.meta.get("root", artifact.name)))

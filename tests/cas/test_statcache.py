@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from lineal.cas.statcache import StatCache
+from lineal.cas.statcache import RACY_NS, StatCache, tree_signature
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
@@ -181,3 +182,76 @@ def test_two_caches_on_one_file_share_rows(tmp_path: Path) -> None:
         assert c.lookup(str(tmp_path / "g"), st) == OTHER
     finally:
         c.close()
+
+
+def _key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int]:
+    return str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def test_known_answers_for_a_whole_tree_in_the_callers_order(
+    cache: StatCache, tmp_path: Path
+) -> None:
+    files = [tmp_path / name for name in ("a", "b", "c")]
+    stats = [_old_file(f) for f in files]
+    cache.update(
+        [(str(f), st, d) for f, st, d in zip(files, stats, (DIGEST, OTHER, DIGEST), strict=True)]
+    )
+    keys = [_key(f, st) for f, st in zip(files, stats, strict=True)]
+    assert cache.known(keys) == [DIGEST, OTHER, DIGEST]
+    assert cache.known(keys[::-1]) == [DIGEST, OTHER, DIGEST][::-1]
+    assert cache.known(keys[:2]) == [DIGEST, OTHER]  # a row that is not asked about: fine
+    assert cache.known([]) == []
+    moved = (keys[1][0], keys[1][1], keys[1][2] + 1, keys[1][3], keys[1][4])  # other inode
+    assert cache.known([keys[0], moved, keys[2]]) is None
+    assert cache.known([*keys, _key(tmp_path / "d", stats[0])]) is None  # no row for d
+
+
+def test_known_trusts_no_racily_clean_or_damaged_row(cache: StatCache, tmp_path: Path) -> None:
+    old, fresh = tmp_path / "old", tmp_path / "fresh"
+    st_old, st_fresh = _old_file(old), _old_file(fresh, age_s=1)
+    cache.update([(str(old), st_old, DIGEST), (str(fresh), st_fresh, OTHER)])
+    assert cache.known([_key(old, st_old)]) == [DIGEST]
+    assert cache.known([_key(old, st_old), _key(fresh, st_fresh)]) is None
+    with closing(sqlite3.connect(cache.path)) as conn, conn:
+        conn.execute("UPDATE stat SET digest = 'sha256:xyz' WHERE path = ?", (str(old),))
+    assert cache.known([_key(old, st_old)]) is None
+
+
+def test_a_tree_signature_is_recorded_only_when_no_file_is_racily_clean(
+    cache: StatCache,
+) -> None:
+    now = time.time_ns()
+    assert cache.tree("/data") is None
+    assert not cache.record_tree(
+        "/data", b"sig", DIGEST, newest_mtime_ns=now - RACY_NS // 2, statted_ns=now
+    )
+    assert cache.tree("/data") is None
+    assert cache.record_tree(
+        "/data", b"sig", DIGEST, newest_mtime_ns=now - RACY_NS - 1, statted_ns=now
+    )
+    assert cache.tree("/data") == (b"sig", DIGEST)
+    assert not cache.record_tree("/data", b"sig", "not a digest", newest_mtime_ns=0, statted_ns=now)
+    assert cache.tree("/data") == (b"sig", DIGEST)
+
+
+def test_a_tree_signature_sees_every_kind_of_change(tmp_path: Path) -> None:
+    f, g = tmp_path / "f", tmp_path / "g"
+    _old_file(f)
+    _old_file(g)
+    files = [("f", str(f)), ("g", str(g))]
+
+    def signature() -> bytes:
+        return tree_signature(files, [f.stat(), g.stat()])
+
+    first = signature()
+    assert signature() == first
+    assert tree_signature([("f", str(f)), ("h", str(g))], [f.stat(), g.stat()]) != first
+    assert tree_signature(files[:1], [f.stat()]) != first
+    before = g.stat()
+    _old_file(f, b"data", age_s=120)
+    assert signature() != first  # other mtime
+    _old_file(f, b"data")
+    first = signature()
+    g.write_bytes(b"longer")
+    os.utime(g, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert signature() != first  # other size, same mtime

@@ -22,7 +22,7 @@ import pytest
 import typer
 
 import lineal
-from lineal.cli.main import app
+from lineal.cli.app import app
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import OPS
 

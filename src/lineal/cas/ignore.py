@@ -10,10 +10,12 @@ by a later ``!pattern`` (the walk never enters the folder).
 from __future__ import annotations
 
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from lineal.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILE = ".linealignore"
 ALWAYS_IGNORED_FOLDERS = frozenset({".lineal", ".git", ".dvc"})
@@ -25,7 +27,11 @@ class IgnoreRules:
     __slots__ = ("_spec",)
 
     def __init__(self, lines: list[str] | None = None) -> None:
-        spec = GitIgnoreSpec.from_lines(lines) if lines else None
+        spec: GitIgnoreSpec | None = None
+        if lines:  # pathspec loads only for a folder that has rules (it costs ~20 ms)
+            from pathspec import GitIgnoreSpec
+
+            spec = GitIgnoreSpec.from_lines(lines)
         self._spec = spec if spec is not None and len(spec) else None
 
     @property

@@ -178,9 +178,16 @@ class Manifest:
 
 
 def _encode(entries: tuple[Entry, ...]) -> bytes:
-    # Every Entry was validated when made (UTF-8 path without U+0000, hex digest, int64
-    # size), so the canonical type walk is skipped: it would cost more than the encoding.
-    rows = [[e.path, e.digest, e.size] for e in entries]
+    return encode_rows([[e.path, e.digest, e.size] for e in entries])
+
+
+def encode_rows(rows: list[list[Any]]) -> bytes:
+    """The canonical bytes of the manifest whose entries are ``[path, digest, size]`` rows.
+
+    For rows sorted by path, unique, and each valid as an Entry would check it (a UTF-8 path
+    without U+0000, a hex digest, an int64 size): the canonical type walk is skipped, as it
+    would cost more than the encoding. Callers that only need a digest so make no Entry.
+    """
     return canonical.encode_checked({"entries": rows, "format": FORMAT}).encode("utf-8")
 
 

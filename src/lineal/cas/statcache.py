@@ -7,16 +7,25 @@ A row is trusted only if device, inode, size and mtime_ns all match and the row 
 clean* (git's rule): if the file's mtime is within 2 s of the moment the row was recorded, a
 write in the same timestamp tick could have left the mtime unchanged, so the file is hashed
 again (and the row re-recorded, after which it is trusted).
+
+It also keeps one row per working copy: the *signature* of a tree (a hash over the sorted
+relpath, device, inode, size and mtime of each of its files) and the manifest digest the tree
+held when that signature was taken, so that `lineal status` on an unchanged tree needs its
+stat calls and this one row (lineal.cas.unchanged). The same racy-clean rule applies: a
+signature is not recorded while any of its files changed within 2 s of the stat calls.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lineal.model.digests import is_digest
 
@@ -33,10 +42,24 @@ CREATE TABLE IF NOT EXISTS stat (
     recorded_ns INTEGER NOT NULL
 ) WITHOUT ROWID
 """
+_TREES = """
+CREATE TABLE IF NOT EXISTS trees (
+    root TEXT PRIMARY KEY,
+    signature BLOB NOT NULL,
+    digest TEXT NOT NULL,
+    recorded_ns INTEGER NOT NULL
+) WITHOUT ROWID
+"""
 _DIGEST_LINES = re.compile(r"(?:sha256:[0-9a-f]{64}\n)*")
 _UPSERT = "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?)"
 # dev, ino (both as SQLite stores them: signed), size, mtime_ns, digest, recorded_ns
 _Row = tuple[int, int, int, int, str, int]
+#: (path, dev, ino, size, mtime_ns) of one file, dev and ino as os.stat gives them.
+StatKey = tuple[str, int, int, int, int]
+_TRUSTED_BETWEEN = (
+    "SELECT path, dev, ino, size, mtime_ns, digest FROM stat "
+    "WHERE path BETWEEN ? AND ? AND mtime_ns < recorded_ns - ? ORDER BY path"
+)
 
 
 def _signed(n: int) -> int:
@@ -44,15 +67,36 @@ def _signed(n: int) -> int:
     return n - (1 << 64) if n >= 1 << 63 else n
 
 
+def _all_digests(values: Sequence[str]) -> bool:
+    """True if every value (whatever SQLite held) is a well-formed digest, in one regex pass."""
+    try:
+        lines = "".join([value + "\n" for value in values])
+    except TypeError:  # a digest stored as a number or blob
+        return False
+    # The length check: a "digest" holding a newline could otherwise pass as two lines.
+    return len(lines) == 72 * len(values) and _DIGEST_LINES.fullmatch(lines) is not None
+
+
+def _matching(rows: dict[str, tuple[Any, ...]], keys: Sequence[StatKey]) -> list[str] | None:
+    """The digest of each key's row (path, dev, ino, size, mtime_ns, digest), if all match."""
+    digests = []
+    for path, dev, ino, size, mtime_ns in keys:
+        row = rows.get(path)
+        if (
+            row is None
+            or row[4] != mtime_ns
+            or row[3] != size
+            or row[2] not in (ino, _signed(ino))
+            or row[1] not in (dev, _signed(dev))
+        ):
+            return None
+        digests.append(row[5])
+    return digests
+
+
 def _well_formed(rows: dict[str, _Row]) -> dict[str, _Row]:
     """Drop rows whose digest is damaged, so that lookup never returns one (a miss instead)."""
-    # One regex pass over all digests at once; row by row only if something is wrong.
-    try:
-        lines = "".join(row[4] + "\n" for row in rows.values())
-    except TypeError:  # a digest stored as a number or blob
-        lines = ""
-    # The length check: a "digest" holding a newline could otherwise pass as two lines.
-    if len(lines) == 72 * len(rows) and _DIGEST_LINES.fullmatch(lines):
+    if _all_digests([row[4] for row in rows.values()]):
         return rows
     return {path: row for path, row in rows.items() if is_digest(row[4])}
 
@@ -80,6 +124,7 @@ class StatCache:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute(_SCHEMA)
+                conn.execute(_TREES)
                 self._conn = conn
             except (sqlite3.Error, OSError):
                 if conn is not None:
@@ -120,6 +165,37 @@ class StatCache:
             return None
         return row[4]
 
+    def known(self, keys: Sequence[StatKey]) -> list[str] | None:
+        """The trusted digest of each file, in order; None if any is unknown or may have changed.
+
+        The same rule as ``lookup``, for a whole tree at once: one range query compared in
+        bulk, rather than loading every row of the cache and a lookup per file.
+        """
+        if not keys:
+            return []
+        wanted = sorted(keys)  # cheap when the caller's order is already by path
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            found = conn.execute(
+                _TRUSTED_BETWEEN, (wanted[0][0], wanted[-1][0], RACY_NS)
+            ).fetchall()
+        except sqlite3.Error:
+            self._give_up()
+            return None
+        digests: list[str] | None
+        if len(found) == len(wanted) and [row[:5] for row in found] == wanted:
+            digests = [row[5] for row in found]  # the common case: the rows are this tree's
+        else:  # rows of files gone since, or stored as signed numbers: file by file
+            digests = _matching({row[0]: row for row in found}, wanted)
+        if digests is None or not _all_digests(digests):
+            return None
+        if wanted == keys:
+            return digests
+        at = {key[0]: digest for key, digest in zip(wanted, digests, strict=True)}
+        return [at[key[0]] for key in keys]
+
     def update(self, rows: Iterable[tuple[str, os.stat_result, str]]) -> None:
         """Record digests (one transaction); a cache that cannot be written is left as it is."""
         now = time.time_ns()
@@ -148,7 +224,69 @@ class StatCache:
         except sqlite3.Error:
             self._give_up()  # closing the connection rolls back what was begun
 
+    def tree(self, root: str) -> tuple[bytes, str] | None:
+        """The recorded ``(signature, manifest digest)`` of the tree at ``root``, if any."""
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute(
+                "SELECT signature, digest FROM trees WHERE root = ?", (root,)
+            ).fetchone()
+        except sqlite3.Error:
+            self._give_up()
+            return None
+        if row is None or not isinstance(row[0], bytes) or not is_digest(row[1]):
+            return None
+        return row[0], row[1]
+
+    def record_tree(
+        self, root: str, signature: bytes, digest: str, *, newest_mtime_ns: int, statted_ns: int
+    ) -> bool:
+        """Remember that the tree at ``root`` with ``signature`` holds manifest ``digest``.
+
+        ``statted_ns`` is a time taken before the stat calls the signature covers, and
+        ``newest_mtime_ns`` the newest mtime among them. Nothing is recorded if a file changed
+        within RACY_NS of the stat calls: a later write in the same mtime tick could leave the
+        signature unchanged. Returns whether the signature was recorded.
+        """
+        if newest_mtime_ns >= statted_ns - RACY_NS or not is_digest(digest):
+            return False
+        conn = self._connect()
+        if conn is None:
+            return False
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?)",
+                (root, signature, digest, statted_ns),
+            )
+        except sqlite3.Error:
+            self._give_up()
+            return False
+        return True
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def tree_signature(files: Sequence[tuple[str, str]], stats: Sequence[os.stat_result]) -> bytes:
+    """The sha256 of the relpaths of ``files`` (in order) and each one's dev, inode, size, mtime.
+
+    ``stats[i]`` is the stat of ``files[i]``'s abspath. Any file added, removed, renamed,
+    replaced (another inode) or written (another mtime or size) gives another signature.
+    """
+    names = "\0".join(rel for rel, _ in files).encode("utf-8", "surrogatepass")
+    ids = array("Q")  # st_dev and st_ino are unsigned 64-bit
+    numbers = array("q")  # sizes and mtimes (which may be negative)
+    for st in stats:
+        ids.append(st.st_dev)
+        ids.append(st.st_ino)
+        numbers.append(st.st_size)
+        numbers.append(st.st_mtime_ns)
+    found = hashlib.sha256(b"lineal-tree/1 %d %d\n" % (len(files), len(names)))
+    found.update(names)
+    found.update(ids)
+    found.update(numbers)
+    return found.digest()

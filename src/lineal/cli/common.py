@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import os
-import sys
 from collections.abc import Callable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
+from lineal.cli.plain import debug, explain, print_error
 from lineal.client import Lineal
-from lineal.errors import LinealError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,48 +23,34 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def debug() -> bool:
-    return os.environ.get("LINEAL_DEBUG", "") not in ("", "0")
-
-
 def fail(message: str, hint: str | None = None) -> typer.Exit:
     """Print ``error:``/``hint:`` lines to stderr and return the Exit(1) to raise."""
-    err.print(f"error: {message}", markup=False)
-    if hint:
-        err.print(f"hint: {hint}", markup=False)
+    print_error(message, hint)
     return typer.Exit(1)
 
 
 def handle_errors(command: Callable[P, T]) -> Callable[P, T]:
-    """Turn LinealError (and anything unexpected) into one clear line and exit status 1."""
+    """Turn LinealError (and anything unexpected) into one clear line and exit status 1.
+
+    lineal.cli.plain.run does the same for the commands that bypass Typer.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return command(*args, **kwargs)
-        except LinealError as exc:
-            if debug():
-                raise
-            raise fail(exc.message, exc.hint) from None
         except (typer.TyperException, typer.Exit, typer.Abort, KeyboardInterrupt):
             raise  # Click reports usage errors itself, with exit status 2
         except Exception as exc:
             if debug():
                 raise
-            raise fail(
-                f"unexpected {type(exc).__name__}: {exc}",
-                "run again with LINEAL_DEBUG=1 for the traceback, and report it",
-            ) from None
+            raise fail(*explain(exc)) from None
 
     return wrapper
 
 
 def open_client() -> Lineal:
     return Lineal.open()
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager

@@ -12,21 +12,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lineal import datasets, worktree
-from lineal.cas.manifest import ManifestDiff
-from lineal.cli.common import handle_errors, open_client, out, print_json, progress_bar
+from lineal.cli import status as status_view
+from lineal.cli.common import handle_errors, open_client, out, progress_bar
+from lineal.cli.plain import change_lines, print_json, size
 
 if TYPE_CHECKING:
     from lineal.lineage.diff import Change, LineageDiff
-
-
-def _size(n: int) -> str:
-    step = 1000.0
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < step or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= step
-    return f"{n} B"
 
 
 @handle_errors
@@ -83,7 +74,7 @@ def add(
             }
         )
         return
-    summary = f"{snap.files:,} files, {_size(snap.manifest.size)}"
+    summary = f"{snap.files:,} files, {size(snap.manifest.size)}"
     if result.created:
         out.print(
             f"{artifact.ref}  {artifact.digest[:19]}  {summary}, {snap.new_objects:,} new objects",
@@ -95,15 +86,6 @@ def add(
         out.print(f"skipped: {line}", markup=False)
 
 
-def _print_changes(changes: ManifestDiff) -> None:
-    for entry in changes.added:
-        out.print(f"  added     {entry.path}  ({_size(entry.size)})", markup=False)
-    for entry in changes.removed:
-        out.print(f"  removed   {entry.path}  ({_size(entry.size)})", markup=False)
-    for old, new in changes.modified:
-        out.print(f"  modified  {new.path}  ({_size(old.size)} -> {_size(new.size)})", markup=False)
-
-
 @handle_errors
 def status(
     ref: Annotated[
@@ -112,24 +94,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Files added, removed and modified in working copies since their latest versions."""
-    with open_client() as client:
-        found = worktree.status(client, ref)
-    if as_json:
-        print_json([{"ref": s.artifact.ref, "path": s.path, **s.changes.as_dict()} for s in found])
-        return
-    if not found:
-        out.print("no dataset working copies to compare", markup=False)
-    for item in found:
-        if not item.changes:
-            out.print(f"{item.artifact.ref} ({item.path}): up to date", markup=False)
-            continue
-        counts = item.changes.as_dict()["summary"]
-        out.print(
-            f"{item.artifact.ref} ({item.path}): {counts['added']} added, "
-            f"{counts['removed']} removed, {counts['modified']} modified",
-            markup=False,
-        )
-        _print_changes(item.changes)
+    # The same code answers a plain `lineal status` without Typer (lineal.cli.main).
+    status_view.show(ref, as_json=as_json)
 
 
 def _shown(value: Any) -> str:
@@ -209,7 +175,8 @@ def diff(
         f"{counts['modified']} modified",
         markup=False,
     )
-    _print_changes(changes)
+    for line in change_lines(changes):
+        out.print(line, markup=False)
 
 
 @handle_errors
@@ -243,7 +210,7 @@ def gc(
         result = datasets.gc(client, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     out.print(
-        f"{verb} {result.removed:,} objects ({_size(result.bytes)}); kept {result.kept:,}",
+        f"{verb} {result.removed:,} objects ({size(result.bytes)}); kept {result.kept:,}",
         markup=False,
     )
 

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from lineal.cli.common import fail, handle_errors, open_client, out, print_json
+from lineal.cli.common import fail, handle_errors, open_client, out
+from lineal.cli.plain import print_json
 from lineal.errors import InvalidInput
 from lineal.model.ops import OPS
 

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from lineal.cli.common import handle_errors, open_client, out, print_json
+from lineal.cli.common import handle_errors, open_client, out
+from lineal.cli.plain import print_json
 from lineal.errors import InvalidInput, NotFound
 from lineal.lineage import queries
 from lineal.lineage.graph import Graph

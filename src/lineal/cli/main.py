@@ -1,79 +1,42 @@
-"""The `lineal` entry point: the Typer app, `lineal init`, and the command groups it mounts.
+"""The `lineal` entry point: a plain `lineal status` goes straight to its code, the rest to Typer.
 
-Never does work itself: every command calls lineal.client or lineal.workspace.
+Never imports typer or rich before it knows it needs them: building the Typer app costs more
+than a whole `lineal status` on an unchanged working copy.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
-from lineal import __version__, workspace
-from lineal.cli import data, ledger, lineage, query, remote, runs, show
-from lineal.cli.common import handle_errors, out
-
-app = typer.Typer(
-    name="lineal",
-    help="Record where every dataset, label schema, scene, run, metric and model came from.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+import sys
+from collections.abc import Sequence
 
 
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"lineal {__version__}")
-        raise typer.Exit
+def status_args(argv: Sequence[str]) -> tuple[str | None, bool] | None:
+    """``(ref, as_json)`` if ``argv`` is a plain `status [REF] [--json]`, else None.
 
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """Record where every dataset, label schema, scene, run, metric and model came from."""
-
-
-@app.command()
-@handle_errors
-def init(
-    path: Annotated[
-        Path, typer.Argument(help="Folder to create .lineal/ in (default: here).")
-    ] = Path(),
-    uri: Annotated[
-        str | None,
-        typer.Option(help="Store URI, e.g. postgresql://host/db (default: .lineal/lineal.db)."),
-    ] = None,
-    agent: Annotated[
-        str | None,
-        typer.Option(help="Your agent name (default: git user.email, user.name or login)."),
-    ] = None,
-) -> None:
-    """Create .lineal/ (the store, a signing key) and register you as an agent."""
-    created = workspace.init(path, uri=uri, agent=agent)
-    signer = created.signer()
-    out.print(f"Initialised lineal store {created.uri}", markup=False)
-    if signer is not None:
-        out.print(
-            f"Agent {signer.name} (key {signer.key_id}) registered; private key in {created.keys}",
-            markup=False,
-        )
-
-
-ledger.register(app)
-show.register(app)
-data.register(app)
-remote.register(app)
-runs.register(app)
-lineage.register(app)
-query.register(app)
+    Anything else (--help, another option, ``--``, a second argument) is left to Typer, which
+    parses and reports it exactly as before.
+    """
+    if not argv or argv[0] != "status":
+        return None
+    ref: str | None = None
+    as_json = False
+    for arg in argv[1:]:
+        if arg == "--json" and not as_json:
+            as_json = True
+        elif arg.startswith("-") or ref is not None:
+            return None
+        else:
+            ref = arg
+    return ref, as_json
 
 
 def main() -> None:
+    fast = status_args(sys.argv[1:])
+    if fast is not None:
+        from lineal.cli import plain, status
+
+        ref, as_json = fast
+        sys.exit(plain.run(lambda: status.show(ref, as_json=as_json)))
+    from lineal.cli.app import app
+
     app()

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lineal.cli.common import handle_errors, open_client, out, print_json
+from lineal.cli.common import handle_errors, open_client, out
+from lineal.cli.plain import print_json
 
 if TYPE_CHECKING:  # the tracking machinery is imported when a query runs, not at every start
     from lineal.tracking.query import Linked, Match, QueryResult

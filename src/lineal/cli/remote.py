@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lineal.cli.common import fail, handle_errors, open_client, out, print_json, progress_bar
+from lineal.cli.common import fail, handle_errors, open_client, out, progress_bar
+from lineal.cli.plain import print_json
 
 if TYPE_CHECKING:
     from lineal.cas.remote import TransferResult

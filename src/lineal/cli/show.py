@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from lineal.cli.common import handle_errors, open_client, out, print_json
+from lineal.cli.common import handle_errors, open_client, out
+from lineal.cli.plain import print_json
 
 
 def _line(key: str, value: Any) -> None:

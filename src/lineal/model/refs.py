@@ -12,7 +12,6 @@ Pure parsing and formatting; never looks anything up (resolving a ref is the sto
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -105,6 +104,8 @@ def parse(text: str) -> Ref:
     if not slash:
         raise _fail(text, "no KIND/ prefix")
     if kind not in KINDS:
+        import difflib  # only to suggest a fix for a typo
+
         close = difflib.get_close_matches(kind, KINDS, n=1)
         reason = f"unknown kind {kind!r}" + (f", did you mean {close[0]!r}?" if close else "")
         raise _fail(text, reason)

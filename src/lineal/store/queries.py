@@ -5,14 +5,16 @@ Read-only SQL over the projection tables; never writes and never reads the ledge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.digests import is_digest
 from lineal.model.entities import Artifact, Edge, Run
 from lineal.model.refs import Ref
-from lineal.store.projections import Sql
+
+if TYPE_CHECKING:
+    from lineal.store.projections import Sql
 
 _ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq FROM artifacts a"
 

@@ -5,9 +5,13 @@ Never opens anything but the one store asked for.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lineal.errors import InvalidInput
-from lineal.ledger.keys import Signer
-from lineal.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
+    from lineal.store.sql import SqlStore
 
 SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 

@@ -10,19 +10,22 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.ledger.chain import GENESIS, Commit, Record, commit_message, record_hash
-from lineal.ledger.keys import Signer
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Agent
-from lineal.model.ops import Op
-from lineal.store import projections
-from lineal.store.base import VerifyReport
 from lineal.store.migrations import MIGRATIONS
-from lineal.store.replay import check_ledger
+
+# Ops, projections and the replay load with the first write or verify: a read-only command
+# (`lineal status`) needs none of them.
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
+    from lineal.model.ops import Op
+    from lineal.store import projections
+    from lineal.store.base import VerifyReport
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
 
@@ -218,6 +221,9 @@ class SqlStore:
         )
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
+        from lineal.model.ops import Op
+        from lineal.store import projections
+
         batch = [ops] if isinstance(ops, Op) else list(ops)
         for op in batch:
             if not isinstance(op, Op):
@@ -348,6 +354,8 @@ class SqlStore:
 
     # -- verify --------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
+        from lineal.store.replay import check_ledger
+
         with self._lock, self.lenient():
             self._begin_read()
             try:

@@ -11,12 +11,14 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, StoreUnavailable
-from lineal.ledger.keys import Signer
 from lineal.store.migrations import SQLITE_TYPES
 from lineal.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
 
 #: How long a writer waits for the write lock before giving up (seconds).
 LOCK_TIMEOUT = 300.0

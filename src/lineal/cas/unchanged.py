@@ -1,0 +1,79 @@
+"""Does a working copy still hold the manifest it was snapshotted as? Answered from stat calls.
+
+Never says yes for a tree it cannot vouch for: any doubt is a "no", after which the caller
+compares in full (snapshot and diff), so no result ever rests on this shortcut alone.
+
+Two ways to say yes, cheapest first. Both walk the tree with the snapshot's own walk
+(lineal.cas.scan), so names, ignore rules, hidden files and symlinks are treated exactly as a
+snapshot treats them, and stat every file:
+
+1. the tree's signature (lineal.cas.statcache.tree_signature) equals the one recorded for
+   these paths, with this manifest digest: one row read, no manifest, no stat-cache rows;
+2. every file has a trusted stat-cache row, and the manifest those digests and sizes make has
+   this digest (no manifest decoded, no Entry made). Then the signature is recorded for next
+   time (unless a file changed within the racy-clean window).
+
+The ignore rules are not part of the signature: they only decide which files are walked, and
+the walked relpaths are in it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from lineal.cas.manifest import encode_rows
+from lineal.cas.scan import _collect  # the walk snapshot() runs: same files, names, order
+from lineal.cas.statcache import StatCache, tree_signature
+from lineal.errors import LinealError
+from lineal.model.digests import digest_bytes
+
+# Hot path: os calls on str paths (a Path object per file costs more than its stat).
+# ruff: noqa: PTH100, PTH116
+
+
+def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool:
+    """True if a snapshot of ``paths`` now would give manifest ``digest``; False if unsure."""
+    statted_ns = time.time_ns()  # before the stat calls: the racy-clean rule counts from here
+    try:
+        files, _ = _collect(paths)
+        stats = [os.stat(path) for _, path in files]
+    except (LinealError, OSError):
+        return False  # the full comparison says what is wrong
+    root = "\0".join(os.path.abspath(path) for path in paths)
+    signature = tree_signature(files, stats)
+    if stat_cache.tree(root) == (signature, digest):
+        return True
+    if not _same_by_stat_cache(files, stats, digest, stat_cache):
+        return False
+    stat_cache.record_tree(
+        root,
+        signature,
+        digest,
+        newest_mtime_ns=max((st.st_mtime_ns for st in stats), default=0),
+        statted_ns=statted_ns,
+    )
+    return True
+
+
+def _same_by_stat_cache(
+    files: list[tuple[str, str]],
+    stats: list[os.stat_result],
+    digest: str,
+    stat_cache: StatCache,
+) -> bool:
+    """Do the stat cache's digests for these stats make manifest ``digest``?"""
+    digests = stat_cache.known(
+        [
+            (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            for (_, path), st in zip(files, stats, strict=True)
+        ]
+    )
+    if digests is None:
+        return False
+    rows = [
+        [rel, known, st.st_size] for (rel, _), known, st in zip(files, digests, stats, strict=True)
+    ]
+    return digest_bytes(encode_rows(rows)) == digest
