@@ -101,9 +101,8 @@ def _snapshot_url(url: str) -> SnapshotResult:
 
 
 def _snapshot_local(
-    repo: Lineal, paths: Sequence[Path], ref_only: bool, progress: Progress | None
+    repo: Lineal, paths: Sequence[Path], cache: ObjectCache | None, progress: Progress | None
 ) -> SnapshotResult:
-    cache = None if ref_only else objects(repo)
     stats = stat_cache(repo)
     try:
         return snapshot(paths, objects=cache, stat_cache=stats, progress=progress)
@@ -157,11 +156,13 @@ def add(
         label = check_name(name.removeprefix(f"{kind}/"), f"{kind} name")
     else:
         label = dataset_name(name) if name else default_name(Path(str(targets[0]).rstrip("/")))
+    cache = objects(repo)  # one instance: sync() knows what this snapshot wrote
     result = (
-        _snapshot_url(str(urls[0])) if urls else _snapshot_local(repo, paths, ref_only, progress)
+        _snapshot_url(str(urls[0]))
+        if urls
+        else _snapshot_local(repo, paths, None if ref_only else cache, progress)
     )
     manifest = result.manifest
-    cache = objects(repo)
     cache.add_bytes(manifest.encode())
     cache.sync()  # objects are durable before the record that names them
     previous = latest(repo, label, kind)
@@ -215,12 +216,12 @@ def add_or_reuse(
         manifest = snapshot([path], objects=cache, stat_cache=stats).manifest
     finally:
         stats.close()
+    cache.add_bytes(manifest.encode())
+    cache.sync()  # add() below would find these objects cached and not sync them again
     try:
         found = repo.resolve(Ref(kind=None, digest=manifest.digest))
     except NotFound:
         return add(repo, [path], kind=kind, meta=meta).artifact
-    cache.add_bytes(manifest.encode())
-    cache.sync()
     assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
     return found
 
@@ -328,9 +329,11 @@ def gc(repo: Lineal, *, dry_run: bool = False) -> GcResult:
             kept += 1
             continue
         removed += 1
-        size += cache.path(digest).stat().st_size
-        if not dry_run:
-            cache.remove(digest)
+        size += cache.size(digest)
+        loose = cache.loose(digest)
+        if not dry_run and loose is not None:
+            loose.unlink()
     if not dry_run:
+        cache.repack(keep)  # packed objects go by rewriting their packs without them
         cache.clean_temp()
     return GcResult(removed, size, kept)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lineal.cas.objects import SMALL, ObjectCache, hash_file
+from lineal.cas.hashing import SMALL, hash_file
+from lineal.cas.objects import ObjectCache
 from lineal.errors import IntegrityError, InvalidInput, NotFound
 
 SRC = Path(__file__).resolve().parents[2] / "src"

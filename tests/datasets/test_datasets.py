@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from lineal.cas.objects import ObjectCache
+
 LINEAL = str(Path(sys.executable).parent / "lineal")
 
 
@@ -38,6 +40,10 @@ def failure(*args: str, cwd: Path) -> str:
 
 def sha(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cache_of(work: Path) -> ObjectCache:
+    return ObjectCache(work / ".lineal" / "objects")
 
 
 @pytest.fixture
@@ -80,11 +86,13 @@ def test_add_records_a_version_with_metadata(work: Path) -> None:
     assert shown["meta"]["description"] == "night"
     assert shown["meta"]["extra"] == {"split": "train"}
     assert shown["meta"]["owner"] == "alice"
-    objects = work / ".lineal" / "objects" / "sha256"
+    cache = cache_of(work)
     for path in (work / "data" / "images").rglob("*"):
         if path.is_file():
-            digest = sha(path)[7:]
-            assert (objects / digest[:2] / digest[2:]).read_bytes() == path.read_bytes()
+            assert cache.read_bytes(sha(path)) == path.read_bytes()
+    # Small files went into one pack, not a file each; the manifest is a loose object.
+    assert len(list((work / ".lineal" / "objects" / "packs").iterdir())) == 1
+    assert cache.loose(str(first["digest"])) is not None
     assert "OK" in run("verify", cwd=work).stdout
 
 
@@ -144,9 +152,7 @@ def test_checkout_refuses_to_overwrite_local_changes(work: Path) -> None:
 def test_ref_only_copies_no_bytes(work: Path) -> None:
     result = add_json(work, "data/images", "--ref-only", "--name", "raw")
     assert result["new_objects"] == 0
-    objects = sorted((work / ".lineal" / "objects" / "sha256").rglob("*"))
-    files = [p for p in objects if p.is_file()]
-    assert len(files) == 1  # the manifest only
+    assert list(cache_of(work).digests()) == [result["digest"]]  # the manifest only
     shown = json.loads(run("show", "dataset/raw", "--json", cwd=work).stdout)
     assert shown["meta"]["ref_only"] is True
     assert shown["uri"].startswith("file://")
@@ -161,12 +167,23 @@ def test_gc_removes_only_unreferenced_objects(work: Path) -> None:
     digest = hashlib.sha256(b"orphan").hexdigest()
     (objects / digest[:2]).mkdir(exist_ok=True)
     (objects / digest[:2] / digest[2:]).write_bytes(b"orphan")
-    assert "would remove 1 objects" in run("gc", "--dry-run", cwd=work).stdout
+    cache = cache_of(work)
+    with cache.packing():  # as a snapshot killed before it recorded would leave it
+        packed = cache.ingest(str(stray))[0]
+    assert cache.has(packed)
+    assert "would remove 2 objects" in run("gc", "--dry-run", cwd=work).stdout
     assert (objects / digest[:2] / digest[2:]).exists()
-    assert "removed 1 objects" in run("gc", cwd=work).stdout
+    assert "removed 2 objects" in run("gc", cwd=work).stdout
     assert not (objects / digest[:2] / digest[2:]).exists()
+    assert not cache_of(work).has(packed)
+    assert "removed 0 objects" in run("gc", cwd=work).stdout
     out = work / "again"
     run("checkout", "dataset/scenes", str(out), cwd=work)  # everything it needs survived
+    for path in (work / "data" / "images").rglob("*"):
+        if path.is_file():
+            assert (out / path.relative_to(work / "data" / "images")).read_bytes() == (
+                path.read_bytes()
+            )
 
 
 def test_push_pull_through_a_file_remote(
@@ -195,12 +212,10 @@ def test_push_pull_through_a_file_remote(
     target = remote / "sha256" / victim[:2] / victim[2:]
     target.chmod(0o644)
     target.write_bytes(b"bit rot")
-    local = objects / "sha256" / victim[:2] / victim[2:]
-    local.chmod(0o644)
-    local.unlink()
+    cache_of(work).remove("sha256:" + victim)
     error = failure("pull", cwd=work)
     assert victim[:8] in error or "1 objects failed" in error
-    assert not local.exists()
+    assert not cache_of(work).has("sha256:" + victim)
     run("remote", "remove", "origin", cwd=work)
     assert "origin" not in run("remote", "list", cwd=work).stdout
 
@@ -239,14 +254,11 @@ def test_add_killed_midway_leaves_no_partial_record_or_object(work: Path) -> Non
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
         assert "OK" in run("verify", cwd=work).stdout
-        objects = work / ".lineal" / "objects" / "sha256"
-        for path in objects.rglob("*"):
-            if path.is_file():
-                assert hashlib.sha256(path.read_bytes()).hexdigest() == path.parent.name + path.name
+        cache = cache_of(work)
+        assert all(cache.verify(digest) for digest in cache.digests())  # loose and packed
         log = json.loads(run("log", "--json", "--op", "artifact.record", cwd=work).stdout)
         for record in log:
-            manifest_digest = record["payload"]["digest"][7:]
-            assert (objects / manifest_digest[:2] / manifest_digest[2:]).exists()
+            assert cache.has(record["payload"]["digest"])
 
 
 def test_checkout_pulls_missing_objects_and_refuses_damaged_ones(
@@ -256,13 +268,12 @@ def test_checkout_pulls_missing_objects_and_refuses_damaged_ones(
     add_json(work, "data/images", "--name", "scenes")
     run("remote", "add", "origin", remote.as_uri(), cwd=work)
     run("push", cwd=work)
-    objects = work / ".lineal" / "objects" / "sha256"
-    victim = sha(work / "data" / "images" / "img04.png")[7:]
-    cached = objects / victim[:2] / victim[2:]
-    cached.chmod(0o644)
-    cached.unlink()
+    victim = sha(work / "data" / "images" / "img04.png")
+    cache_of(work).remove(victim)
     out = work / "fresh"
     run("checkout", "dataset/scenes", str(out), cwd=work)  # fetched from origin on the way
+    cached = cache_of(work).loose(victim)  # pulled objects arrive as loose files
+    assert cached is not None
     assert (out / "img04.png").read_bytes() == (work / "data" / "images" / "img04.png").read_bytes()
     cached.chmod(0o644)
     cached.write_bytes(b"flipped bits")

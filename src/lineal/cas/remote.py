@@ -12,13 +12,13 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from lineal.cas.manifest import Entry
+from lineal.cas.parallel import Progress, parallel
 from lineal.errors import (
     IntegrityError,
     InvalidInput,
@@ -33,8 +33,6 @@ from lineal.model.digests import PREFIX, check_digest
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
 
-Progress = Callable[[int, int], None]
-R = TypeVar("R")
 
 CHUNK = 1 << 20  # bytes read at a time when hashing remote files: memory stays bounded
 SUPPORTED = "file://, s3://, gs://, az://, memory:// (or a plain absolute path)"
@@ -127,9 +125,9 @@ class Remote:
                     f"object {digest} is not in the local cache, so it cannot be pushed",
                     hint="pull it from a remote that has it, or add the data again",
                 )
-            size = cache.path(digest).stat().st_size
-            self._put(cache.path(digest), digest)
-            return size
+            loose = cache.loose(digest)  # a packed object goes up as bytes
+            self._put(loose if loose is not None else cache.read_bytes(digest), digest)
+            return cache.size(digest)
 
         todo = self.missing(wanted)
         return self._transfer("pushed to", wanted, todo, send, workers, progress, strict)
@@ -168,7 +166,7 @@ class Remote:
         progress: Progress | None,
         strict: bool,
     ) -> TransferResult:
-        sizes, failures = _parallel(todo, move, workers, progress)
+        sizes, failures = parallel(todo, move, workers, progress)
         if failures and strict:
             # Corruption is the more serious news, so it decides the error's type and hint.
             first = min(
@@ -181,17 +179,24 @@ class Remote:
         skipped = len(wanted) - len(todo)
         return TransferResult(sent=len(sizes), skipped=skipped, bytes=sum(sizes), failed=failed)
 
-    def _put(self, source: Path, digest: str) -> None:
+    def _put(self, source: Path | bytes, digest: str) -> None:
         final = self._object(digest)
+
+        def upload(target: str) -> None:
+            if isinstance(source, bytes):
+                self.fs.pipe_file(target, source)
+            else:
+                self.fs.put_file(str(source), target)
+
         with self._guard(f"no such bucket or folder: {self.url}"):
             if self._atomic_put:
-                self.fs.put_file(str(source), final)
+                upload(final)
                 return
             temp = f"{self._incoming}/{digest[len(PREFIX) :]}.{uuid.uuid4().hex}"
             self.fs.makedirs(self._incoming, exist_ok=True)
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             try:
-                self.fs.put_file(str(source), temp)
+                upload(temp)
                 if self._local:  # durable and read-only, as in the cache, before it is published
                     with Path(temp).open("rb") as written:
                         os.fsync(written.fileno())
@@ -259,7 +264,7 @@ class Remote:
                 )
             return Entry(path=relative, digest=PREFIX + hasher.hexdigest(), size=size)
 
-        entries, _ = _parallel(sorted(files), hash_one, workers, progress)
+        entries, _ = parallel(sorted(files), hash_one, workers, progress)
         return sorted(entries, key=lambda entry: entry.path)
 
     def _object(self, digest: str, base: str | None = None) -> str:
@@ -337,41 +342,6 @@ def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str, str]:
     return fs, str(root), protocol
 
 
-def _parallel(
-    items: list[str],
-    work: Callable[[str], R | LinealError],
-    workers: int,
-    progress: Progress | None,
-) -> tuple[list[R], list[tuple[str, LinealError]]]:
-    """Run ``work`` over ``items`` on a thread pool, reporting progress from this thread only.
-
-    ``work`` returns a result, or a LinealError for a failure that concerns only its item;
-    anything it raises stops the run (pending items are cancelled) and is re-raised here.
-    """
-    if workers < 1:
-        raise InvalidInput(f"workers must be at least 1, not {workers}")
-    results: list[R] = []
-    failures: list[tuple[str, LinealError]] = []
-    if progress is not None:
-        progress(0, len(items))
-    if not items:
-        return results, failures
-    pool = ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="lineal-remote")
-    try:
-        futures: dict[Future[R | LinealError], str] = {pool.submit(work, it): it for it in items}
-        for done, future in enumerate(as_completed(futures), start=1):
-            outcome = future.result()
-            if isinstance(outcome, LinealError):
-                failures.append((futures[future], outcome))
-            else:
-                results.append(outcome)
-            if progress is not None:
-                progress(done, len(items))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results, sorted(failures, key=lambda failure: failure[0])
-
-
 def _unique(digests: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(check_digest(digest) for digest in digests))
 
@@ -384,13 +354,11 @@ def _is_no_credentials(exc: Exception) -> bool:
 
 
 def _is_unreachable(exc: Exception) -> bool:
-    if isinstance(exc, (ConnectionError, TimeoutError)) or (
-        isinstance(exc, OSError) and exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH}
-    ):
-        return True
     botocore = sys.modules.get("botocore.exceptions")
-    if botocore is not None and isinstance(
-        exc, (botocore.ConnectionError, botocore.HTTPClientError)
+    if (
+        isinstance(exc, (ConnectionError, TimeoutError))
+        or (isinstance(exc, OSError) and exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH})
+        or (botocore and isinstance(exc, (botocore.ConnectionError, botocore.HTTPClientError)))
     ):
         return True
     aiohttp = sys.modules.get("aiohttp")  # gcsfs and adlfs speak aiohttp

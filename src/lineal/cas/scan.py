@@ -21,11 +21,13 @@ What a snapshot records:
   and no read (and, in copy mode, one more stat to see that its object is still cached).
 
 Hashing: the calling thread reads and hashes files up to 64 KiB itself (threads would
-only fight over the GIL for them); bigger files go to ``workers`` threads, where hashlib
-releases the GIL, so they hash on every core while the calling thread goes on. Files up to
-1 MiB are read whole; bigger ones stream in 1 MiB pieces, so memory does not grow with file
-size. ``progress(done, total)`` is called from the calling thread only, at most ~20 times a
-second. Objects are not fsynced here: call ``ObjectCache.sync()`` once before recording.
+only fight over the GIL for them: measured, two threads hash 20,000 files of 4 KiB no faster
+than one); bigger files go to ``workers`` threads, where hashlib releases the GIL, so they hash
+on every core while the calling thread goes on. Files up to 1 MiB are read whole; bigger
+ones stream in 1 MiB pieces, so memory does not grow with file size. ``progress(done,
+total)`` is called from the calling thread only, at most ~20 times a second. New small
+objects go into packs, sealed before ``snapshot`` returns; new big ones are loose files, not
+fsynced here: call ``ObjectCache.sync()`` once before recording.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lineal.cas.hashing import Hashed, hash_file
 from lineal.cas.ignore import ALWAYS_IGNORED_FOLDERS, IGNORE_FILE, IgnoreRules
 from lineal.cas.manifest import Entry, Manifest, trusted_entry
-from lineal.cas.objects import Hashed, ObjectCache, hash_file
+from lineal.cas.objects import ObjectCache
 from lineal.cas.statcache import StatCache
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -371,7 +374,8 @@ def _snapshot(
     if objects is None:
         _run(todo, hash_file, hash_file, count, tick, sink)
     else:
-        _run(todo, objects.ingest, objects.ingest, count, tick, sink)
+        with objects.packing():
+            _run(todo, objects.ingest, objects.ingest, count, tick, sink)
     if stat_cache is not None and rows:
         stat_cache.update(rows)
     return SnapshotResult(

@@ -1,0 +1,229 @@
+"""File work under the object cache: reading files to hash them (copying them as they go,
+never trusting a file that changed while it was read), making writes durable, clearing a
+killed writer's temp files, and the errors a failed write raises."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import itertools
+import os
+import stat
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import overload
+
+from lineal.errors import InvalidInput, NotFound, PermissionDenied, StoreUnavailable
+from lineal.model.digests import PREFIX
+
+# Hot paths use os calls on str paths: a Path object per call costs more than the call.
+# ruff: noqa: PTH108
+
+#: Files up to this size are read whole (one read); larger ones stream in CHUNK pieces.
+SMALL = 1 << 20
+CHUNK = 1 << 20
+_COPY_BUFFERS = 3
+_WRITEBACK_EVERY = 8 << 20
+# O_NONBLOCK: opening a fifo that took a file's place must fail fast, not wait for a writer.
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+O_TEMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+#: (digest, size, newly added to the cache, the file's stat taken before it was read)
+Hashed = tuple[str, int, bool, os.stat_result]
+
+
+def open_source(path: str) -> int:
+    try:
+        return os.open(path, _O_READ)
+    except FileNotFoundError as exc:
+        raise NotFound(f"no such file: {path}", hint="check the path") from exc
+    except PermissionError as exc:
+        raise PermissionDenied(
+            f"cannot read {path}: permission denied", hint="make it readable (chmod +r)"
+        ) from exc
+    except OSError as exc:
+        raise InvalidInput(f"cannot open {path}: {exc.strerror}", hint="check the path") from exc
+
+
+def check_regular(path: str, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidInput(f"{path} is not a regular file", hint="give files or folders")
+
+
+def check_quiet(path: str, fd: int, before: os.stat_result, nread: int) -> None:
+    after = os.fstat(fd)
+    if nread != before.st_size or (after.st_size, after.st_mtime_ns) != (
+        before.st_size,
+        before.st_mtime_ns,
+    ):
+        raise InvalidInput(
+            f"{path} changed while it was read; snapshot again when it is quiet",
+            hint="wait until nothing writes to it, then snapshot again",
+        )
+
+
+def read_small(fd: int, size: int) -> bytes:
+    data = os.read(fd, size + 1)
+    if len(data) < size:  # a short read: keep reading until EOF or one byte too many
+        parts = [data]
+        got = len(data)
+        while got <= size and (piece := os.read(fd, size + 1 - got)):
+            parts.append(piece)
+            got += len(piece)
+        data = b"".join(parts)
+    return data
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def pump(fd: int, out: int | None = None) -> tuple[str, int]:
+    """Hash all that is left to read from ``fd`` in CHUNK pieces, copying it to ``out``.
+
+    When copying, a second thread writes each piece while this one hashes the next (both
+    release the GIL), so on two cores the copy costs little more than the hash.
+    """
+    hasher = hashlib.sha256()
+    total = 0
+    with open(fd, "rb", buffering=0, closefd=False) as reader:
+        if out is None:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            while n := reader.readinto(buf):
+                hasher.update(view[:n])
+                total += n
+            return PREFIX + hasher.hexdigest(), total
+        sink = _Sink(out)
+        views = [memoryview(bytearray(CHUNK)) for _ in range(_COPY_BUFFERS)]
+        pending: deque[Future[None]] = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="lineal-copy") as pool:
+            for i in itertools.count():
+                if len(pending) == _COPY_BUFFERS:
+                    pending.popleft().result()  # the piece in the buffer we fill next is out
+                view = views[i % _COPY_BUFFERS]
+                n = reader.readinto(view)
+                if not n:
+                    break
+                hasher.update(view[:n])
+                pending.append(pool.submit(sink.write, view[:n]))
+                total += n
+            for future in pending:
+                future.result()
+    return PREFIX + hasher.hexdigest(), total
+
+
+class _Sink:
+    """Writes pieces to a new object file and starts their write-back as it goes, so that
+    the fsync made before recording waits for the last few MiB, not for the whole file."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pos = 0
+        self.flushed = 0
+
+    def write(self, piece: memoryview) -> None:
+        write_all(self.fd, piece)
+        self.pos += len(piece)
+        if self.pos - self.flushed >= _WRITEBACK_EVERY:
+            os.posix_fadvise(self.fd, self.flushed, self.pos - self.flushed, os.POSIX_FADV_DONTNEED)
+            self.flushed = self.pos
+
+
+@overload
+def hash_file(path: str) -> Hashed: ...
+@overload
+def hash_file(path: str, up_to: int) -> Hashed | None: ...
+def hash_file(path: str, up_to: int | None = None) -> Hashed | None:
+    """Hash one file without storing it: ``(digest, size, False, stat taken before reading)``.
+
+    With ``up_to``, a bigger file is left unread and None returned (the caller hands it to a
+    thread). Raises InvalidInput if the file changes while it is read. Memory stays under
+    2 MiB for any file size.
+    """
+    fd = open_source(path)
+    try:
+        before = os.fstat(fd)
+        size = before.st_size
+        if up_to is not None and size > up_to:
+            return None
+        check_regular(path, before)
+        if size <= SMALL:
+            data = read_small(fd, size)
+            digest, size = PREFIX + hashlib.sha256(data).hexdigest(), len(data)
+        else:
+            digest, size = pump(fd)
+        check_quiet(path, fd, before, size)
+        return digest, size, False, before
+    finally:
+        os.close(fd)
+
+
+def hash_path(path: Path) -> str:
+    fd = os.open(path, _O_READ)
+    try:
+        return pump(fd)[0]
+    finally:
+        os.close(fd)
+
+
+#: With more files than this to make durable, one os.sync is cheaper than an fsync each.
+_SYNC_EACH_MAX = 64
+
+
+def make_durable(paths: list[str]) -> None:
+    """fsync files just written and their folders (one os.sync when there are many)."""
+    if len(paths) > _SYNC_EACH_MAX:
+        os.sync()
+        return
+    for path in [*paths, *{path[: path.rfind("/")] for path in paths}]:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_error(exc: OSError, root: Path) -> Exception:
+    """The error to raise for a failed write into the cache at ``root``."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreUnavailable(
+            f"no space left on the device holding the object cache {root}",
+            hint="free some space (lineal gc removes unreferenced objects), then retry",
+        )
+    if isinstance(exc, PermissionError):
+        return PermissionDenied(
+            f"cannot write to the object cache {root}: permission denied",
+            hint="make the cache folder writable",
+        )
+    return exc
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Remove the temp files in ``folder`` whose writer (the pid their name starts with) is
+    gone; return how many were removed."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        pid = entry.name.split("-", 1)[0]
+        if not (pid.isdigit() and _alive(int(pid))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, and belongs to someone else
+    return True
