@@ -70,7 +70,7 @@ def _signed(n: int) -> int:
 def _all_digests(values: Sequence[str]) -> bool:
     """True if every value (whatever SQLite held) is a well-formed digest, in one regex pass."""
     try:
-        lines = "".join([value + "\n" for value in values])
+        lines = "\n".join(values) + "\n" if values else ""
     except TypeError:  # a digest stored as a number or blob
         return False
     # The length check: a "digest" holding a newline could otherwise pass as two lines.
