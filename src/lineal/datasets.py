@@ -11,10 +11,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.cas.manifest import Manifest, ManifestDiff, diff
-from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import SnapshotResult, snapshot
 from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
@@ -22,12 +21,17 @@ from lineal.errors import InvalidInput, NotFound, StoreUnavailable
 from lineal.model.entities import Artifact, check_name
 from lineal.model.refs import Ref
 
+if TYPE_CHECKING:
+    from lineal.cas.objects import ObjectCache
+
 Progress = Callable[[int, int], None]
 CHECKOUTS = "checkouts.json"
 _SPDX = re.compile(r"[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*|\([^()]+\)")
 
 
 def objects(repo: Lineal) -> ObjectCache:
+    from lineal.cas.objects import ObjectCache  # not loaded by commands that copy no bytes
+
     return ObjectCache(workspace_root(repo) / "objects")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lineal.cas.ignore import IGNORE_FILE
+from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
 from lineal.cas.statcache import StatCache
 from lineal.cas.unchanged import unchanged
@@ -61,9 +62,24 @@ def forget_files(cache: StatCache) -> None:
         db.execute("DELETE FROM stat")
 
 
+def test_a_snapshot_records_the_signature_status_checks(tree: Path, cache: StatCache) -> None:
+    digest = snap(tree, cache)
+    assert trees(cache) == [(str(tree), digest)]  # the first status needs no rows
+    forget_files(cache)
+    fresh = StatCache(cache.path)
+    try:
+        assert unchanged([tree], digest, fresh)  # from the signature alone
+    finally:
+        fresh.close()
+    copied = snapshot([tree], objects=ObjectCache(tree.parent / "objects"), stat_cache=cache)
+    assert copied.manifest.digest == digest
+    assert trees(cache) == [(str(tree), digest)]
+
+
 def test_stat_cache_then_signature_say_unchanged(tree: Path, cache: StatCache) -> None:
     digest = snap(tree, cache)
-    assert trees(cache) == []
+    with closing(sqlite3.connect(cache.path)) as db, db:
+        db.execute("DELETE FROM trees")
     assert unchanged([tree], digest, cache)  # from the stat-cache rows; records the signature
     assert trees(cache) == [(str(tree), digest)]
     forget_files(cache)

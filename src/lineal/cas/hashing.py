@@ -11,12 +11,14 @@ import itertools
 import os
 import stat
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from lineal.errors import InvalidInput, NotFound, PermissionDenied, StoreUnavailable
 from lineal.model.digests import PREFIX
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Hot paths use os calls on str paths: a Path object per call costs more than the call.
 # ruff: noqa: PTH108
@@ -100,6 +102,8 @@ def pump(fd: int, out: int | None = None) -> tuple[str, int]:
         sink = _Sink(out)
         views = [memoryview(bytearray(CHUNK)) for _ in range(_COPY_BUFFERS)]
         pending: deque[Future[None]] = deque()
+        from concurrent.futures import ThreadPoolExecutor  # only when a big file is copied
+
         with ThreadPoolExecutor(1, thread_name_prefix="lineal-copy") as pool:
             for i in itertools.count():
                 if len(pending) == _COPY_BUFFERS:

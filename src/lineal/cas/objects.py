@@ -21,7 +21,6 @@ import hashlib
 import itertools
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from io import BytesIO
@@ -79,7 +78,7 @@ class ObjectCache:
         self._folders: set[str] | None = None
         self._tmp_str: str | None = None
         self._names = itertools.count()
-        self._tag = secrets.token_hex(4)
+        self._tag = os.urandom(4).hex()  # not secrets: it imports ~5 ms of modules
 
     def _final(self, digest: str) -> str:
         hexpart = digest[7:]

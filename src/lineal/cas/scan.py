@@ -38,16 +38,20 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lineal.cas.hashing import Hashed, hash_file
 from lineal.cas.ignore import ALWAYS_IGNORED_FOLDERS, IGNORE_FILE, IgnoreRules
 from lineal.cas.manifest import Entry, Manifest, trusted_entry
-from lineal.cas.objects import ObjectCache
-from lineal.cas.statcache import StatCache
+from lineal.cas.statcache import StatCache, TreeStats, tree_key
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
+
+if TYPE_CHECKING:  # at run time only snapshots that hash import what hashing needs
+    from concurrent.futures import Future
+
+    from lineal.cas.objects import ObjectCache
 
 # Hot paths use os calls on str paths: a Path object per call costs more than the call.
 # ruff: noqa: PTH100, PTH115, PTH116
@@ -216,12 +220,16 @@ def _check_names(files: list[tuple[str, str]]) -> None:
 
 
 def _known(
-    files: list[tuple[str, str]], stat_cache: StatCache
+    files: list[tuple[str, str]], stat_cache: StatCache, tree: TreeStats
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str, int, str]]]:
-    """Split files into (to hash, known by the stat cache as (rel, digest, size, path))."""
+    """Split files into (to hash, known by the stat cache as (rel, digest, size, path)),
+    noting in ``tree`` the stat of each known one."""
     todo: list[tuple[str, str]] = []
     known: list[tuple[str, str, int, str]] = []
-    for rel, path in files:
+    for position, (rel, path) in enumerate(files):
+        if not stat_cache.covers(path):
+            todo.append((rel, path))  # never hashed here: a stat could not spare the read
+            continue
         try:
             st = os.stat(path)
         except OSError:
@@ -232,6 +240,7 @@ def _known(
             todo.append((rel, path))
         else:
             known.append((rel, digest, st.st_size, path))
+            tree.note(position, st)
     return todo, known
 
 
@@ -275,6 +284,8 @@ def _run(
                 done += 1
                 tick(done)
 
+    from concurrent.futures import ThreadPoolExecutor  # ~10 ms: not for a status with no hashing
+
     with ThreadPoolExecutor(workers, thread_name_prefix="lineal-hash") as pool:
         try:
             for i, (_, path) in enumerate(todo):
@@ -295,6 +306,23 @@ def _run(
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _record_tree(
+    stat_cache: StatCache,
+    paths: Sequence[Path],
+    files: list[tuple[str, str]],
+    tree: TreeStats,
+    digest: str,
+    started_ns: int,
+) -> None:
+    stat_cache.record_tree(
+        tree_key(paths),
+        tree.signature(files),
+        digest,
+        newest_mtime_ns=tree.newest_mtime_ns,
+        statted_ns=started_ns,
+    )
 
 
 def snapshot(
@@ -325,13 +353,15 @@ def _snapshot(
     workers: int | None,
     progress: Callable[[int, int], None] | None,
 ) -> SnapshotResult:
+    started_ns = time.time_ns()  # before any stat: the racy-clean rule counts from here
     files, skipped = _collect(paths)
     total = len(files)
     entries: list[Entry] = []
     todo = files
     cached = 0
+    tree = TreeStats(total)
     if stat_cache is not None:
-        todo, known = _known(files, stat_cache)
+        todo, known = _known(files, stat_cache, tree)
         if objects is not None:  # trust a digest only while its object is still cached
             cached_objects = objects.present(k[1] for k in known)
             todo.extend(
@@ -356,6 +386,7 @@ def _snapshot(
     # an Entry per file rather than every file's stat result.
     rows: list[tuple[str, os.stat_result, str]] = []
     counts = [0, 0]  # new objects, bytes hashed
+    position = {path: i for i, (_, path) in enumerate(files)} if stat_cache is not None else {}
 
     def sink(i: int, result: Hashed) -> None:
         digest, size, new, st = result
@@ -364,6 +395,7 @@ def _snapshot(
         counts[0] += new
         counts[1] += size
         if stat_cache is not None:
+            tree.note(position[path], st)
             rows.append((path, st, digest))
             if len(rows) >= _STAT_BATCH:
                 stat_cache.update(rows)
@@ -376,10 +408,13 @@ def _snapshot(
     else:
         with objects.packing():
             _run(todo, objects.ingest, objects.ingest, count, tick, sink)
-    if stat_cache is not None and rows:
+    manifest = Manifest.from_entries(entries)
+    if stat_cache is not None:
         stat_cache.update(rows)
+        if tree.complete:  # so that status can see this tree unchanged from stat calls alone
+            _record_tree(stat_cache, paths, files, tree, manifest.digest, started_ns)
     return SnapshotResult(
-        manifest=Manifest.from_entries(entries),
+        manifest=manifest,
         files=total,
         hashed=len(todo),
         from_stat_cache=cached,

@@ -151,6 +151,10 @@ class StatCache:
             self._conn.close()
             self._conn = None
 
+    def covers(self, path: str) -> bool:
+        """Whether ``path`` has a row at all: a file without one is hashed, with no stat first."""
+        return path in (self._rows if self._rows is not None else self._load())
+
     def lookup(self, path: str, st: os.stat_result) -> str | None:
         """The recorded digest of ``path`` if its stat says it cannot have changed, else None."""
         row = (self._rows if self._rows is not None else self._load()).get(path)
@@ -211,7 +215,8 @@ class StatCache:
             )
             for path, st, digest in rows
         ]
-        values = [v for v in values if is_digest(v[5])]
+        if not _all_digests([v[5] for v in values]):  # one regex pass; else one by one
+            values = [v for v in values if is_digest(v[5])]
         if self._rows is not None:
             self._rows.update((v[0], v[1:]) for v in values)
         conn = self._connect()
@@ -271,22 +276,52 @@ class StatCache:
             self._conn = None
 
 
+def tree_key(paths: Sequence[Path | str]) -> str:
+    """The key a tree's signature is recorded under: the absolute paths snapshotted together."""
+    return "\0".join(os.path.abspath(path) for path in paths)  # noqa: PTH100 (as snapshot names them)
+
+
+class TreeStats:
+    """Each file's (dev, inode, size, mtime) by its position in a snapshot's sorted file list,
+    in 32 bytes a file (not a stat result each), to sign the tree once every file is seen."""
+
+    def __init__(self, count: int) -> None:
+        self.ids = array("Q", bytes(16 * count))  # st_dev and st_ino are unsigned 64-bit
+        self.numbers = array("q", bytes(16 * count))  # sizes and mtimes (may be negative)
+        self._seen = bytearray(count)
+
+    def note(self, position: int, st: os.stat_result) -> None:
+        self.ids[2 * position] = st.st_dev
+        self.ids[2 * position + 1] = st.st_ino
+        self.numbers[2 * position] = st.st_size
+        self.numbers[2 * position + 1] = st.st_mtime_ns
+        self._seen[position] = 1
+
+    @property
+    def complete(self) -> bool:
+        return self._seen.count(0) == 0
+
+    @property
+    def newest_mtime_ns(self) -> int:
+        return max(self.numbers[1::2], default=0)
+
+    def signature(self, files: Sequence[tuple[str, str]]) -> bytes:
+        """See :func:`tree_signature`."""
+        names = "\0".join(rel for rel, _ in files).encode("utf-8", "surrogatepass")
+        found = hashlib.sha256(b"lineal-tree/1 %d %d\n" % (len(files), len(names)))
+        found.update(names)
+        found.update(self.ids)
+        found.update(self.numbers)
+        return found.digest()
+
+
 def tree_signature(files: Sequence[tuple[str, str]], stats: Sequence[os.stat_result]) -> bytes:
     """The sha256 of the relpaths of ``files`` (in order) and each one's dev, inode, size, mtime.
 
     ``stats[i]`` is the stat of ``files[i]``'s abspath. Any file added, removed, renamed,
     replaced (another inode) or written (another mtime or size) gives another signature.
     """
-    names = "\0".join(rel for rel, _ in files).encode("utf-8", "surrogatepass")
-    ids = array("Q")  # st_dev and st_ino are unsigned 64-bit
-    numbers = array("q")  # sizes and mtimes (which may be negative)
-    for st in stats:
-        ids.append(st.st_dev)
-        ids.append(st.st_ino)
-        numbers.append(st.st_size)
-        numbers.append(st.st_mtime_ns)
-    found = hashlib.sha256(b"lineal-tree/1 %d %d\n" % (len(files), len(names)))
-    found.update(names)
-    found.update(ids)
-    found.update(numbers)
-    return found.digest()
+    tree = TreeStats(len(files))
+    for position, st in enumerate(stats):
+        tree.note(position, st)
+    return tree.signature(files)

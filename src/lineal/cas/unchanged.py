@@ -26,12 +26,12 @@ from pathlib import Path
 
 from lineal.cas.manifest import encode_rows
 from lineal.cas.scan import _collect  # the walk snapshot() runs: same files, names, order
-from lineal.cas.statcache import StatCache, tree_signature
+from lineal.cas.statcache import StatCache, tree_key, tree_signature
 from lineal.errors import LinealError
 from lineal.model.digests import digest_bytes
 
 # Hot path: os calls on str paths (a Path object per file costs more than its stat).
-# ruff: noqa: PTH100, PTH116
+# ruff: noqa: PTH116
 
 
 def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool:
@@ -42,7 +42,7 @@ def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool
         stats = [os.stat(path) for _, path in files]
     except (LinealError, OSError):
         return False  # the full comparison says what is wrong
-    root = "\0".join(os.path.abspath(path) for path in paths)
+    root = tree_key(paths)
     signature = tree_signature(files, stats)
     if stat_cache.tree(root) == (signature, digest):
         return True
