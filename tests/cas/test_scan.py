@@ -15,8 +15,9 @@ import pytest
 
 from lineal.cas.ignore import IgnoreRules
 from lineal.cas.objects import ObjectCache
-from lineal.cas.scan import snapshot, walk
+from lineal.cas.scan import snapshot
 from lineal.cas.statcache import StatCache
+from lineal.cas.walk import walk
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
 
 

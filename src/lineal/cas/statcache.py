@@ -307,12 +307,7 @@ class TreeStats:
 
     def signature(self, files: Sequence[tuple[str, str]]) -> bytes:
         """See :func:`tree_signature`."""
-        names = "\0".join(rel for rel, _ in files).encode("utf-8", "surrogatepass")
-        found = hashlib.sha256(b"lineal-tree/1 %d %d\n" % (len(files), len(names)))
-        found.update(names)
-        found.update(self.ids)
-        found.update(self.numbers)
-        return found.digest()
+        return _sign(files, self.ids, self.numbers)
 
 
 def tree_signature(files: Sequence[tuple[str, str]], stats: Sequence[os.stat_result]) -> bytes:
@@ -321,7 +316,20 @@ def tree_signature(files: Sequence[tuple[str, str]], stats: Sequence[os.stat_res
     ``stats[i]`` is the stat of ``files[i]``'s abspath. Any file added, removed, renamed,
     replaced (another inode) or written (another mtime or size) gives another signature.
     """
-    tree = TreeStats(len(files))
-    for position, st in enumerate(stats):
-        tree.note(position, st)
-    return tree.signature(files)
+    ids = array("Q")  # st_dev and st_ino are unsigned 64-bit
+    numbers = array("q")  # sizes and mtimes (which may be negative)
+    for st in stats:
+        ids.append(st.st_dev)
+        ids.append(st.st_ino)
+        numbers.append(st.st_size)
+        numbers.append(st.st_mtime_ns)
+    return _sign(files, ids, numbers)
+
+
+def _sign(files: Sequence[tuple[str, str]], ids: array[int], numbers: array[int]) -> bytes:
+    names = "\0".join(rel for rel, _ in files).encode("utf-8", "surrogatepass")
+    found = hashlib.sha256(b"lineal-tree/1 %d %d\n" % (len(files), len(names)))
+    found.update(names)
+    found.update(ids)
+    found.update(numbers)
+    return found.digest()

@@ -4,7 +4,7 @@ Never says yes for a tree it cannot vouch for: any doubt is a "no", after which 
 compares in full (snapshot and diff), so no result ever rests on this shortcut alone.
 
 Two ways to say yes, cheapest first. Both walk the tree with the snapshot's own walk
-(lineal.cas.scan), so names, ignore rules, hidden files and symlinks are treated exactly as a
+(lineal.cas.walk), so names, ignore rules, hidden files and symlinks are treated exactly as a
 snapshot treats them, and stat every file:
 
 1. the tree's signature (lineal.cas.statcache.tree_signature) equals the one recorded for
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lineal.cas.manifest import encode_rows
-from lineal.cas.scan import _collect  # the walk snapshot() runs: same files, names, order
 from lineal.cas.statcache import StatCache, tree_key, tree_signature
+from lineal.cas.walk import collect  # the walk snapshot() runs: same files, names, order
 from lineal.errors import LinealError
 from lineal.model.digests import digest_bytes
 
@@ -38,7 +38,7 @@ def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool
     """True if a snapshot of ``paths`` now would give manifest ``digest``; False if unsure."""
     statted_ns = time.time_ns()  # before the stat calls: the racy-clean rule counts from here
     try:
-        files, _ = _collect(paths)
+        files, _ = collect(paths)
         stats = [os.stat(path) for _, path in files]
     except (LinealError, OSError):
         return False  # the full comparison says what is wrong
