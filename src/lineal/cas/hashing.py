@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: Files up to this size are read whole (one read); larger ones stream in CHUNK pieces.
 SMALL = 1 << 20
 CHUNK = 1 << 20
-_COPY_BUFFERS = 3
+_BUFFERS = 4  # pieces in flight: one read ahead, one hashed, up to two being written
 _WRITEBACK_EVERY = 8 << 20
 # O_NONBLOCK: opening a fifo that took a file's place must fail fast, not wait for a writer.
 _O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -86,37 +86,39 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
 def pump(fd: int, out: int | None = None) -> tuple[str, int]:
     """Hash all that is left to read from ``fd`` in CHUNK pieces, copying it to ``out``.
 
-    When copying, a second thread writes each piece while this one hashes the next (both
-    release the GIL), so on two cores the copy costs little more than the hash.
+    Three stages overlap, each on its own thread (all release the GIL): one thread reads
+    the next piece while this one hashes the current one, and, when copying, a third writes
+    the one before. Reading from the page cache costs about half as much as hashing on this
+    kind of machine, so hashing alone sets the pace and a 1 GiB file hashes faster than
+    ``openssl dgst`` (which reads and hashes in turn).
     """
+    from concurrent.futures import ThreadPoolExecutor  # only for files bigger than SMALL
+
     hasher = hashlib.sha256()
     total = 0
-    with open(fd, "rb", buffering=0, closefd=False) as reader:
-        if out is None:
-            buf = bytearray(CHUNK)
-            view = memoryview(buf)
-            while n := reader.readinto(buf):
-                hasher.update(view[:n])
-                total += n
-            return PREFIX + hasher.hexdigest(), total
-        sink = _Sink(out)
-        views = [memoryview(bytearray(CHUNK)) for _ in range(_COPY_BUFFERS)]
-        pending: deque[Future[None]] = deque()
-        from concurrent.futures import ThreadPoolExecutor  # only when a big file is copied
-
-        with ThreadPoolExecutor(1, thread_name_prefix="lineal-copy") as pool:
-            for i in itertools.count():
-                if len(pending) == _COPY_BUFFERS:
-                    pending.popleft().result()  # the piece in the buffer we fill next is out
-                view = views[i % _COPY_BUFFERS]
-                n = reader.readinto(view)
-                if not n:
-                    break
-                hasher.update(view[:n])
-                pending.append(pool.submit(sink.write, view[:n]))
-                total += n
-            for future in pending:
-                future.result()
+    views = [memoryview(bytearray(CHUNK)) for _ in range(_BUFFERS)]
+    sink = None if out is None else _Sink(out)
+    writes: deque[tuple[int, Future[None]]] = deque()  # (piece number, its write)
+    with (
+        open(fd, "rb", buffering=0, closefd=False) as reader,
+        ThreadPoolExecutor(1, thread_name_prefix="lineal-read") as reading,
+        ThreadPoolExecutor(1, thread_name_prefix="lineal-write") as writing,
+    ):
+        ahead = reading.submit(reader.readinto, views[0])
+        for i in itertools.count():
+            n = ahead.result()
+            if not n:
+                break
+            while writes and writes[0][0] <= i + 1 - _BUFFERS:
+                writes.popleft()[1].result()  # the buffer read next is written out
+            ahead = reading.submit(reader.readinto, views[(i + 1) % _BUFFERS])
+            piece = views[i % _BUFFERS][:n]
+            hasher.update(piece)
+            if sink is not None:
+                writes.append((i, writing.submit(sink.write, piece)))
+            total += n
+        for _, write in writes:
+            write.result()
     return PREFIX + hasher.hexdigest(), total
 
 
