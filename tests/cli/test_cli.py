@@ -22,6 +22,7 @@ import pytest
 import typer
 
 import lineal
+from lineal.cli import app as cli_app
 from lineal.cli.app import app
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import OPS
@@ -100,6 +101,15 @@ COMMANDS = dict(_command_paths())
 
 def test_the_app_has_the_commands_we_test() -> None:
     assert {("init",), ("verify",), ("log",), ("checkpoint",), ("show",)} <= set(COMMANDS)
+
+
+def test_each_command_loads_only_its_own_module() -> None:
+    top = {path[0] for path in COMMANDS}
+    assert set(cli_app.COMMANDS) | {"init"} == top  # no command missing, none invented
+    for name, group in cli_app.COMMANDS.items():
+        alone = typer.main.get_command(cli_app.for_argv([name, "--help"]))
+        assert name in getattr(alone, "commands", {}), (name, group)
+    assert set(getattr(typer.main.get_command(cli_app.for_argv(["--help"])), "commands", {})) == top
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)

@@ -1,27 +1,35 @@
 """The Typer app: `lineal init`, and the command groups it mounts.
 
-Never does work itself: every command calls lineal.client or lineal.workspace.
+Never does work itself: every command calls lineal.client or lineal.workspace. A command
+given by name loads only the module that defines it (:func:`for_argv`): building the whole
+app imports every command module and inspects every command's signature, which costs more
+than many a command's own work.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lineal import __version__, workspace
-from lineal.cli import data, ledger, lineage, query, remote, runs, show
 from lineal.cli.common import handle_errors, out
 
-app = typer.Typer(
-    name="lineal",
-    help="Record where every dataset, label schema, scene, run, metric and model came from.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+#: The modules of lineal.cli that register commands, in help order.
+GROUPS = ("ledger", "show", "data", "remote", "runs", "lineage", "query")
+#: The module that registers each top-level command (tests check it against the full app).
+COMMANDS = {
+    **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
+    "show": "show",
+    **dict.fromkeys(("add", "status", "diff", "checkout", "gc"), "data"),
+    **dict.fromkeys(("remote", "push", "pull"), "remote"),
+    **dict.fromkeys(("runs", "metrics", "run"), "runs"),
+    **dict.fromkeys(("upstream", "downstream", "path"), "lineage"),
+    "query": "query",
+}
 
 
 def _version(value: bool) -> None:
@@ -30,7 +38,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -40,7 +47,6 @@ def _root(
     """Record where every dataset, label schema, scene, run, metric and model came from."""
 
 
-@app.command()
 @handle_errors
 def init(
     path: Annotated[
@@ -66,10 +72,37 @@ def init(
         )
 
 
-ledger.register(app)
-show.register(app)
-data.register(app)
-remote.register(app)
-runs.register(app)
-lineage.register(app)
-query.register(app)
+def build(groups: Sequence[str] = GROUPS) -> typer.Typer:
+    """The app with `lineal init` and the commands of ``groups`` (modules of lineal.cli)."""
+    app = typer.Typer(
+        name="lineal",
+        help="Record where every dataset, label schema, scene, run, metric and model came from.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    app.command()(init)
+    for group in groups:
+        importlib.import_module(f"lineal.cli.{group}").register(app)
+    return app
+
+
+def for_argv(argv: Sequence[str]) -> typer.Typer:
+    """The app that can run ``argv``: one group for a known command, else all of them (help,
+    --version, a misspelt command: Typer answers those from the whole app)."""
+    if argv and argv[0] == "init":
+        return build(())
+    if argv and argv[0] in COMMANDS:
+        return build((COMMANDS[argv[0]],))
+    return build()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole app, built on first use."""
+    if name == "app":
+        app = build()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,6 +37,6 @@ def main() -> None:
 
         ref, as_json = fast
         sys.exit(plain.run(lambda: status.show(ref, as_json=as_json)))
-    from lineal.cli.app import app
+    from lineal.cli.app import for_argv
 
-    app()
+    for_argv(sys.argv[1:])(prog_name="lineal")
