@@ -139,6 +139,16 @@ class _Sink:
             self.flushed = self.pos
 
 
+def stat_to_read(path: str, fd: int, up_to: int | None) -> os.stat_result | None:
+    """The stat of ``path`` open at ``fd``, checked to be a regular file; None if it is
+    bigger than ``up_to`` (the caller leaves it to a thread)."""
+    before = os.fstat(fd)
+    if up_to is not None and before.st_size > up_to:
+        return None
+    check_regular(path, before)
+    return before
+
+
 @overload
 def hash_file(path: str) -> Hashed: ...
 @overload
@@ -152,11 +162,10 @@ def hash_file(path: str, up_to: int | None = None) -> Hashed | None:
     """
     fd = open_source(path)
     try:
-        before = os.fstat(fd)
-        size = before.st_size
-        if up_to is not None and size > up_to:
+        before = stat_to_read(path, fd, up_to)
+        if before is None:
             return None
-        check_regular(path, before)
+        size = before.st_size
         if size <= SMALL:
             data = read_small(fd, size)
             digest, size = PREFIX + hashlib.sha256(data).hexdigest(), len(data)

@@ -32,13 +32,13 @@ from lineal.cas.hashing import (
     SMALL,
     Hashed,
     check_quiet,
-    check_regular,
     hash_path,
     make_durable,
     open_source,
     pump,
     read_small,
     remove_stale_temps,
+    stat_to_read,
     write_all,
     write_error,
 )
@@ -230,11 +230,10 @@ class ObjectCache:
         """:meth:`add_file`, also returning the stat taken before reading (see hash_file)."""
         fd = open_source(src)
         try:
-            before = os.fstat(fd)
-            size = before.st_size
-            if up_to is not None and size > up_to:
+            before = stat_to_read(src, fd, up_to)
+            if before is None:
                 return None
-            check_regular(src, before)
+            size = before.st_size
             if size > SMALL:
                 return *self._stream(src, fd, before), before
             data = read_small(fd, size)
