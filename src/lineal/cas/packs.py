@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from lineal.errors import IntegrityError
 
 # Hot paths use os calls on str paths, as in lineal.cas.objects.
-# ruff: noqa: PTH103, PTH105, PTH108, PTH119, PTH208
+# ruff: noqa: PTH103, PTH105, PTH108, PTH208
 
 #: Objects up to this size go into packs during a packing session.
 PACK_OBJECT_MAX = 1 << 20
@@ -159,7 +159,7 @@ class Packing:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._writers: list[PackWriter] = []
-        self.sealed: list[tuple[str, list[tuple[bytes, int, int]]]] = []
+        self.sealed: list[str] = []  # the packs finished so far
         self.added: set[bytes] = set()
 
     def claim(self, raw: bytes) -> bool:
@@ -178,7 +178,7 @@ class Packing:
         if writer is not None and writer.size >= PACK_TARGET:
             with self._lock:
                 self._writers.remove(writer)
-            self.sealed.append(writer.finish())
+            self.sealed.append(writer.finish()[0])
             writer = None
         if writer is None:
             writer = PackWriter(self._temp_name(), self._folder)
@@ -187,9 +187,9 @@ class Packing:
                 self._writers.append(writer)
         writer.add(raw, data)
 
-    def finish(self) -> list[tuple[str, list[tuple[bytes, int, int]]]]:
+    def finish(self) -> list[str]:
         for writer in self._writers:
-            self.sealed.append(writer.finish())
+            self.sealed.append(writer.finish()[0])
         self._writers.clear()
         return self.sealed
 
@@ -259,12 +259,6 @@ class PackSet:
         self._ensure()
         return raw in self._where
 
-    def note(self, path: str, entries: list[tuple[bytes, int, int]]) -> None:
-        """Record a pack this process just finished, without reading it back."""
-        with self._lock:
-            self._where.update((raw, (path, off, size)) for raw, off, size in entries)
-            self._names = self._names | {os.path.basename(path)}
-
     def digests(self) -> Iterator[bytes]:
         self.refresh()
         return iter(list(self._where))
@@ -328,11 +322,10 @@ def repack(
                         writer.add(raw, data)
                 finally:
                     os.close(fd)
-                final, written = writer.finish()
+                final, _ = writer.finish()
             except BaseException:
                 writer.abort()
                 raise
-            packs.note(final, written)
             if final == path:  # same objects, same name: nothing to delete
                 continue
         os.unlink(path)
