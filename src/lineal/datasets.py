@@ -327,17 +327,10 @@ def gc(repo: Lineal, *, dry_run: bool = False) -> GcResult:
     """Remove cached objects that no recorded version references."""
     cache = objects(repo)
     keep = set(referenced(repo))
-    removed = size = kept = 0
-    for digest in list(cache.digests()):
-        if digest in keep:
-            kept += 1
-            continue
-        removed += 1
-        size += cache.size(digest)
-        loose = cache.loose(digest)
-        if not dry_run and loose is not None:
-            loose.unlink()
+    present = list(cache.digests())
+    gone = [digest for digest in present if digest not in keep]
+    size = sum(cache.size(digest) for digest in gone)
     if not dry_run:
-        cache.repack(keep)  # packed objects go by rewriting their packs without them
+        cache.remove_all(gone)  # each pack holding some is rewritten once
         cache.clean_temp()
-    return GcResult(removed, size, kept)
+    return GcResult(len(gone), size, len(present) - len(gone))

@@ -113,7 +113,9 @@ def push(
     """Send the objects of the given versions (default: every artifact) the remote lacks."""
     _, target = remote(repo, name)
     cache = datasets.objects(repo)
-    wanted = [d for d in datasets.referenced(repo, refs) if cache.has(d)]
+    referenced = datasets.referenced(repo, refs)
+    have = cache.present(referenced)
+    wanted = [d for d in referenced if d in have]
     return target.push(cache, wanted, progress=progress)
 
 
@@ -129,7 +131,7 @@ def pull(
         if "files" in a.meta and not cache.has(a.digest)
     ]
     first = source.pull(cache, manifests, progress=progress) if manifests else None
-    wanted = [d for d in datasets.referenced(repo, refs) if not cache.has(d)]
+    wanted = cache.missing(datasets.referenced(repo, refs))
     second = source.pull(cache, wanted, progress=progress)
     if first is None:
         return second

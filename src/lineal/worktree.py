@@ -104,10 +104,10 @@ def checkout(
     default = absolute(repo, str(artifact.meta.get("root", artifact.name)))
     target = directory or default
     cache = objects(repo)
-    missing = sorted({e.digest for e in manifest.entries if not cache.has(e.digest)})
+    missing = sorted(set(cache.missing(e.digest for e in manifest.entries)))
     if missing and remotes.list_remotes(repo):
         remotes.pull(repo, [artifact.ref])  # from the default remote, verified on arrival
-        missing = [d for d in missing if not cache.has(d)]
+        missing = cache.missing(missing)
     if missing:
         raise NotFound(
             f"{len(missing)} objects of {artifact.ref} are not in the local cache",

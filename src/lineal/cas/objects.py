@@ -131,6 +131,13 @@ class ObjectCache:
             found.update(d for d in members if d[9:] in names)
         return found
 
+    def missing(self, digests: Iterable[str]) -> list[str]:
+        """The ones of ``digests`` not in the cache, in the order given (one :meth:`present`
+        call, not a lookup each: a miss in a pack index means reading the packs folder)."""
+        wanted = list(digests)
+        have = self.present(wanted)
+        return [d for d in wanted if d not in have]
+
     def _fanout(self) -> set[str]:
         """The loose fan-out folders, listed once: a digest whose folder is missing needs no
         stat. A folder made later by another process can only cost a duplicate in a pack."""
@@ -326,20 +333,21 @@ class ObjectCache:
         return PREFIX + hashlib.sha256(self.read_bytes(digest)).hexdigest() == digest
 
     def remove(self, digest: str) -> None:
-        """Delete an object, loose or packed (a pack holding it is rewritten without it).
+        """Delete an object, loose or packed (a pack holding it is rewritten without it)."""
+        if not self.has(digest):
+            raise _missing(digest)
+        self.remove_all([digest])
 
-        To delete many packed objects, :meth:`repack` rewrites each pack once.
-        """
-        path = self.path(digest)
-        raw = _raw(digest)
-        packed = self._packs.find(raw) is not None
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            if not packed:
-                raise _missing(digest) from None
-        if packed:
-            self._repack(lambda other: other != raw)
+    def remove_all(self, digests: Iterable[str]) -> None:
+        """Delete these objects where present: loose files unlinked, each pack holding some
+        of them rewritten once without them."""
+        gone: set[bytes] = set()
+        for digest in digests:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path(digest))
+            gone.add(_raw(digest))
+        if any(self._packs.contains(raw) for raw in gone):
+            self._repack(lambda raw: raw not in gone)
 
     def repack(self, keep: set[str]) -> tuple[int, int]:
         """Rewrite the packs holding objects not in ``keep`` without them:
@@ -351,14 +359,6 @@ class ObjectCache:
             return repack(self._packs, keep, self._temp_name)
         except OSError as exc:
             raise self._write_error(exc) from exc
-
-    def packed(self) -> dict[str, int]:
-        """Every packed object's digest and size."""
-        return {
-            PREFIX + raw.hex(): size
-            for entries in self._packs.packs().values()
-            for raw, _, size in entries
-        }
 
     def digests(self) -> Iterator[str]:
         """Every object present, loose or packed, each once (in no particular order)."""

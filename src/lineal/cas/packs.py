@@ -159,7 +159,6 @@ class Packing:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._writers: list[PackWriter] = []
-        self.sealed: list[str] = []  # the packs finished so far
         self.added: set[bytes] = set()
 
     def claim(self, raw: bytes) -> bool:
@@ -178,7 +177,7 @@ class Packing:
         if writer is not None and writer.size >= PACK_TARGET:
             with self._lock:
                 self._writers.remove(writer)
-            self.sealed.append(writer.finish()[0])
+            writer.finish()
             writer = None
         if writer is None:
             writer = PackWriter(self._temp_name(), self._folder)
@@ -187,11 +186,10 @@ class Packing:
                 self._writers.append(writer)
         writer.add(raw, data)
 
-    def finish(self) -> list[str]:
+    def finish(self) -> None:
         for writer in self._writers:
-            self.sealed.append(writer.finish()[0])
+            writer.finish()
         self._writers.clear()
-        return self.sealed
 
     def abort(self) -> None:
         for writer in self._writers:

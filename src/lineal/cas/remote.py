@@ -143,7 +143,7 @@ class Remote:
     ) -> TransferResult:
         """Fetch the objects the cache lacks, verifying each digest before it is installed."""
         wanted = _unique(digests)
-        need = [digest for digest in wanted if not cache.has(digest)]
+        need = cache.missing(wanted)
         present = self._present() if need else set()
 
         def fetch(digest: str) -> int | LinealError:

@@ -203,7 +203,7 @@ def _snapshot(
     entries: list[Entry] = []
     todo = files
     cached = 0
-    tree = TreeStats(total)
+    tree = TreeStats(total if stat_cache is not None else 0)  # recorded in the stat cache only
     if stat_cache is not None:
         todo, known = _known(files, stat_cache, tree)
         if objects is not None:  # trust a digest only while its object is still cached
