@@ -19,7 +19,7 @@ from lineal import __version__, workspace
 from lineal.cli.common import handle_errors, out
 
 #: The modules of lineal.cli that register commands, in help order.
-GROUPS = ("ledger", "show", "data", "remote", "runs", "lineage", "query")
+GROUPS = ("ledger", "show", "data", "remote", "runs", "lineage", "query", "schema")
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
     **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
@@ -29,6 +29,7 @@ COMMANDS = {
     **dict.fromkeys(("runs", "metrics", "run"), "runs"),
     **dict.fromkeys(("upstream", "downstream", "path"), "lineage"),
     "query": "query",
+    "schema": "schema",
 }
 
 

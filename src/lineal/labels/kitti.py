@@ -1,0 +1,97 @@
+"""KITTI object labels: one text file per image, one object per line (15 fields, 16 with a
+score). Classes are implicit: the set of types seen.
+
+Reads files only; never records anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lineal.labels.imported import Imported
+from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.stats import Stats
+
+#: The fields after the type, as the KITTI object development kit names them.
+FIELDS = (
+    "truncated", "occluded", "alpha", "bbox left", "bbox top", "bbox right", "bbox bottom",
+    "height", "width", "length", "x", "y", "z", "rotation_y",
+)  # fmt: skip
+#: Per-object attributes every KITTI label carries.
+ATTRIBUTES = ("alpha", "occluded", "truncated")
+
+
+def label_folder(path: Path) -> Path | None:
+    """The ``label_2`` folder at or under ``path`` (a KITTI root or its training split)."""
+    for candidate in (path, path / "label_2", path / "training" / "label_2"):
+        if candidate.is_dir() and candidate.name == "label_2":
+            return candidate
+    return None
+
+
+def read(path: Path, *, lenient: bool = False) -> Imported:
+    """Import one label file, a ``label_2`` folder, or a KITTI root holding one."""
+    if path.is_dir():
+        folder = label_folder(path) or path
+        files = sorted(p for p in folder.glob("*.txt") if p.is_file())
+        if not files:
+            raise LabelFileError(Problem(file=str(path), message="no KITTI label files (*.txt)"))
+    else:
+        files = [path]
+    problems = Problems(lenient=lenient)
+    stats = Stats(box_unit="px")
+    types: set[str] = set()
+    names: set[str] = set()
+    for file in files:
+        _read_file(file, problems, stats, types, names)
+    schema = build(
+        "implicit",
+        [LabelClass(name=n) for n in names],
+        annotation_types=types,
+        attributes=ATTRIBUTES if stats.annotations else (),
+    )
+    return Imported(
+        format="kitti",
+        schema=schema,
+        files=tuple(files),
+        stats=stats,
+        problems=tuple(problems.found),
+    )
+
+
+def _read_file(
+    path: Path, problems: Problems, stats: Stats, types: set[str], names: set[str]
+) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabelFileError(
+            Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
+        ) from exc
+    stats.image()
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) not in (15, 16):
+            problems.report(
+                str(path),
+                f"expected 15 fields (16 with a score), found {len(fields)}",
+                line=number,
+            )
+            continue
+        values: list[float] = []
+        for name, text_value in zip((*FIELDS, "score"), fields[1:], strict=False):
+            try:
+                values.append(float(text_value))
+            except ValueError:
+                problems.report(str(path), f"{name} {text_value!r} is not a number", line=number)
+                break
+        else:
+            left, top, right, bottom = values[3:7]
+            height, width, length = values[7:10]
+            found = ("box", "box3d") if min(height, width, length) > 0 else ("box",)
+            types.update(found)
+            names.add(fields[0])
+            area = max(0.0, right - left) * max(0.0, bottom - top)
+            stats.annotation(fields[0], found, box_area=area)

@@ -1,0 +1,249 @@
+"""Label schemas in the store: record an imported schema as a versioned ``schema`` artifact,
+label a dataset version with the schemas its folder carries, and read schemas back.
+
+A service over lineal.client; never prints. Every write of one call lands in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineal.client import Lineal
+from lineal.errors import InvalidInput, LinealError, NotFound
+from lineal.labels.imported import Imported
+from lineal.labels.schema import LabelSchema, Problem
+from lineal.model.entities import Artifact, check_name
+from lineal.model.refs import Ref
+
+KIND = "schema"
+#: At most this many problems are kept in a dataset version's record (all count).
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A schema as recorded: ``created`` False when that name already had this version;
+    ``previous`` the version it was derived from (None for a first version)."""
+
+    artifact: Artifact
+    created: bool
+    previous: Artifact | None
+    imported: Imported
+
+
+def schema_name(text: str) -> str:
+    """``schema/NAME`` or ``NAME`` → NAME (validated)."""
+    name = text.removeprefix(f"{KIND}/")
+    if "/" in name or "@" in name or ":" in name:
+        raise InvalidInput(f"bad schema name {text!r}: expected schema/NAME or NAME")
+    return check_name(name, "schema name")
+
+
+def default_name(path: Path) -> str:
+    """A name from a file's stem or a folder's name: ``instances_val2017``, ``kitti``."""
+    resolved = path.resolve()
+    base = resolved.name if resolved.is_dir() else resolved.stem
+    if base in ("_annotations.coco", "data", "obj", "dataset", "Annotations", "label_2"):
+        base = resolved.parent.name or base
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")
+    return base[:128] or "labels"
+
+
+def _where(repo: Lineal, path: Path) -> str:
+    """``path`` relative to the workspace's folder when it is inside it, else absolute."""
+    absolute = path.resolve()
+    if repo.workspace is not None and repo.workspace.root is not None:
+        try:
+            return absolute.relative_to(repo.workspace.root.parent).as_posix() or "."
+        except ValueError:
+            pass
+    return str(absolute)
+
+
+def record(repo: Lineal, imported: Imported, *, name: str, source: Path | None = None) -> Recorded:
+    """Record ``imported``'s schema as a version of ``schema/NAME``.
+
+    The digest is the canonical form's: the same schema read from two files is one node. A
+    schema that differs from the name's latest version becomes a new version derived from it.
+    """
+    schema = imported.schema
+    digest = schema.digest
+    meta: dict[str, Any] = {
+        "format": imported.format,
+        "classes": len(schema.classes),
+        "schema": schema.canonical(),
+    }
+    if source is not None:
+        meta["source"] = _where(repo, source)
+    with repo.atomic():
+        versions = repo.versions(KIND, name)
+        if digest in versions:
+            found = repo.resolve(Ref(kind=KIND, name=name, digest=digest))
+            assert isinstance(found, Artifact)  # noqa: S101 - a version is an artifact
+            return Recorded(found, False, None, imported)
+        previous = None
+        if versions:
+            latest = repo.resolve(f"{KIND}/{name}")
+            previous = latest if isinstance(latest, Artifact) else None
+        artifact = repo.record_artifact(KIND, digest=digest, name=name, meta=meta)
+        if previous is not None:
+            repo.link("derived_from", previous, artifact)
+    return Recorded(artifact, True, previous, imported)
+
+
+def stored_schema(artifact: Artifact) -> LabelSchema:
+    """The canonical schema a ``schema`` artifact carries in its meta."""
+    body = artifact.meta.get("schema")
+    if artifact.kind != KIND or not isinstance(body, dict):
+        raise InvalidInput(f"{artifact.ref} is a {artifact.kind}, not a label schema")
+    return LabelSchema.from_canonical(body)
+
+
+def labeled_with(repo: Lineal, artifact: Artifact) -> list[Artifact]:
+    """The schemas a dataset version is labelled with, oldest edge first."""
+    found = []
+    for edge in repo.edges(artifact):
+        if edge.kind == "labeled_with" and edge.parent == artifact.digest:
+            schema = repo.resolve(edge.child)
+            if isinstance(schema, Artifact):
+                found.append(schema)
+    return found
+
+
+def resolve(repo: Lineal, text: str) -> Artifact:
+    """The schema artifact ``text`` names: ``schema/NAME[@vN]``, a bare NAME, a digest, or a
+    dataset version labelled with exactly one schema."""
+    ref = text if "/" in text or text.startswith("sha256:") else f"{KIND}/{text}"
+    found = repo.resolve(ref)
+    if isinstance(found, Artifact) and found.kind == KIND:
+        return _named(repo, found)
+    if isinstance(found, Artifact) and found.kind == "dataset":
+        schemas = labeled_with(repo, found)
+        if len(schemas) == 1:
+            return _named(repo, schemas[0])
+        if not schemas:
+            raise NotFound(
+                f"{found.ref} is not labelled with a schema",
+                hint="`lineal schema import PATH` records one; `lineal add` does it for "
+                "folders with annotations in a known layout",
+            )
+        listed = ", ".join(_named(repo, s).ref for s in schemas)
+        raise InvalidInput(f"{found.ref} is labelled with {len(schemas)} schemas: {listed}")
+    raise InvalidInput(f"{text} is not a label schema", hint="use schema/NAME[@vN]")
+
+
+def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
+    """A stored schema by reference, or one read from a label file or folder (not recorded):
+    what it is called, and the schema."""
+    from lineal.labels.detect import import_path
+
+    if Path(text).exists():
+        return text, import_path(Path(text)).schema
+    artifact = resolve(repo, text)
+    return artifact.ref, stored_schema(artifact)
+
+
+def _named(repo: Lineal, artifact: Artifact) -> Artifact:
+    """``artifact`` with its first name and version, if it has one."""
+    if artifact.name is not None:
+        return artifact
+    names = repo.show(artifact.digest).get("names") or []
+    if names:
+        found = repo.resolve(names[0])
+        if isinstance(found, Artifact):
+            return found
+    return artifact
+
+
+def show(repo: Lineal, text: str) -> dict[str, Any]:
+    """A schema version with its classes, versions, origin and the datasets labelled with it."""
+    artifact = resolve(repo, text)
+    schema = stored_schema(artifact)
+    body = repo.show(artifact.ref)
+    return {
+        "ref": artifact.ref,
+        "digest": artifact.digest,
+        "name": artifact.name,
+        "version": artifact.version,
+        "format": artifact.meta.get("format"),
+        "source": artifact.meta.get("source"),
+        **schema.canonical(),
+        "names": body.get("names", []),
+        "derived_from": [
+            _ref(repo, e["node"]) for e in body["upstream"] if e["kind"] == "derived_from"
+        ],
+        "datasets": [
+            _ref(repo, e["node"]) for e in body["upstream"] if e["kind"] == "labeled_with"
+        ],
+    }
+
+
+def _ref(repo: Lineal, digest: str) -> str:
+    found = repo.resolve(digest)
+    return _named(repo, found).ref if isinstance(found, Artifact) else found.ref
+
+
+# -- datasets ------------------------------------------------------------------------------
+def detect(folder: Path) -> tuple[list[Imported], list[Problem]]:
+    """The schemas a dataset folder carries, read leniently: a broken annotation file must
+    not stop a snapshot, so what could not be read comes back as problems."""
+    from lineal.labels.detect import dataset_schemas
+    from lineal.labels.schema import LabelFileError
+
+    try:
+        return dataset_schemas(folder, lenient=True), []
+    except LabelFileError as exc:
+        return [], [exc.problem]
+    except (OSError, LinealError) as exc:
+        return [], [Problem(file=str(folder), message=str(exc))]
+
+
+def dataset_meta(found: list[Imported], problems: list[Problem], root: Path) -> dict[str, Any]:
+    """What a dataset version records about its labels: per schema, the format, digest,
+    annotation files and statistics; and the problems met (the first few; all counted)."""
+    every = [*problems, *(p for one in found for p in one.problems)]
+    return {
+        "schemas": [
+            {
+                "format": one.format,
+                "schema": one.schema.digest,
+                "files": [_inside(f, root) for f in one.files],
+                "stats": one.stats.as_dict(),
+            }
+            for one in found
+        ],
+        "problems": len(every),
+        "problem_list": [str(p) for p in every[:MAX_PROBLEMS]],
+    }
+
+
+def _inside(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def label_dataset(
+    repo: Lineal, dataset: Artifact, found: list[Imported], *, root: Path
+) -> list[Recorded]:
+    """Record each schema (named after the dataset) and ``dataset --labeled_with--> schema``;
+    call inside the transaction that records the dataset version."""
+    base = dataset.name or default_name(root)
+    done: list[Recorded] = []
+    for one in found:
+        name = base
+        if len(found) > 1:
+            name = f"{base}-{default_name(one.files[0])}"[:128]
+        recorded = record(repo, one, name=check_name(name, "schema name"), source=one.files[0])
+        already = any(
+            e.kind == "labeled_with" and e.child == recorded.artifact.digest
+            for e in repo.edges(dataset)
+        )
+        if not already:
+            repo.link("labeled_with", dataset, recorded.artifact)
+        done.append(recorded)
+    return done

@@ -1,0 +1,108 @@
+"""Annotation statistics of a labelled dataset: counts per class and type, crowd, sizes.
+
+An accumulator the importers feed one annotation at a time; its JSON shape is recorded with
+each dataset version (it feeds drift checks). Pure: never reads files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+#: COCO's area ranges (pixels²): small < 32², medium < 96², large beyond.
+SMALL, MEDIUM = 32.0**2, 96.0**2
+#: At most this many distinct image sizes are listed; the rest are counted as "other".
+MAX_IMAGE_SIZES = 50
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        # nearest-rank: a value that occurs in the data, stable across platforms
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    return {
+        "min": round(ordered[0], 6),
+        "p25": round(at(0.25), 6),
+        "median": round(at(0.5), 6),
+        "p75": round(at(0.75), 6),
+        "max": round(ordered[-1], 6),
+    }
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counts gathered while importing; :meth:`as_dict` is what a dataset version records.
+
+    ``box_unit`` is ``px`` for absolute boxes (COCO, KITTI, VOC: areas in pixels²) and
+    ``image`` for YOLO's normalised boxes (areas as a fraction of the image).
+    """
+
+    box_unit: str = "px"
+    images: int = 0
+    annotations: int = 0
+    per_class: Counter[str] = field(default_factory=Counter)
+    per_type: Counter[str] = field(default_factory=Counter)
+    crowd: int = 0
+    box_areas: list[float] = field(default_factory=list)
+    image_sizes: Counter[str] = field(default_factory=Counter)
+
+    def image(self, width: float | None = None, height: float | None = None) -> None:
+        self.images += 1
+        if width is not None and height is not None and width > 0 and height > 0:
+            self.image_sizes[f"{_int(width)}x{_int(height)}"] += 1
+
+    def annotation(
+        self,
+        class_name: str,
+        types: tuple[str, ...],
+        *,
+        box_area: float | None = None,
+        crowd: bool = False,
+    ) -> None:
+        self.annotations += 1
+        self.per_class[class_name] += 1
+        self.per_type.update(types)
+        if crowd:
+            self.crowd += 1
+        if box_area is not None and box_area >= 0:
+            self.box_areas.append(box_area)
+
+    def merge(self, other: Stats) -> None:
+        self.images += other.images
+        self.annotations += other.annotations
+        self.per_class.update(other.per_class)
+        self.per_type.update(other.per_type)
+        self.crowd += other.crowd
+        self.box_areas.extend(other.box_areas)
+        self.image_sizes.update(other.image_sizes)
+
+    def as_dict(self) -> dict[str, Any]:
+        boxes: dict[str, Any] = {"unit": self.box_unit, "count": len(self.box_areas)}
+        if self.box_areas:
+            boxes.update(_quantiles(self.box_areas))
+            if self.box_unit == "px":
+                boxes["small"] = sum(1 for a in self.box_areas if a < SMALL)
+                boxes["medium"] = sum(1 for a in self.box_areas if SMALL <= a < MEDIUM)
+                boxes["large"] = sum(1 for a in self.box_areas if a >= MEDIUM)
+        common = self.image_sizes.most_common()
+        sizes = dict(sorted(common[:MAX_IMAGE_SIZES]))
+        other = sum(n for _, n in common[MAX_IMAGE_SIZES:])
+        if other:
+            sizes["other"] = other
+        return {
+            "images": self.images,
+            "annotations": self.annotations,
+            "per_class": dict(sorted(self.per_class.items())),
+            "per_type": dict(sorted(self.per_type.items())),
+            "crowd": self.crowd,
+            "box_area": boxes,
+            "image_sizes": sizes,
+        }
+
+
+def _int(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
