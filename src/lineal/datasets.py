@@ -23,6 +23,7 @@ from lineal.model.refs import Ref
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
+    from lineal.labels.record import Recorded
 
 Progress = Callable[[int, int], None]
 CHECKOUTS = "checkouts.json"
@@ -83,6 +84,8 @@ class AddResult:
     artifact: Artifact
     created: bool  # False when the content equals the latest version
     snapshot: SnapshotResult
+    labels: tuple[Recorded, ...] = ()  # label schemas found in the folder and recorded
+    label_problems: tuple[str, ...] = ()  # annotation entries that could not be read
 
 
 def _is_url(target: str | Path) -> bool:
@@ -170,6 +173,8 @@ def add(
     cache.add_bytes(manifest.encode())
     cache.sync()  # objects are durable before the record that names them
     previous = latest(repo, label, kind)
+    schemas: list[Recorded] = []
+    problems: tuple[str, ...] = ()
     if previous is not None and previous.digest == manifest.digest:
         artifact, created = previous, False
     else:
@@ -192,18 +197,45 @@ def add(
         uri = None
         if ref_only:
             uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
-        artifact = repo.record_artifact(
-            kind,
-            digest=manifest.digest,
-            name=label,
-            size=manifest.size,
-            uri=uri,
-            meta={k: v for k, v in recorded.items() if v is not None},
-        )
+        labelled = _labels(paths) if kind == "dataset" else None
+        if labelled is not None:
+            recorded["labels"] = labelled[2]
+            problems = tuple(labelled[2]["problem_list"])
+        with repo.atomic():  # the version, its schemas and labeled_with edges land together
+            artifact = repo.record_artifact(
+                kind,
+                digest=manifest.digest,
+                name=label,
+                size=manifest.size,
+                uri=uri,
+                meta={k: v for k, v in recorded.items() if v is not None},
+            )
+            schemas = _label(repo, artifact, labelled[0] if labelled else [], paths)
         created = True
     if paths and kind == "dataset":
         remember(workspace_root(repo), label, artifact.digest)
-    return AddResult(artifact, created, result)
+    return AddResult(artifact, created, result, tuple(schemas), problems)
+
+
+def _label(repo: Lineal, dataset: Artifact, found: list[Any], paths: Sequence[Path]) -> list[Any]:
+    if not found:
+        return []
+    from lineal.labels.record import label_dataset
+
+    return label_dataset(repo, dataset, found, root=paths[0])
+
+
+def _labels(paths: Sequence[Path]) -> tuple[list[Any], list[Any], dict[str, Any]] | None:
+    """Annotations in a known layout in the one folder added: the schemas, the problems met,
+    and what the dataset version records about them (None: no annotations found)."""
+    if len(paths) != 1 or not paths[0].is_dir():
+        return None
+    from lineal.labels import record
+
+    found, problems = record.detect(paths[0])
+    if not found and not problems:
+        return None
+    return found, problems, record.dataset_meta(found, problems, paths[0])
 
 
 def add_or_reuse(

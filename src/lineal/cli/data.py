@@ -13,7 +13,7 @@ import typer
 
 from lineal import datasets, worktree
 from lineal.cli import status as status_view
-from lineal.cli.common import handle_errors, open_client, out, progress_bar
+from lineal.cli.common import err, handle_errors, open_client, out, progress_bar
 from lineal.cli.plain import change_lines, print_json, size
 
 if TYPE_CHECKING:
@@ -71,6 +71,16 @@ def add(
                 "from_stat_cache": snap.from_stat_cache,
                 "new_objects": snap.new_objects,
                 "skipped": list(snap.skipped),
+                "labels": [
+                    {
+                        "schema": one.artifact.ref,
+                        "format": one.imported.format,
+                        "classes": len(one.imported.schema.classes),
+                        "created": one.created,
+                    }
+                    for one in result.labels
+                ],
+                "label_problems": list(result.label_problems),
             }
         )
         return
@@ -84,6 +94,16 @@ def add(
         out.print(f"{artifact.ref} unchanged ({summary}); no new version", markup=False)
     for line in snap.skipped:
         out.print(f"skipped: {line}", markup=False)
+    for one in result.labels:
+        stats = one.imported.stats
+        out.print(
+            f"labeled with {one.artifact.ref} ({one.imported.format}, "
+            f"{len(one.imported.schema.classes)} classes; {stats.annotations:,} annotations "
+            f"in {stats.images:,} images)",
+            markup=False,
+        )
+    for line in result.label_problems:
+        err.print(f"warning: annotations skipped: {line}", markup=False)
 
 
 @handle_errors
@@ -117,6 +137,8 @@ def _cause(change: Change) -> str:
         )
     elif "files_unknown" in detail:
         text += f"  (file counts unknown: {detail['files_unknown']})"
+    if detail.get("classes"):
+        text += "  (" + ", ".join(f"{n} {k}" for k, n in detail["classes"].items()) + ")"
     if detail.get("ml"):
         text += "  (ML package)"
     return f"  {change.category:<14} {change.subject}: {text}"
@@ -132,6 +154,10 @@ def _print_lineage(result: LineageDiff) -> None:
         mark = delta if metric.changed else "  (same)"
         line = f"  {metric.key}: {_shown(metric.before)} -> {_shown(metric.after)}{mark}"
         out.print(line, markup=False)
+    for side, found in result.warnings.items():
+        run = result.run_a if side == "a" else result.run_b
+        for warning in found:
+            out.print(f"warning ({run}): {warning}", markup=False)
     out.print("what changed upstream, likeliest cause first:", markup=False)
     if not result.changes:
         out.print("  nothing: same data, schemas, params, seed, code and environment", markup=False)

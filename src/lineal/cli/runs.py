@@ -16,6 +16,8 @@ from lineal.cli.common import err, handle_errors, open_client, out
 from lineal.cli.plain import print_json
 from lineal.model.entities import Run
 
+WARNING_TAG = "schema.warning"  # lineal.labels.runs.WARNING_TAG, without importing labels
+
 
 def _number(value: float | None) -> str:
     if value is None:
@@ -96,6 +98,7 @@ def runs(
         [{k: v for k, v in r.params.items() if not isinstance(v, dict | list)} for r in found], 3
     )
     metrics = _common_keys([dict(r.metrics) for r in found], 3)
+    warned = any(WARNING_TAG in r.tags for r in found)
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("run", no_wrap=True, min_width=30)
     table.add_column("name", no_wrap=True, max_width=32)
@@ -104,6 +107,8 @@ def runs(
     table.add_column("duration", no_wrap=True, justify="right")
     for column in (*params, *metrics):
         table.add_column(column, no_wrap=True, justify="right")
+    if warned:
+        table.add_column("warning", no_wrap=True, max_width=60, overflow="ellipsis")
     for run in found:
         table.add_row(
             run.ref,
@@ -113,6 +118,7 @@ def runs(
             _duration(run.duration),
             *(str(run.params.get(key, "")) for key in params),
             *(_number(run.metrics[key]) if key in run.metrics else "" for key in metrics),
+            *([run.tags.get(WARNING_TAG, "")] if warned else []),
         )
     if out.is_terminal:
         out.print(table)

@@ -12,6 +12,7 @@ import typer
 
 from lineal.cli.common import handle_errors, open_client, out
 from lineal.cli.plain import print_json
+from lineal.model.entities import Run
 
 
 def _line(key: str, value: Any) -> None:
@@ -35,13 +36,25 @@ def show(
     """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
     with open_client() as client:
         body = client.show(ref)
+        if body["type"] == "run":
+            from lineal.labels.runs import run_labels
+
+            run = client.resolve(ref)
+            assert isinstance(run, Run)  # noqa: S101 - show() said so
+            body.update(run_labels(client, run))
     if as_json:
         print_json(body)
         return
     for key, value in body.items():
-        if key in ("upstream", "downstream"):
+        if key in ("upstream", "downstream", "schema_warnings", "schemas", "class_metrics"):
             continue
         _line(key, value)
+    for one in body.get("schemas", ()):
+        _line("schema", f"{one['schema']} ({one['role']} data {one['input']})")
+    for key, value in body.get("class_metrics", {}).items():
+        _line("class", f"{key} measures {value['class']} in {value['schema']}")
+    for warning in body.get("schema_warnings", ()):
+        _line("warning", warning)
     for direction in ("upstream", "downstream"):
         for edge in body[direction]:
             role = f" ({edge['role']})" if edge["role"] else ""

@@ -21,6 +21,9 @@ from lineal.model.refs import Ref
 KIND = "schema"
 #: At most this many problems are kept in a dataset version's record (all count).
 MAX_PROBLEMS = 20
+#: A dataset version lists this many of a schema's annotation files (KITTI and YOLO have one
+#: per image); the count is of all of them.
+MAX_SOURCES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +122,18 @@ def resolve(repo: Lineal, text: str) -> Artifact:
     ref = text if "/" in text or text.startswith("sha256:") else f"{KIND}/{text}"
     found = repo.resolve(ref)
     if isinstance(found, Artifact) and found.kind == KIND:
-        return _named(repo, found)
+        return named(repo, found)
     if isinstance(found, Artifact) and found.kind == "dataset":
         schemas = labeled_with(repo, found)
         if len(schemas) == 1:
-            return _named(repo, schemas[0])
+            return named(repo, schemas[0])
         if not schemas:
             raise NotFound(
                 f"{found.ref} is not labelled with a schema",
                 hint="`lineal schema import PATH` records one; `lineal add` does it for "
                 "folders with annotations in a known layout",
             )
-        listed = ", ".join(_named(repo, s).ref for s in schemas)
+        listed = ", ".join(named(repo, s).ref for s in schemas)
         raise InvalidInput(f"{found.ref} is labelled with {len(schemas)} schemas: {listed}")
     raise InvalidInput(f"{text} is not a label schema", hint="use schema/NAME[@vN]")
 
@@ -146,7 +149,7 @@ def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
     return artifact.ref, stored_schema(artifact)
 
 
-def _named(repo: Lineal, artifact: Artifact) -> Artifact:
+def named(repo: Lineal, artifact: Artifact) -> Artifact:
     """``artifact`` with its first name and version, if it has one."""
     if artifact.name is not None:
         return artifact
@@ -183,7 +186,7 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
 
 def _ref(repo: Lineal, digest: str) -> str:
     found = repo.resolve(digest)
-    return _named(repo, found).ref if isinstance(found, Artifact) else found.ref
+    return named(repo, found).ref if isinstance(found, Artifact) else found.ref
 
 
 # -- datasets ------------------------------------------------------------------------------
@@ -203,14 +206,16 @@ def detect(folder: Path) -> tuple[list[Imported], list[Problem]]:
 
 def dataset_meta(found: list[Imported], problems: list[Problem], root: Path) -> dict[str, Any]:
     """What a dataset version records about its labels: per schema, the format, digest,
-    annotation files and statistics; and the problems met (the first few; all counted)."""
+    annotation files (counted; the first few named) and statistics; and the problems met (the
+    first few; all counted)."""
     every = [*problems, *(p for one in found for p in one.problems)]
     return {
         "schemas": [
             {
                 "format": one.format,
                 "schema": one.schema.digest,
-                "files": [_inside(f, root) for f in one.files],
+                "files": len(one.files),
+                "sources": [_inside(f, root) for f in one.files[:MAX_SOURCES]],
                 "stats": one.stats.as_dict(),
             }
             for one in found

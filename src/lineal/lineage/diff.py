@@ -4,10 +4,11 @@ A service over lineage queries, runs and manifests; never prints and never write
 
 ``diff(repo, a, b)`` takes two runs, or two artifacts with a generating run (a model: the run
 that trained it), and compares: dataset versions (with files added, removed and modified when
-both manifests are in the local cache), label schemas and scenes (by name and digest), other
-upstream artifacts by name, the runs' params, seeds, splits (params ``split.*``), code (commit,
-uncommitted changes), environment (Python, packages, OS, container), params of upstream runs
-paired by name, and — separately, as the effect to explain — every metric on both sides.
+both manifests are in the local cache), label schemas (used, or labelling inputs, by role),
+scenes (by name and digest), other upstream artifacts by name, the runs' params, seeds, splits
+(params ``split.*``), code (commit, uncommitted changes), environment (Python, packages, OS,
+container), params of upstream runs paired by name, and — separately, as the effect to
+explain — every metric on both sides and each side's recorded label-schema warnings.
 
 How changes are ranked (``score``, 0-100: how likely this change alone moves a metric; ties
 in the order of CATEGORIES, then by subject)::
@@ -33,11 +34,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError
+from lineal.labels.runs import schema_changes, side_warnings
 from lineal.lineage.graph import Graph, Node
 from lineal.lineage.queries import upstream
 from lineal.model.entities import Artifact, Run
@@ -137,12 +139,14 @@ class LineageDiff:
     run_b: str
     changes: tuple[Change, ...]
     metrics: tuple[MetricChange, ...]
+    warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "a": self.a,
             "b": self.b,
             "runs": {"a": self.run_a, "b": self.run_b},
+            "warnings": {side: list(found) for side, found in self.warnings.items()},
             "metrics": [metric.as_dict() for metric in self.metrics],
             "changes": [change.as_dict() for change in self.changes],
         }
@@ -185,8 +189,7 @@ def run_of(repo: Lineal, ref: str) -> Run:
     made = [e for e in repo.edges(found) if e.kind == "generated" and e.child == found.digest]
     if not made:
         raise InvalidInput(f"{ref} is {_what(found)} that no recorded run generated", hint=_HINT)
-    first = min(made, key=lambda e: e.seq or 0)
-    run = repo.resolve(first.parent)
+    run = repo.resolve(min(made, key=lambda e: e.seq or 0).parent)
     assert isinstance(run, Run)  # noqa: S101 - a generated edge starts at a run
     return run
 
@@ -219,15 +222,15 @@ def diff(repo: Lineal, a: str, b: str) -> LineageDiff:
         *_run_changes(run_a, run_b),
         *_upstream_run_changes(repo, graph_a, graph_b),
         *_env_changes(env_a, env_b),
+        *(_change("schema", *x[:3], 100.0, **x[3]) for x in schema_changes(repo, run_a, run_b)),
     ]
     changes.sort(key=lambda c: (-c.score, CATEGORIES.index(c.category), c.subject))
     keys = sorted(set(run_a.metrics) | set(run_b.metrics))
     metrics = tuple(
         MetricChange(key=key, before=_metric(run_a, key), after=_metric(run_b, key)) for key in keys
     )
-    return LineageDiff(
-        a=a, b=b, run_a=run_a.ref, run_b=run_b.ref, changes=tuple(changes), metrics=metrics
-    )
+    return LineageDiff(a=a, b=b, run_a=run_a.ref, run_b=run_b.ref, changes=tuple(changes),
+                       metrics=metrics, warnings=side_warnings(run_a, run_b))  # fmt: skip
 
 
 def _metric(run: Run, key: str) -> float | None:

@@ -152,7 +152,18 @@ class ActiveRun:
         """Record that this run used an artifact (a reference) or data (a path, snapshotted)."""
         artifact = self._artifact(source, kind="dataset")
         self.repo.link("used", artifact, self.ref, role=role)
+        if role is not None:
+            self.check_schemas()
         return artifact
+
+    def check_schemas(self) -> list[str]:
+        """Compare the label schemas of this run's train and eval inputs; record a
+        ``schema.warning`` tag when they differ (see lineal.labels.runs)."""
+        from lineal.labels.runs import check
+
+        run = self.repo.resolve(self.ref)
+        assert isinstance(run, Run)  # noqa: S101 - our own run
+        return check(self.repo, run)
 
     def log_model(
         self,
@@ -223,6 +234,7 @@ class ActiveRun:
             self._writer_store = None
         summary = dict(self._summary)
         try:
+            self.check_schemas()  # its metrics are all written now: per-class keys count
             self.info = self.repo.finish_run(self.ref, status=status, summary=summary, error=error)
             self.repo.store.forget_beat(self.id)
         finally:
