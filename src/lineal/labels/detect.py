@@ -7,6 +7,7 @@ records anything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,9 +85,19 @@ def _loose_format(folder: Path) -> str | None:
 
 
 def _coco_candidates(folder: Path) -> Iterator[Path]:
-    yield from sorted(folder.glob("*.json"))
+    """JSON files at the top, under ``annotations/``, and Roboflow's per-split
+    ``*/_annotations.coco.json``; one pass over the top folder, however many files it has."""
+    top: list[Path] = []
+    splits: list[Path] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".json") and entry.is_file():
+                top.append(Path(entry.path))
+            elif entry.is_dir() and (found := Path(entry.path, "_annotations.coco.json")).is_file():
+                splits.append(found)
+    yield from sorted(top)
     yield from sorted((folder / "annotations").glob("*.json"))
-    yield from sorted(folder.glob("*/_annotations.coco.json"))  # Roboflow's export
+    yield from sorted(splits)
 
 
 def _coco(folder: Path, lenient: bool, skipped: list[Problem]) -> list[Imported]:
