@@ -20,11 +20,16 @@ from lineal.errors import InvalidInput
 _SWAP = sys.byteorder != "little"  # the ledger's bytes are little-endian on every machine
 
 
-def _pack(column: array[Any]) -> str:
+def pack_column(column: array[Any]) -> bytes:
+    """A column as the base64 of its little-endian bytes (ASCII)."""
     if _SWAP:
         column = array(column.typecode, column)
         column.byteswap()
-    return base64.b64encode(column.tobytes()).decode("ascii")
+    return base64.b64encode(column.tobytes())
+
+
+def _pack(column: array[Any]) -> str:
+    return pack_column(column).decode("ascii")
 
 
 def _unpack(text: object, typecode: str, count: int, what: str) -> array[Any]:

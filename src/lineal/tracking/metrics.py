@@ -1,8 +1,8 @@
 """The metric buffer a run logs into, and the background flusher that makes it durable.
 
-``log`` only appends numbers to typed arrays (no objects per point, so the garbage collector
-never walks them); the flusher drains them about once a second into one ``metrics.batch``
-record. Never touches the store from the caller's thread.
+``log`` only appends numbers to one list per key; the flusher drains them about once a second
+into one ``metrics.batch`` record, a typed column per field. Never touches the store from the
+caller's thread.
 """
 
 from __future__ import annotations
@@ -45,24 +45,26 @@ def _step(step: Any) -> int:
 BIG_BATCH = 200_000
 _POLL = 0.05
 
-#: Steps travel as float64 inside the buffer (see MetricBuffer); beyond this they lose digits.
-_MAX_STEP = 2**53
+#: Steps are int64 in the ledger.
+_STEP_LIMIT = 2**63
 
 
 class MetricBuffer:
-    """Points logged since the last flush: one float64 array per key of (step, value, time).
+    """Points logged since the last flush: one list per key of step, value, time, step, ….
 
-    Lock-free: a point is appended with one C call (``array.extend`` of a 3-tuple), which the
+    Lock-free: a point is appended with one C call (``list += (step, value, time)``), which the
     GIL makes atomic, so points from several threads never tear and the flusher can take a
-    prefix of whole points (``arr[:n]`` then ``del arr[:n]``) while ``log`` appends behind it.
-    A lock would cost more than the rest of ``log``.
+    prefix of whole points (``found[:n]`` then ``del found[:n]``) while ``log`` appends behind
+    it. A lock would cost more than the rest of ``log``; so would a typed array, whose
+    ``extend`` converts item by item (the flusher converts a whole column at once). The
+    numbers are floats and ints, which the garbage collector does not track.
     """
 
     __slots__ = ("_columns", "_last", "_log")
 
     def __init__(self) -> None:
-        self._columns: dict[str, array[float]] = {}
-        self._last: dict[str, int] = {}  # the last step of each key, kept across flushes
+        self._columns: dict[str, list[Any]] = {}
+        self._last: dict[str, int] = {}  # each key's last step drained (log reads it then)
         self._log = _logger(self)
 
     @property
@@ -70,9 +72,9 @@ class MetricBuffer:
         """``log`` itself, without the method call around it (what a run hands out)."""
         return self._log
 
-    def _new_key(self, key: str) -> array[float]:
+    def _new_key(self, key: str) -> list[Any]:
         _key(key)
-        return self._columns.setdefault(key, array("d"))
+        return self._columns.setdefault(key, [])
 
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Record ``{key: number}`` at ``step`` (default: one past each key's last step)."""
@@ -90,21 +92,19 @@ class MetricBuffer:
             return 0
         if any(b < a for a, b in itertools.pairwise(step_column)):
             raise InvalidInput(f"log_batch({key!r}): steps must not decrease")
-        if not step_column[0] > -_MAX_STEP and step_column[-1] < _MAX_STEP:
-            raise InvalidInput(f"log_batch({key!r}): steps at most 2**53 in magnitude")
-        previous = self._last.get(key, -1)
+        found = self._columns.get(key) or self._new_key(key)
+        try:
+            previous = found[-3]
+        except IndexError:
+            previous = self._last.get(key, -1)
         if step_column[0] < previous:
             raise InvalidInput(
                 f"step {step_column[0]} of metric {key!r} goes back (last step {previous})"
             )
-        when = time.time()
-        packed = array("d", bytes(24 * len(step_column)))
-        packed[0::3] = array("d", map(float, step_column))
-        packed[1::3] = value_column
-        packed[2::3] = array("d", [when]) * len(step_column)
-        found = self._columns.get(key) or self._new_key(key)
-        found.extend(packed)  # one C call: the whole batch lands at once
-        self._last[key] = step_column[-1]
+        packed: list[Any] = [time.time()] * (3 * len(step_column))
+        packed[0::3] = step_column.tolist()
+        packed[1::3] = value_column.tolist()
+        found += packed  # one C call: the whole batch lands at once
         return len(step_column)
 
     def drain(self) -> list[Series]:
@@ -114,9 +114,11 @@ class MetricBuffer:
             count = len(found) // 3 * 3  # a point being appended right now waits for next time
             if not count:
                 continue
-            chunk = found[:count]
+            steps, values = array("q", found[0:count:3]), array("d", found[1:count:3])
+            times = array("d", found[2:count:3])
+            self._last[key] = found[count - 3]  # before the points go: log() reads it then
             del found[:count]  # log() only appends behind: nothing it adds is lost
-            taken.append(Series(key, array("q", map(int, chunk[0::3])), chunk[1::3], chunk[2::3]))
+            taken.append(Series(key, steps, values, times))
         return taken
 
     def pending(self) -> int:
@@ -130,74 +132,64 @@ def _logger(buffer: MetricBuffer) -> Callable[..., None]:
         buffer._last,
         buffer._new_key,
         time.time,
-        _MAX_STEP,
+        _STEP_LIMIT,
     )
 
     def log(values: Mapping[str, Any], step: int | None = None) -> None:
         when = now()
-        if step is not None and (type(step) is not int or not -limit < step < limit):
+        if step is not None and (step.__class__ is not int or not -limit <= step < limit):
             step = _step(step)
-            if not -limit < step < limit:
-                raise InvalidInput(f"bad step {step}: at most 2**53 in magnitude")
-        found = None
         try:
-            if len(values) > 1:
-                _check_values(values)  # all or nothing: no key lands if another is bad
-            for key, value in values.items():
-                found = columns.get(key)
-                if found is None:
-                    found = new_key(key)
-                previous = last.get(key, -1)
-                if step is None:
-                    at = previous + 1
-                elif step < previous:
-                    raise InvalidInput(
-                        f"step {step} of metric {key!r} goes back (last step {previous})",
-                        hint="log steps in increasing order, or leave step out",
-                    )
-                else:
-                    at = step
-                found.extend((at, value, when))
-                last[key] = at
-        except (TypeError, OverflowError) as exc:
-            if not isinstance(values, Mapping):
-                raise InvalidInput(
-                    f"run.log takes a mapping of metric names to numbers, not {values!r}"
-                ) from exc
-            _strip_partial(found)
-            raise InvalidInput(
-                f"metric {key!r} must be a number, not {value!r}",
-                hint="log floats or ints (NaN and inf are kept)",
-            ) from exc
-        except AttributeError as exc:
+            items = values.items()
+        except AttributeError:
             raise InvalidInput(
                 f"run.log takes a mapping of metric names to numbers, not {values!r}"
-            ) from exc
+            ) from None
+        if len(values) > 1:
+            values = _checked(values)  # all or nothing: no key lands if another is bad
+            items = values.items()
+        for key, given in items:
+            value = given if given.__class__ is float else _number(key, given)
+            found = columns.get(key)
+            if found is None:
+                found = new_key(key)
+            try:
+                previous = found[-3]  # the step of the last point still waiting
+            except IndexError:  # none waits: drain() kept the last step it took
+                previous = last.get(key, -1)
+            if step is None:
+                at = previous + 1
+            elif step < previous:
+                raise InvalidInput(
+                    f"step {step} of metric {key!r} goes back (last step {previous})",
+                    hint="log steps in increasing order, or leave step out",
+                )
+            else:
+                at = step
+            found += (at, value, when)
 
     return log
 
 
-def _check_values(values: Mapping[str, Any]) -> None:
+def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with every value a float or an int, or the error about the first that is not."""
+    checked = {}
     for key, value in values.items():
-        if type(value) is not float and type(value) is not int and not _is_number(value):
-            raise InvalidInput(
-                f"metric {key!r} must be a number, not {value!r}",
-                hint="log floats or ints (NaN and inf are kept)",
-            )
+        checked[key] = value if value.__class__ is float else _number(key, value)
+    return checked
 
 
-def _strip_partial(found: array[float] | None) -> None:
-    # A value array('d') refused leaves the step it had already taken: drop it.
-    if found is not None and len(found) % 3:
-        del found[len(found) - len(found) % 3 :]
-
-
-def _is_number(value: object) -> bool:
+def _number(key: object, value: Any) -> float:
+    """A logged value that is not exactly a float, as a float64 (ints, numpy and torch scalars,
+    anything with ``__float__``), or the error that says it is not a number."""
     try:
-        array("d").append(value)  # type: ignore[arg-type]
+        column: array[float] = array("d", (value,))
     except (TypeError, OverflowError):
-        return False
-    return True
+        raise InvalidInput(
+            f"metric {key!r} must be a number, not {value!r}",
+            hint="log floats or ints (NaN and inf are kept)",
+        ) from None
+    return column[0]
 
 
 def _int_column(steps: Sequence[Any]) -> array[int]:
