@@ -402,3 +402,25 @@ def test_metric_batches_keep_nan_and_infinities_exactly() -> None:
     assert list(inf.times) == [-INF]
     assert list(inf.steps) == [-5]
     assert math.copysign(1.0, back.series[1].values[0]) == -1.0  # -0.0 stays negative
+
+
+def _ordered(key: str, steps: list[int]) -> Series:
+    n = len(steps)
+    return Series(key, array("q", steps), array("d", [0.0] * n), array("d", [0.0] * n), True)
+
+
+def test_a_series_known_ordered_stays_so_only_while_it_is() -> None:
+    run = "01JD3XQ4M0000000000000000A"
+    kept = _ordered("loss", [1, 2])
+    kept.extend(_ordered("loss", [2, 5]))
+    assert kept.ordered
+    MetricsBatch(run=run, series=(kept,))
+    broken = _ordered("loss", [1, 7])
+    broken.extend(_ordered("loss", [3, 4]))  # in order each, not together
+    assert not broken.ordered
+    with pytest.raises(InvalidInput, match="steps go back"):
+        MetricsBatch(run=run, series=(broken,))
+    unknown = Series("loss", array("q", [2, 1]), array("d", [0.0, 0.0]), array("d", [0.0, 0.0]))
+    unknown.extend(_ordered("loss", [3]))
+    with pytest.raises(InvalidInput, match="steps go back"):
+        MetricsBatch(run=run, series=(unknown,))

@@ -118,7 +118,7 @@ class MetricBuffer:
             times = array("d", found[2:count:3])
             self._last[key] = found[count - 3]  # before the points go: log() reads it then
             del found[:count]  # log() only appends behind: nothing it adds is lost
-            taken.append(Series(key, steps, values, times))
+            taken.append(Series(key, steps, values, times, ordered=True))  # log() checked
         return taken
 
     def pending(self) -> int:
