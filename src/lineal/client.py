@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineal import workspace
-from lineal.errors import InvalidInput, NotFound
+from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes, is_digest
 from lineal.model.entities import Artifact, Edge, Run
@@ -167,12 +167,20 @@ class Lineal:
         return self.store.append(MetricsBatch(run=self._run_id(run), series=series))[0]
 
     def set_alias(self, ref: str, alias: str) -> Artifact:
-        """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names."""
+        """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names (not a protected model alias:
+        those move only through `lineal model promote`)."""
         from lineal.model.ops import AliasSet
+        from lineal.registry.config import load
 
         artifact = self.resolve(ref)
         if not isinstance(artifact, Artifact) or artifact.name is None:
             raise InvalidInput(f"{ref} is not a named artifact version: aliases need a name")
+        if artifact.kind == "model" and load(self.workspace).is_protected(alias):
+            raise PermissionDenied(
+                f"model/{artifact.name}:{alias} is protected: it moves only through a promotion",
+                hint=f"lineal model promote {artifact.name}@v{artifact.version} --to {alias} "
+                "--reason TEXT",
+            )
         self.store.append(
             AliasSet(kind=artifact.kind, name=artifact.name, alias=alias, digest=artifact.digest)
         )

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 DIRNAME = ".lineal"
 CONFIG = "config.toml"
+#: The project's shared settings (roles, registry policies), beside `.lineal/`, under review.
+PROJECT_CONFIG = "lineal.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,18 @@ class Workspace:
 
     def config(self) -> dict[str, object]:
         return dict(_read_config(self.require_root()))
+
+    def project_config(self) -> tuple[Path | None, dict[str, object]]:
+        """`lineal.toml` beside `.lineal/` and its contents ({} when there is none)."""
+        if self.root is None:
+            return None, {}
+        path = self.root.parent / PROJECT_CONFIG
+        if not path.is_file():
+            return path, {}
+        try:
+            return path, tomllib.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"cannot read {path}: {exc}", hint="fix the TOML in it") from exc
 
     def write_config(self, config: Mapping[str, object]) -> None:
         """Rewrite `.lineal/config.toml` atomically."""

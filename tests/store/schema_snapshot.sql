@@ -13,6 +13,14 @@ CREATE TABLE aliases (
     seq INTEGER NOT NULL,
     until_seq INTEGER
 );
+CREATE TABLE approvals (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY
+);
 CREATE TABLE artifacts (
     digest TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -69,6 +77,18 @@ CREATE TABLE params (
     seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, key)
 );
+CREATE TABLE promotions (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    previous TEXT,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    policy TEXT,
+    checks TEXT NOT NULL,
+    override INTEGER NOT NULL,
+    seq INTEGER PRIMARY KEY
+);
 CREATE TABLE redactions (
     seq INTEGER PRIMARY KEY,
     by_seq INTEGER NOT NULL,
@@ -114,10 +134,13 @@ CREATE TABLE versions (
     PRIMARY KEY (kind, name, version),
     UNIQUE (digest, kind, name)
 );
+CREATE INDEX aliases_digest ON aliases (digest);
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
+CREATE INDEX approvals_digest ON approvals (digest, alias);
 CREATE INDEX edges_child ON edges (child);
 CREATE INDEX params_key_num ON params (key, num);
 CREATE INDEX params_key_value ON params (key, value);
+CREATE INDEX promotions_name ON promotions (name, alias);
 CREATE INDEX run_metrics_key_value ON run_metrics (key, value);
 CREATE INDEX runs_name ON runs (name);
 CREATE INDEX runs_started ON runs (started);

@@ -19,7 +19,20 @@ from lineal import __version__, workspace
 from lineal.cli.common import handle_errors, out
 
 #: The modules of lineal.cli that register commands, in help order.
-GROUPS = ("ledger", "show", "data", "remote", "runs", "lineage", "query", "schema")
+GROUPS = (
+    "ledger",
+    "show",
+    "data",
+    "remote",
+    "runs",
+    "lineage",
+    "query",
+    "schema",
+    "model",
+    "policy",
+    "scene",
+    "replay",
+)
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
     **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
@@ -30,6 +43,10 @@ COMMANDS = {
     **dict.fromkeys(("upstream", "downstream", "path"), "lineage"),
     "query": "query",
     "schema": "schema",
+    "model": "model",
+    "policy": "policy",
+    "scene": "scene",
+    "replay": "replay",
 }
 
 

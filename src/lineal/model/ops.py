@@ -271,12 +271,7 @@ class AliasSet(Op):
     def __post_init__(self) -> None:
         check_kind(self.kind)
         check_name(self.name)
-        if not isinstance(self.alias, str) or not re.fullmatch(
-            r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.alias
-        ):
-            raise InvalidInput(f"bad alias {self.alias!r}: start with a letter; max 64")
-        if re.fullmatch(r"v[0-9]+", self.alias) or self.alias == "latest":
-            raise InvalidInput(f"alias {self.alias!r} is reserved for versions")
+        check_alias(self.alias)
         if self.digest is not None:
             check_digest(self.digest)
 
@@ -298,6 +293,71 @@ class TagSet(Op):
         _check_optional_str(self.value, "tag value")
 
 
+_CHECK_KEYS = {"check": (str,), "passed": (bool,), "detail": (str,), "fix": (str, type(None))}
+
+
+def check_alias(alias: object) -> str:
+    if not isinstance(alias, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", alias):
+        raise InvalidInput(f"bad alias {alias!r}: start with a letter; max 64")
+    if re.fullmatch(r"v[0-9]+", alias) or alias == "latest":
+        raise InvalidInput(f"alias {alias!r} is reserved for versions")
+    return alias
+
+
+def _check_reason(reason: object, what: str) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(f"{what} needs a reason", hint="pass --reason TEXT")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPromote(Op):
+    """Move ``model/NAME:ALIAS`` through the registry: why, and every policy check's outcome."""
+
+    OP: ClassVar[str] = "model.promote"
+    name: str
+    alias: str
+    digest: str
+    reason: str
+    policy: str | None = None
+    checks: tuple[Mapping[str, Any], ...] = ()
+    override: bool = False
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "model name")
+        check_alias(self.alias)
+        check_digest(self.digest)
+        _check_reason(self.reason, "a promotion")
+        _check_optional_str(self.policy, "policy")
+        if not isinstance(self.override, bool):
+            raise InvalidInput(f"override must be a boolean, not {self.override!r}")
+        for one in self.checks if isinstance(self.checks, list | tuple) else [None]:
+            body = _check_mapping(one, "a check")
+            if set(body) != set(_CHECK_KEYS) or not all(
+                isinstance(body[key], types) for key, types in _CHECK_KEYS.items()
+            ):
+                raise InvalidInput(f"bad check {one!r}: expected check, passed, detail, fix")
+        object.__setattr__(self, "checks", tuple(self.checks))
+        if self.override and all(one["passed"] for one in self.checks):
+            raise InvalidInput("an override needs a failing check to override")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelApprove(Op):
+    """An agent approves ``model/NAME``'s version ``digest`` for ``alias``."""
+
+    OP: ClassVar[str] = "model.approve"
+    name: str
+    alias: str
+    digest: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "model name")
+        check_alias(self.alias)
+        check_digest(self.digest)
+        _check_reason(self.reason, "an approval")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Redact(Op):
     """Erase an earlier record's payload (retention, erasure); the chain still verifies."""
@@ -309,8 +369,7 @@ class Redact(Op):
     def __post_init__(self) -> None:
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
             raise InvalidInput(f"bad seq {self.seq!r}: expected a positive integer")
-        if not isinstance(self.reason, str) or not self.reason.strip():
-            raise InvalidInput("a redaction needs a reason", hint="pass --reason TEXT")
+        _check_reason(self.reason, "a redaction")
 
 
 OPS: dict[str, type[Op]] = {
@@ -325,6 +384,8 @@ OPS: dict[str, type[Op]] = {
         MetricsBatch,
         AliasSet,
         TagSet,
+        ModelPromote,
+        ModelApprove,
         Redact,
     )
 }

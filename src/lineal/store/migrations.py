@@ -149,6 +149,11 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
     "tags": ("target", "key", "value", "seq", "until_seq"),
     "redactions": ("seq", "by_seq", "reason"),
+    "promotions": (
+        "name", "alias", "digest", "previous", "author", "reason", "policy", "checks",
+        "override", "seq",
+    ),
+    "approvals": ("name", "alias", "digest", "author", "reason", "seq"),
 }  # fmt: skip
 
 # Not a projection: liveness of running runs, written outside the ledger by each run's
@@ -163,9 +168,46 @@ CREATE TABLE heartbeats (
 );
 """
 
+# The model registry (migration 2): promotions with who, why, the previous holder and every
+# policy check; approvals of a version for an alias.
+REGISTRY_PROJECTIONS = """
+CREATE TABLE promotions (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    previous TEXT,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    policy TEXT,
+    checks TEXT NOT NULL,
+    override {int} NOT NULL,
+    seq {int} PRIMARY KEY
+);
+CREATE INDEX promotions_name ON promotions (name, alias);
+CREATE TABLE approvals (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    seq {int} PRIMARY KEY
+);
+CREATE INDEX approvals_digest ON approvals (digest, alias);
+"""
+# Lineage queries join aliases by digest.
+_ALIASES_DIGEST = "CREATE INDEX aliases_digest ON aliases (digest);"
+
+#: Every projection table's schema, in the order the migrations create them (verify's replay).
+ALL_PROJECTIONS = PROJECTIONS + REGISTRY_PROJECTIONS
+
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS + _HEARTBEATS),
+    (
+        2,
+        "model registry: promotions, approvals; aliases by digest",
+        REGISTRY_PROJECTIONS + _ALIASES_DIGEST,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -20,6 +20,8 @@ from lineal.model.ops import (
     ArtifactRecord,
     EdgeRecord,
     MetricsBatch,
+    ModelApprove,
+    ModelPromote,
     Op,
     Redact,
     RunFinish,
@@ -27,7 +29,7 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store import project_runs
+from lineal.store import project_registry, project_runs
 from lineal.store.project_runs import json_text
 
 
@@ -351,5 +353,7 @@ _HANDLERS: dict[type[Op], Any] = {
     MetricsBatch: project_runs.metrics_batch,
     AliasSet: _alias_set,
     TagSet: _tag_set,
+    ModelPromote: project_registry.model_promote,
+    ModelApprove: project_registry.model_approve,
     Redact: _redact,
 }

@@ -191,3 +191,65 @@ def artifacts_of_kind(db: Sql, kind: str | None) -> list[Artifact]:
     else:
         rows = db.all(f"{_ARTIFACT} WHERE a.kind = ? ORDER BY a.seq", (kind,))
     return [_artifact(row, None, None) for row in rows]
+
+
+# -- the model registry ----------------------------------------------------------------------
+def _upto(as_of: int | None, column: str = "seq") -> tuple[str, tuple[int, ...]]:
+    return ("", ()) if as_of is None else (f" AND {column} <= ?", (as_of,))
+
+
+def alias_holders(
+    db: Sql, kind: str, name: str | None, as_of: int | None = None
+) -> list[tuple[str, str, str, int]]:
+    """``(name, alias, digest, seq)`` of each alias held at ``as_of`` (None: now)."""
+    where, args = ("", []) if name is None else (" AND name = ?", [name])
+    held, moment = " AND until_seq IS NULL", []
+    if as_of is not None:
+        held, moment = " AND seq <= ? AND (until_seq IS NULL OR until_seq > ?)", [as_of, as_of]
+    rows = db.all(
+        f"SELECT name, alias, digest, seq FROM aliases WHERE kind = ?{where}{held} "
+        "ORDER BY name, alias",
+        (kind, *args, *moment),
+    )
+    return [tuple(row) for row in rows]
+
+
+_PROMOTION = (
+    "name", "alias", "digest", "previous", "author", "reason", "policy", "checks", "override",
+    "seq",
+)  # fmt: skip
+
+
+def promotions(db: Sql, name: str, as_of: int | None = None) -> list[dict[str, Any]]:
+    """Every promotion of ``model/NAME`` recorded by ``as_of``, oldest first."""
+    where, args = _upto(as_of)
+    rows = db.all(
+        f"SELECT {', '.join(_PROMOTION)} FROM promotions WHERE name = ?{where} ORDER BY seq",
+        (name, *args),
+    )
+    found = []
+    for row in rows:
+        body = dict(zip(_PROMOTION, row, strict=True))
+        body["checks"] = canonical.decode(body["checks"].encode())
+        body["override"] = bool(body["override"])
+        found.append(body)
+    return found
+
+
+def approvals(db: Sql, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
+    """``(agent, reason, seq)`` of each approval of this version for ``alias``."""
+    rows = db.all(
+        "SELECT author, reason, seq FROM approvals "
+        "WHERE name = ? AND digest = ? AND alias = ? ORDER BY seq",
+        (name, digest, alias),
+    )
+    return [tuple(row) for row in rows]
+
+
+def versions_with_seq(db: Sql, kind: str, name: str) -> list[tuple[int, str, int]]:
+    """``(version, digest, seq)`` of ``kind/name``'s versions, oldest first."""
+    rows = db.all(
+        "SELECT version, digest, seq FROM versions WHERE kind = ? AND name = ? ORDER BY version",
+        (kind, name),
+    )
+    return [tuple(row) for row in rows]

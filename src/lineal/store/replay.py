@@ -17,7 +17,7 @@ from lineal.model import canonical
 from lineal.model.ops import op_from_payload
 from lineal.store import projections
 from lineal.store.base import VerifyReport
-from lineal.store.migrations import PROJECTION_TABLES, PROJECTIONS, SQLITE_TYPES
+from lineal.store.migrations import ALL_PROJECTIONS, PROJECTION_TABLES, SQLITE_TYPES
 
 Stream = Callable[..., Iterator[tuple[Any, ...]]]
 
@@ -63,7 +63,7 @@ def scratch_projections() -> tuple[sqlite3.Connection, projections.Sql]:
     from lineal.store.sqlite import SqliteSql
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    for statement in PROJECTIONS.format(**SQLITE_TYPES).split(";"):
+    for statement in ALL_PROJECTIONS.format(**SQLITE_TYPES).split(";"):
         if statement.strip():
             conn.execute(statement)
     return conn, SqliteSql(conn)

@@ -1,0 +1,210 @@
+"""The registry's settings in `lineal.toml`: roles, protected aliases and promotion policies.
+
+Pure parsing with one clear error per bad key; never reads the store.
+
+    [roles]
+    admin = ["alice"]
+    ml-lead = ["bob", "carol"]
+
+    [registry]
+    protected = ["production", "staging"]
+
+    [policy.production]
+    eval_alias = "eval-approved"
+    metrics = { mAP = { min = 0.8 }, latency_ms = { max = 30 } }
+    licenses = { allow = ["MIT", "Apache-2.0", "CC-BY-4.0"], deny = ["CC-BY-NC-*"] }
+    schema_match = true
+    lineage_complete = true
+    approvers = { ml-lead = 1 }
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import InvalidInput
+from lineal.model.entities import check_agent_name
+from lineal.model.ops import check_alias
+
+if TYPE_CHECKING:
+    from lineal.workspace import Workspace
+
+ADMIN = "admin"
+_POLICY_KEYS = (
+    "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """A metric an evaluation must have logged, with its bounds (inclusive)."""
+
+    key: str
+    min: float | None = None
+    max: float | None = None
+
+    def holds(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def text(self) -> str:
+        bounds = [f">= {self.min:g}" if self.min is not None else ""]
+        bounds.append(f"<= {self.max:g}" if self.max is not None else "")
+        return f"{self.key} {' and '.join(b for b in bounds if b)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a version must satisfy to hold ``alias``."""
+
+    alias: str
+    eval_alias: str | None = None
+    metrics: tuple[MetricRule, ...] = ()
+    licenses: bool = False  # whether to check licences at all
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    schema_match: bool = False
+    lineage_complete: bool = False
+    approvers: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryConfig:
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    protected: frozenset[str] = frozenset()
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    path: Path | None = None
+
+    def holds_role(self, agent: str | None, role: str) -> bool:
+        return agent is not None and agent in self.roles.get(role, frozenset())
+
+    def is_protected(self, alias: str) -> bool:
+        """Protected aliases, and every alias with a policy, move only through promote."""
+        return alias in self.protected or alias in self.policies
+
+
+def _bad(where: str, message: str, path: Path | None) -> InvalidInput:
+    shown = str(path) if path else "lineal.toml"
+    return InvalidInput(
+        f"{shown}: bad {where}: {message}",
+        hint="see `Model registry and policy` in the README for the format",
+    )
+
+
+def _table(value: object, where: str, path: Path | None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _bad(where, f"expected a table, not {value!r}", path)
+    return value
+
+
+def _strings(value: object, where: str, path: Path | None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _bad(where, f"expected a list of strings, not {value!r}", path)
+    return tuple(value)
+
+
+def _bool(value: object, where: str, path: Path | None) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(where, f"expected true or false, not {value!r}", path)
+    return value
+
+
+def _number(value: object, where: str, path: Path | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise _bad(where, f"expected a number, not {value!r}", path)
+    return float(value)
+
+
+def _alias(value: object, where: str, path: Path | None) -> str:
+    try:
+        return check_alias(value)
+    except InvalidInput as exc:
+        raise _bad(where, str(exc), path) from None
+
+
+def _metrics(value: object, where: str, path: Path | None) -> tuple[MetricRule, ...]:
+    rules = []
+    for key, bounds in _table(value, where, path).items():
+        body = _table(bounds, f"{where}.{key}", path)
+        if extra := set(body) - {"min", "max"}:
+            raise _bad(f"{where}.{key}", f"unknown keys {sorted(extra)}; use min, max", path)
+        if not body:
+            raise _bad(f"{where}.{key}", "give min, max or both", path)
+        low = _number(body["min"], f"{where}.{key}.min", path) if "min" in body else None
+        high = _number(body["max"], f"{where}.{key}.max", path) if "max" in body else None
+        rules.append(MetricRule(key=key, min=low, max=high))
+    return tuple(rules)
+
+
+def _policy(alias: str, value: object, path: Path | None) -> Policy:
+    where = f"[policy.{alias}]"
+    body = _table(value, where, path)
+    if extra := sorted(set(body) - set(_POLICY_KEYS)):
+        raise _bad(where, f"unknown keys {extra}; expected {', '.join(_POLICY_KEYS)}", path)
+    licenses = _table(body.get("licenses", {}), f"{where} licenses", path)
+    if extra := sorted(set(licenses) - {"allow", "deny"}):
+        raise _bad(f"{where} licenses", f"unknown keys {extra}; use allow, deny", path)
+    approvers: dict[str, int] = {}
+    for role, count in _table(body.get("approvers", {}), f"{where} approvers", path).items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise _bad(f"{where} approvers.{role}", f"expected a count >= 1, not {count!r}", path)
+        approvers[role] = count
+    eval_alias = body.get("eval_alias")
+    return Policy(
+        alias=alias,
+        eval_alias=None if eval_alias is None else _alias(eval_alias, f"{where} eval_alias", path),
+        metrics=_metrics(body.get("metrics", {}), f"{where} metrics", path),
+        licenses="licenses" in body,
+        allow=_strings(licenses.get("allow", []), f"{where} licenses.allow", path),
+        deny=_strings(licenses.get("deny", []), f"{where} licenses.deny", path),
+        schema_match=_bool(body.get("schema_match", False), f"{where} schema_match", path),
+        lineage_complete=_bool(
+            body.get("lineage_complete", False), f"{where} lineage_complete", path
+        ),
+        approvers=approvers,
+    )
+
+
+def parse(document: Mapping[str, Any], path: Path | None = None) -> RegistryConfig:
+    """The registry settings of a decoded `lineal.toml` (other tables are left alone)."""
+    roles: dict[str, frozenset[str]] = {}
+    for role, members in _table(document.get("roles", {}), "[roles]", path).items():
+        agents = _strings(members, f"[roles] {role}", path)
+        for agent in agents:
+            try:
+                check_agent_name(agent)
+            except InvalidInput as exc:
+                raise _bad(f"[roles] {role}", str(exc), path) from None
+        roles[role] = frozenset(agents)
+    registry = _table(document.get("registry", {}), "[registry]", path)
+    if extra := sorted(set(registry) - {"protected"}):
+        raise _bad("[registry]", f"unknown keys {extra}; expected protected", path)
+    protected = _strings(registry.get("protected", []), "[registry] protected", path)
+    policies = {
+        _alias(alias, f"[policy.{alias}]", path): _policy(alias, body, path)
+        for alias, body in _table(document.get("policy", {}), "[policy]", path).items()
+    }
+    for role in {role for p in policies.values() for role in p.approvers}:
+        if role not in roles:
+            raise _bad(
+                "approvers", f"role {role!r} is not defined in [roles]; add its members", path
+            )
+    return RegistryConfig(
+        roles=roles,
+        protected=frozenset(_alias(a, "[registry] protected", path) for a in protected),
+        policies=policies,
+        path=path,
+    )
+
+
+def load(found: Workspace | None) -> RegistryConfig:
+    """The registry settings of the workspace's `lineal.toml` (defaults when it has none)."""
+    if found is None:
+        return RegistryConfig()
+    path, document = found.project_config()
+    return parse(document, path)
