@@ -1,7 +1,9 @@
 """Any command as a recorded run: inputs snapshotted before, outputs after, exit code → status.
 
 The service behind `lineal run`; the caller decides where the child's output goes (``echo``),
-this module only keeps its tail. Never prints.
+this module only keeps its tail. Never prints. What `lineal replay` needs to run the command
+again is recorded as a ``config`` artifact the run used (role ``command``): the argv, and each
+input, code file and output with its path relative to the working folder and its digest.
 """
 
 from __future__ import annotations
@@ -21,13 +23,22 @@ from typing import IO, Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput
+from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Artifact, Run
 from lineal.tracking.runs import ActiveRun, start
 
 #: How much of each output stream a run keeps (the tail, where errors usually are).
 TAIL_BYTES = 64 * 1024
 Echo = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """An input already recorded (a scene, a config) and where the command finds it."""
+
+    path: str  # as the command sees it, relative to its working folder
+    artifact: Artifact
+    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +107,15 @@ def run_command(
     params: Mapping[str, Any] | None = None,
     echo: Echo,
     env: Mapping[str, str] | None = None,
+    bound: Sequence[Bound] = (),
+    seed: int | None = None,
 ) -> CommandResult:
-    """Run ``argv`` as a recorded run; the child's stdout/stderr go through ``echo``."""
+    """Run ``argv`` as a recorded run; the child's stdout/stderr go through ``echo``.
+
+    Files named in ``argv`` inside the working folder (a script) are recorded as ``code``
+    inputs; ``bound`` inputs are linked with their role. The child sees ``LINEAL_RUN``, and
+    ``LINEAL_SEED`` when a seed is given.
+    """
     if not argv:
         raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
     if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
@@ -105,11 +123,12 @@ def run_command(
     for path in inputs:
         if not Path(path).exists():
             raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
-    run = start(repo, name or _name(argv), params=params)
+    run = start(repo, name or _name(argv), params=params, seed=seed)
+    cwd = Path.cwd()
     try:
-        for path in inputs:
-            run.use(path, role="input")
-        code = _execute(argv, echo, run, env)
+        used = _use_inputs(run, argv, inputs, bound, cwd)
+        extra = {**(env or {}), **({"LINEAL_SEED": str(seed)} if seed is not None else {})}
+        code = _execute(argv, echo, run, extra)
         made: list[Artifact] = []
         missing = []
         for path in outputs:
@@ -125,6 +144,8 @@ def run_command(
                     role="output",
                 )
             )
+        made_paths = [p for p in outputs if p not in missing]
+        _record_spec(run, argv, used, list(zip(made_paths, made, strict=True)), cwd)
     except BaseException as exc:
         run.finish("killed" if isinstance(exc, KeyboardInterrupt) else "failed", error=str(exc))
         raise
@@ -140,12 +161,101 @@ def run_command(
     return CommandResult(info, code, tuple(made), tuple(missing))
 
 
+def _use_inputs(
+    run: ActiveRun, argv: Sequence[str], inputs: Sequence[str], bound: Sequence[Bound], cwd: Path
+) -> list[dict[str, Any]]:
+    """Record the run's inputs, bound inputs and code files; their replay entries."""
+    used = []
+    for path in inputs:
+        artifact = run.use(path, role="input")
+        used.append(_spec_entry(path, cwd, artifact, "input"))
+    for one in bound:
+        run.repo.link("used", one.artifact, run.ref, role=one.role)
+        used.append({"path": one.path, "digest": one.artifact.digest, "role": one.role})
+    for code in _code_files(argv, [*inputs, *(b.path for b in bound)], cwd):
+        artifact = datasets.add_or_reuse(run.repo, code, kind="file")
+        run.repo.link("used", artifact, run.ref, role="code")
+        used.append(_spec_entry(str(code), cwd, artifact, "code"))
+    return used
+
+
+def _relative(path: str | Path, cwd: Path) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), cwd.resolve())).as_posix()
+
+
+def _spec_entry(path: str, cwd: Path, artifact: Artifact, role: str) -> dict[str, Any]:
+    kind = "dir" if Path(path).is_dir() else "file"
+    return {"path": _relative(path, cwd), "digest": artifact.digest, "role": role, "type": kind}
+
+
+def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[Path]:
+    """Files ``argv`` names inside the working folder (a script and its like), not inputs."""
+    taken = {Path(p).resolve() for p in inputs}
+    found: list[Path] = []
+    for arg in argv:
+        path = Path(arg)
+        try:
+            if not path.is_file():
+                continue
+            resolved = path.resolve()
+        except (OSError, ValueError):
+            continue
+        if resolved.is_relative_to(cwd.resolve()) and resolved not in taken:
+            taken.add(resolved)
+            found.append(path)
+    return found
+
+
+def _record_spec(
+    run: ActiveRun,
+    argv: Sequence[str],
+    used: list[dict[str, Any]],
+    made: list[tuple[str, Artifact]],
+    cwd: Path,
+) -> None:
+    """Record what a replay needs: argv, inputs and outputs by path and digest."""
+    from lineal.model import canonical
+    from lineal.model.digests import digest_bytes
+    from lineal.tracking.capture import scrub_argv
+
+    scrubbed = scrub_argv(argv)
+    spec = {
+        "type": "command",
+        "argv": scrubbed,
+        "replayable": scrubbed == list(argv),  # a hidden secret cannot be replayed
+        "inputs": used,
+        "outputs": [{**_spec_entry(path, cwd, artifact, "output")} for path, artifact in made],
+    }
+    digest = digest_bytes(canonical.encode(spec))
+    repo = run.repo
+    with repo.atomic():
+        try:
+            repo.resolve(digest)
+        except NotFound:
+            repo.record_artifact("config", digest=digest, meta=spec)
+        repo.link("used", digest, run.ref, role="command")
+
+
 def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str] | None) -> int:
+    code, tails = execute(argv, echo, env={**os.environ, "LINEAL_RUN": run.ref, **(env or {})})
+    for label, data in tails.items():
+        _record_tail(run, label, data)
+    return code
+
+
+def execute(
+    argv: Sequence[str], echo: Echo, *, env: Mapping[str, str], cwd: Path | None = None
+) -> tuple[int, dict[str, bytes]]:
+    """Run ``argv`` with its output through ``echo``; its exit code and each stream's tail.
+
+    SIGTERM is passed on to the child; Ctrl-C reaches it directly, and its exit code tells.
+    """
     child = subprocess.Popen(  # noqa: S603 - running the user's command is the point
         list(argv),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "LINEAL_RUN": run.ref, **(env or {})},
+        env=dict(env),
+        cwd=cwd,
     )
     assert child.stdout is not None  # noqa: S101 - PIPE above
     assert child.stderr is not None  # noqa: S101
@@ -178,6 +288,6 @@ def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, 
             signal.signal(signal.SIGTERM, previous)
         for pump in pumps:
             pump.join()
-    for label, keep in tails.items():
-        _record_tail(run, label, _tail(keep))
-    return code
+        child.stdout.close()
+        child.stderr.close()
+    return code, {label: _tail(keep) for label, keep in tails.items()}
