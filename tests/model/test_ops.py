@@ -25,6 +25,8 @@ from lineal.model.ops import (
     ArtifactRecord,
     EdgeRecord,
     MetricsBatch,
+    ModelApprove,
+    ModelPromote,
     Op,
     Redact,
     RunFinish,
@@ -76,6 +78,16 @@ SAMPLES: list[Op] = [
     TagSet(target=D1, key="team", value="vision"),
     TagSet(target=f"run/{ULID1}", key="team", value=None),
     Redact(seq=3, reason="erasure request"),
+    ModelPromote(
+        name="detector",
+        alias="production",
+        digest=D1,
+        reason="beats v2",
+        policy="production",
+        checks=({"check": "metric mAP", "passed": False, "detail": "0.7", "fix": "train"},),
+        override=True,
+    ),
+    ModelApprove(name="detector", alias="production", digest=D1, reason="reviewed"),
 ]
 
 
