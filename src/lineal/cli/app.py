@@ -32,6 +32,7 @@ GROUPS = (
     "policy",
     "scene",
     "replay",
+    "demo",
 )
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
@@ -47,6 +48,7 @@ COMMANDS = {
     "policy": "policy",
     "scene": "scene",
     "replay": "replay",
+    "demo": "demo",
 }
 
 
