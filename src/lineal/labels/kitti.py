@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lineal.labels.images import image_size
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
 from lineal.labels.stats import Stats
@@ -68,7 +69,7 @@ def _read_file(
         raise LabelFileError(
             Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
         ) from exc
-    stats.image()
+    stats.image(*(image_size(path, {"label_2": "image_2"}) or (None, None)))
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:

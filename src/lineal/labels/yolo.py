@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from lineal.labels.images import image_size
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
 from lineal.labels.stats import Stats
@@ -171,7 +172,7 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
 def _label_file(
     path: Path, names: list[str], problems: Problems, stats: Stats, types: set[str]
 ) -> None:
-    stats.image()
+    stats.image(*(image_size(path, {"labels": "images"}) or (None, None)))
     for number, line in enumerate(_text(path).splitlines(), 1):
         fields = line.split()
         if not fields:

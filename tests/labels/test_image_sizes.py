@@ -1,0 +1,65 @@
+"""Image sizes for formats whose labels do not state them (KITTI, YOLO): read from the image
+files beside the labels, in each format's own layout."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lineal.labels import kitti, yolo
+from lineal.labels.images import candidates, image_size
+
+Image = pytest.importorskip("PIL.Image")
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+KITTI_LABELS = DATA / "kitti/open-mmlab__OpenPCDet/data/kitti/training/label_2"
+YOLO_STRICT = DATA / "yolo/openvinotoolkit__datumaro/tests/assets/yolo_dataset/strict"
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the repo")
+
+
+def _image(path: Path, size: tuple[int, int], kind: str = "PNG") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size).save(path, kind)
+
+
+def test_kitti_sizes_come_from_image_2(tmp_path: Path) -> None:
+    labels = tmp_path / "training" / "label_2"
+    shutil.copytree(KITTI_LABELS, labels)
+    stems = sorted(p.stem for p in labels.glob("*.txt"))
+    for stem in stems[:4]:
+        _image(tmp_path / "training" / "image_2" / f"{stem}.png", (1242, 375))
+    _image(tmp_path / "training" / "image_2" / f"{stems[4]}.png", (1224, 370))
+    found = kitti.read(tmp_path / "training")
+    stats = found.stats.as_dict()
+    assert stats["images"] == len(stems) == 6
+    assert stats["image_sizes"] == {"1242x375": 4, "1224x370": 1}  # one image is missing
+
+
+def test_yolo_sizes_beside_darknet_labels_and_under_images(tmp_path: Path) -> None:
+    darknet = tmp_path / "darknet"
+    shutil.copytree(YOLO_STRICT, darknet)
+    for label in (darknet / "obj_train_data").glob("*.txt"):
+        _image(label.with_suffix(".jpg"), (10, 8), "JPEG")
+    assert yolo.read(darknet).stats.as_dict()["image_sizes"] == {"10x8": 1}
+
+    ultra = tmp_path / "ultra"
+    (ultra / "labels" / "train").mkdir(parents=True)
+    (ultra / "data.yaml").write_text("names: [car, person]\n")
+    (ultra / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (ultra / "labels" / "train" / "b.txt").write_text("1 0.5 0.5 0.1 0.3\n")
+    _image(ultra / "images" / "train" / "a.png", (640, 480))
+    (ultra / "images" / "train" / "b.png").write_text("not an image")
+    stats = yolo.read(ultra).stats.as_dict()
+    assert stats["images"] == 2
+    assert stats["image_sizes"] == {"640x480": 1}  # b's "image" is unreadable: not counted
+
+
+def test_where_images_are_looked_for(tmp_path: Path) -> None:
+    label = tmp_path / "set" / "labels" / "val" / "x.txt"
+    found = candidates(label, {"labels": "images"})
+    assert found[0] == tmp_path / "set" / "images" / "val" / "x.png"
+    assert tmp_path / "set" / "labels" / "val" / "x.jpg" in found
+    assert image_size(label, {"labels": "images"}) is None
