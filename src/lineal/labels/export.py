@@ -35,13 +35,23 @@ def coco_categories(schema: LabelSchema) -> list[dict[str, Any]]:
 
 
 def yolo_names(schema: LabelSchema) -> str:
-    """A data.yaml fragment: ``nc`` and ``names`` as ``index: name`` lines."""
+    """A data.yaml fragment: ``nc`` and ``names`` as ``index: name`` lines; with keypoints,
+    ``kpt_shape`` (x, y and visibility each) and ``kpt_names`` as Ultralytics pose sets have."""
     import yaml
 
     names = dict(enumerate(schema.names))
-    return str(
-        yaml.safe_dump({"nc": len(names), "names": names}, sort_keys=False, allow_unicode=True)
-    )
+    body: dict[str, Any] = {"nc": len(names), "names": names}
+    layouts = {one.keypoints for one in schema.classes if one.keypoints}
+    if len(layouts) == 1:
+        points = next(iter(layouts))
+        body["kpt_shape"] = [len(points), 3]
+        body["kpt_names"] = {index: list(points) for index in names}
+    elif len(layouts) > 1:
+        raise InvalidInput(
+            "YOLO pose sets share one keypoint layout, and this schema's classes differ",
+            hint="export --format coco, which keeps keypoints per class",
+        )
+    return str(yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
 
 
 def export(schema: LabelSchema, format: str) -> str:

@@ -1,5 +1,6 @@
 """YOLO label sets: class names by position (data.yaml, obj.data + obj.names, classes.txt)
-and the ``class cx cy w h`` label files beside them.
+and the ``class cx cy w h`` label files beside them (polygons as ``class x1 y1 x2 y2 …``;
+pose datasets, whose data.yaml has ``kpt_shape``, add each keypoint's numbers to the box).
 
 Reads files only (PyYAML for data.yaml, imported when one is read); never records anything.
 """
@@ -7,6 +8,7 @@ Reads files only (PyYAML for data.yaml, imported when one is read); never record
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,16 @@ from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, 
 from lineal.labels.stats import Stats
 
 YAML_FILES = ("data.yaml", "dataset.yaml", "data.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class Keypoints:
+    """A pose dataset's keypoints: their names, and 2 (x y) or 3 (x y visibility) numbers each."""
+
+    names: tuple[str, ...]
+    dims: int
+
+
 NAME_FILES = ("obj.names", "classes.txt", "classes.names", "coco.names")
 #: Folders that hold label files beside a names file (darknet and ultralytics layouts).
 LABEL_DIRS = ("labels", "obj_train_data", "obj_valid_data", "obj_val_data", "obj_test_data")
@@ -84,8 +96,9 @@ def _obj_data(path: Path, problems: Problems) -> tuple[list[str], Path]:
     return names, found
 
 
-def _data_yaml(path: Path, problems: Problems) -> list[str]:
-    """Ultralytics data.yaml: ``names`` as a list or an ``{index: name}`` mapping."""
+def _data_yaml(path: Path, problems: Problems) -> tuple[list[str], Keypoints | None]:
+    """Ultralytics data.yaml: ``names`` as a list or an ``{index: name}`` mapping, and for a
+    pose dataset its keypoint layout (``kpt_shape``, names from ``kpt_names`` if given)."""
     import yaml
 
     try:
@@ -122,7 +135,35 @@ def _data_yaml(path: Path, problems: Problems) -> list[str]:
     count = body.get("nc")
     if count is not None and count != len(names):
         problems.report(str(path), f"nc is {count} but names lists {len(names)}", path="nc")
-    return names
+    return names, _keypoints(path, body)
+
+
+def _keypoints(path: Path, body: Mapping[str, Any]) -> Keypoints | None:
+    shape = body.get("kpt_shape")
+    if shape is None:
+        return None
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape)
+        or shape[0] < 1
+        or shape[1] not in (2, 3)
+    ):
+        raise LabelFileError(
+            Problem(
+                file=str(path),
+                path="kpt_shape",
+                message=f"kpt_shape must be [keypoints, 2 or 3], not {shape!r}",
+            )
+        )
+    count, dims = shape
+    given = body.get("kpt_names")
+    names = [str(i) for i in range(count)]
+    if isinstance(given, Mapping) and given:  # {class index: [names]}: one layout for all
+        first = next(iter(given.values()))
+        if isinstance(first, list) and len(first) == count:
+            names = [str(n) for n in first]
+    return Keypoints(names=tuple(names), dims=dims)
 
 
 def _label_files(folder: Path) -> Iterator[Path]:
@@ -140,8 +181,9 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
             Problem(file=str(path), message="no data.yaml, obj.data, obj.names or classes.txt here")
         )
     files = [names_path]
+    pose: Keypoints | None = None
     if names_path.name.endswith((".yaml", ".yml")):
-        names = _data_yaml(names_path, problems)
+        names, pose = _data_yaml(names_path, problems)
     elif names_path.name.endswith(".data"):
         names, found = _obj_data(names_path, problems)
         files.append(found)
@@ -158,8 +200,10 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     types: set[str] = set()
     for labels in _label_files(names_path.parent):
         files.append(labels)
-        _label_file(labels, names, problems, stats, types)
-    schema = build("positional", [LabelClass(name=n) for n in names], annotation_types=types)
+        _label_file(labels, names, problems, stats, types, pose)
+    points = pose.names if pose is not None else ()
+    classes = [LabelClass(name=n, keypoints=points) for n in names]
+    schema = build("positional", classes, annotation_types=types)
     return Imported(
         format="yolo",
         schema=schema,
@@ -170,14 +214,28 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
 
 
 def _label_file(
-    path: Path, names: list[str], problems: Problems, stats: Stats, types: set[str]
+    path: Path,
+    names: list[str],
+    problems: Problems,
+    stats: Stats,
+    types: set[str],
+    pose: Keypoints | None = None,
 ) -> None:
     stats.image(*(image_size(path, {"labels": "images"}) or (None, None)))
+    expected = 5 + len(pose.names) * pose.dims if pose is not None else 0
     for number, line in enumerate(_text(path).splitlines(), 1):
         fields = line.split()
         if not fields:
             continue
-        if len(fields) < 5 or (len(fields) > 5 and len(fields) % 2 == 0):
+        if pose is not None and len(fields) != expected:
+            problems.report(
+                str(path),
+                f"expected `class cx cy w h` and {len(pose.names)} keypoints of {pose.dims} "
+                f"numbers ({expected} fields, as kpt_shape says), found {len(fields)}",
+                line=number,
+            )
+            continue
+        if pose is None and (len(fields) < 5 or (len(fields) > 5 and len(fields) % 2 == 0)):
             problems.report(
                 str(path),
                 f"expected `class cx cy w h` or `class x1 y1 x2 y2 …`, found {len(fields)} fields",
@@ -195,17 +253,12 @@ def _label_file(
                 str(path), f"class index {index} is not one of the {len(names)} names", line=number
             )
             continue
-        kind = "box" if len(values) == 4 else "polygon"
-        area = values[2] * values[3] if kind == "box" else _polygon_box_area(values)
-        types.add(kind)
-        stats.annotation(names[index], (kind,), box_area=area)
+        found = ("box", "keypoints") if pose else ("box",) if len(values) == 4 else ("polygon",)
+        area = values[2] * values[3] if found[0] == "box" else _polygon_box_area(values)
+        types.update(found)
+        stats.annotation(names[index], found, box_area=area)
 
 
 def _polygon_box_area(values: list[float]) -> float:
     xs, ys = values[0::2], values[1::2]
     return (max(xs) - min(xs)) * (max(ys) - min(ys))
-
-
-def names_block(names: list[str]) -> dict[str, Any]:
-    """The ``nc`` / ``names:`` mapping of a data.yaml for these classes, in index order."""
-    return {"nc": len(names), "names": dict(enumerate(names))}

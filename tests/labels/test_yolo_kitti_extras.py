@@ -1,5 +1,6 @@
-"""Image sizes for formats whose labels do not state them (KITTI, YOLO): read from the image
-files beside the labels, in each format's own layout."""
+"""What KITTI and YOLO labels leave to other files: image sizes, read from the image files
+beside the labels in each format's own layout; and YOLO pose sets, whose keypoint layout is
+in data.yaml."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from lineal.labels import kitti, yolo
 from lineal.labels.images import candidates, image_size
+from lineal.labels.schema import LabelFileError
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -63,3 +65,33 @@ def test_where_images_are_looked_for(tmp_path: Path) -> None:
     assert found[0] == tmp_path / "set" / "images" / "val" / "x.png"
     assert tmp_path / "set" / "labels" / "val" / "x.jpg" in found
     assert image_size(label, {"labels": "images"}) is None
+
+
+def _pose_set(root: Path, shape: str, lines: str) -> Path:
+    (root / "labels" / "train").mkdir(parents=True)
+    (root / "data.yaml").write_text(
+        f"names: {{0: person}}\nkpt_shape: {shape}\nkpt_names: {{0: [nose, left_eye, right_eye]}}\n"
+    )
+    (root / "labels" / "train" / "a.txt").write_text(lines)
+    return root
+
+
+def test_yolo_pose_sets_import_keypoints_and_export_them_back(tmp_path: Path) -> None:
+    from lineal.labels.export import export
+
+    line = "0 0.5 0.5 0.2 0.4 0.5 0.3 2 0.45 0.28 2 0.55 0.28 1\n"
+    found = yolo.read(_pose_set(tmp_path / "ok", "[3, 3]", line * 2))
+    assert [(c.name, c.keypoints) for c in found.schema.classes] == [
+        ("person", ("nose", "left_eye", "right_eye"))
+    ]
+    assert found.schema.annotation_types == ("box", "keypoints")
+    assert found.stats.as_dict()["per_type"] == {"box": 2, "keypoints": 2}
+    text = export(found.schema, "yolo")
+    assert "kpt_shape:\n- 3\n- 3\n" in text
+    assert "nose" in text
+
+    bad = _pose_set(tmp_path / "bad", "[3, 3]", "0 0.5 0.5 0.2 0.4 0.5 0.3\n")
+    with pytest.raises(LabelFileError, match=r"a.txt:1: expected .* 3 keypoints of 3 numbers"):
+        yolo.read(bad)
+    with pytest.raises(LabelFileError, match="kpt_shape must be"):
+        yolo.read(_pose_set(tmp_path / "shape", "[3, 4]", line))
