@@ -160,3 +160,19 @@ def test_override_of_a_passing_promotion_is_refused(repo: Lineal, ws: Path) -> N
     approve_as(repo, ws, "bob", ref)
     with pytest.raises(InvalidInput, match="nothing to override"):
         promote(repo, ref, "production", "why not", override=True)
+
+
+def test_licence_and_source_tags_state_what_the_data_was_recorded_without(
+    repo: Lineal, ws: Path
+) -> None:
+    write_policy(ws)
+    data = dataset(repo, ws, "train", license=None, source=None)
+    holdout = dataset(repo, ws, "holdout", alias="eval-approved")
+    ref = train(repo, ws, data, holdout).ref
+    approve_as(repo, ws, "bob", ref)
+    assert _refused(repo, ref) == {"licenses", "lineage complete"}
+    repo.set_tag(data, "license", "CC-BY-NC-4.0")  # stated later, and denied
+    repo.set_tag(data, "source", "https://example.org/train")
+    assert _refused(repo, ref) == {"licenses"}
+    repo.set_tag(data, "license", "CC-BY-4.0")  # corrected: the latest tag is what counts
+    _accepted(repo, ref)

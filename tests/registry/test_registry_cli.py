@@ -77,3 +77,20 @@ def test_bad_input_is_one_line(ws: Path, lineal_cli: Cli) -> None:
         assert result.stderr.startswith("error: ")
         assert words in result.stderr.splitlines()[0]
         assert "Traceback" not in result.stderr
+
+
+def test_tag_sets_and_removes_tags_in_one_go(repo: Lineal, ws: Path, lineal_cli: Cli) -> None:
+    data = dataset(repo, ws, "train", license=None, source=None)
+    done = lineal_cli("tag", "dataset/train", "license=MIT", "source=https://x.org", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert f"{data.ref}: license = MIT" in done.stdout
+    shown = json.loads(lineal_cli("show", "dataset/train", "--json", cwd=ws).stdout)
+    assert shown["tags"] == {"license": "MIT", "source": "https://x.org"}
+    assert lineal_cli("tag", "dataset/train", "--unset", "source", cwd=ws).returncode == 0
+    shown = json.loads(lineal_cli("show", "dataset/train", "--json", cwd=ws).stdout)
+    assert shown["tags"] == {"license": "MIT"}
+    for bad in (["dataset/train", "license"], ["dataset/train"], ["dataset/nope", "a=b"]):
+        wrong = lineal_cli("tag", *bad, cwd=ws)
+        assert wrong.returncode != 0
+        assert len(wrong.stderr.strip().splitlines()) <= 2  # the error and its hint
+        assert "Traceback" not in wrong.stderr

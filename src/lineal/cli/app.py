@@ -37,7 +37,7 @@ GROUPS = (
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
     **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
-    "show": "show",
+    **dict.fromkeys(("show", "tag"), "show"),
     **dict.fromkeys(("add", "status", "diff", "checkout", "gc"), "data"),
     **dict.fromkeys(("remote", "push", "pull"), "remote"),
     **dict.fromkeys(("runs", "metrics", "run"), "runs"),

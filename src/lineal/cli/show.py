@@ -12,6 +12,7 @@ import typer
 
 from lineal.cli.common import handle_errors, open_client, out
 from lineal.cli.plain import print_json
+from lineal.errors import InvalidInput
 from lineal.model.entities import Run
 
 
@@ -61,5 +62,44 @@ def show(
             _line(direction, f"{edge['kind']}{role} {edge['node']}")
 
 
+def _pairs(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise InvalidInput(
+                f"bad tag {pair!r}: expected KEY=VALUE",
+                hint="e.g. lineal tag dataset/x license=CC-BY-4.0 (--unset KEY removes one)",
+            )
+        found[key] = value
+    return found
+
+
+@handle_errors
+def tag(
+    ref: Annotated[str, typer.Argument(help="The artifact or run to tag (any reference).")],
+    pairs: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE tags to set, e.g. license=MIT.")
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", help="A tag key to remove (repeatable).")
+    ] = None,
+) -> None:
+    """Set or remove tags on an artifact or run (all in one transaction); `license` and
+    `source` tags state what an artifact was recorded without, for the registry's policies."""
+    wanted: dict[str, str | None] = {**_pairs(pairs or []), **dict.fromkeys(unset or [])}
+    if not wanted:
+        raise InvalidInput("nothing to tag", hint="pass KEY=VALUE pairs or --unset KEY")
+    with open_client() as client:
+        node = client.resolve(ref)
+        with client.atomic():
+            for key, value in wanted.items():
+                client.set_tag(node, key, value)
+        label = node.ref if isinstance(node, Run) or node.name else node.digest
+    for key, value in wanted.items():
+        out.print(f"{label}: {key} = {value}" if value else f"{label}: {key} removed", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(show)
+    app.command()(tag)

@@ -46,8 +46,11 @@ protected = ["production", "staging"]
 [policy.production]
 eval_alias = "eval-approved"
 metrics = { mAP = { min = 0.95 }, accuracy = { min = 0.94 } }
+licenses = { allow = ["CC0-1.0", "CC-BY-4.0", "MIT", "Apache-2.0"], deny = ["CC-BY-NC-*"] }
 schema_match = true
 """
+#: What the demo states for the scene and images it makes itself (they are its own work).
+LICENSE = "CC0-1.0"
 ITERATIONS = (
     ("daylight", (0.7, 1.3), {"Vehicle": "car", "Walker": "pedestrian", "TrafficCone": "cone"}),
     ("dusk to noon", (0.05, 1.5), {"Vehicle": "car", "Walker": "person", "TrafficCone": "cone"}),
@@ -203,6 +206,9 @@ def _iteration(repo: Lineal, number: int, say: Say) -> Iteration:
     held_out = generated["eval"].dataset
     assert held_out is not None  # noqa: S101 - _generate checked
     assert made.dataset is not None  # noqa: S101
+    for artifact in (made.scene, made.dataset, held_out):  # generated here: licensed here
+        repo.set_tag(artifact, "license", LICENSE)
+    say(f"  licensed   {made.scene.ref}, {made.dataset.ref}, {held_out.ref} as {LICENSE} (tags)")
     repo.set_alias(held_out.ref, EVAL_ALIAS)
     say(f"  aliased    {held_out.ref} as {held_out.kind}/{held_out.name}:{EVAL_ALIAS}")
     training, model = _train(repo, made.dataset, say)

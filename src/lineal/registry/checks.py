@@ -50,6 +50,12 @@ def meta_value(artifact: Artifact, key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+#: Facts an artifact may be given after it was recorded, as a tag of that name (`lineal tag
+#: REF license=SPDX`): a licence corrected, or stated for data lineal itself generated. The
+#: tag, while set, wins over the value recorded with the artifact.
+STATED_BY_TAG = ("license", "source")
+
+
 class Context:
     """What the checks of one version share: its upstream graph and evaluation runs, once."""
 
@@ -69,6 +75,14 @@ class Context:
             assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
             self._artifacts[digest] = found
         return self._artifacts[digest]
+
+    def stated(self, artifact: Artifact, key: str) -> str | None:
+        """``key`` (license, source, …) as the artifact's tag now says it, else as recorded."""
+        if key in STATED_BY_TAG:
+            tagged = queries.tags(self.repo.store.sql(), artifact.digest).get(key)
+            if tagged:
+                return tagged
+        return meta_value(artifact, key)
 
     def run(self, ref: str) -> Run:
         found = self.repo.resolve(ref)
@@ -156,7 +170,7 @@ def _licences(ctx: Context, policy: Policy) -> Outcome:
     bad = []
     for digest in ctx.upstream(*_LICENSED, "model"):
         artifact = ctx.artifact(digest)
-        licence = meta_value(artifact, "license")
+        licence = ctx.stated(artifact, "license")
         if licence is None and artifact.kind not in _LICENSED and ctx.made_by_run(digest):
             continue  # a model trained here carries the licences of its own upstream
         passed, why = _licence_ok(licence or UNKNOWN, policy)
@@ -169,7 +183,7 @@ def _licences(ctx: Context, policy: Policy) -> Outcome:
         False,
         "; ".join(bad),
         "train on data whose licence the policy allows, or record the right licence "
-        "(lineal add PATH --name N --license SPDX)",
+        "(lineal tag REF license=SPDX)",
     )
 
 
@@ -205,7 +219,7 @@ def _completeness(ctx: Context) -> Outcome:
     gaps = []
     for digest in ctx.upstream("dataset"):
         artifact = ctx.artifact(digest)
-        missing = [key for key in ("license", "source") if meta_value(artifact, key) is None]
+        missing = [key for key in ("license", "source") if ctx.stated(artifact, key) is None]
         if "source" in missing and ctx.made_by_run(digest):
             missing.remove("source")  # the run that made it is its source
         if missing:
@@ -222,7 +236,8 @@ def _completeness(ctx: Context) -> Outcome:
         "lineage complete",
         False,
         "; ".join(gaps),
-        "record datasets with --license and --source; run training in a git repository with "
+        "record datasets with --license and --source (or lineal tag REF license=… source=…); "
+        "run training in a git repository with "
         "environment capture on (lineal.start_run)",
     )
 

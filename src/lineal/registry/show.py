@@ -9,7 +9,7 @@ from typing import Any
 
 from lineal.client import Lineal
 from lineal.labels.record import labeled_with, named
-from lineal.registry.checks import Context, meta_value
+from lineal.registry.checks import Context
 from lineal.registry.models import resolve_model, versions
 
 
@@ -36,8 +36,8 @@ def upstream_summary(ctx: Context) -> dict[str, list[dict[str, Any]]]:
                 {
                     "ref": ctx.label(digest),
                     "digest": digest,
-                    "license": meta_value(artifact, "license"),
-                    "source": meta_value(artifact, "source"),
+                    "license": ctx.stated(artifact, "license"),
+                    "source": ctx.stated(artifact, "source"),
                 }
             )
             if kind == "dataset":  # a dataset is labelled with (points down to) its schema
