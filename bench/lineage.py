@@ -6,8 +6,9 @@ records in transactions of 1,000, projections included; records/s reported), the
 of the peers' 100 random models `lineal.lineage.queries.upstream(repo, digest)` is timed
 (after the peers' warm-up query) and its artifacts checked against the reference answer.
 References, in the same run:
-  raw CTE, our db   one WITH RECURSIVE ... UNION over our own edges table, rows fetched
-                    (the physical limit of the query lineal runs, on the same SQLite)
+  raw CTE, our db   one WITH RECURSIVE ... UNION over our own edges table by node number,
+                    the artifacts' digests and kinds fetched (the physical limit of the
+                    walk lineal runs, on the same SQLite)
   raw CTE, peers    ../shared/bench/peers/bench_lineage_sqlite.py (integer ids, its schema)
   MLMD              ../shared/bench/peers/bench_lineage_mlmd.py --methods subgraph, in
                     PEERS_VENV_MLMD (default /tmp/peers-venv-mlmd), when it imports
@@ -48,12 +49,13 @@ sys.path.insert(0, str(PEERS))
 from lineage_graph import Graph  # noqa: E402
 
 RAW = """
-WITH RECURSIVE up(node) AS (
-    SELECT ?
+WITH RECURSIVE up(id) AS (
+    SELECT id FROM node_ids WHERE node = ?
     UNION
-    SELECT e.parent FROM edges e JOIN up ON e.child = up.node
+    SELECT e.parent_id FROM edges e JOIN up ON e.child_id = up.id
 )
-SELECT a.digest, a.kind FROM up JOIN artifacts a ON a.digest = up.node WHERE a.digest <> ?
+SELECT a.digest, a.kind FROM up JOIN node_ids n ON n.id = up.id
+JOIN artifacts a ON a.digest = n.node WHERE a.digest <> ?
 """
 T0 = "2026-11-25T00:00:00.000000Z"
 

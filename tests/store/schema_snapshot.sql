@@ -41,7 +41,7 @@ CREATE TABLE edges (
     child TEXT NOT NULL,
     kind TEXT NOT NULL,
     role TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq INTEGER NOT NULL, parent_id INTEGER, child_id INTEGER,
     PRIMARY KEY (parent, child, kind, role)
 );
 CREATE TABLE heartbeats (
@@ -68,6 +68,11 @@ CREATE TABLE metric_batches (
     first_step INTEGER NOT NULL,
     last_step INTEGER NOT NULL,
     PRIMARY KEY (run_id, key, seq)
+);
+CREATE TABLE node_ids (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL UNIQUE,
+    seq INTEGER NOT NULL
 );
 CREATE TABLE params (
     run_id TEXT NOT NULL,
@@ -138,6 +143,8 @@ CREATE INDEX aliases_digest ON aliases (digest);
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
 CREATE INDEX approvals_digest ON approvals (digest, alias);
 CREATE INDEX edges_child ON edges (child);
+CREATE INDEX edges_down ON edges (parent_id, child_id, seq);
+CREATE INDEX edges_up ON edges (child_id, parent_id, seq);
 CREATE INDEX params_key_num ON params (key, num);
 CREATE INDEX params_key_value ON params (key, value);
 CREATE INDEX promotions_name ON promotions (name, alias);

@@ -1375,7 +1375,7 @@ def test_verify_counts_on_a_healthy_store(store: SqlStore) -> None:
     with lin.atomic():
         a = lin.record_artifact("dataset", data=b"a", name="ds")  # artifacts + versions
         b = lin.record_artifact("dataset", data=b"b", name="ds")  # artifacts + versions
-        lin.link("derived_from", a, b)  # edges
+        lin.link("derived_from", a, b)  # edges + 2 node_ids
     run = lin.start_run("train", params={"lr": 0.1, "bs": 32})  # runs + 2 params
     lin.log_metrics(run, {"loss": 1.0, "acc": 0.5}, step=0)  # 2 metric_batches, 2 run_metrics
     lin.set_tag(run, "gpu", "a100")  # tags
@@ -1394,6 +1394,6 @@ def test_verify_counts_on_a_healthy_store(store: SqlStore) -> None:
         store.sql().one(f"SELECT COUNT(*) FROM {table}")[0]  # type: ignore[index]
         for table in PROJECTION_TABLES
     )
-    assert report.projection_rows == total == 1 + 4 + 1 + 1 + 2 + 2 + 2 + 1 + 1 + 1
+    assert report.projection_rows == total == 1 + 4 + 1 + 2 + 1 + 2 + 2 + 2 + 1 + 1 + 1
     assert report.as_dict()["ok"] is True
     assert report.as_dict()["problem"] is None

@@ -101,27 +101,36 @@ def depths(seeds: Iterable[str], steps: Iterable[tuple[str, str]]) -> dict[str, 
 
 # -- the SQL shapes --------------------------------------------------------------------------
 def _walk(name: str, seeds: int, upstream: bool, as_of: int | None) -> str:
-    """``name(node)``: every node reachable from the seeds, one row each (``UNION``: it ends even
-    on a cycle); carrying depths instead would make a row per node per path length."""
+    """``name(node, id)``: the seeds and every node reachable from them, one row each, with its
+    number in node_ids (NULL for a seed no edge names). The walk follows edges by number
+    (``UNION``: it ends even on a cycle); carrying depths would make a row per path length."""
     match, reach = _direction(upstream)
     seq, _ = _at(as_of, "e.seq")
     values = ", ".join(["(CAST(? AS TEXT))"] * seeds)
     return (
-        f"{name}(node) AS (VALUES {values} "
-        f"UNION SELECT e.{reach} FROM edges e JOIN {name} ON e.{match} = {name}.node{seq})"
+        f"{name}_seed(node) AS (VALUES {values}), "
+        f"{name}_walk(id) AS (SELECT i.id FROM {name}_seed s JOIN node_ids i ON i.node = s.node "
+        f"UNION SELECT e.{reach}_id FROM edges e JOIN {name}_walk w ON e.{match}_id = w.id{seq}), "
+        f"{name}(node, id) AS (SELECT s.node, i.id FROM {name}_seed s "
+        f"LEFT JOIN node_ids i ON i.node = s.node "
+        f"UNION SELECT i.node, i.id FROM {name}_walk w JOIN node_ids i ON i.id = w.id)"
     )
 
 
 def _depth_walk(seeds: int, upstream: bool, as_of: int | None) -> str:
-    """``nodes(node, depth)``: the nodes within ``?`` steps, with the least steps to each."""
+    """``nodes(node, id, depth)``: the nodes within ``?`` steps, with the least steps to each."""
     match, reach = _direction(upstream)
     seq, _ = _at(as_of, "e.seq")
-    values = ", ".join(["(CAST(? AS TEXT), 0)"] * seeds)
+    values = ", ".join(["(CAST(? AS TEXT))"] * seeds)
     return (
-        f"walk(node, depth) AS (VALUES {values} "
-        f"UNION SELECT e.{reach}, walk.depth + 1 FROM edges e JOIN walk "
-        f"ON e.{match} = walk.node WHERE walk.depth < ?{seq}), "
-        "nodes(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)"
+        f"seed(node) AS (VALUES {values}), "
+        "walk(id, depth) AS (SELECT i.id, 0 FROM seed s JOIN node_ids i ON i.node = s.node "
+        f"UNION SELECT e.{reach}_id, walk.depth + 1 FROM edges e JOIN walk "
+        f"ON e.{match}_id = walk.id WHERE walk.depth < ?{seq}), "
+        "nodes(node, id, depth) AS (SELECT x.node, x.id, MIN(x.depth) FROM ("
+        "SELECT s.node, i.id, 0 AS depth FROM seed s LEFT JOIN node_ids i ON i.node = s.node "
+        "UNION ALL SELECT i.node, i.id, w.depth FROM walk w JOIN node_ids i ON i.id = w.id"
+        ") AS x GROUP BY x.node, x.id)"
     )
 
 
@@ -186,7 +195,7 @@ def _gather(db: Sql, parts: _Parts, upstream: bool, as_of: int | None, extra: st
     seq, edge_args = _at(as_of, "e.seq")
     # Tag 0: the edges whose near end is in ``nodes`` (after a full walk, the far end too).
     edge_sql = "SELECT 0, e.kind, e.parent, e.child, e.role, e.seq, NULL FROM nodes n "
-    edge_sql += f"JOIN edges e ON e.{_direction(upstream)[0]} = n.node{seq}"
+    edge_sql += f"JOIN edges e ON e.{_direction(upstream)[0]}_id = n.id{seq}"
     detail_sql, detail_args = _details(as_of)
     edge_rows: list[tuple[Any, ...]] = []
     nodes: dict[str, NodeRow] = {}
@@ -235,7 +244,7 @@ def path_subgraph(db: Sql, sources: Sequence[str], target: str, as_of: int | Non
     """Like ``subgraph`` for the nodes on any path from ``sources`` down to ``target``: what is
     both downstream of a source and upstream of the target. Depths count from the sources."""
     _, seq_args = _at(as_of)
-    both = "nodes(node) AS (SELECT node FROM down INTERSECT SELECT node FROM up)"
+    both = "nodes(node, id) AS (SELECT node, id FROM down INTERSECT SELECT node, id FROM up)"
     parts = [
         (
             f"{_walk('down', len(c), False, as_of)}, {_walk('up', 1, True, as_of)}, {both}",
@@ -260,10 +269,10 @@ def _nodes_only(
     for c in _chunks(starts):
         if depth is None:
             sql = f"{_walk('nodes', len(c), upstream, as_of)} SELECT e.{match}, e.{reach} "
-            sql += f"FROM nodes n JOIN edges e ON e.{match} = n.node{seq}"
+            sql += f"FROM nodes n JOIN edges e ON e.{match}_id = n.id{seq}"
             steps += db.all(f"WITH RECURSIVE {sql}", (*c, *seq_args, *seq_args))
             continue
-        sql = f"WITH RECURSIVE {_depth_walk(len(c), upstream, as_of)} SELECT * FROM nodes"
+        sql = f"WITH RECURSIVE {_depth_walk(len(c), upstream, as_of)} SELECT node, depth FROM nodes"
         for node, least in db.all(sql, (*c, depth, *seq_args)):
             reached[node] = min(least, reached.get(node, least))
     reached = depths(starts, steps) if depth is None else reached

@@ -145,7 +145,8 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "params": ("run_id", "key", "value", "num", "seq"),
     "metric_batches": ("run_id", "key", "seq", "points", "first_step", "last_step"),
     "run_metrics": ("run_id", "key", "value", "step", "points", "seq"),
-    "edges": ("parent", "child", "kind", "role", "seq"),
+    "edges": ("parent", "child", "kind", "role", "seq", "parent_id", "child_id"),
+    "node_ids": ("id", "node", "seq"),
     "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
     "tags": ("target", "key", "value", "seq", "until_seq"),
     "redactions": ("seq", "by_seq", "reason"),
@@ -197,8 +198,36 @@ CREATE INDEX approvals_digest ON approvals (digest, alias);
 # Lineage queries join aliases by digest.
 _ALIASES_DIGEST = "CREATE INDEX aliases_digest ON aliases (digest);"
 
+# Lineage walks on integers (migration 3): every node an edge names gets a number, in the order
+# edges first name them (parent before child), so a replay numbers them alike; the walks
+# follow edges by those numbers instead of comparing 71-character digests at every step.
+LINEAGE_IDS = """
+CREATE TABLE node_ids (
+    id {int} PRIMARY KEY,
+    node TEXT NOT NULL UNIQUE,
+    seq {int} NOT NULL
+);
+ALTER TABLE edges ADD COLUMN parent_id {int};
+ALTER TABLE edges ADD COLUMN child_id {int};
+CREATE INDEX edges_up ON edges (child_id, parent_id, seq);
+CREATE INDEX edges_down ON edges (parent_id, child_id, seq);
+"""
+# Numbers for the edges a store already holds, as the projections would have given them.
+_NUMBER_EXISTING = """
+INSERT INTO node_ids (id, node, seq)
+SELECT ROW_NUMBER() OVER (ORDER BY earliest), node, earliest / 2 FROM (
+    SELECT node, MIN(side) AS earliest FROM (
+        SELECT parent AS node, seq * 2 AS side FROM edges
+        UNION ALL SELECT child, seq * 2 + 1 FROM edges
+    ) AS ends GROUP BY node
+) AS firsts;
+UPDATE edges SET
+    parent_id = (SELECT n.id FROM node_ids n WHERE n.node = edges.parent),
+    child_id = (SELECT n.id FROM node_ids n WHERE n.node = edges.child);
+"""
+
 #: Every projection table's schema, in the order the migrations create them (verify's replay).
-ALL_PROJECTIONS = PROJECTIONS + REGISTRY_PROJECTIONS
+ALL_PROJECTIONS = PROJECTIONS + REGISTRY_PROJECTIONS + LINEAGE_IDS
 
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
@@ -208,6 +237,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         "model registry: promotions, approvals; aliases by digest",
         REGISTRY_PROJECTIONS + _ALIASES_DIGEST,
     ),
+    (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -59,7 +59,17 @@ def _redact_uri(uri: str) -> str:
 
 
 #: Tables whose statistics matter to the queries' plans, and the ledger size to start at.
-_ANALYZED = ("edges", "artifacts", "versions", "runs", "params", "run_metrics", "tags", "aliases")
+_ANALYZED = (
+    "edges",
+    "node_ids",
+    "artifacts",
+    "versions",
+    "runs",
+    "params",
+    "run_metrics",
+    "tags",
+    "aliases",
+)
 _ANALYZE_FROM = 1000
 
 

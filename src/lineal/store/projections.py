@@ -186,8 +186,8 @@ SELECT 1 FROM down WHERE node = ? LIMIT 1
 
 
 _INSERT_EDGE = (
-    "INSERT INTO edges (parent, child, kind, role, seq) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    "INSERT INTO edges (parent, child, kind, role, seq, parent_id, child_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _NODE_TABLES = {
     "artifact": ("SELECT digest FROM artifacts WHERE digest IN ({})", 0),
@@ -234,7 +234,7 @@ def _edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
                 )
         if op.child in has_below:
             if pending:  # the walk must see this batch's earlier edges
-                db.many(_INSERT_EDGE, pending)
+                _insert_edges(db, pending)
                 pending = []
             if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
                 raise Conflict(
@@ -244,7 +244,30 @@ def _edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
         pending.append((op.parent, op.child, op.kind, op.role or "", seq))
         has_below.add(op.parent)
     if pending:
-        db.many(_INSERT_EDGE, pending)
+        _insert_edges(db, pending)
+
+
+def _insert_edges(db: Sql, rows: list[tuple[Any, ...]]) -> None:
+    """Insert edge rows (parent, child, kind, role, seq) with their ends' node numbers: a node
+    new to node_ids gets the next number, in the order the rows name them, parent first (so
+    a replay, one record at a time or in batches, numbers every node alike)."""
+    ends = list(dict.fromkeys(node for row in rows for node in row[:2]))
+    numbers: dict[str, int] = {}
+    for start in range(0, len(ends), 500):
+        chunk = ends[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        numbers.update(db.all(f"SELECT node, id FROM node_ids WHERE node IN ({marks})", chunk))
+    new = []
+    if len(numbers) < len(ends):
+        (last,) = db.one("SELECT COALESCE(MAX(id), 0) FROM node_ids") or (0,)
+        for parent, child, _kind, _role, seq in rows:
+            for node in (parent, child):
+                if node not in numbers:
+                    last += 1
+                    numbers[node] = last
+                    new.append((last, node, seq))
+        db.many("INSERT INTO node_ids (id, node, seq) VALUES (?, ?, ?)", new)
+    db.many(_INSERT_EDGE, [(*row, numbers[row[0]], numbers[row[1]]) for row in rows])
 
 
 def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
