@@ -18,7 +18,7 @@ from lineal.cas.scan import SnapshotResult, snapshot
 from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound, StoreUnavailable
-from lineal.model.entities import Artifact, check_name
+from lineal.model.entities import Artifact, check_name, kind_name
 from lineal.model.refs import Ref
 
 if TYPE_CHECKING:
@@ -46,10 +46,7 @@ def stat_cache(repo: Lineal) -> StatCache:
 
 def dataset_name(text: str) -> str:
     """``dataset/NAME`` or ``NAME`` → NAME (validated)."""
-    name = text[len("dataset/") :] if text.startswith("dataset/") else text
-    if "/" in name or "@" in name or ":" in name:
-        raise InvalidInput(f"bad dataset name {text!r}: expected dataset/NAME or NAME")
-    return check_name(name, "dataset name")
+    return kind_name(text, "dataset")
 
 
 def default_name(path: Path) -> str:

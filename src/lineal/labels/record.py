@@ -15,7 +15,7 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError, NotFound
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelSchema, Problem
-from lineal.model.entities import Artifact, check_name
+from lineal.model.entities import Artifact, check_name, kind_name
 from lineal.model.refs import Ref
 
 KIND = "schema"
@@ -39,10 +39,7 @@ class Recorded:
 
 def schema_name(text: str) -> str:
     """``schema/NAME`` or ``NAME`` → NAME (validated)."""
-    name = text.removeprefix(f"{KIND}/")
-    if "/" in name or "@" in name or ":" in name:
-        raise InvalidInput(f"bad schema name {text!r}: expected schema/NAME or NAME")
-    return check_name(name, "schema name")
+    return kind_name(text, KIND)
 
 
 def default_name(path: Path) -> str:

@@ -59,6 +59,14 @@ def check_name(name: object, what: str = "name") -> str:
     return name
 
 
+def kind_name(text: str, kind: str) -> str:
+    """``KIND/NAME`` or ``NAME`` -> NAME (validated): the name a new version of ``kind`` takes."""
+    name = text.removeprefix(f"{kind}/")
+    if "/" in name or "@" in name or ":" in name:
+        raise InvalidInput(f"bad {kind} name {text!r}: expected {kind}/NAME or NAME")
+    return check_name(name, f"{kind} name")
+
+
 def check_agent_name(name: object) -> str:
     if not isinstance(name, str) or not _AGENT.fullmatch(name):
         raise InvalidInput(

@@ -101,7 +101,7 @@ class Context:
         ]
 
     def made_by_run(self, node: str) -> bool:
-        return any(e.child == node and e.kind == "generated" for e in self.graph.edges)
+        return any(p.type == "run" for p in self.graph.parents(node))
 
     def eval_datasets(self, run: Run, alias: str | None) -> list[str]:
         """The datasets ``run`` used that carry ``alias`` now (any dataset when None)."""
@@ -227,7 +227,7 @@ def _completeness(ctx: Context) -> Outcome:
     for node in ctx.graph.nodes.values():
         if node.type != "run":
             continue
-        inputs = {ctx.graph.nodes[e.parent].kind for e in ctx.graph.edges if e.child == node.id}
+        inputs = {parent.kind for parent in ctx.graph.parents(node.id)}
         if missing := [kind for kind in ("code", "env") if kind not in inputs]:
             gaps.append(f"{node.id} has no recorded {' or '.join(missing)}")
     if not gaps:

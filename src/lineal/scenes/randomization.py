@@ -24,7 +24,7 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
-from lineal.model.entities import Artifact, check_name
+from lineal.model.entities import Artifact, check_name, kind_name
 from lineal.model.refs import Ref
 
 KIND = "config"
@@ -109,10 +109,8 @@ def parse(path: Path) -> dict[str, Any]:
 
 
 def config_name(text: str) -> str:
-    name = text.removeprefix(f"{KIND}/")
-    if "/" in name or "@" in name or ":" in name:
-        raise InvalidInput(f"bad config name {text!r}: expected config/NAME or NAME")
-    return check_name(name, "config name")
+    """``config/NAME`` or ``NAME`` → NAME (validated)."""
+    return kind_name(text, KIND)
 
 
 def add(repo: Lineal, path: Path, *, name: str | None = None) -> Added:

@@ -16,7 +16,7 @@ from lineal import datasets
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model import canonical
-from lineal.model.entities import Artifact, check_name
+from lineal.model.entities import Artifact, kind_name
 from lineal.model.refs import Ref
 from lineal.scenes.fingerprint import FORMAT, Fingerprint, fingerprint
 
@@ -34,10 +34,8 @@ class Added:
 
 
 def scene_name(text: str) -> str:
-    name = text.removeprefix(f"{KIND}/")
-    if "/" in name or "@" in name or ":" in name:
-        raise InvalidInput(f"bad scene name {text!r}: expected scene/NAME or NAME")
-    return check_name(name, "scene name")
+    """``scene/NAME`` or ``NAME`` → NAME (validated)."""
+    return kind_name(text, KIND)
 
 
 def default_name(path: Path) -> str:
