@@ -91,6 +91,8 @@ def test_generation_run_records_lineage_and_replays_identically(
         assert ("labeled_with", made.schemas[0].digest) in {(e.kind, e.child) for e in edges}
         used = {e.role for e in repo.edges(made.run) if e.kind == "used"}
         assert {"scene", "randomization", "code", "command"} <= used
+        code = [e for e in repo.edges(made.run) if e.kind == "used" and e.role == "code"]
+        assert len(code) == 1  # render.py; the scene file on the command line is the scene's
         run_ref = made.run.ref
     shown = json.loads(ok_show(lineal_cli, ws))
     assert shown["rendered"] == [made.dataset.ref]

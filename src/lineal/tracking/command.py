@@ -189,8 +189,10 @@ def _spec_entry(path: str, cwd: Path, artifact: Artifact, role: str) -> dict[str
 
 
 def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[Path]:
-    """Files ``argv`` names inside the working folder (a script and its like), not inputs."""
+    """Files ``argv`` names inside the working folder (a script and its like), not inputs
+    nor files inside an input folder (a scene's layer is the scene's, not code)."""
     taken = {Path(p).resolve() for p in inputs}
+    folders = [p for p in taken if p.is_dir()]
     found: list[Path] = []
     for arg in argv:
         path = Path(arg)
@@ -200,7 +202,8 @@ def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[P
             resolved = path.resolve()
         except (OSError, ValueError):
             continue
-        if resolved.is_relative_to(cwd.resolve()) and resolved not in taken:
+        inside = any(resolved.is_relative_to(folder) for folder in folders)
+        if resolved.is_relative_to(cwd.resolve()) and resolved not in taken and not inside:
             taken.add(resolved)
             found.append(path)
     return found
