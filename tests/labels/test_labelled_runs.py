@@ -166,3 +166,27 @@ def test_add_on_the_command_line_says_what_labels_it_found(ws: Path, lineal_cli:
     shown = json.loads(lineal_cli("schema", "show", "dataset/kitti", "--json", cwd=ws).stdout)
     assert shown["ref"] == "schema/kitti@v1"
     assert shown["datasets"] == ["dataset/kitti@v1"]
+
+
+def test_lineal_run_inputs_with_roles_are_checked_for_schema_mismatch(
+    ws: Path, lineal_cli: Cli
+) -> None:
+    kitti_copy(ws, "train")
+    kitti_copy(ws, "val", rename=("Truck", "Lorry"))
+    done = lineal_cli(
+        "run", "--name", "fit", "--in", "train=train", "--in", "eval=val", "--", "true", cwd=ws
+    )
+    assert done.returncode == 0, done.stderr
+    with Lineal.open(path=ws) as repo:
+        ((run_id,),) = repo.store.sql().all("SELECT id FROM runs")
+        recorded = repo.resolve(f"run/{run_id}")
+        assert isinstance(recorded, Run)
+        roles = {e.role for e in repo.edges(recorded) if e.kind == "used"}
+        assert {"train", "eval", "command"} <= roles
+        assert "eval schema lacks classes the run trained on: Truck" in recorded.tags[WARNING_TAG]
+    # A path that exists is taken whole, even with "=" in it; a bad one is one line.
+    (ws / "a=b").mkdir()
+    assert lineal_cli("run", "--in", "a=b", "--", "true", cwd=ws).returncode == 0
+    wrong = lineal_cli("run", "--in", "eval=nowhere", "--", "true", cwd=ws)
+    assert wrong.returncode != 0
+    assert "input nowhere does not exist" in wrong.stderr

@@ -184,7 +184,11 @@ def run(
     ] = None,
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--in", help="A file or folder the command reads (snapshotted before)."),
+        typer.Option(
+            "--in",
+            help="A file or folder the command reads (snapshotted before); ROLE=PATH gives "
+            "it a role, e.g. train=data/train, eval=data/val.",
+        ),
     ] = None,
     outputs: Annotated[
         list[str] | None,

@@ -97,6 +97,9 @@ def _record_tail(run: ActiveRun, label: str, data: bytes) -> None:
     run.repo.link("generated", run.ref, digest, role=label)
 
 
+_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
 def run_command(
     repo: Lineal,
     argv: Sequence[str],
@@ -120,13 +123,14 @@ def run_command(
         raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
     if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         raise InvalidInput(f"command not found: {argv[0]}", hint="check the name and your PATH")
-    for path in inputs:
+    roles = [_role_and_path(text) for text in inputs]
+    for _, path in roles:
         if not Path(path).exists():
             raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
     run = start(repo, name or _name(argv), params=params, seed=seed)
     cwd = Path.cwd()
     try:
-        used = _use_inputs(run, argv, inputs, bound, cwd)
+        used = _use_inputs(run, argv, roles, bound, cwd)
         extra = {**(env or {}), **({"LINEAL_SEED": str(seed)} if seed is not None else {})}
         code = _execute(argv, echo, run, extra)
         made: list[Artifact] = []
@@ -161,18 +165,31 @@ def run_command(
     return CommandResult(info, code, tuple(made), tuple(missing))
 
 
+def _role_and_path(text: str) -> tuple[str, str]:
+    """``--in PATH`` (role ``input``) or ``--in ROLE=PATH`` (``train=data/train``: a role such
+    as train or eval, which label-schema checks read); an existing path is taken whole."""
+    role, sep, path = text.partition("=")
+    if sep and path and _ROLE.fullmatch(role) and not Path(text).exists():
+        return role, path
+    return "input", text
+
+
 def _use_inputs(
-    run: ActiveRun, argv: Sequence[str], inputs: Sequence[str], bound: Sequence[Bound], cwd: Path
+    run: ActiveRun,
+    argv: Sequence[str],
+    inputs: Sequence[tuple[str, str]],
+    bound: Sequence[Bound],
+    cwd: Path,
 ) -> list[dict[str, Any]]:
     """Record the run's inputs, bound inputs and code files; their replay entries."""
     used = []
-    for path in inputs:
-        artifact = run.use(path, role="input")
-        used.append(_spec_entry(path, cwd, artifact, "input"))
+    for role, path in inputs:
+        artifact = run.use(path, role=role)
+        used.append(_spec_entry(path, cwd, artifact, role))
     for one in bound:
         run.repo.link("used", one.artifact, run.ref, role=one.role)
         used.append({"path": one.path, "digest": one.artifact.digest, "role": one.role})
-    for code in _code_files(argv, [*inputs, *(b.path for b in bound)], cwd):
+    for code in _code_files(argv, [*(p for _, p in inputs), *(b.path for b in bound)], cwd):
         artifact = datasets.add_or_reuse(run.repo, code, kind="file")
         run.repo.link("used", artifact, run.ref, role="code")
         used.append(_spec_entry(str(code), cwd, artifact, "code"))
