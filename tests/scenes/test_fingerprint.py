@@ -184,3 +184,55 @@ def test_a_usdz_package_is_hashed_as_one_file(tmp_path: Path) -> None:
     moved.parent.mkdir()
     shutil.copy(package, moved)
     assert inspect(moved)[0].digest == found.digest
+
+
+LABELLED = """#usda 1.0
+(
+    defaultPrim = "World"
+)
+
+def Xform "World"
+{
+    def Cube "Walker"
+    {
+        custom string semantic:class = "%s"
+    }
+    def Cube "Car"
+    {
+        custom string semantic:Semantics:params:semanticType = "class"
+        custom string semantic:Semantics:params:semanticData = "car"
+    }
+    def Cube "Rock"
+    {
+    }
+}
+"""
+
+
+def test_semantic_labels_are_summarised_and_a_renamed_class_is_named_by_diff(
+    tmp_path: Path,
+) -> None:
+    from lineal.scenes.diff import diff, lines
+
+    scene = tmp_path / "street.usda"
+    scene.write_text(LABELLED % "pedestrian")
+    before, summary = inspect(scene)
+    assert summary["labels"] == {
+        "/World/Car": {
+            "semantic:Semantics:params:semanticData": "car",
+            "semantic:Semantics:params:semanticType": "class",
+        },
+        "/World/Walker": {"semantic:class": "pedestrian"},
+    }
+    assert summary["counts"]["labelled"] == 2
+    scene.write_text(LABELLED % "person")
+    after, renamed = inspect(scene)
+    assert after.digest != before.digest
+    result = diff({"summary": summary}, {"summary": renamed})
+    assert result["labels"]["changed"] == [
+        {
+            "path": "/World/Walker",
+            "changes": {"semantic:class": {"before": "pedestrian", "after": "person"}},
+        }
+    ]
+    assert "label /World/Walker: semantic:class pedestrian -> person" in lines(result)

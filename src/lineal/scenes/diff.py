@@ -1,5 +1,5 @@
 """What changed between two scene versions: layers and assets by path, what went missing,
-lights, cameras and transforms by prim path, up axis and units.
+lights, cameras, transforms and semantic labels by prim path, up axis and units.
 
 Pure: compares the meta two scene versions record; never reads files or the store.
 """
@@ -53,6 +53,25 @@ def _prims(old: list[dict[str, Any]], new: list[dict[str, Any]], fields: tuple[s
     }
 
 
+def _labels(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Semantic labels by prim path: prims labelled or unlabelled, and changed label values."""
+    changed = []
+    for path in sorted(set(old) & set(new)):
+        names = sorted(set(old[path]) | set(new[path]))
+        moved = {
+            name: {"before": old[path].get(name), "after": new[path].get(name)}
+            for name in names
+            if old[path].get(name) != new[path].get(name)
+        }
+        if moved:
+            changed.append({"path": path, "changes": moved})
+    return {
+        "added": sorted(set(new) - set(old)),
+        "removed": sorted(set(old) - set(new)),
+        "changed": changed,
+    }
+
+
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The difference of two scene versions' recorded meta, JSON-shaped; ``same`` when none."""
     left, right = old.get("summary") or {}, new.get("summary") or {}
@@ -80,6 +99,7 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
                 if moves_before[path] != moves_after[path]
             ),
         },
+        "labels": _labels(left.get("labels") or {}, right.get("labels") or {}),
         "stage": {
             key: {"before": left.get(key), "after": right.get(key)}
             for key in ("up_axis", "meters_per_unit", "prims", "default_prim")
@@ -115,6 +135,12 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         out.extend(f"added {label:<8} {path}" for path in result[group]["added"])
         out.extend(f"removed {label:<6} {path}" for path in result[group]["removed"])
     out.extend(f"moved prim     {path}" for path in result["transforms"]["changed"])
+    labels = result.get("labels") or {"changed": [], "added": [], "removed": []}
+    for change in labels["changed"]:
+        for name, values in change["changes"].items():
+            out.append(f"label {change['path']}: {name} {values['before']} -> {values['after']}")
+    out.extend(f"labelled prim  {path}" for path in labels["added"])
+    out.extend(f"unlabelled     {path}" for path in labels["removed"])
     for key, values in result["stage"].items():
         out.append(f"{key.replace('_', ' ')}: {values['before']} -> {values['after']}")
     return out

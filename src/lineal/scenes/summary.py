@@ -1,4 +1,5 @@
-"""What a composed OpenUSD stage holds: prims, lights, cameras, materials, meshes, transforms.
+"""What a composed OpenUSD stage holds: prims, lights, cameras, materials, meshes, transforms
+and the prims' semantic labels (what a renderer names in its annotations).
 
 Reads the stage through pxr (imported lazily) with every payload loaded; never writes.
 """
@@ -71,6 +72,21 @@ def _camera(prim: Any) -> dict[str, Any]:
     }
 
 
+#: Namespaces of semantic labels: ``semantic:`` (Isaac Replicator's SemanticsAPI, and the
+#: plain ``semantic:class`` convention) and ``semantics:`` (OpenUSD's UsdSemantics labels).
+LABEL_NAMESPACES = ("semantic", "semantics")
+
+
+def _labels(prim: Any) -> dict[str, Any]:
+    """The prim's authored semantic-label attributes, by attribute name."""
+    found = {}
+    for namespace in LABEL_NAMESPACES:
+        for attribute in prim.GetAuthoredPropertiesInNamespace(namespace):
+            if hasattr(attribute, "HasValue") and attribute.HasValue():
+                found[attribute.GetName()] = _number(attribute.Get())
+    return found
+
+
 def summarize(root: Path) -> dict[str, Any]:
     """The summary a scene version records, of the stage composed from ``root``."""
     pxr()
@@ -87,8 +103,11 @@ def summarize(root: Path) -> dict[str, Any]:
         prims = lights = cameras = materials = meshes = 0
         found: dict[str, list[Any]] = {"lights": [], "cameras": [], "materials": [], "meshes": []}
         transforms: dict[str, list[list[float]]] = {}
+        labels: dict[str, dict[str, Any]] = {}
         for prim in stage.Traverse():
             prims += 1
+            if len(labels) < MAX_LISTED and (found_labels := _labels(prim)):
+                labels[str(prim.GetPath())] = found_labels
             if prim.HasAPI(UsdLux.LightAPI):
                 lights += 1
                 found["lights"].append(_light(prim))
@@ -121,7 +140,9 @@ def summarize(root: Path) -> dict[str, Any]:
                 "materials": materials,
                 "meshes": meshes,
                 "transforms": len(transforms),
+                "labelled": len(labels),
             },
             **found,
             "transforms": transforms,
+            "labels": labels,
         }
