@@ -34,14 +34,18 @@ def _files(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _prims(old: list[dict[str, Any]], new: list[dict[str, Any]], fields: tuple[str, ...]) -> Any:
-    before = {p["path"]: p for p in old}
-    after = {p["path"]: p for p in new}
+def _by_path(
+    before: Mapping[str, Mapping[str, Any]],
+    after: Mapping[str, Mapping[str, Any]],
+    fields: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Prims added, removed, and changed in ``fields`` (default: any field either side has)."""
     changed = []
     for path in sorted(set(before) & set(after)):
+        names = fields or tuple(sorted(set(before[path]) | set(after[path])))
         fields_changed = {
             name: {"before": before[path].get(name), "after": after[path].get(name)}
-            for name in fields
+            for name in names
             if before[path].get(name) != after[path].get(name)
         }
         if fields_changed:
@@ -53,23 +57,8 @@ def _prims(old: list[dict[str, Any]], new: list[dict[str, Any]], fields: tuple[s
     }
 
 
-def _labels(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Semantic labels by prim path: prims labelled or unlabelled, and changed label values."""
-    changed = []
-    for path in sorted(set(old) & set(new)):
-        names = sorted(set(old[path]) | set(new[path]))
-        moved = {
-            name: {"before": old[path].get(name), "after": new[path].get(name)}
-            for name in names
-            if old[path].get(name) != new[path].get(name)
-        }
-        if moved:
-            changed.append({"path": path, "changes": moved})
-    return {
-        "added": sorted(set(new) - set(old)),
-        "removed": sorted(set(old) - set(new)),
-        "changed": changed,
-    }
+def _prims(old: list[dict[str, Any]], new: list[dict[str, Any]], fields: tuple[str, ...]) -> Any:
+    return _by_path({p["path"]: p for p in old}, {p["path"]: p for p in new}, fields)
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,7 +88,7 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
                 if moves_before[path] != moves_after[path]
             ),
         },
-        "labels": _labels(left.get("labels") or {}, right.get("labels") or {}),
+        "labels": _by_path(left.get("labels") or {}, right.get("labels") or {}),
         "stage": {
             key: {"before": left.get(key), "after": right.get(key)}
             for key in ("up_axis", "meters_per_unit", "prims", "default_prim")
