@@ -1,4 +1,4 @@
-"""A batch of artifact records projects exactly as the same records appended one by one."""
+"""A batch of records projects exactly as the same records appended one by one."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineal.errors import Conflict
+from lineal.errors import Conflict, LinealError
 from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
-from lineal.model.ops import AgentRegister, ArtifactRecord
+from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunStart
 from lineal.store.migrations import PROJECTION_TABLES
 from lineal.store.registry import open_store
 from lineal.store.sql import SqlStore
 
 SIGNER = Signer.generate("alice")
+STARTED = "2026-11-25T00:00:00.000000Z"
 DIGESTS = [digest_bytes(bytes([n])) for n in range(6)]
 
 records = st.lists(
@@ -73,3 +74,56 @@ def test_a_digest_of_two_kinds_in_one_batch_is_refused(tmp_path: Path) -> None:
     assert store.sql().all("SELECT * FROM artifacts") == []
     assert store.verify().ok
     store.close()
+
+
+RUNS = ["01JD3XQ4M00000000000000001", "01JD3XQ4M00000000000000002"]
+_ARTIFACT = st.builds(
+    ArtifactRecord, kind=st.just("dataset"), digest=st.sampled_from(DIGESTS[:4]), name=st.just("d")
+)
+_RUN = st.builds(RunStart, id=st.sampled_from(RUNS), name=st.just("r"), started=st.just(STARTED))
+_EDGE = st.one_of(
+    st.tuples(st.sampled_from(DIGESTS[:4]), st.sampled_from(DIGESTS[:4]))
+    .filter(lambda ends: ends[0] != ends[1])
+    .map(lambda ends: EdgeRecord(kind="derived_from", parent=ends[0], child=ends[1])),
+    st.builds(
+        EdgeRecord,
+        kind=st.just("used"),
+        parent=st.sampled_from(DIGESTS[:4]),
+        child=st.sampled_from([f"run/{r}" for r in RUNS]),
+    ),
+    st.builds(
+        EdgeRecord,
+        kind=st.just("generated"),
+        parent=st.sampled_from([f"run/{r}" for r in RUNS]),
+        child=st.sampled_from(DIGESTS[:4]),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_ARTIFACT, _RUN, _EDGE, _EDGE), min_size=2, max_size=20))
+def test_a_mixed_batch_equals_one_by_one_in_effect_and_error(ops: list[Op]) -> None:
+    """Edges projected after the batch's other ops: the same tables, or the same error (an
+    edge naming a node recorded later, a cycle, a run started twice), and nothing written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        batched, single = _store(Path(tmp), "b.db"), _store(Path(tmp), "s.db")
+        first_error = None
+        for op in ops:
+            try:
+                single.append(op)
+            except LinealError as exc:
+                first_error = (type(exc), exc.message)
+                break
+        try:
+            batched.append(ops)
+            batch_error = None
+        except LinealError as exc:
+            batch_error = (type(exc), exc.message)
+        assert batch_error == first_error
+        if first_error is None:
+            assert _tables(batched) == _tables(single)
+        else:
+            assert batched.head()[0] == 1  # nothing of the batch was written
+        assert batched.verify().ok
+        batched.close()
+        single.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.ledger.keys import key_id
 from lineal.model import canonical
 from lineal.model.entities import node_type
@@ -29,7 +29,7 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store import project_registry, project_runs
+from lineal.store import project_edges, project_registry, project_runs
 from lineal.store.project_runs import json_text
 
 
@@ -70,11 +70,54 @@ def apply_all(
 ) -> None:
     """Project ops ``(seq, author, op)`` in seq order, exactly as ``apply`` one by one would.
 
-    Runs of ``artifact.record`` and ``edge.record`` (the bulk of large batches) go through
-    set-based statements.
+    Runs of ``artifact.record`` go through set-based statements. The batch's edges go in one
+    set-based pass after its other ops (no other projection reads edges), unless an edge
+    names a node the batch records only later; should anything fail, the batch is projected
+    again in order, so the error is the one a record-by-record projection raises.
     ``signing_key`` is the writer's key, checked when an op adds a key to an agent (replay
     leaves that to the chain walk, which knows each commit's key).
     """
+    edges = [(seq, op) for seq, _, op in items if type(op) is EdgeRecord]
+    if len(edges) < 2 or len(edges) == len(items) or not _edges_may_wait(items):
+        _apply_in_order(db, items, signing_key, replay)
+        return
+    db.execute("SAVEPOINT lineal_batch")
+    try:
+        others = [item for item in items if type(item[2]) is not EdgeRecord]
+        _apply_in_order(db, others, signing_key, replay)
+        project_edges.edge_records(db, edges)
+    except LinealError:
+        db.execute("ROLLBACK TO SAVEPOINT lineal_batch")
+        db.execute("RELEASE SAVEPOINT lineal_batch")
+        _apply_in_order(db, items, signing_key, replay)
+        return
+    db.execute("RELEASE SAVEPOINT lineal_batch")
+
+
+def _edges_may_wait(items: Sequence[tuple[int, str, Op]]) -> bool:
+    """No edge names a node that a later op of the batch records first."""
+    first: dict[str, int] = {}
+    for position, (_, _, op) in enumerate(items):
+        made = None
+        if type(op) is ArtifactRecord:
+            made = op.digest
+        elif type(op) is RunStart:
+            made = f"run/{op.id}"
+        elif type(op) is AgentRegister:
+            made = f"agent/{op.name}"
+        if made is not None:
+            first.setdefault(made, position)
+    return all(
+        first.get(node, -1) < position
+        for position, (_, _, op) in enumerate(items)
+        if type(op) is EdgeRecord
+        for node in (op.parent, op.child)
+    )
+
+
+def _apply_in_order(
+    db: Sql, items: Sequence[tuple[int, str, Op]], signing_key: str | None, replay: bool
+) -> None:
     i = 0
     while i < len(items):
         seq, author, op = items[i]
@@ -172,104 +215,6 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     )
 
 
-# parent -> child closes a cycle iff parent is already downstream of child. Walking down from
-# the child (not up from the parent) is what makes this cheap: lineage grows at its leaves, so
-# the child of a new edge is usually a fresh run or artifact with nothing below it yet.
-_DESCENDANT = """
-WITH RECURSIVE down(node) AS (
-    SELECT ?
-    UNION
-    SELECT e.child FROM edges e JOIN down ON e.parent = down.node
-)
-SELECT 1 FROM down WHERE node = ? LIMIT 1
-"""
-
-
-_INSERT_EDGE = (
-    "INSERT INTO edges (parent, child, kind, role, seq, parent_id, child_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
-_NODE_TABLES = {
-    "artifact": ("SELECT digest FROM artifacts WHERE digest IN ({})", 0),
-    "run": ("SELECT 'run/' || id FROM runs WHERE id IN ({})", 4),
-    "agent": ("SELECT 'agent/' || name FROM agents WHERE name IN ({})", 6),
-}
-
-
-def _existing(db: Sql, sql: str, values: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(values), 500):
-        chunk = values[start : start + 500]
-        found.update(row[0] for row in db.all(sql.format(", ".join("?" * len(chunk))), chunk))
-    return found
-
-
-def _edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    _edge_records(db, [(seq, op)])
-
-
-def _edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
-    """Many edge.record ops at once, with exactly the effect (and errors) of one by one.
-
-    The cycle walk is the costly part, and it is skipped when it cannot find anything: an edge
-    parent -> child closes a cycle only through a path leaving the child, so a child without
-    edges below it (a fresh run or artifact: the usual case) needs no walk at all.
-    """
-    ops: list[tuple[int, Any]] = list(items)
-    nodes = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
-    known: set[str] = set()
-    for kind, (sql, cut) in _NODE_TABLES.items():
-        wanted = [n[cut:] for n in nodes if node_type(n) == kind]
-        if wanted:
-            known |= _existing(db, sql, wanted)
-    children = list({op.child for _, op in ops})
-    has_below = _existing(db, "SELECT DISTINCT parent FROM edges WHERE parent IN ({})", children)
-    pending: list[tuple[Any, ...]] = []
-    for seq, op in ops:
-        for node in (op.parent, op.child):
-            if node not in known:
-                raise NotFound(
-                    f"unknown node {node!r}: record it before linking or tagging it",
-                    hint="record the artifact (or start the run) first",
-                )
-        if op.child in has_below:
-            if pending:  # the walk must see this batch's earlier edges
-                _insert_edges(db, pending)
-                pending = []
-            if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
-                raise Conflict(
-                    f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
-                    hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
-                )
-        pending.append((op.parent, op.child, op.kind, op.role or "", seq))
-        has_below.add(op.parent)
-    if pending:
-        _insert_edges(db, pending)
-
-
-def _insert_edges(db: Sql, rows: list[tuple[Any, ...]]) -> None:
-    """Insert edge rows (parent, child, kind, role, seq) with their ends' node numbers: a node
-    new to node_ids gets the next number, in the order the rows name them, parent first (so
-    a replay, one record at a time or in batches, numbers every node alike)."""
-    ends = list(dict.fromkeys(node for row in rows for node in row[:2]))
-    numbers: dict[str, int] = {}
-    for start in range(0, len(ends), 500):
-        chunk = ends[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        numbers.update(db.all(f"SELECT node, id FROM node_ids WHERE node IN ({marks})", chunk))
-    new = []
-    if len(numbers) < len(ends):
-        (last,) = db.one("SELECT COALESCE(MAX(id), 0) FROM node_ids") or (0,)
-        for parent, child, _kind, _role, seq in rows:
-            for node in (parent, child):
-                if node not in numbers:
-                    last += 1
-                    numbers[node] = last
-                    new.append((last, node, seq))
-        db.many("INSERT INTO node_ids (id, node, seq) VALUES (?, ?, ?)", new)
-    db.many(_INSERT_EDGE, [(*row, numbers[row[0]], numbers[row[1]]) for row in rows])
-
-
 def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     if op.digest is not None and (
         db.one(
@@ -363,13 +308,13 @@ def _rebuild_tag(db: Sql, target: str, key: str, *, before: int) -> None:
 
 _SET_BASED: dict[type[Op], Any] = {
     ArtifactRecord: _artifact_records,
-    EdgeRecord: _edge_records,
+    EdgeRecord: project_edges.edge_records,
 }
 
 _HANDLERS: dict[type[Op], Any] = {
     AgentRegister: _agent_register,
     ArtifactRecord: _artifact_record,
-    EdgeRecord: _edge_record,
+    EdgeRecord: project_edges.edge_record,
     RunStart: project_runs.run_start,
     RunParams: project_runs.run_params,
     RunFinish: project_runs.run_finish,

@@ -1,0 +1,115 @@
+"""Projecting ``edge.record``: the edges table, the node numbers lineage walks follow, and
+the guards (both ends recorded, no cycle).
+
+Part of lineal.store.projections, kept apart by concept; like it, never writes the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import Conflict, NotFound
+from lineal.model.entities import node_type
+
+if TYPE_CHECKING:
+    from lineal.model.ops import Op
+    from lineal.store.projections import Sql
+
+
+# parent -> child closes a cycle iff parent is already downstream of child. Walking down from
+# the child (not up from the parent) is what makes this cheap: lineage grows at its leaves, so
+# the child of a new edge is usually a fresh run or artifact with nothing below it yet.
+_DESCENDANT = """
+WITH RECURSIVE down(node) AS (
+    SELECT ?
+    UNION
+    SELECT e.child FROM edges e JOIN down ON e.parent = down.node
+)
+SELECT 1 FROM down WHERE node = ? LIMIT 1
+"""
+
+
+_INSERT_EDGE = (
+    "INSERT INTO edges (parent, child, kind, role, seq, parent_id, child_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_NODE_TABLES = {
+    "artifact": ("SELECT digest FROM artifacts WHERE digest IN ({})", 0),
+    "run": ("SELECT 'run/' || id FROM runs WHERE id IN ({})", 4),
+    "agent": ("SELECT 'agent/' || name FROM agents WHERE name IN ({})", 6),
+}
+
+
+def _existing(db: Sql, sql: str, values: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        found.update(row[0] for row in db.all(sql.format(", ".join("?" * len(chunk))), chunk))
+    return found
+
+
+def edge_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    edge_records(db, [(seq, op)])
+
+
+def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
+    """Many edge.record ops at once, with exactly the effect (and errors) of one by one.
+
+    The cycle walk is the costly part, and it is skipped when it cannot find anything: an edge
+    parent -> child closes a cycle only through a path leaving the child, so a child without
+    edges below it (a fresh run or artifact: the usual case) needs no walk at all.
+    """
+    ops: list[tuple[int, Any]] = list(items)
+    nodes = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
+    known: set[str] = set()
+    for kind, (sql, cut) in _NODE_TABLES.items():
+        wanted = [n[cut:] for n in nodes if node_type(n) == kind]
+        if wanted:
+            known |= _existing(db, sql, wanted)
+    children = list({op.child for _, op in ops})
+    has_below = _existing(db, "SELECT DISTINCT parent FROM edges WHERE parent IN ({})", children)
+    pending: list[tuple[Any, ...]] = []
+    for seq, op in ops:
+        for node in (op.parent, op.child):
+            if node not in known:
+                raise NotFound(
+                    f"unknown node {node!r}: record it before linking or tagging it",
+                    hint="record the artifact (or start the run) first",
+                )
+        if op.child in has_below:
+            if pending:  # the walk must see this batch's earlier edges
+                _insert_edges(db, pending)
+                pending = []
+            if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
+                raise Conflict(
+                    f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
+                    hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
+                )
+        pending.append((op.parent, op.child, op.kind, op.role or "", seq))
+        has_below.add(op.parent)
+    if pending:
+        _insert_edges(db, pending)
+
+
+def _insert_edges(db: Sql, rows: list[tuple[Any, ...]]) -> None:
+    """Insert edge rows (parent, child, kind, role, seq) with their ends' node numbers: a node
+    new to node_ids gets the next number, in the order the rows name them, parent first (so
+    a replay, one record at a time or in batches, numbers every node alike)."""
+    ends = list(dict.fromkeys(node for row in rows for node in row[:2]))
+    numbers: dict[str, int] = {}
+    for start in range(0, len(ends), 500):
+        chunk = ends[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        numbers.update(db.all(f"SELECT node, id FROM node_ids WHERE node IN ({marks})", chunk))
+    new = []
+    if len(numbers) < len(ends):
+        (last,) = db.one("SELECT COALESCE(MAX(id), 0) FROM node_ids") or (0,)
+        for parent, child, _kind, _role, seq in rows:
+            for node in (parent, child):
+                if node not in numbers:
+                    last += 1
+                    numbers[node] = last
+                    new.append((last, node, seq))
+        db.many("INSERT INTO node_ids (id, node, seq) VALUES (?, ?, ?)", new)
+    db.many(_INSERT_EDGE, [(*row, numbers[row[0]], numbers[row[1]]) for row in rows])
