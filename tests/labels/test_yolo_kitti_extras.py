@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lineal.labels import kitti, yolo
-from lineal.labels.images import candidates, image_size
+from lineal.labels.images import ImageSizes, candidates
 from lineal.labels.schema import LabelFileError
 
 Image = pytest.importorskip("PIL.Image")
@@ -61,10 +61,15 @@ def test_yolo_sizes_beside_darknet_labels_and_under_images(tmp_path: Path) -> No
 
 def test_where_images_are_looked_for(tmp_path: Path) -> None:
     label = tmp_path / "set" / "labels" / "val" / "x.txt"
-    found = candidates(label, {"labels": "images"})
-    assert found[0] == tmp_path / "set" / "images" / "val" / "x.png"
-    assert tmp_path / "set" / "labels" / "val" / "x.jpg" in found
-    assert image_size(label, {"labels": "images"}) is None
+    assert candidates(label, {"labels": "images"}) == [
+        tmp_path / "set" / "images" / "val",
+        tmp_path / "set" / "labels" / "val",
+    ]
+    sizes = ImageSizes({"labels": "images"})
+    assert sizes.size(label) is None  # no image anywhere
+    _image(tmp_path / "set" / "labels" / "val" / "x.jpg", (3, 2), "JPEG")
+    _image(tmp_path / "set" / "labels" / "val" / "x.png", (5, 4))
+    assert ImageSizes({"labels": "images"}).size(label) == (5, 4)  # .png before .jpg
 
 
 def _pose_set(root: Path, shape: str, lines: str) -> Path:

@@ -9,36 +9,66 @@ darknet exports do). Only the image's header is read, with Pillow when it is ins
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: Image suffixes looked for, most common first.
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def candidates(label_file: Path, swaps: dict[str, str]) -> list[Path]:
-    """Where the image of ``label_file`` may be: beside it, and with one folder of its path
-    renamed as ``swaps`` says (``label_2`` -> ``image_2``, ``labels`` -> ``images``)."""
+    """The folders the image of ``label_file`` may be in, most likely first: its folder with
+    one folder of its path renamed as ``swaps`` says (``label_2`` -> ``image_2``, ``labels``
+    -> ``images``), then its own folder."""
     folders = [label_file.parent]
     parts = label_file.parent.parts
     for index in range(len(parts) - 1, -1, -1):
         if parts[index] in swaps:
             folders.insert(0, Path(*parts[:index], swaps[parts[index]], *parts[index + 1 :]))
             break
-    return [folder / (label_file.stem + suffix) for folder in folders for suffix in SUFFIXES]
+    return folders
 
 
-def image_size(label_file: Path, swaps: dict[str, str]) -> tuple[int, int] | None:
-    """``(width, height)`` of the first image found for ``label_file``, read from its header;
-    None when there is none, Pillow is missing, or the file is not an image it knows."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        return None
-    for path in candidates(label_file, swaps):
-        if not path.is_file():
-            continue
+class ImageSizes:
+    """Image sizes for the label files of one import: each candidate folder is listed once
+    (not a stat per suffix per label file), and Pillow is looked for once."""
+
+    def __init__(self, swaps: dict[str, str]) -> None:
+        self.swaps = swaps
+        self._images: dict[Path, dict[str, Path]] = {}
         try:
-            with Image.open(path) as image:
-                return image.size
-        except (OSError, UnidentifiedImageError, ValueError):
+            from PIL import Image
+        except ImportError:
+            self._pil: Any = None
+        else:
+            self._pil = Image
+
+    def _listing(self, folder: Path) -> dict[str, Path]:
+        """``{stem: image}`` in ``folder``, the most common suffix first on a tie."""
+        if folder not in self._images:
+            try:
+                entries = [p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES]
+            except OSError:
+                entries = []
+            entries.sort(key=lambda p: (p.stem, SUFFIXES.index(p.suffix.lower())))
+            found: dict[str, Path] = {}
+            for entry in entries:
+                found.setdefault(entry.stem, entry)
+            self._images[folder] = found
+        return self._images[folder]
+
+    def size(self, label_file: Path) -> tuple[int, int] | None:
+        """``(width, height)`` of the first image found for ``label_file``, read from its
+        header; None when there is none, Pillow is missing, or it is no image Pillow knows."""
+        if self._pil is None:
             return None
-    return None
+        for folder in candidates(label_file, self.swaps):
+            image = self._listing(folder).get(label_file.stem)
+            if image is None:
+                continue
+            try:
+                with self._pil.open(image) as opened:
+                    width, height = opened.size
+                    return int(width), int(height)
+            except (OSError, ValueError):  # UnidentifiedImageError is an OSError
+                return None
+        return None

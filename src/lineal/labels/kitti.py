@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lineal.labels.images import image_size
+from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
 from lineal.labels.stats import Stats
@@ -43,8 +43,9 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     stats = Stats(box_unit="px")
     types: set[str] = set()
     names: set[str] = set()
+    sizes = ImageSizes({"label_2": "image_2"})
     for file in files:
-        _read_file(file, problems, stats, types, names)
+        _read_file(file, problems, stats, types, names, sizes)
     schema = build(
         "implicit",
         [LabelClass(name=n) for n in names],
@@ -61,7 +62,12 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
 
 
 def _read_file(
-    path: Path, problems: Problems, stats: Stats, types: set[str], names: set[str]
+    path: Path,
+    problems: Problems,
+    stats: Stats,
+    types: set[str],
+    names: set[str],
+    sizes: ImageSizes,
 ) -> None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -69,7 +75,7 @@ def _read_file(
         raise LabelFileError(
             Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
         ) from exc
-    stats.image(*(image_size(path, {"label_2": "image_2"}) or (None, None)))
+    stats.image(*(sizes.size(path) or (None, None)))
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:

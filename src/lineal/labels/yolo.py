@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lineal.labels.images import image_size
+from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
 from lineal.labels.stats import Stats
@@ -198,9 +198,10 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
         seen.setdefault(name, index)
     stats = Stats(box_unit="image")
     types: set[str] = set()
+    sizes = ImageSizes({"labels": "images"})
     for labels in _label_files(names_path.parent):
         files.append(labels)
-        _label_file(labels, names, problems, stats, types, pose)
+        _label_file(labels, names, problems, stats, types, sizes, pose)
     points = pose.names if pose is not None else ()
     classes = [LabelClass(name=n, keypoints=points) for n in names]
     schema = build("positional", classes, annotation_types=types)
@@ -219,9 +220,10 @@ def _label_file(
     problems: Problems,
     stats: Stats,
     types: set[str],
+    sizes: ImageSizes,
     pose: Keypoints | None = None,
 ) -> None:
-    stats.image(*(image_size(path, {"labels": "images"}) or (None, None)))
+    stats.image(*(sizes.size(path) or (None, None)))
     expected = 5 + len(pose.names) * pose.dims if pose is not None else 0
     for number, line in enumerate(_text(path).splitlines(), 1):
         fields = line.split()
