@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 
 import pytest
 from hypothesis import given
@@ -38,13 +39,17 @@ def test_values_are_floats_by_the_time_log_returns() -> None:
             return 2.5
 
     buffer = MetricBuffer()
-    buffer.log({"a": 3, "b": Scalar(), "c": True, "d": math.inf}, step=0)
+    scalar = Scalar()
+    gone = weakref.ref(scalar)
+    buffer.log({"a": 3, "b": scalar, "c": True, "d": math.inf}, step=0)
     buffer.log({"e": math.nan}, step=2**63 - 1)
-    held = [value for column in buffer._columns.values() for value in column[1::3]]
-    assert [type(value) for value in held] == [float] * 5
+    buffer.log({"b": scalar}, step=1)  # the quick path (one key, already seen) too
+    del scalar
+    assert gone() is None  # converted at the call, not held until the flush
     points = _points(buffer)
+    assert all(type(v) is float for one in points.values() for _, v in one)
     assert points["a"] == [(0, 3.0)]
-    assert points["b"] == [(0, 2.5)]
+    assert points["b"] == [(0, 2.5), (1, 2.5)]
     assert points["c"] == [(0, 1.0)]
     assert points["d"] == [(0, math.inf)]
     [(step, value)] = points["e"]
@@ -108,20 +113,55 @@ def test_every_point_comes_out_once_in_order(actions: list[tuple[str, int, float
     assert [repr(v) for _, v in got] == [repr(v) for _, v in expected]
 
 
-def test_a_drain_racing_the_loggers_loses_nothing() -> None:
+def test_each_key_keeps_its_own_order() -> None:
     buffer = MetricBuffer()
-    taken: list[int] = []
+    buffer.log({"loss": 1.0}, step=100)
+    buffer.log({"val": 0.5}, step=1)  # another key may be far behind
+    with pytest.raises(InvalidInput, match="step 50 of metric 'loss' goes back"):
+        buffer.log({"loss": 1.0}, step=50)
+    with pytest.raises(InvalidInput, match="'loss' goes back"):
+        buffer.log({"val": 0.7, "loss": 1.0}, step=60)  # all or none: val does not land
+    buffer.log({"val": 0.6}, step=2)
+    buffer.log({"loss": 2.0}, step=100)  # the same step again is fine
+    buffer.log_batch("val", [3, 4], [0.1, 0.2])
+    buffer.log({"val": 0.3, "loss": 3.0})  # no step: each key counts on from its own
+    assert _points(buffer) == {
+        "loss": [(100, 1.0), (100, 2.0), (101, 3.0)],
+        "val": [(1, 0.5), (2, 0.6), (3, 0.1), (4, 0.2), (5, 0.3)],
+    }
+    buffer.log({"top": 1.0}, step=2**63 - 1)
+    with pytest.raises(InvalidInput, match="run out of int64 steps"):
+        buffer.log({"top": 1.0})
+    with pytest.raises(InvalidInput, match="goes back"):
+        buffer.log({"val": 0.1}, step=4)  # checked against what was drained, too
+
+
+@pytest.mark.parametrize("given_step", [False, True])
+def test_a_drain_racing_the_loggers_loses_nothing(given_step: bool) -> None:
+    buffer = MetricBuffer()
+    taken: dict[str, list[int]] = {}
     done = threading.Event()
+
+    def drain() -> None:
+        for one in buffer.drain():
+            taken.setdefault(one.key, []).extend(one.steps)
 
     def flusher() -> None:
         while not done.is_set():
-            taken.extend(s for one in buffer.drain() for s in one.steps)
-        taken.extend(s for one in buffer.drain() for s in one.steps)
+            drain()
+        drain()
 
-    thread = threading.Thread(target=flusher)
-    thread.start()
-    for i in range(200_000):
-        buffer.log({"m": i * 0.5})
+    def logger(key: str) -> None:
+        for i in range(50_000):
+            buffer.log({key: i * 0.5}, step=i if given_step else None)
+
+    threads = [threading.Thread(target=logger, args=(f"m{n}",)) for n in range(4)]
+    drainer = threading.Thread(target=flusher)
+    drainer.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     done.set()
-    thread.join()
-    assert taken == list(range(200_000))
+    drainer.join()
+    assert taken == {f"m{n}": list(range(50_000)) for n in range(4)}

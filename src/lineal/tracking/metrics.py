@@ -1,8 +1,8 @@
 """The metric buffer a run logs into, and the background flusher that makes it durable.
 
-``log`` only appends numbers to one list per key; the flusher drains them about once a second
-into one ``metrics.batch`` record, a typed column per field. Never touches the store from the
-caller's thread.
+``log`` only packs each point into a bytearray per key; the flusher drains them about once a
+second into one ``metrics.batch`` record, a typed column per field. Never touches the store
+from the caller's thread.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+import struct
 import threading
 import time
 from array import array
@@ -31,50 +32,36 @@ def _key(key: object) -> str:
     return key
 
 
-def _step(step: Any) -> int:
-    try:
-        value = operator.index(step)  # ints and numpy integers, not floats or bools
-    except TypeError:
-        value = None
-    if value is None or isinstance(step, bool) or not -(2**63) <= value < 2**63:
-        raise InvalidInput(f"bad step {step!r}: expected an integer")
-    return value
-
-
 #: A flush starts early once this many points wait, and how often the flusher looks.
-BIG_BATCH = 200_000
+BIG_BATCH = 100_000
 _POLL = 0.05
 
-#: Steps are int64 in the ledger.
-_STEP_LIMIT = 2**63
+#: One buffered point: step (int64), value and time (float64), native byte order, 24 bytes.
+_POINT = struct.Struct("=qdd")
+_WIDTH = _POINT.size
 
 
 class MetricBuffer:
-    """Points logged since the last flush: one list per key of step, value, time, step, ….
+    """Points logged since the last flush: per key, a bytearray of packed (step, value, time).
 
-    Lock-free: a point is appended with one C call (``list += (step, value, time)``), which the
-    GIL makes atomic, so points from several threads never tear and the flusher can take a
-    prefix of whole points (``found[:n]`` then ``del found[:n]``) while ``log`` appends behind
-    it. A lock would cost more than the rest of ``log``; so would a typed array, whose
-    ``extend`` converts item by item (the flusher converts a whole column at once). The
-    numbers are floats and ints, which the garbage collector does not track.
+    ``log`` packs each point as it comes (which also checks the value is a number and the step
+    fits int64) and appends it with one C call (``bytearray += bytes``), which the GIL makes
+    atomic: points from several threads never tear, and the flusher takes a prefix of whole
+    points while ``log`` appends behind it. A list of numbers would leave the flusher a
+    million objects to convert and free; nothing the caller passed in is kept alive.
     """
 
-    __slots__ = ("_columns", "_last", "_log")
+    __slots__ = ("_columns", "_last", "_log", "_log_batch")
 
     def __init__(self) -> None:
-        self._columns: dict[str, list[Any]] = {}
-        self._last: dict[str, int] = {}  # each key's last step drained (log reads it then)
-        self._log = _logger(self)
+        self._columns: dict[str, bytearray] = {}
+        self._last: dict[str, int] = {}  # each key's last step, waiting or drained
+        self._log, self._log_batch = _loggers(self)
 
     @property
     def fast_log(self) -> Callable[..., None]:
         """``log`` itself, without the method call around it (what a run hands out)."""
         return self._log
-
-    def _new_key(self, key: str) -> list[Any]:
-        _key(key)
-        return self._columns.setdefault(key, [])
 
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Record ``{key: number}`` at ``step`` (default: one past each key's last step)."""
@@ -82,114 +69,195 @@ class MetricBuffer:
 
     def log_batch(self, key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
         """Record many points of one key at once (lists or numpy arrays); return the count."""
-        _key(key)
-        step_column, value_column = _int_column(steps), _float_column(values, key)
-        if len(step_column) != len(value_column):
-            raise InvalidInput(
-                f"log_batch({key!r}): {len(step_column)} steps but {len(value_column)} values"
-            )
-        if not step_column:
-            return 0
-        if any(b < a for a, b in itertools.pairwise(step_column)):
-            raise InvalidInput(f"log_batch({key!r}): steps must not decrease")
-        found = self._columns.get(key) or self._new_key(key)
-        try:
-            previous = found[-3]
-        except IndexError:
-            previous = self._last.get(key, -1)
-        if step_column[0] < previous:
-            raise InvalidInput(
-                f"step {step_column[0]} of metric {key!r} goes back (last step {previous})"
-            )
-        packed: list[Any] = [time.time()] * (3 * len(step_column))
-        packed[0::3] = step_column.tolist()
-        packed[1::3] = value_column.tolist()
-        found += packed  # one C call: the whole batch lands at once
-        return len(step_column)
+        return self._log_batch(key, steps, values)
 
     def drain(self) -> list[Series]:
         """Take every whole pending point out of the buffer."""
         taken = []
         for key, found in list(self._columns.items()):
-            count = len(found) // 3 * 3  # a point being appended right now waits for next time
-            if not count:
-                continue
-            steps, values = array("q", found[0:count:3]), array("d", found[1:count:3])
-            times = array("d", found[2:count:3])
-            self._last[key] = found[count - 3]  # before the points go: log() reads it then
-            del found[:count]  # log() only appends behind: nothing it adds is lost
-            taken.append(Series(key, steps, values, times, ordered=True))  # log() checked
+            data = found[: len(found) // _WIDTH * _WIDTH]  # whole points only
+            if data:
+                del found[: len(data)]  # log() only appends behind: nothing it adds is lost
+                taken.append(_series(key, data))
         return taken
 
     def pending(self) -> int:
-        return sum(len(found) // 3 for found in list(self._columns.values()))
+        return sum(len(found) // _WIDTH for found in list(self._columns.values()))
 
 
-def _logger(buffer: MetricBuffer) -> Callable[..., None]:
-    """``MetricBuffer.log`` as a closure: its state in cells, not looked up on every call."""
-    columns, last, new_key, now, limit = (
-        buffer._columns,
-        buffer._last,
-        buffer._new_key,
-        time.time,
-        _STEP_LIMIT,
-    )
+def _series(key: str, data: bytearray) -> Series:
+    """Packed points as a series: each field a strided slice of the whole, in C."""
+    whole_ints, whole_floats = array("q"), array("d")
+    whole_ints.frombytes(data)
+    whole_floats.frombytes(data)
+    steps, values, times = whole_ints[0::3], whole_floats[1::3], whole_floats[2::3]
+    return Series(key, steps, values, times, ordered=True)  # log() checked the order
+
+
+def _loggers(buffer: MetricBuffer) -> tuple[Callable[..., None], Callable[..., int]]:
+    """``log`` and ``log_batch`` as closures over the buffer's state.
+
+    The quick path (one known key, a number, an int step or none) takes no lock: between its
+    check of the key's last step and its append there is no call, so the GIL keeps them
+    together. Every other call lands under ``lock`` with ``closed`` set meanwhile (quick
+    calls then come to the lock and wait), so nothing slips in between what it checked and
+    what it appends, and a call with several keys lands all of them or none.
+    """
+    columns, last, pack, now = buffer._columns, buffer._last, _POINT.pack, time.time
+    lock, low, limit = threading.Lock(), -_STEP_LIMIT, _STEP_LIMIT
+    closed = False
 
     def log(values: Mapping[str, Any], step: int | None = None) -> None:
+        nonlocal closed
         when = now()
-        if step is not None and (step.__class__ is not int or not -limit <= step < limit):
-            step = _step(step)
         try:
-            items = values.items()
-        except AttributeError:
-            raise InvalidInput(
-                f"run.log takes a mapping of metric names to numbers, not {values!r}"
-            ) from None
-        if len(values) > 1:
-            values = _checked(values)  # all or nothing: no key lands if another is bad
-            items = values.items()
-        for key, given in items:
-            value = given if given.__class__ is float else _number(key, given)
-            found = columns.get(key)
-            if found is None:
-                found = new_key(key)
+            if len(values) == 1:
+                for key, value in values.items():
+                    found = columns.get(key)
+                    if found is not None:
+                        at = last[key] + 1 if step is None else step
+                        if at.__class__ is int:
+                            point = pack(at, value, when)  # refuses non-numbers, huge steps
+                            if last[key] <= at and not closed:  # no call from here on
+                                found += point
+                                last[key] = at
+                                return
+        except (TypeError, AttributeError, struct.error):
+            pass  # the careful path says what is wrong
+        careful(values, step, when)
+
+    def careful(values: Mapping[str, Any], step: Any, when: float) -> None:
+        """Several keys (all or none), a new key, a step that goes back, or bad input."""
+        if step is not None and (step.__class__ is not int or not low <= step < limit):
+            step = _step(step)
+        land(_checked, columns, last, values, step, when)
+
+    def log_batch(key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
+        packed, first, final = _packed(key, steps, values, now())
+        if packed:
+            land(_batch, columns, last, key, packed, first, final)
+        return len(packed) // _WIDTH
+
+    def land(check: Callable[..., list[_Points]], *args: Any) -> None:
+        """Check points with the quick path closed, then append them all (or, if refused,
+        none)."""
+        nonlocal closed
+        with lock:
+            closed = True
             try:
-                previous = found[-3]  # the step of the last point still waiting
-            except IndexError:  # none waits: drain() kept the last step it took
-                previous = last.get(key, -1)
-            if step is None:
-                at = previous + 1
-            elif step < previous:
-                raise InvalidInput(
-                    f"step {step} of metric {key!r} goes back (last step {previous})",
-                    hint="log steps in increasing order, or leave step out",
-                )
-            else:
-                at = step
-            found += (at, value, when)
+                for key, buffered, point, at in check(*args):
+                    if buffered is None:
+                        columns[key] = bytearray(point)
+                    else:
+                        buffered.extend(point)
+                    last[key] = at
+            finally:
+                closed = False
 
-    return log
+    return log, log_batch
 
 
-def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` with every value a float or an int, or the error about the first that is not."""
-    checked = {}
-    for key, value in values.items():
-        checked[key] = value if value.__class__ is float else _number(key, value)
-    return checked
+#: Points of one key checked and packed, ready to append: key, its buffer (None when new),
+#: the packed bytes, and the last step among them.
+_Points = tuple[str, bytearray | None, bytes | bytearray, int]
 
 
-def _number(key: object, value: Any) -> float:
-    """A logged value that is not exactly a float, as a float64 (ints, numpy and torch scalars,
-    anything with ``__float__``), or the error that says it is not a number."""
+def _checked(
+    columns: dict[str, bytearray],
+    last: dict[str, int],
+    values: Mapping[str, Any],
+    step: int | None,
+    when: float,
+) -> list[_Points]:
+    """One ``log`` call's points, every key and value checked (the buffer's lock held)."""
     try:
-        column: array[float] = array("d", (value,))
-    except (TypeError, OverflowError):
+        items = values.items()
+    except AttributeError:
         raise InvalidInput(
-            f"metric {key!r} must be a number, not {value!r}",
-            hint="log floats or ints (NaN and inf are kept)",
+            f"run.log takes a mapping of metric names to numbers, not {values!r}"
         ) from None
-    return column[0]
+    points: list[_Points] = []
+    for key, value in items:
+        found = columns.get(key)
+        if found is None:
+            _key(key)
+        previous = last.get(key, -1)
+        at = step if step is not None and step >= previous else _next_step(key, step, previous)
+        try:
+            points.append((key, found, _POINT.pack(at, value, when), at))
+        except struct.error:
+            raise _not_a_number(key, value) from None
+    return points
+
+
+def _batch(
+    columns: dict[str, bytearray],
+    last: dict[str, int],
+    key: str,
+    packed: bytearray,
+    first: int,
+    final: int,
+) -> list[_Points]:
+    """A ``log_batch`` as one run of points, refused if it starts behind the key."""
+    _next_step(key, first, last.get(key, -1))
+    return [(key, columns.get(key), packed, final)]
+
+
+def _next_step(key: str, step: int | None, previous: int) -> int:
+    """``step``, or the one after ``previous`` when None; refused if it goes back."""
+    if step is None:
+        if previous + 1 >= _STEP_LIMIT:
+            raise InvalidInput(f"metric {key!r} has run out of int64 steps: give a step")
+        return previous + 1
+    if step < previous:
+        raise InvalidInput(
+            f"step {step} of metric {key!r} goes back (last step {previous})",
+            hint="log steps in increasing order, or leave step out",
+        )
+    return step
+
+
+def _packed(
+    key: str, steps: Sequence[Any], values: Sequence[Any], when: float
+) -> tuple[bytearray, int, int]:
+    """``log_batch``'s points packed as ``log`` packs them, with the first and last step."""
+    _key(key)
+    step_column, value_column = _int_column(steps), _float_column(values, key)
+    if len(step_column) != len(value_column):
+        raise InvalidInput(
+            f"log_batch({key!r}): {len(step_column)} steps but {len(value_column)} values"
+        )
+    if not step_column:
+        return bytearray(), 0, 0
+    if any(b < a for a, b in itertools.pairwise(step_column)):
+        raise InvalidInput(f"log_batch({key!r}): steps must not decrease")
+    packed = bytearray(_WIDTH * len(step_column))
+    with memoryview(packed) as view:
+        view.cast("q")[0::3] = memoryview(step_column)
+        view.cast("d")[1::3] = memoryview(value_column)
+        view.cast("d")[2::3] = memoryview(array("d", [when]) * len(step_column))
+    return packed, step_column[0], step_column[-1]
+
+
+def _step(step: Any) -> int:
+    try:
+        value = operator.index(step)  # ints and numpy integers, not floats or bools
+    except TypeError:
+        value = None
+    if value is None or isinstance(step, bool) or not -_STEP_LIMIT <= value < _STEP_LIMIT:
+        raise InvalidInput(f"bad step {step!r}: expected an integer")
+    return value
+
+
+#: Steps are int64 in the ledger.
+_STEP_LIMIT = 2**63
+
+
+def _not_a_number(key: object, value: Any) -> InvalidInput:
+    return InvalidInput(
+        f"metric {key!r} must be a number, not {value!r}",
+        hint="log floats or ints (NaN and inf are kept)",
+    )
 
 
 def _int_column(steps: Sequence[Any]) -> array[int]:
