@@ -66,9 +66,9 @@ def start_run(
 
 def active_run() -> ActiveRun | None:
     """The innermost unfinished run this process started, or None."""
-    from lineal.tracking import runs
+    from lineal.tracking import lifecycle
 
-    return runs.active_run()
+    return lifecycle.active_run()
 
 
 def search_runs(

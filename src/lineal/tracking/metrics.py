@@ -51,12 +51,12 @@ class MetricBuffer:
     million objects to convert and free; nothing the caller passed in is kept alive.
     """
 
-    __slots__ = ("_columns", "_last", "_log", "_log_batch")
+    __slots__ = ("_columns", "_disown", "_last", "_log", "_log_batch")
 
     def __init__(self) -> None:
         self._columns: dict[str, bytearray] = {}
         self._last: dict[str, int] = {}  # each key's last step, waiting or drained
-        self._log, self._log_batch = _loggers(self)
+        self._log, self._log_batch, self._disown = _loggers(self)
 
     @property
     def fast_log(self) -> Callable[..., None]:
@@ -70,6 +70,13 @@ class MetricBuffer:
     def log_batch(self, key: str, steps: Sequence[Any], values: Sequence[Any]) -> int:
         """Record many points of one key at once (lists or numpy arrays); return the count."""
         return self._log_batch(key, steps, values)
+
+    def disown(self, message: str, hint: str) -> None:
+        """Refuse every later ``log`` with this error (in a forked child: the points waiting
+        are the parent's, and no flusher here would ever write new ones), dropping the copy
+        of the parent's waiting points."""
+        self._disown(message, hint)
+        self._columns.clear()
 
     def drain(self) -> list[Series]:
         """Take every whole pending point out of the buffer."""
@@ -94,8 +101,10 @@ def _series(key: str, data: bytearray) -> Series:
     return Series(key, steps, values, times, ordered=True)  # log() checked the order
 
 
-def _loggers(buffer: MetricBuffer) -> tuple[Callable[..., None], Callable[..., int]]:
-    """``log`` and ``log_batch`` as closures over the buffer's state.
+def _loggers(
+    buffer: MetricBuffer,
+) -> tuple[Callable[..., None], Callable[..., int], Callable[[str, str], None]]:
+    """``log``, ``log_batch`` and ``disown`` as closures over the buffer's state.
 
     The quick path (one known key, a number, an int step or none) takes no lock: between its
     check of the key's last step and its append there is no call, so the GIL keeps them
@@ -106,6 +115,7 @@ def _loggers(buffer: MetricBuffer) -> tuple[Callable[..., None], Callable[..., i
     columns, last, pack, now = buffer._columns, buffer._last, _POINT.pack, time.time
     lock, low, limit = threading.Lock(), -_STEP_LIMIT, _STEP_LIMIT
     closed = False
+    refused: tuple[str, str] | None = None  # set in a forked child: (message, hint)
 
     def log(values: Mapping[str, Any], step: int | None = None) -> None:
         nonlocal closed
@@ -142,6 +152,9 @@ def _loggers(buffer: MetricBuffer) -> tuple[Callable[..., None], Callable[..., i
         """Check points with the quick path closed, then append them all (or, if refused,
         none)."""
         nonlocal closed
+        if refused is not None:
+            message, hint = refused  # refused before the lock: a parent's thread may hold it
+            raise InvalidInput(message, hint=hint)
         with lock:
             closed = True
             try:
@@ -154,7 +167,11 @@ def _loggers(buffer: MetricBuffer) -> tuple[Callable[..., None], Callable[..., i
             finally:
                 closed = False
 
-    return log, log_batch
+    def disown(message: str, hint: str) -> None:
+        nonlocal closed, refused
+        refused, closed = (message, hint), True  # the quick path stays closed: land() refuses
+
+    return log, log_batch, disown
 
 
 #: Points of one key checked and packed, ready to append: key, its buffer (None when new),

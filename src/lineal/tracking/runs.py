@@ -6,20 +6,16 @@ background flusher writes the buffer about once a second, at finish, at exit and
 
 from __future__ import annotations
 
-import atexit
 import math
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.errors import InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
@@ -28,16 +24,8 @@ from lineal.model.refs import Ref, parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
+from lineal.tracking.lifecycle import active_run, forget, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
-
-_ACTIVE: list[ActiveRun] = []
-_ACTIVE_LOCK = threading.Lock()
-
-
-def active_run() -> ActiveRun | None:
-    """The innermost run started in this process and not yet finished."""
-    with _ACTIVE_LOCK:
-        return _ACTIVE[-1] if _ACTIVE else None
 
 
 def _checked_params(params: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
@@ -82,6 +70,7 @@ class ActiveRun:
         self.log = self._buffer.fast_log  # the hot path: no extra call layer
         self._summary: dict[str, Any] = {}
         self._finished = False
+        self._forked: str | None = None  # set in a forked child: why it may not touch the run
         self._pid = os.getpid()
         self._process_start = liveness.process_start(self._pid)
         self._host = liveness.host()
@@ -119,6 +108,7 @@ class ActiveRun:
 
     def flush(self) -> int:
         """Write buffered metric points now; return how many were written."""
+        self._refuse_if_forked()
         return self._flusher.flush()
 
     # -- params, tags, splits ------------------------------------------------------------------
@@ -223,10 +213,11 @@ class ActiveRun:
     # -- finishing -------------------------------------------------------------------------------
     def finish(self, status: str = "finished", *, error: str | None = None) -> Run:
         """Flush every point, record the final status and summary; idempotent."""
+        self._refuse_if_forked()
         if self._finished:
             return self.repo.resolve(self.ref)  # type: ignore[return-value]
         self._finished = True
-        _forget(self)
+        forget(self)
         try:
             self._flusher.stop()
         finally:
@@ -252,6 +243,8 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._forked is not None:
+            return  # a forked child leaving the block: the run goes on in the parent
         if exc is None:
             self.finish()
         elif isinstance(exc, KeyboardInterrupt | SystemExit) and not (
@@ -262,6 +255,21 @@ class ActiveRun:
             self.finish()
         else:
             self.finish("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+
+    def disown(self) -> None:
+        """In a forked child: the run stays the parent's, which alone logs to and ends it."""
+        self._forked = (
+            f"{self.ref} belongs to process {self._pid}, which started it, not to this forked "
+            f"child (pid {os.getpid()})"
+        )
+        self._buffer.disown(
+            self._forked,
+            "log from the parent, or start a run in the child: lineal.start_run(name, parent=run)",
+        )
+
+    def _refuse_if_forked(self) -> None:
+        if self._forked is not None:
+            raise InvalidInput(self._forked, hint="flush and finish it in the parent")
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name} {self.ref}>"
@@ -332,7 +340,7 @@ def start(
         info = repo.resolve(ref)
     assert isinstance(info, Run)  # noqa: S101 - just recorded
     run = ActiveRun(repo, info, flush_interval=flush_interval)
-    _remember(run)
+    remember(run)
     return run
 
 
@@ -340,60 +348,3 @@ def _now() -> str:
     from datetime import UTC, datetime
 
     return canonical.format_time(datetime.now(UTC))
-
-
-# -- process exit and SIGTERM ------------------------------------------------------------------
-_previous_sigterm: Any = None
-_hooks_installed = False
-
-
-def _remember(run: ActiveRun) -> None:
-    global _hooks_installed  # noqa: PLW0603 - process-wide hooks are installed once
-    with _ACTIVE_LOCK:
-        if any(r.id == run.id for r in _ACTIVE):
-            raise Conflict(f"{run.ref} is already active")
-        _ACTIVE.append(run)
-        if not _hooks_installed:
-            atexit.register(_at_exit)
-            _install_sigterm()
-            _hooks_installed = True
-
-
-def _forget(run: ActiveRun) -> None:
-    with _ACTIVE_LOCK:
-        if run in _ACTIVE:
-            _ACTIVE.remove(run)
-
-
-def _finish_all(status: str, error: str | None) -> None:
-    while (run := active_run()) is not None:
-        try:
-            run.finish(status, error=error)
-        except Exception:
-            _forget(run)
-
-
-def _at_exit() -> None:
-    failed = getattr(sys, "last_value", None)
-    if failed is not None:
-        _finish_all("failed", f"{type(failed).__name__}: {failed}"[:2000])
-    else:
-        _finish_all("finished", None)
-
-
-def _install_sigterm() -> None:
-    global _previous_sigterm  # noqa: PLW0603
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers belong to the main thread; exit hooks still flush
-    _previous_sigterm = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    _finish_all("killed", "SIGTERM")
-    previous = _previous_sigterm
-    if callable(previous):
-        previous(signum, frame)
-        return
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)

@@ -27,7 +27,8 @@ from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact
 from lineal.model.refs import Ref, parse
 from lineal.store import queries, run_queries
-from lineal.tracking.runs import ActiveRun, active_run, start
+from lineal.tracking.lifecycle import active_run
+from lineal.tracking.runs import ActiveRun, start
 from lineal.worktree import materialise
 
 P = ParamSpec("P")

@@ -1,0 +1,100 @@
+"""The runs a process has open, and what its exit, SIGTERM and fork do to them.
+
+At exit an open run is finished (``failed`` if an exception ended the script); on SIGTERM it
+is flushed and finished as ``killed``. A forked child (multiprocessing workers, data-loader
+workers, a bare ``os.fork``) inherits the parent's runs but does not own them: it forgets them
+at once, so its exit or its SIGTERM (``Pool.terminate``) never finishes the parent's run, and
+logging to one from the child is refused with a clear error rather than lost in a buffer that
+no flusher drains.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lineal.tracking.runs import ActiveRun
+
+_ACTIVE: list[ActiveRun] = []
+_ACTIVE_LOCK = threading.Lock()
+_previous_sigterm: Any = None
+_hooks_installed = False
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run started in this process and not yet finished."""
+    with _ACTIVE_LOCK:
+        return _ACTIVE[-1] if _ACTIVE else None
+
+
+def remember(run: ActiveRun) -> None:
+    """Track ``run`` as open in this process (finished at exit or SIGTERM if still open)."""
+    global _hooks_installed  # noqa: PLW0603 - process-wide hooks are installed once
+    from lineal.errors import Conflict
+
+    with _ACTIVE_LOCK:
+        if any(r.id == run.id for r in _ACTIVE):
+            raise Conflict(f"{run.ref} is already active")
+        _ACTIVE.append(run)
+        if not _hooks_installed:
+            atexit.register(_at_exit)
+            _install_sigterm()
+            _hooks_installed = True
+
+
+def forget(run: ActiveRun) -> None:
+    with _ACTIVE_LOCK:
+        if run in _ACTIVE:
+            _ACTIVE.remove(run)
+
+
+def finish_all(status: str, error: str | None) -> None:
+    while (run := active_run()) is not None:
+        try:
+            run.finish(status, error=error)
+        except Exception:
+            forget(run)
+
+
+def _at_exit() -> None:
+    failed = getattr(sys, "last_value", None)
+    if failed is not None:
+        finish_all("failed", f"{type(failed).__name__}: {failed}"[:2000])
+    else:
+        finish_all("finished", None)
+
+
+def _install_sigterm() -> None:
+    global _previous_sigterm  # noqa: PLW0603
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread; exit hooks still flush
+    _previous_sigterm = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    finish_all("killed", "SIGTERM")
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _after_fork_in_child() -> None:
+    """The child of a fork: the parent's runs are the parent's."""
+    global _ACTIVE_LOCK  # noqa: PLW0603 - another thread may have held it at the fork
+    _ACTIVE_LOCK = threading.Lock()
+    inherited, _ACTIVE[:] = list(_ACTIVE), []
+    for run in inherited:
+        run.disown()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
