@@ -81,18 +81,11 @@ class PostgresStore(SqlStore):
     def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
         super().__init__(_redact_uri(uri), signer)
         try:
-            import psycopg
+            import psycopg  # noqa: F401 - here only to name the missing extra
         except ImportError as exc:
             raise MissingExtra("psycopg", "postgres") from exc
-        try:
-            self._conn = psycopg.connect(uri, autocommit=True, connect_timeout=5)
-        except psycopg.OperationalError as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = lines[0] if lines else "no answer"
-            raise StoreUnavailable(
-                f"cannot reach PostgreSQL at {self.uri}: {reason}",
-                hint="start the server, or fix LINEAL_URI / the uri in .lineal/config.toml",
-            ) from exc
+        self._connect_uri = uri
+        self._conn: Any = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
         self._analyzed_at = 0
@@ -101,8 +94,33 @@ class PostgresStore(SqlStore):
         else:
             self._check_schema()
 
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self._connect_uri, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = lines[0] if lines else "no answer"
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {self.uri}: {reason}",
+                hint="start the server, or fix LINEAL_URI / the uri in .lineal/config.toml",
+            ) from exc
+
     def sql(self) -> PostgresSql:
         return self._sql
+
+    def _reconnect(self) -> Any:
+        # Connected on first use: a forked worker that never touches the store costs the
+        # server nothing.
+        replaced, self._conn = self._conn, _Deferred(self)
+        self._sql = PostgresSql(self._conn)
+        return replaced
+
+    def _connected(self) -> Any:
+        """The deferred connection, opened now (in this process)."""
+        self._conn = self._sql.conn = self._connect()
+        return self._conn
 
     def _has_table(self, name: str) -> bool:
         row = self._conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
@@ -138,3 +156,17 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _Deferred:
+    """A forked child's PostgreSQL connection, opened when first used."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def close(self) -> None:
+        self._store._conn = self._store._sql.conn = None  # never opened: nothing to close
+
+    def __getattr__(self, name: str) -> Any:
+        conn = self._store._conn
+        return getattr(conn if conn is not self else self._store._connected(), name)

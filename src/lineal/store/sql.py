@@ -6,7 +6,9 @@ that changes what a record means.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -28,6 +30,21 @@ if TYPE_CHECKING:
     from lineal.store.base import VerifyReport
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
+
+#: Every store open in this process, and, in a forked child, the connections inherited from
+#: the parent: held so they are never closed here (closing one would disturb the parent's).
+_OPEN: weakref.WeakSet[SqlStore] = weakref.WeakSet()
+_INHERITED: list[Any] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child gets connections of its own: neither SQLite nor libpq allow using the
+    parent's (two processes writing through one SQLite handle, or one socket, corrupt)."""
+    for store in list(_OPEN):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Txn:
@@ -61,6 +78,7 @@ class SqlStore:
         self._lock = threading.RLock()
         self._txn: _Txn | None = None
         self._depth = 0
+        _OPEN.add(self)
 
     # -- backend hooks -------------------------------------------------------------------
     def sql(self) -> projections.Sql:
@@ -84,6 +102,16 @@ class SqlStore:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _reconnect(self) -> Any:
+        """Put a connection of this process's own in place of the current one (which stays
+        open, untouched); return the one replaced."""
+        raise NotImplementedError
+
+    def _after_fork(self) -> None:
+        self._lock = threading.RLock()  # another thread of the parent may have held it
+        self._txn, self._depth = None, 0  # the parent's transaction stays the parent's
+        _INHERITED.append(self._reconnect())
 
     def _committed(self, head_seq: int) -> None:
         """Called after each write transaction commits, with the new head (a backend hook)."""

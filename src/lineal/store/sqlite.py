@@ -96,6 +96,11 @@ class SqliteStore(SqlStore):
     def sql(self) -> SqliteSql:
         return self._sql
 
+    def _reconnect(self) -> sqlite3.Connection:
+        replaced, self._conn = self._conn, connect(self.path)
+        self._sql = SqliteSql(self._conn)
+        return replaced
+
     def _has_table(self, name: str) -> bool:
         row = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
