@@ -48,4 +48,6 @@ def test_forked_children_write_through_connections_of_their_own(store: SqlStore)
         assert os.waitstatus_to_exitcode(status) == 0
     assert store.verify().ok
     names = dict(store.sql().all("SELECT name, COUNT(*) FROM versions GROUP BY name"))
-    assert names == {name: EACH for name in ("before", "parent", *(f"child{n}" for n in range(3)))}
+    assert names == dict.fromkeys(
+        ("before", "parent", *(f"child{n}" for n in range(CHILDREN))), EACH
+    )
