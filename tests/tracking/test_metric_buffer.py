@@ -136,6 +136,22 @@ def test_each_key_keeps_its_own_order() -> None:
         buffer.log({"val": 0.1}, step=4)  # checked against what was drained, too
 
 
+def test_a_key_may_start_at_any_step_and_counts_from_zero_without_one() -> None:
+    buffer = MetricBuffer()
+    buffer.log({"baseline": 0.3}, step=-1)  # e.g. an evaluation before the first epoch
+    buffer.log({"baseline": 0.5}, step=0)
+    buffer.log_batch("warmup", [-(2**63), -5], [0.1, 0.2])
+    buffer.log({"loss": 1.0})
+    buffer.log({"loss": 0.9})
+    assert _points(buffer) == {
+        "baseline": [(-1, 0.3), (0, 0.5)],
+        "warmup": [(-(2**63), 0.1), (-5, 0.2)],
+        "loss": [(0, 1.0), (1, 0.9)],
+    }
+    with pytest.raises(InvalidInput, match="step -2 of metric 'baseline' goes back"):
+        buffer.log({"baseline": 0.1}, step=-2)
+
+
 @pytest.mark.parametrize("given_step", [False, True])
 def test_a_drain_racing_the_loggers_loses_nothing(given_step: bool) -> None:
     buffer = MetricBuffer()

@@ -198,8 +198,7 @@ def _checked(
         found = columns.get(key)
         if found is None:
             _key(key)
-        previous = last.get(key, -1)
-        at = step if step is not None and step >= previous else _next_step(key, step, previous)
+        at = _next_step(key, step, last.get(key))
         try:
             points.append((key, found, _POINT.pack(at, value, when), at))
         except struct.error:
@@ -216,17 +215,20 @@ def _batch(
     final: int,
 ) -> list[_Points]:
     """A ``log_batch`` as one run of points, refused if it starts behind the key."""
-    _next_step(key, first, last.get(key, -1))
+    _next_step(key, first, last.get(key))
     return [(key, columns.get(key), packed, final)]
 
 
-def _next_step(key: str, step: int | None, previous: int) -> int:
-    """``step``, or the one after ``previous`` when None; refused if it goes back."""
+def _next_step(key: str, step: int | None, previous: int | None) -> int:
+    """``step``, or when None the one after ``previous`` (0 for a key's first point); refused
+    if it goes back. Any int64 may start a key, negative ones too."""
     if step is None:
+        if previous is None:
+            return 0
         if previous + 1 >= _STEP_LIMIT:
             raise InvalidInput(f"metric {key!r} has run out of int64 steps: give a step")
         return previous + 1
-    if step < previous:
+    if previous is not None and step < previous:
         raise InvalidInput(
             f"step {step} of metric {key!r} goes back (last step {previous})",
             hint="log steps in increasing order, or leave step out",
