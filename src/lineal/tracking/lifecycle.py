@@ -63,9 +63,11 @@ def finish_all(status: str, error: str | None) -> None:
 
 
 def _at_exit() -> None:
-    failed = getattr(sys, "last_value", None)
-    if failed is not None:
-        finish_all("failed", f"{type(failed).__name__}: {failed}"[:2000])
+    ended = getattr(sys, "last_value", None)  # what ended the script, when something did
+    if isinstance(ended, KeyboardInterrupt):
+        finish_all("killed", "KeyboardInterrupt")  # Ctrl-C, as a `with` block records it
+    elif ended is not None:
+        finish_all("failed", f"{type(ended).__name__}: {ended}"[:2000])
     else:
         finish_all("finished", None)
 
