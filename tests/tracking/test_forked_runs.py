@@ -54,6 +54,9 @@ def test_a_forked_child_is_refused_and_leaves_the_run_to_its_parent(ws: Path, re
                         attempt()
                     except InvalidInput as exc:
                         print("refused:", exc, flush=True)
+                with lineal.start_run("worker", capture=False) as own:  # the child's own
+                    own.log({"loss": 0.5}, step=0)
+                print("own:", own.ref, flush=True)
                 sys.exit(0)  # leaves the with block in the child: the run goes on
             os.waitpid(pid, 0)
             log({"loss": 3.0}, step=2)
@@ -61,8 +64,12 @@ def test_a_forked_child_is_refused_and_leaves_the_run_to_its_parent(ws: Path, re
         """,
     )
     lines = done.stdout.strip().splitlines()
-    refusals, ref = lines[:-1], lines[-1]
+    refusals, own, ref = lines[:-2], lines[-2].removeprefix("own: "), lines[-1]
     assert len(refusals) == 5
+    worker = repo.show(own)  # a run of the child's own: recorded, and linked to the parent's
+    assert worker["status"] == "finished"
+    assert worker["metric_points"] == 1
+    assert {"kind": "informed_by", "node": ref, "role": None} in worker["upstream"]
     assert all("not to this forked child" in line for line in refusals)
     shown = repo.show(ref)
     assert shown["status"] == "finished"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 _ACTIVE: list[ActiveRun] = []
 _ACTIVE_LOCK = threading.Lock()
+_INHERITED: list[ActiveRun] = []  # in a forked child: the parent's open runs, innermost last
 _previous_sigterm: Any = None
 _hooks_installed = False
 
@@ -31,6 +32,12 @@ def active_run() -> ActiveRun | None:
     """The innermost run started in this process and not yet finished."""
     with _ACTIVE_LOCK:
         return _ACTIVE[-1] if _ACTIVE else None
+
+
+def inherited_run() -> ActiveRun | None:
+    """In a forked child, the innermost run its parent had open at the fork (else None): the
+    run a worker's own runs were started for."""
+    return _INHERITED[-1] if _INHERITED else None
 
 
 def remember(run: ActiveRun) -> None:
@@ -94,8 +101,9 @@ def _after_fork_in_child() -> None:
     """The child of a fork: the parent's runs are the parent's."""
     global _ACTIVE_LOCK  # noqa: PLW0603 - another thread may have held it at the fork
     _ACTIVE_LOCK = threading.Lock()
-    inherited, _ACTIVE[:] = list(_ACTIVE), []
-    for run in inherited:
+    _INHERITED.extend(_ACTIVE)  # held here, too, so nothing of theirs is collected and closed
+    _ACTIVE.clear()
+    for run in _INHERITED:
         run.disown()
 
 

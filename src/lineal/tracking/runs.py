@@ -24,7 +24,7 @@ from lineal.model.refs import Ref, parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
-from lineal.tracking.lifecycle import active_run, forget, remember
+from lineal.tracking.lifecycle import active_run, forget, inherited_run, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
 
 
@@ -264,7 +264,7 @@ class ActiveRun:
         )
         self._buffer.disown(
             self._forked,
-            "log from the parent, or start a run in the child: lineal.start_run(name, parent=run)",
+            "log from the parent, or start a run in the child (it is linked to this one)",
         )
 
     def _refuse_if_forked(self) -> None:
@@ -314,8 +314,8 @@ def start(
     checked = _checked_params(params, "params")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InvalidInput(f"bad seed {seed!r}: expected an integer")
-    if parent is None:
-        parent = active_run()
+    if parent is None:  # the run this one was started in: in this process, or a fork's parent
+        parent = active_run() or inherited_run()
     meta: dict[str, Any] = {"seed": seed} if seed is not None else {}
     env = code = None
     if capture_env:
