@@ -40,6 +40,9 @@ _POLL = 0.05
 _POINT = struct.Struct("=qdd")
 _WIDTH = _POINT.size
 
+#: Steps are int64 in the ledger.
+_STEP_LIMIT = 2**63
+
 
 class MetricBuffer:
     """Points logged since the last flush: per key, a bytearray of packed (step, value, time).
@@ -266,10 +269,6 @@ def _step(step: Any) -> int:
     if value is None or isinstance(step, bool) or not -_STEP_LIMIT <= value < _STEP_LIMIT:
         raise InvalidInput(f"bad step {step!r}: expected an integer")
     return value
-
-
-#: Steps are int64 in the ledger.
-_STEP_LIMIT = 2**63
 
 
 def _not_a_number(key: object, value: Any) -> InvalidInput:
