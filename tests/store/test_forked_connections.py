@@ -8,11 +8,15 @@ write while the parent writes; the chain must verify and hold every record.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from lineal.errors import StoreUnavailable
+from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
-from lineal.model.ops import ArtifactRecord
+from lineal.model.ops import AgentRegister, ArtifactRecord
+from lineal.store.registry import open_store
 from lineal.store.sql import SqlStore
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -51,3 +55,30 @@ def test_forked_children_write_through_connections_of_their_own(store: SqlStore)
     assert names == dict.fromkeys(
         ("before", "parent", *(f"child{n}" for n in range(CHILDREN))), EACH
     )
+
+
+def test_a_child_that_cannot_reopen_the_store_says_so(tmp_path: Path, signer: Signer) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'lineal.db'}", signer, create=True)
+    store.append(AgentRegister(name=signer.name, public_key=signer.public_key))
+    (tmp_path / "lineal.db").rename(tmp_path / "moved.db")  # gone from where it was opened
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            _write(store, "child")
+            said = "wrote"
+        except StoreUnavailable as exc:
+            said = str(exc)
+        finally:
+            os.write(write, said.encode()[:4000])
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        said = pipe.read()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert said.startswith("cannot reopen sqlite:///"), said
+    assert not (tmp_path / "lineal.db").exists()  # no new, empty store where it was
+    _write(store, "parent")  # the parent's own connection goes on
+    assert store.verify().ok
+    store.close()

@@ -85,7 +85,7 @@ class PostgresStore(SqlStore):
         except ImportError as exc:
             raise MissingExtra("psycopg", "postgres") from exc
         self._connect_uri = uri
-        self._conn: Any = self._connect()
+        self._conn = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
         self._analyzed_at = 0
@@ -110,11 +110,14 @@ class PostgresStore(SqlStore):
     def sql(self) -> PostgresSql:
         return self._sql
 
-    def _reconnect(self) -> Any:
+    def _fresh_connection(self) -> Any:
         # Connected on first use: a forked worker that never touches the store costs the
         # server nothing.
-        replaced, self._conn = self._conn, _Deferred(self)
-        self._sql = PostgresSql(self._conn)
+        return _Deferred(self)
+
+    def _swap(self, conn: Any) -> Any:
+        replaced, self._conn = self._conn, conn
+        self._sql = PostgresSql(conn)
         return replaced
 
     def _connected(self) -> Any:

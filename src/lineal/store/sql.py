@@ -66,6 +66,18 @@ class _Txn:
         self.signer = signer
 
 
+class _Unusable:
+    """In place of a connection a forked child could not reopen: every use says why."""
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def __getattr__(self, name: str) -> Any:
+        from lineal.errors import StoreUnavailable
+
+        raise StoreUnavailable(self._why, hint="open the store again in this process")
+
+
 class SqlStore:
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
@@ -103,15 +115,22 @@ class SqlStore:
     def close(self) -> None:
         raise NotImplementedError
 
-    def _reconnect(self) -> Any:
-        """Put a connection of this process's own in place of the current one (which stays
-        open, untouched); return the one replaced."""
+    def _fresh_connection(self) -> Any:
+        """A connection of this process's own (after a fork)."""
+        raise NotImplementedError
+
+    def _swap(self, conn: Any) -> Any:
+        """Use ``conn`` from now on; return the connection it replaces (left open)."""
         raise NotImplementedError
 
     def _after_fork(self) -> None:
         self._lock = threading.RLock()  # another thread of the parent may have held it
         self._txn, self._depth = None, 0  # the parent's transaction stays the parent's
-        _INHERITED.append(self._reconnect())
+        try:
+            fresh = self._fresh_connection()
+        except Exception as exc:  # said on first use, where it can be caught
+            fresh = _Unusable(f"cannot reopen {self.uri} in this forked process: {exc}")
+        _INHERITED.append(self._swap(fresh))
 
     def _committed(self, head_seq: int) -> None:
         """Called after each write transaction commits, with the new head (a backend hook)."""

@@ -9,6 +9,7 @@ import contextlib
 import functools
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,9 +52,15 @@ class SqliteSql:
 _lenient_text = functools.partial(bytes.decode, encoding="utf-8", errors="surrogateescape")
 
 
-def connect(path: str, *, timeout: float = LOCK_TIMEOUT) -> sqlite3.Connection:
-    """A connection in autocommit mode (we issue BEGIN ourselves), WAL, with a busy timeout."""
-    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+def connect(
+    path: str, *, timeout: float = LOCK_TIMEOUT, existing: bool = False
+) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN ourselves), WAL, with a busy timeout;
+    ``existing``: fail rather than create the file when it is not there."""
+    target = f"file:{urllib.parse.quote(path)}?mode=rw" if existing else path
+    conn = sqlite3.connect(
+        target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=existing
+    )
     # Plain str decoding (C speed, which bulk reads feel); the readers that must survive a
     # tampered byte (verify, the ledger walks) switch to _lenient_text while they run.
     conn.text_factory = str
@@ -96,9 +103,12 @@ class SqliteStore(SqlStore):
     def sql(self) -> SqliteSql:
         return self._sql
 
-    def _reconnect(self) -> sqlite3.Connection:
-        replaced, self._conn = self._conn, connect(self.path)
-        self._sql = SqliteSql(self._conn)
+    def _fresh_connection(self) -> sqlite3.Connection:
+        return connect(self.path, existing=True)  # never a new empty file where it was
+
+    def _swap(self, conn: Any) -> sqlite3.Connection:
+        replaced, self._conn = self._conn, conn
+        self._sql = SqliteSql(conn)
         return replaced
 
     def _has_table(self, name: str) -> bool:
