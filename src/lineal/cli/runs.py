@@ -8,13 +8,17 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lineal.cli.common import err, handle_errors, open_client, out
 from lineal.cli.plain import print_json
 from lineal.model.entities import Run
+
+if TYPE_CHECKING:
+    from lineal.model.series import Series
 
 WARNING_TAG = "schema.warning"  # lineal.labels.runs.WARNING_TAG, without importing labels
 
@@ -33,6 +37,26 @@ def _json_number(value: float | None) -> float | str | None:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def _series_json(series: Mapping[str, Series]) -> str:
+    """``{key: {steps, times, values}}`` indented like every --json, but each column on one
+    line, written by json's C encoder: a million points in well under a second, not three
+    million lines from the pure-Python one that indentation needs."""
+    import json
+
+    def column(values: Iterable[Any]) -> str:
+        return json.dumps(list(values), ensure_ascii=False, allow_nan=False)
+
+    keys = []
+    for name, one in sorted(series.items()):
+        fields = (
+            f'    "steps": {column(one.steps)},\n'
+            f'    "times": {column(one.times)},\n'
+            f'    "values": {column(map(_json_number, one.values))}\n'
+        )
+        keys.append(f"  {json.dumps(name, ensure_ascii=False)}: {{\n{fields}  }}")
+    return "{\n" + ",\n".join(keys) + "\n}\n" if keys else "{}\n"
 
 
 def _run_json(run: Run) -> dict[str, Any]:
@@ -140,16 +164,7 @@ def metrics(
     with open_client() as client:
         series = metric_points(client, ref, key)
     if as_json:
-        print_json(
-            {
-                name: {
-                    "steps": list(one.steps),
-                    "values": [_json_number(v) for v in one.values],
-                    "times": list(one.times),
-                }
-                for name, one in series.items()
-            }
-        )
+        sys.stdout.write(_series_json(series))
         return
     if key is not None:
         one = series[key]
