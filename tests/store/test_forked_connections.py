@@ -82,3 +82,19 @@ def test_a_child_that_cannot_reopen_the_store_says_so(tmp_path: Path, signer: Si
     _write(store, "parent")  # the parent's own connection goes on
     assert store.verify().ok
     store.close()
+
+
+def test_a_child_that_only_closes_the_store_leaves_the_parent_connected(store: SqlStore) -> None:
+    _write(store, "before")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            store.close()  # closes nothing of the parent's (PostgreSQL never even connects)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    _write(store, "after")
+    assert store.verify().ok
