@@ -6,9 +6,7 @@ that changes what a record means.
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -19,6 +17,7 @@ from lineal.ledger.chain import GENESIS, Commit, Record, commit_message, record_
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Agent
+from lineal.store import forks
 from lineal.store.migrations import MIGRATIONS
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
@@ -30,21 +29,6 @@ if TYPE_CHECKING:
     from lineal.store.base import VerifyReport
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
-
-#: Every store open in this process, and, in a forked child, the connections inherited from
-#: the parent: held so they are never closed here (closing one would disturb the parent's).
-_OPEN: weakref.WeakSet[SqlStore] = weakref.WeakSet()
-_INHERITED: list[Any] = []
-
-
-def _after_fork_in_child() -> None:
-    """A forked child gets connections of its own: neither SQLite nor libpq allow using the
-    parent's (two processes writing through one SQLite handle, or one socket, corrupt)."""
-    for store in list(_OPEN):
-        store._after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Txn:
@@ -66,18 +50,6 @@ class _Txn:
         self.signer = signer
 
 
-class _Unusable:
-    """In place of a connection a forked child could not reopen: every use says why."""
-
-    def __init__(self, why: str) -> None:
-        self._why = why
-
-    def __getattr__(self, name: str) -> Any:
-        from lineal.errors import StoreUnavailable
-
-        raise StoreUnavailable(self._why, hint="open the store again in this process")
-
-
 class SqlStore:
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
@@ -90,7 +62,7 @@ class SqlStore:
         self._lock = threading.RLock()
         self._txn: _Txn | None = None
         self._depth = 0
-        _OPEN.add(self)
+        forks.track(self)
 
     # -- backend hooks -------------------------------------------------------------------
     def sql(self) -> projections.Sql:
@@ -123,14 +95,15 @@ class SqlStore:
         """Use ``conn`` from now on; return the connection it replaces (left open)."""
         raise NotImplementedError
 
-    def _after_fork(self) -> None:
+    def after_fork(self) -> None:
+        """In a forked child (see lineal.store.forks): a connection of this process's own."""
         self._lock = threading.RLock()  # another thread of the parent may have held it
         self._txn, self._depth = None, 0  # the parent's transaction stays the parent's
         try:
             fresh = self._fresh_connection()
         except Exception as exc:  # said on first use, where it can be caught
-            fresh = _Unusable(f"cannot reopen {self.uri} in this forked process: {exc}")
-        _INHERITED.append(self._swap(fresh))
+            fresh = forks.Unusable(f"cannot reopen {self.uri} in this forked process: {exc}")
+        forks.keep(self._swap(fresh))
 
     def _committed(self, head_seq: int) -> None:
         """Called after each write transaction commits, with the new head (a backend hook)."""
