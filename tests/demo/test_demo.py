@@ -65,7 +65,7 @@ def test_the_demo_records_the_whole_story(tmp_path: Path, lineal_cli: Cli) -> No
                 data = _artifact(repo, f"dataset/render-{split}@v{n}")
                 kinds = {(e.kind, e.parent) for e in repo.edges(data) if e.child == data.digest}
                 assert ("rendered_from", scene.digest) in kinds
-                labelled = [e.child for e in repo.edges(data) if e.kind == "labeled_with"]
+                labelled = [e.parent for e in repo.edges(data) if e.kind == "labeled_with"]
                 assert len(labelled) == 1
                 if split == "train":
                     schemas.append(_artifact(repo, labelled[0]))

@@ -49,7 +49,7 @@ def test_add_detects_annotations_and_records_schema_and_stats(repo: Lineal, ws: 
     assert entry["stats"]["box_area"]["count"] == 25
     assert labels["problems"] == 0
     edges = [(e.kind, e.parent, e.child) for e in repo.edges(dataset)]
-    assert ("labeled_with", dataset.digest, labelled.artifact.digest) in edges
+    assert ("labeled_with", labelled.artifact.digest, dataset.digest) in edges
     # Labels fixed: a new dataset version, a new schema version derived from the old one.
     fixed = ws / "kitti" / "training/label_2/000001.txt"
     fixed.write_text(fixed.read_text().replace("Truck", "Van"))
@@ -115,6 +115,30 @@ def test_mismatched_train_and_eval_schemas_are_recorded(repo: Lineal, ws: Path) 
     assert "eval schema lacks classes the run trained on: Truck" in warning
     assert "per-class metrics name classes the eval schema lacks: AP/Truck" in warning
     assert set(class_metrics(repo, bad)) == {"AP/Car"}
+
+
+def test_a_models_upstream_reaches_the_label_schemas_of_its_data(repo: Lineal, ws: Path) -> None:
+    from lineal.lineage.queries import downstream, upstream
+
+    add(repo, [kitti_copy(ws, "train")])
+    model = ws / "model.bin"
+    model.write_bytes(b"weights")
+    with start(repo, "train", capture_env=False) as run:
+        run.use("dataset/train", role="train")
+        made = run.log_model(model, name="detector")
+    schema = repo.resolve("schema/train")
+    above = upstream(repo, made.ref, kinds=["schema"])
+    assert schema.digest in above.nodes  # type: ignore[union-attr]
+    below = downstream(repo, "schema/train", kinds=["model"])
+    assert made.digest in below.nodes  # the impact of a label schema: every model it reached
+    shown = lineal_show_schema(repo, "schema/train")
+    assert shown["datasets"] == ["dataset/train@v1"]
+
+
+def lineal_show_schema(repo: Lineal, ref: str) -> dict[str, object]:
+    from lineal.labels.record import show
+
+    return show(repo, ref)
 
 
 def test_show_runs_and_diff_show_the_warning(ws: Path, lineal_cli: Cli) -> None:

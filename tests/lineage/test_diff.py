@@ -257,7 +257,7 @@ def test_every_category_in_the_documented_order(store: SqlStore) -> None:
     first, second = _side(lin, "a", **A), _side(lin, "b", **B)
     result = diff(lin, first.ref, second.ref)
     assert [(c.category, c.subject, c.score) for c in result.changes] == [
-        ("schema", "schema/coco", 100.0),
+        ("schema", "schema of train data", 100.0),  # the labels of the train data
         ("dataset", "dataset/synth", 77.5),
         ("scene", "scene/street", 75.0),
         ("code", "commit", 50.0),

@@ -103,13 +103,19 @@ def stored_schema(artifact: Artifact) -> LabelSchema:
 
 
 def labeled_with(repo: Lineal, artifact: Artifact) -> list[Artifact]:
-    """The schemas a dataset version is labelled with, oldest edge first."""
+    """The schemas a dataset version is labelled with, oldest edge first.
+
+    The edge runs schema -> dataset, as lineage flows (the schema is upstream of the data it
+    labels). Stores written before that recorded dataset -> schema; those edges still count.
+    """
     found = []
     for edge in repo.edges(artifact):
-        if edge.kind == "labeled_with" and edge.parent == artifact.digest:
-            schema = repo.resolve(edge.child)
-            if isinstance(schema, Artifact):
-                found.append(schema)
+        if edge.kind != "labeled_with":
+            continue
+        other = edge.parent if edge.child == artifact.digest else edge.child
+        schema = repo.resolve(other)
+        if isinstance(schema, Artifact) and schema.kind == KIND:
+            found.append(schema)
     return found
 
 
@@ -176,7 +182,9 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
             _ref(repo, e["node"]) for e in body["upstream"] if e["kind"] == "derived_from"
         ],
         "datasets": [
-            _ref(repo, e["node"]) for e in body["upstream"] if e["kind"] == "labeled_with"
+            _ref(repo, e["node"])
+            for e in (*body["downstream"], *body["upstream"])  # upstream: stores of before
+            if e["kind"] == "labeled_with"
         ],
     }
 
@@ -232,8 +240,9 @@ def _inside(path: Path, root: Path) -> str:
 def label_dataset(
     repo: Lineal, dataset: Artifact, found: list[Imported], *, root: Path
 ) -> list[Recorded]:
-    """Record each schema (named after the dataset) and ``dataset --labeled_with--> schema``;
-    call inside the transaction that records the dataset version."""
+    """Record each schema (named after the dataset) and ``schema --labeled_with--> dataset``
+    (the schema upstream of the data it labels); call inside the transaction that records
+    the dataset version."""
     base = dataset.name or default_name(root)
     done: list[Recorded] = []
     for one in found:
@@ -241,11 +250,8 @@ def label_dataset(
         if len(found) > 1:
             name = f"{base}-{default_name(one.files[0])}"[:128]
         recorded = record(repo, one, name=check_name(name, "schema name"), source=one.files[0])
-        already = any(
-            e.kind == "labeled_with" and e.child == recorded.artifact.digest
-            for e in repo.edges(dataset)
-        )
+        already = any(s.digest == recorded.artifact.digest for s in labeled_with(repo, dataset))
         if not already:
-            repo.link("labeled_with", dataset, recorded.artifact)
+            repo.link("labeled_with", recorded.artifact, dataset)
         done.append(recorded)
     return done

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineal.client import Lineal
-from lineal.errors import LinealError
+from lineal.errors import InvalidInput, LinealError
 from lineal.labels.diff import diff
 from lineal.labels.record import KIND, labeled_with, named, stored_schema
 from lineal.model.entities import Artifact, Run
@@ -170,8 +170,12 @@ def schema_changes(
             "digests": {"before": gone, "after": came},
         }
         if len(gone) == len(came) == 1:
-            changes = diff(stored_schema(old[gone[0]]), stored_schema(new[came[0]]))
-            detail["classes"] = changes.summary()
+            try:
+                changes = diff(stored_schema(old[gone[0]]), stored_schema(new[came[0]]))
+            except InvalidInput:  # a schema artifact recorded without a label-schema body
+                pass
+            else:
+                detail["classes"] = changes.summary()
         found.append(
             (
                 f"schema of {role or 'unnamed-role'} data",
@@ -181,6 +185,11 @@ def schema_changes(
             )
         )
     return found
+
+
+def schema_digests(found: list[tuple[str, str | None, str | None, dict[str, Any]]]) -> set[str]:
+    """Every schema digest ``schema_changes`` names, before or after."""
+    return {d for *_, detail in found for side in detail["digests"].values() for d in side}
 
 
 def side_warnings(a: Run, b: Run) -> dict[str, tuple[str, ...]]:

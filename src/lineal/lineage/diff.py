@@ -1,7 +1,6 @@
 """What differs between two runs or models across their whole upstream, likeliest cause first.
 
 A service over lineage queries, runs and manifests; never prints and never writes.
-
 ``diff(repo, a, b)`` takes two runs, or two artifacts with a generating run (a model: the run
 that trained it), and compares: dataset versions (with files added, removed and modified when
 both manifests are in the local cache), label schemas (used, or labelling inputs, by role),
@@ -39,7 +38,7 @@ from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError
-from lineal.labels.runs import schema_changes, side_warnings
+from lineal.labels.runs import schema_changes, schema_digests, side_warnings
 from lineal.lineage.graph import Graph, Node
 from lineal.lineage.queries import upstream
 from lineal.model.entities import Artifact, Run
@@ -216,13 +215,14 @@ def diff(repo: Lineal, a: str, b: str) -> LineageDiff:
     """Compare two runs or models (see the module docstring for what and in which order)."""
     run_a, run_b = run_of(repo, a), run_of(repo, b)
     (graph_a, env_a, code_a), (graph_b, env_b, code_b) = _side(repo, run_a), _side(repo, run_b)
+    by_role = schema_changes(repo, run_a, run_b)  # its data's schemas, said once, by class
     changes = [
-        *_artifact_changes(repo, graph_a, graph_b),
+        *_artifact_changes(repo, graph_a, graph_b, said=schema_digests(by_role)),
         *_code_changes(code_a, code_b),
         *_run_changes(run_a, run_b),
         *_upstream_run_changes(repo, graph_a, graph_b),
         *_env_changes(env_a, env_b),
-        *(_change("schema", *x[:3], 100.0, **x[3]) for x in schema_changes(repo, run_a, run_b)),
+        *(_change("schema", *x[:3], 100.0, **x[3]) for x in by_role),
     ]
     changes.sort(key=lambda c: (-c.score, CATEGORIES.index(c.category), c.subject))
     keys = sorted(set(run_a.metrics) | set(run_b.metrics))
@@ -284,13 +284,13 @@ def _artifact(repo: Lineal, digest: str) -> Artifact:
     return found
 
 
-def _artifact_changes(repo: Lineal, left: Graph, right: Graph) -> Iterable[Change]:
+def _artifact_changes(repo: Lineal, left: Graph, right: Graph, said: set[str]) -> Iterable[Change]:
     before, after = _grouped(left), _grouped(right)
     for handle in sorted(set(before) | set(after)):
         old, new = before.get(handle, {}), after.get(handle, {})
-        if old.keys() == new.keys():
-            continue
         kind = next(iter({**old, **new}.values())).kind
+        if old.keys() == new.keys() or (kind == "schema" and old.keys() ^ new.keys() <= said):
+            continue
         gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
         change = "changed" if gone and came else "added" if came else "removed"
         detail: dict[str, Any] = {"change": change, "digests": {"before": gone, "after": came}}
