@@ -115,11 +115,6 @@ class PostgresStore(SqlStore):
         # server nothing.
         return _Deferred(self)
 
-    def _swap(self, conn: Any) -> Any:
-        replaced, self._conn = self._conn, conn
-        self._sql = PostgresSql(conn)
-        return replaced
-
     def _connected(self) -> Any:
         """The deferred connection, opened now (in this process)."""
         self._conn = self._sql.conn = self._connect()

@@ -88,12 +88,16 @@ class SqlStore:
         raise NotImplementedError
 
     def _fresh_connection(self) -> Any:
-        """A connection of this process's own (after a fork)."""
-        raise NotImplementedError
+        """A connection of this process's own (after a fork); a backend that cannot open one
+        leaves a stand-in that says so on first use."""
+        return forks.Unusable(f"{type(self).__name__} cannot reconnect after a fork")
 
     def _swap(self, conn: Any) -> Any:
         """Use ``conn`` from now on; return the connection it replaces (left open)."""
-        raise NotImplementedError
+        backend: Any = self  # every backend keeps _conn and a projections.Sql over it, _sql
+        replaced, backend._conn = backend._conn, conn
+        backend._sql = type(backend._sql)(conn)
+        return replaced
 
     def after_fork(self) -> None:
         """In a forked child (see lineal.store.forks): a connection of this process's own."""

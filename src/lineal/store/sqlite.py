@@ -106,11 +106,6 @@ class SqliteStore(SqlStore):
     def _fresh_connection(self) -> sqlite3.Connection:
         return connect(self.path, existing=True)  # never a new empty file where it was
 
-    def _swap(self, conn: Any) -> sqlite3.Connection:
-        replaced, self._conn = self._conn, conn
-        self._sql = SqliteSql(conn)
-        return replaced
-
     def _has_table(self, name: str) -> bool:
         row = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
