@@ -95,7 +95,7 @@ def _raw_rows(ops: list[ArtifactRecord]) -> list[tuple[tuple[object, ...], ...]]
         rows.append(
             (
                 (seq, "2026-01-01T00:00:00.000000Z", "a", op.OP, op.digest, op.digest, payload),
-                (op.digest, op.kind, op.size, None, '{"path":"x"}', seq),
+                (op.digest, op.digest, op.kind, None, op.size, None, '{"path":"x"}', seq),
                 (op.kind, op.name, seq, op.digest, seq),
             )
         )
@@ -105,7 +105,8 @@ def _raw_rows(ops: list[ArtifactRecord]) -> list[tuple[tuple[object, ...], ...]]
 _RAW_SQL = (
     "INSERT INTO ledger (seq, time, author, op, payload_digest, hash, payload) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO artifacts (node, digest, kind, name, size, uri, meta, seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "INSERT INTO versions (kind, name, version, digest, seq) VALUES (?, ?, ?, ?, ?)",
 )
 

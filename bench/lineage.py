@@ -37,6 +37,7 @@ from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.lineage.queries import upstream
 from lineal.model.digests import digest_bytes
+from lineal.model.entities import artifact_node
 from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunStart
 from lineal.store.registry import open_store
 
@@ -54,8 +55,8 @@ WITH RECURSIVE up(id) AS (
     UNION
     SELECT e.parent_id FROM edges e JOIN up ON e.child_id = up.id
 )
-SELECT a.digest, a.kind FROM up JOIN node_ids n ON n.id = up.id
-JOIN artifacts a ON a.digest = n.node WHERE a.digest <> ?
+SELECT a.node, a.kind FROM up JOIN node_ids n ON n.id = up.id
+JOIN artifacts a ON a.node = n.node WHERE a.node <> ?
 """
 T0 = "2026-11-25T00:00:00.000000Z"
 
@@ -70,23 +71,27 @@ def _ulid(n: int) -> str:
 
 
 def ops(g: Graph) -> tuple[list[Op], list[str]]:
-    """The graph as lineal ops, in an order a real history could have; artifact digests."""
+    """The graph as lineal ops, in an order a real history could have; artifact nodes."""
     digests = [digest_bytes(f"artifact {i}".encode()) for i in range(g.n_artifacts)]
+    kinds = [
+        {"Dataset": "dataset", "Model": "model"}.get(g.type_name(i), "file")
+        for i in range(g.n_artifacts)
+    ]
+    nodes = [artifact_node(kinds[i], g.name(i), digests[i]) for i in range(g.n_artifacts)]
 
     def artifact(i: int) -> ArtifactRecord:
-        kind = {"Dataset": "dataset", "Model": "model"}.get(g.type_name(i), "file")
         name = g.name(i)
-        return ArtifactRecord(kind=kind, digest=digests[i], name=name, uri=f"/data/{name}")
+        return ArtifactRecord(kind=kinds[i], digest=digests[i], name=name, uri=f"/data/{name}")
 
     out: list[Op] = [artifact(i) for i in range(g.a)]
     for j in range(g.n_executions):
         run = f"run/{_ulid(j)}"
         out.append(RunStart(id=run[4:], name=f"e{j}", started=T0))
-        out.extend(EdgeRecord(kind="used", parent=digests[i], child=run) for i in g.exec_inputs[j])
+        out.extend(EdgeRecord(kind="used", parent=nodes[i], child=run) for i in g.exec_inputs[j])
         for o in g.exec_outputs[j]:
             out.append(artifact(o))
-            out.append(EdgeRecord(kind="generated", parent=run, child=digests[o]))
-    return out, digests
+            out.append(EdgeRecord(kind="generated", parent=run, child=nodes[o]))
+    return out, nodes
 
 
 def build(uri: str, history: list[Op]) -> tuple[Lineal, float]:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from lineal import workspace
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.model import canonical
-from lineal.model.digests import digest_bytes, is_digest
-from lineal.model.entities import Artifact, Edge, Run
+from lineal.model.digests import digest_bytes
+from lineal.model.entities import Artifact, Edge, Run, is_version_node
 from lineal.model.refs import Ref, parse
 from lineal.store import queries
 
@@ -104,7 +104,7 @@ class Lineal:
         with self.atomic():
             self.store.append(op)
             if name is None:
-                return self._resolve(Ref(kind=None, digest=digest))  # type: ignore[return-value]
+                return self.unnamed(digest)  # type: ignore[return-value]
             return self._resolve(Ref(kind=kind, name=name, digest=digest))  # type: ignore[return-value]
 
     def link(self, kind: str, parent: Node, child: Node, *, role: str | None = None) -> Edge:
@@ -205,16 +205,28 @@ class Lineal:
         """The artifact or run a reference names."""
         return self._resolve(ref if isinstance(ref, Ref) else parse(ref))
 
+    def unnamed(self, digest: str) -> Artifact | None:
+        """The unnamed artifact (an environment, a code state, a report) with these bytes."""
+        return queries.unnamed(self.store.sql(), digest)
+
+    def holders(self, digest: str) -> list[Artifact]:
+        """Every node holding the bytes ``digest`` (named versions and the unnamed artifact),
+        in recording order: content is shared, lineage is each one's own."""
+        return queries.holders(self.store.sql(), digest)
+
     def node(self, value: Node) -> str:
-        """The graph node id of an artifact, run, reference or agent/NAME."""
+        """The graph node id of an artifact, run, reference or agent/NAME: ``KIND/NAME@DIGEST``
+        for a named version, the digest of an unnamed artifact (see Artifact.node)."""
         if isinstance(value, Artifact):
-            return value.digest
+            return value.node
         if isinstance(value, Run):
             return f"run/{value.id}"
-        if is_digest(value) or value.startswith("agent/"):
+        if value.startswith(("agent/", "run/")):
             return value
+        if is_version_node(value):
+            return value  # KIND/NAME@sha256:HEX, a named version's own node
         found = self.resolve(value)
-        return found.digest if isinstance(found, Artifact) else f"run/{found.id}"
+        return found.node if isinstance(found, Artifact) else f"run/{found.id}"
 
     def edges(self, node: Node) -> list[Edge]:
         """Every edge into or out of ``node``, in recording order."""
@@ -266,10 +278,11 @@ class Lineal:
                 **queries.run_details(db, found.id),
             }
         else:
-            node = found.digest
+            node = found.node
             body = {
                 "type": "artifact",
                 "ref": found.ref,
+                "node": node,
                 "kind": found.kind,
                 "digest": found.digest,
                 "name": found.name,
@@ -281,12 +294,19 @@ class Lineal:
                 **queries.artifact_details(db, found),
             }
         edges = queries.edges(db, node)
+        labels = queries.labels(db, [e.parent if e.child == node else e.child for e in edges])
         body["upstream"] = [
-            {"kind": e.kind, "node": e.parent, "role": e.role} for e in edges if e.child == node
-        ]
+            {"kind": e.kind, "node": e.parent, "ref": labels[e.parent][0],
+             "node_kind": labels[e.parent][1], "role": e.role}
+            for e in edges
+            if e.child == node
+        ]  # fmt: skip
         body["downstream"] = [
-            {"kind": e.kind, "node": e.child, "role": e.role} for e in edges if e.parent == node
-        ]
+            {"kind": e.kind, "node": e.child, "ref": labels[e.child][0],
+             "node_kind": labels[e.child][1], "role": e.role}
+            for e in edges
+            if e.parent == node
+        ]  # fmt: skip
         return body
 
     def log(self, *, limit: int | None = None, op: str | None = None) -> Iterator[dict[str, Any]]:

@@ -19,7 +19,6 @@ from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound, StoreUnavailable
 from lineal.model.entities import Artifact, check_name, kind_name
-from lineal.model.refs import Ref
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
@@ -238,10 +237,12 @@ def _labels(paths: Sequence[Path]) -> tuple[list[Any], list[Any], dict[str, Any]
 def add_or_reuse(
     repo: Lineal, path: Path, *, kind: str, meta: Mapping[str, Any] | None = None
 ) -> Artifact:
-    """The artifact holding ``path``'s content: an existing one of any kind, or a new one.
+    """The artifact holding ``path``'s content: an existing one, or a new version named after
+    the path.
 
-    A run's input may be bytes recorded before under another kind (one step's ``file`` output
-    is the next one's ``dataset`` input); a digest is recorded as one kind only, so reuse it.
+    A run's input may be bytes recorded before, under another name or kind (one step's
+    ``file`` output is the next one's ``dataset`` input). Of the nodes holding them, the one
+    of ``kind`` named after the path wins, else the latest of ``kind``, else the latest.
     """
     cache = objects(repo)
     stats = stat_cache(repo)
@@ -251,12 +252,16 @@ def add_or_reuse(
         stats.close()
     cache.add_bytes(manifest.encode())
     cache.sync()  # add() below would find these objects cached and not sync them again
-    try:
-        found = repo.resolve(Ref(kind=None, digest=manifest.digest))
-    except NotFound:
-        return add(repo, [path], kind=kind, meta=meta).artifact
-    assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
-    return found
+    holders = repo.holders(manifest.digest)
+    name = default_name(path)
+    for wanted in (
+        [a for a in holders if a.kind == kind and a.name == name],
+        [a for a in holders if a.kind == kind],
+        holders,
+    ):
+        if wanted:
+            return wanted[-1]
+    return add(repo, [path], kind=kind, meta=meta).artifact
 
 
 def latest(repo: Lineal, name: str, kind: str = "dataset") -> Artifact | None:

@@ -296,13 +296,16 @@ def test_show_artifact_and_run(workspace: Path) -> None:
     assert artifact["digest"] == digest_bytes(data)
     assert artifact["size"] == len(data)
     assert artifact["meta"] == {"rows": 1}
-    assert artifact["names"] == ["dataset/d@v1"]
+    assert artifact["versions"] == ["dataset/d@v1"]
+    assert artifact["node"] == f"dataset/d@{digest_bytes(data)}"
+    assert artifact["same_content"] == []
     assert artifact["upstream"] == []
+    run = f"run/{started.id}"
     assert artifact["downstream"] == [
-        {"kind": "used", "node": f"run/{started.id}", "role": "train"}
+        {"kind": "used", "node": run, "ref": run, "node_kind": "run", "role": "train"}
     ]
     by_digest = json.loads(ok("show", artifact["digest"][:15], "--json", cwd=workspace))
-    assert (by_digest["digest"], by_digest["names"]) == (artifact["digest"], ["dataset/d@v1"])
+    assert (by_digest["digest"], by_digest["ref"]) == (artifact["digest"], "dataset/d@v1")
 
     shown = json.loads(ok("show", f"run/{started.id}", "--json", cwd=workspace))
     assert shown["type"] == "run"
@@ -323,12 +326,15 @@ def test_show_artifact_and_run(workspace: Path) -> None:
     assert isinstance(shown["duration"], float)
     assert shown["duration"] >= 0
     assert shown["error"] is None
-    assert shown["upstream"] == [{"kind": "used", "node": artifact["digest"], "role": "train"}]
+    assert shown["upstream"] == [
+        {"kind": "used", "node": artifact["node"], "ref": "dataset/d@v1", "node_kind": "dataset",
+         "role": "train"}
+    ]  # fmt: skip
     assert shown["downstream"] == []
 
     text = ok("show", f"run/{started.id}", cwd=workspace)
     assert "finished" in text
-    assert artifact["digest"] in text
+    assert "used (train) dataset/d@v1" in text  # its input by reference, not by digest
     assert ok("verify", cwd=workspace).startswith("OK")
 
 

@@ -49,7 +49,7 @@ def test_add_detects_annotations_and_records_schema_and_stats(repo: Lineal, ws: 
     assert entry["stats"]["box_area"]["count"] == 25
     assert labels["problems"] == 0
     edges = [(e.kind, e.parent, e.child) for e in repo.edges(dataset)]
-    assert ("labeled_with", labelled.artifact.digest, dataset.digest) in edges
+    assert ("labeled_with", labelled.artifact.node, dataset.node) in edges
     # Labels fixed: a new dataset version, a new schema version derived from the old one.
     fixed = ws / "kitti" / "training/label_2/000001.txt"
     fixed.write_text(fixed.read_text().replace("Truck", "Van"))
@@ -102,9 +102,9 @@ def test_mismatched_train_and_eval_schemas_are_recorded(repo: Lineal, ws: Path) 
     add(repo, [kitti_copy(ws, "renamed", rename=("Truck", "Lorry"))])
     fine = _run(repo, "fine", "dataset/train", "dataset/same", {"AP/Car": 0.7})
     assert WARNING_TAG not in fine.tags  # two datasets, one schema: nothing to warn about
-    assert fine.tags[EVAL_TAG] == repo.resolve("schema/train").digest  # type: ignore[union-attr]
+    assert fine.tags[EVAL_TAG] == repo.resolve("schema/same").node  # type: ignore[union-attr]
     assert class_metrics(repo, fine) == {
-        "AP/Car": {"class": "Car", "id": None, "schema": "schema/train@v1"}
+        "AP/Car": {"class": "Car", "id": None, "schema": "schema/same@v1"}
     }
     bad = _run(repo, "bad", "dataset/train", "dataset/renamed", {"AP/Car": 0.6, "AP/Truck": 0.2})
     warning = bad.tags[WARNING_TAG]
@@ -128,9 +128,9 @@ def test_a_models_upstream_reaches_the_label_schemas_of_its_data(repo: Lineal, w
         made = run.log_model(model, name="detector")
     schema = repo.resolve("schema/train")
     above = upstream(repo, made.ref, kinds=["schema"])
-    assert schema.digest in above.nodes  # type: ignore[union-attr]
+    assert schema.node in above.nodes  # type: ignore[union-attr]
     below = downstream(repo, "schema/train", kinds=["model"])
-    assert made.digest in below.nodes  # the impact of a label schema: every model it reached
+    assert made.node in below.nodes  # the impact of a label schema: every model it reached
     shown = lineal_show_schema(repo, "schema/train")
     assert shown["datasets"] == ["dataset/train@v1"]
 
@@ -155,8 +155,9 @@ def test_show_runs_and_diff_show_the_warning(ws: Path, lineal_cli: Cli) -> None:
     assert "class       AP/Car measures Car in schema/renamed@v1" in shown.stdout
     body = json.loads(lineal_cli("show", fine.ref, "--json", cwd=ws).stdout)
     assert body["schema_warnings"] == []
-    # train and same carry one schema: one node, shown by the name it was first recorded under
-    assert body["class_metrics"]["AP/Car"]["schema"] == "schema/train@v1"
+    # train and same carry the same schema bytes, each as a version of its own name: the
+    # eval data's own schema is the one the metrics are read in
+    assert body["class_metrics"]["AP/Car"]["schema"] == "schema/same@v1"
     listed = lineal_cli("runs", cwd=ws).stdout
     header, *rows = listed.splitlines()
     assert "warning" in header.split()
@@ -170,14 +171,14 @@ def test_show_runs_and_diff_show_the_warning(ws: Path, lineal_cli: Cli) -> None:
     (schema_change,) = [c for c in compared["changes"] if c["category"] == "schema"]
     assert schema_change["subject"] == "schema of eval data"
     assert (schema_change["before"], schema_change["after"]) == (
-        "schema/train@v1",
+        "schema/same@v1",
         "schema/renamed@v1",
     )
     assert schema_change["detail"]["classes"] == {"added": 1, "removed": 1}
     assert compared["changes"][0] == schema_change  # ranked first
     text = lineal_cli("diff", fine.ref, bad.ref, cwd=ws).stdout
     assert f"warning ({bad.ref}): eval schema lacks classes the run trained on: Truck" in text
-    assert "schema of eval data: schema/train@v1 -> schema/renamed@v1  (1 added, 1 removed)" in text
+    assert "schema of eval data: schema/same@v1 -> schema/renamed@v1  (1 added, 1 removed)" in text
 
 
 def test_add_on_the_command_line_says_what_labels_it_found(ws: Path, lineal_cli: Cli) -> None:

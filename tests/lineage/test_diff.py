@@ -279,3 +279,31 @@ def test_every_category_in_the_documented_order(store: SqlStore) -> None:
     assert math.isnan(metric.after)
     assert metric.changed
     assert diff(lin, first.ref, first.ref).changes == ()
+
+
+def test_earlier_versions_behind_a_used_one_are_history_not_inputs(
+    ws: Path, repo: Lineal, lineal_cli: Cli
+) -> None:
+    """scene v2 derived_from v1 (its previous version): a run that used v2 did not use v1,
+    so the diff says `scene/street@v1 -> scene/street@v2`, not `… -> v1, v2`; a run header
+    names a run once; unknown file counts say how to fetch the manifests."""
+    v1 = repo.record_artifact("scene", data=b"usd 1", name="street")
+    v2 = repo.record_artifact("scene", data=b"usd 2", name="street")
+    repo.link("derived_from", v1, v2, role="previous")
+    data = [repo.record_artifact("dataset", data=f"d{i}".encode(), name="d") for i in (1, 2)]
+    runs = []
+    for scene, dataset in zip((v1, v2), data, strict=True):
+        run = repo.start_run("render")
+        repo.link("used", scene, run, role="scene")
+        repo.link("used", dataset, run, role="train")
+        runs.append(repo.finish_run(run))
+    result = diff(repo, runs[0].ref, runs[1].ref)
+    scene = next(c for c in result.changes if c.subject == "scene/street")
+    assert (scene.before, scene.after) == ("scene/street@v1", "scene/street@v2")
+    dataset = next(c for c in result.changes if c.subject == "dataset/d")
+    assert (
+        "`lineal pull dataset/d@v1 dataset/d@v2` fetches the manifests"
+        in (dataset.detail["files_unknown"])
+    )
+    text = lineal_cli("diff", runs[0].ref, runs[1].ref, cwd=ws).stdout
+    assert text.splitlines()[0] == f"{runs[0].ref} -> {runs[1].ref}"

@@ -21,7 +21,7 @@ from lineal.ledger.keys import Signer
 from lineal.lineage import queries as lq
 from lineal.lineage.graph import Graph, Node
 from lineal.model.digests import digest_bytes
-from lineal.model.entities import Edge
+from lineal.model.entities import Edge, artifact_node, split_node
 from lineal.model.ops import (
     AgentRegister,
     AliasSet,
@@ -61,6 +61,15 @@ def labels(graph: Graph) -> dict[str, int]:
 #                          dataset/clean ──used(eval)──────────────────────> run eval ──> report
 TRAIN, EVAL = f"run/{rid(1)}", f"run/{rid(2)}"
 CFG = blob("cfg")
+#: The named versions of the small graph: each is its own node, KIND/NAME@DIGEST.
+NAMED = {"raw": ("dataset", "raw"), "schema": ("schema", "coco"), "clean": ("dataset", "clean"),
+         "det": ("model", "det"), "report": ("report", "metrics")}  # fmt: skip
+
+
+def node(label: str) -> str:
+    """The lineage node of a label of the small graph (an unnamed one: its digest)."""
+    kind, name = NAMED.get(label, (None, None))
+    return blob(label) if kind is None else artifact_node(kind, name, blob(label))
 
 
 def build_small(store: SqlStore) -> None:
@@ -115,12 +124,12 @@ def test_upstream_with_depth_limits_and_kind_filters(store: SqlStore) -> None:
     repo = Lineal(store)
     graph = lq.upstream(repo, "model/det")
     assert labels(graph) == UPSTREAM_DET
-    assert graph.roots == (blob("det"),)
+    assert graph.roots == (node("det"),)
     assert graph.direction == "upstream"
     assert len(graph.edges) == 6
     assert graph.nodes[TRAIN].status == "finished"
     assert graph.nodes[TRAIN].name == "train"
-    assert graph.nodes[blob("det")].aliases == ("model/det:production",)
+    assert graph.nodes[node("det")].aliases == ("model/det:production",)
     assert [n.label for n in graph.parents(TRAIN)] == ["agent/alice", "dataset/clean@v1", CFG]
     assert [n.label for n in graph.children(TRAIN)] == ["model/det@v1"]
     for depth in range(5):
@@ -154,7 +163,7 @@ def test_downstream_with_depth_limits_and_kind_filters(store: SqlStore) -> None:
     models = lq.downstream(repo, "dataset/raw", kinds=["model"])
     assert labels(models) == {"dataset/raw@v1": 0, "model/det@v1": 3}
     assert models.edges == ()
-    assert models.nodes[blob("det")].aliases == ("model/det:production",)
+    assert models.nodes[node("det")].aliases == ("model/det:production",)
     assert labels(lq.downstream(repo, "agent/alice", kinds=["model", "report"])) == {
         "agent/alice": 0,
         "model/det@v1": 2,
@@ -184,29 +193,29 @@ def test_path_keeps_only_nodes_between_the_ends(store: SqlStore) -> None:
     assert len(lq.path(repo, "schema/coco", "model/det").edges) == 3
     assert lq.path(repo, "model/det", "dataset/raw").nodes == {}
     assert labels(lq.path(repo, "dataset/raw", "dataset/raw")) == {"dataset/raw@v1": 0}
-    assert sql.path_nodes(store.sql(), blob("cfg"), EVAL) == sorted([CFG, TRAIN, blob("det"), EVAL])
+    assert sql.path_nodes(store.sql(), blob("cfg"), EVAL) == sorted([CFG, TRAIN, node("det"), EVAL])
 
 
 def test_edges_among_and_node_rows_as_of_a_seq(store: SqlStore) -> None:
     build_small(store)
     db = store.sql()
-    among = sql.edges_among(db, [blob("raw"), blob("clean"), TRAIN, blob("schema")])
+    among = sql.edges_among(db, [node("raw"), node("clean"), TRAIN, node("schema")])
     assert [(e.kind, e.parent, e.child, e.role) for e in among] == [
-        ("derived_from", blob("raw"), blob("clean"), None),
-        ("labeled_with", blob("schema"), blob("clean"), None),
-        ("used", blob("clean"), TRAIN, "train"),
+        ("derived_from", node("raw"), node("clean"), None),
+        ("labeled_with", node("schema"), node("clean"), None),
+        ("used", node("clean"), TRAIN, "train"),
     ]
-    assert [e.seq for e in sql.edges_among(db, [blob("raw"), blob("clean")], as_of=5)] == []
-    ids = [blob("det"), TRAIN, EVAL, "agent/alice", CFG]
+    assert [e.seq for e in sql.edges_among(db, [node("raw"), node("clean")], as_of=5)] == []
+    ids = [node("det"), TRAIN, EVAL, "agent/alice", CFG]
     then = sql.node_rows(db, ids, as_of=13)  # det generated, train not finished, no eval yet
     assert then == {
-        blob("det"): sql.NodeRow(blob("det"), "artifact", "model", "det", 1, None, ()),
+        node("det"): sql.NodeRow(node("det"), "artifact", "model", "det", 1, None, ()),
         TRAIN: sql.NodeRow(TRAIN, "run", "run", "train", None, "running"),
         "agent/alice": sql.NodeRow("agent/alice", "agent", "agent", "alice"),
         CFG: sql.NodeRow(CFG, "artifact", "file"),
     }
     now = sql.node_rows(db, ids)
-    assert now[blob("det")].aliases == ("model/det:production",)
+    assert now[node("det")].aliases == ("model/det:production",)
     assert (now[TRAIN].status, now[EVAL].status) == ("finished", "running")
 
 
@@ -215,9 +224,11 @@ def test_bad_queries_say_what_to_do(store: SqlStore) -> None:
     repo = Lineal(store)
     with pytest.raises(NotFound, match="no dataset named 'nope'"):
         lq.upstream(repo, "dataset/nope")
-    with pytest.raises(NotFound, match="does not exist") as unknown:
+    with pytest.raises(
+        NotFound, match="has no alias 'staging'; it has model/det:production"
+    ) as unknown:
         lq.downstream(repo, "model/det:staging")
-    assert unknown.value.hint == "`lineal log --op alias.set` lists every alias change"
+    assert unknown.value.hint == "set it with `lineal alias set model/det@vN staging`"
     with pytest.raises(NotFound, match="no agent/bob"):
         lq.downstream(repo, "agent/bob")
     with pytest.raises(InvalidInput, match="bad reference"):
@@ -268,18 +279,18 @@ class History:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self.repo = Lineal(store)
-        self.versions: list[tuple[int, str, str]] = []  # (seq, name, digest)
+        self.versions: list[tuple[int, str, str]] = []  # (seq, name, node)
         self.edges: list[tuple[int, str, str]] = []  # (seq, parent, child)
-        self.aliases: list[tuple[int, str, str | None]] = []  # (seq, alias, digest)
+        self.aliases: list[tuple[int, str, str | None]] = []  # (seq, alias, node)
         self.finished: dict[str, int] = {}  # run node -> seq
 
     def head(self) -> int:
         return self.store.head()[0]
 
     def artifact(self, kind: str, name: str, label: str) -> str:
-        self.repo.record_artifact(kind, digest=blob(label), name=name)
-        self.versions.append((self.head(), f"{kind}/{name}", blob(label)))
-        return blob(label)
+        made = self.repo.record_artifact(kind, digest=blob(label), name=name)
+        self.versions.append((self.head(), f"{kind}/{name}", made.node))
+        return made.node
 
     def run(self) -> str:
         return f"run/{self.repo.start_run('train').id}"
@@ -292,9 +303,10 @@ class History:
         self.repo.finish_run(run)
         self.finished[run] = self.head()
 
-    def alias(self, alias: str, digest: str | None) -> None:
+    def alias(self, alias: str, node: str | None) -> None:
+        digest = None if node is None else split_node(node)[2]
         self.store.append(AliasSet(kind="model", name="m", alias=alias, digest=digest))
-        self.aliases.append((self.head(), alias, digest))
+        self.aliases.append((self.head(), alias, node))
 
     # -- the model ------------------------------------------------------------------------
     def versions_at(self, name: str, seq: int) -> list[str]:
@@ -639,6 +651,9 @@ def test_long_id_lists_are_chunked_without_changing_answers(
         ]
 
     expected = answers()
-    assert expected[0]["roots"] == [blob("raw"), blob("raw2"), blob("raw3")]
+    assert expected[0]["roots"] == [
+        node("raw"),
+        *(f"dataset/raw@{blob(x)}" for x in ("raw2", "raw3")),
+    ]
     monkeypatch.setattr(sql, "CHUNK", 1)
     assert answers() == expected

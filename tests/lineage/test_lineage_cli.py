@@ -135,7 +135,7 @@ def test_as_of_a_seq_and_a_time(ws: Path) -> None:
         (("upstream", "model/det", "--as-of", "99999"), "error: bad as-of 99999"),
         (("downstream", "dataset/raw", "--format", "png"), "error: bad format 'png'"),
         (("downstream", "dataset/raw", "--kind", "modle"), "error: bad kind 'modle'"),
-        (("path", "dataset/raw", "model/det:staging"), "error: model/det:staging does not"),
+        (("path", "dataset/raw", "model/det:staging"), "error: model/det has no alias 'staging'"),
     ],
 )
 def test_bad_input_is_one_error_and_a_hint(ws: Path, args: tuple[str, ...], message: str) -> None:

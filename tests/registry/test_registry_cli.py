@@ -69,7 +69,7 @@ def test_bad_input_is_one_line(ws: Path, lineal_cli: Cli) -> None:
     for args, words in (
         (("model", "register", "missing.pt", "--name", "det"), "no such file"),
         (("model", "show", "dataset/x"), "bad model reference"),
-        (("model", "promote", "det@v9", "--to", "staging", "--reason", "r"), "latest is v1"),
+        (("model", "promote", "det@v9", "--to", "staging", "--reason", "r"), "latest is model/det"),
         (("model", "promote", "det@v1", "--to", "v2", "--reason", "r"), "reserved"),
     ):
         result = lineal_cli(*args, cwd=ws)

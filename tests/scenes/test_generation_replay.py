@@ -87,8 +87,8 @@ def test_generation_run_records_lineage_and_replays_identically(
         assert made.dataset.meta["files"] == 7
         assert [s.kind for s in made.schemas] == ["schema"]
         edges = repo.edges(made.dataset)
-        assert ("rendered_from", made.scene.digest) in {(e.kind, e.parent) for e in edges}
-        assert ("labeled_with", made.schemas[0].digest) in {(e.kind, e.parent) for e in edges}
+        assert ("rendered_from", made.scene.node) in {(e.kind, e.parent) for e in edges}
+        assert ("labeled_with", made.schemas[0].node) in {(e.kind, e.parent) for e in edges}
         used = {e.role for e in repo.edges(made.run) if e.kind == "used"}
         assert {"scene", "randomization", "code", "command"} <= used
         code = [e for e in repo.edges(made.run) if e.kind == "used" and e.role == "code"]

@@ -60,9 +60,7 @@ def test_add_show_and_diff_name_the_changed_layer(ws: Path, lineal_cli: Cli) -> 
     with Lineal.open(path=ws) as repo:
         scene = repo.resolve("scene/env@v2")
         roles = {
-            e.role
-            for e in repo.edges(scene)
-            if e.kind == "derived_from" and e.child == scene.digest
+            e.role for e in repo.edges(scene) if e.kind == "derived_from" and e.child == scene.node
         }
         assert roles == {"root", "sublayer", "previous"}
         layer = repo.resolve(shown["layers"][0]["digest"])

@@ -22,8 +22,10 @@ CREATE TABLE approvals (
     seq INTEGER PRIMARY KEY
 );
 CREATE TABLE artifacts (
-    digest TEXT PRIMARY KEY,
+    node TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
     kind TEXT NOT NULL,
+    name TEXT,
     size INTEGER,
     uri TEXT,
     meta TEXT NOT NULL,
@@ -142,6 +144,7 @@ CREATE TABLE versions (
 CREATE INDEX aliases_digest ON aliases (digest);
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
 CREATE INDEX approvals_digest ON approvals (digest, alias);
+CREATE INDEX artifacts_digest ON artifacts (digest);
 CREATE INDEX edges_child ON edges (child);
 CREATE INDEX edges_down ON edges (parent_id, child_id, seq);
 CREATE INDEX edges_up ON edges (child_id, parent_id, seq);

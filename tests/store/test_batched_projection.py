@@ -62,13 +62,14 @@ def test_batch_equals_one_by_one(ops: list[ArtifactRecord]) -> None:
         single.close()
 
 
-def test_a_digest_of_two_kinds_in_one_batch_is_refused(tmp_path: Path) -> None:
+def test_an_unnamed_digest_of_two_kinds_in_one_batch_is_refused(tmp_path: Path) -> None:
     store = _store(tmp_path, "l.db")
     ops = [
-        ArtifactRecord(kind="dataset", digest=DIGESTS[0], name="a"),
-        ArtifactRecord(kind="model", digest=DIGESTS[0], name="m"),
+        ArtifactRecord(kind="dataset", digest=DIGESTS[0], name="a"),  # a node of its own
+        ArtifactRecord(kind="config", digest=DIGESTS[0]),
+        ArtifactRecord(kind="env", digest=DIGESTS[0]),
     ]
-    with pytest.raises(Conflict, match="already recorded as a dataset"):
+    with pytest.raises(Conflict, match="already recorded as an unnamed config"):
         store.append(ops)
     assert store.head()[0] == 1
     assert store.sql().all("SELECT * FROM artifacts") == []

@@ -69,7 +69,8 @@ def test_a_forked_child_is_refused_and_leaves_the_run_to_its_parent(ws: Path, re
     worker = repo.show(own)  # a run of the child's own: recorded, and linked to the parent's
     assert worker["status"] == "finished"
     assert worker["metric_points"] == 1
-    assert {"kind": "informed_by", "node": ref, "role": None} in worker["upstream"]
+    assert {"kind": "informed_by", "node": ref, "ref": ref, "node_kind": "run",
+            "role": None} in worker["upstream"]  # fmt: skip
     assert all("not to this forked child" in line for line in refusals)
     shown = repo.show(ref)
     assert shown["status"] == "finished"

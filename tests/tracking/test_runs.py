@@ -73,7 +73,7 @@ def test_a_run_records_params_inputs_outputs_metrics_and_summary(ws: Path, repo:
     roles = {(e["kind"], e["role"]) for e in shown["upstream"]}
     assert {("used", "train"), ("used", "eval"), ("used", "env")} <= roles
     assert {(e["kind"], e["role"], e["node"]) for e in shown["downstream"]} == {
-        ("generated", "model", made.digest)
+        ("generated", "model", made.node)
     }
     assert repo.resolve("model/detector").meta["flavor"] == "torch"
     odd = metric_points(repo, run.ref, "odd")["odd"]
@@ -127,7 +127,8 @@ def test_an_exception_fails_the_run_and_nested_runs_are_linked(repo: Lineal) -> 
     assert shown["status"] == "failed"
     assert shown["error"] == "ZeroDivisionError: division by zero"
     assert shown["metric_points"] == 1  # flushed before the failure was recorded
-    assert {"kind": "informed_by", "node": outer.ref, "role": None} in shown["upstream"]
+    assert {"kind": "informed_by", "node": outer.ref, "ref": outer.ref, "node_kind": "run",
+            "role": None} in shown["upstream"]  # fmt: skip
 
 
 def test_bad_input_is_refused_at_the_call_and_the_run_stays_consistent(

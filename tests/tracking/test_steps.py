@@ -97,7 +97,7 @@ def test_lineage_edges_and_outputs(ws: Path, repo: Lineal) -> None:
     upper(src, str(ws / "out.txt"))
     (shown,) = _runs(repo, "upper")
     used = _edges(shown, "upstream", "used")
-    assert used["src"] == datasets.resolve_dataset(repo, "dataset/in.txt").digest
+    assert used["src"] == datasets.resolve_dataset(repo, "dataset/in.txt").node
     assert set(used) - {"env", "code"} == {"src"}  # `out` names where the output goes
     made = _edges(shown, "downstream", "generated")
     assert set(made) == {"return"}
@@ -151,7 +151,7 @@ def test_a_str_path_and_a_reference_are_inputs(ws: Path, repo: Lineal) -> None:
     assert len(calls) == 1
     (shown, _) = _runs(repo, "count")
     used = _edges(shown, "upstream", "used")
-    assert used["table"] == used["folder"] == repo.resolve(ref).digest  # type: ignore[union-attr]
+    assert used["table"] == used["folder"] == repo.resolve(ref).node  # type: ignore[union-attr]
     assert shown["params"] == {}
 
 

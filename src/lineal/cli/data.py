@@ -145,7 +145,9 @@ def _cause(change: Change) -> str:
 
 
 def _print_lineage(result: LineageDiff) -> None:
-    out.print(f"{result.a} ({result.run_a}) -> {result.b} ({result.run_b})", markup=False)
+    sides = [f"{ref} ({run})" if ref != run else ref for ref, run in
+             ((result.a, result.run_a), (result.b, result.run_b))]  # fmt: skip
+    out.print(f"{sides[0]} -> {sides[1]}", markup=False)
     out.print("metrics (the effect):", markup=False)
     if not result.metrics:
         out.print("  none logged", markup=False)

@@ -29,7 +29,7 @@ def _print_schema(body: dict[str, Any]) -> None:
     )
     if body["attributes"]:
         out.print(f"{'attributes':<17} {', '.join(body['attributes'])}", markup=False)
-    for key in ("derived_from", "datasets"):
+    for key in ("derived_from", "datasets", "same_content"):
         for node in body.get(key) or ():
             out.print(f"{key.replace('_', ' '):<17} {node}", markup=False)
     out.print(f"classes ({len(body['classes'])}):", markup=False)

@@ -59,7 +59,9 @@ def show(
     for direction in ("upstream", "downstream"):
         for edge in body[direction]:
             role = f" ({edge['role']})" if edge["role"] else ""
-            _line(direction, f"{edge['kind']}{role} {edge['node']}")
+            unnamed = edge["ref"].startswith("sha256:")
+            what = f"{edge['node_kind']} {edge['ref']}" if unnamed else edge["ref"]
+            _line(direction, f"{edge['kind']}{role} {what}")
 
 
 def _pairs(pairs: list[str]) -> dict[str, str]:
@@ -95,7 +97,7 @@ def tag(
         with client.atomic():
             for key, value in wanted.items():
                 client.set_tag(node, key, value)
-        label = node.ref if isinstance(node, Run) or node.name else node.digest
+        label = node.ref
     for key, value in wanted.items():
         out.print(f"{label}: {key} = {value}" if value else f"{label}: {key} removed", markup=False)
 

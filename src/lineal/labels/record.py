@@ -112,7 +112,7 @@ def labeled_with(repo: Lineal, artifact: Artifact) -> list[Artifact]:
     for edge in repo.edges(artifact):
         if edge.kind != "labeled_with":
             continue
-        other = edge.parent if edge.child == artifact.digest else edge.child
+        other = edge.parent if edge.child == artifact.node else edge.child
         schema = repo.resolve(other)
         if isinstance(schema, Artifact) and schema.kind == KIND:
             found.append(schema)
@@ -153,14 +153,13 @@ def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
 
 
 def named(repo: Lineal, artifact: Artifact) -> Artifact:
-    """``artifact`` with its first name and version, if it has one."""
+    """``artifact`` if it is a named version, else the first named version of its kind holding
+    the same bytes (a schema recorded unnamed, then named), else itself."""
     if artifact.name is not None:
         return artifact
-    names = repo.show(artifact.digest).get("names") or []
-    if names:
-        found = repo.resolve(names[0])
-        if isinstance(found, Artifact):
-            return found
+    for holder in repo.holders(artifact.digest):
+        if holder.name is not None and holder.kind == artifact.kind:
+            return holder
     return artifact
 
 
@@ -177,21 +176,15 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
         "format": artifact.meta.get("format"),
         "source": artifact.meta.get("source"),
         **schema.canonical(),
-        "names": body.get("names", []),
-        "derived_from": [
-            _ref(repo, e["node"]) for e in body["upstream"] if e["kind"] == "derived_from"
-        ],
+        "versions": body.get("versions", []),
+        "same_content": body.get("same_content", []),
+        "derived_from": [e["ref"] for e in body["upstream"] if e["kind"] == "derived_from"],
         "datasets": [
-            _ref(repo, e["node"])
+            e["ref"]
             for e in (*body["downstream"], *body["upstream"])  # upstream: stores of before
             if e["kind"] == "labeled_with"
         ],
     }
-
-
-def _ref(repo: Lineal, digest: str) -> str:
-    found = repo.resolve(digest)
-    return named(repo, found).ref if isinstance(found, Artifact) else found.ref
 
 
 # -- datasets ------------------------------------------------------------------------------
@@ -250,7 +243,7 @@ def label_dataset(
         if len(found) > 1:
             name = f"{base}-{default_name(one.files[0])}"[:128]
         recorded = record(repo, one, name=check_name(name, "schema name"), source=one.files[0])
-        already = any(s.digest == recorded.artifact.digest for s in labeled_with(repo, dataset))
+        already = any(s.node == recorded.artifact.node for s in labeled_with(repo, dataset))
         if not already:
             repo.link("labeled_with", recorded.artifact, dataset)
         done.append(recorded)

@@ -16,6 +16,7 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError
 from lineal.labels.diff import diff
 from lineal.labels.record import KIND, labeled_with, named, stored_schema
+from lineal.model.digests import is_digest
 from lineal.model.entities import Artifact, Run
 
 TRAIN_ROLES = frozenset(("train", "training"))
@@ -98,7 +99,7 @@ def check(repo: Lineal, run: Run) -> list[str]:
         messages, evaluation = [f"label schemas could not be compared: {exc}"], {}
     wanted = {
         WARNING_TAG: "; ".join(messages)[:MAX_TAG] or None,
-        EVAL_TAG: next(iter(evaluation)) if len(evaluation) == 1 else None,
+        EVAL_TAG: next(iter(evaluation.values())).node if len(evaluation) == 1 else None,
     }
     with repo.atomic():
         for key, value in wanted.items():
@@ -110,11 +111,11 @@ def check(repo: Lineal, run: Run) -> list[str]:
 def class_metrics(repo: Lineal, run: Run) -> dict[str, dict[str, Any]]:
     """Each per-class metric (``KEY/CLASS``) of the run, with the class it measures in the
     schema version of the run's eval data (``schema.eval``)."""
-    digest = run.tags.get(EVAL_TAG)
-    if digest is None:
+    tagged = run.tags.get(EVAL_TAG)
+    if tagged is None:
         return {}
-    schema_artifact = repo.resolve(digest)
-    if not isinstance(schema_artifact, Artifact):
+    schema_artifact = _eval_schema(repo, tagged)
+    if schema_artifact is None:
         return {}
     schema = stored_schema(schema_artifact)
     ref = named(repo, schema_artifact).ref
@@ -124,6 +125,15 @@ def class_metrics(repo: Lineal, run: Run) -> dict[str, dict[str, Any]]:
         for key in sorted(run.metrics)
         if "/" in key and (name := key.rsplit("/", 1)[1]) in classes
     }
+
+
+def _eval_schema(repo: Lineal, node: str) -> Artifact | None:
+    """The schema the ``schema.eval`` tag names: its node (a bare digest in runs recorded
+    before named versions were nodes of their own: the first schema holding those bytes)."""
+    if not is_digest(node):
+        found = repo.resolve(node)
+        return found if isinstance(found, Artifact) else None
+    return next((a for a in repo.holders(node) if a.kind == KIND), None)
 
 
 def run_labels(repo: Lineal, run: Run) -> dict[str, Any]:

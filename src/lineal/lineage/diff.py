@@ -31,124 +31,19 @@ in the order of CATEGORIES, then by subject)::
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError
 from lineal.labels.runs import schema_changes, schema_digests, side_warnings
+from lineal.lineage.changes import CATEGORIES, Change, LineageDiff, MetricChange
+from lineal.lineage.environment import ML_PACKAGES, env_changes, is_ml_package
 from lineal.lineage.graph import Graph, Node
 from lineal.lineage.queries import upstream
-from lineal.model.entities import Artifact, Run
+from lineal.model.entities import Artifact, Run, split_node
 
-CATEGORIES = (
-    "schema", "dataset", "scene", "artifact", "code", "param", "seed", "split",
-    "upstream-param", "python", "package", "container", "os",
-)  # fmt: skip
-#: Packages whose version plausibly moves a model's metrics (PEP 503 names).
-ML_PACKAGES = frozenset((
-    "torch", "torchvision", "torchaudio", "tensorflow", "tensorflow-gpu", "tf-keras", "keras",
-    "jax", "jaxlib", "flax", "optax", "numpy", "scipy", "scikit-learn", "pandas", "numba", "cupy",
-    "triton", "onnx", "onnxruntime", "onnxruntime-gpu", "opencv-python", "pillow", "pillow-simd",
-    "opencv-python-headless", "opencv-contrib-python", "transformers", "tokenizers", "timm",
-    "accelerate", "safetensors", "albumentations", "xgboost", "lightgbm", "catboost",
-    "pytorch-lightning", "lightning", "mxnet", "paddlepaddle", "einops",
-))  # fmt: skip
-_CUDA = re.compile(r"(^nvidia-|^cuda-|cuda|cudnn|cublas|nccl|^cupy-)")
 _HANDLED = ("env", "code")  # compared from the runs' own env and code inputs
-
-
-def is_ml_package(name: str) -> bool:
-    """Is ``name`` (PEP 503 spelling) a package whose version can move a model's metrics?"""
-    return name in ML_PACKAGES or bool(_CUDA.search(name))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Change:
-    """One difference upstream of the two runs: ``before`` on a's side, ``after`` on b's
-    (None: absent there), ``detail`` JSON-shaped facts, ``score`` its rank (module docs)."""
-
-    category: str
-    subject: str
-    before: Any
-    after: Any
-    detail: Mapping[str, Any]
-    score: float
-
-    def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise InvalidInput(f"bad category {self.category!r}: expected {CATEGORIES}")
-
-    def as_dict(self) -> dict[str, Any]:
-        body = {field.name: getattr(self, field.name) for field in fields(self)}
-        return {**body, "detail": dict(self.detail)}
-
-
-def _change(category: str, subject: str, old: Any, new: Any, score: float, **detail: Any) -> Change:
-    return Change(
-        category=category, subject=subject, before=old, after=new, detail=detail, score=score
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricChange:
-    """A metric's latest (or summary) value on each side (None: not logged; NaN kept) and
-    ``after - before`` when both sides have it."""
-
-    key: str
-    before: float | None
-    after: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
-
-    @property
-    def changed(self) -> bool:
-        """Logged on one side only, NaN on one side only, or two different numbers."""
-        a, b = self.before, self.after
-        if a is None or b is None:
-            return a is not b
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) != math.isnan(b)
-        return a != b
-
-    def as_dict(self) -> dict[str, Any]:
-        a, b, delta = (_json_number(x) for x in (self.before, self.after, self.delta))
-        return {"key": self.key, "a": a, "b": b, "delta": delta, "changed": self.changed}
-
-
-def _json_number(value: float | None) -> float | str | None:
-    if value is None or math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineageDiff:
-    """``a`` and ``b`` as named, the runs compared, the ranked causes and the metrics."""
-
-    a: str
-    b: str
-    run_a: str
-    run_b: str
-    changes: tuple[Change, ...]
-    metrics: tuple[MetricChange, ...]
-    warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "runs": {"a": self.run_a, "b": self.run_b},
-            "warnings": {side: list(found) for side, found in self.warnings.items()},
-            "metrics": [metric.as_dict() for metric in self.metrics],
-            "changes": [change.as_dict() for change in self.changes],
-        }
 
 
 # -- resolving the two sides -----------------------------------------------------------------
@@ -185,7 +80,7 @@ def run_of(repo: Lineal, ref: str) -> Run:
     found = _found(repo, ref)
     if isinstance(found, Run):
         return found
-    made = [e for e in repo.edges(found) if e.kind == "generated" and e.child == found.digest]
+    made = [e for e in repo.edges(found) if e.kind == "generated" and e.child == found.node]
     if not made:
         raise InvalidInput(f"{ref} is {_what(found)} that no recorded run generated", hint=_HINT)
     run = repo.resolve(min(made, key=lambda e: e.seq or 0).parent)
@@ -221,8 +116,8 @@ def diff(repo: Lineal, a: str, b: str) -> LineageDiff:
         *_code_changes(code_a, code_b),
         *_run_changes(run_a, run_b),
         *_upstream_run_changes(repo, graph_a, graph_b),
-        *_env_changes(env_a, env_b),
-        *(_change("schema", *x[:3], 100.0, **x[3]) for x in by_role),
+        *env_changes(env_a, env_b),
+        *(Change.of("schema", *x[:3], 100.0, **x[3]) for x in by_role),
     ]
     changes.sort(key=lambda c: (-c.score, CATEGORIES.index(c.category), c.subject))
     keys = sorted(set(run_a.metrics) | set(run_b.metrics))
@@ -250,10 +145,21 @@ def _handle(node: Node, graph: Graph) -> str:
 
 
 def _grouped(graph: Graph) -> dict[str, dict[str, Node]]:
+    """Upstream artifacts by handle (KIND/NAME), without earlier versions that are upstream
+    only as what a later version of the same name was derived from (scene v1 behind v2):
+    those are history, not something the run used."""
     groups: dict[str, dict[str, Node]] = {}
     for node in graph.nodes.values():
         if node.type == "artifact" and node.kind not in _HANDLED:
             groups.setdefault(_handle(node, graph), {})[node.id] = node
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        history = {
+            e.parent for e in graph.edges if e.kind == "derived_from" and e.child in members
+        } - {e.parent for e in graph.edges if e.kind != "derived_from"}
+        for node_id in history & members.keys():
+            del members[node_id]
     return groups
 
 
@@ -271,16 +177,20 @@ def _file_counts(repo: Lineal, old: str, new: str) -> dict[str, Any]:
         before, after = (datasets.manifest_of(repo, _artifact(repo, d)) for d in (old, new))
     except LinealError as exc:  # no workspace, or a manifest not pulled: counts unknown
         local = repo.workspace is not None and repo.workspace.root is not None
-        return {"fraction": None, "files_unknown": exc.message if local else "no object cache"}
+        if not local:
+            return {"fraction": None, "files_unknown": "no object cache"}
+        refs = " ".join(_artifact(repo, node).ref for node in (old, new))
+        return {"fraction": None, "files_unknown": f"{exc.message}; `lineal pull {refs}` "
+                "fetches the manifests"}  # fmt: skip
     changed = manifest_diff(before, after)
     counts = {part: len(getattr(changed, part)) for part in ("added", "removed", "modified")}
     total = max(len(before), len(after), 1)
     return {**counts, "files": total, "fraction": round(min(1.0, sum(counts.values()) / total), 6)}
 
 
-def _artifact(repo: Lineal, digest: str) -> Artifact:
-    found = repo.resolve(digest)
-    assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
+def _artifact(repo: Lineal, node: str) -> Artifact:
+    found = repo.resolve(node)
+    assert isinstance(found, Artifact)  # noqa: S101 - an artifact node names one
     return found
 
 
@@ -289,11 +199,16 @@ def _artifact_changes(repo: Lineal, left: Graph, right: Graph, said: set[str]) -
     for handle in sorted(set(before) | set(after)):
         old, new = before.get(handle, {}), after.get(handle, {})
         kind = next(iter({**old, **new}.values())).kind
-        if old.keys() == new.keys() or (kind == "schema" and old.keys() ^ new.keys() <= said):
+        moved = {split_node(n)[2] for n in old.keys() ^ new.keys()}  # by bytes, as said
+        if old.keys() == new.keys() or (kind == "schema" and moved <= said):
             continue
         gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
         change = "changed" if gone and came else "added" if came else "removed"
-        detail: dict[str, Any] = {"change": change, "digests": {"before": gone, "after": came}}
+        digests = {
+            "before": [split_node(n)[2] for n in gone],
+            "after": [split_node(n)[2] for n in came],
+        }
+        detail: dict[str, Any] = {"change": change, "digests": digests}
         fraction = None
         if kind not in ("schema", "scene") and change == "changed" and len(gone) == len(came) == 1:
             detail.update(_file_counts(repo, gone[0], came[0]))
@@ -304,7 +219,7 @@ def _artifact_changes(repo: Lineal, left: Graph, right: Graph, said: set[str]) -
             category, score = kind, round(60 + 35 * (0.5 if fraction is None else fraction), 3)
         else:
             category, score = ("dataset", 95.0) if kind == "dataset" else ("artifact", 55.0)
-        yield _change(category, handle, _labels(old), _labels(new), score, **detail)
+        yield Change.of(category, handle, _labels(old), _labels(new), score, **detail)
 
 
 # -- the runs themselves ---------------------------------------------------------------------
@@ -316,7 +231,7 @@ def _mapping_changes(
         if key in before and key in after and _same(old, new):
             continue
         change = "added" if key not in before else "removed" if key not in after else "changed"
-        yield _change(category, prefix + key, old, new, score, change=change)
+        yield Change.of(category, prefix + key, old, new, score, change=change)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -331,7 +246,7 @@ def _run_changes(a: Run, b: Run) -> Iterable[Change]:
     yield from _mapping_changes(splits[0], splits[1], "split", 36.0, "")
     seeds = a.meta.get("seed"), b.meta.get("seed")
     if not _same(*seeds):
-        yield _change("seed", "seed", *seeds, 38.0)
+        yield Change.of("seed", "seed", *seeds, 38.0)
 
 
 def _runs_by_name(graph: Graph) -> dict[str, list[str]]:
@@ -356,45 +271,21 @@ def _upstream_run_changes(repo: Lineal, left: Graph, right: Graph) -> Iterable[C
 
 def _code_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[Change]:
     if a.get("commit") != b.get("commit"):
-        yield _change("code", "commit", a.get("commit"), b.get("commit"), 50.0)
+        yield Change.of("code", "commit", a.get("commit"), b.get("commit"), 50.0)
     old, new = a.get("diff"), b.get("diff")
     if old != new:
         dirty = {"before": bool(old), "after": bool(new)}
-        yield _change("code", "uncommitted changes", old, new, 45.0, dirty=dirty)
+        yield Change.of("code", "uncommitted changes", old, new, 45.0, dirty=dirty)
 
 
-# -- the environment -------------------------------------------------------------------------
-def _version_gap(old: str | None, new: str | None) -> int:
-    """3 when a package came or went or its major version moved, 2 for minor, else 1."""
-    if old is None or new is None:
-        return 3
-    parts = [re.findall(r"[0-9]+", v.split("+")[0])[:2] for v in (old, new)]
-    for index, bump in ((0, 3), (1, 2)):
-        mine = [p[index] if len(p) > index else "" for p in parts]
-        if mine[0] != mine[1]:
-            return bump
-    return 1
-
-
-def _python(env: Mapping[str, Any]) -> Any:
-    python = env.get("python")
-    return python.get("version") if isinstance(python, Mapping) else python
-
-
-def _env_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterable[Change]:
-    for subject, category, score, old, new in (
-        ("python", "python", 24.0, _python(a), _python(b)),
-        ("container", "container", 12.0, a.get("container"), b.get("container")),
-        ("os", "os", 10.0, a.get("os"), b.get("os")),
-    ):
-        if old != new:
-            yield _change(category, subject, old, new, score)
-    packages = [p if isinstance(p, Mapping) else {} for p in (a.get("packages"), b.get("packages"))]
-    for name in sorted(set(packages[0]) | set(packages[1])):
-        old, new = packages[0].get(name), packages[1].get(name)
-        if old == new:
-            continue
-        ml = is_ml_package(name)
-        change = "added" if old is None else "removed" if new is None else "changed"
-        score = (20.0 if ml else 5.0) + _version_gap(old, new)
-        yield _change("package", name, old, new, score, change=change, ml=ml)
+__all__ = [
+    "CATEGORIES",
+    "ML_PACKAGES",
+    "Change",
+    "LineageDiff",
+    "MetricChange",
+    "diff",
+    "is_file_diff",
+    "is_ml_package",
+    "run_of",
+]

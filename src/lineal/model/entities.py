@@ -20,6 +20,10 @@ _NAME = re.compile(NAME_PATTERN)
 _ULID = re.compile(ULID_PATTERN)
 _RUN_NODE = re.compile(f"run/{ULID_PATTERN}")
 _AGENT_NODE = re.compile(f"agent/{AGENT_PATTERN}")
+#: A named version's node: ``KIND/NAME@sha256:HEX`` (the full digest, never a number).
+_VERSION_NODE = re.compile(
+    f"(?P<kind>{'|'.join(ARTIFACT_KINDS)})/(?P<name>{NAME_PATTERN})@(?P<digest>sha256:[0-9a-f]{{64}})"
+)
 
 RUN_STATUSES = ("running", "finished", "failed", "killed", "crashed")
 
@@ -37,16 +41,42 @@ EDGE_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+def artifact_node(kind: str, name: str | None, digest: str) -> str:
+    """The lineage node of an artifact: ``KIND/NAME@DIGEST`` for a named version (its own node,
+    whatever other versions hold the same bytes), the bare digest for an unnamed artifact."""
+    return digest if name is None else f"{kind}/{name}@{digest}"
+
+
+def is_version_node(text: object) -> bool:
+    """Whether ``text`` is a named version's node id, ``KIND/NAME@sha256:<64 hex>``."""
+    return isinstance(text, str) and _VERSION_NODE.fullmatch(text) is not None
+
+
+def split_node(node: str) -> tuple[str | None, str | None, str]:
+    """``(kind, name, digest)`` of an artifact node id; ``(None, None, digest)`` when unnamed."""
+    if is_digest(node):
+        return None, None, node
+    match = _VERSION_NODE.fullmatch(node)
+    if match is None:
+        raise InvalidInput(
+            f"bad artifact node {node!r}: expected KIND/NAME@sha256:HEX or sha256:HEX"
+        )
+    return match["kind"], match["name"], match["digest"]
+
+
 def node_type(node: str) -> str:
     """'artifact', 'run' or 'agent' for a node id, or raise InvalidInput."""
     if is_digest(node):
+        return "artifact"
+    if isinstance(node, str) and _VERSION_NODE.fullmatch(node):
         return "artifact"
     if isinstance(node, str) and _RUN_NODE.fullmatch(node):
         return "run"
     if isinstance(node, str) and _AGENT_NODE.fullmatch(node):
         return "agent"
     raise InvalidInput(
-        f"bad node {node!r}: expected an artifact digest (sha256:HEX), run/ULID or agent/NAME"
+        f"bad node {node!r}: expected KIND/NAME@sha256:HEX (a named version), sha256:HEX "
+        "(an unnamed artifact), run/ULID or agent/NAME"
     )
 
 
@@ -112,6 +142,11 @@ class Artifact:
             isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0
         ):
             raise InvalidInput(f"bad size {self.size!r}: expected a non-negative integer")
+
+    @property
+    def node(self) -> str:
+        """This artifact's lineage node (see ``artifact_node``)."""
+        return artifact_node(self.kind, self.name, self.digest)
 
     @property
     def ref(self) -> str:

@@ -14,8 +14,7 @@ from lineal.client import Lineal
 from lineal.labels import runs as labelled
 from lineal.lineage import queries as lineage
 from lineal.lineage.graph import Graph
-from lineal.model.entities import Artifact, Run
-from lineal.model.refs import Ref
+from lineal.model.entities import Artifact, Run, node_type
 from lineal.registry.config import MetricRule, Policy, RegistryConfig
 from lineal.registry.models import generated_by
 from lineal.store import queries
@@ -62,24 +61,24 @@ class Context:
     def __init__(self, repo: Lineal, model: Artifact) -> None:
         self.repo = repo
         self.model = model
-        self.graph: Graph = lineage.upstream(repo, Ref(kind=None, digest=model.digest))
+        self.graph: Graph = lineage.upstream(repo, model.node)
         self._artifacts: dict[str, Artifact] = {}
-        self.trained_by = generated_by(repo, model.digest)
+        self.trained_by = generated_by(repo, model)
         runs = [self.trained_by] if self.trained_by else []
-        runs += [e.child for e in repo.edges(model.digest) if e.kind == "used"]
+        runs += [e.child for e in repo.edges(model) if e.kind == "used"]
         self.runs = [self.run(ref) for ref in dict.fromkeys(runs)]
 
-    def artifact(self, digest: str) -> Artifact:
-        if digest not in self._artifacts:
-            found = self.repo.resolve(Ref(kind=None, digest=digest))
-            assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
-            self._artifacts[digest] = found
-        return self._artifacts[digest]
+    def artifact(self, node: str) -> Artifact:
+        if node not in self._artifacts:
+            found = self.repo.resolve(node)
+            assert isinstance(found, Artifact)  # noqa: S101 - an artifact node names one
+            self._artifacts[node] = found
+        return self._artifacts[node]
 
     def stated(self, artifact: Artifact, key: str) -> str | None:
         """``key`` (license, source, …) as the artifact's tag now says it, else as recorded."""
         if key in STATED_BY_TAG:
-            tagged = queries.tags(self.repo.store.sql(), artifact.digest).get(key)
+            tagged = queries.tags(self.repo.store.sql(), artifact.node).get(key)
             if tagged:
                 return tagged
         return meta_value(artifact, key)
@@ -89,15 +88,19 @@ class Context:
         assert isinstance(found, Run)  # noqa: S101
         return found
 
-    def label(self, digest: str) -> str:
-        node = self.graph.nodes.get(digest)
-        return node.label if node is not None else digest
+    def label(self, node_id: str) -> str:
+        """The node's reference (``dataset/x@v2``), in the model's upstream or not (an
+        evaluation run's data is beside it, not upstream)."""
+        node = self.graph.nodes.get(node_id)
+        if node is not None:
+            return node.label
+        return queries.labels(self.repo.store.sql(), [node_id]).get(node_id, (node_id, ""))[0]
 
     def upstream(self, *kinds: str) -> list[str]:
         return [
             node.id
             for node in self.graph.nodes.values()
-            if node.type == "artifact" and node.kind in kinds and node.id != self.model.digest
+            if node.type == "artifact" and node.kind in kinds and node.id != self.model.node
         ]
 
     def made_by_run(self, node: str) -> bool:
@@ -107,14 +110,14 @@ class Context:
         """The datasets ``run`` used that carry ``alias`` now (any dataset when None)."""
         found = []
         for edge in self.repo.edges(run.ref):
-            if edge.kind != "used" or edge.child != run.ref or not edge.parent.startswith("sha"):
+            if edge.kind != "used" or edge.child != run.ref or node_type(edge.parent) != "artifact":
                 continue
             artifact = self.artifact(edge.parent)
             if artifact.kind != "dataset":
                 continue
             held = queries.artifact_details(self.repo.store.sql(), artifact)["aliases"]
             if alias is None or any(a.endswith(f":{alias}") for a in held):
-                found.append(artifact.digest)
+                found.append(artifact.node)
         return found
 
 

@@ -42,18 +42,34 @@ def resolve_model(repo: Lineal, text: str) -> Artifact:
     return found
 
 
-def generated_by(repo: Lineal, digest: str) -> str | None:
-    """The run that generated this artifact (the first, if several did)."""
-    for edge in repo.edges(digest):
-        if edge.kind == "generated" and edge.child == digest:
-            return edge.parent
-    return None
+def generated_by(repo: Lineal, artifact: Artifact | str) -> str | None:
+    """The run that generated this artifact (the first, if several did); for a version
+    registered from bytes a run made (a file, a logged model), the run that made those."""
+    node = repo.node(artifact)
+    seen = {node}
+    while True:
+        edges = [e for e in repo.edges(node) if e.child == node]
+        for edge in edges:
+            if edge.kind == "generated":
+                return edge.parent
+        sources = [e.parent for e in edges if e.kind == "derived_from" and e.role == _REGISTERED]
+        if not sources or sources[0] in seen:
+            return None
+        node = sources[0]
+        seen.add(node)
+
+
+#: The role of the ``derived_from`` edge from what was registered to the model version.
+_REGISTERED = "registered"
 
 
 def register_artifact(repo: Lineal, artifact: Artifact, name: str) -> Registered:
-    """Make ``artifact`` (a model) a version of ``model/NAME``; no-op if it already is one."""
+    """Make ``artifact`` (a model a run logged, a file a run wrote, …) a version of
+    ``model/NAME``; no-op if that content already is one. The version is a node of its own,
+    ``derived_from`` the artifact (role ``registered``), so its lineage reaches the run that
+    made the bytes."""
     check_name(name, "model name")
-    if artifact.kind != "model":
+    if artifact.kind not in _REGISTRABLE:
         raise InvalidInput(
             f"{artifact.ref} is a {artifact.kind}, not a model",
             hint="register a model file or folder, or a run that logged one",
@@ -70,33 +86,53 @@ def register_artifact(repo: Lineal, artifact: Artifact, name: str) -> Registered
                 meta=artifact.meta,
             )
         version = repo.resolve(Ref(kind="model", name=name, digest=artifact.digest))
-    assert isinstance(version, Artifact)  # noqa: S101
-    return Registered(version, generated_by(repo, version.digest), not known)
+        assert isinstance(version, Artifact)  # noqa: S101
+        if not known and version.node != artifact.node:
+            repo.link("derived_from", artifact, version, role=_REGISTERED)
+    return Registered(version, generated_by(repo, version), not known)
+
+
+#: What a model version may be registered from: a model, or the file or folder a run wrote.
+_REGISTRABLE = ("model", "file", "dataset")
 
 
 def _run_model(repo: Lineal, run: Run) -> Artifact:
-    models: dict[str, Artifact] = {}
+    """What a run made that ``model register run/ID`` means: its one model, else its one
+    file or folder output (a model saved as a plain output)."""
+    made: list[Artifact] = []
     for edge in repo.edges(run.ref):
         if edge.kind == "generated" and edge.parent == run.ref:
-            found = repo.resolve(Ref(kind=None, digest=edge.child))
-            if isinstance(found, Artifact) and found.kind == "model":
-                models[found.digest] = found
+            found = repo.resolve(edge.child)
+            if isinstance(found, Artifact) and found.kind in _REGISTRABLE:
+                made.append(found)
+    models = [a for a in made if a.kind == "model"] or made
     if not models:
         raise NotFound(
-            f"{run.ref} generated no model",
+            f"{run.ref} generated no model, file or folder",
             hint="log one with run.log_model(PATH, name=...), or register a file by its path",
         )
     if len(models) > 1:
         raise InvalidInput(
-            f"{run.ref} generated {len(models)} models: {', '.join(sorted(models))}",
-            hint="register one of them by its path or digest: lineal model register PATH --name N",
+            f"{run.ref} generated {len(models)} of them: {', '.join(a.ref for a in models)}",
+            hint="register one of them by reference: lineal model register REF --name NAME",
         )
-    return next(iter(models.values()))
+    return models[0]
+
+
+def _made_by_a_run(repo: Lineal, digest: str) -> Artifact | None:
+    """The latest recorded node holding these bytes that a run generated (a file or folder a
+    run wrote, a model it logged), if any."""
+    for holder in reversed(repo.holders(digest)):
+        if holder.kind in _REGISTRABLE and any(
+            e.kind == "generated" and e.child == holder.node for e in repo.edges(holder)
+        ):
+            return holder
+    return None
 
 
 def register(repo: Lineal, source: str | Path, name: str) -> Registered:
-    """Register ``source`` (a model file or folder, ``run/ID``, or a model artifact reference)
-    as the next version of ``model/NAME``."""
+    """Register ``source`` (a model file or folder, ``run/ID``, or an artifact reference) as
+    the next version of ``model/NAME``; bytes a run wrote keep that run upstream."""
     check_name(name, "model name")
     text = str(source)
     with repo.atomic():
@@ -104,19 +140,26 @@ def register(repo: Lineal, source: str | Path, name: str) -> Registered:
             run = repo.resolve(text)
             assert isinstance(run, Run)  # noqa: S101 - a run/ reference names a run
             return register_artifact(repo, _run_model(repo, run), name)
-        if text.startswith(("model/", "sha256:")):
-            found = repo.resolve(text)
-            assert isinstance(found, Artifact)  # noqa: S101
-            return register_artifact(repo, found, name)
         path = Path(text)
         if not path.exists():
-            raise InvalidInput(
-                f"cannot register {text}: no such file or folder",
-                hint="pass a model file or folder, run/ULID or a model reference",
-            )
+            try:
+                ref = parse(text)
+            except InvalidInput:
+                raise InvalidInput(
+                    f"cannot register {text}: no such file or folder, nor a reference",
+                    hint="pass a model file or folder, run/ULID or an artifact reference",
+                ) from None
+            found = repo.resolve(ref)
+            if not isinstance(found, Artifact):
+                raise InvalidInput(f"{text} is not an artifact", hint="pass a model file or REF")
+            return register_artifact(repo, found, name)
         before = set(repo.versions("model", name))
         added = datasets.add(repo, [path], name=name, kind="model").artifact
-    return Registered(added, generated_by(repo, added.digest), added.digest not in before)
+        created = added.digest not in before
+        source_node = _made_by_a_run(repo, added.digest) if created else None
+        if source_node is not None and source_node.node != added.node:
+            repo.link("derived_from", source_node, added, role=_REGISTERED)
+    return Registered(added, generated_by(repo, added), created)
 
 
 def versions(repo: Lineal, name: str) -> list[dict[str, object]]:
@@ -136,7 +179,7 @@ def versions(repo: Lineal, name: str) -> list[dict[str, object]]:
             "version": version,
             "ref": f"model/{name}@v{version}",
             "digest": digest,
-            "run": generated_by(repo, digest),
+            "run": generated_by(repo, f"model/{name}@{digest}"),
             "aliases": held.get(digest, []),
             "seq": seq,
         }

@@ -27,15 +27,15 @@ def upstream_summary(ctx: Context) -> dict[str, list[dict[str, Any]]]:
     """The datasets (with licences and sources), label schemas, scenes, code and
     environments upstream of the version."""
     summary: dict[str, list[dict[str, Any]]] = {}
-    schemas: dict[str, str] = {d: ctx.label(d) for d in ctx.upstream("schema")}
+    schemas: dict[str, str] = {ctx.artifact(n).digest: ctx.label(n) for n in ctx.upstream("schema")}
     for key, kind in (("datasets", "dataset"), ("scenes", "scene")):
         summary[key] = []
-        for digest in ctx.upstream(kind):
-            artifact = ctx.artifact(digest)
+        for node in ctx.upstream(kind):
+            artifact = ctx.artifact(node)
             summary[key].append(
                 {
-                    "ref": ctx.label(digest),
-                    "digest": digest,
+                    "ref": ctx.label(node),
+                    "digest": artifact.digest,
                     "license": ctx.stated(artifact, "license"),
                     "source": ctx.stated(artifact, "source"),
                 }

@@ -132,7 +132,7 @@ def generation_run(
             # Parent upstream, as every edge: the scene -> the dataset rendered from it (the
             # other way round would close a cycle through the run that used the scene).
             already = any(
-                e.kind == "rendered_from" and e.parent == scene_artifact.digest
+                e.kind == "rendered_from" and e.parent == scene_artifact.node
                 for e in store.edges(dataset)
             )
             if not already:

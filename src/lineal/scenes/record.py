@@ -14,7 +14,7 @@ from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput, NotFound
+from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.entities import Artifact, kind_name
 from lineal.model.refs import Ref
@@ -139,13 +139,11 @@ def add(repo: Lineal, path: Path, *, name: str | None = None) -> Added:
 
 def file_artifact(repo: Lineal, digest: str, size: int, role: str, path: str) -> Artifact:
     """The artifact for one layer or asset's bytes (its digest is the cached object's)."""
-    try:
-        found = repo.resolve(Ref(kind=None, digest=digest))
-    except NotFound:
+    found = repo.unnamed(digest)
+    if found is None:
         return repo.record_artifact(
             "file", digest=digest, size=size, meta={"usd": role, "path": path}
         )
-    assert isinstance(found, Artifact)  # noqa: S101 - a digest names an artifact
     return found
 
 
@@ -175,7 +173,7 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
     body = repo.show(artifact.ref)
 
     previous = [
-        _named(repo, e["node"])
+        e["ref"]
         for e in body["upstream"]
         if e["kind"] == "derived_from" and e["role"] == "previous"
     ]
@@ -185,17 +183,7 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
         "name": artifact.name,
         "version": artifact.version,
         **{k: v for k, v in artifact.meta.items() if k != "format"},
-        "names": body.get("names", []),
+        "versions": body.get("versions", []),
         "derived_from": previous,
-        "rendered": [
-            _named(repo, e["node"]) for e in body["downstream"] if e["kind"] == "rendered_from"
-        ],
+        "rendered": [e["ref"] for e in body["downstream"] if e["kind"] == "rendered_from"],
     }
-
-
-def _named(repo: Lineal, node: str) -> str:
-    """A node's reference by name and version when it has one (else by digest)."""
-    from lineal.labels.record import named
-
-    found = repo.resolve(node)
-    return named(repo, found).ref if isinstance(found, Artifact) else found.ref

@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from lineal.errors import InvalidInput, NotFound
-from lineal.model.entities import Edge
+from lineal.model.entities import Edge, artifact_node
 from lineal.model.refs import Ref
 from lineal.store import queries
 from lineal.store.projections import Sql
@@ -136,17 +136,19 @@ def _depth_walk(seeds: int, upstream: bool, as_of: int | None) -> str:
 
 def _details(as_of: int | None) -> tuple[str, tuple[int, ...]]:
     """Tagged rows (7 columns) describing each node of a ``nodes(node)`` CTE as of ``as_of``:
-    1 artifact with each name it had then, 2 each alias it held then, 3 run, 4 agent."""
+    1 artifact with its name and version then, 2 each alias it held then, 3 run, 4 agent."""
     a, a_args = _at(as_of, "a.seq")
     v, v_args = _at(as_of, "v.seq")
     r, r_args = _at(as_of, "r.seq")
     g, g_args = _at(as_of, "g.seq")
     alive, alive_args = _alive(as_of, "s.")
     return (
-        "SELECT 1, n.node, a.kind, v.name, NULL, v.version, v.seq FROM nodes n JOIN artifacts a "
-        f"ON a.digest = n.node{a} LEFT JOIN versions v ON v.digest = a.digest{v} "
+        "SELECT 1, n.node, a.kind, a.name, NULL, v.version, NULL FROM nodes n JOIN artifacts a "
+        f"ON a.node = n.node{a} LEFT JOIN versions v ON v.kind = a.kind AND v.name = a.name "
+        f"AND v.digest = a.digest{v} "
         "UNION ALL SELECT 2, n.node, s.kind, s.name, s.alias, NULL, NULL FROM nodes n "
-        f"JOIN aliases s ON s.digest = n.node{alive} "
+        "JOIN artifacts h ON h.node = n.node JOIN aliases s ON s.digest = h.digest "
+        f"AND s.kind = h.kind AND s.name = h.name{alive} "
         "UNION ALL SELECT 3, n.node, r.name, r.status, NULL, r.finish_seq, NULL FROM nodes n "
         f"JOIN runs r ON r.id = substr(n.node, 5) AND substr(n.node, 1, 4) = 'run/'{r} "
         "UNION ALL SELECT 4, n.node, NULL, NULL, NULL, NULL, NULL FROM nodes n "
@@ -157,21 +159,20 @@ def _details(as_of: int | None) -> tuple[str, tuple[int, ...]]:
 
 def _read(rows: Iterable[Sequence[Any]], as_of: int | None) -> Any:
     """Tagged rows as (edge rows, NodeRows, depths): a run finished after ``as_of`` was still
-    running then; an artifact's first name wins; tag 5 rows carry depths."""
+    running then; tag 5 rows carry depths."""
     edges: list[tuple[Any, ...]] = []
     found: dict[str, Any] = {}
-    names: dict[str, tuple[int, str, int]] = {}
+    names: dict[str, tuple[str | None, int | None]] = {}
     aliases: dict[str, list[str]] = {}
     steps: dict[str, int] = {}
     for row in rows:
         if row[0] == 0:
             edges.append(tuple(row))
             continue
-        tag, x1, x2, x3, x4, n1, n2 = row
+        tag, x1, x2, x3, x4, n1, _ = row
         if tag == 1:
             found[x1] = x2
-            if x3 is not None and (x1 not in names or n2 < names[x1][0]):
-                names[x1] = (n2, x3, n1)
+            names[x1] = (x3, n1)
         elif tag == 2:
             aliases.setdefault(x1, []).append(f"{x2}/{x3}:{x4}")
         elif tag == 3:
@@ -183,7 +184,7 @@ def _read(rows: Iterable[Sequence[Any]], as_of: int | None) -> Any:
             steps[x1] = n1
     for node, kind in found.items():
         if isinstance(kind, str):
-            _, name, version = names.get(node, (0, None, None))
+            name, version = names[node]
             held = tuple(sorted(aliases[node])) if node in aliases else ()
             found[node] = NodeRow(node, "artifact", kind, name, version, None, held)
     return edges, found, steps
@@ -337,14 +338,14 @@ def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[s
     if ref.kind == "run":
         rows = db.all(f"SELECT id FROM runs WHERE id = ?{on}", (ref.name, *seq_args))
         return [f"run/{row[0]}" for row in rows]
-    base = f"SELECT digest FROM versions WHERE kind = ? AND name = ?{on}"
-    args = (ref.kind, ref.name, *seq_args)
     if ref.kind is None:
         match, bounds = queries.digest_match(ref)
-        rows = db.all(
-            f"SELECT digest FROM artifacts WHERE {match}{on} LIMIT 2", (*bounds, *seq_args)
-        )
-    elif ref.version is not None:
+        if not db.one(f"SELECT 1 FROM artifacts WHERE {match}{on} LIMIT 1", (*bounds, *seq_args)):
+            return []
+        return [queries.by_digest(db, ref).node]  # which node a bare digest means, or refused
+    base = f"SELECT digest FROM versions WHERE kind = ? AND name = ?{on}"
+    args = (ref.kind, ref.name, *seq_args)
+    if ref.version is not None:
         rows = db.all(base + " AND version = ?", (*args, ref.version))
     elif ref.digest is not None:
         match, bounds = queries.digest_match(ref)
@@ -361,7 +362,7 @@ def _lookup(db: Sql, ref: Ref, as_of: int | None, every_version: bool) -> list[s
         rows = db.all(base + " ORDER BY version DESC LIMIT 1", args)
     if ref.digest is not None and len(rows) > 1:
         raise InvalidInput(f"{ref} is ambiguous", hint="give more hex characters of the digest")
-    return [row[0] for row in rows]
+    return [artifact_node(ref.kind, ref.name, row[0]) for row in rows]
 
 
 def resolve_at(

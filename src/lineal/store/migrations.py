@@ -30,7 +30,7 @@ CREATE TABLE commits (
 
 # Projections: derived from the ledger, rebuilt and compared by `lineal verify`. Every row
 # carries the seq that made it; facts that can change also carry until_seq.
-PROJECTIONS = """
+_BEFORE_ARTIFACTS = """
 CREATE TABLE agents (
     name TEXT NOT NULL,
     public_key TEXT NOT NULL,
@@ -38,6 +38,8 @@ CREATE TABLE agents (
     seq {int} NOT NULL,
     PRIMARY KEY (name, public_key)
 );
+"""
+_ARTIFACTS_BY_DIGEST = """
 CREATE TABLE artifacts (
     digest TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -46,6 +48,8 @@ CREATE TABLE artifacts (
     meta TEXT NOT NULL,
     seq {int} NOT NULL
 );
+"""
+_AFTER_ARTIFACTS = """
 CREATE TABLE versions (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -132,11 +136,12 @@ CREATE TABLE redactions (
     reason TEXT NOT NULL
 );
 """
+PROJECTIONS = _BEFORE_ARTIFACTS + _ARTIFACTS_BY_DIGEST + _AFTER_ARTIFACTS
 
 #: Every projection table with the columns `verify` compares, in a stable order.
 PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "agents": ("name", "public_key", "key_id", "seq"),
-    "artifacts": ("digest", "kind", "size", "uri", "meta", "seq"),
+    "artifacts": ("node", "digest", "kind", "name", "size", "uri", "meta", "seq"),
     "versions": ("kind", "name", "version", "digest", "seq"),
     "runs": (
         "id", "name", "status", "started", "ended", "duration", "author", "meta", "summary",
@@ -226,8 +231,39 @@ UPDATE edges SET
     child_id = (SELECT n.id FROM node_ids n WHERE n.node = edges.child);
 """
 
-#: Every projection table's schema, in the order the migrations create them (verify's replay).
-ALL_PROJECTIONS = PROJECTIONS + REGISTRY_PROJECTIONS + LINEAGE_IDS
+# Named versions are lineage nodes of their own (migration 4): an artifact row per node
+# (``KIND/NAME@DIGEST`` for a named version, the digest for an unnamed artifact), so a copy step
+# or a re-registered model keeps its own name, maker and edges while sharing its object. Edges
+# and tags name these nodes. The projections are rebuilt by replaying the ledger, the way
+# `verify` rebuilds them, so a migrated store and a replay agree row for row.
+_NODE_ARTIFACTS = """CREATE TABLE artifacts (
+    node TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT,
+    size {int},
+    uri TEXT,
+    meta TEXT NOT NULL,
+    seq {int} NOT NULL
+);
+CREATE INDEX artifacts_digest ON artifacts (digest);
+"""
+
+#: Every projection table's schema as it stands now (verify's replay, migration 4's rebuild).
+ALL_PROJECTIONS = (
+    _BEFORE_ARTIFACTS
+    + _NODE_ARTIFACTS
+    + _AFTER_ARTIFACTS
+    + REGISTRY_PROJECTIONS
+    + _ALIASES_DIGEST
+    + LINEAGE_IDS
+)
+
+_PROJECTION_NAMES = (
+    "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
+    "edges", "aliases", "tags", "redactions", "promotions", "approvals", "node_ids",
+)  # fmt: skip
+_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + ALL_PROJECTIONS
 
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
@@ -238,7 +274,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         REGISTRY_PROJECTIONS + _ALIASES_DIGEST,
     ),
     (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
+    (4, "named versions are lineage nodes of their own", _REBUILT),
 )
+
+#: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.
+REPLAYED = frozenset({4})
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, NotFound
+from lineal.model.digests import is_digest
 from lineal.model.entities import node_type
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ _INSERT_EDGE = (
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _NODE_TABLES = {
-    "artifact": ("SELECT digest FROM artifacts WHERE digest IN ({})", 0),
+    "artifact": ("SELECT node FROM artifacts WHERE node IN ({})", 0),
     "run": ("SELECT 'run/' || id FROM runs WHERE id IN ({})", 4),
     "agent": ("SELECT 'agent/' || name FROM agents WHERE name IN ({})", 6),
 }
@@ -46,6 +47,47 @@ def _existing(db: Sql, sql: str, values: Sequence[str]) -> set[str]:
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
         found.update(row[0] for row in db.all(sql.format(", ".join("?" * len(chunk))), chunk))
+    return found
+
+
+def unknown(node: str) -> NotFound:
+    return NotFound(
+        f"unknown node {node!r}: record it before linking or tagging it",
+        hint="record the artifact (or start the run) first",
+    )
+
+
+def recorded_nodes(db: Sql, named: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The node each ``(text, seq)`` means when record ``seq`` names ``text``, for those
+    recorded: a named version (``KIND/NAME@DIGEST``), run or agent is itself. A bare digest
+    is the unnamed artifact with those bytes; records written before named versions were
+    nodes of their own named every artifact by its digest, and there it means the named
+    version most recently recorded with those bytes up to ``seq``. Both readings depend only
+    on records before ``seq``, so the append and every replay agree."""
+    texts = list(dict.fromkeys(text for text, _ in named))
+    known: set[str] = set()
+    for kind, (sql, cut) in _NODE_TABLES.items():
+        wanted = [t[cut:] for t in texts if node_type(t) == kind and not is_digest(t)]
+        if wanted:
+            known |= _existing(db, sql, wanted)
+    bare = [t for t in texts if is_digest(t)]
+    holders: dict[str, list[tuple[int, bool, str]]] = {}
+    for start in range(0, len(bare), 500):
+        chunk = bare[start : start + 500]
+        for digest, node, name, seq in db.all(
+            f"SELECT digest, node, name, seq FROM artifacts WHERE digest IN "
+            f"({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            holders.setdefault(digest, []).append((seq, name is None, node))
+    found: dict[tuple[str, int], str] = {}
+    for text, seq in named:
+        if text in known:
+            found[(text, seq)] = text
+        elif text in holders:
+            earlier = [h for h in holders[text] if h[0] <= seq]
+            if earlier:  # the unnamed node first, else the latest named version
+                found[(text, seq)] = max(earlier, key=lambda h: (h[1], h[0]))[2]
     return found
 
 
@@ -61,33 +103,28 @@ def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     edges below it (a fresh run or artifact: the usual case) needs no walk at all.
     """
     ops: list[tuple[int, Any]] = list(items)
-    nodes = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
-    known: set[str] = set()
-    for kind, (sql, cut) in _NODE_TABLES.items():
-        wanted = [n[cut:] for n in nodes if node_type(n) == kind]
-        if wanted:
-            known |= _existing(db, sql, wanted)
-    children = list({op.child for _, op in ops})
-    has_below = _existing(db, "SELECT DISTINCT parent FROM edges WHERE parent IN ({})", children)
-    pending: list[tuple[Any, ...]] = []
+    means = recorded_nodes(db, [(n, seq) for seq, op in ops for n in (op.parent, op.child)])
+    resolved: list[tuple[int, Any, str, str]] = []
     for seq, op in ops:
         for node in (op.parent, op.child):
-            if node not in known:
-                raise NotFound(
-                    f"unknown node {node!r}: record it before linking or tagging it",
-                    hint="record the artifact (or start the run) first",
-                )
-        if op.child in has_below:
+            if (node, seq) not in means:
+                raise unknown(node)
+        resolved.append((seq, op, means[(op.parent, seq)], means[(op.child, seq)]))
+    children = list({child for *_, child in resolved})
+    has_below = _existing(db, "SELECT DISTINCT parent FROM edges WHERE parent IN ({})", children)
+    pending: list[tuple[Any, ...]] = []
+    for seq, op, parent, child in resolved:
+        if child in has_below:
             if pending:  # the walk must see this batch's earlier edges
                 _insert_edges(db, pending)
                 pending = []
-            if db.one(_DESCENDANT, (op.child, op.parent)) is not None:
+            if db.one(_DESCENDANT, (child, parent)) is not None:
                 raise Conflict(
-                    f"a {op.kind!r} edge {op.parent} -> {op.child} would close a cycle",
-                    hint=f"{op.child} is already upstream of {op.parent}; lineage must stay a DAG",
+                    f"a {op.kind!r} edge {parent} -> {child} would close a cycle",
+                    hint=f"{child} is already upstream of {parent}; lineage must stay a DAG",
                 )
-        pending.append((op.parent, op.child, op.kind, op.role or "", seq))
-        has_below.add(op.parent)
+        pending.append((parent, child, op.kind, op.role or "", seq))
+        has_below.add(parent)
     if pending:
         _insert_edges(db, pending)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.ledger.keys import key_id
 from lineal.model import canonical
-from lineal.model.entities import node_type
+from lineal.model.entities import artifact_node
 from lineal.model.ops import (
     OPS,
     AgentRegister,
@@ -44,21 +44,13 @@ class Sql(Protocol):
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
 
-def node_exists(db: Sql, node: str) -> bool:
-    kind = node_type(node)
-    if kind == "artifact":
-        return db.one("SELECT 1 FROM artifacts WHERE digest = ?", (node,)) is not None
-    if kind == "run":
-        return db.one("SELECT 1 FROM runs WHERE id = ?", (node[4:],)) is not None
-    return db.one("SELECT 1 FROM agents WHERE name = ?", (node[6:],)) is not None
-
-
-def _require_node(db: Sql, node: str) -> None:
-    if not node_exists(db, node):
-        raise NotFound(
-            f"unknown node {node!r}: record it before linking or tagging it",
-            hint="record the artifact (or start the run) first",
-        )
+def _require_node(db: Sql, node: str, seq: int) -> str:
+    """The node record ``seq`` names as ``node`` (see project_edges.recorded_nodes), or
+    NotFound."""
+    found = project_edges.recorded_nodes(db, [(node, seq)]).get((node, seq))
+    if found is None:
+        raise project_edges.unknown(node)
+    return found
 
 
 def apply_all(
@@ -100,7 +92,8 @@ def _edges_may_wait(items: Sequence[tuple[int, str, Op]]) -> bool:
     for position, (_, _, op) in enumerate(items):
         made = None
         if type(op) is ArtifactRecord:
-            made = op.digest
+            made = artifact_node(op.kind, op.name, op.digest)
+            first.setdefault(op.digest, position)  # a bare digest may name it too
         elif type(op) is RunStart:
             made = f"run/{op.id}"
         elif type(op) is AgentRegister:
@@ -187,27 +180,34 @@ def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> N
 
 
 def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
-    """Many artifact.record ops at once, with exactly the effect of applying them in order."""
+    """Many artifact.record ops at once, with exactly the effect of applying them in order.
+
+    Each named version is a node of its own (``KIND/NAME@DIGEST``) whatever else holds the same
+    bytes; an unnamed artifact is the node ``DIGEST``. The first record of a node wins.
+    """
     pairs: list[tuple[int, Any]] = list(items)
-    ops = [op for _, op in pairs]
+    rows = [
+        (artifact_node(op.kind, op.name, op.digest), op.digest, op.kind, op.name, op.size, op.uri,
+         json_text(op.meta), seq)
+        for seq, op in pairs
+    ]  # fmt: skip
     db.many(
-        "INSERT INTO artifacts (digest, kind, size, uri, meta, seq) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (digest) DO NOTHING",
-        [(op.digest, op.kind, op.size, op.uri, json_text(op.meta), seq) for seq, op in pairs],
+        "INSERT INTO artifacts (node, digest, kind, name, size, uri, meta, seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO NOTHING",
+        rows,
     )
-    # The first record of a digest wins; any later one of another kind is refused.
-    digests = list({op.digest for op in ops})
+    # An unnamed node is its digest alone: a later unnamed record of another kind is refused.
+    unnamed = list({row[0]: row[2] for row in rows if row[3] is None}.items())
     stored: dict[str, str] = {}
-    for start in range(0, len(digests), 500):
-        chunk = digests[start : start + 500]
+    for start in range(0, len(unnamed), 500):
+        chunk = [node for node, _ in unnamed[start : start + 500]]
         marks = ", ".join("?" * len(chunk))
-        stored.update(
-            db.all(f"SELECT digest, kind FROM artifacts WHERE digest IN ({marks})", chunk)
-        )
-    for op in ops:
-        if stored[op.digest] != op.kind:
+        stored.update(db.all(f"SELECT node, kind FROM artifacts WHERE node IN ({marks})", chunk))
+    for row in rows:
+        if row[3] is None and stored[row[0]] != row[2]:
             raise Conflict(
-                f"{op.digest} is already recorded as a {stored[op.digest]}, not a {op.kind}"
+                f"{row[0]} is already recorded as an unnamed {stored[row[0]]}, not a {row[2]}",
+                hint=f"give it a name: the same bytes may be a {row[2]} under a name of its own",
             )
     db.many(
         _NEW_VERSION,
@@ -240,15 +240,15 @@ def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
 
 
 def _tag_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    _require_node(db, op.target)
+    target = _require_node(db, op.target, seq)
     db.execute(
         "UPDATE tags SET until_seq = ? WHERE target = ? AND key = ? AND until_seq IS NULL",
-        (seq, op.target, op.key),
+        (seq, target, op.key),
     )
     if op.value is not None:
         db.execute(
             "INSERT INTO tags (target, key, value, seq) VALUES (?, ?, ?, ?)",
-            (op.target, op.key, op.value, seq),
+            (target, op.key, op.value, seq),
         )
 
 
@@ -277,7 +277,7 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
         project_runs.rebuild_run_metrics(db, target.run, lambda seq: _ledger_op(db, seq))
     elif isinstance(target, TagSet):
-        _rebuild_tag(db, target.target, target.key, before=seq)
+        _rebuild_tag(db, _require_node(db, target.target, op.seq), target.key, before=seq)
 
 
 def _ledger_op(db: Sql, seq: int) -> Op | None:
@@ -287,13 +287,13 @@ def _ledger_op(db: Sql, seq: int) -> Op | None:
     return OPS[row[0]].from_payload(canonical.decode(bytes(row[1])))
 
 
-def _rebuild_tag(db: Sql, target: str, key: str, *, before: int) -> None:
+def _rebuild_tag(db: Sql, node: str, key: str, *, before: int) -> None:
     """Re-derive one tag's history from the ledger without the redacted records.
 
     Only records before the redaction: later ones of the same append are in the ledger table
     already but not projected yet, and are applied in their turn.
     """
-    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (target, key))
+    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (node, key))
     rows = db.all(
         "SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' AND seq < ? ORDER BY seq",
         (before,),
@@ -302,7 +302,7 @@ def _rebuild_tag(db: Sql, target: str, key: str, *, before: int) -> None:
         if payload is None:
             continue
         op = TagSet.from_payload(canonical.decode(bytes(payload)))
-        if op.target == target and op.key == key:
+        if op.key == key and _require_node(db, op.target, seq) == node:
             _tag_set(db, seq, author, op, True)
 
 

@@ -5,18 +5,25 @@ Read-only SQL over the projection tables; never writes and never reads the ledge
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.digests import is_digest
-from lineal.model.entities import Artifact, Edge, Run
+from lineal.model.entities import Artifact, Edge, Run, artifact_node
 from lineal.model.refs import Ref
 
 if TYPE_CHECKING:
     from lineal.store.projections import Sql
 
-_ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq FROM artifacts a"
+_ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq, a.name FROM artifacts a"
+_WITH_VERSION = (
+    "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq, a.name, v.version FROM artifacts a "
+    "LEFT JOIN versions v ON v.kind = a.kind AND v.name = a.name AND v.digest = a.digest"
+)
+#: How many holders of one digest an ambiguity error lists.
+_LISTED = 20
 
 
 def digest_match(ref: Ref, column: str = "digest") -> tuple[str, tuple[str, ...]]:
@@ -28,8 +35,8 @@ def digest_match(ref: Ref, column: str = "digest") -> tuple[str, tuple[str, ...]
     return f"{column} >= ? AND {column} < ?", (text, text + "g")  # hex digits end at 'f'
 
 
-def _artifact(row: tuple[Any, ...], name: str | None, version: int | None) -> Artifact:
-    digest, kind, size, uri, meta, seq = row
+def _artifact(row: tuple[Any, ...], version: int | None) -> Artifact:
+    digest, kind, size, uri, meta, seq, name = row
     return Artifact(
         kind=kind,
         digest=digest,
@@ -42,15 +49,53 @@ def _artifact(row: tuple[Any, ...], name: str | None, version: int | None) -> Ar
     )
 
 
-def _unique_digest(db: Sql, ref: Ref, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+def _version_of(db: Sql, kind: str, name: str, digest: str) -> int | None:
+    row = db.one(
+        "SELECT version FROM versions WHERE kind = ? AND name = ? AND digest = ?",
+        (kind, name, digest),
+    )
+    return None if row is None else int(row[0])
+
+
+def by_digest(db: Sql, ref: Ref) -> Artifact:
+    """What a bare ``sha256:…`` names: the unnamed artifact with those bytes, else the one
+    named version holding them; several named versions are refused with their list."""
+    match, bounds = digest_match(ref, "a.digest")
+    rows = db.all(f"{_ARTIFACT} WHERE {match} ORDER BY a.seq LIMIT {_LISTED + 1}", bounds)
     if not rows:
         raise NotFound(f"no artifact matches {ref}", hint="`lineal log` lists what is recorded")
-    if len(rows) > 1:
+    if len({row[0] for row in rows}) > 1:
         raise InvalidInput(
-            f"{ref} is ambiguous: {len(rows)} artifacts match",
+            f"{ref} is ambiguous: several digests start with it",
             hint="give more hex characters of the digest",
         )
-    return rows[0]
+    unnamed = [row for row in rows if row[6] is None]
+    if unnamed:
+        return _artifact(unnamed[0], None)
+    found = [_artifact(row, _version_of(db, row[1], row[6], row[0])) for row in rows]
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(a.ref for a in found[:_LISTED]) + (", …" if len(rows) > _LISTED else "")
+    raise InvalidInput(
+        f"{ref} is held by {len(found)}{'+' if len(rows) > _LISTED else ''} named versions: "
+        f"{listed}",
+        hint="name the one you mean, e.g. " + found[0].ref,
+    )
+
+
+def _no_alias(db: Sql, ref: Ref) -> NotFound:
+    held = db.all(
+        "SELECT alias FROM aliases WHERE kind = ? AND name = ? AND until_seq IS NULL "
+        "ORDER BY alias",
+        (ref.kind, ref.name),
+    )
+    hint = f"set it with `lineal alias set {ref.kind}/{ref.name}@vN {ref.alias}`"
+    if held:
+        names = ", ".join(f"{ref.kind}/{ref.name}:{row[0]}" for row in held)
+        return NotFound(
+            f"{ref.kind}/{ref.name} has no alias {ref.alias!r}; it has {names}", hint=hint
+        )
+    return NotFound(f"{ref.kind}/{ref.name} has no alias {ref.alias!r} (it has none)", hint=hint)
 
 
 def resolve(db: Sql, ref: Ref) -> Artifact | Run:
@@ -59,10 +104,7 @@ def resolve(db: Sql, ref: Ref) -> Artifact | Run:
         assert ref.name is not None  # noqa: S101 - the grammar guarantees it
         return get_run(db, ref.name)
     if ref.kind is None:
-        assert ref.digest is not None  # noqa: S101
-        match, bounds = digest_match(ref, "a.digest")
-        rows = db.all(f"{_ARTIFACT} WHERE {match} LIMIT 2", bounds)
-        return _artifact(_unique_digest(db, ref, rows), None, None)
+        return by_digest(db, ref)
     base = "SELECT v.version, v.digest FROM versions v WHERE v.kind = ? AND v.name = ?"
     args: tuple[Any, ...] = (ref.kind, ref.name)
     if ref.version is not None:
@@ -84,15 +126,20 @@ def resolve(db: Sql, ref: Ref) -> Artifact | Run:
         if known is None or known[0] is None:
             raise NotFound(
                 f"no {ref.kind} named {ref.name!r}",
-                hint="`lineal log --op artifact.record` lists recorded artifacts",
+                hint="`lineal ls` lists named artifacts",
             )
-        raise NotFound(f"{ref} does not exist (latest is v{known[0]})")
+        if ref.alias is not None:
+            raise _no_alias(db, ref)
+        raise NotFound(
+            f"{ref} does not exist (the latest is {ref.kind}/{ref.name}@v{known[0]})",
+            hint=f"`lineal show {ref.kind}/{ref.name}` lists its versions",
+        )
     if len(rows) > 1:
         raise InvalidInput(f"{ref} is ambiguous", hint="give more hex characters of the digest")
     version, digest = rows[0]
-    row = db.one(f"{_ARTIFACT} WHERE a.digest = ?", (digest,))
+    row = db.one(f"{_ARTIFACT} WHERE a.node = ?", (artifact_node(ref.kind, ref.name, digest),))
     assert row is not None  # noqa: S101 - versions only name recorded artifacts
-    return _artifact(row, ref.name, version)
+    return _artifact(row, version)
 
 
 def get_run(db: Sql, run_id: str) -> Run:
@@ -158,18 +205,33 @@ def run_details(db: Sql, run_id: str) -> dict[str, Any]:
 
 
 def artifact_details(db: Sql, artifact: Artifact) -> dict[str, Any]:
-    names = db.all(
-        "SELECT kind, name, version, seq FROM versions WHERE digest = ? ORDER BY seq",
-        (artifact.digest,),
-    )
-    aliases = db.all(
-        "SELECT name, alias FROM aliases WHERE digest = ? AND until_seq IS NULL ORDER BY alias",
-        (artifact.digest,),
+    """The aliases and tags of this node, its name's versions, and every other node holding
+    the same bytes (a copy, a re-registration: each keeps its own lineage)."""
+    aliases: list[tuple[Any, ...]] = []
+    versions: list[str] = []
+    if artifact.name is not None:
+        aliases = db.all(
+            "SELECT alias FROM aliases WHERE kind = ? AND name = ? AND digest = ? "
+            "AND until_seq IS NULL ORDER BY alias",
+            (artifact.kind, artifact.name, artifact.digest),
+        )
+        versions = [
+            f"{artifact.kind}/{artifact.name}@v{v}"
+            for v, *_ in versions_with_seq(db, artifact.kind, artifact.name)
+        ]
+    same = db.all(
+        "SELECT a.kind, a.name, v.version FROM artifacts a LEFT JOIN versions v "
+        "ON v.kind = a.kind AND v.name = a.name AND v.digest = a.digest "
+        "WHERE a.digest = ? AND a.node != ? ORDER BY a.seq",
+        (artifact.digest, artifact.node),
     )
     return {
-        "names": [f"{k}/{n}@v{v}" for k, n, v, _ in names],
-        "aliases": [f"{artifact.kind}/{n}:{a}" for n, a in aliases],
-        "tags": tags(db, artifact.digest),
+        "versions": versions,
+        "aliases": [f"{artifact.kind}/{artifact.name}:{row[0]}" for row in aliases],
+        "same_content": [
+            f"{k}/{n}@v{v}" if n is not None else f"{k} {artifact.digest}" for k, n, v in same
+        ],
+        "tags": tags(db, artifact.node),
     }
 
 
@@ -186,11 +248,43 @@ def version_digests(db: Sql, kind: str, name: str) -> list[str]:
 
 
 def artifacts_of_kind(db: Sql, kind: str | None) -> list[Artifact]:
+    """Every artifact node (of ``kind``) in recording order, named ones with their version."""
     if kind is None:
-        rows = db.all(f"{_ARTIFACT} ORDER BY a.seq")
+        rows = db.all(f"{_WITH_VERSION} ORDER BY a.seq")
     else:
-        rows = db.all(f"{_ARTIFACT} WHERE a.kind = ? ORDER BY a.seq", (kind,))
-    return [_artifact(row, None, None) for row in rows]
+        rows = db.all(f"{_WITH_VERSION} WHERE a.kind = ? ORDER BY a.seq", (kind,))
+    return [_artifact(row[:7], row[7]) for row in rows]
+
+
+def unnamed(db: Sql, digest: str) -> Artifact | None:
+    """The unnamed artifact with the bytes ``digest``, if one was recorded."""
+    row = db.one(f"{_ARTIFACT} WHERE a.node = ?", (digest,))
+    return None if row is None else _artifact(row, None)
+
+
+def labels(db: Sql, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``node -> (reference, kind)``: ``KIND/NAME@vN`` for a named version, the digest for an
+    unnamed artifact, ``run/ID`` and ``agent/NAME`` as they are (kinds 'run', 'agent')."""
+    wanted = list(dict.fromkeys(nodes))
+    found = {n: (n, n.split("/", 1)[0]) for n in wanted if n.startswith(("run/", "agent/"))}
+    artifacts = [n for n in wanted if n not in found]
+    for start in range(0, len(artifacts), 500):
+        chunk = artifacts[start : start + 500]
+        rows = db.all(
+            "SELECT a.node, a.kind, a.name, v.version FROM artifacts a LEFT JOIN versions v "
+            "ON v.kind = a.kind AND v.name = a.name AND v.digest = a.digest "
+            f"WHERE a.node IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        for node, kind, name, version in rows:
+            found[node] = (node if name is None else f"{kind}/{name}@v{version}", kind)
+    return found
+
+
+def holders(db: Sql, digest: str) -> list[Artifact]:
+    """Every node holding the bytes ``digest``, in recording order."""
+    rows = db.all(f"{_WITH_VERSION} WHERE a.digest = ? ORDER BY a.seq", (digest,))
+    return [_artifact(row[:7], row[7]) for row in rows]
 
 
 # -- the model registry ----------------------------------------------------------------------

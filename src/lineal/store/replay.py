@@ -69,6 +69,26 @@ def scratch_projections() -> tuple[sqlite3.Connection, projections.Sql]:
     return conn, SqliteSql(conn)
 
 
+def rebuild_projections(db: projections.Sql, page: int = 20_000) -> int:
+    """Project every record of the ledger into empty projection tables, in seq order, as
+    verify's replay does (a migration that changes what the projections hold); return how
+    many records were applied."""
+    applied, after = 0, 0
+    while rows := db.all(
+        "SELECT seq, author, op, payload FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after, page),
+    ):
+        after = rows[-1][0]
+        items = [
+            (seq, author, op_from_payload(name, canonical.decode(bytes(payload))))
+            for seq, author, name, payload in rows
+            if payload is not None
+        ]
+        projections.apply_all(db, items, replay=True)
+        applied += len(items)
+    return applied
+
+
 def _check_projections(stream: Stream, redacted: set[int]) -> tuple[Problem | None, int]:
     conn, scratch = scratch_projections()
     conn.execute("BEGIN")

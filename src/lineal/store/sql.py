@@ -18,7 +18,7 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Agent
 from lineal.store import forks
-from lineal.store.migrations import MIGRATIONS
+from lineal.store.migrations import MIGRATIONS, REPLAYED
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
 # (`lineal status`) needs none of them.
@@ -138,6 +138,10 @@ class SqlStore:
                     for statement in script.format(**self.types).split(";"):
                         if statement.strip():
                             db.execute(statement)
+                    if version in REPLAYED:
+                        from lineal.store.replay import rebuild_projections
+
+                        rebuild_projections(db)
                     db.execute(
                         "INSERT INTO schema_version (version, description, applied) "
                         "VALUES (?, ?, ?)",

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput, NotFound
+from lineal.errors import InvalidInput
 from lineal.model.entities import Artifact, Run
 from lineal.tracking.runs import ActiveRun, start
 
@@ -249,9 +249,7 @@ def _record_spec(
     digest = digest_bytes(canonical.encode(spec))
     repo = run.repo
     with repo.atomic():
-        try:
-            repo.resolve(digest)
-        except NotFound:
+        if repo.unnamed(digest) is None:
             repo.record_artifact("config", digest=digest, meta=spec)
         repo.link("used", digest, run.ref, role="command")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
-from lineal.model.entities import Run
+from lineal.model.entities import Run, split_node
 from lineal.model.series import Series
 from lineal.store import liveness, run_queries
 from lineal.tracking.filters import (
@@ -219,7 +219,12 @@ def _linked(repo: Lineal, run: Run, *, upstream: bool) -> tuple[Linked, ...]:
             (e.child, e.role) for e in graph.edges if e.kind == "generated" and e.parent == node
         ]
     return tuple(
-        Linked(ref=graph.nodes[end].label, kind=graph.nodes[end].kind, digest=end, role=role)
+        Linked(
+            ref=graph.nodes[end].label,
+            kind=graph.nodes[end].kind,
+            digest=split_node(end)[2],
+            role=role,
+        )
         for end, role in ends
     )
 

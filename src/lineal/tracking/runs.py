@@ -15,12 +15,12 @@ from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput, NotFound
+from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
-from lineal.model.refs import Ref, parse
+from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
@@ -195,7 +195,7 @@ class ActiveRun:
 
     def _used(self, artifact: Artifact) -> bool:
         edges = self.repo.edges(self.ref)
-        return any(edge.kind == "used" and edge.parent == artifact.digest for edge in edges)
+        return any(edge.kind == "used" and edge.parent == artifact.node for edge in edges)
 
     def _artifact(self, source: str | Path | Artifact, *, kind: str) -> Artifact:
         if isinstance(source, Artifact):
@@ -289,9 +289,7 @@ def _start_records(
 def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> str:
     """Record a captured environment or code state once; runs that share it share the node."""
     digest = digest_bytes(canonical.encode(dict(body)))
-    try:
-        repo.resolve(Ref(kind=None, digest=digest))
-    except NotFound:
+    if repo.unnamed(digest) is None:
         repo.store.append(ArtifactRecord(kind=kind, digest=digest, meta=dict(body)))
     return digest
 

@@ -21,11 +21,11 @@ from lineal import datasets
 from lineal.cas.manifest import Manifest
 from lineal.cas.scan import snapshot
 from lineal.client import Lineal
-from lineal.errors import IntegrityError, InvalidInput, NotFound
+from lineal.errors import IntegrityError, InvalidInput
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact
-from lineal.model.refs import Ref, parse
+from lineal.model.refs import parse
 from lineal.store import queries, run_queries
 from lineal.tracking.lifecycle import active_run
 from lineal.tracking.runs import ActiveRun, start
@@ -62,6 +62,7 @@ class Output:
     path: str | None = None  # the path as returned
     at: str | None = None  # where it lay, relative to the workspace's folder when inside it
     folder: bool = False
+    node: str | None = None  # its lineage node (a named version's own); None: the digest
 
     def __post_init__(self) -> None:
         if self.form not in ("path", "str-path", "json"):
@@ -115,14 +116,6 @@ def _scan(repo: Lineal, path: Path) -> Manifest:
         return snapshot([path], objects=None, stat_cache=stats).manifest
     finally:
         stats.close()
-
-
-def _known(repo: Lineal, digest: str) -> bool:
-    try:
-        repo.resolve(Ref(kind=None, digest=digest))
-    except NotFound:
-        return False
-    return True
 
 
 def _snapshot(repo: Lineal, path: Path, kind: str, meta: Mapping[str, Any] | None) -> Artifact:
@@ -212,17 +205,22 @@ def _record_output(run: ActiveRun, role: str, value: Any, used: set[str]) -> Out
         cache = datasets.objects(repo)
         cache.add_bytes(data)
         cache.sync()  # durable before the record that names it
-        if not _known(repo, digest):
+        if repo.unnamed(digest) is None:
             repo.record_artifact("report", digest=digest, size=len(data), meta={"type": "json"})
         output = Output(role=role, form=form, digest=digest)
     else:
         path, folder = Path(value), Path(value).is_dir()
-        digest = _snapshot(repo, path, "dataset" if folder else "file", {"run": run.ref}).digest
+        made = _snapshot(repo, path, "dataset" if folder else "file", {"run": run.ref})
         at = _relative(repo, path)
-        output = Output(role=role, form=form, digest=digest, path=str(value), at=at, folder=folder)
-    if output.digest not in used:  # an input returned as is: `used` says it all, no cycle
-        repo.link("generated", run.ref, output.digest, role=role)
+        output = Output(role=role, form=form, digest=made.digest, path=str(value), at=at,
+                        folder=folder, node=made.node)  # fmt: skip
+    if _node(output) not in used:  # an input returned as is: `used` says it all, no cycle
+        repo.link("generated", run.ref, _node(output), role=role)
     return output
+
+
+def _node(output: Output) -> str:
+    return output.node or output.digest
 
 
 def _record_returns(run: ActiveRun, value: Any, used: set[str]) -> list[Output] | None:
@@ -322,19 +320,19 @@ def call_step(
     with start(repo, name, params=call.params, tags=tags) as run:
         for argname, artifact in call.inputs.items():
             run.use(artifact, role=argname.lstrip("_") or "arg")  # a role starts alphanumeric
-        used = {artifact.digest for artifact in call.inputs.values()}
+        used = {artifact.node for artifact in call.inputs.values()}
         if found is not None:  # a hit: reuse the earlier run's outputs, never call the function
             repo.link("informed_by", original, run.ref)
             for output in outputs:
-                if output.digest not in used:
-                    repo.link("generated", run.ref, output.digest, role=output.role)
+                if _node(output) not in used:
+                    repo.link("generated", run.ref, _node(output), role=output.role)
             return _rebuild(repo, shape, outputs)  # type: ignore[no-any-return]
         value = func(*bound.args, **bound.kwargs)
         recorded = _record_returns(run, value, used)
         if recorded is None and call.key is not None:
             run.set_tag(STEP_TAG, None)  # this run cannot serve a later call
         # Arguments naming where a new output now lies: later calls key them as text.
-        places = {Path(o.path).resolve() for o in recorded or () if o.path and o.digest not in used}
+        places = {Path(o.path).resolve() for o in recorded or () if o.path and _node(o) not in used}
         args = {a: p.resolve() for a, v in bound.arguments.items() if (p := _existing(v))}
         if written := [a for a, where in args.items() if where in places]:
             run.set_tag(OUT_ARGS_TAG, ",".join(written))
