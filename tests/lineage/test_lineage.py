@@ -52,6 +52,11 @@ def labels(graph: Graph) -> dict[str, int]:
     return {node.label: node.depth for node in graph.nodes.values()}
 
 
+def through(graph: Graph) -> list[tuple[str, str, int]]:
+    """(parent, child, hidden nodes between) of each Through link of a filtered answer."""
+    return [(t.parent, t.child, t.hidden) for t in graph.through]
+
+
 # -- a small hand-built graph ----------------------------------------------------------------
 #
 #   schema/coco ─labeled_with─┐
@@ -135,15 +140,13 @@ def test_upstream_with_depth_limits_and_kind_filters(store: SqlStore) -> None:
     for depth in range(5):
         limited = lq.upstream(repo, "model/det:production", depth=depth)
         assert labels(limited) == {k: d for k, d in UPSTREAM_DET.items() if d <= depth}
-    assert labels(lq.upstream(repo, "model/det", kinds=["dataset"])) == {
-        "model/det@v1": 0,
-        "dataset/clean@v1": 2,
-        "dataset/raw@v1": 3,
-    }
-    assert labels(lq.upstream(repo, "model/det", kinds=["agent", "schema"], depth=2)) == {
-        "model/det@v1": 0,
-        "agent/alice": 2,
-    }
+    datasets = lq.upstream(repo, "model/det", kinds=["dataset"])
+    assert labels(datasets) == {"model/det@v1": 0, "dataset/clean@v1": 2, "dataset/raw@v1": 3}
+    assert [(e.parent, e.child) for e in datasets.edges] == [(node("raw"), node("clean"))]
+    assert through(datasets) == [(node("clean"), node("det"), 1)]
+    near = lq.upstream(repo, "model/det", kinds=["agent", "schema"], depth=2)
+    assert labels(near) == {"model/det@v1": 0, "agent/alice": 2}
+    assert through(near) == [("agent/alice", node("det"), 1)]
     assert labels(lq.upstream(repo, "dataset/raw")) == {"dataset/raw@v1": 0}
     assert labels(lq.upstream(repo, TRAIN, depth=1)) == {
         TRAIN: 0,
@@ -163,12 +166,11 @@ def test_downstream_with_depth_limits_and_kind_filters(store: SqlStore) -> None:
     models = lq.downstream(repo, "dataset/raw", kinds=["model"])
     assert labels(models) == {"dataset/raw@v1": 0, "model/det@v1": 3}
     assert models.edges == ()
+    assert through(models) == [(node("raw"), node("det"), 2)]
     assert models.nodes[node("det")].aliases == ("model/det:production",)
-    assert labels(lq.downstream(repo, "agent/alice", kinds=["model", "report"])) == {
-        "agent/alice": 0,
-        "model/det@v1": 2,
-        "report/metrics@v1": 4,
-    }
+    made = lq.downstream(repo, "agent/alice", kinds=["model", "report"])
+    assert labels(made) == {"agent/alice": 0, "model/det@v1": 2, "report/metrics@v1": 4}
+    assert through(made) == [("agent/alice", node("det"), 1), (node("det"), node("report"), 1)]
     assert labels(lq.downstream(repo, CFG[:20])) == {
         CFG: 0,
         TRAIN: 1,
@@ -597,7 +599,29 @@ def test_graph_helpers_and_renderings() -> None:
     only = graph.only(["dataset"])
     assert set(only.nodes) == {blob(x) for x in ("model", "a", "b", "r", "s")}
     assert len(only.edges) == 3
-    assert only.to_tree()[1] == "├── ⋯ dataset/a@v1  (2 steps)"
+    assert through(only) == [(blob("a"), blob("model"), 1), (blob("b"), blob("model"), 1)]
+    assert only.to_tree() == [
+        "model/m@v1",
+        "├── ⋯ via 1 hidden: dataset/a@v1",
+        "│   └── derived_from: dataset/raw@v1",
+        "│       └── derived_from: dataset/src@v1",
+        "└── ⋯ via 1 hidden: dataset/b@v1",
+        "    └── derived_from: (see above: dataset/raw@v1)",
+        "5 nodes (4 dataset, 1 model), 5 edges (3 real, 2 through hidden nodes)",
+    ]
+    assert [n.label for n in only.parents(blob("model"))] == ["dataset/a@v1", "dataset/b@v1"]
+    assert only.to_json()["edges"][-1] == {
+        "kind": "via",
+        "parent": blob("b"),
+        "child": blob("model"),
+        "role": None,
+        "seq": None,
+        "through": 1,
+    }
+    dashed = f'"{blob("a")}" -> "{blob("model")}" [label="via 1 hidden", style=dashed];'
+    assert dashed in only.to_dot()
+    assert only.to_dot().count(" -> ") == 5
+    assert only.to_mermaid().count(' -.->|"via 1 hidden"| n0') == 2
     with pytest.raises(InvalidInput, match="does not hold"):
         Graph(roots=("x",), direction="upstream", nodes={})
     with pytest.raises(InvalidInput, match="bad direction"):

@@ -99,8 +99,24 @@ def test_downstream_and_path(ws: Path) -> None:
         "model/det@v1": ["model/det:production"],
         "model/det@v2": [],
     }
-    tree = ok("downstream", "dataset/clean", "--kind", "model", cwd=ws)
-    assert "model/det@v1 [production]" in tree
+    named = {n["id"]: n["label"] for n in models["nodes"]}
+    assert [
+        (e["kind"], named[e["parent"]], named[e["child"]], e.get("through"))
+        for e in models["edges"]
+    ] == [
+        ("derived_from", "dataset/raw@v1", "dataset/clean@v1", None),
+        ("derived_from", "model/det@v1", "model/det@v2", None),
+        ("via", "dataset/clean@v1", "model/det@v1", 1),
+        ("via", "dataset/clean@v1", "model/det@v2", 1),
+    ]
+    tree = ok("downstream", "dataset/clean", "--kind", "model", cwd=ws).splitlines()
+    assert tree == [
+        "dataset/clean@v1",
+        "├── ⋯ via 1 hidden: model/det@v1 [production]",
+        "│   └── derived_from: model/det@v2",
+        "└── ⋯ via 1 hidden: model/det@v2",
+        "3 nodes (1 dataset, 2 model), 3 edges (1 real, 2 through hidden nodes)",
+    ]
     path = ok("path", "dataset/raw", "model/det@v1", cwd=ws).splitlines()
     assert path[0] == "dataset/raw@v1"
     assert path[-1] == "4 nodes (2 dataset, 1 model, 1 run), 3 edges"

@@ -32,8 +32,10 @@ Kinds = Annotated[
     typer.Option(
         "--kind",
         "-k",
-        help="Show only nodes of this kind (dataset, model, …, run, agent); may repeat. "
-        "The walk still goes through every node.",
+        help="Show only nodes of this kind (dataset, model, …, run, agent) and the roots; may "
+        "repeat. What descends from what is kept: two shown nodes joined only through hidden "
+        "ones get a link saying how many ('⋯ via N hidden'; 'via' edges in JSON, dashed in dot, "
+        "dotted in mermaid), and the footer counts real edges apart from those links.",
     ),
 ]
 AsOf = Annotated[

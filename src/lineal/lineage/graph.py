@@ -1,5 +1,5 @@
-"""The answer to a lineage query: a Graph of Nodes and Edges, and its renderings as JSON-shaped
-data, Graphviz, Mermaid and a text tree. Pure values and text; never reads a store or prints.
+"""The answer to a lineage query: a Graph of Nodes, Edges and Through links, and its renderings
+as JSON-shaped data, Graphviz, Mermaid and a text tree. Pure values and text; no store, no print.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lineal.errors import InvalidInput
+from lineal.lineage.through import Through, find_through
 from lineal.model.entities import Edge
 
 NODE_TYPES = ("artifact", "run", "agent")
+#: A link of an answer: an edge of the ledger, or a Through link standing for hidden nodes.
+Link = Edge | Through
 DIRECTIONS = ("upstream", "downstream", "path")
 
 
@@ -66,8 +69,10 @@ class Node:
         }
 
 
-def _via(edge: Edge) -> str:
-    return f"{edge.kind} ({edge.role})" if edge.role else edge.kind
+def _via(link: Link) -> str:
+    if isinstance(link, Through):
+        return f"via {link.hidden} hidden"
+    return f"{link.kind} ({link.role})" if link.role else link.kind
 
 
 def _quote_dot(text: str) -> str:
@@ -86,14 +91,16 @@ _MERMAID_SHAPES = {"artifact": ("[", "]"), "run": ("([", "])"), "agent": ("{{", 
 class Graph:
     """Nodes reached from ``roots`` going ``direction`` (upstream, downstream, or the nodes on
     the paths from the roots down to a target), with the edges among them, as of seq
-    ``as_of`` (None: now)."""
+    ``as_of`` (None: now). ``through`` holds the links ``only`` draws where it hid the nodes
+    between two it shows (none in an unfiltered answer)."""
 
     roots: tuple[str, ...]
     direction: str
     nodes: Mapping[str, Node]
     edges: tuple[Edge, ...] = ()
+    through: tuple[Through, ...] = ()
     as_of: int | None = None
-    _links: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = field(
+    _adjacency: tuple[dict[str, list[Link]], dict[str, list[Link]]] | None = field(
         init=False, default=None, repr=False, compare=False
     )
 
@@ -105,23 +112,29 @@ class Graph:
         object.__setattr__(self, "roots", tuple(self.roots))
         object.__setattr__(self, "nodes", dict(self.nodes))
         object.__setattr__(self, "edges", tuple(self.edges))
-        held = self.nodes.keys()
-        ends = {e.parent for e in self.edges} | {e.child for e in self.edges}
+        object.__setattr__(self, "through", tuple(self.through))
+        held, links = self.nodes.keys(), self.links
+        ends = {e.parent for e in links} | {e.child for e in links}
         missing = [r for r in self.roots if r not in held] + sorted(ends - held)
         if missing:
             raise InvalidInput(f"graph refers to nodes it does not hold: {missing[:3]}")
 
-    def _adjacent(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
-        """(edges into each node, edges out of each node), built on first use."""
-        if self._links is None:
-            up: dict[str, list[Edge]] = {}
-            down: dict[str, list[Edge]] = {}
-            for edge in self.edges:
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """The edges, then the Through links."""
+        return (*self.edges, *self.through)
+
+    def _adjacent(self) -> tuple[dict[str, list[Link]], dict[str, list[Link]]]:
+        """(links into each node, links out of each node), built on first use."""
+        if self._adjacency is None:
+            up: dict[str, list[Link]] = {}
+            down: dict[str, list[Link]] = {}
+            for edge in self.links:
                 up.setdefault(edge.child, []).append(edge)
                 down.setdefault(edge.parent, []).append(edge)
-            object.__setattr__(self, "_links", (up, down))
-        assert self._links is not None  # noqa: S101 - set just above
-        return self._links
+            object.__setattr__(self, "_adjacency", (up, down))
+        assert self._adjacency is not None  # noqa: S101 - set just above
+        return self._adjacency
 
     # -- navigation ----------------------------------------------------------------------
     def _sorted(self, ids: Iterable[str]) -> list[Node]:
@@ -129,15 +142,15 @@ class Graph:
         return sorted(nodes, key=lambda n: (n.depth, n.kind, n.label, n.id))
 
     def parents(self, node_id: str) -> list[Node]:
-        """The nodes with an edge into ``node_id`` (its direct upstream)."""
+        """The nodes with a link into ``node_id`` (its direct upstream in this answer)."""
         return self._sorted(e.parent for e in self._adjacent()[0].get(node_id, ()))
 
     def children(self, node_id: str) -> list[Node]:
-        """The nodes ``node_id`` has an edge to (its direct downstream)."""
+        """The nodes ``node_id`` has a link to (its direct downstream in this answer)."""
         return self._sorted(e.child for e in self._adjacent()[1].get(node_id, ()))
 
-    def _onward(self, node_id: str) -> list[tuple[Edge, Node]]:
-        """The edges leading away from the roots out of ``node_id``, with where they go."""
+    def _onward(self, node_id: str) -> list[tuple[Link, Node]]:
+        """The links leading away from the roots out of ``node_id``, with where they go."""
         up, down = self._adjacent()
         if self.direction == "upstream":
             pairs = [(e, self.nodes[e.parent]) for e in up.get(node_id, ())]
@@ -146,8 +159,9 @@ class Graph:
         return sorted(pairs, key=lambda p: (p[1].kind, p[1].label, p[1].id, p[0].kind))
 
     def walk(self) -> Iterator[Node]:
-        """Every node once: breadth-first from the roots, away from them; then any node no
-        kept edge leads to (after ``only``), by depth."""
+        """Every node once: breadth-first from the roots, away from them; then, by depth, any
+        node no link leads to from the roots (only in a Graph built by hand: a query's answer
+        reaches every node it holds, filtered or not)."""
         seen: set[str] = set()
         for node in self._reached():
             seen.add(node.id)
@@ -155,16 +169,29 @@ class Graph:
         yield from self._sorted(set(self.nodes) - seen)
 
     def only(self, kinds: Iterable[str]) -> Graph:
-        """The roots and the nodes of ``kinds`` (artifact kinds, 'run', 'agent'), with the
-        edges between the nodes kept."""
-        wanted = set(kinds)
-        kept = {i: n for i, n in self.nodes.items() if n.kind in wanted or i in self.roots}
+        """The roots and the nodes of ``kinds`` (artifact kinds, 'run', 'agent'), keeping what
+        descends from what exactly.
+
+        The edges between kept nodes stay. Where a kept node descends from another along paths
+        whose inner nodes are all hidden, and no edge joins the two, a Through link joins them,
+        counting the fewest hidden nodes on such a path. So a node is below another in the
+        filtered answer if and only if it was in the whole one, and nothing else is.
+        """
+        wanted, roots = set(kinds), set(self.roots)  # a bare name's every version is a root
+        kept = {i: n for i, n in self.nodes.items() if n.kind in wanted or i in roots}
         edges = [e for e in self.edges if e.parent in kept and e.child in kept]
+        steps = [(e.parent, e.child, 0) for e in self.edges]
+        steps += [(t.parent, t.child, t.hidden) for t in self.through]
+        rank = {node.id: i for i, node in enumerate(self._sorted(kept))}
+        through = sorted(
+            find_through(kept.keys(), steps), key=lambda t: (rank[t.parent], rank[t.child])
+        )
         return Graph(
             roots=self.roots,
             direction=self.direction,
             nodes=kept,
             edges=tuple(edges),
+            through=tuple(through),
             as_of=self.as_of,
         )
 
@@ -174,67 +201,75 @@ class Graph:
 
     # -- renderings ----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        """The graph as JSON-shaped data: nodes in walk order, edges in recording order."""
+        """The graph as JSON-shaped data: nodes in walk order, edges in recording order, then
+        the Through links as edges of kind ``via`` that say how many hidden nodes they pass
+        (``through``)."""
+        edges = [
+            {"kind": e.kind, "parent": e.parent, "child": e.child, "role": e.role, "seq": e.seq}
+            for e in self.edges
+        ]
+        edges += [
+            {"kind": t.kind, "parent": t.parent, "child": t.child, "role": None, "seq": None,
+             "through": t.hidden}
+            for t in self.through
+        ]  # fmt: skip
         return {
             "direction": self.direction,
             "roots": list(self.roots),
             "as_of": self.as_of,
             "nodes": [node.as_dict() for node in self.walk()],
-            "edges": [
-                {"kind": e.kind, "parent": e.parent, "child": e.child, "role": e.role, "seq": e.seq}
-                for e in self.edges
-            ],
+            "edges": edges,
             "counts": self.counts(),
         }
 
     def to_dot(self) -> str:
-        """Graphviz source: artifacts as boxes, runs as ellipses, agents as houses."""
+        """Graphviz source: artifacts as boxes, runs as ellipses, agents as houses; a Through
+        link dashed."""
         lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+        roots = set(self.roots)
         for node in self.walk():
-            style = ", style=bold" if node.id in self.roots else ""
+            style = ", style=bold" if node.id in roots else ""
             lines.append(
                 f"  {_quote_dot(node.id)} [label={_quote_dot(node.text)}, "
                 f"shape={_DOT_SHAPES[node.type]}{style}];"
             )
-        for edge in self.edges:
+        for link in self.links:
+            dashed = ", style=dashed" if isinstance(link, Through) else ""
             lines.append(
-                f"  {_quote_dot(edge.parent)} -> {_quote_dot(edge.child)} "
-                f"[label={_quote_dot(_via(edge))}];"
+                f"  {_quote_dot(link.parent)} -> {_quote_dot(link.child)} "
+                f"[label={_quote_dot(_via(link))}{dashed}];"
             )
         lines.append("}")
         return "\n".join(lines) + "\n"
 
     def to_mermaid(self) -> str:
-        """Mermaid flowchart source (renders on GitHub, GitLab and in many wikis)."""
+        """Mermaid flowchart source (renders on GitHub, GitLab and in many wikis); a Through
+        link dotted."""
         names: dict[str, str] = {}
         lines = ["flowchart LR"]
         for node in self.walk():
             names[node.id] = f"n{len(names)}"
             opening, closing = _MERMAID_SHAPES[node.type]
             lines.append(f"  {names[node.id]}{opening}{_quote_mermaid(node.text)}{closing}")
-        for edge in self.edges:
+        for link in self.links:
+            arrow = "-.->" if isinstance(link, Through) else "-->"
             lines.append(
-                f"  {names[edge.parent]} -->|{_quote_mermaid(_via(edge))}| {names[edge.child]}"
+                f"  {names[link.parent]} {arrow}|{_quote_mermaid(_via(link))}| {names[link.child]}"
             )
         return "\n".join(lines) + "\n"
 
     def footer(self) -> str:
-        """One line: how many nodes of each kind, edges, and the moment."""
+        """One line: how many nodes of each kind, edges (how many of them real and how many
+        through hidden nodes, when some are), and the moment."""
         kinds = ", ".join(f"{count} {kind}" for kind, count in self.counts().items())
         moment = f", as of seq {self.as_of}" if self.as_of is not None else ""
         plural = "" if len(self.nodes) == 1 else "s"
+        total = len(self.edges) + len(self.through)
+        split = f" ({len(self.edges)} real, {len(self.through)} through hidden nodes)"
         return (
-            f"{len(self.nodes)} node{plural} ({kinds or 'none'}), {len(self.edges)} "
-            f"edge{'' if len(self.edges) == 1 else 's'}{moment}"
+            f"{len(self.nodes)} node{plural} ({kinds or 'none'}), {total} "
+            f"edge{'' if total == 1 else 's'}{split if self.through else ''}{moment}"
         )
-
-    def _strays(self) -> list[Node]:
-        """Nodes no kept edge leads to from the roots (what ``only`` left unlinked) that no
-        other such node leads to either: the tree hangs them from the first root."""
-        reached = {node.id for node in self._reached()}
-        strays = set(self.nodes) - reached
-        led_to = {node.id for stray in strays for _, node in self._onward(stray)}
-        return self._sorted(strays - led_to)
 
     def _reached(self) -> Iterator[Node]:
         seen = set(self.roots)
@@ -253,17 +288,15 @@ class Graph:
         """Text lines: a tree from each root away from it, then a footer with counts.
 
         A subtree reached a second time is printed once and then referred to as
-        ``(see above: LABEL)``; nodes left unlinked by ``only`` hang from the first root
-        marked ``⋯`` with their depth. At most ``max_children`` entries under a node,
-        ``max_depth`` levels and ``max_lines`` lines are drawn, so a large answer stays
-        readable; a line says what was left out.
+        ``(see above: LABEL)``; a Through link reads ``⋯ via N hidden:``. At most
+        ``max_children`` entries under a node, ``max_depth`` levels and ``max_lines`` lines
+        are drawn, so a large answer stays readable; a line says what was left out.
         """
         lines: list[str] = []
         shown: set[str] = set()
         expanded: set[str] = set()
-        strays = self._strays()
-        # (a node, or a note line; the edge that led here; line prefix; child indent; level)
-        stack: list[tuple[Node | str, Edge | None, str, str, int]] = [
+        # (a node, or a note line; the link that led here; line prefix; child indent; level)
+        stack: list[tuple[Node | str, Link | None, str, str, int]] = [
             (self.nodes[root], None, "", "", 0) for root in reversed(self.roots)
         ]
         while stack and len(lines) < max_lines:
@@ -272,17 +305,13 @@ class Graph:
                 lines.append(f"{head}{item}")
                 continue
             via = "" if edge is None else f"{_via(edge)}: "
-            if level and edge is None:
-                via = "⋯ "
-            onward: list[tuple[Edge | None, Node]] = list(self._onward(item.id))
-            if level == 0 and item.id == self.roots[0]:
-                onward += [(None, node) for node in strays]
+            if isinstance(edge, Through):
+                via = f"⋯ {via}"
+            onward = self._onward(item.id)
             if item.id in expanded and onward:
                 lines.append(f"{head}{via}(see above: {item.label})")
                 continue
-            steps = f"{item.depth} step{'' if item.depth == 1 else 's'}"
-            suffix = f"  ({steps})" if level and edge is None else ""
-            lines.append(f"{head}{via}{item.text}{suffix}")
+            lines.append(f"{head}{via}{item.text}")
             shown.add(item.id)
             if not onward:
                 continue
@@ -290,20 +319,20 @@ class Graph:
                 stack.append(("└── … deeper levels not shown", None, indent, indent, level))
                 continue
             expanded.add(item.id)
-            entries: list[tuple[Node | str, Edge | None, str, str, int]] = []
+            entries: list[tuple[Node | str, Link | None, str, str, int]] = []
             for e, node in onward[:max_children]:
                 entries.append((node, e, "", "", level + 1))
             if len(onward) > max_children:
                 entries.append((f"… {len(onward) - max_children} more", None, "", "", level))
-            for index, (entry, e, _, _, lvl) in enumerate(entries):
+            for index, (entry, link, _, _, lvl) in enumerate(entries):
                 last = index == len(entries) - 1
                 branch, extend = ("└── ", "    ") if last else ("├── ", "│   ")
-                entries[index] = (entry, e, indent + branch, indent + extend, lvl)
+                entries[index] = (entry, link, indent + branch, indent + extend, lvl)
             stack.extend(reversed(entries))
-        hidden = len(set(self.nodes) - shown)
-        if hidden:
+        left_out = len(set(self.nodes) - shown)
+        if left_out:
             lines.append(
-                f"… {hidden} more node{'s' if hidden != 1 else ''} not shown "
+                f"… {left_out} more node{'s' if left_out != 1 else ''} not shown "
                 "(narrow the answer with a depth or kinds, or render it as JSON)"
             )
         lines.append(self.footer())
