@@ -18,6 +18,7 @@ from lineal.model.entities import Artifact, Run
 from lineal.model.refs import Ref
 from lineal.registry.config import MetricRule, Policy, RegistryConfig
 from lineal.registry.models import generated_by
+from lineal.registry.stated import stated
 from lineal.store import queries
 
 #: The licence id of data that states none (SPDX's own word for it).
@@ -42,20 +43,6 @@ class Outcome:
         }
 
 
-def meta_value(artifact: Artifact, key: str) -> str | None:
-    """``key`` as `lineal add --license/--source` or `--meta KEY=VALUE` recorded it."""
-    value = artifact.meta.get(key)
-    if value is None and isinstance(artifact.meta.get("extra"), dict):
-        value = artifact.meta["extra"].get(key)
-    return str(value) if value not in (None, "") else None
-
-
-#: Facts an artifact may be given after it was recorded, as a tag of that name (`lineal tag
-#: REF license=SPDX`): a licence corrected, or stated for data lineal itself generated. The
-#: tag, while set, wins over the value recorded with the artifact.
-STATED_BY_TAG = ("license", "source")
-
-
 class Context:
     """What the checks of one version share: its upstream graph and evaluation runs, once."""
 
@@ -78,11 +65,7 @@ class Context:
 
     def stated(self, artifact: Artifact, key: str) -> str | None:
         """``key`` (license, source, …) as the artifact's tag now says it, else as recorded."""
-        if key in STATED_BY_TAG:
-            tagged = queries.tags(self.repo.store.sql(), artifact.digest).get(key)
-            if tagged:
-                return tagged
-        return meta_value(artifact, key)
+        return stated(self.repo, artifact, key)
 
     def run(self, ref: str) -> Run:
         found = self.repo.resolve(ref)
