@@ -117,7 +117,11 @@ def _metric(ctx: Context, policy: Policy, rule: MetricRule, ref: str) -> Outcome
             False,
             f"no finished evaluation run of {ref} logged {rule.key} on {where}",
             f"evaluate {ref} in a run that uses it and {where} and logs {rule.key}"
-            + (f"; mark approved data with alias {policy.eval_alias}" if policy.eval_alias else ""),
+            + (
+                f"; mark approved data: lineal alias set dataset/NAME@vN {policy.eval_alias}"
+                if policy.eval_alias
+                else ""
+            ),
         )
     run, data = max(measured, key=lambda pair: pair[0].seq or 0)  # the latest, not the best
     value = float(run.metrics[rule.key] or "nan")
