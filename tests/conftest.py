@@ -89,14 +89,17 @@ Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @pytest.fixture
 def lineal_cli() -> Cli:
-    """Run the installed `lineal` console script as a user would, without LINEAL_* variables."""
+    """Run the installed `lineal` console script as a user would, without LINEAL_* variables
+    (but for those ``env`` sets)."""
 
-    def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
         return subprocess.run(  # noqa: PLW1510 - callers check the exit code
             [str(LINEAL_BIN), *args],
             cwd=cwd,
-            env={**clean, "COLUMNS": "200"},
+            env={**clean, "COLUMNS": "200", **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

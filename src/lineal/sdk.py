@@ -72,10 +72,11 @@ def active_run() -> ActiveRun | None:
 
 
 def search_runs(
-    where: str = "", *, limit: int | None = None, repo: Lineal | None = None
+    where: str | None = None, *, limit: int | None = None, repo: Lineal | None = None
 ) -> list[Run]:
-    """Runs matching a filter such as ``metrics.mAP >= 0.8 and uses(dataset/coco@v3)``,
-    newest first, with params, metrics (latest or summary values) and tags."""
+    """Runs matching a filter such as ``metrics.mAP >= 0.8 and uses(dataset/coco@v3)``
+    (None or empty: every run), newest first, with params, metrics (latest or summary values)
+    and tags. A reference in ``uses()``/``generated()`` that names nothing is NotFound."""
     from lineal.tracking import search
 
     if repo is not None:

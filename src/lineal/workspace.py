@@ -49,7 +49,16 @@ class Workspace:
         return load_signer(self.keys, self.agent)
 
     def open(self, *, write: bool = True) -> SqlStore:
-        return open_store(self.uri, self.signer() if write else None)
+        signer = self.signer() if write else None
+        store = open_store(self.uri, signer)
+        if write and signer is None and self.agent is not None and self.keys is not None:
+            # Reads work as before; the first write says whose key is missing, and the fix.
+            store.unsigned = (
+                f"no signing key for agent {self.agent!r} in {self.keys}",
+                f"`lineal agent add {self.agent}` makes one (run it as an agent that has a "
+                f"key, without LINEAL_AGENT={self.agent}); `lineal agent list` shows who has one",
+            )
+        return store
 
     def require_root(self) -> Path:
         if self.root is None:
@@ -158,7 +167,10 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
 
     root = Path(path).resolve() / DIRNAME
     if (root / CONFIG).exists():
-        raise Conflict(f"{root} already exists", hint="this folder is already a lineal workspace")
+        raise Conflict(
+            f"{root} already exists: this folder is already a lineal workspace",
+            hint=f"to let another agent write here, run `lineal agent add {agent or 'NAME'}`",
+        )
     name = check_agent_name(agent or default_agent())
     store_uri = uri or _sqlite_uri(root)
     created = not root.exists()

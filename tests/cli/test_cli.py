@@ -227,6 +227,27 @@ def test_unreachable_postgres_is_one_clear_line(tmp_path: Path) -> None:
     assert lines[0].startswith("error: cannot reach PostgreSQL")
 
 
+def test_a_missing_postgres_database_says_how_to_create_it(tmp_path: Path, pg_uri: str) -> None:
+    # pg_uri: the server is up (else the test is skipped); this database on it is not there.
+    base = pg_uri.rsplit("/", 1)[0]
+    missing = f"lineal_missing_{os.getpid()}"
+    uri = f"{base}/{missing}"
+    for args, env in (
+        (("init", "--uri", uri, "--agent", "alice"), None),
+        (("verify",), {"LINEAL_URI": uri}),
+    ):
+        lines = failure(*args, cwd=tmp_path, env=env)
+        assert lines[0] == f"error: PostgreSQL at 127.0.0.1:5432 has no database {missing!r}"
+        assert lines[1] == (
+            f"hint: create it: createdb -h 127.0.0.1 -p 5432 -U postgres {missing} "
+            f'(or in psql: CREATE DATABASE "{missing}";), or fix the store URI '
+            "(--uri, LINEAL_URI or .lineal/config.toml)"
+        )
+    assert not (tmp_path / ".lineal").exists()
+    down = failure("verify", cwd=tmp_path, env={"LINEAL_URI": "postgresql://127.0.0.1:1/nope"})
+    assert "start the server" in down[1]  # a server that is down is told apart
+
+
 def test_unsupported_uri(tmp_path: Path) -> None:
     lines = failure("verify", cwd=tmp_path, env={"LINEAL_URI": "mysql://db/x"})
     assert "mysql://db/x" in lines[0]

@@ -101,3 +101,25 @@ def test_an_output_identical_to_an_input_is_not_a_cycle(ws: Path, lineal_cli: Cl
     (ws / "data" / "x").write_text("same")
     done = lineal_cli("run", "--in", "data", "--out", "data", "--", "true", cwd=ws)
     assert done.returncode == 0, done.stderr
+
+
+def test_runs_table_tells_a_param_from_a_metric_and_shows_the_seed(
+    ws: Path, lineal_cli: Cli
+) -> None:
+    with lineal.open(path=ws) as repo:
+        with lineal.start_run("a", params={"lr": 0.1}, seed=7, repo=repo, capture=False) as run:
+            run.log({"lr": 0.05, "loss": 0.5}, step=0)
+        with lineal.start_run("b", params={"lr": 0.2, "seed": 3}, repo=repo, capture=False):
+            pass
+    table = lineal_cli("runs", cwd=ws)
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    columns = header.split()
+    # Two columns called `lr` could not be told apart; the seed of `a` (run meta) was blank.
+    assert columns[5:] == ["params.lr", "seed", "loss", "metrics.lr"]
+    cells = {row.split()[1]: row.split()[-4:] for row in rows}
+    assert cells["a"] == ["0.1", "7", "0.5", "0.05"]
+    assert rows[0].split()[1] == "b"
+    assert rows[0].split()[-2:] == ["0.2", "3"]  # no loss, no metric lr: blank cells
+    listed = {r["name"]: r for r in json.loads(lineal_cli("runs", "--json", cwd=ws).stdout)}
+    assert (listed["a"]["seed"], listed["b"]["seed"]) == (7, 3)

@@ -9,6 +9,7 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -427,6 +428,25 @@ def test_as_of_reads_seqs_and_times(store: SqlStore) -> None:
         assert found >= record.seq
         assert records[found - 1].time == record.time  # the last record of that moment
         assert lq.as_of_seq(repo, record.time.replace("Z", "+00:00")) == found
+
+
+def test_a_plain_date_means_the_end_of_that_day(store: SqlStore) -> None:
+    # It meant the day's first moment: a store written that day looked empty as of that day.
+    h = History(store)
+    script(h)
+    records = list(store.records())
+    for record in records:
+        day = record.time[:10]
+        last = max(r.seq for r in records if r.time[:10] <= day)
+        assert lq.as_of_seq(h.repo, day) == last
+        assert lq.as_of_seq(h.repo, f" {day} ") == last
+    first = records[0].time[:10]
+    before = (date.fromisoformat(first) - timedelta(days=1)).isoformat()
+    assert lq.as_of_seq(h.repo, before) == 0
+    # A time of day is still that moment, to the microsecond.
+    assert lq.as_of_seq(h.repo, f"{first}T00:00:00Z") == sum(
+        r.time < f"{first}T00:00:00.000001Z" for r in records
+    )
 
 
 # -- the property: the SQL agrees with a breadth-first walk in Python -------------------------

@@ -142,6 +142,19 @@ def test_as_of_a_seq_and_a_time(ws: Path) -> None:
     assert lines[0] == "error: dataset/raw did not exist yet at seq 0"
 
 
+def test_as_of_a_date_is_the_end_of_that_day(ws: Path) -> None:
+    records = json.loads(ok("log", "--json", cwd=ws))
+    day = records[0]["time"][:10]  # the newest record's day (UTC)
+    head = records[0]["seq"]
+    # The day's first moment made a store written that day look empty.
+    then = json.loads(ok("upstream", "model/det", "--as-of", day, "--json", cwd=ws))
+    assert then["as_of"] == head
+    assert then["nodes"][0]["label"] == "model/det@v2"
+    for command in (("upstream",), ("downstream",), ("path",), ("model", "history")):
+        shown = " ".join(ok(*command, "--help", cwd=ws).split())
+        assert "a date means the end of that day" in shown, command
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

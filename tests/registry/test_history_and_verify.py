@@ -53,6 +53,11 @@ def test_history_as_of_shows_who_held_production(repo: Lineal, ws: Path, lineal_
     assert "tester" in line
     assert "first release" in line
     assert v2 not in shown.stdout
+    # a plain date is the end of that day: both promotions were made by then
+    today = lineal_cli("model", "history", "det", "--as-of", second["time"][:10], cwd=ws)
+    assert today.returncode == 0, today.stderr
+    line = next(li for li in today.stdout.splitlines() if li.strip().startswith("production"))
+    assert v2 in line
     # a protected alias moves only through promote
     with pytest.raises(PermissionDenied, match="protected"):
         repo.set_alias(v1, "production")

@@ -17,7 +17,7 @@ import pytest
 import lineal
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput
+from lineal.errors import InvalidInput, NotFound
 from lineal.store.sql import SqlStore
 from lineal.tracking.query import QueryResult, query, value_at
 from lineal.tracking.search import search_runs
@@ -193,3 +193,55 @@ def test_cli_query_errors_name_the_column(ws: Path, lineal_cli: Cli) -> None:
     shown = lineal_cli("query", "metrics.loss@3 < 0.5", "--show", "everything", cwd=ws)
     assert shown.returncode == 1
     assert "bad show 'everything'" in shown.stderr
+
+
+# -- references a filter names ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("uses(dataset/nonexistent)", "uses(dataset/nonexistent): no dataset named 'nonexistent'"),
+        ("generated(model/nope, best)", "generated(model/nope): no model named 'nope'"),
+        ("uses(dataset/street@v9)", "uses(dataset/street@v9): dataset/street@v9 does not exist"),
+        ("metrics.loss@3 < 0.5 and uses(dataset/street@v9)", "dataset/street@v9 does not exist"),
+        ("not uses(dataset/nonexistent)", "no dataset named 'nonexistent'"),
+    ],
+)
+def test_an_unknown_reference_in_a_filter_is_an_error_naming_it(
+    repo: Lineal, runs: dict[str, str], where: str, says: str
+) -> None:
+    # It used to match nothing (or, under `not`, everything): a typo gave a wrong answer.
+    for search in (
+        lambda: search_runs(repo, where),
+        lambda: lineal.search_runs(where, repo=repo),
+        lambda: query(repo, where),
+    ):
+        with pytest.raises(NotFound) as caught:
+            search()
+        assert says in caught.value.message
+        assert caught.value.hint
+
+
+def test_search_runs_without_a_filter_lists_every_run(repo: Lineal, runs: dict[str, str]) -> None:
+    every = [r.ref for r in lineal.search_runs(repo=repo)]
+    assert sorted(every) == sorted(runs.values())
+    assert [r.ref for r in lineal.search_runs(None, repo=repo)] == every
+    assert [r.ref for r in lineal.search_runs(where=None, repo=repo, limit=2)] == every[:2]
+    assert [r.ref for r in search_runs(repo, None)] == every
+
+
+def test_cli_runs_and_query_refuse_an_unknown_reference(
+    ws: Path, runs: dict[str, str], lineal_cli: Cli
+) -> None:
+    for args in (
+        ("runs", "--where", "uses(dataset/nonexistent)"),
+        ("query", "uses(dataset/street@v7)"),
+    ):
+        done = lineal_cli(*args, cwd=ws)
+        assert done.returncode == 1, (args, done.stdout)
+        lines = done.stderr.splitlines()
+        assert lines[0].startswith("error: "), lines
+        assert ("nonexistent" if args[0] == "runs" else "dataset/street@v7") in lines[0]
+        assert lines[1].startswith("hint: ")
+        assert done.stdout == ""

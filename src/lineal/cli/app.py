@@ -21,7 +21,10 @@ from lineal.cli.common import handle_errors, out
 #: The modules of lineal.cli that register commands, in help order.
 GROUPS = (
     "ledger",
+    "agent",
     "show",
+    "catalog",
+    "alias",
     "data",
     "remote",
     "runs",
@@ -37,7 +40,10 @@ GROUPS = (
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
     **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
+    "agent": "agent",
     **dict.fromkeys(("show", "tag"), "show"),
+    "ls": "catalog",
+    "alias": "alias",
     **dict.fromkeys(("add", "status", "diff", "checkout", "gc"), "data"),
     **dict.fromkeys(("remote", "push", "pull"), "remote"),
     **dict.fromkeys(("runs", "metrics", "run"), "runs"),

@@ -42,8 +42,8 @@ AsOf = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Answer as the store stood then: a ledger seq, or an ISO-8601 time or date "
-        "(UTC unless an offset is given).",
+        help="Answer as the store stood then: a ledger seq, an ISO-8601 time (UTC unless an "
+        "offset is given) or a date (2026-11-25); a date means the end of that day, UTC.",
     ),
 ]
 Format = Annotated[str, typer.Option("--format", "-f", help=f"Output: {', '.join(FORMATS)}.")]

@@ -116,7 +116,11 @@ def history(
     name: Annotated[str, typer.Argument(help="The registered model's name.")],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="As the store stood then: a ledger seq or ISO-8601 time."),
+        typer.Option(
+            "--as-of",
+            help="As the store stood then: a ledger seq, an ISO-8601 time (UTC unless an offset "
+            "is given) or a date (2026-11-25); a date means the end of that day, UTC.",
+        ),
     ] = None,
     as_json: Json = False,
 ) -> None:

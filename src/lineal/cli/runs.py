@@ -59,6 +59,13 @@ def _series_json(series: Mapping[str, Series]) -> str:
     return "{\n" + ",\n".join(keys) + "\n}\n" if keys else "{}\n"
 
 
+def _seed(run: Run) -> Any:
+    """The run's seed: `start_run(seed=…)` keeps it in the run's meta; a param called `seed`
+    stands in for runs recorded without one."""
+    seed = run.meta.get("seed")
+    return run.params.get("seed") if seed is None else seed
+
+
 def _run_json(run: Run) -> dict[str, Any]:
     return {
         "ref": run.ref,
@@ -70,6 +77,7 @@ def _run_json(run: Run) -> dict[str, Any]:
         "duration": run.duration,
         "error": run.error,
         "params": dict(run.params),
+        "seed": _seed(run),
         "metrics": {k: _json_number(v) for k, v in run.metrics.items()},
         "tags": dict(run.tags),
     }
@@ -78,6 +86,18 @@ def _run_json(run: Run) -> dict[str, Any]:
 def _common_keys(values: list[dict[str, Any]], most: int) -> list[str]:
     counts = Counter(key for one in values for key in one)
     return sorted(key for key, _ in counts.most_common(most))
+
+
+def _labels(params: list[str], seeded: bool, metrics: list[str]) -> list[str]:
+    """Column titles: the bare key, or ``params.KEY``/``metrics.KEY`` when a key is both."""
+    shared = set(params) & set(metrics)
+    if seeded:
+        shared |= {"seed"} & set(metrics)
+    return [
+        *(f"params.{key}" if key in shared else key for key in params),
+        *(["seed"] if seeded else []),
+        *(f"metrics.{key}" if key in shared else key for key in metrics),
+    ]
 
 
 def _duration(seconds: float | None) -> str:
@@ -108,7 +128,7 @@ def runs(
     from lineal.tracking.search import search_runs
 
     with open_client() as client:
-        found = search_runs(client, where or "", limit=limit, with_meta=False)
+        found = search_runs(client, where or "", limit=limit)
     if as_json:
         print_json([_run_json(run) for run in found])
         return
@@ -118,9 +138,16 @@ def runs(
     from rich.table import Table
 
     # Scalar params only (a split's dict would crowd out everything else); --json has all.
+    # The seed has a column of its own, whether run meta or a param holds it.
     params = _common_keys(
-        [{k: v for k, v in r.params.items() if not isinstance(v, dict | list)} for r in found], 3
+        [
+            {k: v for k, v in r.params.items() if k != "seed" and not isinstance(v, dict | list)}
+            for r in found
+        ],
+        3,
     )
+    seeds = [_seed(run) for run in found]
+    seeded = any(seed is not None for seed in seeds)
     metrics = _common_keys([dict(r.metrics) for r in found], 3)
     warned = any(WARNING_TAG in r.tags for r in found)
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -129,11 +156,11 @@ def runs(
     table.add_column("status", no_wrap=True)
     table.add_column("started", no_wrap=True)
     table.add_column("duration", no_wrap=True, justify="right")
-    for column in (*params, *metrics):
+    for column in _labels(params, seeded, metrics):
         table.add_column(column, no_wrap=True, justify="right")
     if warned:
         table.add_column("warning", no_wrap=True, max_width=60, overflow="ellipsis")
-    for run in found:
+    for run, seed in zip(found, seeds, strict=True):
         table.add_row(
             run.ref,
             run.name,
@@ -141,6 +168,7 @@ def runs(
             (run.started or "")[5:16].replace("T", " "),
             _duration(run.duration),
             *(str(run.params.get(key, "")) for key in params),
+            *([] if not seeded else ["" if seed is None else str(seed)]),
             *(_number(run.metrics[key]) if key in run.metrics else "" for key in metrics),
             *([run.tags.get(WARNING_TAG, "")] if warned else []),
         )

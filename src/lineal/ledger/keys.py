@@ -88,6 +88,27 @@ def save_signer(directory: Path, signer: Signer) -> Path:
     return path
 
 
+def stored_public_key(directory: Path, name: str) -> str | None:
+    """The public half of ``name``'s private key in ``directory``; None when it has none."""
+    path = key_path(directory, name)
+    if not path.is_file():
+        return None
+    try:
+        text = path.with_suffix(".pub").read_text().strip()
+    except OSError:
+        text = ""
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return load_signer(directory, name).public_key  # the .pub beside it is gone or damaged
+
+
+def stored_names(directory: Path) -> list[str]:
+    """The agents with a private key in ``directory``, by name."""
+    if not directory.is_dir():
+        return []
+    return sorted(path.stem for path in directory.glob("*.ed25519") if path.is_file())
+
+
 def load_signer(directory: Path, name: str) -> Signer:
     """Load ``name``'s private key from ``directory``."""
     path = key_path(directory, name)
@@ -96,7 +117,8 @@ def load_signer(directory: Path, name: str) -> Signer:
     except FileNotFoundError as exc:
         raise NotFound(
             f"no signing key for agent {name!r} at {path}",
-            hint="run `lineal init` here, or set LINEAL_AGENT to an agent with a key",
+            hint=f"`lineal agent add {name}` makes one (run as an agent that has a key), or set "
+            "LINEAL_AGENT to an agent with a key",
         ) from exc
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):

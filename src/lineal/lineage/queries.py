@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from lineal.client import Lineal
 from lineal.errors import IntegrityError, InvalidInput
@@ -29,9 +29,11 @@ AsOf = int | str | datetime | None
 
 _SEQ = re.compile(r"-?[0-9]+")
 _EXPECTED_MOMENT = (
-    "expected a ledger seq (0 up to the latest) or an ISO-8601 time such as "
-    "2026-11-25T13:38:01Z or 2026-11-25 (UTC unless an offset is given)"
+    "expected a ledger seq (0 up to the latest), an ISO-8601 time such as "
+    "2026-11-25T13:38:01Z (UTC unless an offset is given) or a date such as 2026-11-25 "
+    "(the end of that day, UTC)"
 )
+_DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}")
 
 
 def _bad_moment(value: object, reason: str = "") -> InvalidInput:
@@ -44,7 +46,8 @@ def _bad_moment(value: object, reason: str = "") -> InvalidInput:
 
 def as_of_seq(repo: Lineal, value: AsOf) -> int | None:
     """The ledger seq a moment stands for: a seq as it is (0 to the head); a time, the last
-    record written at or before it (0 before the first); None stays None (now)."""
+    record written at or before it (0 before the first); a date (text such as 2026-11-25),
+    the last record written on or before that day, UTC; None stays None (now)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str | datetime):
@@ -54,7 +57,7 @@ def as_of_seq(repo: Lineal, value: AsOf) -> int | None:
         if _SEQ.fullmatch(text):
             return as_of_seq(repo, int(text))
         try:
-            moment = datetime.fromisoformat(text)
+            moment = _end_of_day(text) or datetime.fromisoformat(text)
         except ValueError:
             raise _bad_moment(value) from None
         return as_of_seq(repo, moment)
@@ -69,6 +72,14 @@ def as_of_seq(repo: Lineal, value: AsOf) -> int | None:
     except (ValueError, OverflowError) as exc:
         raise _bad_moment(value, str(exc)) from None
     return sql.seq_at_time(repo.store.sql(), when)
+
+
+def _end_of_day(text: str) -> datetime | None:
+    """The last microsecond of a plain date's day in UTC (a day ``as of`` which a store written
+    that day is not empty); None when ``text`` is not a date alone."""
+    if not _DATE.fullmatch(text):
+        return None
+    return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
 
 
 def _check_depth(depth: int | None) -> int | None:

@@ -17,6 +17,7 @@ from lineal.lineage.graph import Graph
 from lineal.model.entities import Artifact, Run, node_type
 from lineal.registry.config import MetricRule, Policy, RegistryConfig
 from lineal.registry.models import generated_by
+from lineal.registry.stated import stated
 from lineal.store import queries
 
 #: The licence id of data that states none (SPDX's own word for it).
@@ -41,20 +42,6 @@ class Outcome:
         }
 
 
-def meta_value(artifact: Artifact, key: str) -> str | None:
-    """``key`` as `lineal add --license/--source` or `--meta KEY=VALUE` recorded it."""
-    value = artifact.meta.get(key)
-    if value is None and isinstance(artifact.meta.get("extra"), dict):
-        value = artifact.meta["extra"].get(key)
-    return str(value) if value not in (None, "") else None
-
-
-#: Facts an artifact may be given after it was recorded, as a tag of that name (`lineal tag
-#: REF license=SPDX`): a licence corrected, or stated for data lineal itself generated. The
-#: tag, while set, wins over the value recorded with the artifact.
-STATED_BY_TAG = ("license", "source")
-
-
 class Context:
     """What the checks of one version share: its upstream graph and evaluation runs, once."""
 
@@ -77,11 +64,7 @@ class Context:
 
     def stated(self, artifact: Artifact, key: str) -> str | None:
         """``key`` (license, source, …) as the artifact's tag now says it, else as recorded."""
-        if key in STATED_BY_TAG:
-            tagged = queries.tags(self.repo.store.sql(), artifact.node).get(key)
-            if tagged:
-                return tagged
-        return meta_value(artifact, key)
+        return stated(self.repo, artifact, key)
 
     def run(self, ref: str) -> Run:
         found = self.repo.resolve(ref)
@@ -137,7 +120,11 @@ def _metric(ctx: Context, policy: Policy, rule: MetricRule, ref: str) -> Outcome
             False,
             f"no finished evaluation run of {ref} logged {rule.key} on {where}",
             f"evaluate {ref} in a run that uses it and {where} and logs {rule.key}"
-            + (f"; mark approved data with alias {policy.eval_alias}" if policy.eval_alias else ""),
+            + (
+                f"; mark approved data: lineal alias set dataset/NAME@vN {policy.eval_alias}"
+                if policy.eval_alias
+                else ""
+            ),
         )
     run, data = max(measured, key=lambda pair: pair[0].seq or 0)  # the latest, not the best
     value = float(run.metrics[rule.key] or "nan")

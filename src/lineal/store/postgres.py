@@ -6,10 +6,11 @@ Never lets two writers extend the chain at once: the head is serialised by an ad
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lineal.errors import MissingExtra, StoreUnavailable
+from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.store.migrations import POSTGRES_TYPES
 from lineal.store.sql import SqlStore
@@ -58,6 +59,32 @@ def _redact_uri(uri: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
 
 
+#: libpq's words when the server is up but has no such database (it sends no SQLSTATE then).
+_MISSING_DATABASE = re.compile(r'database "(.+?)" does not exist')
+_CREATEDB_FLAGS = (("-h", "host"), ("-p", "port"), ("-U", "user"))
+
+
+def _no_database(uri: str, name: str) -> NotFound:
+    """The error for a server that answered without the database: how to create it."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = {k: str(v) for k, v in conninfo_to_dict(uri).items() if v}
+    except psycopg.Error:  # libpq took it to connect; should this parse fail, say less
+        info = {}
+    host, port = info.get("host"), info.get("port")
+    where = f"{host}:{port}" if host and port else host or "the local socket"
+    flags = [f"{flag} {shlex.quote(info[key])}" for flag, key in _CREATEDB_FLAGS if key in info]
+    quoted = name.replace('"', '""')
+    return NotFound(
+        f"PostgreSQL at {where} has no database {name!r}",
+        hint=f"create it: {' '.join(['createdb', *flags, shlex.quote(name)])} "
+        f'(or in psql: CREATE DATABASE "{quoted}";), or fix the store URI '
+        "(--uri, LINEAL_URI or .lineal/config.toml)",
+    )
+
+
 #: Tables whose statistics matter to the queries' plans, and the ledger size to start at.
 _ANALYZED = (
     "edges",
@@ -100,6 +127,9 @@ class PostgresStore(SqlStore):
         try:
             return psycopg.connect(self._connect_uri, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
+            missing = _MISSING_DATABASE.search(str(exc))
+            if missing is not None:  # the server answered: it is up, the database is not
+                raise _no_database(self._connect_uri, missing.group(1)) from exc
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             reason = lines[0] if lines else "no answer"
             raise StoreUnavailable(

@@ -55,6 +55,8 @@ class SqlStore:
 
     uri: str
     types: dict[str, str]
+    #: ``(message, hint)`` for a write without a signing key, from whoever knows why (workspace)
+    unsigned: tuple[str, str] | None = None
 
     def __init__(self, uri: str, signer: Signer | None = None) -> None:
         self.uri = uri
@@ -180,10 +182,11 @@ class SqlStore:
             db = self.sql()
             if outer:
                 if self.signer is None:
-                    raise PermissionDenied(
+                    message, hint = self.unsigned or (
                         f"no signing key to write to {self.uri}",
-                        hint="run `lineal init` (or `lineal init --uri URI`) to create one",
+                        "run `lineal init` (or `lineal init --uri URI`) to create one",
                     )
+                    raise PermissionDenied(message, hint=hint)
                 self._begin_write()
                 try:
                     row = db.one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")

@@ -20,7 +20,8 @@ How values compare (the decisions a user can see):
   case-insensitive on both backends: ``lower(x) LIKE lower(?)``. ASCII letters fold the same
   everywhere; other letters fold as the backend's ``lower()`` does (SQLite: not at all).
 - ``uses(REF[, ROLE])``/``generated(...)``: an edge to any digest ``resolve(REF)`` returns (an
-  empty list is simply false); with a role, only edges in that role.
+  empty list is simply false; a NotFound from ``resolve`` is raised again naming the call);
+  with a role, only edges in that role.
 - ``metrics.K@N``: the last value of K logged at step N (NaN as for ``metrics.K``; a run with
   no point of K at step N matches nothing, and ``not`` of it matches). The points live in the
   ledger, not in a table, so SQL cannot test them: the condition compiled here is only
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from lineal.errors import InvalidInput
+from lineal.errors import InvalidInput, NotFound
 from lineal.model.canonical import encode_checked, format_time
 from lineal.tracking.filters import And, Compare, Expr, Generated, Not, Or, Uses, Value
 
@@ -158,14 +159,18 @@ class _Compiler:
         return "?"
 
     def edge(self, expr: Uses | Generated) -> str:
-        digests = list(dict.fromkeys(self.resolve(expr.ref)))
+        call = "uses" if isinstance(expr, Uses) else "generated"
+        try:
+            digests = list(dict.fromkeys(self.resolve(expr.ref)))
+        except NotFound as exc:
+            raise NotFound(f"{call}({expr.ref}): {exc.message}", hint=exc.hint) from None
         if not digests:
             return "1 = 0"  # names nothing: no run used or generated it
         self.params.extend(digests)
         role = "" if expr.role is None else f" AND e.role = {self.bind(expr.role)}"
         ends = ("child", "parent") if isinstance(expr, Uses) else ("parent", "child")
         return _EDGE.format(
-            kind="used" if isinstance(expr, Uses) else "generated",
+            kind="used" if call == "uses" else "generated",
             run_end=ends[0],
             artifact_end=ends[1],
             marks=", ".join("?" * len(digests)),

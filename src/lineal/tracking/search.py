@@ -17,26 +17,27 @@ from lineal.tracking.filters import parse as parse_filter
 
 
 def _digests(repo: Lineal, text: str) -> list[str]:
-    """The artifact digests a reference names: one version, or every version of a name."""
+    """The artifact digests a reference names: one version, or every version of a name.
+
+    A reference to nothing recorded is NotFound, not an empty answer: a misspelt name would
+    otherwise match no run (or, under ``not``, every run) without a word.
+    """
     ref = parse(text)
     if ref.kind == "run":
         raise InvalidInput(f"uses()/generated() take an artifact, not {text}")
-    try:
-        return resolve_at(repo.store.sql(), ref, every_version=True)
-    except NotFound:
-        return []  # names nothing recorded: no run used or generated it
+    return resolve_at(repo.store.sql(), ref, every_version=True)
 
 
 def search_runs(
-    repo: Lineal, where: str = "", *, limit: int | None = None, with_meta: bool = True
+    repo: Lineal, where: str | None = "", *, limit: int | None = None, with_meta: bool = True
 ) -> list[Run]:
-    """Runs matching ``where`` (empty: all), newest first."""
+    """Runs matching ``where`` (empty or None: all), newest first."""
     if limit is not None and limit < 1:
         raise InvalidInput(f"bad limit {limit}: expected a positive number")
     db = repo.store.sql()
     status = run_queries.status_sql(liveness.crashed(db))
     sql, params = "", list[object]()
-    if where.strip():
+    if where is not None and where.strip():
         expr = parse_filter(where)
         if step_fields(expr):  # values at a step are read from the ledger: see tracking.query
             from lineal.tracking.query import matching_runs
