@@ -34,8 +34,8 @@ class AttachedRun(ActiveRun):
         self.owns_repo = True
 
     def _beat(self) -> None:
-        """Nothing: `lineal run` beats for the run. A beat naming this pid would make the run
-        look crashed once this process exits, while `lineal run` still records its outputs."""
+        """Nothing: the process that started the run beats for it (`lineal run`, which
+        outlives this one), and its pid is the one a crash is told by."""
 
     def summary(self, values: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
         """Set final values: sent to `lineal run`, which records them when it ends the run."""
