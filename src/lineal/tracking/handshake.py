@@ -66,7 +66,7 @@ def wrapped_run(repo: Lineal) -> Run | None:
         ref = None
     if ref is None or ref.kind != "run":
         raise InvalidInput(f"LINEAL_RUN={text!r} is not a run reference (run/ULID): {_UNSET}")
-    store = _PASSWORD.sub(r"\1:***@", str(getattr(repo.store, "uri", "this store")))
+    store = _PASSWORD.sub(r"\1:***@", repo.store.uri)  # never a password in a message
     try:
         found = repo.resolve(ref)
     except NotFound:
