@@ -37,8 +37,8 @@ def start_run(
     At start it captures git state, the software environment (one shared ``env`` artifact),
     hardware, user, host, command line and allowlisted environment variables (plus
     ``env_allow`` names or ``PREFIX_*`` patterns; secret-looking ones never). A run started
-    inside another is linked to it (``informed_by``). ``repo`` defaults to the store of the
-    nearest ``.lineal/`` (or ``LINEAL_URI``).
+    inside another, or in a command `lineal run` runs, is linked to it (``informed_by``).
+    ``repo`` defaults to the store of the nearest ``.lineal/`` (or ``LINEAL_URI``).
     """
     from lineal.tracking import runs
 
@@ -65,10 +65,12 @@ def start_run(
 
 
 def active_run() -> ActiveRun | None:
-    """The innermost unfinished run this process started, or None."""
-    from lineal.tracking import lifecycle
+    """The innermost unfinished run this process started; else, in a command `lineal run`
+    runs, a handle on that run (logs, inputs and outputs go to it; ``lineal run`` ends it);
+    else None. A ``LINEAL_RUN`` that names no running run of this store is an error."""
+    from lineal.tracking import attached, lifecycle
 
-    return lifecycle.active_run()
+    return lifecycle.active_run() or attached.current()
 
 
 def search_runs(

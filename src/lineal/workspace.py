@@ -112,11 +112,24 @@ def _sqlite_uri(root: Path) -> str:
     return f"sqlite:///{root / 'lineal.db'}"
 
 
+def _named_root(named: str) -> Path:
+    root = Path(named).expanduser().resolve()
+    if not (root / CONFIG).is_file():
+        raise NotFound(
+            f"LINEAL_DIR={named} is not a lineal workspace folder (no {CONFIG} in it)",
+            hint="point LINEAL_DIR at a .lineal/ folder, or unset it",
+        )
+    return root
+
+
 def locate(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Workspace:
-    """Which store: ``LINEAL_URI``, else the nearest `.lineal/` upward, else NotFound."""
+    """Which store: ``LINEAL_URI``, else the workspace ``LINEAL_DIR`` names (a `.lineal/`
+    folder, as `lineal run` exports it), else the nearest `.lineal/` upward, else NotFound.
+    The keys and object cache are those of ``LINEAL_DIR`` or the nearest `.lineal/`."""
     env = os.environ if env is None else env
     start = (cwd or Path.cwd()).resolve()
-    root = find_root(start)
+    named = env.get("LINEAL_DIR")
+    root = _named_root(named) if named else find_root(start)
     config = _read_config(root) if root else {}
     uri = env.get("LINEAL_URI") or config.get("uri") or (_sqlite_uri(root) if root else None)
     if not uri:

@@ -258,7 +258,7 @@ def run(
     info = result.run
     err.print(
         f"{info.ref} {info.status} in {_duration(info.duration)}"
-        + "".join(f"\n  generated {a.ref}" for a in result.outputs),
+        + "".join(f"\n  generated {a.ref}" for a in result.generated),
         markup=False,
     )
     for path in result.missing:

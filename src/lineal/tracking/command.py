@@ -4,6 +4,7 @@ The service behind `lineal run`; the caller decides where the child's output goe
 this module only keeps its tail. Never prints. What `lineal replay` needs to run the command
 again is recorded as a ``config`` artifact the run used (role ``command``): the argv, and each
 input, code file and output with its path relative to the working folder and its digest.
+The command's own SDK calls attach to the run (see tracking/handshake.py and attached.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lineal import datasets
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.model.entities import Artifact, Run
+from lineal.tracking import handshake
 from lineal.tracking.runs import ActiveRun, start
 
 #: How much of each output stream a run keeps (the tail, where errors usually are).
@@ -47,6 +49,9 @@ class CommandResult:
     exit_code: int
     outputs: tuple[Artifact, ...]
     missing: tuple[str, ...]  # --out paths the command did not create
+    #: every named artifact the run generated, in order: what the command logged through
+    #: the SDK (``lineal.active_run().log_model``), then the outputs
+    generated: tuple[Artifact, ...] = ()
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -116,8 +121,10 @@ def run_command(
     """Run ``argv`` as a recorded run; the child's stdout/stderr go through ``echo``.
 
     Files named in ``argv`` inside the working folder (a script) are recorded as ``code``
-    inputs; ``bound`` inputs are linked with their role. The child sees ``LINEAL_RUN``, and
-    ``LINEAL_SEED`` when a seed is given.
+    inputs; ``bound`` inputs are linked with their role. The child sees ``LINEAL_RUN`` (its
+    SDK attaches to the run), the store, workspace and agent used (``LINEAL_URI``,
+    ``LINEAL_DIR``, ``LINEAL_AGENT``), its summary channel, and ``LINEAL_SEED`` when a seed
+    is given.
     """
     if not argv:
         raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
@@ -129,40 +136,60 @@ def run_command(
             raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
     run = start(repo, name or _name(argv), params=params, seed=seed)
     cwd = Path.cwd()
+    channel: Path | None = None
     try:
+        channel = handshake.open_channel(run.ref)
         used = _use_inputs(run, argv, roles, bound, cwd)
-        extra = {**(env or {}), **({"LINEAL_SEED": str(seed)} if seed is not None else {})}
+        extra = {
+            **handshake.child_env(repo, run.ref, channel),
+            **(env or {}),
+            **({"LINEAL_SEED": str(seed)} if seed is not None else {}),
+        }
         code = _execute(argv, echo, run, extra)
-        made: list[Artifact] = []
-        missing = []
-        for path in outputs:
-            target = Path(path)
-            if not target.exists():
-                missing.append(path)
-                continue
-            made.append(
-                run.log_artifact(
-                    target,
-                    kind="dataset" if target.is_dir() else "file",
-                    name=datasets.default_name(target),
-                    role="output",
-                )
-            )
+        run.summary(handshake.receive(channel))  # what the command set with run.summary
+        made, missing = _record_outputs(run, outputs)
         made_paths = [p for p in outputs if p not in missing]
         _record_spec(run, argv, used, list(zip(made_paths, made, strict=True)), cwd)
+        generated = _generated(run, made)
     except BaseException as exc:
         run.finish("killed" if isinstance(exc, KeyboardInterrupt) else "failed", error=str(exc))
         raise
-    if code < 0:
-        status, error = "killed", f"killed by signal {-code}"
-    elif code:
-        status, error = "failed", f"exit code {code}"
-    elif missing:
-        status, error = "failed", f"outputs not created: {', '.join(missing)}"
-    else:
-        status, error = "finished", None
+    finally:
+        if channel is not None:
+            channel.unlink(missing_ok=True)
+    status, error = _status(code, missing)
     info = run.finish(status, error=error)
-    return CommandResult(info, code, tuple(made), tuple(missing))
+    return CommandResult(info, code, tuple(made), tuple(missing), generated)
+
+
+def _record_outputs(run: ActiveRun, outputs: Sequence[str]) -> tuple[list[Artifact], list[str]]:
+    """Snapshot each ``--out`` path the command created; the artifacts and the missing paths."""
+    made: list[Artifact] = []
+    missing = []
+    for path in outputs:
+        target = Path(path)
+        if not target.exists():
+            missing.append(path)
+            continue
+        made.append(
+            run.log_artifact(
+                target,
+                kind="dataset" if target.is_dir() else "file",
+                name=datasets.default_name(target),
+                role="output",
+            )
+        )
+    return made, missing
+
+
+def _status(code: int, missing: Sequence[str]) -> tuple[str, str | None]:
+    if code < 0:
+        return "killed", f"killed by signal {-code}"
+    if code:
+        return "failed", f"exit code {code}"
+    if missing:
+        return "failed", f"outputs not created: {', '.join(missing)}"
+    return "finished", None
 
 
 def _role_and_path(text: str) -> tuple[str, str]:
@@ -254,8 +281,21 @@ def _record_spec(
         repo.link("used", digest, run.ref, role="command")
 
 
-def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str] | None) -> int:
-    code, tails = execute(argv, echo, env={**os.environ, "LINEAL_RUN": run.ref, **(env or {})})
+def _generated(run: ActiveRun, outputs: Sequence[Artifact]) -> tuple[Artifact, ...]:
+    """The named artifacts ``run`` generated, in recording order (``outputs`` as recorded)."""
+    known = {run.repo.node(artifact): artifact for artifact in outputs}
+    found: list[Artifact] = []
+    for edge in run.repo.edges(run.ref):
+        if edge.kind != "generated" or edge.parent != run.ref:
+            continue
+        artifact = known.get(edge.child) or run.repo.resolve(edge.child)
+        if isinstance(artifact, Artifact) and artifact.name is not None and artifact not in found:
+            found.append(artifact)
+    return tuple(found)
+
+
+def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str]) -> int:
+    code, tails = execute(argv, echo, env={**os.environ, **env})
     for label, data in tails.items():
         _record_tail(run, label, data)
     return code

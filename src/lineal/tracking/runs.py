@@ -24,6 +24,7 @@ from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
+from lineal.tracking import handshake
 from lineal.tracking.lifecycle import active_run, forget, inherited_run, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
 
@@ -41,6 +42,13 @@ def _checked_params(params: Mapping[str, Any] | None, what: str) -> dict[str, An
             hint="use str, int, float, bool, None, lists and dicts of them",
         ) from exc
     return dict(params)
+
+
+def checked_summary(values: Mapping[str, Any] | None, more: Mapping[str, Any]) -> dict[str, Any]:
+    """Summary values as recorded (NaN and ±inf as strings, numpy scalars as numbers), or
+    InvalidInput: a bad value is refused at the call, never at finish."""
+    given = {key: _summary_value(value) for key, value in {**(values or {}), **more}.items()}
+    return _checked_params(given, "summary")
 
 
 def _summary_value(value: Any) -> Any:
@@ -101,9 +109,7 @@ class ActiveRun:
 
     def summary(self, values: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
         """Set final values (recorded when the run finishes); returns the summary so far."""
-        given = {key: _summary_value(value) for key, value in {**(values or {}), **more}.items()}
-        # Refused here and now, not at finish: a bad value never reaches the summary.
-        self._summary.update(_checked_params(given, "summary"))
+        self._summary.update(checked_summary(values, more))
         return dict(self._summary)
 
     def flush(self) -> int:
@@ -218,12 +224,7 @@ class ActiveRun:
             return self.repo.resolve(self.ref)  # type: ignore[return-value]
         self._finished = True
         forget(self)
-        try:
-            self._flusher.stop()
-        finally:
-            if self._writer is not self.repo:
-                self._writer.close()
-            self._writer_store = None
+        self._stop_flusher()
         summary = dict(self._summary)
         try:
             self.check_schemas()  # its metrics are all written now: per-class keys count
@@ -233,6 +234,15 @@ class ActiveRun:
             if self.owns_repo:
                 self.repo.close()
         return self.info
+
+    def _stop_flusher(self) -> None:
+        """Write the last points and close the flusher's connection."""
+        try:
+            self._flusher.stop()
+        finally:
+            if self._writer is not self.repo:
+                self._writer.close()
+            self._writer_store = None
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -277,13 +287,13 @@ class ActiveRun:
 
 # -- starting --------------------------------------------------------------------------------
 def _start_records(
-    ref: str, start: RunStart, tags: Mapping[str, str], parent: ActiveRun | None
+    ref: str, start: RunStart, tags: Mapping[str, str], parent: str | None
 ) -> Iterator[Any]:
     yield start
     for key, value in tags.items():
         yield TagSet(target=ref, key=key, value=str(value))
     if parent is not None:
-        yield EdgeRecord(kind="informed_by", parent=parent.ref, child=ref)
+        yield EdgeRecord(kind="informed_by", parent=parent, child=ref)
 
 
 def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> str:
@@ -314,6 +324,9 @@ def start(
         raise InvalidInput(f"bad seed {seed!r}: expected an integer")
     if parent is None:  # the run this one was started in: in this process, or a fork's parent
         parent = active_run() or inherited_run()
+    # ...else the run `lineal run` wraps this process in (checked: in this store, running).
+    wrapper = handshake.wrapped_run(repo) if parent is None else None
+    informed_by = parent.ref if parent is not None else (wrapper.ref if wrapper else None)
     meta: dict[str, Any] = {"seed": seed} if seed is not None else {}
     env = code = None
     if capture_env:
@@ -329,7 +342,7 @@ def start(
     op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
     ref = f"run/{run_id}"
     with repo.atomic():
-        repo.store.append(list(_start_records(ref, op, tags or {}, parent)))
+        repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))
         if env is not None:
             repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
         if code is not None and code.get("commit"):
