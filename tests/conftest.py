@@ -1,4 +1,5 @@
-"""Shared fixtures: a signer, fresh SQLite and PostgreSQL stores, a scratch workspace, the CLI."""
+"""Shared fixtures: a signer, fresh SQLite and PostgreSQL stores, a scratch workspace, the CLI,
+the shared sample data."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
 from lineal.store.sql import SqlStore
+from shared_data import require_shared_data
 
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -43,6 +45,12 @@ def pg_uri() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, the real sample files; skips the test when absent (fails it under CI)."""
+    return require_shared_data()
 
 
 @pytest.fixture

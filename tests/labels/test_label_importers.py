@@ -3,15 +3,14 @@ classes, ids, annotation types and counts those files really hold."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lineal.labels import coco
 from lineal.labels.detect import dataset_schemas, import_path
 from lineal.labels.imported import Imported
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 COCO = DATA / "coco"
 DATUMARO_COCO = COCO / "openvinotoolkit__datumaro/tests/assets/coco_dataset"
 PADILLA = "rafaelpadilla__review_object_detection_metrics/data/database/gts"
@@ -27,7 +26,7 @@ PADILLA_CLASSES = (
     "diningtable", "cow",
 )  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the repo")
+pytestmark = pytest.mark.usefixtures("shared_data")  # every test reads the sample files
 
 
 def ids(found: Imported) -> list[tuple[int | None, str]]:

@@ -9,16 +9,19 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from lineal.client import Lineal
 from lineal.datasets import add
 from lineal.labels.runs import EVAL_TAG, WARNING_TAG, class_metrics
 from lineal.model.entities import Run
 from lineal.tracking.runs import start
+from shared_data import SHARED_DATA
 
 if TYPE_CHECKING:
     from conftest import Cli
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 KITTI = DATA / "kitti/open-mmlab__OpenPCDet/data/kitti"
 DATUMARO_COCO = DATA / "coco/openvinotoolkit__datumaro/tests/assets/coco_dataset"
 
@@ -32,6 +35,7 @@ def kitti_copy(ws: Path, name: str, *, rename: tuple[str, str] | None = None) ->
     return target
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_add_detects_annotations_and_records_schema_and_stats(repo: Lineal, ws: Path) -> None:
     result = add(repo, [kitti_copy(ws, "kitti")])
     (labelled,) = result.labels
@@ -72,6 +76,7 @@ def test_add_of_a_folder_without_annotations_records_no_labels(repo: Lineal, ws:
     assert repo.artifacts("schema") == []
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_add_keeps_going_on_broken_annotations(repo: Lineal, ws: Path) -> None:
     folder = ws / "coco"
     shutil.copytree(DATUMARO_COCO / "coco_instances", folder)
@@ -96,6 +101,7 @@ def _run(repo: Lineal, name: str, train: str, evaluation: str, metrics: dict[str
     return found
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_mismatched_train_and_eval_schemas_are_recorded(repo: Lineal, ws: Path) -> None:
     add(repo, [kitti_copy(ws, "train")])
     add(repo, [kitti_copy(ws, "same")])
@@ -117,6 +123,7 @@ def test_mismatched_train_and_eval_schemas_are_recorded(repo: Lineal, ws: Path) 
     assert set(class_metrics(repo, bad)) == {"AP/Car"}
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_a_models_upstream_reaches_the_label_schemas_of_its_data(repo: Lineal, ws: Path) -> None:
     from lineal.lineage.queries import downstream, upstream
 
@@ -141,6 +148,7 @@ def lineal_show_schema(repo: Lineal, ref: str) -> dict[str, object]:
     return show(repo, ref)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_show_runs_and_diff_show_the_warning(ws: Path, lineal_cli: Cli) -> None:
     with Lineal.open(path=ws) as repo:
         add(repo, [kitti_copy(ws, "train")])
@@ -181,6 +189,7 @@ def test_show_runs_and_diff_show_the_warning(ws: Path, lineal_cli: Cli) -> None:
     assert "schema of eval data: schema/same@v1 -> schema/renamed@v1  (1 added, 1 removed)" in text
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_add_on_the_command_line_says_what_labels_it_found(ws: Path, lineal_cli: Cli) -> None:
     kitti_copy(ws, "kitti")
     done = lineal_cli("add", "kitti", cwd=ws)
@@ -193,6 +202,7 @@ def test_add_on_the_command_line_says_what_labels_it_found(ws: Path, lineal_cli:
     assert shown["datasets"] == ["dataset/kitti@v1"]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_lineal_run_inputs_with_roles_are_checked_for_schema_mismatch(
     ws: Path, lineal_cli: Cli
 ) -> None:

@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 from lineal.client import Lineal
+from shared_data import SHARED_DATA
 
 if TYPE_CHECKING:
     from conftest import Cli
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 
 DATUMARO_COCO = DATA / "coco/openvinotoolkit__datumaro/tests/assets/coco_dataset"
 PADILLA = DATA / "coco/rafaelpadilla__review_object_detection_metrics/data/database/gts"
@@ -29,6 +30,7 @@ def ok(lineal_cli: Cli, *args: str, cwd: Path) -> str:
     return str(done.stdout)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_import_versions_and_one_node_per_schema(ws: Path, lineal_cli: Cli) -> None:
     train = DATUMARO_COCO / "coco_instances/annotations/instances_train.json"
     first = json.loads(
@@ -63,6 +65,7 @@ def test_import_versions_and_one_node_per_schema(ws: Path, lineal_cli: Cli) -> N
         assert [(e.kind, e.child) for e in edges] == [("derived_from", repo.node("schema/abc@v2"))]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_show_lists_classes_and_types(ws: Path, lineal_cli: Cli) -> None:
     path = DATA / "coco/open-mmlab__mmpose/tests/data/coco/test_coco.json"
     ok(lineal_cli, "schema", "import", str(path), cwd=ws)
@@ -72,6 +75,7 @@ def test_show_lists_classes_and_types(ws: Path, lineal_cli: Cli) -> None:
     assert "skeleton of 19 links" in out
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_diff_of_the_same_classes_numbered_two_ways(ws: Path, lineal_cli: Cli) -> None:
     coco_file = PADILLA / "coco_format_v1/instances_default.json"
     ok(lineal_cli, "schema", "import", str(YOLO_PADILLA), "-n", "voc20", cwd=ws)
@@ -85,6 +89,7 @@ def test_diff_of_the_same_classes_numbered_two_ways(ws: Path, lineal_cli: Cli) -
     assert changes["attributes_gained"] == ["occluded"]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_export_coco_and_yolo(ws: Path, lineal_cli: Cli) -> None:
     ok(lineal_cli, "schema", "import", str(YOLO_PADILLA), "-n", "voc20", cwd=ws)
     categories = json.loads(ok(lineal_cli, "schema", "export", "voc20", "-f", "coco", cwd=ws))
@@ -104,6 +109,7 @@ def test_export_coco_and_yolo(ws: Path, lineal_cli: Cli) -> None:
     assert changes["id_rule"] is None
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_bad_input_is_one_line(ws: Path, lineal_cli: Cli) -> None:
     results = DATA / "coco/cocodataset__cocoapi/results/instances_val2014_fakebbox100_results.json"
     done = lineal_cli("schema", "import", str(results), cwd=ws)

@@ -12,14 +12,13 @@ import pytest
 from lineal.labels import kitti, yolo
 from lineal.labels.images import ImageSizes, candidates
 from lineal.labels.schema import LabelFileError
+from shared_data import SHARED_DATA
 
 Image = pytest.importorskip("PIL.Image")
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 KITTI_LABELS = DATA / "kitti/open-mmlab__OpenPCDet/data/kitti/training/label_2"
 YOLO_STRICT = DATA / "yolo/openvinotoolkit__datumaro/tests/assets/yolo_dataset/strict"
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside the repo")
 
 
 def _image(path: Path, size: tuple[int, int], kind: str = "PNG") -> None:
@@ -27,6 +26,7 @@ def _image(path: Path, size: tuple[int, int], kind: str = "PNG") -> None:
     Image.new("RGB", size).save(path, kind)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_kitti_sizes_come_from_image_2(tmp_path: Path) -> None:
     labels = tmp_path / "training" / "label_2"
     shutil.copytree(KITTI_LABELS, labels)
@@ -40,6 +40,7 @@ def test_kitti_sizes_come_from_image_2(tmp_path: Path) -> None:
     assert stats["image_sizes"] == {"1242x375": 4, "1224x370": 1}  # one image is missing
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_yolo_sizes_beside_darknet_labels_and_under_images(tmp_path: Path) -> None:
     darknet = tmp_path / "darknet"
     shutil.copytree(YOLO_STRICT, darknet)

@@ -14,9 +14,9 @@ from lineal.model.ops import AgentRegister
 from lineal.registry.promote import approve
 from lineal.tracking.runs import start
 from lineal.workspace import Workspace
+from shared_data import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-KITTI = DATA / "kitti/open-mmlab__OpenPCDet/data/kitti"
+KITTI = SHARED_DATA / "kitti/open-mmlab__OpenPCDet/data/kitti"
 
 POLICY = """
 [roles]
@@ -51,6 +51,7 @@ def dataset(
     alias: str | None = None,
 ) -> Artifact:
     """A KITTI-labelled dataset (``rename``: one class renamed, so another schema)."""
+    require_shared_data()
     target = ws / name
     shutil.copytree(KITTI, target)
     (target / "README").write_text(name)  # every dataset its own content

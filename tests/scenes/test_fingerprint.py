@@ -12,8 +12,9 @@ pytest.importorskip("pxr")
 
 from lineal.errors import InvalidInput
 from lineal.scenes.record import inspect
+from shared_data import SHARED_DATA
 
-USD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "usd"
+USD = SHARED_DATA / "usd"
 WG = USD / "usd-wg__assets"
 PIXAR = USD / "PixarAnimationStudios__OpenUSD/extras/usd"
 SUBLAYERED = WG / "test_assets/RelationshipEncapsulationTests/SublayeredInternalReferenceTest.usda"
@@ -22,6 +23,7 @@ CAR_KIT = WG / "full_assets/Vehicles/USD_Mini_Car_Kit"
 SHOT = PIXAR / "tutorials/endToEnd/assets/shot.usd"
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_sublayers_are_listed_hashed_and_summarised() -> None:
     found, summary = inspect(SUBLAYERED)
     assert found.root == "SublayeredInternalReferenceTest.usda"
@@ -54,6 +56,7 @@ def test_sublayers_are_listed_hashed_and_summarised() -> None:
     assert "/Environment/Plane" in summary["meshes"]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_fingerprints_are_deterministic_and_each_file_counts() -> None:
     first, _ = inspect(SUBLAYERED)
     again, _ = inspect(SUBLAYERED)
@@ -62,6 +65,7 @@ def test_fingerprints_are_deterministic_and_each_file_counts() -> None:
     assert len({e.digest for e in first.entries}) == 4
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_references_cameras_and_a_binary_free_shot() -> None:
     found, summary = inspect(SHOT)
     assert [e.path for e in found.layers()] == ["main_cam.usd", "shot.usd"]
@@ -74,6 +78,7 @@ def test_references_cameras_and_a_binary_free_shot() -> None:
     assert summary["up_axis"] == "Y"
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_variants_payloads_and_missing_textures_are_reported_not_fatal() -> None:
     found, summary = inspect(CAR_KIT / "assets/vehicles/vehicleVariants.usda")
     paths = {e.path for e in found.layers()}
@@ -107,6 +112,7 @@ def test_variants_payloads_and_missing_textures_are_reported_not_fatal() -> None
     }
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_a_copied_folder_keeps_its_digest_and_edits_change_it(tmp_path: Path) -> None:
     original, _ = inspect(SUBLAYERED)
     copy = tmp_path / "elsewhere" / "tests"
@@ -127,6 +133,7 @@ def test_a_copied_folder_keeps_its_digest_and_edits_change_it(tmp_path: Path) ->
     ] == ["utils/Environment.usda"]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_a_texture_is_an_asset_and_editing_it_changes_the_digest(tmp_path: Path) -> None:
     kit = tmp_path / "kit"
     shutil.copytree(CAR_KIT, kit)
@@ -142,6 +149,7 @@ def test_a_texture_is_an_asset_and_editing_it_changes_the_digest(tmp_path: Path)
     assert [e.digest for e in again.layers()] == [e.digest for e in found.layers()]
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_a_missing_referenced_layer_is_listed(tmp_path: Path) -> None:
     copy = tmp_path / "tests"
     shutil.copytree(SUBLAYERED.parent, copy)
@@ -154,6 +162,7 @@ def test_a_missing_referenced_layer_is_listed(tmp_path: Path) -> None:
     assert summary["lights"] == []
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:
     not_usd = tmp_path / "scene.usda"
     not_usd.write_text("this is not a layer\n")
@@ -172,6 +181,7 @@ def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:
         inspect(copy / SUBLAYERED.name)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_a_usdz_package_is_hashed_as_one_file(tmp_path: Path) -> None:
     from pxr import UsdUtils
 

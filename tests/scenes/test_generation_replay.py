@@ -14,11 +14,12 @@ pytest.importorskip("pxr")
 
 from lineal.client import Lineal
 from lineal.scenes import generation_run
+from shared_data import SHARED_DATA
 
 if TYPE_CHECKING:
     from conftest import Cli
 
-USD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "usd"
+USD = SHARED_DATA / "usd"
 TESTS = USD / "usd-wg__assets/test_assets/RelationshipEncapsulationTests"
 
 # A tiny renderer: reads the scene's light intensities with pxr and the seeded config, writes
@@ -61,6 +62,7 @@ def _setup(ws: Path) -> None:
     (ws / "random.json").write_text(json.dumps(config))
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_generation_run_records_lineage_and_replays_identically(
     ws: Path, lineal_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

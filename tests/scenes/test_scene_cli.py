@@ -12,11 +12,12 @@ import pytest
 pytest.importorskip("pxr")
 
 from lineal.client import Lineal
+from shared_data import SHARED_DATA
 
 if TYPE_CHECKING:
     from conftest import Cli
 
-USD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "usd"
+USD = SHARED_DATA / "usd"
 TESTS = USD / "usd-wg__assets/test_assets/RelationshipEncapsulationTests"
 PYRAMID = USD / "usd-wg__assets/full_assets/SubdivisionSurfaces/Pyramid/Pyramid.usd"
 
@@ -27,6 +28,7 @@ def ok(lineal_cli: Cli, *args: str, cwd: Path) -> str:
     return str(done.stdout)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_add_show_and_diff_name_the_changed_layer(ws: Path, lineal_cli: Cli) -> None:
     shutil.copytree(TESTS, ws / "scene")
     root = "scene/SublayeredInternalReferenceTest.usda"
@@ -68,6 +70,7 @@ def test_add_show_and_diff_name_the_changed_layer(ws: Path, lineal_cli: Cli) -> 
         assert layer.meta["usd"] == "layer"
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_missing_dependencies_warn_and_are_recorded(ws: Path, lineal_cli: Cli) -> None:
     done = lineal_cli("scene", "add", str(PYRAMID), cwd=ws)
     assert done.returncode == 0, done.stderr
