@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from lineal.cas.manifest import Entry, Manifest, diff
 from lineal.errors import InvalidInput
+from lineal.model.digests import digest_bytes
 
 
 def _digest(text: str) -> str:
@@ -189,3 +190,9 @@ def test_decode_with_the_recorded_digest_takes_the_trusted_path() -> None:
     assert Manifest.decode(data, expected=manifest.digest) == manifest
     # A digest that does not match the bytes falls back to the full checks.
     assert Manifest.decode(data, expected="sha256:" + "0" * 64) == manifest
+
+
+def test_bytes_of_another_kind_are_not_a_manifest_even_when_their_digest_matches() -> None:
+    body = b'{"seed":1}'
+    with pytest.raises(InvalidInput, match="not a manifest"):
+        Manifest.decode(body, expected=digest_bytes(body))

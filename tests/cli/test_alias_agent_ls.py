@@ -91,7 +91,7 @@ def test_alias_set_unset_and_list_round_trip(named: Path, lineal_cli: Cli) -> No
     assert {r["author"] for r in records} == {"tester"}
     shown = lineal_cli("show", "dataset/holdout:eval-approved", cwd=ws)
     assert shown.returncode == 1
-    assert "dataset/holdout:eval-approved does not exist" in shown.stderr
+    assert "dataset/holdout has no alias 'eval-approved'" in shown.stderr
     assert ok(lineal_cli, "verify", cwd=ws).startswith("OK")
 
 

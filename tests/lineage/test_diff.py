@@ -307,3 +307,23 @@ def test_earlier_versions_behind_a_used_one_are_history_not_inputs(
     )
     text = lineal_cli("diff", runs[0].ref, runs[1].ref, cwd=ws).stdout
     assert text.splitlines()[0] == f"{runs[0].ref} -> {runs[1].ref}"
+
+
+def test_a_changed_config_is_compared_without_reading_it_as_a_manifest(
+    repo: Lineal, lineal_cli: Cli, ws: Path
+) -> None:
+    """A randomization config is JSON, not a file listing: its versions differ as a whole."""
+    cache = datasets.objects(repo)
+    runs = []
+    for seed in (1, 2):
+        body = json.dumps({"seed": seed}).encode()
+        cache.add_bytes(body)
+        config = repo.record_artifact("config", data=body, name="rand")
+        run = repo.start_run("render")
+        repo.link("used", config, run, role="randomization")
+        runs.append(repo.finish_run(run))
+    result = diff(repo, runs[0].ref, runs[1].ref)
+    (change,) = [c for c in result.changes if c.subject == "config/rand"]
+    assert (change.before, change.after) == ("config/rand@v1", "config/rand@v2")
+    assert "files_unknown" not in change.detail
+    assert lineal_cli("diff", runs[0].ref, runs[1].ref, cwd=ws).returncode == 0

@@ -43,6 +43,8 @@ from lineal.lineage.graph import Graph, Node
 from lineal.lineage.queries import upstream
 from lineal.model.entities import Artifact, Run, split_node
 
+#: Kinds recorded as snapshots of files (a manifest): their versions differ file by file.
+_SNAPSHOTS = ("dataset", "model", "file")
 _HANDLED = ("env", "code")  # compared from the runs' own env and code inputs
 
 
@@ -210,7 +212,7 @@ def _artifact_changes(repo: Lineal, left: Graph, right: Graph, said: set[str]) -
         }
         detail: dict[str, Any] = {"change": change, "digests": digests}
         fraction = None
-        if kind not in ("schema", "scene") and change == "changed" and len(gone) == len(came) == 1:
+        if kind in _SNAPSHOTS and change == "changed" and len(gone) == len(came) == 1:
             detail.update(_file_counts(repo, gone[0], came[0]))
             fraction = detail["fraction"]
         if kind in ("schema", "scene"):
