@@ -1,10 +1,14 @@
-"""Running one piece of work per item on a thread pool, with progress and per-item failures."""
+"""Running one piece of work per item on a thread pool, with progress and per-item failures.
+
+Never reports an item as done before its work has finished, nor leaves work running behind
+its caller: an interruption waits for the items under way and counts those that succeeded.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from lineal.errors import InvalidInput, LinealError
 
@@ -32,8 +36,9 @@ def parallel(
     if not items:
         return results, failures
     pool = ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="lineal-remote")
+    futures: dict[Future[R | LinealError], str] = {}
     try:
-        futures: dict[Future[R | LinealError], str] = {pool.submit(work, it): it for it in items}
+        futures.update((pool.submit(work, it), it) for it in items)
         for done, future in enumerate(as_completed(futures), start=1):
             outcome = future.result()
             if isinstance(outcome, LinealError):
@@ -42,6 +47,19 @@ def parallel(
                 results.append(outcome)
             if progress is not None:
                 progress(done, len(items))
-    finally:
+    except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
+        if progress is not None:  # the items under way when it stopped did finish
+            progress(sum(map(_succeeded, futures)), len(items))
+        raise
+    pool.shutdown(wait=True)
     return results, sorted(failures, key=lambda failure: failure[0])
+
+
+def _succeeded(future: Future[Any]) -> bool:
+    return (
+        future.done()
+        and not future.cancelled()
+        and future.exception() is None
+        and not isinstance(future.result(), LinealError)
+    )
