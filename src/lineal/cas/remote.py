@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +140,17 @@ class Remote:
         workers: int = 8,
         progress: Progress | None = None,
         strict: bool = True,
+        optional: Collection[str] = (),
     ) -> TransferResult:
-        """Fetch the objects the cache lacks, verifying each digest before it is installed."""
+        """Fetch the objects the cache lacks, verifying each digest before it is installed.
+
+        Digests in ``optional`` that the remote does not hold either are left out (recorded
+        digests of things whose bytes were never stored: an environment, a code reference).
+        """
         wanted = _unique(digests)
         need = cache.missing(wanted)
         present = self._present() if need else set()
+        need = [digest for digest in need if digest in present or digest not in optional]
 
         def fetch(digest: str) -> int | LinealError:
             if digest not in present:
