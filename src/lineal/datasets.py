@@ -94,7 +94,7 @@ NOT_RECORDED = "nothing was recorded"
 COPIES_STAY = "Objects already copied into the cache stay there: lineal gc reclaims them."
 
 
-def _urls(targets: Sequence[str | Path], *, ref_only: bool) -> list[str]:
+def _urls(targets: Sequence[str | Path], *, ref_only: bool, endpoint_url: str | None) -> list[str]:
     """The URL among ``targets`` (at most one, with --ref-only), checked."""
     urls = [str(t) for t in targets if _is_url(t)]
     if urls and (not ref_only or len(targets) > 1):
@@ -102,14 +102,20 @@ def _urls(targets: Sequence[str | Path], *, ref_only: bool) -> list[str]:
             f"cannot copy {urls[0]} into the cache: remote data is recorded by reference",
             hint="pass --ref-only, with that URL alone",
         )
+    if endpoint_url and not urls:
+        raise InvalidInput(
+            "--endpoint-url is for data recorded by reference at an s3:// URL",
+            hint="lineal add s3://bucket/prefix --ref-only --endpoint-url URL",
+        )
     return urls
 
 
-def _snapshot_url(url: str, progress: Progress | None) -> SnapshotResult:
+def _snapshot_url(url: str, endpoint_url: str | None, progress: Progress | None) -> SnapshotResult:
     from lineal.cas.remote import Remote
 
+    options = {"endpoint_url": endpoint_url} if endpoint_url else {}
     stage(progress, "hashing", "hashed", unit="files", after=NOT_RECORDED)
-    manifest = Manifest.from_entries(Remote(url).hash_tree(progress=progress))
+    manifest = Manifest.from_entries(Remote(url, options=options).hash_tree(progress=progress))
     return SnapshotResult(
         manifest=manifest,
         files=len(manifest),
@@ -151,6 +157,7 @@ def add(
     description: str | None = None,
     owner: str | None = None,
     extra: Mapping[str, str] | None = None,
+    endpoint_url: str | None = None,
     progress: Progress | None = None,
     kind: str = "dataset",
     meta: Mapping[str, Any] | None = None,
@@ -159,12 +166,12 @@ def add(
 
     Returns the latest version unchanged when the content equals it. ``kind`` records the
     snapshot as another kind of artifact (a model, a file) with the same machinery; ``meta``
-    adds recorded keys. ``progress`` is told each stage and how far it got (see
-    lineal.cas.progress).
+    adds recorded keys. ``endpoint_url`` is where an s3:// URL's server is (MinIO, Ceph, …).
+    ``progress`` is told each stage and how far it got (see lineal.cas.progress).
     """
     if not targets:
         raise InvalidInput("nothing to add", hint="pass one or more files or folders")
-    urls = _urls(targets, ref_only=ref_only)
+    urls = _urls(targets, ref_only=ref_only, endpoint_url=endpoint_url)
     paths = [Path(str(t).removeprefix("file://")) for t in targets if not _is_url(t)]
     if license is not None and not _SPDX.fullmatch(license):
         raise InvalidInput(
@@ -177,7 +184,7 @@ def add(
         label = dataset_name(name) if name else default_name(Path(str(targets[0]).rstrip("/")))
     cache = objects(repo)  # one instance: sync() knows what this snapshot wrote
     result = (
-        _snapshot_url(str(urls[0]), progress)
+        _snapshot_url(str(urls[0]), endpoint_url, progress)
         if urls
         else _snapshot_local(repo, paths, None if ref_only else cache, progress)
     )

@@ -46,8 +46,12 @@ _EXTRAS = {  # protocol -> (module, extra) for MissingExtra
 }
 _OBJECT_NAME = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
 _CREDENTIALS_HINT = (
-    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment, "
-    "or give them to the remote: lineal remote add NAME URL --option key=... --option secret=..."
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment; "
+    "a remote can also name a credentials profile: lineal remote add NAME URL --profile P"
+)
+_ENDPOINT_HINT = (
+    "check the network and the endpoint (--endpoint-url of lineal remote add or lineal add, "
+    "or AWS_ENDPOINT_URL in the environment)"
 )
 _OPTIONS = "see the storage options of the fsspec implementation for this protocol"
 _RETRY_HINT = "run the command again: only what did not arrive will move"
@@ -305,7 +309,7 @@ class Remote:
         elif _is_unreachable(exc):
             error = StoreUnavailable(
                 f"cannot reach the remote {self.url}: {detail}",
-                hint=f"check the network and the endpoint (option endpoint_url); {_RETRY_HINT}",
+                hint=f"{_ENDPOINT_HINT}; {_RETRY_HINT}",
             )
         elif isinstance(exc, TypeError) and "unexpected keyword argument" in detail:
             error = InvalidInput(f"bad option for the remote {self.url}: {detail}", hint=_OPTIONS)

@@ -42,6 +42,10 @@ def add(
     meta: Annotated[
         list[str] | None, typer.Option("--meta", help="Extra KEY=VALUE metadata (repeatable).")
     ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="With an s3:// URL: an S3-compatible endpoint (MinIO, Ceph, moto)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -58,6 +62,7 @@ def add(
             description=description,
             owner=owner,
             extra=extra,
+            endpoint_url=endpoint_url,
             progress=shown,
         )
     snap, artifact = result.snapshot, result.artifact
