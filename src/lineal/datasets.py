@@ -389,7 +389,10 @@ def gc(repo: Lineal, *, dry_run: bool = False, progress: Progress | None = None)
         shown = progress or Tally()
         after = "the objects removed are gone, the others still cached: run lineal gc again"
         shown.stage("removing", "removed", unit="objects", total=len(gone), after=after)
-        # Each pack holding some is rewritten once.
-        cache.remove_all(gone, progress=lambda done: shown(done, len(gone)))
+        try:  # each pack holding some is rewritten once
+            cache.remove_all(gone, progress=lambda done: shown(done, len(gone)))
+        except BaseException:  # Ctrl-C: say exactly how many went, whenever it landed
+            shown(len(cache.missing(gone)), len(gone))
+            raise
         cache.clean_temp()
     return GcResult(len(gone), size, len(present) - len(gone))

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from cli_terminal import Terminal, lineal, make_files, ok
 
+from lineal.cas.objects import ObjectCache
+
 FILES = 4000  # enough that each command is still at work when it is interrupted
 NUMBER = r"(\d[\d,]*)"
 
@@ -140,3 +142,23 @@ def test_ctrl_c_stops_hashing_a_big_file_midway(
     # The thread copying it into the cache stopped there: no object, no partial copy left.
     objects = tmp_path / ".lineal" / "objects"
     assert not [p for p in objects.rglob("*") if p.is_file() and "packs" not in p.parts]
+
+
+def test_ctrl_c_during_gc_says_exactly_what_it_removed(
+    tmp_path: Path, terminal: Callable[..., Terminal]
+) -> None:
+    ok("init", "--agent", "bob", cwd=tmp_path)
+    cache = ObjectCache(tmp_path / ".lineal" / "objects")
+    for n in range(FILES):  # loose objects no version references
+        cache.add_bytes(b"unreferenced %d" % n)
+    shown = terminal("gc", cwd=tmp_path)
+    said = interrupted(shown, rf"removing.*{NUMBER}/4,000 objects")
+    found = re.fullmatch(
+        rf"interrupted: {NUMBER} of 4,000 objects removed, {NUMBER} left; the objects removed "
+        r"are gone, the others still cached: run lineal gc again",
+        said,
+    )
+    assert found, said
+    left = number(found[2])
+    assert left > 0
+    assert ok("gc", "--dry-run", cwd=tmp_path).startswith(f"would remove {left:,} objects")

@@ -117,15 +117,15 @@ def progress(*, quiet: bool = False) -> Iterator[Tally]:
     try:
         yield tally
     except KeyboardInterrupt:
-        raise  # report_interrupted reads _current
+        raise  # _current stays for report_interrupted
     except BaseException:
         _current.clear()
         raise
     else:
-        _current.clear()
+        _current.clear()  # Ctrl-C from here on interrupts no work this Progress counted
     finally:
         if isinstance(tally, Bar):
-            tally.close()
+            tally.close()  # erased before anything else is printed
 
 
 def interrupted_message(stage: Stage | None) -> str | None:
