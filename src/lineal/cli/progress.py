@@ -52,13 +52,12 @@ class Bar(Tally):
             self._since = time.monotonic()
         if not stage.live:
             self.close()  # the terminal belongs to something else for now
-        elif self._bar is not None:
+            return
+        if self._bar is not None:
             self._bar.remove_task(self._task)  # a task's total cannot go back to "unknown"
             self._task = self._bar.add_task(stage.label, total=stage.total, counts="")
             self._last = 0.0
-            self.moved(stage)
-        else:
-            self.moved(stage)
+        self.moved(stage)
 
     def moved(self, stage: Stage) -> None:
         if not stage.live or self._since is None:

@@ -205,7 +205,9 @@ def replay(
         raise Conflict(f"{keep} is not empty", hint="pass a new or empty folder to --keep")
     sandbox = keep if keep is not None else Path(tempfile.mkdtemp(prefix="lineal-replay-"))
     work = sandbox.joinpath(*(["work"] * (_depth(spec) + 1)))
-    left = f"nothing was recorded; {keep} holds a partial replay" if keep else NOT_RECORDED
+    left = (
+        f"nothing was recorded; {keep} holds the replay as far as it got" if keep else NOT_RECORDED
+    )
     try:
         work.mkdir(parents=True, exist_ok=True)
         stage(progress, "checking out inputs", "checked out", unit="files", after=left)
