@@ -152,7 +152,7 @@ def test_ctrl_c_during_gc_says_exactly_what_it_removed(
     for n in range(FILES):  # loose objects no version references
         cache.add_bytes(b"unreferenced %d" % n)
     shown = terminal("gc", cwd=tmp_path)
-    said = interrupted(shown, rf"removing.*{NUMBER}/4,000 objects")
+    said = interrupted(shown, r"removing")  # drawn as the removal starts
     found = re.fullmatch(
         rf"interrupted: {NUMBER} of 4,000 objects removed, {NUMBER} left; the objects removed "
         r"are gone, the others still cached: run lineal gc again",

@@ -116,7 +116,16 @@ def _run(
         return
     slots = threading.BoundedSemaphore(2 * workers)  # bounds open files and queued work
     pending: dict[int, Future[Hashed]] = {}
-    done = 0
+    done = inline = 0
+    # Files the workers finished, counted by them: exact whenever this thread stops.
+    finished = [0]
+    lock = threading.Lock()
+
+    def counted(path: str) -> Hashed:
+        result = whole(path)
+        with lock:
+            finished[0] += 1
+        return result
 
     def collect(block: bool) -> None:
         nonlocal done
@@ -145,11 +154,12 @@ def _run(
                 if result is not None:
                     sink(i, result)
                     done += 1
+                    inline += 1
                     tick(done)
                 else:
                     while not slots.acquire(timeout=_PROGRESS_EVERY):
                         collect(block=False)
-                    future = pool.submit(whole, path)
+                    future = pool.submit(counted, path)
                     future.add_done_callback(lambda _: slots.release())
                     pending[i] = future
                 if pending:
@@ -158,8 +168,7 @@ def _run(
         except BaseException:  # Ctrl-C, or a file that cannot be read
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            finished = [f for f in pending.values() if not f.cancelled() and f.exception() is None]
-            tick(done + len(finished), True)  # they were hashed (and stored) all the same
+            tick(inline + finished[0], True)  # those under way were hashed all the same
             raise
 
 

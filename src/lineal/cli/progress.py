@@ -44,6 +44,7 @@ class Bar(Tally):
         self.delay = delay
         self._since: float | None = None  # when the first stage began
         self._last = 0.0
+        self._total: int | None = -1  # the total drawn last (-1: none yet)
         self._bar: Any = None  # rich.progress.Progress, once drawn
         self._task: Any = None
 
@@ -56,7 +57,7 @@ class Bar(Tally):
         if self._bar is not None:
             self._bar.remove_task(self._task)  # a task's total cannot go back to "unknown"
             self._task = self._bar.add_task(stage.label, total=stage.total, counts="")
-            self._last = 0.0
+            self._total = -1
         self.moved(stage)
 
     def moved(self, stage: Stage) -> None:
@@ -67,10 +68,20 @@ class Bar(Tally):
             if now - self._since < self.delay:
                 return
             self._draw(stage)
-        elif now - self._last < _REFRESH and stage.done != stage.total:
+        elif (
+            now - self._last < _REFRESH and stage.done != stage.total and stage.total == self._total
+        ):
             return
         self._last = now
-        self._bar.update(self._task, completed=stage.done, total=stage.total, counts=_counts(stage))
+        # A new stage or a new total is drawn at once, counts at the bar's own pace.
+        news, self._total = stage.total != self._total, stage.total
+        self._bar.update(
+            self._task,
+            completed=stage.done,
+            total=stage.total,
+            counts=_counts(stage),
+            refresh=news,
+        )
 
     def _draw(self, stage: Stage) -> None:
         from rich.console import Console
