@@ -17,6 +17,7 @@ from cli_terminal import Terminal, lineal, make_files, ok
 
 from lineal.cas.objects import ObjectCache
 
+pytestmark = pytest.mark.slow  # real data, real processes: ~30 s in all
 FILES = 4000  # enough that each command is still at work when it is interrupted
 NUMBER = r"(\d[\d,]*)"
 
