@@ -8,12 +8,13 @@ from __future__ import annotations
 import errno
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineal.cas.manifest import Manifest, ManifestDiff, diff
+from lineal.cas.progress import Progress, Tally, stage
 from lineal.cas.scan import SnapshotResult, snapshot
 from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
     from lineal.labels.record import Recorded
 
-Progress = Callable[[int, int], None]
 CHECKOUTS = "checkouts.json"
 _SPDX = re.compile(r"[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*|\([^()]+\)")
 
@@ -88,10 +88,33 @@ def _is_url(target: str | Path) -> bool:
     return isinstance(target, str) and "://" in target and not target.startswith("file://")
 
 
-def _snapshot_url(url: str) -> SnapshotResult:
+#: What an add interrupted before it records leaves behind (said after Ctrl-C).
+NOT_RECORDED = "nothing was recorded"
+COPIES_STAY = "Objects already copied into the cache stay there: lineal gc reclaims them."
+
+
+def _urls(targets: Sequence[str | Path], *, ref_only: bool, endpoint_url: str | None) -> list[str]:
+    """The URL among ``targets`` (at most one, with --ref-only), checked."""
+    urls = [str(t) for t in targets if _is_url(t)]
+    if urls and (not ref_only or len(targets) > 1):
+        raise InvalidInput(
+            f"cannot copy {urls[0]} into the cache: remote data is recorded by reference",
+            hint="pass --ref-only, with that URL alone",
+        )
+    if endpoint_url and not urls:
+        raise InvalidInput(
+            "--endpoint-url is for data recorded by reference at an s3:// URL",
+            hint="lineal add s3://bucket/prefix --ref-only --endpoint-url URL",
+        )
+    return urls
+
+
+def _snapshot_url(url: str, endpoint_url: str | None, progress: Progress | None) -> SnapshotResult:
     from lineal.cas.remote import Remote
 
-    manifest = Manifest.from_entries(Remote(url).hash_tree())
+    options = {"endpoint_url": endpoint_url} if endpoint_url else {}
+    stage(progress, "hashing", "hashed", unit="files", after=NOT_RECORDED)
+    manifest = Manifest.from_entries(Remote(url, options=options).hash_tree(progress=progress))
     return SnapshotResult(
         manifest=manifest,
         files=len(manifest),
@@ -106,6 +129,8 @@ def _snapshot_url(url: str) -> SnapshotResult:
 def _snapshot_local(
     repo: Lineal, paths: Sequence[Path], cache: ObjectCache | None, progress: Progress | None
 ) -> SnapshotResult:
+    after = NOT_RECORDED if cache is None else f"{NOT_RECORDED}. {COPIES_STAY}"
+    stage(progress, "hashing", "hashed", unit="files", after=after)
     stats = stat_cache(repo)
     try:
         return snapshot(paths, objects=cache, stat_cache=stats, progress=progress)
@@ -131,6 +156,7 @@ def add(
     description: str | None = None,
     owner: str | None = None,
     extra: Mapping[str, str] | None = None,
+    endpoint_url: str | None = None,
     progress: Progress | None = None,
     kind: str = "dataset",
     meta: Mapping[str, Any] | None = None,
@@ -139,16 +165,12 @@ def add(
 
     Returns the latest version unchanged when the content equals it. ``kind`` records the
     snapshot as another kind of artifact (a model, a file) with the same machinery; ``meta``
-    adds recorded keys.
+    adds recorded keys. ``endpoint_url`` is where an s3:// URL's server is (MinIO, Ceph, …).
+    ``progress`` is told each stage and how far it got (see lineal.cas.progress).
     """
     if not targets:
         raise InvalidInput("nothing to add", hint="pass one or more files or folders")
-    urls = [t for t in targets if _is_url(t)]
-    if urls and (not ref_only or len(targets) > 1):
-        raise InvalidInput(
-            f"cannot copy {urls[0]} into the cache: remote data is recorded by reference",
-            hint="pass --ref-only, with that URL alone",
-        )
+    urls = _urls(targets, ref_only=ref_only, endpoint_url=endpoint_url)
     paths = [Path(str(t).removeprefix("file://")) for t in targets if not _is_url(t)]
     if license is not None and not _SPDX.fullmatch(license):
         raise InvalidInput(
@@ -161,11 +183,13 @@ def add(
         label = dataset_name(name) if name else default_name(Path(str(targets[0]).rstrip("/")))
     cache = objects(repo)  # one instance: sync() knows what this snapshot wrote
     result = (
-        _snapshot_url(str(urls[0]))
+        _snapshot_url(str(urls[0]), endpoint_url, progress)
         if urls
         else _snapshot_local(repo, paths, None if ref_only else cache, progress)
     )
     manifest = result.manifest
+    after = NOT_RECORDED if ref_only else f"{NOT_RECORDED}. {COPIES_STAY}"
+    stage(progress, "recording", after=after)  # the sync, the annotations, the record
     cache.add_bytes(manifest.encode())
     cache.sync()  # objects are durable before the record that names them
     previous = latest(repo, label, kind)
@@ -208,6 +232,7 @@ def add(
             )
             schemas = _label(repo, artifact, labelled[0] if labelled else [], paths)
         created = True
+    stage(progress, "finishing", after=f"{artifact.ref} was recorded")
     if paths and kind == "dataset":
         remember(workspace_root(repo), label, artifact.digest)
     return AddResult(artifact, created, result, tuple(schemas), problems)
@@ -357,14 +382,22 @@ class GcResult:
     kept: int
 
 
-def gc(repo: Lineal, *, dry_run: bool = False) -> GcResult:
+def gc(repo: Lineal, *, dry_run: bool = False, progress: Progress | None = None) -> GcResult:
     """Remove cached objects that no recorded version references."""
+    stage(progress, "finding unreferenced objects", after="nothing was removed")
     cache = objects(repo)
     keep = set(referenced(repo))
     present = list(cache.digests())
     gone = [digest for digest in present if digest not in keep]
     size = sum(cache.size(digest) for digest in gone)
     if not dry_run:
-        cache.remove_all(gone)  # each pack holding some is rewritten once
+        shown = progress or Tally()
+        after = "the objects removed are gone, the others still cached: run lineal gc again"
+        shown.stage("removing", "removed", unit="objects", total=len(gone), after=after)
+        try:  # each pack holding some is rewritten once
+            cache.remove_all(gone, progress=lambda done: shown(done, len(gone)))
+        except BaseException:  # Ctrl-C: say exactly how many went, whenever it landed
+            shown(len(cache.missing(gone)), len(gone))
+            raise
         cache.clean_temp()
     return GcResult(len(gone), size, len(present) - len(gone))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineal import datasets
+from lineal.cas.progress import Progress, stage
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
@@ -108,36 +109,65 @@ def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote]
 
 
 def push(
-    repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
+    repo: Lineal,
+    refs: Sequence[str] = (),
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
 ) -> TransferResult:
-    """Send the objects of the given versions (default: every artifact) the remote lacks."""
-    _, target = remote(repo, name)
+    """Send the objects of the given versions (default: every artifact) the remote lacks.
+
+    ``skipped`` counts the objects the remote already held.
+    """
+    chosen, target = remote(repo, name)
     cache = datasets.objects(repo)
     referenced = datasets.referenced(repo, refs)
     have = cache.present(referenced)
     wanted = [d for d in referenced if d in have]
+    stage(
+        progress,
+        "pushing",
+        "sent",
+        unit="objects",
+        after=f"the remote {chosen.name} holds only whole objects: "
+        "run lineal push again to send the rest",
+    )
     return target.push(cache, wanted, progress=progress)
 
 
 def pull(
-    repo: Lineal, refs: Sequence[str] = (), *, name: str | None = None, progress: Any = None
+    repo: Lineal,
+    refs: Sequence[str] = (),
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
 ) -> TransferResult:
-    """Fetch the objects of the given versions (default: every artifact) missing locally."""
+    """Fetch the objects of the given versions (default: every artifact) missing locally.
+
+    ``skipped`` counts the objects the cache already held.
+    """
     _, source = remote(repo, name)
     cache = datasets.objects(repo)
-    manifests = [
-        a.digest
-        for a in datasets.stored(repo, refs)
-        if "files" in a.meta and not cache.has(a.digest)
-    ]
-    first = source.pull(cache, manifests, progress=progress) if manifests else None
-    wanted = cache.missing(datasets.referenced(repo, refs))
-    second = source.pull(cache, wanted, progress=progress)
-    if first is None:
-        return second
+    after = (
+        "the objects that arrived were verified and stay in the cache: "
+        "run it again to fetch the rest"
+    )
+    artifacts = datasets.stored(repo, refs)
+    manifests = [a.digest for a in artifacts if "files" in a.meta and not cache.has(a.digest)]
+    # Only snapshots certainly have bytes; other digests may name nothing stored anywhere.
+    optional = {a.digest for a in artifacts if "files" not in a.meta}
+    first = TransferResult(sent=0, skipped=0, bytes=0)
+    if manifests:
+        stage(progress, "pulling manifests", "fetched", unit="manifests", after=after)
+        first = source.pull(cache, manifests, progress=progress)
+    referenced = datasets.referenced(repo, refs)
+    wanted = cache.missing(referenced)
+    stage(progress, "pulling", "fetched", unit="objects", after=after)
+    second = source.pull(cache, wanted, progress=progress, optional=optional)
     return TransferResult(
         sent=first.sent + second.sent,
-        skipped=first.skipped + second.skipped,
+        # Manifests fetched above are in `referenced` and no longer missing: not skipped.
+        skipped=len(referenced) - len(wanted) - first.sent,
         bytes=first.bytes + second.bytes,
         failed=first.failed + second.failed,
     )

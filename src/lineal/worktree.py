@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineal.cas.manifest import Entry, Manifest, ManifestDiff, diff
+from lineal.cas.progress import Progress, stage
 from lineal.cas.scan import snapshot
 from lineal.cas.unchanged import unchanged
 from lineal.datasets import (
-    Progress,
     absolute,
     checkouts,
     latest,
@@ -53,7 +53,9 @@ def _base(repo: Lineal, name: str, checked_out: Mapping[str, str]) -> Artifact |
     return latest(repo, name)
 
 
-def status(repo: Lineal, ref: str | None = None) -> list[Status]:
+def status(
+    repo: Lineal, ref: str | None = None, *, progress: Progress | None = None
+) -> list[Status]:
     """What changed in each dataset's working copy since the version it holds."""
     root = workspace_root(repo)
     names = [str(resolve_dataset(repo, ref).name)] if ref else repo.names("dataset")
@@ -71,7 +73,16 @@ def status(repo: Lineal, ref: str | None = None) -> list[Status]:
             if unchanged(paths, base.digest, stats):  # stat calls only, when it can tell
                 changes = _NO_CHANGES
             else:
-                current = snapshot(paths, objects=None, stat_cache=stats).manifest
+                stage(
+                    progress,
+                    f"comparing {base.meta['paths'][0]}",
+                    "hashed",
+                    unit="files",
+                    after="status changes nothing: run it again to see what changed",
+                )
+                current = snapshot(
+                    paths, objects=None, stat_cache=stats, progress=progress
+                ).manifest
                 changes = diff(manifest_of(repo, base), current)
             found.append(Status(base, ", ".join(base.meta["paths"]), changes))
     finally:
@@ -106,7 +117,8 @@ def checkout(
     cache = objects(repo)
     missing = sorted(set(cache.missing(e.digest for e in manifest.entries)))
     if missing and remotes.list_remotes(repo):
-        remotes.pull(repo, [artifact.ref])  # from the default remote, verified on arrival
+        # From the default remote, verified on arrival.
+        remotes.pull(repo, [artifact.ref], progress=progress)
         missing = cache.missing(missing)
     if missing:
         raise NotFound(
@@ -115,12 +127,16 @@ def checkout(
         )
     known = _known_contents(repo, artifact)
     wanted = manifest.by_path()
+    untouched = f"nothing was written to {target}"
+    stage(progress, f"comparing {target}", "hashed", unit="files", after=untouched)
     stats = stat_cache(repo)
     try:
         current = {
             e.path: e
             for e in (
-                snapshot([target], objects=None, stat_cache=stats).manifest.entries
+                snapshot(
+                    [target], objects=None, stat_cache=stats, progress=progress
+                ).manifest.entries
                 if target.is_dir()
                 else ()
             )
@@ -143,13 +159,22 @@ def checkout(
         )
     written = unchanged = removed = 0
     total = len(wanted)
+    stage(
+        progress,
+        "checking out",
+        "checked out",
+        unit="files",
+        total=total,
+        after=f"{target} is partial, a mix of versions: run lineal checkout {artifact.ref} "
+        f"{target}{' --force' if force else ''} again to finish",
+    )
     for done, (path, entry) in enumerate(wanted.items(), start=1):
         if path in current and current[path].digest == entry.digest:
             unchanged += 1
         else:
             materialise(cache, entry, target / path)
             written += 1
-        if progress and done % 500 == 0:
+        if progress is not None:
             progress(done, total)
     for path in sorted(set(current) - set(wanted)):
         if path in known:  # belonged to another version of this dataset; untracked files stay
@@ -165,10 +190,14 @@ def materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.lineal-tmp")
     hasher = hashlib.sha256()
-    with cache.open(entry.digest) as src, tmp.open("wb") as out:
-        while chunk := src.read(1 << 20):
-            hasher.update(chunk)
-            out.write(chunk)
+    try:
+        with cache.open(entry.digest) as src, tmp.open("wb") as out:
+            while chunk := src.read(1 << 20):
+                hasher.update(chunk)
+                out.write(chunk)
+    except BaseException:  # Ctrl-C, a full disk: no half-written file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
     if "sha256:" + hasher.hexdigest() != entry.digest:
         tmp.unlink()
         raise IntegrityError(

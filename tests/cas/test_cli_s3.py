@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,46 @@ def test_push_pull_and_reference_mode_over_s3(tmp_path: Path, s3_bucket: RemoteS
     shown = json.loads(lineal("show", "dataset/raw", "--json", cwd=tmp_path, env=env))
     assert shown["uri"] == f"{s3_bucket.url}/raw"
     assert "OK" in lineal("verify", cwd=tmp_path, env=env)
+
+
+def test_add_ref_only_takes_the_endpoint_as_remote_add_does(
+    tmp_path: Path, s3_bucket: RemoteSpec
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAL_", "AWS_ENDPOINT"))}
+    lineal("init", "--agent", "alice", cwd=tmp_path, env=env)
+    for n in range(3):
+        s3_bucket.fs.pipe(f"{s3_bucket.root}/raw/part{n}.csv", f"row,{n}\n".encode())
+    endpoint = s3_bucket.options["endpoint_url"]
+    added = json.loads(
+        lineal(
+            "add", f"{s3_bucket.url}/raw", "--ref-only", "--endpoint-url", endpoint,
+            "--name", "raw", "--json", cwd=tmp_path, env=env,
+        )
+    )  # fmt: skip
+    assert (added["ref"], added["files"], added["new_objects"]) == ("dataset/raw@v1", 3, 0)
+    # An endpoint nobody listens on: the hint names the option that exists.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    done = subprocess.run(
+        [LINEAL, "add", f"{s3_bucket.url}/raw", "--ref-only", "--name", "raw",
+         "--endpoint-url", f"http://127.0.0.1:{port}"],
+        cwd=tmp_path, env={**env, "AWS_MAX_ATTEMPTS": "1"}, capture_output=True, text=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    error, hint = done.stderr.splitlines()
+    assert error.startswith(f"error: cannot reach the remote {s3_bucket.url}/raw")
+    assert "--endpoint-url of lineal remote add or lineal add" in hint
+    # The option is for data at a URL: refused, with the right use, for a local folder.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("a")
+    local = subprocess.run(
+        [LINEAL, "add", "data", "--endpoint-url", endpoint],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert local.returncode == 1
+    assert local.stderr.splitlines() == [
+        "error: --endpoint-url is for data recorded by reference at an s3:// URL",
+        "hint: lineal add s3://bucket/prefix --ref-only --endpoint-url URL",
+    ]

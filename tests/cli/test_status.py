@@ -148,9 +148,11 @@ def test_usage_errors_and_help_still_come_from_typer(work: Path) -> None:
 
 
 def test_only_a_plain_status_takes_the_fast_path() -> None:
-    assert status_args(["status"]) == (None, False)
-    assert status_args(["status", "dataset/x", "--json"]) == ("dataset/x", True)
-    assert status_args(["status", "--json", "x"]) == ("x", True)
+    assert status_args(["status"]) == (None, False, False)
+    assert status_args(["status", "dataset/x", "--json"]) == ("dataset/x", True, False)
+    assert status_args(["status", "--json", "x"]) == ("x", True, False)
+    assert status_args(["status", "-q", "x"]) == ("x", False, True)
+    assert status_args(["status", "--quiet", "--json"]) == (None, True, True)
     for argv in (
         [],
         ["add", "x"],
@@ -161,6 +163,8 @@ def test_only_a_plain_status_takes_the_fast_path() -> None:
         ["status", "--", "x"],
         ["--json", "status"],
         ["status", "--json=1"],
+        ["status", "-q", "--quiet"],
+        ["status", "-qq"],
     ):
         assert status_args(argv) is None, argv
 

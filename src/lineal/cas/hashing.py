@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import os
 import stat
+import threading
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
@@ -83,6 +84,22 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
+class Abandoned(Exception):
+    """Raised by :func:`pump` in a thread whose caller gave up on it (see give_up_with)."""
+
+
+_thread = threading.local()
+
+
+def give_up_with(event: threading.Event) -> None:
+    """Make :func:`pump` in this thread stop, between two pieces, once ``event`` is set.
+
+    For the worker threads of a snapshot: on Ctrl-C the snapshot sets the event, so a worker
+    halfway through a many-GB file stops there instead of holding the exit back.
+    """
+    _thread.give_up = event
+
+
 def pump(fd: int, out: int | None = None) -> tuple[str, int]:
     """Hash all that is left to read from ``fd`` in CHUNK pieces, copying it to ``out``.
 
@@ -99,6 +116,7 @@ def pump(fd: int, out: int | None = None) -> tuple[str, int]:
     views = [memoryview(bytearray(CHUNK)) for _ in range(_BUFFERS)]
     sink = None if out is None else _Sink(out)
     writes: deque[tuple[int, Future[None]]] = deque()  # (piece number, its write)
+    give_up: threading.Event | None = getattr(_thread, "give_up", None)
     with (
         open(fd, "rb", buffering=0, closefd=False) as reader,
         ThreadPoolExecutor(1, thread_name_prefix="lineal-read") as reading,
@@ -109,6 +127,8 @@ def pump(fd: int, out: int | None = None) -> tuple[str, int]:
             n = ahead.result()
             if not n:
                 break
+            if give_up is not None and give_up.is_set():
+                raise Abandoned
             while writes and writes[0][0] <= i + 1 - _BUFFERS:
                 writes.popleft()[1].result()  # the buffer read next is written out
             ahead = reading.submit(reader.readinto, views[(i + 1) % _BUFFERS])

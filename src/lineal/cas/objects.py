@@ -42,7 +42,7 @@ from lineal.cas.hashing import (
     write_all,
     write_error,
 )
-from lineal.cas.packs import PACK_OBJECT_MAX, Packing, PackSet, repack
+from lineal.cas.packs import PACK_OBJECT_MAX, Counted, Packing, PackSet, repack, uncounted
 from lineal.errors import IntegrityError, NotFound
 from lineal.model.digests import PREFIX, check_digest, is_digest
 
@@ -197,13 +197,10 @@ class ObjectCache:
             return self._place(tmp, digest, known_new=True)
         except OSError as exc:
             _drop(tmp)
-            raise self._write_error(exc) from exc
+            raise write_error(exc, self.root) from exc
         except BaseException:
             _drop(tmp)
             raise
-
-    def _write_error(self, exc: OSError) -> Exception:
-        return write_error(exc, self.root)
 
     @contextmanager
     def packing(self) -> Iterator[None]:
@@ -227,7 +224,7 @@ class ObjectCache:
             session.finish()
         except OSError as exc:
             session.abort()
-            raise self._write_error(exc) from exc
+            raise write_error(exc, self.root) from exc
 
     def add_file(self, src: Path) -> tuple[str, int, bool]:
         """Copy a file into the cache, reading it once: ``(digest, size, newly_added)``."""
@@ -266,7 +263,7 @@ class ObjectCache:
         try:
             packing.add(raw, data)
         except OSError as exc:
-            raise self._write_error(exc) from exc
+            raise write_error(exc, self.root) from exc
         return digest, len(data), True, before
 
     def _stream(self, src: str, fd: int, before: os.stat_result) -> tuple[str, int, bool]:
@@ -281,7 +278,7 @@ class ObjectCache:
             return digest, total, self._place(tmp, digest)
         except OSError as exc:
             _drop(tmp)
-            raise self._write_error(exc) from exc
+            raise write_error(exc, self.root) from exc
         except BaseException:
             _drop(tmp)
             raise
@@ -338,27 +335,32 @@ class ObjectCache:
             raise _missing(digest)
         self.remove_all([digest])
 
-    def remove_all(self, digests: Iterable[str]) -> None:
+    def remove_all(self, digests: Iterable[str], *, progress: Counted = uncounted) -> None:
         """Delete these objects where present: loose files unlinked, each pack holding some
-        of them rewritten once without them."""
+        of them rewritten once without them. ``progress(n)``: n objects are gone so far."""
         gone: set[bytes] = set()
+        removed = 0
         for digest in digests:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path(digest))
+                removed += 1
+                progress(removed)
             gone.add(_raw(digest))
         if any(self._packs.contains(raw) for raw in gone):
-            self._repack(lambda raw: raw not in gone)
+            self._repack(lambda raw: raw not in gone, lambda n: progress(removed + n))
 
     def repack(self, keep: set[str]) -> tuple[int, int]:
         """Rewrite the packs holding objects not in ``keep`` without them:
         ``(objects dropped, bytes freed)``."""
         return self._repack(lambda raw: PREFIX + raw.hex() in keep)
 
-    def _repack(self, keep: Callable[[bytes], bool]) -> tuple[int, int]:
+    def _repack(
+        self, keep: Callable[[bytes], bool], progress: Counted = uncounted
+    ) -> tuple[int, int]:
         try:
-            return repack(self._packs, keep, self._temp_name)
+            return repack(self._packs, keep, self._temp_name, progress)
         except OSError as exc:
-            raise self._write_error(exc) from exc
+            raise write_error(exc, self.root) from exc
 
     def digests(self) -> Iterator[str]:
         """Every object present, loose or packed, each once (in no particular order)."""
@@ -381,10 +383,8 @@ class ObjectCache:
         make_durable(pending)
 
     def clean_temp(self) -> int:
-        """Remove temp files left by writers that are gone; return how many were removed.
-
-        A temp file whose writer (the pid in its name) still runs on this machine is kept.
-        """
+        """Remove the temp files of writers that are gone (a name holds its writer's pid);
+        return how many were removed. A live writer's temp files on this machine are kept."""
         return remove_stale_temps(self._tmp)
 
 

@@ -47,6 +47,12 @@ SUFFIX = ".pack"
 #: Start writing a pack's pages to disk every this many bytes, so the final fsync is short.
 _WRITEBACK_EVERY = 8 << 20
 _BUFFER = 1 << 20
+#: Told how many objects are done so far (objects removed, by a repack).
+Counted = Callable[[int], None]
+
+
+def uncounted(done: int) -> None:
+    """A Counted that keeps no count."""
 
 
 def _damaged(path: str, why: str) -> IntegrityError:
@@ -296,11 +302,13 @@ def repack(
     packs: PackSet,
     keep: Callable[[bytes], bool],
     new_temp: Callable[[], str],
+    progress: Counted = uncounted,
 ) -> tuple[int, int]:
     """Rewrite each pack holding objects ``keep`` rejects: ``(objects dropped, bytes freed)``.
 
     The new pack (the kept objects, bytes checked against their digests) is in place before
-    the old one is deleted, so every kept object stays readable throughout.
+    the old one is deleted, so every kept object stays readable throughout. ``progress(n)``
+    is told the objects dropped so far after each pack.
     """
     dropped = freed = 0
     for path, entries in packs.packs().items():
@@ -329,5 +337,6 @@ def repack(
         os.unlink(path)
         dropped += len(gone)
         freed += sum(size for _, _, size in gone)
+        progress(dropped)
     packs.refresh()
     return dropped, freed

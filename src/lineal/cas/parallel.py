@@ -1,9 +1,14 @@
-"""Running one piece of work per item on a thread pool, with progress and per-item failures."""
+"""Running one piece of work per item on a thread pool, with progress and per-item failures.
+
+Never reports an item as done before its work has finished, nor leaves work running behind
+its caller: an interruption waits for the items under way and counts those that succeeded.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 from lineal.errors import InvalidInput, LinealError
@@ -31,9 +36,25 @@ def parallel(
         progress(0, len(items))
     if not items:
         return results, failures
-    pool = ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="lineal-remote")
+    succeeded = [0]  # counted by the workers themselves: exact whenever the caller stops
+    lock = threading.Lock()
+
+    def counted(item: str) -> R | LinealError:
+        outcome = work(item)
+        if not isinstance(outcome, LinealError):
+            with lock:
+                succeeded[0] += 1
+        return outcome
+
+    count = min(workers, len(items))
+    pool = ThreadPoolExecutor(count, thread_name_prefix="lineal-remote")
+    # Every thread starts before any item is queued: a Ctrl-C that lands while submit() starts
+    # a thread leaves that thread out of the pool's shutdown, and an item it ran uncounted.
+    started = threading.Barrier(count)
     try:
-        futures: dict[Future[R | LinealError], str] = {pool.submit(work, it): it for it in items}
+        for _ in range(count):
+            pool.submit(started.wait)  # none returns before all run, so each needs a thread
+        futures = {pool.submit(counted, it): it for it in items}
         for done, future in enumerate(as_completed(futures), start=1):
             outcome = future.result()
             if isinstance(outcome, LinealError):
@@ -42,6 +63,11 @@ def parallel(
                 results.append(outcome)
             if progress is not None:
                 progress(done, len(items))
-    finally:
+    except BaseException:
+        started.abort()
         pool.shutdown(wait=True, cancel_futures=True)
+        if progress is not None:  # the items under way when it stopped did finish
+            progress(succeeded[0], len(items))
+        raise
+    pool.shutdown(wait=True)
     return results, sorted(failures, key=lambda failure: failure[0])

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,12 @@ _EXTRAS = {  # protocol -> (module, extra) for MissingExtra
 }
 _OBJECT_NAME = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
 _CREDENTIALS_HINT = (
-    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment, "
-    "or give them to the remote: lineal remote add NAME URL --option key=... --option secret=..."
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment; "
+    "a remote can also name a credentials profile: lineal remote add NAME URL --profile P"
+)
+_ENDPOINT_HINT = (
+    "check the network and the endpoint (--endpoint-url of lineal remote add or lineal add, "
+    "or AWS_ENDPOINT_URL in the environment)"
 )
 _OPTIONS = "see the storage options of the fsspec implementation for this protocol"
 _RETRY_HINT = "run the command again: only what did not arrive will move"
@@ -140,11 +144,17 @@ class Remote:
         workers: int = 8,
         progress: Progress | None = None,
         strict: bool = True,
+        optional: Collection[str] = (),
     ) -> TransferResult:
-        """Fetch the objects the cache lacks, verifying each digest before it is installed."""
+        """Fetch the objects the cache lacks, verifying each digest before it is installed.
+
+        Digests in ``optional`` that the remote does not hold either are left out (recorded
+        digests of things whose bytes were never stored: an environment, a code reference).
+        """
         wanted = _unique(digests)
         need = cache.missing(wanted)
         present = self._present() if need else set()
+        need = [digest for digest in need if digest in present or digest not in optional]
 
         def fetch(digest: str) -> int | LinealError:
             if digest not in present:
@@ -299,7 +309,7 @@ class Remote:
         elif _is_unreachable(exc):
             error = StoreUnavailable(
                 f"cannot reach the remote {self.url}: {detail}",
-                hint=f"check the network and the endpoint (option endpoint_url); {_RETRY_HINT}",
+                hint=f"{_ENDPOINT_HINT}; {_RETRY_HINT}",
             )
         elif isinstance(exc, TypeError) and "unexpected keyword argument" in detail:
             error = InvalidInput(f"bad option for the remote {self.url}: {detail}", hint=_OPTIONS)

@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from lineal.cas.hashing import Hashed, hash_file
+from lineal.cas.hashing import Hashed, give_up_with, hash_file
 from lineal.cas.manifest import Entry, Manifest, trusted_entry
 from lineal.cas.statcache import StatCache, TreeStats, tree_key
 from lineal.cas.walk import collect
@@ -61,6 +61,11 @@ class SnapshotResult:
     new_objects: int
     bytes_hashed: int
     skipped: tuple[str, ...]
+
+
+class _Tick(Protocol):
+    def __call__(self, done: int, final: bool = False) -> None:
+        """Report ``done`` files hashed (``final``: now, however soon after the last report)."""
 
 
 def _known(
@@ -93,7 +98,7 @@ def _run(
     small: Callable[[str, int], Hashed | None],
     whole: Callable[[str], Hashed],
     workers: int,
-    tick: Callable[[int], None],
+    tick: _Tick,
     sink: Callable[[int, Hashed], None],
 ) -> None:
     """Hash (and store) every abspath of ``todo``, handing ``sink(index, result)`` each result.
@@ -111,7 +116,16 @@ def _run(
         return
     slots = threading.BoundedSemaphore(2 * workers)  # bounds open files and queued work
     pending: dict[int, Future[Hashed]] = {}
-    done = 0
+    done = inline = 0
+    # Files the workers finished, counted by them: exact whenever this thread stops.
+    finished = [0]
+    lock = threading.Lock()
+
+    def counted(path: str) -> Hashed:
+        result = whole(path)
+        with lock:
+            finished[0] += 1
+        return result
 
     def collect(block: bool) -> None:
         nonlocal done
@@ -130,25 +144,31 @@ def _run(
 
     from concurrent.futures import ThreadPoolExecutor  # ~10 ms: not for a status with no hashing
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="lineal-hash") as pool:
+    stop = threading.Event()  # set when this call gives up: workers drop their big files
+    with ThreadPoolExecutor(
+        workers, thread_name_prefix="lineal-hash", initializer=give_up_with, initargs=(stop,)
+    ) as pool:
         try:
             for i, (_, path) in enumerate(todo):
                 result = small(path, INLINE_MAX)
                 if result is not None:
                     sink(i, result)
                     done += 1
+                    inline += 1
                     tick(done)
                 else:
                     while not slots.acquire(timeout=_PROGRESS_EVERY):
                         collect(block=False)
-                    future = pool.submit(whole, path)
+                    future = pool.submit(counted, path)
                     future.add_done_callback(lambda _: slots.release())
                     pending[i] = future
                 if pending:
                     collect(block=False)
             collect(block=True)
-        except BaseException:
+        except BaseException:  # Ctrl-C, or a file that cannot be read
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            tick(inline + finished[0], True)  # those under way were hashed all the same
             raise
 
 
@@ -218,11 +238,11 @@ def _snapshot(
 
     last = [0.0]
 
-    def tick(done: int) -> None:
+    def tick(done: int, final: bool = False) -> None:
         if progress is None:
             return
         now = time.monotonic()
-        if now - last[0] >= _PROGRESS_EVERY or done == len(todo):
+        if final or now - last[0] >= _PROGRESS_EVERY or done == len(todo):
             last[0] = now
             progress(cached + done, total)
 

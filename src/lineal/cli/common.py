@@ -5,15 +5,15 @@ Never lets a traceback reach the user unless LINEAL_DEBUG=1 asks for it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from lineal.cli.plain import debug, explain, print_error
+from lineal.cli.plain import INTERRUPTED, debug, explain, print_error
+from lineal.cli.progress import report_interrupted
 from lineal.client import Lineal
 
 P = ParamSpec("P")
@@ -21,6 +21,14 @@ T = TypeVar("T")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: The --quiet option of every command that shows progress.
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Show no progress bar (it shows only on a terminal anyway)."
+    ),
+]
 
 
 def fail(message: str, hint: str | None = None) -> typer.Exit:
@@ -30,7 +38,8 @@ def fail(message: str, hint: str | None = None) -> typer.Exit:
 
 
 def handle_errors(command: Callable[P, T]) -> Callable[P, T]:
-    """Turn LinealError (and anything unexpected) into one clear line and exit status 1.
+    """Turn LinealError (and anything unexpected) into one clear line and exit status 1, and
+    Ctrl-C into what the command did and left (lineal.cli.progress) and exit status 130.
 
     lineal.cli.plain.run does the same for the commands that bypass Typer.
     """
@@ -39,7 +48,10 @@ def handle_errors(command: Callable[P, T]) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return command(*args, **kwargs)
-        except (typer.TyperException, typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            report_interrupted()
+            raise typer.Exit(INTERRUPTED) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):
             raise  # Click reports usage errors itself, with exit status 2
         except Exception as exc:
             if debug():
@@ -51,27 +63,3 @@ def handle_errors(command: Callable[P, T]) -> Callable[P, T]:
 
 def open_client() -> Lineal:
     return Lineal.open()
-
-
-@contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on a terminal; None (quiet) when stderr is piped."""
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update

@@ -13,8 +13,9 @@ import typer
 
 from lineal import datasets, worktree
 from lineal.cli import status as status_view
-from lineal.cli.common import err, handle_errors, open_client, out, progress_bar
+from lineal.cli.common import Quiet, err, handle_errors, open_client, out
 from lineal.cli.plain import change_lines, print_json, size
+from lineal.cli.progress import progress
 
 if TYPE_CHECKING:
     from lineal.lineage.diff import Change, LineageDiff
@@ -41,11 +42,16 @@ def add(
     meta: Annotated[
         list[str] | None, typer.Option("--meta", help="Extra KEY=VALUE metadata (repeatable).")
     ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="With an s3:// URL: an S3-compatible endpoint (MinIO, Ceph, moto)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Snapshot files or folders as a new version of a dataset."""
     extra = datasets.parse_meta(meta or [])
-    with open_client() as client, progress_bar("hashing") as progress:
+    with open_client() as client, progress(quiet=quiet) as shown:
         result = datasets.add(
             client,
             paths,
@@ -56,7 +62,8 @@ def add(
             description=description,
             owner=owner,
             extra=extra,
-            progress=progress,
+            endpoint_url=endpoint_url,
+            progress=shown,
         )
     snap, artifact = result.snapshot, result.artifact
     if as_json:
@@ -112,10 +119,11 @@ def status(
         str | None, typer.Argument(help="dataset/NAME (default: every dataset).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Files added, removed and modified in working copies since their latest versions."""
     # The same code answers a plain `lineal status` without Typer (lineal.cli.main).
-    status_view.show(ref, as_json=as_json)
+    status_view.show(ref, as_json=as_json, quiet=quiet)
 
 
 def _shown(value: Any) -> str:
@@ -216,10 +224,11 @@ def checkout(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files with local changes.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Materialise a dataset version, verifying every file against its digest."""
-    with open_client() as client, progress_bar("checking out") as progress:
-        result = worktree.checkout(client, ref, directory, force=force, progress=progress)
+    with open_client() as client, progress(quiet=quiet) as shown:
+        result = worktree.checkout(client, ref, directory, force=force, progress=shown)
     out.print(
         f"{result.artifact.ref} -> {result.directory}: {result.written:,} written, "
         f"{result.unchanged:,} unchanged, {result.removed:,} removed",
@@ -232,10 +241,11 @@ def gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only say what would be removed.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Remove cached objects that no recorded dataset version references."""
-    with open_client() as client:
-        result = datasets.gc(client, dry_run=dry_run)
+    with open_client() as client, progress(quiet=quiet) as shown:
+        result = datasets.gc(client, dry_run=dry_run, progress=shown)
     verb = "would remove" if dry_run else "removed"
     out.print(
         f"{verb} {result.removed:,} objects ({size(result.bytes)}); kept {result.kept:,}",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lineal.cas.manifest import ManifestDiff
+from lineal.cli.progress import report_interrupted
 from lineal.errors import LinealError
 
 #: Typer's exit status for Ctrl-C, kept on the paths that bypass Typer.
@@ -53,6 +54,7 @@ def run(command: Callable[[], None]) -> int:
     try:
         command()
     except KeyboardInterrupt:
+        report_interrupted()
         return INTERRUPTED
     except Exception as exc:
         if debug():

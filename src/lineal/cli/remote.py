@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lineal.cli.common import fail, handle_errors, open_client, out, progress_bar
+from lineal.cli.common import Quiet, fail, handle_errors, open_client, out
 from lineal.cli.plain import print_json
+from lineal.cli.progress import progress
 
 if TYPE_CHECKING:
     from lineal.cas.remote import TransferResult
@@ -89,12 +90,16 @@ def _report(verb: str, result: TransferResult, as_json: bool) -> None:
                 "failed": list(result.failed),
             }
         )
-    else:
+    elif result.sent or result.failed:
         out.print(
             f"{verb} {result.sent:,} objects ({result.bytes:,} bytes); "
             f"{result.skipped:,} already there",
             markup=False,
         )
+    elif verb == "pulled":
+        out.print(f"nothing to pull: all {result.skipped:,} objects are already local")
+    else:
+        out.print(f"nothing to push: the remote already has all {result.skipped:,} objects")
     if result.failed:
         raise fail(
             f"{len(result.failed)} objects failed, e.g. {result.failed[0]}",
@@ -109,12 +114,13 @@ def push(
     ] = None,
     remote: Annotated[str | None, typer.Option("--remote", "-r", help="Remote name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Send the objects of dataset versions that the remote does not have."""
     from lineal import remotes  # lazy: fsspec is costly to import
 
-    with open_client() as client, progress_bar("pushing") as progress:
-        result = remotes.push(client, refs or [], name=remote, progress=progress)
+    with open_client() as client, progress(quiet=quiet) as shown:
+        result = remotes.push(client, refs or [], name=remote, progress=shown)
     _report("pushed", result, as_json)
 
 
@@ -125,12 +131,13 @@ def pull(
     ] = None,
     remote: Annotated[str | None, typer.Option("--remote", "-r", help="Remote name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fetch missing objects of dataset versions, verifying each digest on arrival."""
     from lineal import remotes  # lazy: fsspec is costly to import
 
-    with open_client() as client, progress_bar("pulling") as progress:
-        result = remotes.pull(client, refs or [], name=remote, progress=progress)
+    with open_client() as client, progress(quiet=quiet) as shown:
+        result = remotes.pull(client, refs or [], name=remote, progress=shown)
     _report("pulled", result, as_json)
 
 

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from lineal.cli.common import err, handle_errors, open_client, out
+from lineal.cli.common import Quiet, err, handle_errors, open_client, out
 from lineal.cli.plain import print_json
+from lineal.cli.progress import progress
 
 
 def _echo(label: str, chunk: bytes) -> None:
@@ -33,12 +34,14 @@ def replay(
         typer.Option("--keep", help="Replay in this (new or empty) folder and keep it."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Re-execute a run (command, code, inputs from the cache) and compare output digests."""
     from lineal.tracking.rerun import replay as rerun
 
-    with open_client() as client:
-        result = rerun(client, run, keep=keep, echo=_quiet if as_json else _echo)
+    echo = _quiet if as_json else _echo
+    with open_client() as client, progress(quiet=quiet) as shown:
+        result = rerun(client, run, keep=keep, echo=echo, progress=shown)
     if as_json:
         print_json(result.as_dict())
     else:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from lineal import worktree
 from lineal.cli.plain import change_lines, print_json, print_line
+from lineal.cli.progress import progress
 from lineal.client import Lineal
 
 
-def show(ref: str | None, *, as_json: bool) -> None:
+def show(ref: str | None, *, as_json: bool, quiet: bool = False) -> None:
     """Print the status of ``ref``'s working copy (default: every dataset's)."""
-    with Lineal.open(write=False) as client:  # status writes nothing to the ledger
-        found = worktree.status(client, ref)
+    # A bar (and rich) only once hashing has gone on for a while: see lineal.cli.progress.
+    with Lineal.open(write=False) as client, progress(quiet=quiet) as shown:
+        found = worktree.status(client, ref, progress=shown)
     if as_json:
         print_json([{"ref": s.artifact.ref, "path": s.path, **s.changes.as_dict()} for s in found])
         return

@@ -17,12 +17,15 @@ from typing import Any
 
 from lineal import datasets
 from lineal.cas.manifest import Entry, Manifest
+from lineal.cas.progress import Progress, stage
 from lineal.cas.scan import snapshot
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.entities import Artifact, Run
 from lineal.worktree import materialise
+
+NOT_RECORDED = "nothing was recorded; the sandbox is removed"
 
 Echo = Callable[[str, bytes], None]
 
@@ -119,8 +122,11 @@ def _entries(repo: Lineal, artifact: Artifact) -> tuple[list[Entry], bool]:
     return [Entry(path="content", digest=artifact.digest, size=artifact.size or 0)], True
 
 
-def _check_out(repo: Lineal, spec: dict[str, Any], sandbox: Path, work: Path) -> None:
+def _check_out(
+    repo: Lineal, spec: dict[str, Any], sandbox: Path, work: Path, progress: Progress | None
+) -> None:
     cache = datasets.objects(repo)
+    planned: list[tuple[Entry, Path]] = []
     for one in spec["inputs"]:
         artifact = repo.resolve(one["digest"])
         assert isinstance(artifact, Artifact)  # noqa: S101 - a digest names an artifact
@@ -133,8 +139,11 @@ def _check_out(repo: Lineal, spec: dict[str, Any], sandbox: Path, work: Path) ->
             )
         target = _inside(sandbox, work, one["path"])
         single = whole or one.get("type") == "file"
-        for entry in entries:
-            materialise(cache, entry, target if single else target / entry.path)
+        planned.extend((entry, target if single else target / entry.path) for entry in entries)
+    for done, (entry, dest) in enumerate(planned, start=1):
+        materialise(cache, entry, dest)
+        if progress is not None:
+            progress(done, len(planned))
 
 
 def _depth(spec: dict[str, Any]) -> int:
@@ -171,7 +180,14 @@ def _compare(repo: Lineal, one: dict[str, Any], work: Path) -> OutputCheck:
     )
 
 
-def replay(repo: Lineal, ref: str, *, keep: Path | None = None, echo: Echo) -> ReplayResult:
+def replay(
+    repo: Lineal,
+    ref: str,
+    *,
+    keep: Path | None = None,
+    echo: Echo,
+    progress: Progress | None = None,
+) -> ReplayResult:
     """Re-execute ``ref``'s command in a sandbox (``keep``, or a temporary folder removed
     afterwards) and compare its outputs with the recorded ones."""
     from lineal.tracking.command import execute
@@ -189,14 +205,26 @@ def replay(repo: Lineal, ref: str, *, keep: Path | None = None, echo: Echo) -> R
         raise Conflict(f"{keep} is not empty", hint="pass a new or empty folder to --keep")
     sandbox = keep if keep is not None else Path(tempfile.mkdtemp(prefix="lineal-replay-"))
     work = sandbox.joinpath(*(["work"] * (_depth(spec) + 1)))
+    left = (
+        f"nothing was recorded; {keep} holds the replay as far as it got" if keep else NOT_RECORDED
+    )
     try:
         work.mkdir(parents=True, exist_ok=True)
-        _check_out(repo, spec, sandbox, work)
+        stage(progress, "checking out inputs", "checked out", unit="files", after=left)
+        _check_out(repo, spec, sandbox, work, progress)
         seed = run.meta.get("seed")
         env = {"LINEAL_REPLAY": run.ref, **({"LINEAL_SEED": str(seed)} if seed is not None else {})}
+        # The command's output goes to the terminal: no progress bar over it meanwhile.
+        stage(progress, f"running {spec['argv'][0]}", after=left, live=False)
         code, _ = execute(spec["argv"], echo, cwd=work, env={**os.environ, **env})
-        checks = tuple(_compare(repo, one, work) for one in spec["outputs"])
+        outputs = spec["outputs"]
+        stage(progress, "comparing outputs", "compared", unit="outputs", after=left)
+        checks = []
+        for done, one in enumerate(outputs, start=1):
+            checks.append(_compare(repo, one, work))
+            if progress is not None:
+                progress(done, len(outputs))
     finally:
         if keep is None:
             shutil.rmtree(sandbox, ignore_errors=True)
-    return ReplayResult(run, work, keep is not None, code, run.status, checks)
+    return ReplayResult(run, work, keep is not None, code, run.status, tuple(checks))
