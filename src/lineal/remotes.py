@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lineal import datasets
+from lineal import collect, datasets
 from lineal.cas.progress import Progress, stage
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
@@ -121,7 +121,7 @@ def push(
     """
     chosen, target = remote(repo, name)
     cache = datasets.objects(repo)
-    referenced = datasets.referenced(repo, refs)
+    referenced = collect.referenced(repo, refs)
     have = cache.present(referenced)
     wanted = [d for d in referenced if d in have]
     stage(
@@ -152,7 +152,7 @@ def pull(
         "the objects that arrived were verified and stay in the cache: "
         "run it again to fetch the rest"
     )
-    artifacts = datasets.stored(repo, refs)
+    artifacts = collect.stored(repo, refs)
     manifests = [a.digest for a in artifacts if "files" in a.meta and not cache.has(a.digest)]
     # Only snapshots certainly have bytes; other digests may name nothing stored anywhere.
     optional = {a.digest for a in artifacts if "files" not in a.meta}
@@ -160,7 +160,7 @@ def pull(
     if manifests:
         stage(progress, "pulling manifests", "fetched", unit="manifests", after=after)
         first = source.pull(cache, manifests, progress=progress)
-    referenced = datasets.referenced(repo, refs)
+    referenced = collect.referenced(repo, refs)
     wanted = cache.missing(referenced)
     stage(progress, "pulling", "fetched", unit="objects", after=after)
     second = source.pull(cache, wanted, progress=progress, optional=optional)

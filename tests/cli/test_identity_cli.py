@@ -62,3 +62,14 @@ def test_register_a_file_a_run_wrote(ws: Path, lineal_cli: Cli) -> None:
     # By the run: its one output is what it made.
     again = _ok(lineal_cli, "model", "register", run_ref, "--name", "det2", "--json", cwd=ws)
     assert json.loads(again)["run"] == run_ref
+
+
+def test_a_copy_step_replays_though_its_bytes_have_two_names(ws: Path, lineal_cli: Cli) -> None:
+    (ws / "a").mkdir()
+    (ws / "a" / "x.txt").write_text("hi\n")
+    _ok(lineal_cli, "add", "a", "--name", "a", cwd=ws)
+    made = lineal_cli("run", "--in", "a", "--out", "b", "--", "cp", "-r", "a", "b", cwd=ws)
+    run_ref = made.stderr.split()[0]
+    replayed = lineal_cli("replay", run_ref, cwd=ws)
+    assert replayed.returncode == 0, replayed.stderr
+    assert f"{run_ref} reproducible" in replayed.stdout

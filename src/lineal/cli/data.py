@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lineal import datasets, worktree
+from lineal import collect, datasets, worktree
 from lineal.cli import status as status_view
 from lineal.cli.common import Quiet, err, handle_errors, open_client, out
 from lineal.cli.plain import change_lines, print_json, size
@@ -245,7 +245,7 @@ def gc(
 ) -> None:
     """Remove cached objects that no recorded dataset version references."""
     with open_client() as client, progress(quiet=quiet) as shown:
-        result = datasets.gc(client, dry_run=dry_run, progress=shown)
+        result = collect.gc(client, dry_run=dry_run, progress=shown)
     verb = "would remove" if dry_run else "removed"
     out.print(
         f"{verb} {result.removed:,} objects ({size(result.bytes)}); kept {result.kept:,}",

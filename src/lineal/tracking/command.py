@@ -215,7 +215,8 @@ def _use_inputs(
         used.append(_spec_entry(path, cwd, artifact, role))
     for one in bound:
         run.repo.link("used", one.artifact, run.ref, role=one.role)
-        used.append({"path": one.path, "digest": one.artifact.digest, "role": one.role})
+        used.append({"path": one.path, "digest": one.artifact.digest, "node": one.artifact.node,
+                     "role": one.role})  # fmt: skip
     for code in _code_files(argv, [*(p for _, p in inputs), *(b.path for b in bound)], cwd):
         artifact = datasets.add_or_reuse(run.repo, code, kind="file")
         run.repo.link("used", artifact, run.ref, role="code")
@@ -229,7 +230,8 @@ def _relative(path: str | Path, cwd: Path) -> str:
 
 def _spec_entry(path: str, cwd: Path, artifact: Artifact, role: str) -> dict[str, Any]:
     kind = "dir" if Path(path).is_dir() else "file"
-    return {"path": _relative(path, cwd), "digest": artifact.digest, "role": role, "type": kind}
+    return {"path": _relative(path, cwd), "digest": artifact.digest, "node": artifact.node,
+            "role": role, "type": kind}  # fmt: skip
 
 
 def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[Path]:
