@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import lineal
+from cli_checks import error_and_hint
 from lineal.registry.promote import promote
 
 if TYPE_CHECKING:
@@ -26,14 +27,7 @@ def ok(lineal_cli: Cli, *args: str, cwd: Path, env: dict[str, str] | None = None
 
 def failure(lineal_cli: Cli, *args: str, cwd: Path, env: dict[str, str] | None = None) -> list[str]:
     """A command that must fail cleanly: exit 1, an ``error:`` line and a ``hint:`` line."""
-    done = lineal_cli(*args, cwd=cwd, env=env)
-    assert done.returncode == 1, (args, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 2, lines
-    assert lines[0].startswith("error: "), lines
-    assert lines[1].startswith("hint: "), lines
-    return lines
+    return error_and_hint(lineal_cli(*args, cwd=cwd, env=env), *args)
 
 
 def as_json(lineal_cli: Cli, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:

@@ -6,7 +6,6 @@ every node under one it descends from), and the bug as a user met it, through th
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lineage_reference import bfs
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
@@ -77,7 +77,7 @@ def answers(draw: st.DrawFn) -> tuple[Graph, set[str], set[str]]:
     roots = [ids[i] for i in draw(st.sets(st.sampled_from(near), min_size=1, max_size=2))]
     depth = draw(st.one_of(st.none(), st.none(), st.integers(0, 6)))
     onward = [(p, c) if direction == "downstream" else (c, p) for p, c in edges]
-    depths = _bfs(roots, onward, depth)
+    depths = bfs(roots, onward, depth)
     nodes = {i: _node(i, kinds[ids.index(i)], ids.index(i), d) for i, d in depths.items()}
     among = [e for e in edges.values() if e.parent in nodes and e.child in nodes]
     graph = Graph(roots=tuple(roots), direction=direction, nodes=nodes, edges=tuple(among))
@@ -86,30 +86,16 @@ def answers(draw: st.DrawFn) -> tuple[Graph, set[str], set[str]]:
     return graph, shown, narrower
 
 
-def _bfs(starts: Iterable[str], pairs: list[Pair], depth: int | None) -> dict[str, int]:
-    found = dict.fromkeys(starts, 0)
-    queue = deque(found)
-    while queue:
-        node = queue.popleft()
-        if depth is not None and found[node] >= depth:
-            continue
-        for a, b in pairs:
-            if a == node and b not in found:
-                found[b] = found[node] + 1
-                queue.append(b)
-    return found
-
-
 def _reach(nodes: Iterable[str], pairs: list[Pair]) -> set[Pair]:
     """Every (ancestor, descendant) pair the parent -> child ``pairs`` join."""
-    return {(a, d) for a in nodes for d in _bfs([a], pairs, None) if d != a}
+    return {(a, d) for a in nodes for d in bfs([a], pairs, None) if d != a}
 
 
 def _fewest_hidden(graph: Graph, kept: set[str], p: str, c: str) -> int | None:
     """The fewest nodes on a path from p down to c whose inner nodes are all hidden (None: no
     such path), by a breadth-first search over the hidden nodes and c alone."""
     pairs = [(e.parent, e.child) for e in graph.edges if e.child == c or e.child not in kept]
-    length = _bfs([p], pairs, None).get(c)
+    length = bfs([p], pairs, None).get(c)
     return None if length is None else length - 1
 
 

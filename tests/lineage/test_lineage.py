@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lineage_reference import bfs
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
@@ -479,19 +480,6 @@ _EDGE_KIND = {
 }
 
 
-def _bfs(edges: list[tuple[str, str]], start: str, depth: int | None) -> dict[str, int]:
-    found, queue = {start: 0}, deque([start])
-    while queue:
-        node = queue.popleft()
-        if depth is not None and found[node] >= depth:
-            continue
-        for parent, child in edges:
-            if parent == node and child not in found:
-                found[child] = found[node] + 1
-                queue.append(child)
-    return found
-
-
 def test_closures_agree_with_a_python_bfs(store: SqlStore) -> None:
     repo = Lineal(store)
 
@@ -526,14 +514,14 @@ def test_closures_agree_with_a_python_bfs(store: SqlStore) -> None:
         db = store.sql()
         for as_of in (cutoff, None if visible >= len(ordered) else cutoff):
             down = sql.downstream_nodes(db, [ids[a]], depth=depth, as_of=as_of)
-            assert dict(down) == _bfs(edges, ids[a], depth)
+            assert dict(down) == bfs([ids[a]], edges, depth)
             up = sql.upstream_nodes(db, [ids[b]], depth=depth, as_of=as_of)
-            assert dict(up) == _bfs(flipped, ids[b], depth)
+            assert dict(up) == bfs([ids[b]], flipped, depth)
             assert down == sorted(down, key=lambda item: (item[1], item[0]))
-        on_path = set(_bfs(edges, ids[a], None)) & set(_bfs(flipped, ids[b], None))
+        on_path = set(bfs([ids[a]], edges, None)) & set(bfs([ids[b]], flipped, None))
         assert set(sql.path_nodes(db, ids[a], ids[b], cutoff)) == on_path
         graph = lq.downstream(repo, ids[a], depth=depth, as_of=cutoff)
-        assert {i: n.depth for i, n in graph.nodes.items()} == _bfs(edges, ids[a], depth)
+        assert {i: n.depth for i, n in graph.nodes.items()} == bfs([ids[a]], edges, depth)
         expected_edges = {(p, c) for p, c in edges if p in graph.nodes and c in graph.nodes}
         assert {(e.parent, e.child) for e in graph.edges} == expected_edges
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import lineal
+from cli_checks import error_and_hint
 
 LINEAL = Path(sys.executable).parent / "lineal"
 
@@ -37,14 +38,7 @@ def ok(*args: str, cwd: Path) -> str:
 
 def failure(*args: str, cwd: Path) -> list[str]:
     """A command that must fail cleanly: exit 1, one ``error:`` line, then a ``hint:`` line."""
-    done = run(*args, cwd=cwd)
-    assert done.returncode == 1, (args, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 2, lines
-    assert lines[0].startswith("error: "), lines
-    assert lines[1].startswith("hint: "), lines
-    return lines
+    return error_and_hint(run(*args, cwd=cwd), *args)
 
 
 @pytest.fixture(scope="module")
