@@ -124,11 +124,12 @@ class Lineal:
     ) -> Run:
         from ulid import ULID  # imported here: it costs every CLI start ~20 ms
 
+        from lineal.model.masking import mask_params
         from lineal.model.ops import RunStart
 
-        op = RunStart(
-            id=str(ULID()), name=name, started=_now(), params=params or {}, meta=meta or {}
-        )
+        # A secret param (an api_key, a DSN's password) is not recorded; RunStart checks the rest.
+        params = mask_params(params) if isinstance(params, Mapping) else params or {}
+        op = RunStart(id=str(ULID()), name=name, started=_now(), params=params, meta=meta or {})
         self.store.append(op)
         return queries.get_run(self.store.sql(), op.id)
 

@@ -1,7 +1,8 @@
 """Finding and creating a lineal workspace: the `.lineal/` folder, its config and keys.
 
 The only code that decides which store and which signing key a command uses; never writes
-outside the `.lineal/` folder it creates.
+outside the `.lineal/` folder it creates, but for a store password, which goes to the user's
+credentials file (lineal.store.credentials), never to config.toml.
 """
 
 from __future__ import annotations
@@ -168,15 +169,28 @@ def default_agent() -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]+", "-", getpass.getuser()).strip("-.") or "lineal"
 
 
+def credentials_file() -> Path:
+    """Where `init` keeps a store URI's password (see lineal.store.credentials)."""
+    from lineal.store import credentials
+
+    return credentials.location()
+
+
 def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) -> Workspace:
-    """Create `.lineal/` in ``path`` with a store, a signing key and the agent registered."""
+    """Create `.lineal/` in ``path`` with a store, a signing key and the agent registered.
+
+    A password in ``uri`` is saved in the user's credentials file (mode 0600, outside the
+    workspace), never in `.lineal/config.toml`; the store finds it there when opened.
+    """
     import shutil
 
     import tomli_w
 
     from lineal.ledger.keys import Signer, save_signer
     from lineal.model.entities import check_agent_name
+    from lineal.model.masking import split_password
     from lineal.model.ops import AgentRegister
+    from lineal.store import credentials
 
     root = Path(path).resolve() / DIRNAME
     if (root / CONFIG).exists():
@@ -186,6 +200,7 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
         )
     name = check_agent_name(agent or default_agent())
     store_uri = uri or _sqlite_uri(root)
+    shown, password = split_password(uri) if uri else (None, None)
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     signer = Signer.generate(name)
@@ -196,11 +211,13 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
         finally:
             store.close()
         save_signer(root / "keys", signer)
-        config = {"agent": name, **({"uri": uri} if uri else {})}
+        if password is not None:
+            credentials.save(str(shown), password)
+        config = {"agent": name, **({"uri": shown} if shown else {})}
         (root / ".gitignore").write_text("keys/\nlineal.db*\nobjects/\nstat.db*\n")
         (root / CONFIG).write_text(tomli_w.dumps(config))  # last: marks the workspace whole
     except BaseException:
         if created:  # leave no half-made workspace behind
             shutil.rmtree(root, ignore_errors=True)
         raise
-    return Workspace(uri=store_uri, agent=name, keys=root / "keys", root=root)
+    return Workspace(uri=shown or store_uri, agent=name, keys=root / "keys", root=root)

@@ -91,6 +91,12 @@ def init(
     created = workspace.init(path, uri=uri, agent=agent)
     signer = created.signer()
     out.print(f"Initialised lineal store {created.uri}", markup=False)
+    if uri is not None and created.uri != uri:  # the password was taken out of the URI
+        out.print(
+            f"Its password is in {workspace.credentials_file()} (mode 0600), "
+            "not in .lineal/config.toml",
+            markup=False,
+        )
     if signer is not None:
         out.print(
             f"Agent {signer.name} (key {signer.key_id}) registered; private key in {created.keys}",

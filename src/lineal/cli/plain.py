@@ -14,6 +14,7 @@ from typing import Any
 from lineal.cas.manifest import ManifestDiff
 from lineal.cli.progress import report_interrupted
 from lineal.errors import LinealError
+from lineal.model.masking import mask_url
 
 #: Typer's exit status for Ctrl-C, kept on the paths that bypass Typer.
 INTERRUPTED = 130
@@ -32,8 +33,10 @@ def print_json(value: Any) -> None:
 
 
 def print_error(message: str, hint: str | None = None) -> None:
-    """The ``error:`` line, and the ``hint:`` line if there is one, on stderr."""
-    sys.stderr.write(f"error: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+    """The ``error:`` line, and the ``hint:`` line if there is one, on stderr; credentials in a
+    URI or a ``password=`` in them never reach the screen (or the CI log it goes to)."""
+    text = f"error: {message}\n" + (f"hint: {hint}\n" if hint else "")
+    sys.stderr.write(mask_url(text))
 
 
 def explain(exc: Exception) -> tuple[str, str | None]:

@@ -12,6 +12,7 @@ import typer
 from lineal.cli.common import Quiet, fail, handle_errors, open_client, out
 from lineal.cli.plain import print_json
 from lineal.cli.progress import progress
+from lineal.model.masking import mask_url
 
 if TYPE_CHECKING:
     from lineal.cas.remote import TransferResult
@@ -46,7 +47,7 @@ def remote_add(
     with open_client() as client:
         added = remotes.add_remote(client, name, url, options)
     default = " (default)" if added.default else ""
-    out.print(f"remote {added.name} -> {added.url}{default}", markup=False)
+    out.print(f"remote {added.name} -> {mask_url(added.url)}{default}", markup=False)
 
 
 @remote_app.command("list")
@@ -60,13 +61,17 @@ def remote_list(
     with open_client() as client:
         found = remotes.list_remotes(client)
     if as_json:
+        # mask_url: a config written by hand (or by an older lineal) may hold credentials.
         print_json(
-            [{"name": r.name, "url": r.url, "default": r.default, **r.options} for r in found]
+            [
+                {"name": r.name, "url": mask_url(r.url), "default": r.default, **r.options}
+                for r in found
+            ]
         )
         return
     for item in found:
         mark = "*" if item.default else " "
-        out.print(f"{mark} {item.name}  {item.url}", markup=False)
+        out.print(f"{mark} {item.name}  {mask_url(item.url)}", markup=False)
 
 
 @remote_app.command("remove")

@@ -12,6 +12,8 @@ from typing import Any
 
 from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
+from lineal.model.masking import mask_url, split_password
+from lineal.store import credentials
 from lineal.store.migrations import POSTGRES_TYPES
 from lineal.store.sql import SqlStore
 
@@ -53,10 +55,6 @@ class PostgresSql:
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor:
             cursor.executemany(self._q(sql), rows)
-
-
-def _redact_uri(uri: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
 
 
 #: libpq's words when the server is up but has no such database (it sends no SQLSTATE then).
@@ -106,12 +104,15 @@ class PostgresStore(SqlStore):
     types = POSTGRES_TYPES
 
     def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
-        super().__init__(_redact_uri(uri), signer)
+        super().__init__(mask_url(uri), signer)  # what messages show: never a password
         try:
             import psycopg  # noqa: F401 - here only to name the missing extra
         except ImportError as exc:
             raise MissingExtra("psycopg", "postgres") from exc
         self._connect_uri = uri
+        # A URI without a password may have one saved by `lineal init --uri`; else libpq's
+        # own PGPASSWORD and ~/.pgpass apply, as for psql.
+        self._password = None if split_password(uri)[1] else credentials.password(uri)
         self._conn = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
@@ -125,7 +126,12 @@ class PostgresStore(SqlStore):
         import psycopg
 
         try:
-            return psycopg.connect(self._connect_uri, autocommit=True, connect_timeout=5)
+            return psycopg.connect(
+                self._connect_uri,
+                autocommit=True,
+                connect_timeout=5,
+                **({"password": self._password} if self._password is not None else {}),
+            )
         except psycopg.OperationalError as exc:
             missing = _MISSING_DATABASE.search(str(exc))
             if missing is not None:  # the server answered: it is up, the database is not

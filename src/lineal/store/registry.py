@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lineal.errors import InvalidInput
+from lineal.model.masking import mask_url
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
@@ -27,6 +28,6 @@ def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) 
 
         return PostgresStore(uri, signer, create=create)
     raise InvalidInput(
-        f"unsupported store URI {uri!r}: expected sqlite:///PATH or postgresql://HOST/DB",
+        f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///PATH or postgresql://HOST/DB",
         hint="set LINEAL_URI, or pass --uri to `lineal init`",
     )

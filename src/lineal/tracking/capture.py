@@ -1,7 +1,7 @@
 """Automatic run capture: the software environment, the hardware, the git state and the context.
 
-Never records a secret (env vars are allowlisted, secret names, argv values and URL credentials
-are dropped) and never raises because of the machine it runs on: unknowns become None, [] or gaps.
+Never records a secret (env vars are allowlisted and secret names dropped; argv and values are
+masked by lineal.model.masking) and never raises because of the machine: unknowns become None.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from lineal.model.masking import is_secret_name, mask_argv, mask_text, mask_url, secret_values
 
 #: Environment variables recorded by :func:`context` (plus the caller's ``allow``): the ones that
 #: change what a training run computes or say where it ran, never the ones that hold secrets.
@@ -41,17 +43,7 @@ ENV_ALLOWLIST: frozenset[str] = frozenset({
     "HOSTNAME", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "CONDA_PREFIX",
 })  # fmt: skip
 
-_SECRET_PARTS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CRED", "AUTH", "PRIVATE",
-                 "SESSION", "COOKIE", "SIGNATURE")  # fmt: skip
-_SECRET_WORD = re.compile(r"^(PASS|PWD)|(PASS|PWD)$|^(PW|SIG)$")  # DB_PASS, dbPass, MYSQL_PWD
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
-# Userinfo ends at the last "@" before the path: a password may hold a raw "@", never a "/".
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
-_QUERY = re.compile(r"([?&;])([^=&#\s]+)=([^&#\s]*)")
-_FLAG = re.compile(r"(-{1,2}[A-Za-z][\w.\-]*)(?:=(.*))?", re.DOTALL)
-_ASSIGN = re.compile(r"([+~]*[A-Za-z_][\w.\-/]*)=(.*)", re.DOTALL)
-_HIDDEN = "***"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MOUNTED_ID = re.compile(r"containers/([0-9a-f]{64})/")  # docker's and podman's storage paths
 _GIT_TIMEOUT = 10.0
@@ -65,56 +57,10 @@ _DIFF = ("-c", "core.quotePath=true", "diff", "HEAD", "--binary", "--full-index"
 _STATUS = ("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames")
 
 
-def is_secret_name(name: str) -> bool:
-    """Whether a variable, flag or key called ``name`` may hold a secret.
-
-    Deliberately wide: a false positive only drops a value (``KEYBOARD_LAYOUT``, ``AUTHOR`` and
-    ``PASSTHROUGH`` count as secret), a false negative leaks one.
-    """
-    upper = name.upper()
-    if any(part in upper for part in _SECRET_PARTS):
-        return True
-    words = _NON_WORD.split(_CAMEL.sub(r"\1_\2", name).upper())
-    return any(_SECRET_WORD.search(word) for word in words)
-
-
-def _scrub_url(text: str) -> str:
-    """``text`` without URL userinfo and with secret-looking query values hidden."""
-    if "://" not in text:
-        return text
-    text = _USERINFO.sub(r"\1", text)
-    return _QUERY.sub(lambda m: f"{m[1]}{m[2]}={_HIDDEN}" if is_secret_name(m[2]) else m[0], text)
-
-
-def _scrub_value(text: str) -> str:
-    assign = _ASSIGN.fullmatch(text)
-    return f"{assign[1]}={_HIDDEN}" if assign and is_secret_name(assign[1]) else _scrub_url(text)
-
-
-def scrub_argv(argv: Sequence[str]) -> list[str]:
-    """``argv`` with credentials cut out of URLs and ``***`` for the values of secret-looking
-    flags (``--token=X``, ``--token X``, ``-password X``) and ``KEY=VALUE`` pairs.
-
-    After a secret flag the next argument is taken for its value unless it is a long flag.
-    """
-    scrubbed: list[str] = []
-    hide_next = False
-    for raw in argv:
-        arg = _text(str(raw))
-        if hide_next and not (arg.startswith("--") and len(arg) > 2):
-            scrubbed.append(_HIDDEN)
-            hide_next = False
-            continue
-        flag = _FLAG.fullmatch(arg)
-        hide_next = bool(flag and flag[2] is None and is_secret_name(flag[1]))
-        if flag is None:
-            scrubbed.append(_scrub_value(arg))
-        elif flag[2] is None:
-            scrubbed.append(arg)
-        else:
-            value = _HIDDEN if is_secret_name(flag[1]) else _scrub_value(flag[2])
-            scrubbed.append(f"{flag[1]}={value}")
-    return scrubbed
+def scrub_argv(argv: Sequence[str], found: list[str] | None = None) -> list[str]:
+    """``argv`` made storable, with its secrets hidden (see lineal.model.masking.mask_argv);
+    the values hidden go into ``found``."""
+    return mask_argv([_text(str(arg)) for arg in argv], found)
 
 
 def _text(value: str) -> str:
@@ -301,7 +247,7 @@ def code(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     return {
         "commit": commit,
         "branch": branch,
-        "remote": _scrub_url(_text(os.fsdecode(remote.strip()))) if remote else None,
+        "remote": mask_url(_text(os.fsdecode(remote.strip()))) if remote else None,
         "dirty": bool(changed or untracked),
         "diff_digest": digest,
         "root": _text(str(root)),
@@ -361,16 +307,19 @@ def context(
     """What varies per run: who, where, which process, the scrubbed command line and the
     allowlisted environment (``ENV_ALLOWLIST`` plus ``allow``'s names or fnmatch patterns).
 
-    A secret-looking variable name is never recorded, not even when allowed; ``container_id``
-    is there only inside a container whose id the system shows.
+    A secret-looking variable name is never recorded, not even when allowed, and the values
+    recorded are masked (a DSN's ``password=``, URL credentials, the value of a secret variable
+    quoted in another); ``container_id`` is there only inside a container whose id shows.
     """
     patterns = [allow] if isinstance(allow, str) else list(allow)  # a bare "X_*" is one pattern
     allowed: dict[str, str] = {}
-    for name, value in (os.environ if env is None else env).items():
+    environ = os.environ if env is None else env
+    known = secret_values({k: v for k, v in environ.items() if isinstance(v, str)})
+    for name, value in environ.items():
         if not isinstance(name, str) or not isinstance(value, str) or is_secret_name(name):
             continue
         if name in ENV_ALLOWLIST or any(fnmatch.fnmatchcase(name, p) for p in patterns):
-            allowed[_text(name)] = _scrub_url(_text(value))
+            allowed[_text(name)] = mask_text(_text(value), known)
     found: dict[str, Any] = {
         "user": _attempt(getpass.getuser),
         "host": _attempt(socket.gethostname),

@@ -1,10 +1,11 @@
 """Any command as a recorded run: inputs snapshotted before, outputs after, exit code → status.
 
 The service behind `lineal run`; the caller decides where the child's output goes (``echo``),
-this module only keeps its tail. Never prints. What `lineal replay` needs to run the command
-again is recorded as a ``config`` artifact the run used (role ``command``): the argv, and each
-input, code file and output with its path relative to the working folder and its digest.
-The command's own SDK calls attach to the run (see tracking/handshake.py and attached.py).
+this module only keeps its tail. Never prints, and never records a secret: the argv and the tails
+are masked (lineal.model.masking) and a file that holds secrets is not cached as code. What
+`lineal replay` needs to run the command again is recorded as a ``config`` artifact the run used
+(role ``command``): the argv, and each input, code file and output with its path relative to the
+working folder and its digest. The command's SDK calls attach to the run (see handshake.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from lineal import datasets
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.model.entities import Artifact, Run
+from lineal.model.masking import is_secret_file, mask_output, secret_values
 from lineal.tracking import handshake
+from lineal.tracking.capture import scrub_argv
 from lineal.tracking.runs import ActiveRun, start
 
 #: How much of each output stream a run keeps (the tail, where errors usually are).
@@ -86,16 +89,29 @@ def _pump(stream: IO[bytes], label: str, keep: collections.deque[bytes], echo: E
             size -= len(keep.popleft())
 
 
+def _last(data: bytes, size: int) -> bytes:
+    """The last ``size`` bytes of ``data`` less the cut line they start with, if any: the
+    rest of a line is noise, and may be the end of a secret cut in two."""
+    if len(data) <= size:
+        return data
+    cut = data[-size:]
+    newline = cut.find(b"\n")
+    return cut[newline + 1 :] if newline >= 0 else cut
+
+
 def _tail(keep: collections.deque[bytes]) -> bytes:
-    return b"".join(keep)[-TAIL_BYTES:]
+    return _last(b"".join(keep), TAIL_BYTES)
 
 
-def _record_tail(run: ActiveRun, label: str, data: bytes) -> None:
+def _record_tail(run: ActiveRun, label: str, data: bytes, known: Sequence[str]) -> None:
+    """Record a stream's tail as a ``report``: masked, bytes and meta alike (it is what a push
+    sends to a remote), with ``known`` secrets (argv values, secret variables) hidden too."""
+    data = mask_output(data, known)
     if not data:
         return
     cache = datasets.objects(run.repo)
     digest = cache.add_bytes(data)
-    text = data[-4096:].decode("utf-8", "replace").replace("\x00", "")
+    text = _last(data, 4096).decode("utf-8", "replace").replace("\x00", "")
     run.repo.record_artifact(
         "report", digest=digest, size=len(data), meta={"stream": label, "tail": text}
     )
@@ -137,19 +153,22 @@ def run_command(
     run = start(repo, name or _name(argv), params=params, seed=seed)
     cwd = Path.cwd()
     channel: Path | None = None
+    hidden: list[str] = []
+    masked = scrub_argv(argv, hidden)
     try:
         channel = handshake.open_channel(run.ref)
-        used = _use_inputs(run, argv, roles, bound, cwd)
+        used, withheld = _use_inputs(run, argv, masked, roles, bound, cwd)
         extra = {
             **handshake.child_env(repo, run.ref, channel),
             **(env or {}),
             **({"LINEAL_SEED": str(seed)} if seed is not None else {}),
         }
-        code = _execute(argv, echo, run, extra)
+        code = _execute(argv, echo, run, extra, hidden)
         run.summary(handshake.receive(channel))  # what the command set with run.summary
         made, missing = _record_outputs(run, outputs)
         made_paths = [p for p in outputs if p not in missing]
-        _record_spec(run, argv, used, list(zip(made_paths, made, strict=True)), cwd)
+        made_pairs = list(zip(made_paths, made, strict=True))
+        _record_spec(run, argv, masked, used, made_pairs, cwd, withheld)
         generated = _generated(run, made)
     except BaseException as exc:
         run.finish("killed" if isinstance(exc, KeyboardInterrupt) else "failed", error=str(exc))
@@ -204,11 +223,13 @@ def _role_and_path(text: str) -> tuple[str, str]:
 def _use_inputs(
     run: ActiveRun,
     argv: Sequence[str],
+    masked: Sequence[str],
     inputs: Sequence[tuple[str, str]],
     bound: Sequence[Bound],
     cwd: Path,
-) -> list[dict[str, Any]]:
-    """Record the run's inputs, bound inputs and code files; their replay entries."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Record the run's inputs, bound inputs and code files; their replay entries, and the
+    files ``argv`` names that were not recorded because they hold secrets."""
     used = []
     for role, path in inputs:
         artifact = run.use(path, role=role)
@@ -217,11 +238,13 @@ def _use_inputs(
         run.repo.link("used", one.artifact, run.ref, role=one.role)
         used.append({"path": one.path, "digest": one.artifact.digest, "node": one.artifact.node,
                      "role": one.role})  # fmt: skip
-    for code in _code_files(argv, [*(p for _, p in inputs), *(b.path for b in bound)], cwd):
+    taken = [*(p for _, p in inputs), *(b.path for b in bound)]
+    codes, withheld = _code_files(argv, masked, taken, cwd)
+    for code in codes:
         artifact = datasets.add_or_reuse(run.repo, code, kind="file")
         run.repo.link("used", artifact, run.ref, role="code")
         used.append(_spec_entry(str(code), cwd, artifact, "code"))
-    return used
+    return used, withheld
 
 
 def _relative(path: str | Path, cwd: Path) -> str:
@@ -234,13 +257,20 @@ def _spec_entry(path: str, cwd: Path, artifact: Artifact, role: str) -> dict[str
             "role": role, "type": kind}  # fmt: skip
 
 
-def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[Path]:
+def _code_files(
+    argv: Sequence[str], masked: Sequence[str], inputs: Sequence[str], cwd: Path
+) -> tuple[list[Path], list[str]]:
     """Files ``argv`` names inside the working folder (a script and its like), not inputs
-    nor files inside an input folder (a scene's layer is the scene's, not code)."""
+    nor files inside an input folder (a scene's layer is the scene's, not code); and, apart,
+    the files it names that hold secrets, never recorded nor cached: the value of a secret
+    flag (``--password-file F``, which ``masked`` hides) or a secret's file name (``.env``)."""
     taken = {Path(p).resolve() for p in inputs}
     folders = [p for p in taken if p.is_dir()]
     found: list[Path] = []
-    for arg in argv:
+    withheld: list[str] = []
+    for arg, shown in zip(argv, masked, strict=True):
+        if arg != shown:
+            continue  # a hidden value: its name is no more recorded than its bytes
         path = Path(arg)
         try:
             if not path.is_file():
@@ -251,29 +281,34 @@ def _code_files(argv: Sequence[str], inputs: Sequence[str], cwd: Path) -> list[P
         inside = any(resolved.is_relative_to(folder) for folder in folders)
         if resolved.is_relative_to(cwd.resolve()) and resolved not in taken and not inside:
             taken.add(resolved)
-            found.append(path)
-    return found
+            if is_secret_file(path.name):
+                withheld.append(_relative(path, cwd))
+            else:
+                found.append(path)
+    return found, withheld
 
 
 def _record_spec(
     run: ActiveRun,
     argv: Sequence[str],
+    masked: list[str],
     used: list[dict[str, Any]],
     made: list[tuple[str, Artifact]],
     cwd: Path,
+    withheld: list[str],
 ) -> None:
-    """Record what a replay needs: argv, inputs and outputs by path and digest."""
+    """Record what a replay needs: argv (masked), inputs and outputs by path and digest, and
+    the files withheld as secrets. A hidden secret or a withheld file cannot be replayed."""
     from lineal.model import canonical
     from lineal.model.digests import digest_bytes
-    from lineal.tracking.capture import scrub_argv
 
-    scrubbed = scrub_argv(argv)
     spec = {
         "type": "command",
-        "argv": scrubbed,
-        "replayable": scrubbed == list(argv),  # a hidden secret cannot be replayed
+        "argv": masked,
+        "replayable": masked == list(argv) and not withheld,
         "inputs": used,
         "outputs": [{**_spec_entry(path, cwd, artifact, "output")} for path, artifact in made],
+        **({"withheld": withheld} if withheld else {}),
     }
     digest = digest_bytes(canonical.encode(spec))
     repo = run.repo
@@ -296,10 +331,14 @@ def _generated(run: ActiveRun, outputs: Sequence[Artifact]) -> tuple[Artifact, .
     return tuple(found)
 
 
-def _execute(argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str]) -> int:
-    code, tails = execute(argv, echo, env={**os.environ, **env})
+def _execute(
+    argv: Sequence[str], echo: Echo, run: ActiveRun, env: Mapping[str, str], hidden: list[str]
+) -> int:
+    child = {**os.environ, **env}
+    code, tails = execute(argv, echo, env=child)
+    known = [*hidden, *secret_values(child)]
     for label, data in tails.items():
-        _record_tail(run, label, data)
+        _record_tail(run, label, data, known)
     return code
 
 

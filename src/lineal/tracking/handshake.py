@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.entities import Run
+from lineal.model.masking import mask_url
 from lineal.model.refs import parse
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ RUN = "LINEAL_RUN"
 SUMMARY = "LINEAL_RUN_SUMMARY"
 
 _UNSET = "unset LINEAL_RUN to record a run of its own"
-_PASSWORD = re.compile(r"(//[^:/@]+):[^@/]*@")
 
 
 def child_env(repo: Lineal, ref: str, channel: Path) -> dict[str, str]:
@@ -66,7 +65,7 @@ def wrapped_run(repo: Lineal) -> Run | None:
         ref = None
     if ref is None or ref.kind != "run":
         raise InvalidInput(f"LINEAL_RUN={text!r} is not a run reference (run/ULID): {_UNSET}")
-    store = _PASSWORD.sub(r"\1:***@", repo.store.uri)  # never a password in a message
+    store = mask_url(repo.store.uri)  # never a password in a message
     try:
         found = repo.resolve(ref)
     except NotFound:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.model import canonical
 from lineal.model.entities import Artifact, Run
+from lineal.model.masking import HIDDEN
 from lineal.worktree import materialise
 
 NOT_RECORDED = "nothing was recorded; the sandbox is removed"
@@ -191,6 +192,19 @@ def _compare(repo: Lineal, one: dict[str, Any], work: Path) -> OutputCheck:
     )
 
 
+def _not_recorded(spec: Mapping[str, Any]) -> str:
+    """Why a command spec cannot be replayed: what of its command line was not recorded."""
+    import shlex
+
+    argv = [str(arg) for arg in spec.get("argv", [])]
+    withheld = list(spec.get("withheld", []))
+    if any(HIDDEN in arg for arg in argv):
+        return f"its command line held secrets, recorded masked: {shlex.join(argv)}"
+    if withheld:
+        return f"it named files that hold secrets, never recorded ({', '.join(withheld)})"
+    return "its command line was not recorded exactly (it held bytes that are not text)"
+
+
 def replay(
     repo: Lineal,
     ref: str,
@@ -209,8 +223,9 @@ def replay(
     spec = command_spec(repo, run)
     if not spec.get("replayable", False):
         raise InvalidInput(
-            f"{run.ref}'s command line held a secret that was not recorded: it cannot be replayed",
-            hint="pass secrets through the environment, not the command line",
+            f"{run.ref} cannot be replayed: {_not_recorded(spec)}",
+            hint="pass secrets through the environment (or a file the command finds itself), "
+            "not on the command line",
         )
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise Conflict(f"{keep} is not empty", hint="pass a new or empty folder to --keep")

@@ -19,6 +19,7 @@ from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
+from lineal.model.masking import mask_params
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
 from lineal.model.refs import parse
 from lineal.model.series import Series
@@ -120,7 +121,7 @@ class ActiveRun:
     # -- params, tags, splits ------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any] | None = None, **more: Any) -> None:
         """Add params learnt after the start; each key can be set once per run."""
-        found = _checked_params({**(params or {}), **more}, "params")
+        found = mask_params(_checked_params({**(params or {}), **more}, "params"))
         if found:
             self.repo.store.append(RunParams(id=self.id, params=found))
 
@@ -319,7 +320,7 @@ def start(
     """Start and record a run in ``repo``; see lineal.start_run."""
     from ulid import ULID
 
-    checked = _checked_params(params, "params")
+    checked = mask_params(_checked_params(params, "params"))  # a secret param is not recorded
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InvalidInput(f"bad seed {seed!r}: expected an integer")
     if parent is None:  # the run this one was started in: in this process, or a fork's parent
