@@ -354,7 +354,34 @@ def test_secret_variables_never_appear_even_when_allowed(monkeypatch: pytest.Mon
 def test_allowed_values_lose_url_credentials() -> None:
     env = {"MYAPP_DB_URL": f"postgresql://trainer:{SECRET}@db.internal:5432/runs", "TZ": "UTC"}
     found = context([], env, allow=["MYAPP_*"])
-    assert found["env"] == {"MYAPP_DB_URL": "postgresql://db.internal:5432/runs", "TZ": "UTC"}
+    assert found["env"] == {
+        "MYAPP_DB_URL": "postgresql://trainer:***@db.internal:5432/runs",
+        "TZ": "UTC",
+    }
+
+
+def test_every_allowed_value_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # env_allow=["*"] lets in every name that does not look secret; the values are masked too.
+    env = {
+        "LIBPQ_DSN": f"host=db.internal user=trainer password={SECRET} dbname=runs",
+        "MYAPP_HEADERS": f"Authorization: Bearer {SECRET}",
+        "MYAPP_MIRROR": f"https://mirror.example/x?sig={SECRET}",
+        "HF_TOKEN": "hf_" + SECRET,
+        "MYAPP_ECHO": f"uses hf_{SECRET} inside",
+        "MYAPP_DATA": "/data/keys/train?split=1",
+    }
+    found = context([], env, allow=["*"])
+    assert SECRET.encode() not in canonical.encode(found)
+    assert found["env"] == {
+        "LIBPQ_DSN": "host=db.internal user=trainer password=*** dbname=runs",
+        "MYAPP_HEADERS": "Authorization: Bearer ***",
+        "MYAPP_MIRROR": "https://mirror.example/x?sig=***",
+        "MYAPP_ECHO": "uses *** inside",
+        "MYAPP_DATA": "/data/keys/train?split=1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert SECRET.encode() not in canonical.encode(context([], allow=["*"]))
 
 
 def test_allow_takes_exact_names_and_patterns_and_a_bare_string() -> None:
@@ -390,11 +417,18 @@ def test_odd_text_is_made_storable() -> None:
         (["+model.api_key=x", "trainer.epochs=3"], ["+model.api_key=***", "trainer.epochs=3"]),
         (["-e", "AWS_SECRET_ACCESS_KEY=x"], ["-e", "AWS_SECRET_ACCESS_KEY=***"]),
         (["--env=HF_TOKEN=x"], ["--env=HF_TOKEN=***"]),
-        (["https://user:pw@host/data.csv"], ["https://host/data.csv"]),
-        (["--data=s3://AKIA:s3cr%40t@bucket/x"], ["--data=s3://bucket/x"]),
-        (["--url", "https://x:p@ss@h:8080/p"], ["--url", "https://h:8080/p"]),
+        (["https://user:pw@host/data.csv"], ["https://user:***@host/data.csv"]),
+        (["--data=s3://AKIA:s3cr%40t@bucket/x"], ["--data=s3://AKIA:***@bucket/x"]),
+        (["--url", "https://x:p@ss@h:8080/p"], ["--url", "https://x:***@h:8080/p"]),
         (["https://h/f?X-Amz-Signature=abc&part=1"], ["https://h/f?X-Amz-Signature=***&part=1"]),
         (["https://host/a@b"], ["https://host/a@b"]),  # an "@" in the path is not userinfo
+        (["curl", "-H", "Authorization: Bearer x"], ["curl", "-H", "Authorization: Bearer ***"]),
+        (["--header=Authorization: Basic x"], ["--header=Authorization: Basic ***"]),
+        (["psql", "host=h password=x"], ["psql", "host=h password=***"]),
+        (
+            ["--num-keypoints", "17", "--max-new-tokens", "64"],
+            ["--num-keypoints", "17", "--max-new-tokens", "64"],
+        ),  # hyperparameters, not secrets
         (["git@github.com:org/repo.git", "-5", "--"], ["git@github.com:org/repo.git", "-5", "--"]),
         ([], []),
     ],

@@ -28,7 +28,7 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
 
 # Userinfo ends at the last "@" before the path: a password may hold a raw "@", never a "/".
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<userinfo>[^/?#\s'\"<>]*)@")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31})://(?P<userinfo>[^/?#\s'\"<>]*)@")
 #: Schemes whose user name is a login, not a token (``ssh://git@host``, ``postgresql://alice@h``):
 #: a bare user name stays; over http(s) and object stores a bare user name is often a token.
 _LOGIN_SCHEMES = frozenset({
@@ -47,19 +47,20 @@ _HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "se
 _QUOTED_OR_BARE = r"\"[^\"\n]*\"|'[^'\n]*'"
 # NAME=VALUE anywhere: shell and env assignments, libpq DSNs, query strings, --flag=VALUE.
 _ASSIGNED = re.compile(
-    r"(?P<lead>^|[\s{(\[,;&?\"'+~:-])(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>[ \t]*=(?!=)[ \t]*)"
+    r"(?:^|(?<=[\s{(\[,;&?\"'+~:-]))(?P<name>[A-Za-z_][\w.\-]{0,99})(?P<sep>[ \t]*=(?!=)[ \t]*)"
     rf"(?P<value>{_QUOTED_OR_BARE}|[^\s'\"&;]*)",
     re.MULTILINE,
 )
 # NAME: VALUE: YAML, JSON, Python reprs, HTTP headers such as X-Api-Key.
 _COLON = re.compile(
-    r"(?P<lead>^|[\s{(\[,;])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?P<sep>[ \t]*:[ \t]*)"
-    rf"(?P<value>{_QUOTED_OR_BARE}|[^\s'\",;}})\]]+)",
+    r"(?:^|(?<=[\s{(\[,;]))(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]{0,99})(?P=q)"
+    r"(?P<sep>[ \t]*:[ \t]*)"
+    rf"(?P<value>{_QUOTED_OR_BARE}|[^\s'\",;{{}}()\[\]]+)",
     re.MULTILINE,
 )
 # --flag VALUE inside one string (``bash -c "tool --password x"``, a printed command line).
 _SPACED_FLAG = re.compile(
-    r"(?P<lead>^|[\s'\"])(?P<name>-{1,2}[A-Za-z][\w.\-]*)(?P<sep>[ \t]+)"
+    r"(?:^|(?<=[\s'\"]))(?P<name>-{1,2}[A-Za-z][\w.\-]{0,99})(?P<sep>[ \t]+)"
     rf"(?P<value>{_QUOTED_OR_BARE}|[^\s'\"\-][^\s'\"]*)",
     re.MULTILINE,
 )
@@ -141,10 +142,16 @@ def mask_url(text: str, found: list[str] | None = None) -> str:
     return _ASSIGNED.sub(lambda m: _pair(m, found), text) if "=" in text else text
 
 
+def anonymize_url(text: str) -> str:
+    """``text`` with no user name or password in its URLs (as git's transport_anonymize_url), and
+    secret query values hidden: a git remote recorded the same for every clone of it."""
+    return mask_url(_USERINFO.sub(r"\g<scheme>://", text) if "://" in text else text)
+
+
 def _pair(match: re.Match[str], found: list[str] | None) -> str:
     if not is_secret_name(match["name"]):
         return match[0]
-    return f"{match['lead']}{match['name']}{match['sep']}{_hide(match['value'], found)}"
+    return f"{match['name']}{match['sep']}{_hide(match['value'], found)}"
 
 
 def _header(match: re.Match[str], found: list[str] | None) -> str:
@@ -162,16 +169,20 @@ def _colon(match: re.Match[str], found: list[str] | None) -> str:
         or value.startswith("//")  # a URL's scheme, not a key
         # token:abc inside a line is a path or a label, not a key: want a space, quotes or the
         # start of the line (an argv item such as X-Api-Key:abc)
-        or (match["lead"] and not match["q"] and not match["sep"].strip(":"))
+        or (not _line_start(match) and not match["q"] and not match["sep"].strip(":"))
     ):
         return match[0]
-    return f"{match['lead']}{match['q']}{name}{match['q']}{match['sep']}{_hide(value, found)}"
+    return f"{match['q']}{name}{match['q']}{match['sep']}{_hide(value, found)}"
+
+
+def _line_start(match: re.Match[str]) -> bool:
+    return match.start() == 0 or match.string[match.start() - 1] == "\n"
 
 
 def _spaced_flag(match: re.Match[str], found: list[str] | None) -> str:
     if not is_secret_name(match["name"]):
         return match[0]
-    return f"{match['lead']}{match['name']}{match['sep']}{_hide(match['value'], found)}"
+    return f"{match['name']}{match['sep']}{_hide(match['value'], found)}"
 
 
 def mask_text(text: str, known: Iterable[str] = (), found: list[str] | None = None) -> str:

@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lineal.model.masking import is_secret_name, mask_argv, mask_text, mask_url, secret_values
+from lineal.model.masking import (
+    anonymize_url,
+    is_secret_name,
+    mask_argv,
+    mask_text,
+    secret_values,
+)
 
 #: Environment variables recorded by :func:`context` (plus the caller's ``allow``): the ones that
 #: change what a training run computes or say where it ran, never the ones that hold secrets.
@@ -247,7 +253,7 @@ def code(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     return {
         "commit": commit,
         "branch": branch,
-        "remote": mask_url(_text(os.fsdecode(remote.strip()))) if remote else None,
+        "remote": anonymize_url(_text(os.fsdecode(remote.strip()))) if remote else None,
         "dirty": bool(changed or untracked),
         "diff_digest": digest,
         "root": _text(str(root)),
