@@ -126,11 +126,8 @@ class PostgresStore(SqlStore):
         import psycopg
 
         try:
-            return psycopg.connect(
-                self._connect_uri,
-                autocommit=True,
-                connect_timeout=5,
-                **({"password": self._password} if self._password is not None else {}),
+            return psycopg.connect(  # password=None is left out: the URI's, or libpq's own
+                self._connect_uri, autocommit=True, connect_timeout=5, password=self._password
             )
         except psycopg.OperationalError as exc:
             missing = _MISSING_DATABASE.search(str(exc))
