@@ -99,10 +99,9 @@ def test_text_hides_known_values_headers_and_pairs() -> None:
     ]
 
 
-def test_short_known_values_are_not_hunted_in_text() -> None:
-    assert mask_text("step 1 of 10: loss 0.5", known=["1", "of", "0.5"]) == (
-        "step 1 of 10: loss 0.5"
-    )
+def test_short_numeric_and_boolean_known_values_are_not_hunted_in_text() -> None:
+    text = "step 1000 of 2000: loss 0.5, retry true"
+    assert mask_text(text, known=["1", "of", "0.5", "1000", "2e3", "true"]) == text
 
 
 def test_output_bytes_that_are_not_text_stay() -> None:

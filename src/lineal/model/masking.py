@@ -68,6 +68,7 @@ _FLAG = re.compile(r"(-{1,2}[A-Za-z][\w.\-]*)(?:=(.*))?", re.DOTALL)
 _WHOLE_ASSIGN = re.compile(r"([+~]*[A-Za-z_][\w.\-/]*)=(.*)", re.DOTALL)
 #: A value this short is not looked for in free text: it would hide ordinary words and numbers.
 MIN_KNOWN = 4
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 #: File names that hold secrets by convention (private keys, dotenv files, netrc, pgpass, …).
 _SECRET_FILES = (
@@ -193,7 +194,7 @@ def mask_text(text: str, known: Iterable[str] = (), found: list[str] | None = No
     values of secret-looking names in ``NAME=VALUE`` (libpq's ``password=``, env assignments),
     ``NAME: VALUE`` (YAML, JSON, headers such as ``X-Api-Key``) and ``--flag VALUE``.
     """
-    for value in sorted({v for v in known if len(v) >= MIN_KNOWN}, key=len, reverse=True):
+    for value in sorted({v for v in known if _huntable(v)}, key=len, reverse=True):
         text = text.replace(value, HIDDEN)
     if ":" in text:
         text = _HEADER.sub(lambda m: _header(m, found), text)
@@ -203,6 +204,14 @@ def mask_text(text: str, known: Iterable[str] = (), found: list[str] | None = No
     if "-" in text:
         text = _SPACED_FLAG.sub(lambda m: _spaced_flag(m, found), text)
     return text
+
+
+def _huntable(value: str) -> bool:
+    """Whether to hide ``value`` wherever it is in free text: not when it is short, a number or
+    a boolean (``--auth-retries 1000``, ``--use-auth true``), which would hide ordinary text."""
+    if len(value) < MIN_KNOWN or value.lower() in ("true", "false", "yes", "no", "none", "null"):
+        return False
+    return _NUMBER.fullmatch(value) is None
 
 
 def mask_output(data: bytes, known: Iterable[str] = ()) -> bytes:
