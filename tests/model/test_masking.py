@@ -176,7 +176,8 @@ def test_split_password(uri: str, expected: tuple[str, str | None]) -> None:
     "name",
     [".env", ".env.local", "prod.env", "server.pem", "tls.key", "id_rsa", "id_ed25519",
      ".netrc", ".pgpass", "credentials", "client_secret_123.json", "api_key.txt",
-     "db-password.txt", "HF_TOKEN", "private_key.json", "dir/sub/.git-credentials"],
+     "db-password.txt", "HF_TOKEN", "clientSecret.json", "ID_RSA", "private_key.json",
+     "dir/sub/.git-credentials"],
 )  # fmt: skip
 def test_secret_files(name: str) -> None:
     assert is_secret_file(name)

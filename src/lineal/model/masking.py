@@ -104,10 +104,10 @@ def is_secret_file(name: str) -> bool:
     """Whether a file called ``name`` (a path's last part) holds secrets by its name: ``.env``,
     ``*.pem``, ``*.key``, ``id_rsa``, ``.netrc``, ``.pgpass``, ``credentials``, or a name with the
     word secret, password, credentials, token or api key in it (``client_secret.json``)."""
-    base = name.replace("\\", "/").rstrip("/").rpartition("/")[2].lower()
-    if any(fnmatch.fnmatchcase(base, pattern) for pattern in _SECRET_FILES):
+    base = name.replace("\\", "/").rstrip("/").rpartition("/")[2]
+    if any(fnmatch.fnmatchcase(base.lower(), pattern) for pattern in _SECRET_FILES):
         return True
-    words = _words(base)
+    words = _words(base)  # clientSecret.json: the case splits the words
     return bool(_SECRET_FILE_WORDS.intersection(words)) or any(
         pair in _SECRET_FILE_PAIRS for pair in itertools.pairwise(words)
     )
