@@ -175,7 +175,7 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     import tomli_w
 
     from lineal.ledger.keys import Signer, save_signer
-    from lineal.model.entities import check_agent_name
+    from lineal.model.entities import check_agent_name, refuse_confusable_agent
     from lineal.model.ops import AgentRegister
 
     root = Path(path).resolve() / DIRNAME
@@ -191,7 +191,8 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     signer = Signer.generate(name)
     try:
         store = open_store(store_uri, signer, create=True)
-        try:
+        try:  # a store shared with others (--uri) may have look-alike names already
+            refuse_confusable_agent(name, {agent.name for agent in store.agents()})
             store.append(AgentRegister(name=name, public_key=signer.public_key))
         finally:
             store.close()
