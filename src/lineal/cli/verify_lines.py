@@ -112,14 +112,18 @@ def _versions(report: ObjectReport) -> list[str]:
     return lines
 
 
+def _sampled(report: ObjectReport) -> str:
+    return (
+        f"{_plural(report.sampled, 'object')} chosen at random re-hashed, and the manifests "
+        f"(seed {report.seed}: --sample {report.sample} --seed {report.seed} chooses the same)"
+    )
+
+
 def _hashed(report: ObjectReport) -> str:
     if report.mode == "all":
         return f"; all {_plural(report.hashed, 'object')} re-hashed"
     if report.mode == "sample":
-        return (
-            f"; {report.sampled:,} chosen at random re-hashed, and the manifests (seed "
-            f"{report.seed}: --sample {report.sample} --seed {report.seed} chooses the same)"
-        )
+        return f"; {_sampled(report)}"
     return " (present; --objects or --sample N re-hashes them)"
 
 
@@ -146,6 +150,8 @@ def _objects(report: ObjectReport) -> tuple[list[str], list[Problem]]:
         )
     if report.ok:
         return lines, []
+    if report.mode == "sample":  # so that the same choice can be checked again
+        lines.append(f"Sample: {_sampled(report)}")
     lines.extend(_versions(report))
     counts = ", ".join(
         f"{_plural(len(found), 'object')} {label}"
