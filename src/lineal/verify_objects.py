@@ -122,7 +122,8 @@ class _Found:
     needed: set[str] = field(default_factory=set)  # manifests and files
     others: dict[str, list[str]] = field(default_factory=dict)  # digest -> refs (maybe no bytes)
     bad_manifests: set[str] = field(default_factory=set)  # present but not hashing right
-    manifests: dict[str, Manifest] = field(default_factory=dict)
+    manifests: set[str] = field(default_factory=set)  # present and sound
+    listed: set[str] = field(default_factory=set)  # manifests whose files are in ``needed``
 
 
 def check_objects(
@@ -145,7 +146,7 @@ def check_objects(
     present = cache.present(found.needed)
     absent = {d for d in found.needed if d not in present}
     candidates = sorted(
-        (present - found.bad_manifests - set(found.manifests))
+        (present - found.bad_manifests - found.manifests)
         | (cache.present(set(found.others) - found.needed))
     )
     mode = "all" if rehash else "sample" if sample is not None else "exists"
@@ -159,7 +160,9 @@ def check_objects(
     not_pulled, asked, errors = _on_remotes(repo, absent, progress) if absent else (set(), (), ())
     missing = absent - not_pulled
     damage = (
-        _attribute(found, missing, damaged, not_pulled) if missing or damaged or not_pulled else []
+        _attribute(cache, found, missing, damaged, not_pulled)
+        if missing or damaged or not_pulled
+        else []
     )
     return ObjectReport(
         checked=True,
@@ -182,26 +185,29 @@ def check_objects(
 
 
 def _first_pass(cache: ObjectCache, artifacts: Iterable[Artifact]) -> _Found:
+    # Manifests are read and dropped, not held: a few versions of 200,000 files would hold
+    # hundreds of MB. Damage is rare; naming the versions it touches reads them again.
     found = _Found()
     for artifact in artifacts:
+        digest = artifact.digest
         if "files" not in artifact.meta:
-            found.others.setdefault(artifact.digest, []).append(artifact.ref)
+            found.others.setdefault(digest, []).append(artifact.ref)
             continue
         found.snapshots.append(artifact)
-        found.needed.add(artifact.digest)
+        found.needed.add(digest)
         ref_only = bool(artifact.meta.get("ref_only"))
         found.ref_only += ref_only
-        if artifact.digest in found.manifests or artifact.digest in found.bad_manifests:
+        files = not ref_only and digest not in found.listed
+        if digest in found.bad_manifests or (digest in found.manifests and not files):
             continue
-        damaged, manifest = _read_manifest(cache, artifact.digest)
+        damaged, manifest = _read_manifest(cache, digest)
         if damaged:
-            found.bad_manifests.add(artifact.digest)
+            found.bad_manifests.add(digest)
         elif manifest is not None:
-            found.manifests[artifact.digest] = manifest
-    for artifact in found.snapshots:
-        held = found.manifests.get(artifact.digest)
-        if held is not None and not artifact.meta.get("ref_only"):
-            found.needed.update(entry.digest for entry in held.entries)
+            found.manifests.add(digest)
+            if files:
+                found.needed.update(entry.digest for entry in manifest.entries)
+                found.listed.add(digest)
     return found
 
 
@@ -268,7 +274,7 @@ def _on_remotes(
 
 
 def _attribute(
-    found: _Found, missing: set[str], damaged: set[str], not_pulled: set[str]
+    cache: ObjectCache, found: _Found, missing: set[str], damaged: set[str], not_pulled: set[str]
 ) -> list[VersionDamage]:
     """Name each version whose data is missing, damaged or not pulled, with counts."""
     state = {
@@ -278,7 +284,7 @@ def _attribute(
     }
     damage: list[VersionDamage] = []
     for artifact in found.snapshots:
-        manifest = found.manifests.get(artifact.digest)
+        manifest = _read_manifest(cache, artifact.digest)[1]
         own = state.get(artifact.digest)
         if manifest is None:
             if own is not None:
