@@ -13,7 +13,7 @@ from typing import Any
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.ledger import keys as keystore
-from lineal.model.entities import check_agent_name
+from lineal.model.entities import check_agent_name, refuse_confusable_agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +101,14 @@ def add_agent(repo: Lineal, name: str, *, role: str | None = None) -> AddedAgent
     except InvalidInput as exc:
         raise InvalidInput(exc.message, hint="e.g. lineal agent add bob@example.org") from None
     edit = None if role is None else add_to_role(found, name, role)  # checked before writing
-    if any(agent.name == name for agent in repo.store.agents()):
+    registered = {agent.name for agent in repo.store.agents()}
+    if name in registered:
         raise Conflict(
             f"agent {name!r} is already registered",
             hint=f"write as it with LINEAL_AGENT={name} where its key is; to give it a role, "
             "add it under [roles] in lineal.toml",
         )
+    refuse_confusable_agent(name, registered)
     path = keystore.key_path(directory, name)
     if path.exists():
         raise Conflict(

@@ -328,16 +328,19 @@ class Lineal:
             raise InvalidInput(
                 "no signing key: a checkpoint must be signed", hint="run `lineal init` first"
             )
-        with self.store.atomic():  # one snapshot: the leaves and the head agree
+        with self.store.atomic():  # one snapshot: the leaves, head and commits agree
             leaves = self.store.leaf_hashes()
             _, head = self.store.head()
-        return checkpoints.make_checkpoint(leaves, head, _now(), signer)
+            commits = list(self.store.commits())
+        return checkpoints.make_checkpoint(leaves, head, _now(), signer, commits)
 
     def check_checkpoint(self, document: Mapping[str, Any]) -> checkpoints.CheckpointResult:
-        """Is an old checkpoint a prefix of today's ledger? If not, where did history change?"""
+        """Is an old checkpoint a prefix of today's ledger, its signed commits unchanged? If
+        not, where did history change? (Whose key signed it: see lineal.checkpoint_files.)"""
         from lineal.ledger import checkpoint as checkpoints
 
-        return checkpoints.check_checkpoint(document, self.store.leaf_hashes())
+        leaves = self.store.leaf_hashes()
+        return checkpoints.check_checkpoint(document, leaves, self.store.commits())
 
 
 def open(uri: str | None = None, *, path: str | Path | None = None) -> Lineal:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lineal import collect, datasets
+from lineal import checkpoint_files, collect, datasets
 from lineal.cas.progress import Progress, stage
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
@@ -154,7 +154,9 @@ def push(
         after=f"the remote {chosen.name} holds only whole objects: "
         "run lineal push again to send the rest",
     )
-    return target.push(cache, wanted, progress=progress)
+    result = target.push(cache, wanted, progress=progress)
+    checkpoint_files.keep_on_remote(repo, target)  # the ledger as pushed, kept off this machine
+    return result
 
 
 def pull(

@@ -187,7 +187,7 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     import tomli_w
 
     from lineal.ledger.keys import Signer, save_signer
-    from lineal.model.entities import check_agent_name
+    from lineal.model.entities import check_agent_name, refuse_confusable_agent
     from lineal.model.masking import split_password
     from lineal.model.ops import AgentRegister
     from lineal.store import credentials
@@ -206,7 +206,8 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     signer = Signer.generate(name)
     try:
         store = open_store(store_uri, signer, create=True)
-        try:
+        try:  # a store shared with others (--uri) may have look-alike names already
+            refuse_confusable_agent(name, {agent.name for agent in store.agents()})
             store.append(AgentRegister(name=name, public_key=signer.public_key))
         finally:
             store.close()

@@ -12,35 +12,53 @@ from typing import Annotated, Any
 
 import typer
 
-from lineal.cli.common import fail, handle_errors, open_client, out
+from lineal.cli import verify_lines
+from lineal.cli.common import Quiet, fail, handle_errors, open_client, out
 from lineal.cli.plain import print_json
-from lineal.errors import InvalidInput
+from lineal.cli.progress import progress
 from lineal.model.ops import OPS
 
 
 @handle_errors
 def verify(
+    objects: Annotated[
+        bool, typer.Option("--objects", help="Also re-hash every object versions need.")
+    ] = False,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Also re-hash N objects chosen at random."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Choose the --sample objects as this seed did before."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Check the hash chain, signatures, payload digests and every projection row."""
-    with open_client() as client:
-        report = client.verify()
+    """Check the hash chain, signatures, payload digests, every projection row, the ledger
+    against the newest checkpoint kept, and that the data of every version is here."""
+    from lineal.verification import verify as verify_all
+
+    if objects and sample is not None:
+        raise typer.BadParameter("--objects re-hashes every object; --sample N only N of them")
+    if seed is not None and sample is None:
+        raise typer.BadParameter("--seed chooses the objects of --sample N", param_hint="--seed")
+    with open_client() as client, progress(quiet=quiet) as shown:
+        report = verify_all(client, rehash=objects, sample=sample, seed=seed, progress=shown)
     if as_json:
         print_json(report.as_dict())
-    elif report.problem is None:
-        out.print(
-            f"OK: {report.records} records, {report.commits} signed commits, "
-            f"{report.agents} agents, {report.redacted} redacted; "
-            f"{report.projection_rows} projection rows match the ledger",
-            markup=False,
-        )
-    if report.problem is not None:
-        if as_json:
+        if not report.ok:
             raise typer.Exit(1)
-        raise fail(
-            f"verification failed at seq {report.problem.seq}: {report.problem.what}",
-            "the store was altered outside lineal; restore it from a backup or a peer",
+        return
+    lines, problems = verify_lines.verification(report)
+    for line in lines:
+        out.print(line, markup=False)
+    if problems:
+        (message, hint), rest = problems[0], problems[1:]
+        more = (
+            f" (and {len(rest)} more problem{'s' if len(rest) > 1 else ''} above)" if rest else ""
         )
+        raise fail(message + more, hint)
 
 
 def _short(value: Any) -> str:
@@ -105,55 +123,44 @@ def checkpoint(
         Path | None,
         typer.Option("--verify", help="Check an earlier checkpoint FILE against the ledger."),
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="With --verify: trust only this key (public key or key id, hex) or this "
+            "agent's keys (default: the keys the ledger records for the agent it names).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Print a signed Merkle tree head, or check that an old one is still consistent."""
+    """Print a signed Merkle tree head (kept in .lineal/checkpoints/ too), or check that an
+    old one is still consistent and signed by whom it names."""
+    from lineal import checkpoint_files
+
     if out_file is not None and verify_file is not None:
         raise typer.BadParameter("--out and --verify cannot be used together")
+    if key is not None and verify_file is None:
+        raise typer.BadParameter("--key goes with --verify FILE", param_hint="--key")
     with open_client() as client:
         if verify_file is None:
-            document = client.checkpoint()
+            document, kept = checkpoint_files.make(client)
             if out_file is not None:
-                out_file.write_text(json.dumps(document, indent=2) + "\n")
+                out_file.write_bytes(checkpoint_files.encode(document))
             if as_json or out_file is None:
                 print_json(document)
             else:
-                out.print(
-                    f"Checkpoint of {document['size']} records, root {document['root']}, "
-                    f"signed by {document['agent']}, written to {out_file}",
-                    markup=False,
-                )
+                out.print(verify_lines.made(document, kept, out_file), markup=False)
             return
-        try:
-            document = json.loads(verify_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(
-                f"cannot read checkpoint {verify_file}: {exc}",
-                hint="pass a file written by `lineal checkpoint --out FILE`",
-            ) from exc
-        if not isinstance(document, dict):
-            raise InvalidInput(f"{verify_file} is not a lineal checkpoint")
-        result = client.check_checkpoint(document)
+        result = checkpoint_files.check(client, checkpoint_files.read(verify_file), key)
     if as_json:
         print_json(result.as_dict())
-    elif result.consistent:
-        out.print(
-            f"OK: the checkpoint of {result.size} records is consistent with today's "
-            f"{result.current_size} (consistency proof of {result.proof_length} hashes)",
-            markup=False,
-        )
-    if not result.consistent:
-        if as_json:
+        if not result.ok:
             raise typer.Exit(1)
-        where = (
-            f"seq {result.first_bad_seq}"
-            if result.first_bad_seq == result.last_bad_seq
-            else f"seq {result.first_bad_seq}..{result.last_bad_seq}"
-        )
-        raise fail(
-            f"history was rewritten since the checkpoint: first change at {where}",
-            "compare with a backup taken before that point",
-        )
+        return
+    if result.ok:
+        out.print(verify_lines.consistent(result), markup=False)
+        return
+    raise fail(*verify_lines.checkpoint_problem(result, str(verify_file)))
 
 
 def register(app: typer.Typer) -> None:

@@ -125,7 +125,14 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
             problem = Problem(seq, "record is not covered by any signed commit")
             break
         if commit.author != author:
-            problem = Problem(seq, f"written by {author!r} inside a commit by {commit.author!r}")
+            # Records carry no transaction marker: a deleted commit shows only when the
+            # transactions it split were written by different agents (checkpoints keep a
+            # digest of the commits for the rest: see lineal.ledger.checkpoint).
+            problem = Problem(
+                seq,
+                f"written by {author!r} inside a commit by {commit.author!r} (the commit "
+                f"ending at seq {commit.last_seq}): a commit before it was deleted or altered",
+            )
             break
         if commit.last_seq == seq:
             problem = _check_commit(commit, stored_hash, agents.keys) or agents.close_commit(commit)
