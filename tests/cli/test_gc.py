@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from lineal.cas.packs import PACK_OBJECT_MAX
 
 pytestmark = pytest.mark.slow  # real processes, real data: ~40 s in all
 DAY = 86400
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _age(path: Path, seconds: float = 2 * DAY) -> None:
@@ -148,3 +150,29 @@ def test_a_bad_grace_period_is_an_error_with_a_hint(tmp_path: Path) -> None:
     error, hint = error_and_hint(lineal("gc", "--grace", "soon", cwd=tmp_path))
     assert "bad grace period 'soon'" in error
     assert "2h" in hint
+
+
+def test_ctrl_c_while_gc_waits_for_a_writer(
+    tmp_path: Path, terminal: Callable[..., Terminal]
+) -> None:
+    ok("init", "--agent", "alice", cwd=tmp_path)
+    hold = "import sys; from pathlib import Path; from lineal.cas.lock import held\n"
+    hold += "with held(Path(sys.argv[1]), exclusive=False):\n print('held', flush=True)\n"
+    hold += " sys.stdin.read()"
+    with subprocess.Popen(  # a writer that has not recorded yet
+        [sys.executable, "-c", hold, str(tmp_path / ".lineal" / "objects")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    ) as writer:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"held\n"
+        gc = terminal("gc", "--grace", "0", cwd=tmp_path)
+        gc.wait_for("waiting for the commands writing to the cache")
+        gc.interrupt()
+        assert gc.finish() == 130, gc.text
+        assert writer.stdin is not None
+        writer.stdin.close()
+    assert "interrupted while waiting for the commands writing to the cache; nothing was " in (
+        gc.text.replace("\n", "")
+    )
