@@ -148,12 +148,12 @@ def _collect(
     stage(progress, "finding unreferenced objects", after=NOTHING_REMOVED)
     # Why no version loses an object, even to a writer that the lock cannot hold off: the
     # cutoff is taken before the references are read. A version recorded before that read is
-    # in `keep`. A writer that records a version after it wrote or freshened every object the
-    # version names at most `grace` before (see GRACE), so after the cutoff: those objects
-    # count as young and stay, and so do the packs holding them. Ages are looked at again as
-    # objects are removed (prune.remove); what is left is a writer reusing an object in the
-    # instant between that look and the removal, which git leaves open too, and which the
-    # lock closes on this machine.
+    # in `keep`. A version recorded after it comes from a writer that wrote or freshened each
+    # object it names at most `grace` before recording it (see GRACE), so after the cutoff:
+    # those objects count as young and stay, and so do the packs holding them. Ages are
+    # looked at again as objects are removed (prune.remove); what is left is a writer reusing
+    # an object in the instant between that look and the removal, which git leaves open too,
+    # and which the lock closes on this machine.
     cutoff = time.time() - grace
     keep = set(referenced(repo))
     split = prune.unreferenced(cache, keep, cutoff)
@@ -170,7 +170,8 @@ def _collect(
         grace=grace,
     )
     if dry_run:
-        return result
+        temp_files, temp_bytes = prune.clean_temp(cache, cutoff, dry_run=True)
+        return replace(result, temp_files=temp_files, temp_bytes=temp_bytes)
     shown = progress or Tally()
     total = len(split.old)
     after = "the objects removed are gone, the others still cached: run lineal gc again"

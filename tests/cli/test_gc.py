@@ -140,6 +140,9 @@ def test_gc_removes_the_temp_files_a_killed_add_left_once_they_are_old(
     assert sorted(temp.iterdir()) == left
     for path in left:
         _age(path)
+    would = json.loads(ok("gc", "--dry-run", "--json", cwd=tmp_path))
+    assert (would["temp_files"], would["temp_bytes"]) == (len(left), size)
+    assert sorted(temp.iterdir()) == left
     said = json.loads(ok("gc", "--json", cwd=tmp_path))
     assert (said["temp_files"], said["temp_bytes"]) == (len(left), size)
     assert not list(temp.iterdir())

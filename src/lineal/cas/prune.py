@@ -106,9 +106,10 @@ def remove(
             raise write_error(exc, cache.root) from exc
 
 
-def clean_temp(cache: ObjectCache, older_than: float) -> tuple[int, int]:
+def clean_temp(cache: ObjectCache, older_than: float, *, dry_run: bool = False) -> tuple[int, int]:
     """Remove the temp files not written to since ``older_than`` (a time.time()): what
-    writers killed before they finished left. ``(files removed, bytes freed)``."""
+    writers killed before they finished left. ``(files removed, bytes freed)`` (with
+    ``dry_run``: that would be, and nothing is removed)."""
     removed = freed = 0
     try:
         entries = list(os.scandir(cache.temp_folder))
@@ -118,7 +119,8 @@ def clean_temp(cache: ObjectCache, older_than: float) -> tuple[int, int]:
         with contextlib.suppress(FileNotFoundError):
             found = entry.stat(follow_symlinks=False)
             if found.st_mtime < older_than:
-                os.unlink(entry.path)
+                if not dry_run:
+                    os.unlink(entry.path)
                 removed += 1
                 freed += found.st_size
     return removed, freed

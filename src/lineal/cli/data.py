@@ -245,6 +245,7 @@ def gc(
         str,
         typer.Option(
             "--grace",
+            metavar="DURATION",
             help="Keep unreferenced objects and temporary files written or reused within "
             "this long (30m, 2h, 1d, 2w; 0 or now: none, when no other machine writes to "
             "this cache).",
@@ -268,7 +269,7 @@ def gc(
     )
     if result.temp_files:
         out.print(
-            f"removed {result.temp_files:,} temporary files ({size(result.temp_bytes)}) "
+            f"{verb} {result.temp_files:,} temporary files ({size(result.temp_bytes)}) "
             "that interrupted commands left",
             markup=False,
         )
