@@ -91,6 +91,8 @@ def _is_url(target: str | Path) -> bool:
 #: What an add interrupted before it records leaves behind (said after Ctrl-C).
 NOT_RECORDED = "nothing was recorded"
 COPIES_STAY = "Objects already copied into the cache stay there: lineal gc reclaims them."
+#: The stage a writer shows while a gc holds the cache.
+WAITING_FOR_GC = "waiting for lineal gc to finish"
 
 
 def _urls(targets: Sequence[str | Path], *, ref_only: bool, endpoint_url: str | None) -> list[str]:
@@ -182,56 +184,59 @@ def add(
     else:
         label = dataset_name(name) if name else default_name(Path(str(targets[0]).rstrip("/")))
     cache = objects(repo)  # one instance: sync() knows what this snapshot wrote
-    result = (
-        _snapshot_url(str(urls[0]), endpoint_url, progress)
-        if urls
-        else _snapshot_local(repo, paths, None if ref_only else cache, progress)
-    )
-    manifest = result.manifest
-    after = NOT_RECORDED if ref_only else f"{NOT_RECORDED}. {COPIES_STAY}"
-    stage(progress, "recording", after=after)  # the sync, the annotations, the record
-    cache.add_bytes(manifest.encode())
-    cache.sync()  # objects are durable before the record that names them
-    previous = latest(repo, label, kind)
-    schemas: list[Recorded] = []
-    problems: tuple[str, ...] = ()
-    if previous is not None and previous.digest == manifest.digest:
-        artifact, created = previous, False
-    else:
-        base = None
-        if paths:
-            base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
-        recorded: dict[str, Any] = {
-            **(meta or {}),
-            "files": len(manifest),
-            "ref_only": ref_only,
-            "owner": owner or (repo.store.signer.name if repo.store.signer else None),
-            "license": license,
-            "source": source,
-            "description": description,
-            "extra": dict(extra) if extra else None,
-        }
-        if base is not None:
-            recorded["paths"] = [_relative(repo, p) for p in paths]
-            recorded["root"] = _relative(repo, base)
-        uri = None
-        if ref_only:
-            uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
-        labelled = _labels(paths) if kind == "dataset" else None
-        if labelled is not None:
-            recorded["labels"] = labelled[2]
-            problems = tuple(labelled[2]["problem_list"])
-        with repo.atomic():  # the version, its schemas and labeled_with edges land together
-            artifact = repo.record_artifact(
-                kind,
-                digest=manifest.digest,
-                name=label,
-                size=manifest.size,
-                uri=uri,
-                meta={k: v for k, v in recorded.items() if v is not None},
-            )
-            schemas = _label(repo, artifact, labelled[0] if labelled else [], paths)
-        created = True
+    # Held from the first look at the cache to the record: a gc waits meanwhile (the objects
+    # this snapshot wrote or reuses are referenced by nothing until the record lands).
+    with cache.writing(waiting=lambda: stage(progress, WAITING_FOR_GC, after=NOT_RECORDED)):
+        result = (
+            _snapshot_url(str(urls[0]), endpoint_url, progress)
+            if urls
+            else _snapshot_local(repo, paths, None if ref_only else cache, progress)
+        )
+        manifest = result.manifest
+        after = NOT_RECORDED if ref_only else f"{NOT_RECORDED}. {COPIES_STAY}"
+        stage(progress, "recording", after=after)  # the sync, the annotations, the record
+        cache.add_bytes(manifest.encode())
+        cache.sync()  # objects are durable before the record that names them
+        previous = latest(repo, label, kind)
+        schemas: list[Recorded] = []
+        problems: tuple[str, ...] = ()
+        if previous is not None and previous.digest == manifest.digest:
+            artifact, created = previous, False
+        else:
+            base = None
+            if paths:
+                base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
+            recorded: dict[str, Any] = {
+                **(meta or {}),
+                "files": len(manifest),
+                "ref_only": ref_only,
+                "owner": owner or (repo.store.signer.name if repo.store.signer else None),
+                "license": license,
+                "source": source,
+                "description": description,
+                "extra": dict(extra) if extra else None,
+            }
+            if base is not None:
+                recorded["paths"] = [_relative(repo, p) for p in paths]
+                recorded["root"] = _relative(repo, base)
+            uri = None
+            if ref_only:
+                uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
+            labelled = _labels(paths) if kind == "dataset" else None
+            if labelled is not None:
+                recorded["labels"] = labelled[2]
+                problems = tuple(labelled[2]["problem_list"])
+            with repo.atomic():  # the version, its schemas and labeled_with edges land together
+                artifact = repo.record_artifact(
+                    kind,
+                    digest=manifest.digest,
+                    name=label,
+                    size=manifest.size,
+                    uri=uri,
+                    meta={k: v for k, v in recorded.items() if v is not None},
+                )
+                schemas = _label(repo, artifact, labelled[0] if labelled else [], paths)
+            created = True
     stage(progress, "finishing", after=f"{artifact.ref} was recorded")
     if paths and kind == "dataset":
         remember(workspace_root(repo), label, artifact.digest)
@@ -270,23 +275,24 @@ def add_or_reuse(
     of ``kind`` named after the path wins, else the latest of ``kind``, else the latest.
     """
     cache = objects(repo)
-    stats = stat_cache(repo)
-    try:
-        manifest = snapshot([path], objects=cache, stat_cache=stats).manifest
-    finally:
-        stats.close()
-    cache.add_bytes(manifest.encode())
-    cache.sync()  # add() below would find these objects cached and not sync them again
-    holders = repo.holders(manifest.digest)
-    name = default_name(path)
-    for wanted in (
-        [a for a in holders if a.kind == kind and a.name == name],
-        [a for a in holders if a.kind == kind],
-        holders,
-    ):
-        if wanted:
-            return wanted[-1]
-    return add(repo, [path], kind=kind, meta=meta).artifact
+    with cache.writing():  # until add() below records them, nothing references these objects
+        stats = stat_cache(repo)
+        try:
+            manifest = snapshot([path], objects=cache, stat_cache=stats).manifest
+        finally:
+            stats.close()
+        cache.add_bytes(manifest.encode())
+        cache.sync()  # add() below would find these objects cached and not sync them again
+        holders = repo.holders(manifest.digest)
+        name = default_name(path)
+        for wanted in (
+            [a for a in holders if a.kind == kind and a.name == name],
+            [a for a in holders if a.kind == kind],
+            holders,
+        ):
+            if wanted:
+                return wanted[-1]
+        return add(repo, [path], kind=kind, meta=meta).artifact
 
 
 def latest(repo: Lineal, name: str, kind: str = "dataset") -> Artifact | None:

@@ -13,10 +13,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from lineal.cas import prune
 from lineal.cas.hashing import SMALL, hash_file
 from lineal.cas.objects import ObjectCache
 from lineal.errors import IntegrityError, InvalidInput, NotFound
@@ -62,10 +64,10 @@ def test_add_bytes_open_read_remove(cache: ObjectCache) -> None:
     with cache.open(digest) as f:
         assert f.read() == b"hello"
     assert cache.read_bytes(digest) == b"hello"
-    cache.remove(digest)
+    prune.remove(cache, [digest])
     assert not cache.has(digest)
     assert list(cache.digests()) == []
-    for action in (cache.open, cache.read_bytes, cache.verify, cache.remove):
+    for action in (cache.open, cache.read_bytes, cache.verify):
         with pytest.raises(NotFound, match=f"object {digest} is not in the local cache") as caught:
             action(digest)
         assert "lineal pull" in (caught.value.hint or "")
@@ -203,17 +205,12 @@ def test_sigkill_mid_add_leaves_only_temp_files(tmp_path: Path) -> None:
     assert not cache.has(_digest(big.read_bytes()))
     leftovers = list((root / "tmp").iterdir())
     assert len(leftovers) == 1
-    assert 0 < leftovers[0].stat().st_size < big.stat().st_size
-    assert cache.clean_temp() == 1
+    size = leftovers[0].stat().st_size
+    assert 0 < size < big.stat().st_size
+    now = time.time()  # gc with no grace period: every temp file not written to since goes
+    assert prune.clean_temp(cache, now) == (1, size)
     assert not list((root / "tmp").iterdir())
-    assert cache.clean_temp() == 0
-
-
-def test_clean_temp_keeps_the_temp_files_of_a_live_writer(cache: ObjectCache) -> None:
-    mine = cache.temp_path()
-    mine.write_bytes(b"in flight")
-    assert cache.clean_temp() == 0
-    assert mine.exists()
+    assert prune.clean_temp(cache, now) == (0, 0)
 
 
 def test_sync_runs(cache: ObjectCache) -> None:

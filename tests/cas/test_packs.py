@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lineal.cas import packs
+from lineal.cas import packs, prune
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
-from lineal.errors import IntegrityError, NotFound
+from lineal.errors import IntegrityError
 
 
 def _digest(data: bytes) -> str:
@@ -121,18 +121,19 @@ def test_remove_and_repack_drop_packed_objects(tmp_path: Path) -> None:
     snapshot([tmp_path / "data"], objects=cache, stat_cache=None, workers=1)
     digests = sorted({_digest(d) for d in made.values()})
     victim, *rest = digests
-    cache.remove(victim)
+    prune.remove(cache, [victim])
     assert not cache.has(victim)
-    with pytest.raises(NotFound):
-        cache.remove(victim)
+    prune.remove(cache, [victim])  # gone already: nothing to do
     assert all(cache.read_bytes(d) for d in rest)
     keep = set(rest[: len(rest) // 2])
-    dropped, freed = cache.repack(keep)
+    kept = {bytes.fromhex(d[7:]) for d in keep}
+    dropped, freed = packs.repack(cache.packs, kept.__contains__, cache.temp_name)
     assert dropped == len(rest) - len(keep)
     assert freed > 0
     assert set(ObjectCache(tmp_path / "objects").digests()) == keep
     by_digest = {_digest(b): b for b in made.values()}
-    assert cache.repack(set()) == (len(keep), sum(len(by_digest[d]) for d in keep))
+    everything = packs.repack(cache.packs, lambda raw: False, cache.temp_name)
+    assert everything == (len(keep), sum(len(by_digest[d]) for d in keep))
     assert _pack_files(cache) == []
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -431,3 +434,30 @@ def test_bad_workers_and_bad_options_are_invalid_input(
     with pytest.raises(InvalidInput, match="no_such_option") as caught:
         Remote(s3_bucket.url, options=options).missing([sha(b"x")])
     one_line(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_push_removes_old_partial_uploads_and_keeps_fresh_ones(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    spec: RemoteSpec = request.getfixturevalue(f"{kind}_root")
+    cache = new_cache(tmp_path)
+    digests = fill(cache, 3, random.Random(SEED + 9))
+    incoming = f"{spec.root}/incoming"
+    spec.fs.makedirs(incoming, exist_ok=True)
+    killed = f"{incoming}/{'a' * 64}.{'0' * 32}"  # a push killed two hours ago left it
+    live = f"{incoming}/{'b' * 64}.{'1' * 32}"  # another machine is uploading it right now
+    other = f"{incoming}/notes.txt"  # not an upload lineal names: not ours to remove
+    for path in (killed, live, other):
+        spec.fs.pipe_file(path, b"partial")
+    two_hours_ago = time.time() - 2 * 3600
+    for path in (killed, other):
+        if kind == "file":
+            os.utime(path, (two_hours_ago, two_hours_ago))
+        else:
+            spec.fs.store[path].modified = datetime.fromtimestamp(two_hours_ago, tz=UTC)
+    result = Remote(spec.url, options=spec.options).push(cache, digests)
+    assert (result.sent, result.cleaned) == (3, 1)
+    spec.fs.invalidate_cache()
+    assert sorted(spec.fs.ls(incoming, detail=False)) == sorted([live, other])
+    assert Remote(spec.url, options=spec.options).push(cache, digests).cleaned == 0

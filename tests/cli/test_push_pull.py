@@ -4,7 +4,9 @@ a workspace that recorded runs (their environment and code digests name no store
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 from cli_terminal import make_files, ok
@@ -27,3 +29,21 @@ def test_nothing_to_move_is_said_so(tmp_path: Path) -> None:
     pulled = json.loads(ok("pull", "--json", cwd=tmp_path))
     assert (pulled["transferred"], pulled["skipped"], pulled["failed"]) == (pushed, 0, [])
     assert ok("pull", cwd=tmp_path) == f"nothing to pull: all {pushed} objects are already local\n"
+
+
+def test_push_removes_what_killed_pushes_left_on_the_remote(tmp_path: Path) -> None:
+    ok("init", "--agent", "alice", cwd=tmp_path)
+    make_files(tmp_path / "data", 3)
+    ok("add", "data", "--name", "d", cwd=tmp_path)
+    remote = tmp_path / "remote"
+    (remote / "incoming").mkdir(parents=True)
+    ok("remote", "add", "origin", str(remote), cwd=tmp_path)
+    killed = remote / "incoming" / f"{'a' * 64}.{'0' * 32}"  # as a push killed mid-upload left it
+    killed.write_bytes(b"partial")
+    assert "partial uploads" not in ok("push", cwd=tmp_path)  # fresh: someone may be pushing it
+    assert killed.exists()
+    an_hour_ago = time.time() - 3601
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    said = ok("push", cwd=tmp_path)
+    assert "removed 1 partial uploads that interrupted pushes had left" in said
+    assert not killed.exists()

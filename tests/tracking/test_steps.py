@@ -20,6 +20,7 @@ import pytest
 
 import lineal
 from lineal import datasets
+from lineal.cas import prune
 from lineal.client import Lineal
 from lineal.errors import IntegrityError
 from lineal.tracking.runs import start
@@ -267,7 +268,7 @@ def test_a_missing_cached_object_is_a_miss(ws: Path, repo: Lineal) -> None:
     upper(src, str(out))
     cache = datasets.objects(repo)
     content = next(e for e in datasets.manifest_of(repo, repo.resolve("file/out.txt")).entries)  # type: ignore[arg-type]
-    cache.remove(content.digest)
+    prune.remove(cache, [content.digest])
     out.unlink()
     upper(src, str(out))
     assert calls == ["in.txt"] * 2

@@ -1,10 +1,9 @@
 """File work under the object cache: reading files to hash them (copying them as they go,
-never trusting a file that changed while it was read), making writes durable, clearing a
-killed writer's temp files, and the errors a failed write raises."""
+never trusting a file that changed while it was read), making writes durable, and the errors
+a failed write raises."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import itertools
@@ -20,9 +19,6 @@ from lineal.model.digests import PREFIX
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-
-# Hot paths use os calls on str paths: a Path object per call costs more than the call.
-# ruff: noqa: PTH108
 
 #: Files up to this size are read whole (one read); larger ones stream in CHUNK pieces.
 SMALL = 1 << 20
@@ -235,30 +231,3 @@ def write_error(exc: OSError, root: Path) -> Exception:
             hint="make the cache folder writable",
         )
     return exc
-
-
-def remove_stale_temps(folder: Path) -> int:
-    """Remove the temp files in ``folder`` whose writer (the pid their name starts with) is
-    gone; return how many were removed."""
-    removed = 0
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return 0
-    for entry in entries:
-        pid = entry.name.split("-", 1)[0]
-        if not (pid.isdigit() and _alive(int(pid))):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, and belongs to someone else
-    return True

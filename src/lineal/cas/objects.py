@@ -1,10 +1,13 @@
 """The local object cache: immutable files named by their sha256, at ``sha256/ab/cdef…``.
 
-Never leaves a partial object under its final name and never modifies an object once written.
+Never leaves a partial object under its final name, never changes an object's bytes.
 
 Atomicity comes from writing a temp file in ``tmp/`` (same file system) and renaming it into
-place, so a writer killed at any moment (even SIGKILL) leaves at most a temp file, which
-:meth:`ObjectCache.clean_temp` removes. Objects are read-only (0o444).
+place, so a writer killed at any moment (even SIGKILL) leaves at most a temp file, which gc
+removes once it is old (lineal.cas.prune). Objects are read-only (0o444). Beside gc, a writer
+holds the cache's lock shared (:meth:`ObjectCache.writing`) until it has recorded what it
+wrote, and *freshens* an object it finds there and reuses (its loose file, or the pack holding
+it, gets a new mtime, as git does), so a gc that cannot see the lock still keeps it.
 
 Inside :meth:`ObjectCache.packing` (a snapshot), objects up to ``PACK_OBJECT_MAX`` go into
 packs (see :mod:`lineal.cas.packs`), one per hashing thread, instead of a file each; bigger
@@ -17,12 +20,13 @@ the new objects.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO, overload
@@ -37,12 +41,12 @@ from lineal.cas.hashing import (
     open_source,
     pump,
     read_small,
-    remove_stale_temps,
     stat_to_read,
     write_all,
     write_error,
 )
-from lineal.cas.packs import PACK_OBJECT_MAX, Counted, Packing, PackSet, repack, uncounted
+from lineal.cas.lock import held, quiet
+from lineal.cas.packs import PACK_OBJECT_MAX, Packing, PackSet
 from lineal.errors import IntegrityError, NotFound
 from lineal.model.digests import PREFIX, check_digest, is_digest
 
@@ -69,16 +73,22 @@ class ObjectCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._objects = self.root / "sha256"
-        self._tmp = self.root / "tmp"
+        self.temp_folder = self.root / "tmp"
         self._objects_str = str(self._objects)
-        self._packs = PackSet(str(self.root / "packs"))
+        self.packs = PackSet(str(self.root / "packs"))
         self._packing: Packing | None = None
         self._unsynced: list[str] = []
         self._made: set[str] = set()
         self._folders: set[str] | None = None
+        self._touched: set[str] = set()  # packs freshened by this instance
         self._tmp_str: str | None = None
         self._names = itertools.count()
         self._tag = os.urandom(4).hex()  # not secrets: it imports ~5 ms of modules
+
+    def writing(self, waiting: Callable[[], None] = quiet) -> AbstractContextManager[None]:
+        """Hold the cache's lock shared (see lineal.cas.lock), from before a writer looks for
+        objects until it has recorded what it wrote or reused; ``waiting()``: gc holds it."""
+        return held(self.root, exclusive=False, waiting=waiting)
 
     def _final(self, digest: str) -> str:
         hexpart = digest[7:]
@@ -98,9 +108,9 @@ class ObjectCache:
         check_digest(digest)
         raw = _raw(digest)
         return (
-            self._packs.contains(raw)
+            self.packs.contains(raw)
             or os.path.exists(self._final(digest))
-            or self._packs.find(raw) is not None
+            or self.packs.find(raw) is not None
         )
 
     def present(self, digests: Iterable[str]) -> set[str]:
@@ -114,8 +124,8 @@ class ObjectCache:
         if len(lines) != 72 * len(wanted) or not _DIGEST_LINES.fullmatch(lines):
             for d in wanted:
                 check_digest(d)
-        self._packs.refresh()
-        found = {d for d in wanted if self._packs.contains(_raw(d))}
+        self.packs.refresh()
+        found = {d for d in wanted if self.packs.contains(_raw(d))}
         wanted -= found
         if not wanted:
             return found
@@ -151,21 +161,36 @@ class ObjectCache:
         except (FileNotFoundError, NotADirectoryError):
             return set()
 
+    def freshen(self, digests: Iterable[str]) -> set[str]:
+        """The ones of ``digests`` in the cache, each freshened (see the module docstring): a
+        writer about to record objects it did not write calls this. One that cannot be
+        freshened (another user's) counts as absent: the writer stores its own copy."""
+        return {d for d in self.present(digests) if self._reuse(_raw(d), self._final(d))}
+
+    def _reuse(self, raw: bytes, final: str) -> bool:
+        """Freshen the pack holding ``raw`` (once per pack) or else its loose file ``final``;
+        False if neither is there to freshen."""
+        pack = self.packs.holder(raw)
+        if pack is not None and (pack in self._touched or _touch(pack)):
+            self._touched.add(pack)  # set.add is atomic: threads may share the cache
+            return True
+        return _touch(final)
+
     def temp_path(self) -> Path:
         """A fresh temp file name on the cache's file system (the file is not created)."""
-        return Path(self._temp_name())
+        return Path(self.temp_name())
 
-    def _temp_name(self) -> str:
+    def temp_name(self) -> str:
         if self._tmp_str is None:
-            self._tmp.mkdir(parents=True, exist_ok=True)
-            self._tmp_str = str(self._tmp)
-        # The pid lets clean_temp tell a killed writer's leftovers from a live one's.
+            self.temp_folder.mkdir(parents=True, exist_ok=True)
+            self._tmp_str = str(self.temp_folder)
+        # Unique per writer: the pid, a random tag (pids repeat across machines), a count.
         return f"{self._tmp_str}/{os.getpid()}-{self._tag}-{next(self._names)}.tmp"
 
     def _place(self, tmp: str, digest: str, *, known_new: bool = False) -> bool:
         """Rename a finished temp file into place; False (and tmp dropped) if already there."""
         final = self._final(digest)
-        if not known_new and os.path.exists(final):
+        if not known_new and _touch(final):  # there already: reused, so freshened
             os.unlink(tmp)
             return False
         folder = final[: final.rfind("/")]
@@ -181,13 +206,13 @@ class ObjectCache:
         """Store ``data`` as a loose object (manifests, reports). Only loose copies are looked
         for: reading the pack indexes for one object would cost more than a duplicate."""
         digest = PREFIX + hashlib.sha256(data).hexdigest()
-        if not os.path.exists(self._final(digest)):
+        if not _touch(self._final(digest)):  # there already: reused, so freshened
             self._write_new(data, digest)
         return digest
 
     def _write_new(self, data: bytes | memoryview, digest: str) -> bool:
         """Write an object the caller just saw missing."""
-        tmp = self._temp_name()
+        tmp = self.temp_name()
         try:
             out = os.open(tmp, O_TEMP, 0o444)
             try:
@@ -210,8 +235,8 @@ class ObjectCache:
         The packs sealed here are not indexed in memory (200,000 objects would hold ~40 MB
         through the rest of the snapshot): a later look finds them on disk.
         """
-        self._packs.refresh()  # what earlier snapshots sealed counts as present
-        session = Packing(self._temp_name, self._packs.folder)
+        self.packs.refresh()  # what earlier snapshots sealed counts as present
+        session = Packing(self.temp_name, self.packs.folder)
         self._packing = session
         try:
             yield
@@ -252,8 +277,8 @@ class ObjectCache:
         raw = hashlib.sha256(data).digest()
         digest = PREFIX + raw.hex()
         packing = self._packing
-        if self._packs.contains(raw) or (
-            digest[7:9] in self._fanout() and os.path.exists(self._final(digest))
+        if (self.packs.contains(raw) or digest[7:9] in self._fanout()) and self._reuse(
+            raw, self._final(digest)
         ):
             return digest, len(data), False, before
         if packing is None or len(data) > PACK_OBJECT_MAX:
@@ -267,7 +292,7 @@ class ObjectCache:
         return digest, len(data), True, before
 
     def _stream(self, src: str, fd: int, before: os.stat_result) -> tuple[str, int, bool]:
-        tmp = self._temp_name()
+        tmp = self.temp_name()
         try:
             out = os.open(tmp, O_TEMP, 0o444)
             try:
@@ -304,7 +329,7 @@ class ObjectCache:
         try:
             return self.path(digest).open("rb")
         except FileNotFoundError:
-            data = self._packs.read(_raw(digest))
+            data = self.packs.read(_raw(digest))
             if data is None:
                 raise _missing(digest) from None
             return BytesIO(data)
@@ -317,7 +342,7 @@ class ObjectCache:
         try:
             return os.stat(self._final(digest)).st_size
         except FileNotFoundError:
-            where = self._packs.find(_raw(digest))
+            where = self.packs.find(_raw(digest))
             if where is None:
                 raise _missing(digest) from None
             return where.size
@@ -329,39 +354,6 @@ class ObjectCache:
             return hash_path(loose) == digest
         return PREFIX + hashlib.sha256(self.read_bytes(digest)).hexdigest() == digest
 
-    def remove(self, digest: str) -> None:
-        """Delete an object, loose or packed (a pack holding it is rewritten without it)."""
-        if not self.has(digest):
-            raise _missing(digest)
-        self.remove_all([digest])
-
-    def remove_all(self, digests: Iterable[str], *, progress: Counted = uncounted) -> None:
-        """Delete these objects where present: loose files unlinked, each pack holding some
-        of them rewritten once without them. ``progress(n)``: n objects are gone so far."""
-        gone: set[bytes] = set()
-        removed = 0
-        for digest in digests:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path(digest))
-                removed += 1
-                progress(removed)
-            gone.add(_raw(digest))
-        if any(self._packs.contains(raw) for raw in gone):
-            self._repack(lambda raw: raw not in gone, lambda n: progress(removed + n))
-
-    def repack(self, keep: set[str]) -> tuple[int, int]:
-        """Rewrite the packs holding objects not in ``keep`` without them:
-        ``(objects dropped, bytes freed)``."""
-        return self._repack(lambda raw: PREFIX + raw.hex() in keep)
-
-    def _repack(
-        self, keep: Callable[[bytes], bool], progress: Counted = uncounted
-    ) -> tuple[int, int]:
-        try:
-            return repack(self._packs, keep, self._temp_name, progress)
-        except OSError as exc:
-            raise write_error(exc, self.root) from exc
-
     def digests(self) -> Iterator[str]:
         """Every object present, loose or packed, each once (in no particular order)."""
         seen: set[str] = set()
@@ -372,7 +364,7 @@ class ObjectCache:
                     if is_digest(digest):
                         seen.add(digest)
                         yield digest
-        for raw in self._packs.digests():
+        for raw in self.packs.digests():
             digest = PREFIX + raw.hex()
             if digest not in seen:
                 yield digest
@@ -382,10 +374,18 @@ class ObjectCache:
         pending, self._unsynced = self._unsynced, []
         make_durable(pending)
 
-    def clean_temp(self) -> int:
-        """Remove the temp files of writers that are gone (a name holds its writer's pid);
-        return how many were removed. A live writer's temp files on this machine are kept."""
-        return remove_stale_temps(self._tmp)
+
+def _touch(path: str) -> bool:
+    """Give ``path`` the current time as mtime; False if it is gone or not ours to touch."""
+    try:
+        os.utime(path)
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return True  # on a read-only file system nothing can remove it either
+        if exc.errno in {errno.ENOENT, errno.EPERM, errno.EACCES}:
+            return False
+        raise
+    return True
 
 
 def _drop(path: str) -> None:

@@ -14,10 +14,11 @@ Layout of a pack (integers unsigned little-endian)::
 
 A pack is written as a temp file and renamed into ``packs/`` only when complete and fsynced,
 so a pack under its final name is always whole (a writer killed at any moment leaves a temp
-file, which ``ObjectCache.clean_temp`` removes). Packs are never modified; ``repack`` writes
-a new one with the objects to keep and then deletes the old. The index checksum catches a
-damaged index; an object's bytes are checked against its digest whenever they are copied
-out (checkout, push, verify).
+file, which gc removes once it is old). Packs are never modified; ``repack`` writes a new one
+with the objects to keep and then deletes the old. A pack's mtime is the age of every object
+in it: a writer that reuses one of them touches the pack, and gc leaves young packs alone.
+The index checksum catches a damaged index; an object's bytes are checked against its digest
+whenever they are copied out (checkout, push, verify).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from lineal.errors import IntegrityError
 
 # Hot paths use os calls on str paths, as in lineal.cas.objects.
-# ruff: noqa: PTH103, PTH105, PTH108, PTH208
+# ruff: noqa: PTH103, PTH105, PTH108, PTH116, PTH208
 
 #: Objects up to this size go into packs during a packing session.
 PACK_OBJECT_MAX = 1 << 20
@@ -258,6 +259,12 @@ class PackSet:
             hit = self._where.get(raw)
         return None if hit is None else Located(*hit)
 
+    def holder(self, raw: bytes) -> str | None:
+        """The path of a loaded pack holding ``raw`` (no reload, as :meth:`contains`)."""
+        self._ensure()
+        hit = self._where.get(raw)
+        return None if hit is None else hit[0]
+
     def contains(self, raw: bytes) -> bool:
         """Whether a loaded pack holds ``raw`` (no reload: for bulk checks after one refresh)."""
         self._ensure()
@@ -298,24 +305,37 @@ class PackSet:
         return None
 
 
+def _young(path: str, older_than: float | None) -> bool:
+    """Was the pack at ``path`` written or touched at ``older_than`` or since?"""
+    if older_than is None:
+        return False
+    try:
+        return os.stat(path).st_mtime >= older_than
+    except FileNotFoundError:
+        return False
+
+
 def repack(
     packs: PackSet,
     keep: Callable[[bytes], bool],
     new_temp: Callable[[], str],
     progress: Counted = uncounted,
+    older_than: float | None = None,
 ) -> tuple[int, int]:
     """Rewrite each pack holding objects ``keep`` rejects: ``(objects dropped, bytes freed)``.
 
     The new pack (the kept objects, bytes checked against their digests) is in place before
     the old one is deleted, so every kept object stays readable throughout. ``progress(n)``
-    is told the objects dropped so far after each pack.
+    is told the objects dropped so far after each pack. With ``older_than`` (a time), a pack
+    written or touched since then is left whole, even if touched while it was being rewritten.
     """
     dropped = freed = 0
     for path, entries in packs.packs().items():
         gone = [e for e in entries if not keep(e[0])]
-        if not gone and entries:
+        if (not gone and entries) or _young(path, older_than):
             continue
         kept = [e for e in entries if keep(e[0])]
+        new = None
         if kept:
             writer = PackWriter(new_temp(), packs.folder)
             try:
@@ -334,6 +354,11 @@ def repack(
                 raise
             if final == path:  # same objects, same name: nothing to delete
                 continue
+            new = final
+        if _young(path, older_than):  # a writer reused an object of it meanwhile: keep it all
+            if new is not None:
+                os.unlink(new)
+            continue
         os.unlink(path)
         dropped += len(gone)
         freed += sum(size for _, _, size in gone)

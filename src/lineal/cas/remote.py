@@ -10,13 +10,14 @@ import hashlib
 import os
 import re
 import sys
-import uuid
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lineal.cas import incoming
 from lineal.cas.manifest import Entry
 from lineal.cas.parallel import Progress, parallel
 from lineal.errors import (
@@ -59,12 +60,14 @@ _RETRY_HINT = "run the command again: only what did not arrive will move"
 
 @dataclass(frozen=True, slots=True)
 class TransferResult:
-    """What one push or pull did: objects moved, objects already there, bytes moved, failures."""
+    """What one push or pull did: objects moved, objects already there, bytes moved, failures,
+    and the partial uploads of killed pushes a push removed from the remote's ``incoming/``."""
 
     sent: int
     skipped: int
     bytes: int
     failed: tuple[str, ...] = ()
+    cleaned: int = 0
 
 
 class Remote:
@@ -134,7 +137,12 @@ class Remote:
             return cache.size(digest)
 
         todo = self.missing(wanted)
-        return self._transfer("pushed to", wanted, todo, send, workers, progress, strict)
+        cleaned = 0
+        if not self._atomic_put:  # what pushes killed mid-upload left, never one under way
+            with self._guard(f"no such bucket or folder: {self.url}"):
+                cleaned = incoming.clean(self.fs, self._incoming, time.time() - incoming.GRACE)
+        result = self._transfer("pushed to", wanted, todo, send, workers, progress, strict)
+        return replace(result, cleaned=cleaned)
 
     def pull(
         self,
@@ -152,9 +160,6 @@ class Remote:
         digests of things whose bytes were never stored: an environment, a code reference).
         """
         wanted = _unique(digests)
-        need = cache.missing(wanted)
-        present = self._present() if need else set()
-        need = [digest for digest in need if digest in present or digest not in optional]
 
         def fetch(digest: str) -> int | LinealError:
             if digest not in present:
@@ -164,7 +169,11 @@ class Remote:
                 )
             return self._get(cache, digest)
 
-        return self._transfer("pulled from", wanted, need, fetch, workers, progress, strict)
+        with cache.writing():  # a gc waits: it would take the downloads for leftovers
+            need = cache.missing(wanted)
+            present = self._present() if need else set()
+            need = [digest for digest in need if digest in present or digest not in optional]
+            return self._transfer("pulled from", wanted, need, fetch, workers, progress, strict)
 
     def _transfer(
         self,
@@ -202,7 +211,7 @@ class Remote:
             if self._atomic_put:
                 upload(final)
                 return
-            temp = f"{self._incoming}/{digest[len(PREFIX) :]}.{uuid.uuid4().hex}"
+            temp = incoming.upload_path(self._incoming, digest[len(PREFIX) :])
             self.fs.makedirs(self._incoming, exist_ok=True)
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             try:

@@ -241,16 +241,46 @@ def gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only say what would be removed.")
     ] = False,
+    grace: Annotated[
+        str,
+        typer.Option(
+            "--grace",
+            metavar="DURATION",
+            help="Keep unreferenced objects and temporary files written or reused within "
+            "this long (30m, 2h, 1d, 2w; 0 or now: none, when no other machine writes to "
+            "this cache).",
+        ),
+    ] = collect.show_grace(collect.GRACE),
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Remove cached objects that no recorded dataset version references."""
+    """Remove cached objects that no recorded version references, and what interrupted
+    commands left behind, once older than the grace period."""
+    seconds = collect.parse_grace(grace)
     with open_client() as client, progress(quiet=quiet) as shown:
-        result = collect.gc(client, dry_run=dry_run, progress=shown)
+        result = collect.gc(client, dry_run=dry_run, grace=seconds, progress=shown)
+    if as_json:
+        print_json({"dry_run": dry_run, **result.as_dict()})
+        return
     verb = "would remove" if dry_run else "removed"
     out.print(
         f"{verb} {result.removed:,} objects ({size(result.bytes)}); kept {result.kept:,}",
         markup=False,
     )
+    if result.temp_files:
+        out.print(
+            f"{verb} {result.temp_files:,} temporary files ({size(result.temp_bytes)}) "
+            "that interrupted commands left",
+            markup=False,
+        )
+    if result.young:
+        out.print(
+            f"kept {result.young:,} unreferenced objects ({size(result.young_bytes)}) written "
+            f"or reused within the grace period ({collect.show_grace(result.grace)}): a command "
+            "may be about to record them; `lineal gc --grace 0` removes them when no other "
+            "machine writes to this cache",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

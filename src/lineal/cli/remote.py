@@ -93,6 +93,7 @@ def _report(verb: str, result: TransferResult, as_json: bool) -> None:
                 "skipped": result.skipped,
                 "bytes": result.bytes,
                 "failed": list(result.failed),
+                "cleaned": result.cleaned,
             }
         )
     elif result.sent or result.failed:
@@ -105,6 +106,11 @@ def _report(verb: str, result: TransferResult, as_json: bool) -> None:
         out.print(f"nothing to pull: all {result.skipped:,} objects are already local")
     else:
         out.print(f"nothing to push: the remote already has all {result.skipped:,} objects")
+    if result.cleaned and not as_json:
+        out.print(
+            f"removed {result.cleaned:,} partial uploads that interrupted pushes had left",
+            markup=False,
+        )
     if result.failed:
         raise fail(
             f"{len(result.failed)} objects failed, e.g. {result.failed[0]}",

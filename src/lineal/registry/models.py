@@ -135,24 +135,12 @@ def register(repo: Lineal, source: str | Path, name: str) -> Registered:
     the next version of ``model/NAME``; bytes a run wrote keep that run upstream."""
     check_name(name, "model name")
     text = str(source)
-    with repo.atomic():
-        if text.startswith("run/"):
-            run = repo.resolve(text)
-            assert isinstance(run, Run)  # noqa: S101 - a run/ reference names a run
-            return register_artifact(repo, _run_model(repo, run), name)
-        path = Path(text)
-        if not path.exists():
-            try:
-                ref = parse(text)
-            except InvalidInput:
-                raise InvalidInput(
-                    f"cannot register {text}: no such file or folder, nor a reference",
-                    hint="pass a model file or folder, run/ULID or an artifact reference",
-                ) from None
-            found = repo.resolve(ref)
-            if not isinstance(found, Artifact):
-                raise InvalidInput(f"{text} is not an artifact", hint="pass a model file or REF")
-            return register_artifact(repo, found, name)
+    path = Path(text)
+    if text.startswith("run/") or not path.exists():
+        with repo.atomic():
+            return register_artifact(repo, _named(repo, text), name)
+    # The cache's lock outlasts the transaction: a gc must not run before the record commits.
+    with datasets.objects(repo).writing(), repo.atomic():
         before = set(repo.versions("model", name))
         added = datasets.add(repo, [path], name=name, kind="model").artifact
         created = added.digest not in before
@@ -160,6 +148,25 @@ def register(repo: Lineal, source: str | Path, name: str) -> Registered:
         if source_node is not None and source_node.node != added.node:
             repo.link("derived_from", source_node, added, role=_REGISTERED)
     return Registered(added, generated_by(repo, added), created)
+
+
+def _named(repo: Lineal, text: str) -> Artifact:
+    """The artifact ``run/ID`` (the model that run logged) or a reference names."""
+    if text.startswith("run/"):
+        run = repo.resolve(text)
+        assert isinstance(run, Run)  # noqa: S101 - a run/ reference names a run
+        return _run_model(repo, run)
+    try:
+        ref = parse(text)
+    except InvalidInput:
+        raise InvalidInput(
+            f"cannot register {text}: no such file or folder, nor a reference",
+            hint="pass a model file or folder, run/ULID or an artifact reference",
+        ) from None
+    found = repo.resolve(ref)
+    if not isinstance(found, Artifact):
+        raise InvalidInput(f"{text} is not an artifact", hint="pass a model file or REF")
+    return found
 
 
 def versions(repo: Lineal, name: str) -> list[dict[str, object]]:

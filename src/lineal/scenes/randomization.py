@@ -120,31 +120,32 @@ def add(repo: Lineal, path: Path, *, name: str | None = None) -> Added:
     data = canonical.encode(body)
     digest = digest_bytes(data)
     cache = datasets.objects(repo)
-    cache.add_bytes(data)
-    cache.sync()
-    with repo.atomic():
-        versions = repo.versions(KIND, label)
-        if digest in versions:
-            same = repo.resolve(Ref(kind=KIND, name=label, digest=digest))
-            assert isinstance(same, Artifact)  # noqa: S101 - a version is an artifact
-            return Added(same, False, body)
-        previous = repo.resolve(f"{KIND}/{label}") if versions else None
-        artifact = repo.record_artifact(
-            KIND,
-            digest=digest,
-            name=check_name(label or "config", "config name"),
-            size=len(data),
-            meta={
-                "type": TYPE,
-                "seed": body["seed"],
-                "ranges": body["ranges"],
-                "config": body,
-                "format": "json" if path.suffix.lower() == ".json" else "yaml",
-            },
-        )
-        if isinstance(previous, Artifact):
-            repo.link("derived_from", previous, artifact, role="previous")
-    return Added(artifact, True, body)
+    with cache.writing():  # a gc waits: until the record lands, nothing references the bytes
+        cache.add_bytes(data)
+        cache.sync()
+        with repo.atomic():
+            versions = repo.versions(KIND, label)
+            if digest in versions:
+                same = repo.resolve(Ref(kind=KIND, name=label, digest=digest))
+                assert isinstance(same, Artifact)  # noqa: S101 - a version is an artifact
+                return Added(same, False, body)
+            previous = repo.resolve(f"{KIND}/{label}") if versions else None
+            artifact = repo.record_artifact(
+                KIND,
+                digest=digest,
+                name=check_name(label or "config", "config name"),
+                size=len(data),
+                meta={
+                    "type": TYPE,
+                    "seed": body["seed"],
+                    "ranges": body["ranges"],
+                    "config": body,
+                    "format": "json" if path.suffix.lower() == ".json" else "yaml",
+                },
+            )
+            if isinstance(previous, Artifact):
+                repo.link("derived_from", previous, artifact, role="previous")
+        return Added(artifact, True, body)
 
 
 def resolve(repo: Lineal, text: str) -> Artifact:

@@ -10,7 +10,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal import datasets
 from lineal.client import Lineal
@@ -19,6 +19,9 @@ from lineal.model import canonical
 from lineal.model.entities import Artifact, kind_name
 from lineal.model.refs import Ref
 from lineal.scenes.fingerprint import FORMAT, Fingerprint, fingerprint
+
+if TYPE_CHECKING:
+    from lineal.cas.objects import ObjectCache
 
 KIND = "scene"
 
@@ -96,7 +99,11 @@ def add(repo: Lineal, path: Path, *, name: str | None = None) -> Added:
     """Record ``path``'s scene as a version of ``scene/NAME``; its files go into the cache."""
     label = scene_name(name) if name else default_name(path)
     cache = datasets.objects(repo)
+    with cache.writing():  # a gc waits: until the record lands, nothing references its files
+        return _add(repo, cache, path, label)
 
+
+def _add(repo: Lineal, cache: ObjectCache, path: Path, label: str) -> Added:
     def cached(file: Path) -> tuple[str, int]:
         digest, size, _ = cache.add_file(file)
         return digest, size

@@ -110,11 +110,13 @@ def _record_tail(run: ActiveRun, label: str, data: bytes, known: Sequence[str]) 
     if not data:
         return
     cache = datasets.objects(run.repo)
-    digest = cache.add_bytes(data)
     text = _last(data, 4096).decode("utf-8", "replace").replace("\x00", "")
-    run.repo.record_artifact(
-        "report", digest=digest, size=len(data), meta={"stream": label, "tail": text}
-    )
+    with cache.writing():  # a gc waits until the record names it
+        digest = cache.add_bytes(data)
+        cache.sync()  # durable before the record that names it
+        run.repo.record_artifact(
+            "report", digest=digest, size=len(data), meta={"stream": label, "tail": text}
+        )
     run.repo.link("generated", run.ref, digest, role=label)
 
 

@@ -191,7 +191,8 @@ class ActiveRun:
         target = Path(path)
         if not target.exists():
             raise InvalidInput(f"cannot log {path}: no such file or folder")
-        with self.repo.atomic():
+        # The cache's lock outlasts the transaction: a gc must not run before the record commits.
+        with datasets.objects(self.repo).writing(), self.repo.atomic():
             artifact = datasets.add(
                 self.repo, [target], name=name, kind=kind, meta={"run": self.ref, **(meta or {})}
             ).artifact

@@ -203,10 +203,12 @@ def _record_output(run: ActiveRun, role: str, value: Any, used: set[str]) -> Out
         data = canonical.encode(value)
         digest = digest_bytes(data)
         cache = datasets.objects(repo)
-        cache.add_bytes(data)
-        cache.sync()  # durable before the record that names it
-        if repo.unnamed(digest) is None:
-            repo.record_artifact("report", digest=digest, size=len(data), meta={"type": "json"})
+        with cache.writing():  # a gc waits until the record names it
+            cache.add_bytes(data)
+            cache.sync()  # durable before the record that names it
+            if repo.unnamed(digest) is None:
+                meta = {"type": "json"}
+                repo.record_artifact("report", digest=digest, size=len(data), meta=meta)
         output = Output(role=role, form=form, digest=digest)
     else:
         path, folder = Path(value), Path(value).is_dir()
