@@ -15,7 +15,7 @@ from lineal.cas.progress import Progress, stage
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
-from lineal.model.masking import mask_url
+from lineal.model.masking import refuse_credentials
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: Options a remote may carry in the config (never secrets: those come from the environment).
@@ -59,7 +59,7 @@ def add_remote(
                 f"unknown remote option {key!r}: expected one of {', '.join(OPTIONS)}"
             )
     for text in (url, *(options or {}).values()):
-        _refuse_credentials(text)
+        refuse_credentials(text, never="writes them to .lineal/config.toml")
     Remote(url, options=_storage_options(options or {}))  # refuses unknown protocols now
     space = repo.require_workspace()
     config = space.config()
@@ -73,25 +73,6 @@ def add_remote(
     config.setdefault("default_remote", name)
     space.write_config(config)
     return RemoteConfig(name, url, dict(options or {}), config["default_remote"] == name)
-
-
-#: Where each kind of remote takes its credentials from, as its own SDK reads them.
-_CREDENTIALS_FROM = (
-    "s3:// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or --profile), "
-    "gs:// from GOOGLE_APPLICATION_CREDENTIALS, az:// from AZURE_STORAGE_CONNECTION_STRING or "
-    "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_TOKEN"
-)
-
-
-def _refuse_credentials(text: str) -> None:
-    """Refuse a URL with a user's password, a token or a signature in it: `.lineal/config.toml`
-    is shared settings, and credentials come from the environment, as the cloud SDKs read them."""
-    masked = mask_url(text)
-    if masked != text:
-        raise InvalidInput(
-            f"{masked} holds credentials, and lineal never writes them to .lineal/config.toml",
-            hint=f"give the URL without them; {_CREDENTIALS_FROM}",
-        )
 
 
 def remove_remote(repo: Lineal, name: str) -> None:

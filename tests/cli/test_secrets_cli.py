@@ -263,3 +263,26 @@ def test_remote_add_takes_an_ordinary_url(ws: Path, lineal_cli: Cli, tmp_path: P
     done = lineal_cli("remote", "add", "origin", target.as_uri(), cwd=ws)
     assert done.returncode == 0, done.stderr
     assert f"remote origin -> {target.as_uri()} (default)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add", "s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/raw", "--ref-only"),
+        ("add", "https://data.example.org/raw?token=abc123secret", "--ref-only"),
+        ("add", "data", "--source", "https://alice:hunter22@example.org/data"),
+    ],
+)
+def test_add_refuses_credentials_it_would_sign_into_the_ledger(
+    ws: Path, lineal_cli: Cli, args: tuple[str, ...]
+) -> None:
+    (ws / "data").mkdir()
+    (ws / "data" / "x.txt").write_text("x")
+    before = lineal_cli("log", "--json", cwd=ws).stdout
+    done = lineal_cli(*args, cwd=ws)
+    assert done.returncode == 1, done.stderr
+    assert "holds credentials, and lineal never records them in the signed ledger" in done.stderr
+    assert "wJalrXUtnFEMI" not in done.stderr
+    assert "hunter22" not in done.stderr
+    assert "abc123secret" not in done.stderr
+    assert lineal_cli("log", "--json", cwd=ws).stdout == before

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lineal.errors import InvalidInput
+
 #: What stands in for every hidden value.
 HIDDEN = "***"
 
@@ -141,6 +143,26 @@ def mask_url(text: str, found: list[str] | None = None) -> str:
     if "://" in text:
         text = _USERINFO.sub(lambda m: _userinfo(m, found), text)
     return _ASSIGNED.sub(lambda m: _pair(m, found), text) if "=" in text else text
+
+
+#: Where each kind of store takes its credentials from, as its own SDK reads them.
+CREDENTIALS_FROM = (
+    "s3:// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or --profile), "
+    "gs:// from GOOGLE_APPLICATION_CREDENTIALS, az:// from AZURE_STORAGE_CONNECTION_STRING or "
+    "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_TOKEN"
+)
+
+
+def refuse_credentials(text: str, *, never: str) -> None:
+    """Refuse a URL with a user's password, a token or a signature in it, saying what lineal
+    ``never`` does with them (writes them to a shared config, records them in the signed
+    ledger): credentials come from the environment, as the cloud SDKs read them."""
+    masked = mask_url(text)
+    if masked != text:
+        raise InvalidInput(
+            f"{masked} holds credentials, and lineal never {never}",
+            hint=f"give the URL without them; {CREDENTIALS_FROM}",
+        )
 
 
 def anonymize_url(text: str) -> str:
