@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cli_checks import error_and_hint
+from lineal.cas import prune
 from lineal.client import Lineal
 from lineal.datasets import objects
 from lineal.model.digests import digest_bytes
@@ -63,7 +64,7 @@ def test_a_healthy_cache_verifies(space: Path, lineal_cli: Cli) -> None:
 
 
 def test_a_removed_object_names_its_version(space: Path, repo: Lineal, lineal_cli: Cli) -> None:
-    objects(repo).remove(digest_of(space, "x", "b"))
+    prune.remove(objects(repo), [digest_of(space, "x", "b")])
     done = lineal_cli("verify", cwd=space)
     lines = error_and_hint(done, "verify")
     assert "  dataset/x@v1: 1 of 3 files missing" in done.stdout.splitlines()
@@ -82,7 +83,7 @@ def test_a_removed_object_names_its_version(space: Path, repo: Lineal, lineal_cl
 
 def test_a_removed_manifest_names_its_version(space: Path, repo: Lineal, lineal_cli: Cli) -> None:
     version = repo.resolve("dataset/y")
-    objects(repo).remove(version.digest)  # type: ignore[union-attr]
+    prune.remove(objects(repo), [version.digest])  # type: ignore[union-attr]
     done = lineal_cli("verify", cwd=space)
     error_and_hint(done, "verify")
     assert "  dataset/y@v1: manifest missing" in done.stdout.splitlines()
@@ -147,7 +148,7 @@ def test_objects_on_a_remote_are_not_pulled_not_lost(
     # The push kept a checkpoint here and beside the objects on the remote.
     (kept,) = (space / ".lineal" / "checkpoints").glob("*.json")
     assert (bucket / "checkpoints" / kept.name).read_bytes() == kept.read_bytes()
-    objects(repo).remove(digest_of(space, "x", "a"))
+    prune.remove(objects(repo), [digest_of(space, "x", "a")])
     done = lineal_cli("verify", cwd=space)
     assert done.returncode == 0, done.stderr
     assert "1 object of 1 version not pulled (held by origin): `lineal pull` fetches them" in (
