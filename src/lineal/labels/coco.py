@@ -7,10 +7,12 @@ list of detections, no categories) is recognised and refused: it holds no schema
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
 from lineal.labels.stats import Stats
@@ -21,13 +23,21 @@ class ResultsFileError(LabelFileError):
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def load(path: Path) -> Any:
-    """The parsed JSON of ``path``, or a LabelFileError naming the line and column."""
+    """A finite number (an integer too large for a float is none: areas are floats)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
     try:
-        return json.loads(path.read_bytes())
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def load(path: Path, *, folder: Folder | None = None) -> Any:
+    """The parsed JSON of ``path`` (a file inside ``folder``, by default its own folder), or a
+    LabelFileError naming the line and column."""
+    text = (folder or Folder.of(path)).read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         problem = Problem(
             file=str(path),
@@ -35,9 +45,13 @@ def load(path: Path) -> Any:
             message=f"malformed JSON (column {exc.colno}): {exc.msg}",
         )
         raise LabelFileError(problem, hint="fix the JSON syntax") from exc
-    except UnicodeDecodeError as exc:
-        problem = Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
-        raise LabelFileError(problem) from exc
+    except RecursionError as exc:
+        message = "malformed JSON: arrays or objects nested too deeply"
+        problem = Problem(file=str(path), message=message)
+        raise LabelFileError(problem, hint="no annotation file nests so deep: fix it") from exc
+    except ValueError as exc:  # an integer of more digits than Python converts
+        problem = Problem(file=str(path), message=f"malformed JSON: {exc}")
+        raise LabelFileError(problem, hint="fix the JSON") from exc
 
 
 def is_results(body: Any) -> bool:
@@ -57,9 +71,10 @@ def looks_like_coco(body: Any) -> bool:
     )
 
 
-def read(path: Path, *, lenient: bool = False) -> Imported:
-    """Import one COCO annotation file (see the module docstring)."""
-    return read_body(path, load(path), lenient=lenient)
+def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> Imported:
+    """Import one COCO annotation file (see the module docstring); ``folder``: the dataset
+    folder it must be in (by default, its own folder)."""
+    return read_body(path, load(path, folder=folder), lenient=lenient)
 
 
 def read_body(path: Path, body: Any, *, lenient: bool = False) -> Imported:
@@ -115,6 +130,9 @@ def _categories(file: str, items: list[Any], problems: Problems) -> list[LabelCl
         cid, name = item.get("id"), item.get("name")
         if not isinstance(cid, int) or isinstance(cid, bool):
             problems.report(file, f"category id {cid!r} is not an integer", path=f"{where}.id")
+            continue
+        if not -(2**63) <= cid < 2**63:
+            problems.report(file, "category id does not fit in 64 bits", path=f"{where}.id")
             continue
         if not isinstance(name, str) or not name.strip():
             problems.report(file, f"category name {name!r} is not a name", path=f"{where}.name")

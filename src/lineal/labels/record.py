@@ -146,10 +146,17 @@ def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
     what it is called, and the schema."""
     from lineal.labels.detect import import_path
 
-    if Path(text).exists():
+    if _is_path(text):
         return text, import_path(Path(text)).schema
     artifact = resolve(repo, text)
     return artifact.ref, stored_schema(artifact)
+
+
+def _is_path(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # no file can have that name: it may be a reference
+        return False
 
 
 def named(repo: Lineal, artifact: Artifact) -> Artifact:
