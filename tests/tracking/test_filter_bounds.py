@@ -16,7 +16,7 @@ from lineal.store.sql import SqlStore
 from lineal.tracking.filters import parse
 from lineal.tracking.filters_parse import MAX_NESTING
 from lineal.tracking.filters_sql import MAX_SQL_DEPTH, sql_depth
-from lineal.tracking.query import query
+from lineal.tracking.query import MAX_STEP_FIELDS, query
 from lineal.tracking.search import search_runs
 
 LEAVES = ["params.lr = 0.1", "metrics.loss@1 < 1", "uses(dataset/street, train)", "tags.x = null"]
@@ -98,3 +98,12 @@ def test_nesting_up_to_what_sql_takes_runs_and_beyond_is_refused(lin: Lineal, le
             search_runs(lin, text)
         with pytest.raises(InvalidInput, match=f"SQL takes at most {MAX_SQL_DEPTH}"):
             query(lin, text)
+
+
+def test_steps_named_are_bounded(lin: Lineal) -> None:
+    # Each metrics.KEY@STEP is one query over the filter's runs: the work is bounded.
+    most = " or ".join(f"metrics.loss@{step} < 1" for step in range(MAX_STEP_FIELDS))
+    assert _names(lin, most) == ["fast"]  # only fast logged a loss below 1
+    more = f"{most} or metrics.loss@{MAX_STEP_FIELDS} < 1"
+    with pytest.raises(InvalidInput, match=f"names {MAX_STEP_FIELDS + 1} metrics at a step"):
+        query(lin, more)
