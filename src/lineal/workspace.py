@@ -75,10 +75,7 @@ class Workspace:
         path = self.root.parent / PROJECT_CONFIG
         if not path.is_file():
             return path, {}
-        try:
-            return path, tomllib.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInput(f"cannot read {path}: {exc}", hint="fix the TOML in it") from exc
+        return path, read_toml(path, hint="fix it: it must be UTF-8 TOML")
 
     def write_config(self, config: Mapping[str, object]) -> None:
         """Rewrite `.lineal/config.toml` atomically."""
@@ -86,7 +83,7 @@ class Workspace:
 
         root = self.require_root()
         tmp = root / (CONFIG + ".tmp")
-        tmp.write_text(tomli_w.dumps(dict(config)))
+        tmp.write_text(tomli_w.dumps(dict(config)), encoding="utf-8")
         tmp.replace(root / CONFIG)
 
 
@@ -99,13 +96,28 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def _read_config(root: Path) -> Mapping[str, object]:
+def read_toml(path: Path, *, hint: str) -> dict[str, object]:
+    """The settings in the TOML file ``path``, or one InvalidInput naming it and what is wrong
+    (unreadable, not UTF-8, not TOML), with ``hint``."""
     try:
-        return tomllib.loads((root / CONFIG).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(
-            f"cannot read {root / CONFIG}: {exc}", hint="fix or delete the file"
-        ) from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", hint=hint) from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        message = f"cannot read {path}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        raise InvalidInput(message, hint=hint) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"cannot read {path}: not valid TOML: {exc}", hint=hint) from exc
+
+
+def _read_config(root: Path) -> Mapping[str, object]:
+    return read_toml(
+        root / CONFIG,
+        hint='fix it: it must be UTF-8 TOML, e.g. agent = "NAME" (and uri = "…" for a '
+        "shared store)",
+    )
 
 
 def _sqlite_uri(root: Path) -> str:
