@@ -128,12 +128,14 @@ def run_command(
     """
     if not argv:
         raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
-    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+    if shutil.which(argv[0]) is None and not _exists(argv[0], "command", file=True):
         raise InvalidInput(f"command not found: {argv[0]}", hint="check the name and your PATH")
     roles = [_role_and_path(text) for text in inputs]
     for _, path in roles:
-        if not Path(path).exists():
+        if not _exists(path, "--in"):
             raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
+    for path in outputs:
+        _exists(path, "--out")  # a path no command could create is refused before it runs
     run = start(repo, name or _name(argv), params=params, seed=seed)
     cwd = Path.cwd()
     channel: Path | None = None
@@ -196,9 +198,21 @@ def _role_and_path(text: str) -> tuple[str, str]:
     """``--in PATH`` (role ``input``) or ``--in ROLE=PATH`` (``train=data/train``: a role such
     as train or eval, which label-schema checks read); an existing path is taken whole."""
     role, sep, path = text.partition("=")
-    if sep and path and _ROLE.fullmatch(role) and not Path(text).exists():
+    if sep and path and _ROLE.fullmatch(role) and not _exists(text, "--in"):
         return role, path
     return "input", text
+
+
+def _exists(path: str, what: str, *, file: bool = False) -> bool:
+    """Whether ``path`` exists (``file``: is a file). A path the system cannot look up at all
+    (a name longer than it allows, a NUL byte) is refused, naming ``what`` it was given as."""
+    try:
+        return Path(path).is_file() if file else Path(path).exists()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(
+            f"bad {what} path {path}: {reason}", hint=f"check the {what} path"
+        ) from exc
 
 
 def _use_inputs(
