@@ -26,9 +26,7 @@ KITTI_LINE = "Car 0.00 0 1.55 614.24 181.78 727.31 284.77 1.57 1.73 4.15 1.00 1.
 # A few hundred bytes of nested entities: expat expands them to megabytes, a piece at a time.
 LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE annotation [\n <!ENTITY a "laugh">\n'
-    + "".join(
-        f' <!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n' for i in range(8)
-    )
+    + "".join(f' <!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n' for i in range(8))
     + "]>\n<annotation><object><name>&i;</name></object></annotation>\n"
 )
 
@@ -154,7 +152,9 @@ def test_xml_entities_are_refused_without_expanding_them(ws: Path, lineal_cli: C
         assert "declares the XML entity 'a'" in done.stderr, done.stderr
         assert "unexpected" not in done.stderr
     error = error_of(bomb)
-    assert str(error) == f"{bomb}:3: declares the XML entity 'a': lineal refuses entity declarations"
+    assert (
+        str(error) == f"{bomb}:3: declares the XML entity 'a': lineal refuses entity declarations"
+    )
     assert error.hint is not None
     assert "<!ENTITY>" in error.hint
     external = folder / "Annotations" / "b.xml"
