@@ -14,7 +14,14 @@ from typing import Any
 
 from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 
@@ -30,6 +37,11 @@ def _number(value: Any) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def _key(value: Any) -> bool:
+    """An id that can be looked up: a number or a string (JSON arrays and objects cannot)."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
 
 
 def load(path: Path, *, folder: Folder | None = None) -> Any:
@@ -113,7 +125,7 @@ def read_body(path: Path, body: Any, *, lenient: bool = False) -> Imported:
         annotations = []
     for index, one in enumerate(annotations):
         _annotation(file, index, one, names, images, problems, stats, types, attributes)
-    schema = build("explicit", classes, annotation_types=types, attributes=attributes)
+    schema = build("explicit", classes, annotation_types=types, attributes=attributes, source=file)
     return Imported(
         format="coco", schema=schema, files=(path,), stats=stats, problems=tuple(problems.found)
     )
@@ -134,7 +146,7 @@ def _categories(file: str, items: list[Any], problems: Problems) -> list[LabelCl
         if not -(2**63) <= cid < 2**63:
             problems.report(file, "category id does not fit in 64 bits", path=f"{where}.id")
             continue
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(name, str) or not name.strip() or text_problem(name) is not None:
             problems.report(file, f"category name {name!r} is not a name", path=f"{where}.name")
             continue
         if cid in classes:
@@ -219,11 +231,12 @@ def _annotation(
     if "category_id" not in one:
         return  # a caption or other category-less annotation: nothing of the schema
     cid = one["category_id"]
-    if cid not in names or isinstance(cid, bool):
+    if not _key(cid) or cid not in names:
         problems.report(file, f"unknown category id {cid!r}", path=f"{where}.category_id")
         return
-    if images is not None and one.get("image_id") not in images:
-        problems.report(file, f"unknown image id {one.get('image_id')!r}", path=f"{where}.image_id")
+    image_id = one.get("image_id")
+    if images is not None and (not _key(image_id) or image_id not in images):
+        problems.report(file, f"unknown image id {image_id!r}", path=f"{where}.image_id")
         return
     shapes = _shapes(file, where, one, problems)
     if shapes is None:

@@ -11,7 +11,14 @@ from pathlib import Path
 from lineal.labels.folder import Folder
 from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 #: The fields after the type, as the KITTI object development kit names them.
@@ -54,6 +61,7 @@ def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> 
         [LabelClass(name=n) for n in names],
         annotation_types=types,
         attributes=ATTRIBUTES if stats.annotations else (),
+        source=str(path),
     )
     return Imported(
         format="kitti",
@@ -78,6 +86,9 @@ def _read_file(
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
+            continue
+        if (problem := text_problem(fields[0])) is not None:
+            problems.report(str(path), f"type {fields[0]!r} {problem}", line=number)
             continue
         if len(fields) not in (15, 16):
             problems.report(

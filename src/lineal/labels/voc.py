@@ -15,7 +15,14 @@ from xml.sax.handler import ContentHandler
 
 from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 if TYPE_CHECKING:
@@ -94,6 +101,11 @@ def parse_xml(path: Path, folder: Folder | None = None) -> Element:
             ),
             hint="fix the XML syntax",
         ) from exc
+    except LookupError as exc:  # an encoding Python does not know
+        raise LabelFileError(
+            Problem(file=str(path), message=f"malformed XML: {exc}"),
+            hint='save it as UTF-8 and declare encoding="UTF-8" (or none)',
+        ) from exc
     except EntitiesForbidden as exc:
         message = f"declares the XML entity {exc.name!r}: lineal refuses entity declarations"
         raise LabelFileError(
@@ -127,6 +139,9 @@ def _labelmap(path: Path, folder: Folder, problems: Problems) -> list[LabelClass
         if len(parts) != 4 or not parts[0].strip():
             problems.report(str(path), "expected label:color_rgb:parts:actions", line=number)
             continue
+        if (problem := text_problem(line)) is not None:
+            problems.report(str(path), f"{line!r} {problem}", line=number)
+            continue
         found = tuple(p for p in parts[2].split(",") if p)
         classes.append(LabelClass(name=parts[0].strip(), parts=found))
     return classes
@@ -158,7 +173,7 @@ def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> 
     else:
         classes = [LabelClass(name=n, parts=tuple(sorted(p))) for n, p in seen.items()]
         rule = "implicit"
-    schema = build(rule, classes, annotation_types=types, attributes=attributes)
+    schema = build(rule, classes, annotation_types=types, attributes=attributes, source=str(path))
     sources = (*files, labelmap) if declared is not None and labelmap else tuple(files)
     return Imported(
         format="voc", schema=schema, files=sources, stats=stats, problems=tuple(problems.found)

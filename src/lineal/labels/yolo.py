@@ -16,7 +16,14 @@ from typing import Any
 from lineal.labels.folder import Folder
 from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 YAML_FILES = ("data.yaml", "dataset.yaml", "data.yml")
@@ -54,6 +61,9 @@ def _names_file(path: Path, folder: Folder, problems: Problems) -> list[str]:
         name = line.strip()
         if not name:
             problems.report(str(path), "empty class name", line=number)
+        elif (problem := text_problem(name)) is not None:
+            problems.report(str(path), f"class name {name!r} {problem}", line=number)
+            name = ""
         names.append(name or f"class_{len(names)}")
     return names
 
@@ -106,6 +116,8 @@ def _name(value: Any, path: Path, where: str) -> str:
     if isinstance(value, list | Mapping):
         message = "a name must be text, not a list or mapping"
         raise LabelFileError(Problem(file=str(path), path=where, message=message))
+    if isinstance(value, str) and (problem := text_problem(value)) is not None:
+        raise LabelFileError(Problem(file=str(path), path=where, message=f"{value!r} {problem}"))
     return str(value)
 
 
@@ -234,7 +246,7 @@ def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> 
         _label_file(labels, folder, names, problems, stats, types, sizes, pose)
     points = pose.names if pose is not None else ()
     classes = [LabelClass(name=n, keypoints=points) for n in names]
-    schema = build("positional", classes, annotation_types=types)
+    schema = build("positional", classes, annotation_types=types, source=str(names_path))
     return Imported(
         format="yolo",
         schema=schema,

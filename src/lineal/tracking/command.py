@@ -65,7 +65,7 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
             raise InvalidInput(f"bad --param {pair!r}: expected KEY=VALUE")
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep: kept as text
             value = text
         found[key] = value if isinstance(value, int | float | bool) or value is None else text
     return found
