@@ -235,6 +235,20 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path, lineal_cli: Cli) -> Non
         assert error_and_hint(done)[0] == "error: fifo.txt: fifo.txt is not a regular file"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_an_image_that_is_a_fifo_has_no_size(ws: Path, lineal_cli: Cli) -> None:
+    pytest.importorskip("PIL.Image")  # image sizes are read only with Pillow
+    folder = ws / "set"
+    (folder / "labels" / "train").mkdir(parents=True)
+    (folder / "images" / "train").mkdir(parents=True)
+    (folder / "data.yaml").write_text("names: [car]\n")
+    (folder / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    os.mkfifo(folder / "images" / "train" / "a.png")
+    done = lineal_cli("schema", "import", "set", "--json", cwd=ws, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stats"]["image_sizes"] == {}
+
+
 def test_non_finite_numbers_make_no_statistics(tmp_path: Path) -> None:
     folder = tmp_path / "set"
     (folder / "labels").mkdir(parents=True)

@@ -18,6 +18,8 @@ from lineal.labels.imported import Imported
 from lineal.labels.schema import FORMATS, LabelFileError, Problem, merge
 from lineal.labels.stats import Stats
 
+#: ``reader(path, *, lenient, folder)``: every reader (and every one to come) reads each file
+#: through ``folder`` (lineal.labels.folder), so none leaves the dataset folder.
 Reader = Callable[..., Imported]
 #: How much of a .txt file is read to tell KITTI labels from other text.
 SNIFF = 1 << 16
