@@ -17,7 +17,7 @@ from lineal import workspace
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
-from lineal.model.entities import Artifact, Edge, Run, is_version_node
+from lineal.model.entities import Artifact, Edge, Run, check_limit, is_version_node
 from lineal.model.refs import Ref, parse
 from lineal.store import queries
 
@@ -312,6 +312,7 @@ class Lineal:
 
     def log(self, *, limit: int | None = None, op: str | None = None) -> Iterator[dict[str, Any]]:
         """Ledger records, newest first, with decoded payloads."""
+        limit = check_limit(limit)
         for record in self.store.records(limit=limit, op=op, newest_first=True):
             payload = None if record.payload is None else canonical.decode(record.payload)
             yield record.as_dict(payload)

@@ -76,10 +76,7 @@ class Workspace:
         path = self.root.parent / PROJECT_CONFIG
         if not path.is_file():
             return path, {}
-        try:
-            return path, tomllib.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInput(f"cannot read {path}: {exc}", hint="fix the TOML in it") from exc
+        return path, read_toml(path, hint="fix it: it must be UTF-8 TOML")
 
     def write_config(self, config: Mapping[str, object]) -> None:
         """Rewrite `.lineal/config.toml` atomically."""
@@ -87,7 +84,7 @@ class Workspace:
 
         root = self.require_root()
         tmp = root / (CONFIG + ".tmp")
-        tmp.write_text(tomli_w.dumps(dict(config)))
+        tmp.write_text(tomli_w.dumps(dict(config)), encoding="utf-8")
         tmp.replace(root / CONFIG)
 
 
@@ -100,13 +97,28 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def _read_config(root: Path) -> Mapping[str, object]:
+def read_toml(path: Path, *, hint: str) -> dict[str, object]:
+    """The settings in the TOML file ``path``, or one InvalidInput naming it and what is wrong
+    (unreadable, not UTF-8, not TOML), with ``hint``."""
     try:
-        return tomllib.loads((root / CONFIG).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(
-            f"cannot read {root / CONFIG}: {exc}", hint="fix or delete the file"
-        ) from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", hint=hint) from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        message = f"cannot read {path}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        raise InvalidInput(message, hint=hint) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"cannot read {path}: not valid TOML: {exc}", hint=hint) from exc
+
+
+def _read_config(root: Path) -> Mapping[str, object]:
+    return read_toml(
+        root / CONFIG,
+        hint='fix it: it must be UTF-8 TOML, e.g. agent = "NAME" (and uri = "…" for a '
+        "shared store)",
+    )
 
 
 def _sqlite_uri(root: Path) -> str:
@@ -216,8 +228,10 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
         if password is not None:
             credentials.save(str(shown), password)
         config = {"agent": name, **({"uri": shown} if shown else {})}
-        (root / ".gitignore").write_text("keys/\nlineal.db*\nobjects/\nstat.db*\n")
-        (root / CONFIG).write_text(tomli_w.dumps(config))  # last: marks the workspace whole
+        ignored = "keys/\nlineal.db*\nobjects/\nstat.db*\n"
+        (root / ".gitignore").write_text(ignored, encoding="utf-8")
+        # last: marks the workspace whole
+        (root / CONFIG).write_text(tomli_w.dumps(config), encoding="utf-8")
     except BaseException:
         if created:  # leave no half-made workspace behind
             shutil.rmtree(root, ignore_errors=True)

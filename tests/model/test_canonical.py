@@ -320,3 +320,13 @@ def test_parse_time_refuses_other_spellings(text: str) -> None:
 def test_parse_time_refuses_non_strings() -> None:
     with pytest.raises(InvalidInput):
         parse_time(20260131)  # type: ignore[arg-type]
+
+
+def test_deep_nesting_is_refused_clearly() -> None:
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        decode(b"[" * 100_000 + b"]" * 100_000)
+    deep: Any = []
+    for _ in range(100_000):
+        deep = {"a": deep}
+    with pytest.raises(InvalidInput, match="nests lists or objects too deeply"):
+        encode(deep)

@@ -832,3 +832,33 @@ def test_postgres_finds_the_same_runs(
     query = f"SELECT r.id FROM runs r WHERE {sql} ORDER BY r.id"
     rows = postgres_db.execute(query.replace("%", "%%").replace("?", "%s"), params).fetchall()
     assert [row[0] for row in rows] == expected == _sqlite_ids(sqlite_db, text)
+
+
+def _chains(text: str) -> list[tuple[str, str]]:
+    """``(text)`` repeated past one group, joined by and, by or, and negated; each beside the
+    short filter it must match the same runs as."""
+    long_and = " and ".join([f"({text})"] * 9)
+    long_or = " or ".join([f"({text})"] * 9)
+    return [(long_and, text), (long_or, text), (f"not ({long_and})", f"not ({text})")]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_a_long_chain_finds_what_its_condition_finds(
+    sqlite_db: sqlite3.Connection, text: str, expected: list[str]
+) -> None:
+    # Past GROUP conditions the SQL takes another shape (uncorrelated IN, COALESCE groups).
+    assert "COALESCE" in _compile(_chains(text)[0][0])[0]
+    for chain, short in _chains(text):
+        assert _sqlite_ids(sqlite_db, chain) == _sqlite_ids(sqlite_db, short)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_postgres_finds_the_same_runs_with_a_long_chain(
+    postgres_db: Any, sqlite_db: sqlite3.Connection, text: str, expected: list[str]
+) -> None:
+    for chain, _ in _chains(text):
+        sql, params = _compile(chain)
+        query = f"SELECT r.id FROM runs r WHERE {sql} ORDER BY r.id"
+        rows = postgres_db.execute(query.replace("%", "%%").replace("?", "%s"), params)
+        assert [row[0] for row in rows.fetchall()] == _sqlite_ids(sqlite_db, chain)

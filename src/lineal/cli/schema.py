@@ -65,8 +65,9 @@ def import_(
     from lineal.labels import record
     from lineal.labels.detect import import_path
 
-    label = record.schema_name(name) if name else record.default_name(path)
-    imported = import_path(path, format=format, lenient=lenient)
+    given = record.schema_name(name) if name else None
+    imported = import_path(path, format=format, lenient=lenient)  # refuses a bad path first
+    label = given or record.default_name(path)
     with open_client() as client:
         done = record.record(client, imported, name=label, source=path)
     artifact, schema = done.artifact, imported.schema

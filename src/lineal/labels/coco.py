@@ -7,12 +7,21 @@ list of detections, no categories) is recognised and refused: it holds no schema
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 
@@ -21,13 +30,26 @@ class ResultsFileError(LabelFileError):
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def load(path: Path) -> Any:
-    """The parsed JSON of ``path``, or a LabelFileError naming the line and column."""
+    """A finite number (an integer too large for a float is none: areas are floats)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
     try:
-        return json.loads(path.read_bytes())
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _key(value: Any) -> bool:
+    """An id that can be looked up: a number or a string (JSON arrays and objects cannot)."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def load(path: Path, *, folder: Folder | None = None) -> Any:
+    """The parsed JSON of ``path`` (a file inside ``folder``, by default its own folder), or a
+    LabelFileError naming the line and column."""
+    text = (folder or Folder.of(path)).read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         problem = Problem(
             file=str(path),
@@ -35,9 +57,13 @@ def load(path: Path) -> Any:
             message=f"malformed JSON (column {exc.colno}): {exc.msg}",
         )
         raise LabelFileError(problem, hint="fix the JSON syntax") from exc
-    except UnicodeDecodeError as exc:
-        problem = Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
-        raise LabelFileError(problem) from exc
+    except RecursionError as exc:
+        message = "malformed JSON: arrays or objects nested too deeply"
+        problem = Problem(file=str(path), message=message)
+        raise LabelFileError(problem, hint="no annotation file nests so deep: fix it") from exc
+    except ValueError as exc:  # an integer of more digits than Python converts
+        problem = Problem(file=str(path), message=f"malformed JSON: {exc}")
+        raise LabelFileError(problem, hint="fix the JSON") from exc
 
 
 def is_results(body: Any) -> bool:
@@ -57,9 +83,10 @@ def looks_like_coco(body: Any) -> bool:
     )
 
 
-def read(path: Path, *, lenient: bool = False) -> Imported:
-    """Import one COCO annotation file (see the module docstring)."""
-    return read_body(path, load(path), lenient=lenient)
+def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> Imported:
+    """Import one COCO annotation file (see the module docstring); ``folder``: the dataset
+    folder it must be in (by default, its own folder)."""
+    return read_body(path, load(path, folder=folder), lenient=lenient)
 
 
 def read_body(path: Path, body: Any, *, lenient: bool = False) -> Imported:
@@ -98,7 +125,7 @@ def read_body(path: Path, body: Any, *, lenient: bool = False) -> Imported:
         annotations = []
     for index, one in enumerate(annotations):
         _annotation(file, index, one, names, images, problems, stats, types, attributes)
-    schema = build("explicit", classes, annotation_types=types, attributes=attributes)
+    schema = build("explicit", classes, annotation_types=types, attributes=attributes, source=file)
     return Imported(
         format="coco", schema=schema, files=(path,), stats=stats, problems=tuple(problems.found)
     )
@@ -116,7 +143,10 @@ def _categories(file: str, items: list[Any], problems: Problems) -> list[LabelCl
         if not isinstance(cid, int) or isinstance(cid, bool):
             problems.report(file, f"category id {cid!r} is not an integer", path=f"{where}.id")
             continue
-        if not isinstance(name, str) or not name.strip():
+        if not -(2**63) <= cid < 2**63:
+            problems.report(file, "category id does not fit in 64 bits", path=f"{where}.id")
+            continue
+        if not isinstance(name, str) or not name.strip() or text_problem(name) is not None:
             problems.report(file, f"category name {name!r} is not a name", path=f"{where}.name")
             continue
         if cid in classes:
@@ -201,11 +231,12 @@ def _annotation(
     if "category_id" not in one:
         return  # a caption or other category-less annotation: nothing of the schema
     cid = one["category_id"]
-    if cid not in names or isinstance(cid, bool):
+    if not _key(cid) or cid not in names:
         problems.report(file, f"unknown category id {cid!r}", path=f"{where}.category_id")
         return
-    if images is not None and one.get("image_id") not in images:
-        problems.report(file, f"unknown image id {one.get('image_id')!r}", path=f"{where}.image_id")
+    image_id = one.get("image_id")
+    if images is not None and (not _key(image_id) or image_id not in images):
+        problems.report(file, f"unknown image id {image_id!r}", path=f"{where}.image_id")
         return
     shapes = _shapes(file, where, one, problems)
     if shapes is None:

@@ -13,11 +13,16 @@ from pathlib import Path
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.labels import coco, kitti, voc, yolo
+from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
 from lineal.labels.schema import FORMATS, LabelFileError, Problem, merge
 from lineal.labels.stats import Stats
 
+#: ``reader(path, *, lenient, folder)``: every reader (and every one to come) reads each file
+#: through ``folder`` (lineal.labels.folder), so none leaves the dataset folder.
 Reader = Callable[..., Imported]
+#: How much of a .txt file is read to tell KITTI labels from other text.
+SNIFF = 1 << 16
 READERS: dict[str, Reader] = {
     "coco": coco.read,
     "kitti": kitti.read,
@@ -26,8 +31,9 @@ READERS: dict[str, Reader] = {
 }
 
 
-def format_of(path: Path) -> str:
-    """The format of one label file, from its name and (for .txt) its first line."""
+def format_of(path: Path, folder: Folder | None = None) -> str:
+    """The format of one label file (inside ``folder``, by default its own), from its name
+    and (for .txt) its first line."""
     suffix = path.suffix.lower()
     if suffix == ".json":
         return "coco"
@@ -36,8 +42,10 @@ def format_of(path: Path) -> str:
     if suffix in (".yaml", ".yml", ".data", ".names") or path.name in yolo.NAME_FILES:
         return "yolo"
     if suffix == ".txt":
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            first = next((line for line in lines if line.strip()), "")
+        real = (folder or Folder.of(path)).check(path)  # never a FIFO: it would not answer
+        with real.open("rb") as opened:
+            head = opened.read(SNIFF).decode("utf-8", errors="replace")
+        first = next((line for line in head.splitlines() if line.strip()), "")
         if len(first.split()) in (15, 16):
             return "kitti"
     raise InvalidInput(
@@ -46,19 +54,32 @@ def format_of(path: Path) -> str:
     )
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL in it
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise InvalidInput(f"bad path {path}: {reason}", hint="check the path") from exc
+
+
 def import_path(path: Path, *, format: str = "auto", lenient: bool = False) -> Imported:
-    """The one schema ``path`` (a file, or a folder in a known layout) holds."""
-    if not path.exists():
+    """The one schema ``path`` (a file, or a folder in a known layout) holds.
+
+    Every file read resolves inside the folder given, or the folder of the file given
+    (lineal.labels.folder): a path a label file names that leads out of it is refused.
+    """
+    if not _exists(path):
         raise NotFound(f"no such file or folder: {path}")
+    folder = Folder.of(path)
     if format != "auto":
         if format not in FORMATS:
             raise InvalidInput(f"bad format {format!r}: expected auto, {', '.join(FORMATS)}")
-        return READERS[format](path, lenient=lenient)
+        return READERS[format](path, lenient=lenient, folder=folder)
     if not path.is_dir():
-        return READERS[format_of(path)](path, lenient=lenient)
+        return READERS[format_of(path)](path, lenient=lenient, folder=folder)
     found = dataset_schemas(path, lenient=lenient)
     if not found and (loose := _loose_format(path)) is not None:
-        return READERS[loose](path, lenient=lenient)
+        return READERS[loose](path, lenient=lenient, folder=folder)
     if not found:
         raise InvalidInput(
             f"found no annotations in a known layout under {path}",
@@ -79,9 +100,10 @@ def _loose_format(folder: Path) -> str | None:
         return "voc"
     first = next(iter(sorted(folder.glob("*.txt"))), None)
     try:
-        return "kitti" if first is not None and format_of(first) == "kitti" else None
+        found = first is not None and format_of(first, Folder.of(folder)) == "kitti"
     except InvalidInput:
         return None
+    return "kitti" if found else None
 
 
 def _coco_candidates(folder: Path) -> Iterator[Path]:
@@ -100,13 +122,13 @@ def _coco_candidates(folder: Path) -> Iterator[Path]:
     yield from sorted(splits)
 
 
-def _coco(folder: Path, lenient: bool, skipped: list[Problem]) -> list[Imported]:
+def _coco(folder: Path, root: Folder, lenient: bool, skipped: list[Problem]) -> list[Imported]:
     groups: dict[tuple[object, ...], list[Imported]] = {}
     for candidate in _coco_candidates(folder):
         if not candidate.is_file():
             continue
         try:
-            body = coco.load(candidate)
+            body = coco.load(candidate, folder=root)
             if not coco.looks_like_coco(body):
                 continue  # some other JSON (a config, a results file): not a schema
             one = coco.read_body(candidate, body, lenient=lenient)
@@ -143,6 +165,7 @@ def dataset_schemas(folder: Path, *, lenient: bool = False) -> list[Imported]:
     one schema). With ``lenient``, unreadable files are listed as problems and skipped."""
     found: list[Imported] = []
     skipped: list[Problem] = []
+    root = Folder.of(folder)
     places: list[tuple[str, Path]] = []
     if yolo.find_names(folder) is not None:
         places.append(("yolo", folder))
@@ -152,12 +175,12 @@ def dataset_schemas(folder: Path, *, lenient: bool = False) -> list[Imported]:
         places.append(("voc", folder))
     for format, place in places:
         try:
-            found.append(READERS[format](place, lenient=lenient))
+            found.append(READERS[format](place, lenient=lenient, folder=root))
         except LabelFileError as exc:
             if not lenient:
                 raise
             skipped.append(exc.problem)
-    found.extend(_coco(folder, lenient, skipped))
+    found.extend(_coco(folder, root, lenient, skipped))
     if skipped and not found:
         raise LabelFileError(skipped[0])  # nothing else to import: the first problem is why
     if skipped:

@@ -8,6 +8,7 @@ darknet exports do). Only the image's header is read, with Pillow when it is ins
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,14 @@ class ImageSizes:
             if image is None:
                 continue
             try:
-                with self._pil.open(image) as opened:
-                    width, height = opened.size
-                    return int(width), int(height)
-            except (OSError, ValueError):  # UnidentifiedImageError is an OSError
-                return None
+                if not image.is_file():  # a FIFO would block, a device never end
+                    return None
+                with warnings.catch_warnings():
+                    # Only the header is read: a huge size is a size, not a bomb to defuse.
+                    warnings.simplefilter("ignore", self._pil.DecompressionBombWarning)
+                    with self._pil.open(image) as opened:
+                        width, height = opened.size
+                        return int(width), int(height)
+            except (OSError, ValueError, self._pil.DecompressionBombError):
+                return None  # UnidentifiedImageError is an OSError
         return None

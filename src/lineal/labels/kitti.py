@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lineal.labels.folder import Folder
 from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 #: The fields after the type, as the KITTI object development kit names them.
@@ -30,11 +38,13 @@ def label_folder(path: Path) -> Path | None:
     return None
 
 
-def read(path: Path, *, lenient: bool = False) -> Imported:
-    """Import one label file, a ``label_2`` folder, or a KITTI root holding one."""
+def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> Imported:
+    """Import one label file, a ``label_2`` folder, or a KITTI root holding one; ``folder``:
+    the dataset folder every file read must be in (by default, ``path``'s)."""
+    folder = folder or Folder.of(path)
     if path.is_dir():
-        folder = label_folder(path) or path
-        files = sorted(p for p in folder.glob("*.txt") if p.is_file())
+        labels = label_folder(path) or path
+        files = sorted(p for p in labels.glob("*.txt") if p.is_file())
         if not files:
             raise LabelFileError(Problem(file=str(path), message="no KITTI label files (*.txt)"))
     else:
@@ -45,12 +55,13 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     names: set[str] = set()
     sizes = ImageSizes({"label_2": "image_2"})
     for file in files:
-        _read_file(file, problems, stats, types, names, sizes)
+        _read_file(file, folder, problems, stats, types, names, sizes)
     schema = build(
         "implicit",
         [LabelClass(name=n) for n in names],
         annotation_types=types,
         attributes=ATTRIBUTES if stats.annotations else (),
+        source=str(path),
     )
     return Imported(
         format="kitti",
@@ -63,22 +74,21 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
 
 def _read_file(
     path: Path,
+    folder: Folder,
     problems: Problems,
     stats: Stats,
     types: set[str],
     names: set[str],
     sizes: ImageSizes,
 ) -> None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise LabelFileError(
-            Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
-        ) from exc
+    text = folder.read_text(path)
     stats.image(*(sizes.size(path) or (None, None)))
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
+            continue
+        if (problem := text_problem(fields[0])) is not None:
+            problems.report(str(path), f"type {fields[0]!r} {problem}", line=number)
             continue
         if len(fields) not in (15, 16):
             problems.report(

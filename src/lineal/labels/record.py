@@ -146,10 +146,17 @@ def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
     what it is called, and the schema."""
     from lineal.labels.detect import import_path
 
-    if Path(text).exists():
+    if _is_path(text):
         return text, import_path(Path(text)).schema
     artifact = resolve(repo, text)
     return artifact.ref, stored_schema(artifact)
+
+
+def _is_path(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # no file can have that name: it may be a reference
+        return False
 
 
 def named(repo: Lineal, artifact: Artifact) -> Artifact:
@@ -213,14 +220,20 @@ def dataset_meta(found: list[Imported], problems: list[Problem], root: Path) -> 
                 "format": one.format,
                 "schema": one.schema.digest,
                 "files": len(one.files),
-                "sources": [_inside(f, root) for f in one.files[:MAX_SOURCES]],
+                "sources": [_storable(_inside(f, root)) for f in one.files[:MAX_SOURCES]],
                 "stats": one.stats.as_dict(),
             }
             for one in found
         ],
         "problems": len(every),
-        "problem_list": [str(p) for p in every[:MAX_PROBLEMS]],
+        "problem_list": [_storable(str(p)) for p in every[:MAX_PROBLEMS]],
     }
+
+
+def _storable(text: str) -> str:
+    """``text`` as every store holds it: the undecodable bytes of a file name (surrogate
+    escapes) and U+0000 written as backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _inside(path: Path, root: Path) -> str:

@@ -129,19 +129,58 @@ class LabelSchema:
             raise InvalidInput(f"not a canonical label schema: {exc}") from exc
 
 
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as a schema's name, or None: every backend stores UTF-8
+    text without U+0000 (a label file can spell both with JSON escapes)."""
+    if "\x00" in text:
+        return "contains U+0000"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _storable(classes: list[LabelClass], attributes: Iterable[str], source: str) -> None:
+    """Raise a LabelFileError naming ``source`` for the first text or number of the schema
+    that no store can hold."""
+    for one in classes:
+        problem = text_problem(one.name)
+        if problem is not None:
+            raise LabelFileError(Problem(file=source, message=f"class {one.name!r} {problem}"))
+        for text in (one.supercategory or "", *one.keypoints, *one.parts):
+            problem = text_problem(text)
+            if problem is not None:
+                message = f"class {one.name!r}: {text!r} {problem}"
+                raise LabelFileError(Problem(file=source, message=message))
+        if any(not -(2**63) <= n < 2**63 for pair in one.skeleton for n in pair):
+            message = f"class {one.name!r}: a skeleton index does not fit in 64 bits"
+            raise LabelFileError(Problem(file=source, message=message))
+    for text in attributes:
+        problem = text_problem(text)
+        if problem is not None:
+            raise LabelFileError(Problem(file=source, message=f"attribute {text!r} {problem}"))
+
+
 def build(
     id_rule: str,
     classes: Iterable[LabelClass],
     *,
     annotation_types: Iterable[str] = (),
     attributes: Iterable[str] = (),
+    source: str | None = None,
 ) -> LabelSchema:
     """A schema with its classes put in canonical order for ``id_rule``.
 
     explicit: sorted by id (ids must be unique); positional: ids are the positions, given
-    order kept; implicit: names deduplicated and sorted, ids dropped.
+    order kept; implicit: names deduplicated and sorted, ids dropped. ``source``: the file or
+    folder the classes were read from, named by the LabelFileError for text no store holds.
     """
     found = list(classes)
+    attributes = list(attributes)
+    if source is not None:
+        _storable(found, attributes, source)
     if id_rule == "explicit":
         if any(c.id is None for c in found):
             raise InvalidInput("explicit ids: every class needs an id")

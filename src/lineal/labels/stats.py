@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 #: COCO's area ranges (pixels²): small < 32², medium < 96², large beyond.
 SMALL, MEDIUM = 32.0**2, 96.0**2
@@ -52,7 +52,7 @@ class Stats:
 
     def image(self, width: float | None = None, height: float | None = None) -> None:
         self.images += 1
-        if width is not None and height is not None and width > 0 and height > 0:
+        if _size(width) and _size(height):
             self.image_sizes[f"{_int(width)}x{_int(height)}"] += 1
 
     def annotation(
@@ -68,7 +68,8 @@ class Stats:
         self.per_type.update(types)
         if crowd:
             self.crowd += 1
-        if box_area is not None and box_area >= 0:
+        # A label file can say 1e999: infinity is no area, and has no canonical form.
+        if box_area is not None and math.isfinite(box_area) and box_area >= 0:
             self.box_areas.append(box_area)
 
     def merge(self, other: Stats) -> None:
@@ -102,6 +103,10 @@ class Stats:
             "box_area": boxes,
             "image_sizes": sizes,
         }
+
+
+def _size(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value) and value > 0
 
 
 def _int(value: float) -> int | float:

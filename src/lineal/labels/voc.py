@@ -1,22 +1,38 @@
 """Pascal VOC annotations: one XML file per image; classes implicit (the names seen), or
 positional when a ``labelmap.txt`` (datumaro's VOC export) lists them.
 
-Reads files with the standard library's expat parser, which gives every element its line and
-never fetches external entities; never records anything.
+Reads files through defusedxml's SAX parser, which gives every element its line, refuses
+entity declarations (a few hundred bytes of nested entities expand without bound) and never
+fetches external entities; never records anything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.parsers import expat
+from typing import TYPE_CHECKING
+from xml.sax.handler import ContentHandler
 
+from lineal.labels.folder import Folder
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
+
+if TYPE_CHECKING:
+    from xml.sax.xmlreader import AttributesImpl, Locator
 
 #: Per-object fields recorded as attributes when present.
 OBJECT_ATTRIBUTES = ("difficult", "occluded", "pose", "truncated")
+_NO_ENTITIES = (
+    "remove the <!DOCTYPE> block and its <!ENTITY> declarations: VOC annotations need none"
+)
 
 
 @dataclass(slots=True)
@@ -33,35 +49,76 @@ class Element:
         return [c for c in self.children if c.tag == tag]
 
 
-def parse_xml(path: Path) -> Element:
-    """The element tree of ``path`` with line numbers, or a LabelFileError at the bad line."""
-    parser = expat.ParserCreate()
-    stack: list[Element] = []
-    root: list[Element] = []
+class _Builder(ContentHandler):
+    """SAX events to Elements; an element's text is gathered in pieces and joined once."""
 
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        element = Element(tag, parser.CurrentLineNumber)
-        (stack[-1].children if stack else root).append(element)
-        stack.append(element)
+    def __init__(self) -> None:
+        super().__init__()
+        self.locator: Locator | None = None
+        self.stack: list[tuple[Element, list[str]]] = []
+        self.roots: list[Element] = []
 
-    def end(tag: str) -> None:
-        stack.pop()
+    def setDocumentLocator(self, locator: Locator) -> None:  # noqa: N802 - SAX's names
+        self.locator = locator
 
-    def text(data: str) -> None:
-        if stack:
-            stack[-1].text += data
+    def line(self) -> int:
+        return (self.locator.getLineNumber() or 1) if self.locator is not None else 1
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802
+        element = Element(name, self.line())
+        (self.stack[-1][0].children if self.stack else self.roots).append(element)
+        self.stack.append((element, []))
+
+    def endElement(self, name: str) -> None:  # noqa: N802
+        element, pieces = self.stack.pop()
+        element.text = "".join(pieces)
+
+    def characters(self, content: str) -> None:
+        if self.stack:
+            self.stack[-1][1].append(content)
+
+
+def parse_xml(path: Path, folder: Folder | None = None) -> Element:
+    """The element tree of ``path`` (a file inside ``folder``, by default its own folder)
+    with line numbers, or a LabelFileError at the bad line."""
+    from xml.sax import SAXParseException
+
+    import defusedxml.sax
+    from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
+
+    data = (folder or Folder.of(path)).read_bytes(path)
+    builder = _Builder()
     try:
-        parser.Parse(path.read_bytes(), True)
-    except expat.ExpatError as exc:
-        message = f"malformed XML: {expat.ErrorString(exc.code)} (column {exc.offset + 1})"
+        defusedxml.sax.parseString(data, builder)  # entities and external references refused
+    except SAXParseException as exc:
+        column = exc.getColumnNumber()
+        where = f" (column {column + 1})" if isinstance(column, int) and column >= 0 else ""
         raise LabelFileError(
-            Problem(file=str(path), line=exc.lineno, message=message), hint="fix the XML syntax"
+            Problem(
+                file=str(path),
+                line=exc.getLineNumber(),
+                message=f"malformed XML: {exc.getMessage()}{where}",
+            ),
+            hint="fix the XML syntax",
         ) from exc
-    return root[0]
+    except LookupError as exc:  # an encoding Python does not know
+        raise LabelFileError(
+            Problem(file=str(path), message=f"malformed XML: {exc}"),
+            hint='save it as UTF-8 and declare encoding="UTF-8" (or none)',
+        ) from exc
+    except EntitiesForbidden as exc:
+        message = f"declares the XML entity {exc.name!r}: lineal refuses entity declarations"
+        raise LabelFileError(
+            Problem(file=str(path), line=builder.line(), message=message), hint=_NO_ENTITIES
+        ) from exc
+    except ExternalReferenceForbidden as exc:
+        message = f"refers to the external entity {exc.sysid!r}: lineal fetches none"
+        raise LabelFileError(
+            Problem(file=str(path), line=builder.line(), message=message), hint=_NO_ENTITIES
+        ) from exc
+    if not builder.roots:
+        raise LabelFileError(Problem(file=str(path), message="malformed XML: no root element"))
+    return builder.roots[0]
 
 
 def annotation_files(path: Path) -> list[Path]:
@@ -72,36 +129,41 @@ def annotation_files(path: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.xml") if p.is_file())
 
 
-def _labelmap(path: Path, problems: Problems) -> list[LabelClass]:
+def _labelmap(path: Path, folder: Folder, problems: Problems) -> list[LabelClass]:
     """datumaro's ``label:color_rgb:parts:actions`` lines, in order."""
     classes: list[LabelClass] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(folder.read_text(path).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(":")
         if len(parts) != 4 or not parts[0].strip():
             problems.report(str(path), "expected label:color_rgb:parts:actions", line=number)
             continue
+        if (problem := text_problem(line)) is not None:
+            problems.report(str(path), f"{line!r} {problem}", line=number)
+            continue
         found = tuple(p for p in parts[2].split(",") if p)
         classes.append(LabelClass(name=parts[0].strip(), parts=found))
     return classes
 
 
-def read(path: Path, *, lenient: bool = False) -> Imported:
-    """Import one VOC XML file, an Annotations folder, or a VOC root."""
+def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> Imported:
+    """Import one VOC XML file, an Annotations folder, or a VOC root; ``folder``: the dataset
+    folder every file read must be in (by default, ``path``'s)."""
+    folder = folder or Folder.of(path)
     files = annotation_files(path)
     if not files:
         raise LabelFileError(Problem(file=str(path), message="no VOC annotation files (*.xml)"))
     problems = Problems(lenient=lenient)
     labelmap = path / "labelmap.txt" if path.is_dir() else None
-    declared = _labelmap(labelmap, problems) if labelmap and labelmap.is_file() else None
+    declared = _labelmap(labelmap, folder, problems) if labelmap and labelmap.exists() else None
     known = {c.name for c in declared} if declared is not None else None
     stats = Stats(box_unit="px")
     seen: dict[str, set[str]] = {}
     types: set[str] = set()
     attributes: set[str] = set()
     for file in files:
-        _read_file(file, known, problems, stats, seen, types, attributes)
+        _read_file(file, folder, known, problems, stats, seen, types, attributes)
     if declared is not None:
         classes = [
             LabelClass(name=c.name, parts=tuple(sorted(set(c.parts) | seen.get(c.name, set()))))
@@ -111,7 +173,7 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     else:
         classes = [LabelClass(name=n, parts=tuple(sorted(p))) for n, p in seen.items()]
         rule = "implicit"
-    schema = build(rule, classes, annotation_types=types, attributes=attributes)
+    schema = build(rule, classes, annotation_types=types, attributes=attributes, source=str(path))
     sources = (*files, labelmap) if declared is not None and labelmap else tuple(files)
     return Imported(
         format="voc", schema=schema, files=sources, stats=stats, problems=tuple(problems.found)
@@ -152,6 +214,7 @@ def _box(owner: Element, file: Path, problems: Problems) -> float | None:
 
 def _read_file(
     file: Path,
+    folder: Folder,
     known: set[str] | None,
     problems: Problems,
     stats: Stats,
@@ -159,7 +222,7 @@ def _read_file(
     types: set[str],
     attributes: set[str],
 ) -> None:
-    root = parse_xml(file)
+    root = parse_xml(file, folder)
     if root.tag != "annotation":
         raise LabelFileError(
             Problem(

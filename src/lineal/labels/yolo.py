@@ -7,14 +7,23 @@ Reads files only (PyYAML for data.yaml, imported when one is read); never record
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lineal.labels.folder import Folder
 from lineal.labels.images import ImageSizes
 from lineal.labels.imported import Imported
-from lineal.labels.schema import LabelClass, LabelFileError, Problem, Problems, build
+from lineal.labels.schema import (
+    LabelClass,
+    LabelFileError,
+    Problem,
+    Problems,
+    build,
+    text_problem,
+)
 from lineal.labels.stats import Stats
 
 YAML_FILES = ("data.yaml", "dataset.yaml", "data.yml")
@@ -28,6 +37,8 @@ class Keypoints:
     dims: int
 
 
+#: More keypoints than any pose layout has (COCO-WholeBody: 133); a bound on what is built.
+MAX_KEYPOINTS = 10_000
 NAME_FILES = ("obj.names", "classes.txt", "classes.names", "coco.names")
 #: Folders that hold label files beside a names file (darknet and ultralytics layouts).
 LABEL_DIRS = ("labels", "obj_train_data", "obj_valid_data", "obj_val_data", "obj_test_data")
@@ -41,17 +52,8 @@ def find_names(folder: Path) -> Path | None:
     return None
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise LabelFileError(
-            Problem(file=str(path), message=f"not UTF-8 text: {exc.reason}")
-        ) from exc
-
-
-def _names_file(path: Path, problems: Problems) -> list[str]:
-    lines = _text(path).splitlines()
+def _names_file(path: Path, folder: Folder, problems: Problems) -> list[str]:
+    lines = folder.read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     names: list[str] = []
@@ -59,14 +61,18 @@ def _names_file(path: Path, problems: Problems) -> list[str]:
         name = line.strip()
         if not name:
             problems.report(str(path), "empty class name", line=number)
+        elif (problem := text_problem(name)) is not None:
+            problems.report(str(path), f"class name {name!r} {problem}", line=number)
+            name = ""
         names.append(name or f"class_{len(names)}")
     return names
 
 
-def _obj_data(path: Path, problems: Problems) -> tuple[list[str], Path]:
-    """Darknet's obj.data: ``classes = N`` and ``names = path/to/obj.names``."""
+def _obj_data(path: Path, folder: Folder, problems: Problems) -> tuple[list[str], Path]:
+    """Darknet's obj.data: ``classes = N`` and ``names = path/to/obj.names`` (which must be
+    inside the dataset folder, like every file a label file names)."""
     settings: dict[str, tuple[str, int]] = {}
-    for number, line in enumerate(_text(path).splitlines(), 1):
+    for number, line in enumerate(folder.read_text(path).splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, eq, value = line.partition("=")
@@ -79,15 +85,16 @@ def _obj_data(path: Path, problems: Problems) -> tuple[list[str], Path]:
     value, number = settings["names"]
     # The names path is relative to where darknet ran; look beside obj.data first.
     candidates = [path.parent / Path(value).name, path.parent / value, path.parent.parent / value]
-    found = next((c for c in candidates if c.is_file()), None)
+    found = next((c for c in candidates if _is_file(c)), None)
     if found is None:
         raise LabelFileError(
             Problem(file=str(path), line=number, message=f"names file {value!r} not found")
         )
-    names = _names_file(found, problems)
+    folder.check(found, named_in=path, line=number)
+    names = _names_file(found, folder, problems)
     if "classes" in settings:
         count, at = settings["classes"]
-        if not count.isdigit():
+        if not (count.isascii() and count.isdigit()):
             problems.report(str(path), f"classes = {count!r} is not a number", line=at)
         elif int(count) != len(names):
             problems.report(
@@ -96,13 +103,43 @@ def _obj_data(path: Path, problems: Problems) -> tuple[list[str], Path]:
     return names, found
 
 
-def _data_yaml(path: Path, problems: Problems) -> tuple[list[str], Keypoints | None]:
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL in it: no such file
+        return False
+
+
+def _name(value: Any, path: Path, where: str) -> str:
+    """A class or keypoint name as YAML gave it: a string or a number, never a list or a
+    mapping (whose text, through YAML aliases, can be exponentially long)."""
+    if isinstance(value, list | Mapping):
+        message = "a name must be text, not a list or mapping"
+        raise LabelFileError(Problem(file=str(path), path=where, message=message))
+    if isinstance(value, str) and (problem := text_problem(value)) is not None:
+        raise LabelFileError(Problem(file=str(path), path=where, message=f"{value!r} {problem}"))
+    return str(value)
+
+
+def _data_yaml(
+    path: Path, folder: Folder, problems: Problems
+) -> tuple[list[str], Keypoints | None]:
     """Ultralytics data.yaml: ``names`` as a list or an ``{index: name}`` mapping, and for a
     pose dataset its keypoint layout (``kpt_shape``, names from ``kpt_names`` if given)."""
     import yaml
 
+    text = folder.read_text(path)
     try:
-        body = yaml.safe_load(_text(path))
+        body = yaml.safe_load(text)
+    except RecursionError as exc:
+        raise LabelFileError(
+            Problem(file=str(path), message="malformed YAML: nested too deeply"),
+            hint="no data.yaml nests this deep: fix the file",
+        ) from exc
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise LabelFileError(
+            Problem(file=str(path), message=f"malformed YAML: {exc}"), hint="fix the YAML"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -116,7 +153,7 @@ def _data_yaml(path: Path, problems: Problems) -> tuple[list[str], Keypoints | N
     raw = body["names"]
     names: list[str] = []
     if isinstance(raw, list):
-        names = [str(n) for n in raw]
+        names = [_name(n, path, f"names[{i}]") for i, n in enumerate(raw)]
     elif isinstance(raw, Mapping):
         keys = list(raw)
         if not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
@@ -127,13 +164,15 @@ def _data_yaml(path: Path, problems: Problems) -> tuple[list[str], Keypoints | N
             problems.report(
                 str(path), f"names indices {sorted(keys)} are not 0..{len(keys) - 1}", path="names"
             )
-        names = [str(raw[k]) for k in sorted(keys)]
+        names = [_name(raw[k], path, f"names[{k}]") for k in sorted(keys)]
     else:
         raise LabelFileError(
             Problem(file=str(path), path="names", message="names must be a list or a mapping")
         )
     count = body.get("nc")
-    if count is not None and count != len(names):
+    if count is not None and not isinstance(count, int):
+        problems.report(str(path), f"nc is {reprlib.repr(count)}, not a number", path="nc")
+    elif count is not None and count != len(names):
         problems.report(str(path), f"nc is {count} but names lists {len(names)}", path="nc")
     return names, _keypoints(path, body)
 
@@ -146,14 +185,15 @@ def _keypoints(path: Path, body: Mapping[str, Any]) -> Keypoints | None:
         not isinstance(shape, list)
         or len(shape) != 2
         or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape)
-        or shape[0] < 1
+        or not 1 <= shape[0] <= MAX_KEYPOINTS
         or shape[1] not in (2, 3)
     ):
         raise LabelFileError(
             Problem(
                 file=str(path),
                 path="kpt_shape",
-                message=f"kpt_shape must be [keypoints, 2 or 3], not {shape!r}",
+                message=f"kpt_shape must be [keypoints (1 to {MAX_KEYPOINTS}), 2 or 3], "
+                f"not {reprlib.repr(shape)}",
             )
         )
     count, dims = shape
@@ -162,18 +202,20 @@ def _keypoints(path: Path, body: Mapping[str, Any]) -> Keypoints | None:
     if isinstance(given, Mapping) and given:  # {class index: [names]}: one layout for all
         first = next(iter(given.values()))
         if isinstance(first, list) and len(first) == count:
-            names = [str(n) for n in first]
+            names = [_name(n, path, "kpt_names") for n in first]
     return Keypoints(names=tuple(names), dims=dims)
 
 
-def _label_files(folder: Path) -> Iterator[Path]:
+def _label_files(beside: Path) -> Iterator[Path]:
     for name in LABEL_DIRS:
-        if (folder / name).is_dir():
-            yield from sorted(p for p in (folder / name).rglob("*.txt") if p.is_file())
+        if (beside / name).is_dir():
+            yield from sorted(p for p in (beside / name).rglob("*.txt") if p.is_file())
 
 
-def read(path: Path, *, lenient: bool = False) -> Imported:
-    """Import a YOLO label set from a folder or its names file (see the module docstring)."""
+def read(path: Path, *, lenient: bool = False, folder: Folder | None = None) -> Imported:
+    """Import a YOLO label set from a folder or its names file (see the module docstring);
+    ``folder``: the dataset folder every file read must be in (by default, ``path``'s)."""
+    folder = folder or Folder.of(path)
     problems = Problems(lenient=lenient)
     names_path = find_names(path) if path.is_dir() else path
     if names_path is None:
@@ -183,12 +225,12 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     files = [names_path]
     pose: Keypoints | None = None
     if names_path.name.endswith((".yaml", ".yml")):
-        names, pose = _data_yaml(names_path, problems)
+        names, pose = _data_yaml(names_path, folder, problems)
     elif names_path.name.endswith(".data"):
-        names, found = _obj_data(names_path, problems)
+        names, found = _obj_data(names_path, folder, problems)
         files.append(found)
     else:
-        names = _names_file(names_path, problems)
+        names = _names_file(names_path, folder, problems)
     seen: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in seen:
@@ -201,10 +243,10 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
     sizes = ImageSizes({"labels": "images"})
     for labels in _label_files(names_path.parent):
         files.append(labels)
-        _label_file(labels, names, problems, stats, types, sizes, pose)
+        _label_file(labels, folder, names, problems, stats, types, sizes, pose)
     points = pose.names if pose is not None else ()
     classes = [LabelClass(name=n, keypoints=points) for n in names]
-    schema = build("positional", classes, annotation_types=types)
+    schema = build("positional", classes, annotation_types=types, source=str(names_path))
     return Imported(
         format="yolo",
         schema=schema,
@@ -216,6 +258,7 @@ def read(path: Path, *, lenient: bool = False) -> Imported:
 
 def _label_file(
     path: Path,
+    folder: Folder,
     names: list[str],
     problems: Problems,
     stats: Stats,
@@ -225,7 +268,7 @@ def _label_file(
 ) -> None:
     stats.image(*(sizes.size(path) or (None, None)))
     expected = 5 + len(pose.names) * pose.dims if pose is not None else 0
-    for number, line in enumerate(_text(path).splitlines(), 1):
+    for number, line in enumerate(folder.read_text(path).splitlines(), 1):
         fields = line.split()
         if not fields:
             continue

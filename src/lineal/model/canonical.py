@@ -97,12 +97,17 @@ def _ok(value: Any) -> bool:  # noqa: PLR0911 - a flat dispatch is the fast path
 
 def encode(value: Any) -> bytes:
     """Return the canonical bytes of ``value`` (see the module rules)."""
-    if not _ok(value):
-        _check(value, "$")
     try:
+        if not _ok(value):
+            _check(value, "$")
         return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidInput("string holds a lone surrogate; it is not valid Unicode") from exc
+    except RecursionError as exc:  # no fact nests this deep; Python's stack says where
+        raise InvalidInput(
+            "value nests lists or objects too deeply to encode",
+            hint="flatten it: no record needs hundreds of levels",
+        ) from exc
 
 
 def encode_checked(value: Any) -> str:
@@ -119,6 +124,8 @@ def decode(data: bytes) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"not a canonical payload: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInput("not a canonical payload: arrays or objects nested too deeply") from exc
 
 
 def format_time(moment: datetime) -> str:

@@ -112,6 +112,25 @@ def check_run_id(run_id: object) -> str:
     return run_id
 
 
+#: The largest number of rows a listing may be asked for: SQL's LIMIT is a signed 64-bit
+#: integer on every backend.
+MAX_LIMIT = 2**63 - 1
+
+
+def check_limit(limit: object) -> int | None:
+    """``limit`` (None: no limit) if it is a whole number of rows from 1 to MAX_LIMIT."""
+    if limit is None or (
+        isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= MAX_LIMIT
+    ):
+        return limit
+    huge = isinstance(limit, int) and limit.bit_length() > 256  # repr() refuses past 4300 digits
+    raise InvalidInput(
+        f"bad limit {'(a huge number)' if huge else repr(limit)}: "
+        f"expected a number from 1 to {MAX_LIMIT}",
+        hint="leave it out to list everything",
+    )
+
+
 def check_kind(kind: object) -> str:
     if not isinstance(kind, str) or kind not in ARTIFACT_KINDS:
         raise InvalidInput(

@@ -45,7 +45,7 @@ class RoleEdit:
         if not self.changed:
             return
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(self.text)
+        tmp.write_text(self.text, encoding="utf-8")
         tmp.replace(self.path)
 
 
@@ -58,7 +58,7 @@ def add_to_role(found: Workspace, agent: str, role: str) -> RoleEdit:
     path, _ = found.project_config()  # refuses a file that is not valid TOML
     if path is None:
         raise InvalidInput("roles live in lineal.toml beside .lineal/: no workspace here")
-    text = path.read_text() if path.is_file() else ""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     document = tomlkit.parse(text)
     roles = document.get("roles")
     if roles is None:

@@ -102,7 +102,12 @@ class Fingerprint:
 
 
 def check_path(path: Path) -> Path:
-    if not path.exists():
+    try:
+        found = path.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL in it
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(f"bad scene path {path}: {reason}", hint="check the path") from exc
+    if not found:
         raise InvalidInput(f"no such scene file: {path}", hint="check the path")
     if not path.is_file():
         raise InvalidInput(

@@ -12,9 +12,9 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from lineal.errors import InvalidInput, StoreUnavailable
+from lineal.errors import IntegrityError, InvalidInput, StoreUnavailable
 from lineal.store.migrations import SQLITE_TYPES
 from lineal.store.sql import SqlStore
 
@@ -25,8 +25,38 @@ if TYPE_CHECKING:
 LOCK_TIMEOUT = 300.0
 
 
+#: SQLite's result codes for a damaged file (SQLITE_CORRUPT) and one that is no database at
+#: all (SQLITE_NOTADB): no retry helps, only a good copy.
+_DAMAGED = (11, 26)
+
+
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the database file is damaged or is no database."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGED
+
+
+def damaged(exc: sqlite3.Error, path: str | None) -> IntegrityError:
+    """The error a damaged database file gets: what it is, and how to recover."""
+    return IntegrityError(
+        f"{path or 'the SQLite store'} is damaged: {exc}",
+        hint="restore it from a backup, or from a copy another machine holds (sqlite3's "
+        "`.recover` may save what is left), then run `lineal verify`",
+    )
+
+
+def _reraise(exc: sqlite3.DatabaseError, conn: sqlite3.Connection) -> NoReturn:
+    """Raise ``exc`` again, or the damaged-store error it means."""
+    if not is_damaged(exc):
+        raise exc
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()  # reads no page of the file
+    except sqlite3.Error:
+        row = None
+    raise damaged(exc, str(row[2]) if row and row[2] else None) from exc
+
+
 class SqliteSql:
-    """projections.Sql over a sqlite3 connection."""
+    """projections.Sql over a sqlite3 connection; a damaged file says so, with the fix."""
 
     __slots__ = ("conn",)
 
@@ -34,17 +64,29 @@ class SqliteSql:
         self.conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, params).rowcount
+        try:
+            return self.conn.execute(sql, params).rowcount
+        except sqlite3.DatabaseError as exc:
+            _reraise(exc, self.conn)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.conn.execute(sql, params).fetchone()
+        try:
+            row: tuple[Any, ...] | None = self.conn.execute(sql, params).fetchone()
+        except sqlite3.DatabaseError as exc:
+            _reraise(exc, self.conn)
         return row
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, params).fetchall()
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            _reraise(exc, self.conn)
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            _reraise(exc, self.conn)
 
 
 # A tampered byte can leave invalid UTF-8 behind; keep reading so verify can name the seq.
@@ -90,15 +132,21 @@ class SqliteStore(SqlStore):
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
+            if is_damaged(exc):
+                raise damaged(exc, self.path) from exc
             raise StoreUnavailable(
                 f"cannot open SQLite store {self.path}: {exc}",
                 hint="check the path and its permissions",
             ) from exc
         self._sql = SqliteSql(self._conn)
-        if create:
-            self.migrate()
-        else:
-            self._check_schema()
+        try:
+            if create:
+                self.migrate()
+            else:
+                self._check_schema()
+        except BaseException:
+            self._conn.close()  # a damaged file: no connection left open behind the error
+            raise
 
     def sql(self) -> SqliteSql:
         return self._sql
@@ -107,9 +155,9 @@ class SqliteStore(SqlStore):
         return connect(self.path, existing=True)  # never a new empty file where it was
 
     def _has_table(self, name: str) -> bool:
-        row = self._conn.execute(
+        row = self._sql.one(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
+        )
         return row is not None
 
     def _begin_write(self) -> None:
@@ -123,7 +171,7 @@ class SqliteStore(SqlStore):
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
+                    _reraise(exc, self._conn)
                 if time.monotonic() > deadline:
                     raise StoreUnavailable(
                         f"{self.path} stayed locked by another writer for {LOCK_TIMEOUT:.0f} s",
@@ -131,22 +179,27 @@ class SqliteStore(SqlStore):
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
+            except sqlite3.DatabaseError as exc:
+                _reraise(exc, self._conn)
             else:
                 return
 
     def _begin_read(self) -> None:
-        self._conn.execute("BEGIN")
+        self._sql.execute("BEGIN")
 
     def _end(self, *, commit: bool) -> None:
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT" if commit else "ROLLBACK")
+            self._sql.execute("COMMIT" if commit else "ROLLBACK")
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         cursor = self._conn.cursor()
         cursor.arraysize = 4096
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany():
-            yield from rows
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany():
+                yield from rows
+        except sqlite3.DatabaseError as exc:
+            _reraise(exc, self._conn)
 
     def close(self) -> None:
         self._conn.close()

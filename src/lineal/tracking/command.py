@@ -10,18 +10,13 @@ working folder and its digest. The command's SDK calls attach to the run (see ha
 
 from __future__ import annotations
 
-import collections
 import os
 import re
 import shutil
-import signal
-import subprocess
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
@@ -30,11 +25,8 @@ from lineal.model.entities import Artifact, Run
 from lineal.model.masking import is_secret_file, mask_output, secret_values
 from lineal.tracking import handshake
 from lineal.tracking.capture import scrub_argv
+from lineal.tracking.child import Echo, execute, last_lines
 from lineal.tracking.runs import ActiveRun, start
-
-#: How much of each output stream a run keeps (the tail, where errors usually are).
-TAIL_BYTES = 64 * 1024
-Echo = Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +60,7 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
             raise InvalidInput(f"bad --param {pair!r}: expected KEY=VALUE")
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep: kept as text
             value = text
         found[key] = value if isinstance(value, int | float | bool) or value is None else text
     return found
@@ -79,30 +71,6 @@ def _name(argv: Sequence[str]) -> str:
     return base[:128] or "command"
 
 
-def _pump(stream: IO[bytes], label: str, keep: collections.deque[bytes], echo: Echo) -> None:
-    size = 0
-    while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
-        echo(label, chunk)
-        keep.append(chunk)
-        size += len(chunk)
-        while size - len(keep[0]) >= TAIL_BYTES:
-            size -= len(keep.popleft())
-
-
-def _last(data: bytes, size: int) -> bytes:
-    """The last ``size`` bytes of ``data`` less the cut line they start with, if any: the
-    rest of a line is noise, and may be the end of a secret cut in two."""
-    if len(data) <= size:
-        return data
-    cut = data[-size:]
-    newline = cut.find(b"\n")
-    return cut[newline + 1 :] if newline >= 0 else cut
-
-
-def _tail(keep: collections.deque[bytes]) -> bytes:
-    return _last(b"".join(keep), TAIL_BYTES)
-
-
 def _record_tail(run: ActiveRun, label: str, data: bytes, known: Sequence[str]) -> None:
     """Record a stream's tail as a ``report``: masked, bytes and meta alike (it is what a push
     sends to a remote), with ``known`` secrets (argv values, secret variables) hidden too."""
@@ -110,7 +78,7 @@ def _record_tail(run: ActiveRun, label: str, data: bytes, known: Sequence[str]) 
     if not data:
         return
     cache = datasets.objects(run.repo)
-    text = _last(data, 4096).decode("utf-8", "replace").replace("\x00", "")
+    text = last_lines(data, 4096).decode("utf-8", "replace").replace("\x00", "")
     with cache.writing():  # a gc waits until the record names it
         digest = cache.add_bytes(data)
         cache.sync()  # durable before the record that names it
@@ -146,12 +114,14 @@ def run_command(
     """
     if not argv:
         raise InvalidInput("no command to run", hint="lineal run [OPTIONS] -- CMD [ARGS…]")
-    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+    if shutil.which(argv[0]) is None and not _exists(argv[0], "command", file=True):
         raise InvalidInput(f"command not found: {argv[0]}", hint="check the name and your PATH")
     roles = [_role_and_path(text) for text in inputs]
     for _, path in roles:
-        if not Path(path).exists():
+        if not _exists(path, "--in"):
             raise InvalidInput(f"input {path} does not exist", hint="check the --in path")
+    for path in outputs:
+        _exists(path, "--out")  # a path no command could create is refused before it runs
     run = start(repo, name or _name(argv), params=params, seed=seed)
     cwd = Path.cwd()
     channel: Path | None = None
@@ -217,9 +187,21 @@ def _role_and_path(text: str) -> tuple[str, str]:
     """``--in PATH`` (role ``input``) or ``--in ROLE=PATH`` (``train=data/train``: a role such
     as train or eval, which label-schema checks read); an existing path is taken whole."""
     role, sep, path = text.partition("=")
-    if sep and path and _ROLE.fullmatch(role) and not Path(text).exists():
+    if sep and path and _ROLE.fullmatch(role) and not _exists(text, "--in"):
         return role, path
     return "input", text
+
+
+def _exists(path: str, what: str, *, file: bool = False) -> bool:
+    """Whether ``path`` exists (``file``: is a file). A path the system cannot look up at all
+    (a name longer than it allows, a NUL byte) is refused, naming ``what`` it was given as."""
+    try:
+        return Path(path).is_file() if file else Path(path).exists()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(
+            f"bad {what} path {path}: {reason}", hint=f"check the {what} path"
+        ) from exc
 
 
 def _use_inputs(
@@ -342,53 +324,3 @@ def _execute(
     for label, data in tails.items():
         _record_tail(run, label, data, known)
     return code
-
-
-def execute(
-    argv: Sequence[str], echo: Echo, *, env: Mapping[str, str], cwd: Path | None = None
-) -> tuple[int, dict[str, bytes]]:
-    """Run ``argv`` with its output through ``echo``; its exit code and each stream's tail.
-
-    SIGTERM is passed on to the child; Ctrl-C reaches it directly, and its exit code tells.
-    """
-    child = subprocess.Popen(  # noqa: S603 - running the user's command is the point
-        list(argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-    )
-    assert child.stdout is not None  # noqa: S101 - PIPE above
-    assert child.stderr is not None  # noqa: S101
-    tails: dict[str, collections.deque[bytes]] = {
-        "stdout": collections.deque(),
-        "stderr": collections.deque(),
-    }
-    pumps = [
-        threading.Thread(target=_pump, args=(child.stdout, "stdout", tails["stdout"], echo)),
-        threading.Thread(target=_pump, args=(child.stderr, "stderr", tails["stderr"], echo)),
-    ]
-    for pump in pumps:
-        pump.start()
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        child.send_signal(signum)
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except KeyboardInterrupt:
-                continue  # the child got the same SIGINT; its exit code tells the story
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        for pump in pumps:
-            pump.join()
-        child.stdout.close()
-        child.stderr.close()
-    return code, {label: _tail(keep) for label, keep in tails.items()}

@@ -7,7 +7,6 @@ the column where the text stopped making sense and what was expected there.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import NoReturn
 
 from lineal.errors import InvalidInput
@@ -42,6 +41,9 @@ from lineal.tracking.filters import (
 )
 
 _STEP_TAIL = re.compile(r"[A-Za-z0-9_.]")  # what may not follow a step's digits
+#: The deepest nesting of parentheses and 'not's a filter may have (Python allows 200
+#: nested parentheses too); it bounds the parser's recursion and the SQL expression's depth.
+MAX_NESTING = 200
 
 
 class Parser:
@@ -51,6 +53,7 @@ class Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0  # open parentheses and 'not's around the current position
 
     def fail(self, expected: str, at: int | None = None) -> InvalidInput:
         column = (self.pos if at is None else at) + 1
@@ -85,25 +88,52 @@ class Parser:
         return expr
 
     def expr(self) -> Expr:
-        return self.chain("or", lambda: self.chain("and", self.unary, And), Or)
+        # Chains are loops, not recursion: a flat `a and b and …` of any length parses.
+        items = [self.conjunction()]
+        while self.peek_word() == "or":
+            self.pos += 2
+            items.append(self.conjunction())
+        return items[0] if len(items) == 1 else Or(items=tuple(items))
 
-    def chain(self, word: str, item: Callable[[], Expr], kind: type[And] | type[Or]) -> Expr:
-        items = [item()]
-        while self.peek_word() == word:
-            self.pos += len(word)
-            items.append(item())
-        return items[0] if len(items) == 1 else kind(items=tuple(items))
+    def conjunction(self) -> Expr:
+        items = [self.unary()]
+        while self.peek_word() == "and":
+            self.pos += 3
+            items.append(self.unary())
+        return items[0] if len(items) == 1 else And(items=tuple(items))
+
+    def deeper(self, at: int) -> None:
+        """One more level of nesting (a '(' or a 'not' at ``at``), within MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise InvalidInput(
+                f"filter nests deeper than {MAX_NESTING} parentheses and 'not's "
+                f"(at column {at + 1})",
+                hint="write it flatter: `not (a or b)` is `not a and not b`, "
+                "and `not not a` is `a`",
+            )
 
     def unary(self) -> Expr:
-        word = self.peek_word()
-        if word == "not":
+        nots = 0  # `not not … x` is read in a loop, so only the depth limit bounds it
+        while self.peek_word() == "not":
+            self.deeper(self.pos)
             self.pos += 3
-            return Not(item=self.unary())
+            nots += 1
+        expr = self.operand()
+        for _ in range(nots):
+            expr = Not(item=expr)
+        self.depth -= nots
+        return expr
+
+    def operand(self) -> Expr:
+        word = self.peek_word()
         start = self.pos
         if self.take("("):
+            self.deeper(start)
             expr = self.expr()
             if not self.take(")"):
                 raise self.fail(f"expected ')' to close the '(' at column {start + 1}")
+            self.depth -= 1
             return expr
         if word in ("uses", "generated"):
             self.pos += len(word)

@@ -40,6 +40,11 @@ from lineal.errors import InvalidInput, NotFound
 from lineal.model.canonical import encode_checked, format_time
 from lineal.tracking.filters import And, Compare, Expr, Generated, Not, Or, Uses, Value
 
+#: At most this many conditions are joined by AND (or OR) in one pair of parentheses.
+GROUP = 8
+#: The deepest and/or/not nesting (see sql_depth) compiled: SQLite 3.40's parser overflows its
+#: stack at about 25 levels of alternating and/or around this module's subqueries.
+MAX_SQL_DEPTH = 20
 _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LIKE = "lower({}) LIKE lower(?) ESCAPE '\\'"
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
@@ -67,6 +72,15 @@ _COVERS = (
     "EXISTS (SELECT 1 FROM metric_batches b WHERE b.run_id = r.id AND b.key = ?"
     " AND b.first_step <= ? AND b.last_step >= ?)"
 )
+# In a chain of more than GROUP conditions every test is an uncorrelated IN, and each group
+# of GROUP is wrapped in COALESCE(…, NULL) (the same value, NULL kept): PostgreSQL turns the
+# IN subqueries of a top-level AND into joins, and the correlated EXISTS into subplans, and
+# plans either in time that grows with the cube of their number (256 took 30 s); inside the
+# COALESCE each IN is one hashed subplan, and 3,000 conditions plan in a tenth of a second.
+_WIDE_COVERS = (
+    "r.id IN (SELECT b.run_id FROM metric_batches b WHERE b.key = ?"
+    " AND b.first_step <= ? AND b.last_step >= ?)"
+)
 #: The runs matching a compiled condition {where} that logged key ? in a batch spanning step ?.
 COVERING = (
     "SELECT DISTINCT b.run_id FROM metric_batches b WHERE b.key = ? AND b.first_step <= ?"
@@ -87,8 +101,57 @@ def compile_where(
     is the caller's expression for a run's status (it may compute 'crashed'). Exact, except
     for ``metrics.K@N``: see the module's docstring.
     """
+    depth = sql_depth(expr)
+    if depth > MAX_SQL_DEPTH:
+        raise InvalidInput(
+            f"filter nests and/or/not {depth} levels deep; SQL takes at most {MAX_SQL_DEPTH}",
+            hint="write it flatter: `not (a or b)` is `not a and not b`, `not not a` is `a`, "
+            "and a long chain of `and`s (or of `or`s) of any length is fine",
+        )
     compiler = _Compiler(resolve=resolve, status_sql=status_sql)
     return compiler.expr(expr), compiler.params
+
+
+def _groups(count: int) -> int:
+    """How many levels of parentheses :func:`_joined` puts around ``count`` items (the
+    COALESCE around the first level of a long chain's groups counts as one more)."""
+    levels = 1 if count <= GROUP else 2
+    while count > GROUP:
+        count = -(-count // GROUP)
+        levels += 1
+    return levels
+
+
+def sql_depth(expr: Expr) -> int:
+    """How deeply the SQL of ``expr`` nests parentheses, in levels of and/or/not (a flat
+    chain counts as log8 of its length, as :func:`_joined` groups it). Walks with a list, not
+    recursion: a tree built in Python may be deeper than the parser allows."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, And | Or):
+            stack.extend((item, depth + _groups(len(node.items))) for item in node.items)
+        elif isinstance(node, Not):
+            stack.append((node.item, depth + 1))
+        else:
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _joined(parts: list[str], word: str) -> str:
+    """``parts`` joined by ``word`` in parenthesised groups of at most GROUP, then groups of
+    groups: SQLite reads `a AND b AND …` as a tree as deep as the chain is long and refuses
+    one deeper than 1000, so 3,000 conditions in a row would fail; grouped, they nest 4 deep.
+    A long chain's first groups are wrapped in COALESCE (see _WIDE_COVERS)."""
+    wrap = len(parts) > GROUP
+    while True:
+        parts = ["(" + word.join(parts[i : i + GROUP]) + ")" for i in range(0, len(parts), GROUP)]
+        if wrap:
+            parts = [f"COALESCE({part}, NULL)" for part in parts]
+            wrap = False
+        if len(parts) == 1:
+            return parts[0]
 
 
 def like_pattern(glob: str) -> str:
@@ -131,11 +194,17 @@ class _Compiler:
         self.resolve = resolve
         self.status_sql = status_sql
         self.params: list[Any] = []
+        self.wide = 0  # how many long chains (more than GROUP items) enclose the current item
 
     def expr(self, expr: Expr, negated: bool = False) -> str:
         if isinstance(expr, And | Or):
             word = " AND " if isinstance(expr, And) else " OR "
-            return "(" + word.join(self.expr(item, negated) for item in expr.items) + ")"
+            wide = len(expr.items) > GROUP
+            self.wide += wide
+            try:
+                return _joined([self.expr(item, negated) for item in expr.items], word)
+            finally:
+                self.wide -= wide
         if isinstance(expr, Not):
             return f"NOT ({self.expr(expr.item, not negated)})"
         if isinstance(expr, Uses | Generated):
@@ -152,7 +221,7 @@ class _Compiler:
         if negated:
             return "1 = 0"
         self.params.extend((expr.field.name, expr.field.step, expr.field.step))
-        return _COVERS
+        return _WIDE_COVERS if self.wide else _COVERS
 
     def bind(self, value: Any) -> str:
         self.params.append(value)
@@ -199,7 +268,8 @@ class _Compiler:
     def scoped(self, expr: Compare) -> str:
         field, op, value = expr.field, expr.op, expr.value
         assert field.scope is not None  # noqa: S101 - column() takes the rest
-        template = (_IN if op == "=" and value is not None else _EXISTS)[field.scope]
+        equal = op == "=" and value is not None
+        template = (_IN if equal or self.wide else _EXISTS)[field.scope]
         self.params.append(field.name)
         if field.scope == "metrics":
             test = self.number("m.value", op, value)

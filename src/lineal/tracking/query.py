@@ -21,7 +21,7 @@ from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
-from lineal.model.entities import Run, split_node
+from lineal.model.entities import MAX_LIMIT, Run, check_limit, split_node
 from lineal.model.series import Series
 from lineal.store import liveness, run_queries
 from lineal.tracking.filters import (
@@ -44,6 +44,9 @@ from lineal.tracking.search import _digests
 #: What ``show`` may ask for besides the values the filter names.
 SHOWS = ("inputs", "outputs", "params", "metrics")
 _CHUNK = 500
+#: At most this many distinct ``metrics.KEY@STEP`` fields in one filter: each is one query
+#: over the filter's runs, so the work grows with their number times the filter's length.
+MAX_STEP_FIELDS = 256
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -169,10 +172,10 @@ def query(
             f"bad show {wrong[0]!r}: expected one of {', '.join(SHOWS)}",
             hint="e.g. --show inputs --show metrics",
         )
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise InvalidInput(f"bad limit {limit!r}: expected a positive number")
+    limit = check_limit(limit)
     tree = parse_filter(expr) if isinstance(expr, str) else expr
-    runs, at_step = matching_runs(repo, tree, limit=None if limit is None else limit + 1)
+    one_more = None if limit is None else min(limit + 1, MAX_LIMIT)  # to tell if there are more
+    runs, at_step = matching_runs(repo, tree, limit=one_more)
     more = limit is not None and len(runs) > limit
     chosen = runs[:limit] if limit is not None else runs
     matches = tuple(_match(repo, run, tree, at_step, shows) for run in chosen)
@@ -252,6 +255,12 @@ def matching_runs(
 
     where, params = compile_where(expr, resolve=resolve, status_sql=status)
     fields = step_fields(expr)
+    if len(fields) > MAX_STEP_FIELDS:
+        raise InvalidInput(
+            f"filter names {len(fields)} metrics at a step; at most {MAX_STEP_FIELDS}",
+            hint="ask about fewer steps at once (metrics.KEY@STEP), or filter on the latest "
+            "values (metrics.KEY)",
+        )
     if not fields:
         runs = run_queries.list_runs(
             db, where, params, status_sql=status, limit=limit, with_meta=with_meta

@@ -215,7 +215,7 @@ def replay(
 ) -> ReplayResult:
     """Re-execute ``ref``'s command in a sandbox (``keep``, or a temporary folder removed
     afterwards) and compare its outputs with the recorded ones."""
-    from lineal.tracking.command import execute
+    from lineal.tracking.child import execute
 
     run = repo.resolve(ref if ref.startswith("run/") else f"run/{ref}")
     if not isinstance(run, Run):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
-from lineal.model.entities import Run
+from lineal.model.entities import Run, check_limit
 from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.store import liveness, run_queries
@@ -32,8 +32,7 @@ def search_runs(
     repo: Lineal, where: str | None = "", *, limit: int | None = None, with_meta: bool = True
 ) -> list[Run]:
     """Runs matching ``where`` (empty or None: all), newest first."""
-    if limit is not None and limit < 1:
-        raise InvalidInput(f"bad limit {limit}: expected a positive number")
+    limit = check_limit(limit)
     db = repo.store.sql()
     status = run_queries.status_sql(liveness.crashed(db))
     sql, params = "", list[object]()
