@@ -120,11 +120,14 @@ def test_a_deleted_commit_is_found_against_the_kept_checkpoint(
 ) -> None:
     checkpoint_files.make(repo)
     raw(store_uri, "DELETE FROM commits WHERE last_seq = 3")  # seq 3 and 4: one transaction
-    # Records carry no transaction marker, and both were alice's: the chain cannot tell.
-    assert repo.verify().ok
-    lines = error_and_hint(lineal_cli("verify", cwd=space), "verify")
-    assert "saw 4 signed commits up to seq 4, the store has 3" in lines[0]
-    assert "a commit was deleted (two transactions merged into one)" in lines[0]
+    # Both were alice's, but commits chain: the next one names the deleted one.
+    report = repo.verify()
+    assert report.problem is not None
+    assert report.problem.seq == 3
+    assert "the commit ending at seq 3 was deleted" in report.problem.what
+    out = lineal_cli("verify", cwd=space)
+    assert out.returncode == 1
+    assert "the commit ending at seq 3 was deleted" in out.stdout + out.stderr
     done = lineal_cli(
         "checkpoint", "--verify", str(sorted(space.glob(".lineal/checkpoints/*"))[0]), cwd=space
     )

@@ -207,12 +207,15 @@ def test_one_signed_commit_per_transaction(store: SqlStore, signer: Signer) -> N
     commits = list(store.commits())
     assert [c.last_seq for c in commits] == [1, 2, 5]
     hashes = {r.seq: r.hash for r in store.records()}
+    previous = 0
     for commit in commits:
         assert commit.author == "alice"
         assert commit.key_id == signer.key_id
         assert commit.last_hash == hashes[commit.last_seq]
-        message = commit_message(commit.last_seq, commit.last_hash)
+        # each commit names the one before it: a deleted commit breaks the next signature
+        message = commit_message(commit.last_seq, commit.last_hash, previous)
         assert verify_signature(signer.public_key, message, commit.sig)
+        previous = commit.last_seq
     report = store.verify()
     assert report.ok
     assert report.commits == 3

@@ -207,7 +207,9 @@ def test_extra_record_without_commit(history: History) -> None:
 
 def _forge_commit(store: SqlStore, seq: int, signer: Signer, key_id: str, author: str) -> None:
     row = record_row(store, seq)
-    sig = signer.sign(commit_message(seq, row[5]))
+    before = store.sql().one("SELECT MAX(last_seq) FROM commits WHERE last_seq < ?", (seq,))
+    previous = before[0] if before and before[0] is not None else 0
+    sig = signer.sign(commit_message(seq, row[5], previous))  # chained to the commit before
     store.sql().execute(
         "INSERT INTO commits (last_seq, last_hash, author, key_id, sig) VALUES (?, ?, ?, ?, ?)",
         (seq, row[5], author, key_id, sig),
@@ -240,6 +242,16 @@ def test_extra_record_signed_by_an_unregistered_key(history: History, signer: Si
         "INSERT INTO tags (target, key, value, seq) VALUES ('agent/alice', 'role', 'admin', 14)"
     )
     healthy(store)
+
+
+def test_a_deleted_commit_is_found_though_one_agent_wrote_both_transactions(
+    history: History,
+) -> None:
+    """Commits chain (each signs the seq its predecessor ended at): deleting one merges two
+    transactions, and the next commit's signature no longer holds, whoever wrote them."""
+    store = history.store
+    store.sql().execute("DELETE FROM commits WHERE last_seq = 8")  # 6-8 and 9 by alice
+    bad_at(store, 8, "the commit ending at seq 8 was deleted")
 
 
 def test_resigned_middle_commit(history: History, signer: Signer) -> None:

@@ -24,9 +24,14 @@ def record_hash(prev: str, seq: int, time: str, author: str, op: str, payload_di
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def commit_message(last_seq: int, last_hash: str) -> bytes:
-    """The bytes a commit signature covers: the last record of the transaction."""
-    return f"lineal-commit\n{last_seq}\n{last_hash}".encode()
+def commit_message(last_seq: int, last_hash: str, previous: int | None = None) -> bytes:
+    """The bytes a commit signature covers: the last record of the transaction and, since
+    commits chain, the last seq of the commit before it (0 for the first). A commit row
+    deleted later breaks the next commit's signature, so two transactions cannot pass for
+    one. ``previous`` None: the form commits had before they chained (still verified)."""
+    if previous is None:
+        return f"lineal-commit\n{last_seq}\n{last_hash}".encode()
+    return f"lineal-commit/2\n{previous}\n{last_seq}\n{last_hash}".encode()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -94,6 +94,7 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
     missing: int | None = None
     problem: Problem | None = None
     op = ""
+    chained = _Chained()
     for seq, time, author, op, payload_digest, stored_hash, payload in rows:
         if seq != expected:
             if seq > expected:
@@ -125,9 +126,8 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
             problem = Problem(seq, "record is not covered by any signed commit")
             break
         if commit.author != author:
-            # Records carry no transaction marker: a deleted commit shows only when the
-            # transactions it split were written by different agents (checkpoints keep a
-            # digest of the commits for the rest: see lineal.ledger.checkpoint).
+            # A commit deleted between two agents' transactions (chained commits find the
+            # rest at the next signature; checkpoints keep a digest of the commits too).
             problem = Problem(
                 seq,
                 f"written by {author!r} inside a commit by {commit.author!r} (the commit "
@@ -135,10 +135,13 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
             )
             break
         if commit.last_seq == seq:
-            problem = _check_commit(commit, stored_hash, agents.keys) or agents.close_commit(commit)
+            problem = _check_commit(commit, stored_hash, agents.keys, chained) or (
+                agents.close_commit(commit)
+            )
             if problem:
                 break
             stats.commits += 1
+            chained.previous = seq
             commit = next(commit_iter, None)
         prev = stored_hash
         expected += 1
@@ -153,14 +156,45 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
     return problem, stats
 
 
-def _check_commit(commit: Commit, stored_hash: str, agents: dict[str, set[str]]) -> Problem | None:
+#: How many earlier seqs a broken chain is searched for the commit it really followed.
+_SEARCH = 100_000
+
+
+@dataclass(slots=True)
+class _Chained:
+    """Where the commits stand: the last seq of the one before, and whether they chain (once
+    one commit names its predecessor, every later one must)."""
+
+    previous: int = 0
+    chaining: bool = False
+
+
+def _check_commit(
+    commit: Commit, stored_hash: str, agents: dict[str, set[str]], chained: _Chained
+) -> Problem | None:
+    """The commit closes its record, is signed by a key its author holds and, once commits
+    chain (lineal.ledger.chain.commit_message), names the commit before it."""
     seq = commit.last_seq
     if commit.last_hash != stored_hash:
         return Problem(seq, "commit does not match the record it closes")
     keys = [k for k in agents.get(commit.author, ()) if key_id(k) == commit.key_id]
     if not keys:
         return Problem(seq, f"commit signed by a key agent {commit.author!r} never registered")
-    message = commit_message(seq, stored_hash)
-    if not any(verify_signature(k, message, commit.sig) for k in keys):
-        return Problem(seq, f"commit signature does not match agent {commit.author!r}'s key")
-    return None
+    previous = chained.previous
+
+    def signed(message: bytes) -> bool:
+        return any(verify_signature(k, message, commit.sig) for k in keys)
+
+    if signed(commit_message(seq, stored_hash, previous)):
+        chained.chaining = True
+        return None
+    if not chained.chaining and signed(commit_message(seq, stored_hash)):
+        return None  # a commit from before commits chained
+    for start in range(previous + 1, min(seq, previous + 1 + _SEARCH)):
+        if signed(commit_message(seq, stored_hash, start)):
+            return Problem(
+                start,
+                f"the commit ending at seq {start} was deleted: the commit ending at seq {seq} "
+                "follows it",
+            )
+    return Problem(seq, f"commit signature does not match agent {commit.author!r}'s key")

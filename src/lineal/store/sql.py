@@ -247,7 +247,8 @@ class SqlStore:
                 txn.head_hash,
                 signer.name,
                 signer.key_id,
-                signer.sign(commit_message(txn.head_seq, txn.head_hash)),
+                # A transaction starts at the ledger's head, the previous commit's end.
+                signer.sign(commit_message(txn.head_seq, txn.head_hash, txn.start_seq)),
             ),
         )
 
