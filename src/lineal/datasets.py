@@ -20,7 +20,6 @@ from lineal.cas.statcache import StatCache
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound, StoreUnavailable
 from lineal.model.entities import Artifact, check_name, kind_name
-from lineal.model.masking import refuse_credentials
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
@@ -109,9 +108,17 @@ def _urls(targets: Sequence[str | Path], *, ref_only: bool, endpoint_url: str | 
             "--endpoint-url is for data recorded by reference at an s3:// URL",
             hint="lineal add s3://bucket/prefix --ref-only --endpoint-url URL",
         )
-    for url in (*urls, *([endpoint_url] if endpoint_url else [])):
-        refuse_credentials(url, never="records them in the signed ledger")
+    _no_credentials(*urls, *([endpoint_url] if endpoint_url else []))
     return urls
+
+
+def _no_credentials(*urls: str) -> None:
+    """Refuse URLs holding credentials: the record of a version is signed and kept for good."""
+    if any("@" in url or "=" in url for url in urls):  # the patterns load only then
+        from lineal.model.masking import refuse_credentials
+
+        for url in urls:
+            refuse_credentials(url, never="records them in the signed ledger")
 
 
 def _snapshot_url(url: str, endpoint_url: str | None, progress: Progress | None) -> SnapshotResult:
@@ -178,7 +185,7 @@ def add(
     urls = _urls(targets, ref_only=ref_only, endpoint_url=endpoint_url)
     paths = [Path(str(t).removeprefix("file://")) for t in targets if not _is_url(t)]
     if source is not None:
-        refuse_credentials(source, never="records them in the signed ledger")
+        _no_credentials(source)
     if license is not None and not _SPDX.fullmatch(license):
         raise InvalidInput(
             f"bad licence {license!r}: expected an SPDX identifier or expression",

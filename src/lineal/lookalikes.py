@@ -48,9 +48,12 @@ def _readings(name: str) -> set[str]:
 
 def confusable_agent(name: str, existing: Iterable[str]) -> str | None:
     """The first of ``existing`` (other than ``name`` itself) that ``name`` could be taken for."""
+    others = [other for other in existing if other != name]
+    if not others:
+        return None  # nothing to read it as: skip loading the data (a new store's first agent)
     mine = _readings(name)
-    for other in existing:
-        if other != name and mine & _readings(other):
+    for other in others:
+        if mine & _readings(other):
             return other
     return None
 

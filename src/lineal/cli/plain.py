@@ -12,9 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lineal.cas.manifest import ManifestDiff
-from lineal.cli.progress import report_interrupted
 from lineal.errors import LinealError
-from lineal.model.masking import mask_url
 
 #: Typer's exit status for Ctrl-C, kept on the paths that bypass Typer.
 INTERRUPTED = 130
@@ -35,6 +33,8 @@ def print_json(value: Any) -> None:
 def print_error(message: str, hint: str | None = None) -> None:
     """The ``error:`` line, and the ``hint:`` line if there is one, on stderr; credentials in a
     URI or a ``password=`` in them never reach the screen (or the CI log it goes to)."""
+    from lineal.model.masking import mask_url  # its patterns compile only when an error shows
+
     text = f"error: {message}\n" + (f"hint: {hint}\n" if hint else "")
     sys.stderr.write(mask_url(text))
 
@@ -57,6 +57,8 @@ def run(command: Callable[[], None]) -> int:
     try:
         command()
     except KeyboardInterrupt:
+        from lineal.cli.progress import report_interrupted
+
         report_interrupted()
         return INTERRUPTED
     except Exception as exc:

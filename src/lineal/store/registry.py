@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lineal.errors import InvalidInput
-from lineal.model.masking import mask_url
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
@@ -27,6 +26,8 @@ def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) 
         from lineal.store.postgres import PostgresStore
 
         return PostgresStore(uri, signer, create=create)
+    from lineal.model.masking import mask_url  # compiled only for this error
+
     raise InvalidInput(
         f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///PATH or postgresql://HOST/DB",
         hint="set LINEAL_URI, or pass --uri to `lineal init`",
