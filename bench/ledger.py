@@ -26,8 +26,8 @@ from lineal.ledger.verify import verify_chain
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import AgentRegister, ArtifactRecord
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
-from lineal.store.sqlite import connect
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.sqlite import connect
 
 REPEATS = 3
 
@@ -221,7 +221,7 @@ def _check_ok(store: SqlStore) -> None:
 
 def _chain_only(store: SqlStore) -> None:
     """What `verify` does before the projection replay: sequence, hashes, digests, signatures."""
-    from lineal.store.replay import _redacted
+    from lineal.store.sql.replay import _redacted
 
     store._begin_read()
     try:

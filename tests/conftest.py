@@ -17,7 +17,7 @@ from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
 from shared_data import require_shared_data
 
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -22,8 +22,8 @@ from lineal.agents import add_agent
 from lineal.client import Lineal
 from lineal.ledger.checkpoint import make_checkpoint
 from lineal.ledger.keys import Signer, load_signer
-from lineal.store.migrations import PROJECTION_TABLES
 from lineal.store.registry import open_store
+from lineal.store.sql.migrations import PROJECTION_TABLES
 from lineal.verification import verify
 
 if TYPE_CHECKING:

@@ -64,15 +64,18 @@ def _modules_in(layer: str) -> list[str]:
 
 def test_the_walk_sees_the_package() -> None:
     # Guards the checks below against passing because they looked at nothing.
-    assert {"lineal.model.refs", "lineal.ledger.chain", "lineal.store.sql", "lineal.cli.main"} <= (
-        set(MODULES)
-    )
+    assert {
+        "lineal.model.refs",
+        "lineal.ledger.chain",
+        "lineal.store.sql.base",
+        "lineal.cli.main",
+    } <= (set(MODULES))
 
 
 def test_the_import_walk_sees_every_spelling() -> None:
     source = """
 import json
-import lineal.store.sql
+import lineal.store.sql.base
 from lineal import workspace, __version__
 from lineal.model import canonical
 from . import chain
@@ -81,12 +84,12 @@ from .merkle import root
 
 def later():
     from lineal.cli.common import out
-    import lineal.store.postgres as pg
+    import lineal.store.sql.postgres as pg
 
 class Lazy:
     def method(self):
         if True:
-            from lineal.store.sqlite import SqliteStore
+            from lineal.store.sql.sqlite import SqliteStore
 """
     assert lineal_imports("lineal.ledger.verify", ast.parse(source)) == {
         "lineal",
@@ -95,9 +98,9 @@ class Lazy:
         "lineal.ledger.chain",
         "lineal.ledger.merkle",
         "lineal.model.canonical",
-        "lineal.store.postgres",
-        "lineal.store.sql",
-        "lineal.store.sqlite",
+        "lineal.store.sql.postgres",
+        "lineal.store.sql.base",
+        "lineal.store.sql.sqlite",
         "lineal.workspace",
     }
 
@@ -191,3 +194,135 @@ def test_modules_are_short() -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
+
+
+# -- the Store protocol is the only door to the database (ARCHITECTURE.md §3) ---------------
+#: What code outside lineal.store may import of it: the protocol, opening a store by URI,
+#: saved passwords, and the process facts a run's heartbeat carries. Never SQL.
+STORE_PUBLIC = ("lineal.store.base", "lineal.store.registry", "lineal.store.credentials")
+STORE_PUBLIC_FOR_RUNS = ("lineal.store.liveness",)
+
+
+def _sql_calls(module: str, tree: ast.AST | None = None) -> list[str]:
+    """Lines where ``module`` calls a ``.sql()`` method (a raw SQL handle)."""
+    return [
+        f"{module}:{node.lineno}"
+        for node in ast.walk(TREES[module] if tree is None else tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "sql"
+    ]
+
+
+def test_the_sql_call_check_can_see_one() -> None:
+    source = "def f(repo):\n    return repo.store.sql().all('SELECT 1')\n"
+    assert _sql_calls("m", ast.parse(source)) == ["m:2"]
+
+
+def test_nothing_outside_the_store_calls_sql() -> None:
+    found = [line for m in MODULES if not _within(m, "lineal.store") for line in _sql_calls(m)]
+    assert not found, f"only lineal.store may hold a SQL handle; use a Store method: {found}"
+
+
+def test_nothing_outside_the_store_imports_its_internals() -> None:
+    wrong = {}
+    for module in MODULES:
+        if _within(module, "lineal.store"):
+            continue
+        allowed = STORE_PUBLIC + (
+            STORE_PUBLIC_FOR_RUNS if _within(module, "lineal.tracking") else ()
+        )
+        names = sorted(
+            name
+            for name in lineal_imports(module)
+            if _within(name, "lineal.store")
+            and name != "lineal.store"
+            and not _within(name, *allowed)
+        )
+        if names:
+            wrong[module] = names
+    assert not wrong, f"services reach the store through lineal.store.base only: {wrong}"
+
+
+def test_sql_lives_under_store_sql() -> None:
+    # The store's own modules outside store/sql/ hold no SQL text either.
+    outside = [
+        m
+        for m in _modules_in("lineal.store")
+        if not _within(m, "lineal.store.sql")
+        and any(
+            word in MODULES[m].read_text() for word in ("SELECT ", "INSERT INTO", "CREATE TABLE")
+        )
+    ]
+    assert not outside, f"SQL text outside lineal.store.sql: {outside}"
+
+
+# -- services import each other one way -----------------------------------------------------
+def _unit(module: str) -> str:
+    """The package (or top-level module) a module belongs to: lineal.tracking, lineal.client."""
+    return ".".join(module.split(".")[:2])
+
+
+def _unit_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module in MODULES:
+        for name in lineal_imports(module):
+            if name != "lineal" and _unit(name) != _unit(module):
+                graph.setdefault(_unit(module), set()).add(_unit(name))
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of ``graph`` (as a path that returns to its start), or []."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return []
+        for nxt in sorted(graph.get(node, ())):
+            found = visit(nxt, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return []
+
+
+def test_the_cycle_check_can_see_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}}) == []
+
+
+def test_packages_import_each_other_one_way() -> None:
+    graph = _unit_graph()
+    assert "lineal.tracking" in graph  # the graph holds the services
+    cycle = _cycle(graph)
+    assert not cycle, f"packages import each other in a cycle: {' -> '.join(cycle)}"
+
+
+#: The core the services build on: it imports no service.
+CORE = {
+    "lineal.client": ("lineal.workspace", "lineal.settings"),
+    "lineal.workspace": ("lineal.lookalikes",),
+    "lineal.settings": ("lineal.workspace",),
+}
+BELOW = ("lineal.errors", "lineal.model", "lineal.ledger", "lineal.store", "lineal.cas")
+
+
+@pytest.mark.parametrize("core", sorted(CORE))
+def test_the_core_imports_no_service(core: str) -> None:
+    wrong = sorted(
+        name
+        for module in MODULES
+        if _unit(module) == core
+        for name in lineal_imports(module)
+        if name != "lineal" and not _within(name, core, *BELOW, *CORE[core])
+    )
+    assert not wrong, f"{core} may import only {BELOW + CORE[core]}; found {wrong}"

@@ -142,7 +142,7 @@ def add_agent(repo: Lineal, name: str, *, role: str | None = None) -> AddedAgent
 
 def list_agents(repo: Lineal) -> list[AgentInfo]:
     """Every registered agent in registration order, then agents with only a local key."""
-    from lineal.registry.config import load
+    from lineal.settings import load
 
     registered: dict[str, list[AgentKey]] = {}
     for agent in repo.store.agents():

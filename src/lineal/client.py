@@ -18,16 +18,15 @@ from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Edge, Run, check_limit, is_version_node
+from lineal.model.outcomes import finished_run, recorded_artifact, started_run
 from lineal.model.refs import Ref, parse
-from lineal.store import queries
 
 # What only writing, checkpoints or run details need is imported by the methods that use it:
 # a read such as `lineal status` should not pay for the op types, signatures and run liveness.
 if TYPE_CHECKING:
     from lineal.ledger import checkpoint as checkpoints
     from lineal.ledger.chain import Record
-    from lineal.store.base import VerifyReport
-    from lineal.store.sql import SqlStore
+    from lineal.store.base import Store, VerifyReport
 
 Node = str | Artifact | Run
 
@@ -39,7 +38,7 @@ def _now() -> str:
 class Lineal:
     """One open store with the writer's signing key (if any)."""
 
-    def __init__(self, store: SqlStore, workspace: workspace.Workspace | None = None) -> None:
+    def __init__(self, store: Store, workspace: workspace.Workspace | None = None) -> None:
         self.store = store
         self.workspace = workspace
 
@@ -101,11 +100,9 @@ class Lineal:
         op = ArtifactRecord(
             kind=kind, digest=digest, name=name, size=size, uri=uri, meta=meta or {}
         )
-        with self.atomic():
-            self.store.append(op)
-            if name is None:
-                return self.unnamed(digest)  # type: ignore[return-value]
-            return self._resolve(Ref(kind=kind, name=name, digest=digest))  # type: ignore[return-value]
+        record = self.store.append(op)[0]
+        version = None if name is None else self.store.version_of(kind, name, digest)
+        return recorded_artifact(op, version=version, seq=record.seq)
 
     def link(self, kind: str, parent: Node, child: Node, *, role: str | None = None) -> Edge:
         """Record an edge from upstream ``parent`` to downstream ``child``."""
@@ -130,8 +127,8 @@ class Lineal:
         # A secret param (an api_key, a DSN's password) is not recorded; RunStart checks the rest.
         params = mask_params(params) if isinstance(params, Mapping) else params or {}
         op = RunStart(id=str(ULID()), name=name, started=_now(), params=params, meta=meta or {})
-        self.store.append(op)
-        return queries.get_run(self.store.sql(), op.id)
+        record = self.store.append(op)[0]
+        return started_run(op, author=record.author, seq=record.seq)
 
     def finish_run(
         self,
@@ -144,10 +141,11 @@ class Lineal:
         from lineal.model.ops import RunFinish
 
         run_id = self._run_id(run)
-        self.store.append(
-            RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}, error=error)
-        )
-        return queries.get_run(self.store.sql(), run_id)
+        op = RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}, error=error)
+        with self.atomic():
+            before = self.store.get_run(run_id)  # as the op finds it: the op says the rest
+            self.store.append(op)
+        return finished_run(before, op)
 
     def log_metrics(self, run: Node, values: Mapping[str, float], *, step: int) -> Record:
         """Append one step of metric values as a ``metrics.batch`` record, right now.
@@ -171,7 +169,7 @@ class Lineal:
         """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names (not a protected model alias:
         those move only through `lineal model promote`)."""
         from lineal.model.ops import AliasSet
-        from lineal.registry.config import load
+        from lineal.settings import load
 
         artifact = self.resolve(ref)
         if not isinstance(artifact, Artifact) or artifact.name is None:
@@ -200,7 +198,7 @@ class Lineal:
 
     # -- reading -------------------------------------------------------------------------
     def _resolve(self, ref: Ref) -> Artifact | Run:
-        return queries.resolve(self.store.sql(), ref)
+        return self.store.resolve(ref)
 
     def resolve(self, ref: str | Ref) -> Artifact | Run:
         """The artifact or run a reference names."""
@@ -208,12 +206,12 @@ class Lineal:
 
     def unnamed(self, digest: str) -> Artifact | None:
         """The unnamed artifact (an environment, a code state, a report) with these bytes."""
-        return queries.unnamed(self.store.sql(), digest)
+        return self.store.unnamed(digest)
 
     def holders(self, digest: str) -> list[Artifact]:
         """Every node holding the bytes ``digest`` (named versions and the unnamed artifact),
         in recording order: content is shared, lineage is each one's own."""
-        return queries.holders(self.store.sql(), digest)
+        return self.store.holders(digest)
 
     def node(self, value: Node) -> str:
         """The graph node id of an artifact, run, reference or agent/NAME: ``KIND/NAME@DIGEST``
@@ -231,19 +229,19 @@ class Lineal:
 
     def edges(self, node: Node) -> list[Edge]:
         """Every edge into or out of ``node``, in recording order."""
-        return queries.edges(self.store.sql(), self.node(node))
+        return self.store.edges(self.node(node))
 
     def names(self, kind: str) -> list[str]:
         """Names that have versions of ``kind``."""
-        return queries.names(self.store.sql(), kind)
+        return self.store.names(kind)
 
     def versions(self, kind: str, name: str) -> list[str]:
         """Digests of ``kind/name``'s versions, oldest first."""
-        return queries.version_digests(self.store.sql(), kind, name)
+        return [digest for _, digest, _ in self.store.versions(kind, name)]
 
     def artifacts(self, kind: str | None = None) -> list[Artifact]:
         """Every recorded artifact (of ``kind``), in recording order."""
-        return queries.artifacts_of_kind(self.store.sql(), kind)
+        return self.store.artifacts(kind)
 
     def _run_id(self, run: Node) -> str:
         node = self.node(run)
@@ -253,14 +251,11 @@ class Lineal:
 
     def show(self, ref: str) -> dict[str, Any]:
         """Everything known about one artifact or run, JSON-shaped."""
-        from lineal.store.liveness import crashed
-
         found = self.resolve(ref)
-        db = self.store.sql()
         if isinstance(found, Run):
             node = f"run/{found.id}"
             status = found.status
-            if status == "running" and found.id in crashed(db):
+            if status == "running" and found.id in self.store.crashed_runs():
                 status = "crashed"
             body: dict[str, Any] = {
                 "type": "run",
@@ -276,7 +271,7 @@ class Lineal:
                 "params": dict(found.params),
                 "meta": dict(found.meta),
                 "seq": found.seq,
-                **queries.run_details(db, found.id),
+                **self.store.run_details(found.id),
             }
         else:
             node = found.node
@@ -292,10 +287,10 @@ class Lineal:
                 "uri": found.uri,
                 "meta": dict(found.meta),
                 "seq": found.seq,
-                **queries.artifact_details(db, found),
+                **self.store.artifact_details(found),
             }
-        edges = queries.edges(db, node)
-        labels = queries.labels(db, [e.parent if e.child == node else e.child for e in edges])
+        edges = self.store.edges(node)
+        labels = self.store.labels([e.parent if e.child == node else e.child for e in edges])
         body["upstream"] = [
             {"kind": e.kind, "node": e.parent, "ref": labels[e.parent][0],
              "node_kind": labels[e.parent][1], "role": e.role}

@@ -23,7 +23,7 @@ from lineal.store.registry import open_store
 # does first, needs none of it.
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
-    from lineal.store.sql import SqlStore
+    from lineal.store.base import Store
 
 DIRNAME = ".lineal"
 CONFIG = "config.toml"
@@ -49,7 +49,7 @@ class Workspace:
 
         return load_signer(self.keys, self.agent)
 
-    def open(self, *, write: bool = True) -> SqlStore:
+    def open(self, *, write: bool = True) -> Store:
         signer = self.signer() if write else None
         store = open_store(self.uri, signer)
         if write and signer is None and self.agent is not None and self.keys is not None:

@@ -21,6 +21,8 @@ from lineal.model.entities import Run
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 SECRET = "s3cr3t-Value-9f8e7d"
+#: A run of `lineal run -- PYTHON ...` is named after the interpreter as it was invoked.
+PYTHON = Path(sys.executable).name
 
 SHOW = """\
 import os, sys
@@ -77,7 +79,7 @@ def test_lineal_run_records_no_secret_from_argv_output_params_or_environment(
     assert log.returncode == 0
     assert SECRET not in log.stdout
 
-    run = _last_run(ws, lineal_cli, "python")
+    run = _last_run(ws, lineal_cli, PYTHON)
     assert run["params"] == {"lr": 0.1, "api_key": "***"}
     spec = _spec(ws, str(run["ref"]))
     assert spec["argv"] == [
@@ -114,11 +116,11 @@ def test_a_file_that_holds_secrets_is_never_cached_as_code(ws: Path, lineal_cli:
     done = lineal_cli("run", "--", sys.executable, "show.py", ".env", "settings.yaml", cwd=ws)
     assert done.returncode == 0, done.stderr
     assert SECRET.encode() not in _stored(ws)
-    spec = _spec(ws, str(_last_run(ws, lineal_cli, "python")["ref"]))
+    spec = _spec(ws, str(_last_run(ws, lineal_cli, PYTHON)["ref"]))
     assert [i["path"] for i in spec["inputs"]] == ["show.py", "settings.yaml"]
     assert spec["withheld"] == [".env"]
     assert spec["replayable"] is False
-    replayed = lineal_cli("replay", str(_last_run(ws, lineal_cli, "python")["ref"]), cwd=ws)
+    replayed = lineal_cli("replay", str(_last_run(ws, lineal_cli, PYTHON)["ref"]), cwd=ws)
     error, _ = error_and_hint(replayed)
     assert "it named files that hold secrets, never recorded (.env)" in error
 
@@ -134,7 +136,7 @@ def test_ordinary_arguments_are_recorded_as_given_and_replay(ws: Path, lineal_cl
     ]  # fmt: skip
     done = lineal_cli("run", "--out", "out.txt", "--", *argv, cwd=ws)
     assert done.returncode == 0, done.stderr
-    run = _last_run(ws, lineal_cli, "python")
+    run = _last_run(ws, lineal_cli, PYTHON)
     spec = _spec(ws, str(run["ref"]))
     assert spec["argv"] == argv
     assert spec["replayable"] is True
@@ -154,7 +156,7 @@ def test_an_output_tail_is_masked_in_the_object_that_a_push_sends(
     assert done.returncode == 0, done.stderr
     assert SECRET.encode() not in _stored(ws)
     with lineal.open(path=ws) as repo:
-        shown = repo.show(str(_last_run(ws, lineal_cli, "python")["ref"]))
+        shown = repo.show(str(_last_run(ws, lineal_cli, PYTHON)["ref"]))
         report = repo.resolve(next(e["node"] for e in shown["downstream"] if e["role"] == "stdout"))
         kept = datasets.objects(repo).read_bytes(report.digest)
     # The tail keeps whole lines: the cut line at its start is dropped.
@@ -162,7 +164,7 @@ def test_an_output_tail_is_masked_in_the_object_that_a_push_sends(
     small = lineal_cli("run", "--", sys.executable, "-c", script.replace("70000", "10"), cwd=ws)
     assert small.returncode == 0
     with lineal.open(path=ws) as repo:
-        shown = repo.show(str(_last_run(ws, lineal_cli, "python")["ref"]))
+        shown = repo.show(str(_last_run(ws, lineal_cli, PYTHON)["ref"]))
         report = repo.resolve(next(e["node"] for e in shown["downstream"] if e["role"] == "stdout"))
         kept = datasets.objects(repo).read_bytes(report.digest)
     assert kept.splitlines()[:2] == [

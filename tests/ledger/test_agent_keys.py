@@ -13,7 +13,7 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
 
 
 def test_agent_can_add_its_own_second_key(store: SqlStore, signer: Signer) -> None:

@@ -30,7 +30,7 @@ from lineal.lineage.diff import (
     run_of,
 )
 from lineal.model.entities import Artifact, Run
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 ENV_A = {"python": {"version": "3.11.9"}, "packages": {"torch": "2.1.0", "requests": "2.31.0"}}

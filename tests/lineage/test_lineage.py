@@ -32,9 +32,9 @@ from lineal.model.ops import (
     RunFinish,
     RunStart,
 )
-from lineal.store import lineage_queries as sql
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql import lineage_queries as sql
+from lineal.store.sql.base import SqlStore
 
 T0 = "2026-01-01T00:00:00.000000Z"
 T1 = "2026-01-01T00:10:00.000000Z"

@@ -15,7 +15,7 @@ from lineal.model.digests import digest_bytes
 from lineal.model.ops import ModelApprove, ModelPromote
 from lineal.registry.models import register
 from lineal.registry.promote import history, promote
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
 
 if TYPE_CHECKING:
     from conftest import Cli

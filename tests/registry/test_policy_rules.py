@@ -8,7 +8,7 @@ from lineal.errors import InvalidInput
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import ModelPromote
 from lineal.registry.checks import UNKNOWN, _licence_ok
-from lineal.registry.config import Policy, parse
+from lineal.settings import Policy, parse
 
 POLICY = Policy(alias="production", licenses=True, allow=("MIT", "CC-BY-*"), deny=("CC-BY-NC-*",))
 

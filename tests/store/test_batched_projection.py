@@ -13,9 +13,9 @@ from lineal.errors import Conflict, LinealError
 from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunStart
-from lineal.store.migrations import PROJECTION_TABLES
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import PROJECTION_TABLES
 
 SIGNER = Signer.generate("alice")
 STARTED = "2026-11-25T00:00:00.000000Z"

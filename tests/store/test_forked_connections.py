@@ -17,7 +17,7 @@ from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import AgentRegister, ArtifactRecord
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 

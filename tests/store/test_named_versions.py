@@ -24,10 +24,10 @@ from lineal.lineage.queries import downstream, upstream
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact
 from lineal.model.ops import ArtifactRecord, EdgeRecord
-from lineal.store import queries
-from lineal.store.migrations import MIGRATIONS, POSTGRES_TYPES, statements
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql import queries
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import MIGRATIONS, POSTGRES_TYPES, statements
 
 V3 = Path(__file__).parent / "data" / "v3-store.db"
 A_BYTES = "sha256:cd8d087db1a03d70ad633cf91b4f13e9dde700b484665f0b706a46930ecbfbdf"

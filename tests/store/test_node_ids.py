@@ -7,8 +7,8 @@ from __future__ import annotations
 from lineal.client import Lineal
 from lineal.lineage.queries import downstream, upstream
 from lineal.model.entities import Artifact
-from lineal.store.migrations import MIGRATIONS
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import MIGRATIONS
 
 
 def _history(store: SqlStore) -> tuple[Lineal, list[Artifact]]:

@@ -6,8 +6,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from lineal.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from lineal.store.registry import open_store
+from lineal.store.sql.migrations import MIGRATIONS, SCHEMA_VERSION
 
 SNAPSHOT = Path(__file__).with_name("schema_snapshot.sql")
 

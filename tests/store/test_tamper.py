@@ -40,9 +40,9 @@ from lineal.model.ops import (
 )
 from lineal.model.series import Series
 from lineal.store.base import VerifyReport
-from lineal.store.migrations import PROJECTION_TABLES
 from lineal.store.registry import open_store
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import PROJECTION_TABLES
 
 T0 = "2026-01-01T00:00:00.000000Z"
 T1 = "2026-01-01T00:00:01.000000Z"

@@ -12,11 +12,11 @@ import pytest
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
-from lineal.store.sql import SqlStore
-from lineal.tracking.filters import parse
-from lineal.tracking.filters_parse import MAX_NESTING
-from lineal.tracking.filters_sql import MAX_SQL_DEPTH, sql_depth
-from lineal.tracking.query import MAX_STEP_FIELDS, query
+from lineal.model.filters import MAX_STEP_FIELDS, parse
+from lineal.model.filters_parse import MAX_NESTING
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.filters import MAX_SQL_DEPTH, sql_depth
+from lineal.tracking.query import query
 from lineal.tracking.search import search_runs
 
 LEAVES = ["params.lr = 0.1", "metrics.loss@1 < 1", "uses(dataset/street, train)", "tags.x = null"]

@@ -1,4 +1,4 @@
-"""lineal.tracking.filters and filters_sql: the run filter language, parsed, printed and compiled.
+"""lineal.model.filters and filters_sql: the run filter language, parsed, printed and compiled.
 
 The compiler is checked on real databases: an in-memory SQLite always, PostgreSQL 15 when marked.
 """
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineal.errors import InvalidInput
-from lineal.tracking.filters import (
+from lineal.model.filters import (
     COLUMNS,
     OPERATORS,
     And,
@@ -29,13 +29,12 @@ from lineal.tracking.filters import (
     Or,
     Uses,
     Value,
-    compile_where,
     format,
     format_field,
     parse,
     step_fields,
 )
-from lineal.tracking.filters_sql import like_pattern, stored_time
+from lineal.store.sql.filters import compile_where, like_pattern, stored_time
 
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

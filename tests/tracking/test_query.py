@@ -18,8 +18,9 @@ import lineal
 from lineal import datasets
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
-from lineal.store.sql import SqlStore
-from lineal.tracking.query import QueryResult, query, value_at
+from lineal.model.series import value_at
+from lineal.store.sql.base import SqlStore
+from lineal.tracking.query import QueryResult, query
 from lineal.tracking.search import search_runs
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]

@@ -22,7 +22,7 @@ def _say(text: str) -> None:
 
 
 def _checked(client: Any, ref: str, alias: str | None) -> list[dict[str, Any]]:
-    from lineal.registry import config
+    from lineal import settings as config
     from lineal.registry.models import resolve_model
     from lineal.registry.promote import check
 

@@ -1,6 +1,6 @@
 """Lineage queries over one store: upstream, downstream and paths, now or at any past moment.
 
-Resolves references as of the moment and builds Graphs from lineal.store.lineage_queries;
+Resolves references as of the moment and builds Graphs from the store's lineage answers;
 never prints, and never writes SQL itself.
 """
 
@@ -17,9 +17,7 @@ from lineal.lineage.graph import Graph, Node
 from lineal.model import canonical
 from lineal.model.entities import check_agent_name
 from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
-from lineal.store import lineage_queries as sql
-from lineal.store.liveness import crashed
-from lineal.store.projections import Sql
+from lineal.store.base import Answer, NodeRow, Store
 
 #: What ``kinds`` may name: the artifact kinds, runs and agents.
 NODE_KINDS = (*ARTIFACT_KINDS, "run", "agent")
@@ -71,7 +69,7 @@ def as_of_seq(repo: Lineal, value: AsOf) -> int | None:
         when = canonical.format_time(moment)
     except (ValueError, OverflowError) as exc:
         raise _bad_moment(value, str(exc)) from None
-    return sql.seq_at_time(repo.store.sql(), when)
+    return repo.store.seq_at_time(when)
 
 
 def _end_of_day(text: str) -> datetime | None:
@@ -104,18 +102,18 @@ def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
     return chosen
 
 
-def _resolve(db: Sql, ref: str | Ref, seq: int | None, *, every_version: bool) -> list[str]:
+def _resolve(store: Store, ref: str | Ref, seq: int | None, *, every_version: bool) -> list[str]:
     if isinstance(ref, str) and ref.startswith("agent/"):
-        return [sql.agent_at(db, check_agent_name(ref[len("agent/") :]), seq)]
+        return [store.agent_at(check_agent_name(ref[len("agent/") :]), seq)]
     parsed = ref if isinstance(ref, Ref) else parse(ref)
-    return sql.resolve_at(db, parsed, seq, every_version=every_version)
+    return store.resolve_at(parsed, seq, every_version=every_version)
 
 
 _NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
 _SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
 
 
-def _nodes(rows: dict[str, sql.NodeRow], depths: dict[str, int]) -> dict[str, Node]:
+def _nodes(rows: dict[str, NodeRow], depths: dict[str, int]) -> dict[str, Node]:
     """Nodes from projection rows, which were validated as ops when written: skipping Node's
     checks keeps thousands of nodes cheap next to the SQL that found them."""
     (
@@ -152,11 +150,10 @@ def _graph(
     *,
     roots: Sequence[str],
     direction: str,
-    answer: sql.Answer,
+    answer: Answer,
     asked: int | None,
     kinds: tuple[str, ...] | None,
 ) -> Graph:
-    db = repo.store.sql()
     depths, edges, rows = answer
     missing = sorted(set(depths) - set(rows))
     if missing:
@@ -166,7 +163,7 @@ def _graph(
         )
     nodes = _nodes(rows, depths)
     if asked is None and any(node.status == "running" for node in nodes.values()):
-        for run_id in crashed(db):
+        for run_id in repo.store.crashed_runs():
             node = nodes.get(f"run/{run_id}")
             if node is not None:
                 nodes[node.id] = dataclasses.replace(node, status="crashed")
@@ -187,13 +184,12 @@ def _closure(
 ) -> Graph:
     depth, chosen = _check_depth(depth), _check_kinds(kinds)
     seq = as_of_seq(repo, as_of)
-    db = repo.store.sql()
-    roots = _resolve(db, ref, seq, every_version=not upstream)
+    roots = _resolve(repo.store, ref, seq, every_version=not upstream)
     return _graph(
         repo,
         roots=roots,
         direction="upstream" if upstream else "downstream",
-        answer=sql.subgraph(db, roots, upstream=upstream, depth=depth, as_of=seq),
+        answer=repo.store.subgraph(roots, upstream=upstream, depth=depth, as_of=seq),
         asked=seq,
         kinds=chosen,
     )
@@ -239,9 +235,8 @@ def path(repo: Lineal, a: str | Ref, b: str | Ref, *, as_of: AsOf = None) -> Gra
     A bare ``KIND/NAME`` for ``a`` means any of its versions; ``b`` names one node.
     """
     seq = as_of_seq(repo, as_of)
-    db = repo.store.sql()
-    sources = _resolve(db, a, seq, every_version=True)
-    (target,) = _resolve(db, b, seq, every_version=False)
-    answer = sql.path_subgraph(db, sources, target, seq)
+    sources = _resolve(repo.store, a, seq, every_version=True)
+    (target,) = _resolve(repo.store, b, seq, every_version=False)
+    answer = repo.store.path_subgraph(sources, target, seq)
     roots = [source for source in sources if source in answer[2]]
     return _graph(repo, roots=roots, direction="path", answer=answer, asked=seq, kinds=None)

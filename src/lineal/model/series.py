@@ -11,6 +11,7 @@ import base64
 import binascii
 import sys
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -134,3 +135,13 @@ def merge(series: Iterable[Series]) -> dict[str, Series]:
         else:
             have.extend(one)
     return merged
+
+
+def value_at(series: Series | None, step: int) -> float | None:
+    """The last value ``series`` logged at ``step`` (steps never go back), or None."""
+    if series is None:
+        return None
+    index = bisect_right(series.steps, step) - 1
+    if index >= 0 and series.steps[index] == step:
+        return float(series.values[index])
+    return None

@@ -1,7 +1,7 @@
 """Aliases on any named artifact: set, remove and list ``KIND/NAME:ALIAS``.
 
 Writes ``alias.set`` records through lineal.client; a protected model alias (see
-lineal.registry.config) moves only through `lineal model promote`. Never prints.
+lineal.settings) moves only through `lineal model promote`. Never prints.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from lineal.errors import InvalidInput, NotFound, PermissionDenied
 from lineal.model.entities import Artifact
 from lineal.model.ops import check_alias
 from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
-from lineal.store import catalog, queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,7 @@ class AliasChange:
 
 def _refuse_protected(repo: Lineal, kind: str, name: str, alias: str, doing: str) -> None:
     """A protected model alias (or one with a policy) moves only through a promotion."""
-    from lineal.registry.config import load
+    from lineal.settings import load
 
     if kind == "model" and load(repo.workspace).is_protected(alias):
         raise PermissionDenied(
@@ -88,7 +87,7 @@ def _refuse_protected(repo: Lineal, kind: str, name: str, alias: str, doing: str
 
 def _held(repo: Lineal, kind: str, name: str, alias: str) -> int | None:
     """The version ``kind/name:alias`` names now, or None."""
-    for _, _, held, version, _ in catalog.held_aliases(repo.store.sql(), kind, name):
+    for _, _, held, version, _ in repo.store.held_aliases(kind, name):
         if held == alias:
             return version
     return None
@@ -117,7 +116,7 @@ def _named(repo: Lineal, ref: Ref) -> tuple[str, str]:
     kind, name = ref.kind, ref.name
     if kind in (None, "run") or name is None or ref.version is not None or ref.digest is not None:
         raise InvalidInput(f"bad target {str(ref)!r}: expected KIND/NAME", hint="e.g. dataset/x")
-    if not queries.version_digests(repo.store.sql(), kind, name):
+    if not repo.store.versions(kind, name):
         raise NotFound(f"no {kind} named {name!r}", hint="`lineal ls` lists the names")
     return kind, name
 
@@ -157,5 +156,5 @@ def list_aliases(repo: Lineal, target: str | None = None) -> list[AliasEntry]:
         kind, name = _named(repo, parse(target))
     return [
         AliasEntry(kind=k, name=n, alias=a, version=v, seq=s)
-        for k, n, a, v, s in catalog.held_aliases(repo.store.sql(), kind, name)
+        for k, n, a, v, s in repo.store.held_aliases(kind, name)
     ]

@@ -15,10 +15,9 @@ from lineal.labels import runs as labelled
 from lineal.lineage import queries as lineage
 from lineal.lineage.graph import Graph
 from lineal.model.entities import Artifact, Run, node_type
-from lineal.registry.config import MetricRule, Policy, RegistryConfig
 from lineal.registry.models import generated_by
 from lineal.registry.stated import stated
-from lineal.store import queries
+from lineal.settings import MetricRule, Policy, RegistryConfig
 
 #: The licence id of data that states none (SPDX's own word for it).
 UNKNOWN = "NOASSERTION"
@@ -77,7 +76,7 @@ class Context:
         node = self.graph.nodes.get(node_id)
         if node is not None:
             return node.label
-        return queries.labels(self.repo.store.sql(), [node_id]).get(node_id, (node_id, ""))[0]
+        return self.repo.store.labels([node_id]).get(node_id, (node_id, ""))[0]
 
     def upstream(self, *kinds: str) -> list[str]:
         return [
@@ -98,7 +97,7 @@ class Context:
             artifact = self.artifact(edge.parent)
             if artifact.kind != "dataset":
                 continue
-            held = queries.artifact_details(self.repo.store.sql(), artifact)["aliases"]
+            held = self.repo.store.artifact_details(artifact)["aliases"]
             if alias is None or any(a.endswith(f":{alias}") for a in held):
                 found.append(artifact.node)
         return found
@@ -235,7 +234,7 @@ def _completeness(ctx: Context) -> Outcome:
 def _approvers(ctx: Context, policy: Policy, config: RegistryConfig) -> list[Outcome]:
     model = ctx.model
     assert model.name is not None  # noqa: S101 - registered models are named
-    rows = queries.approvals(ctx.repo.store.sql(), model.name, model.digest, policy.alias)
+    rows = ctx.repo.store.approvals(model.name, model.digest, policy.alias)
     agents = {agent for agent, _, _ in rows}
     found = []
     for role, count in sorted(policy.approvers.items()):

@@ -13,7 +13,6 @@ from lineal.client import Lineal
 from lineal.model.entities import Artifact, check_kind
 from lineal.model.refs import Ref
 from lineal.registry.stated import stated
-from lineal.store import catalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +49,11 @@ def named_artifacts(repo: Lineal, kind: str | None = None) -> list[NamedArtifact
     """Every name (of ``kind``), by kind and name."""
     if kind is not None:
         check_kind(kind)
-    db = repo.store.sql()
     held: dict[tuple[str, str], dict[str, int]] = {}
-    for k, n, alias, version, _ in catalog.held_aliases(db, kind):
+    for k, n, alias, version, _ in repo.store.held_aliases(kind):
         held.setdefault((k, n), {})[alias] = version
     found = []
-    for k, n, latest, digest, count in catalog.latest_versions(db, kind):
+    for k, n, latest, digest, count in repo.store.latest_versions(kind):
         artifact = repo.resolve(Ref(kind=k, name=n, version=latest))
         assert isinstance(artifact, Artifact)  # noqa: S101 - a version names an artifact
         found.append(

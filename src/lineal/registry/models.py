@@ -15,7 +15,6 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Artifact, Run, check_name
 from lineal.model.refs import Ref, parse
-from lineal.store import queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +170,14 @@ def _named(repo: Lineal, text: str) -> Artifact:
 
 def versions(repo: Lineal, name: str) -> list[dict[str, object]]:
     """Every version of ``model/NAME`` with its digest, run and the aliases it holds now."""
-    db = repo.store.sql()
-    rows = queries.versions_with_seq(db, "model", name)
+    rows = repo.store.versions("model", name)
     if not rows:
         raise NotFound(
             f"no registered model named {name!r}",
             hint=f"lineal model register PATH --name {name}",
         )
     held: dict[str, list[str]] = {}
-    for _, alias, digest, _ in queries.alias_holders(db, "model", name):
+    for _, alias, digest, _ in repo.store.alias_holders("model", name):
         held.setdefault(digest, []).append(alias)
     return [
         {

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineal import settings
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, PermissionDenied
 from lineal.lineage.queries import as_of_seq
 from lineal.model.entities import Artifact
 from lineal.model.ops import ModelApprove, ModelPromote, check_alias
-from lineal.registry import config as settings
 from lineal.registry.checks import Outcome, run_checks
 from lineal.registry.models import resolve_model
-from lineal.store import queries
 
 
 class PolicyRefused(PermissionDenied):
@@ -130,10 +129,9 @@ def history(repo: Lineal, name: str, *, as_of: int | str | None = None) -> dict[
     assert found.name is not None  # noqa: S101
     name = found.name
     seq = as_of_seq(repo, as_of)
-    db = repo.store.sql()
-    versions = {d: v for v, d, _ in queries.versions_with_seq(db, "model", name)}
-    promotions = queries.promotions(db, name, seq)
-    holders = queries.alias_holders(db, "model", name, seq)
+    versions = {d: v for v, d, _ in repo.store.versions("model", name)}
+    promotions = repo.store.promotions(name, seq)
+    holders = repo.store.alias_holders("model", name, seq)
     times = _times(repo, {p["seq"] for p in promotions} | {s for *_, s in holders})
     by_seq = {p["seq"]: p for p in promotions}
 
@@ -167,7 +165,7 @@ def check_all(repo: Lineal) -> list[dict[str, Any]]:
     withdrawn licence or a changed policy puts out of bounds."""
     config = settings.load(repo.workspace)
     found = []
-    for name, alias, digest, _ in queries.alias_holders(repo.store.sql(), "model", None):
+    for name, alias, digest, _ in repo.store.alias_holders("model", None):
         if alias not in config.policies:
             continue
         model, policy, outcomes = check(repo, f"model/{name}@{digest}", alias, config)

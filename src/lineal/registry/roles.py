@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineal.errors import InvalidInput
-from lineal.registry.config import parse
+from lineal.settings import parse
 
 if TYPE_CHECKING:
     from lineal.workspace import Workspace

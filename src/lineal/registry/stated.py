@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from lineal.client import Lineal
 from lineal.model.entities import Artifact
-from lineal.store import queries
 
 #: Facts an artifact may be given after it was recorded, as a tag of that name (`lineal tag
 #: REF license=SPDX`): a licence corrected, or stated for data lineal itself generated. The
@@ -26,7 +25,7 @@ def meta_value(artifact: Artifact, key: str) -> str | None:
 def stated(repo: Lineal, artifact: Artifact, key: str) -> str | None:
     """``key`` (license, source, …) as the artifact's tag now says it, else as recorded."""
     if key in STATED_BY_TAG:
-        tagged = queries.tags(repo.store.sql(), repo.node(artifact)).get(key)
+        tagged = repo.store.tags(repo.node(artifact)).get(key)
         if tagged:
             return tagged
     return meta_value(artifact, key)

@@ -1,20 +1,47 @@
-"""The Store protocol: what every backend (SQLite, PostgreSQL, later HTTP) must do.
+"""The Store protocol: what every backend (SQLite, PostgreSQL, HTTP) must do.
 
-A description of behaviour only; never holds state or imports a database driver.
+The only door to the database: every read a service makes is a method here, named by the
+question it answers and returning plain data (entities, tuples, dicts), so a store over HTTP
+answers it as well as one over SQL. A description of behaviour only; never holds state or
+imports a database driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.ops import Op
 from lineal.model.refs import Ref
+
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
+    from lineal.model.filters import Expr, Field
+    from lineal.model.series import Series
+
+
+class NodeRow(NamedTuple):
+    """What the projections said about one node as of a seq (``name`` of a run: its name)."""
+
+    id: str
+    type: str  # 'artifact', 'run' or 'agent'
+    kind: str  # the artifact kind, 'run' or 'agent'
+    name: str | None = None
+    version: int | None = None
+    status: str | None = None
+    aliases: tuple[str, ...] = ()  # KIND/NAME:ALIAS held then
+
+
+#: A lineage answer: least depths, the edges among the nodes (in recording order), the nodes
+Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
+#: Runs a filter matched, newest first, and for each ``metrics.K@N`` field the value at that
+#: step of every candidate run that has one
+RunMatches = tuple[list[Run], "dict[Field, dict[str, float]]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +81,10 @@ class Store(Protocol):
     """A ledger with its projections, appended to in whole transactions."""
 
     uri: str
+    #: the key this store signs with (None: opened for reading)
+    signer: Signer | None
+    #: ``(message, hint)`` a write without a signing key raises, set by whoever knows why
+    unsigned: tuple[str, str] | None
 
     def atomic(self) -> AbstractContextManager[None]:
         """One transaction (nested calls become savepoints); signed and committed at exit."""
@@ -92,6 +123,106 @@ class Store(Protocol):
 
     def artifact_details(self, artifact: Artifact) -> dict[str, Any]:
         """Versions, aliases and tags of an artifact."""
+
+    # -- artifacts and references -------------------------------------------------------
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id, or NotFound."""
+
+    def unnamed(self, digest: str) -> Artifact | None:
+        """The unnamed artifact holding the bytes ``digest``, if one was recorded."""
+
+    def holders(self, digest: str) -> list[Artifact]:
+        """Every node holding the bytes ``digest``, in recording order."""
+
+    def version_of(self, kind: str, name: str, digest: str) -> int | None:
+        """The version number ``kind/name`` gave the bytes ``digest`` (None: not recorded,
+        or not yet: numbers are assigned by the store that accepts the record)."""
+
+    def tags(self, node: str) -> dict[str, str]:
+        """The tags ``node`` holds now."""
+
+    def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``node -> (reference, kind)``: ``KIND/NAME@vN``, a digest, ``run/ID``, ``agent/N``."""
+
+    def names(self, kind: str) -> list[str]:
+        """Names that have versions of ``kind``."""
+
+    def versions(self, kind: str, name: str) -> list[tuple[int, str, int]]:
+        """``(version, digest, seq)`` of ``kind/name``'s versions, oldest first."""
+
+    def artifacts(self, kind: str | None = None) -> list[Artifact]:
+        """Every recorded artifact (of ``kind``), in recording order."""
+
+    def latest_versions(self, kind: str | None = None) -> list[tuple[str, str, int, str, int]]:
+        """``(kind, name, latest version, its digest, number of versions)`` of every name."""
+
+    # -- aliases and the registry -------------------------------------------------------
+    def held_aliases(
+        self, kind: str | None = None, name: str | None = None
+    ) -> list[tuple[str, str, str, int, int]]:
+        """``(kind, name, alias, version, seq)`` of every alias held now."""
+
+    def alias_holders(
+        self, kind: str, name: str | None, as_of: int | None = None
+    ) -> list[tuple[str, str, str, int]]:
+        """``(name, alias, digest, seq)`` of each alias of ``kind`` held at ``as_of``."""
+
+    def promotions(self, name: str, as_of: int | None = None) -> list[dict[str, Any]]:
+        """Every promotion of ``model/NAME`` recorded by ``as_of``, oldest first."""
+
+    def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
+        """``(agent, reason, seq)`` of each approval of this version for ``alias``."""
+
+    # -- lineage ------------------------------------------------------------------------
+    def seq_at_time(self, when: str) -> int:
+        """The last seq written at or before ``when`` (canonical UTC text); 0 if none."""
+
+    def resolve_at(
+        self, ref: Ref, as_of: int | None = None, *, every_version: bool = False
+    ) -> list[str]:
+        """The node ids ``ref`` named as of seq ``as_of``, or NotFound saying why."""
+
+    def agent_at(self, name: str, as_of: int | None = None) -> str:
+        """``agent/NAME`` if that agent was registered by ``as_of``, else NotFound."""
+
+    def subgraph(
+        self,
+        roots: Sequence[str],
+        *,
+        upstream: bool,
+        depth: int | None = None,
+        as_of: int | None = None,
+    ) -> Answer:
+        """What is reachable from ``roots`` up (to parents) or down as of seq ``as_of``."""
+
+    def path_subgraph(
+        self, sources: Sequence[str], target: str, as_of: int | None = None
+    ) -> Answer:
+        """The nodes on any path from ``sources`` down to ``target``."""
+
+    # -- runs ---------------------------------------------------------------------------
+    def search_runs(
+        self, expr: Expr | None, *, limit: int | None = None, with_meta: bool = True
+    ) -> RunMatches:
+        """The runs a parsed filter matches (None: all), newest first, crashed shown so."""
+
+    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
+        """Every logged point of a run's metrics (or of one key), joined across batches."""
+
+    def crashed_runs(self) -> list[str]:
+        """Ids of runs recorded as running whose process has died (see store.liveness)."""
+
+    def finished_runs_tagged(self, key: str, value: str, *, without: str) -> list[str]:
+        """Finished runs tagged ``key=value`` and not ``without``, newest first (at most 20)."""
+
+    def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
+        """Current values of tag ``key`` on nodes whose ``where_key`` tag is ``where_value``."""
+
+    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
+        """Note that ``run_id``'s process is alive now (outside the ledger)."""
+
+    def forget_beat(self, run_id: str) -> None:
+        """Drop ``run_id``'s heartbeat (its run finished)."""
 
     def verify(self) -> VerifyReport:
         """Check chain, payloads, signatures and projections (see lineal.ledger.verify)."""

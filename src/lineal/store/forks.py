@@ -14,7 +14,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lineal.store.sql import SqlStore
+    from lineal.store.sql.base import SqlStore
 
 _OPEN: weakref.WeakSet[SqlStore] = weakref.WeakSet()
 _INHERITED: list[Any] = []  # in a child: the parent's connections, held so none is closed

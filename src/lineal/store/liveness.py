@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterable
 from pathlib import Path
-
-from lineal.store import run_queries
-from lineal.store.projections import Sql
 
 #: A run on another host whose last beat is older than this is taken for crashed (seconds).
 STALE_AFTER = 60.0
@@ -49,12 +47,16 @@ def is_alive(pid: int, started: str | None) -> bool:
     return True
 
 
-def crashed(db: Sql, *, now: float | None = None) -> list[str]:
-    """Ids of runs recorded as running whose process has died."""
+#: (run id, host, pid, process start, time of the last beat) of a run recorded as running
+Beat = tuple[str, str, int, str | None, float]
+
+
+def crashed(beats: Iterable[Beat], *, now: float | None = None) -> list[str]:
+    """Ids of the runs among ``beats`` whose process has died."""
     moment = time.time() if now is None else now
     here = host()
     dead = []
-    for run_id, where, pid, started, beat in run_queries.running_beats(db):
+    for run_id, where, pid, started, beat in beats:
         if where == here:
             if not is_alive(pid, started):
                 dead.append(run_id)

@@ -11,19 +11,19 @@ from lineal.errors import InvalidInput
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
-    from lineal.store.sql import SqlStore
+    from lineal.store.base import Store
 
 SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
-def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) -> SqlStore:
+def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) -> Store:
     """Open (or with ``create``, create and migrate) the store at ``uri``."""
     if uri.startswith("sqlite:///"):
-        from lineal.store.sqlite import SqliteStore
+        from lineal.store.sql.sqlite import SqliteStore
 
         return SqliteStore(uri, signer, create=create)
     if uri.startswith(("postgresql://", "postgres://")):
-        from lineal.store.postgres import PostgresStore
+        from lineal.store.sql.postgres import PostgresStore
 
         return PostgresStore(uri, signer, create=create)
     from lineal.model.masking import mask_url  # compiled only for this error

@@ -26,7 +26,6 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact
 from lineal.model.refs import parse
-from lineal.store import queries, run_queries
 from lineal.tracking.lifecycle import active_run
 from lineal.tracking.runs import ActiveRun, start
 from lineal.worktree import materialise
@@ -144,9 +143,7 @@ def classify(repo: Lineal, identity: Mapping[str, str], bound: inspect.BoundArgu
     params: dict[str, Any] = {}
     inputs: dict[str, Artifact] = {}
     keyable = True
-    rows = run_queries.tag_values_beside(
-        repo.store.sql(), OUT_ARGS_TAG, where_key=CODE_TAG, where_value=code
-    )
+    rows = repo.store.tag_values_beside(OUT_ARGS_TAG, where_key=CODE_TAG, where_value=code)
     outs = {name for text in rows for name in text.split(",")}
     for argname, value in bound.arguments.items():
         # Where earlier calls wrote an output exists now, but it is no input: its text is a
@@ -290,9 +287,8 @@ def _rebuild(repo: Lineal, shape: str, outputs: list[Output]) -> Any:
 
 def _previous(repo: Lineal, key: str) -> tuple[str, str, list[Output]] | None:
     """The newest finished run with this key (not itself a replay) whose outputs are cached."""
-    db = repo.store.sql()
-    for run_id in run_queries.finished_runs_tagged(db, STEP_TAG, key, without=HIT_TAG):
-        tags = queries.tags(db, f"run/{run_id}")
+    for run_id in repo.store.finished_runs_tagged(STEP_TAG, key, without=HIT_TAG):
+        tags = repo.store.tags(f"run/{run_id}")
         if RETURNS_TAG not in tags or OUTPUTS_TAG not in tags:
             continue
         outputs = [Output(**row) for row in canonical.decode(tags[OUTPUTS_TAG].encode())]

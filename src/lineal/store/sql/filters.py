@@ -38,7 +38,7 @@ from typing import Any
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.canonical import encode_checked, format_time
-from lineal.tracking.filters import And, Compare, Expr, Generated, Not, Or, Uses, Value
+from lineal.model.filters import And, Compare, Expr, Generated, Not, Or, Uses, Value
 
 #: At most this many conditions are joined by AND (or OR) in one pair of parentheses.
 GROUP = 8

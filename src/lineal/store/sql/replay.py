@@ -15,9 +15,9 @@ from lineal.ledger.chain import Commit
 from lineal.ledger.verify import Problem, verify_chain
 from lineal.model import canonical
 from lineal.model.ops import op_from_payload
-from lineal.store import projections
 from lineal.store.base import VerifyReport
-from lineal.store.migrations import ALL_PROJECTIONS, PROJECTION_TABLES, SQLITE_TYPES
+from lineal.store.sql import projections
+from lineal.store.sql.migrations import ALL_PROJECTIONS, PROJECTION_TABLES, SQLITE_TYPES
 
 Stream = Callable[..., Iterator[tuple[Any, ...]]]
 
@@ -60,7 +60,7 @@ def check_ledger(db: projections.Sql, stream: Stream) -> VerifyReport:
 
 def scratch_projections() -> tuple[sqlite3.Connection, projections.Sql]:
     """An empty in-memory database holding only the projection tables."""
-    from lineal.store.sqlite import SqliteSql
+    from lineal.store.sql.sqlite import SqliteSql
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     for statement in ALL_PROJECTIONS.format(**SQLITE_TYPES).split(";"):

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lineal.errors import IntegrityError, InvalidInput, StoreUnavailable
-from lineal.store.migrations import SQLITE_TYPES
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import SQLITE_TYPES
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer

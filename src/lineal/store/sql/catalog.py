@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lineal.store.projections import Sql
+    from lineal.store.sql.projections import Sql
 
 
 def latest_versions(db: Sql, kind: str | None = None) -> list[tuple[str, str, int, str, int]]:

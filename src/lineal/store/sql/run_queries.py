@@ -15,7 +15,7 @@ from lineal.model import canonical
 from lineal.model.entities import Run
 from lineal.model.ops import MetricsBatch
 from lineal.model.series import Series, merge
-from lineal.store.projections import Sql
+from lineal.store.sql.projections import Sql
 
 _CHUNK = 500
 _JSON = json.JSONDecoder()

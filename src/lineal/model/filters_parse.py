@@ -1,4 +1,4 @@
-"""The run filter language's parser: text to the tree of lineal.tracking.filters.
+"""The run filter language's parser: text to the tree of lineal.model.filters.
 
 Pure text in, tree out; never touches a database. Every error is one InvalidInput that names
 the column where the text stopped making sense and what was expected there.
@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from lineal.errors import InvalidInput
 from lineal.model import refs
-from lineal.tracking.filters import (
+from lineal.model.filters import (
     _BARE,
     _CONNECTIVES,
     _KEY,

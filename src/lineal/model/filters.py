@@ -1,6 +1,7 @@
 """The run filter language: its syntax tree, the parser and the canonical printer.
 
-Pure text in, tree out (and back); never touches a database (filters_sql compiles a tree to SQL).
+Pure text in, tree out (and back); never touches a database (a store compiles the tree:
+lineal.store.sql.filters for SQL).
 
     metrics.mAP >= 0.8 and params.lr = 0.01 and status = finished and uses(dataset/coco-synth@v3)
     name ~ "train-*" and (duration < 3600 or not tags.stage = dev) and started >= 2026-11-01
@@ -22,10 +23,11 @@ tighter than ``and``, which binds tighter than ``or``)::
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from lineal.errors import InvalidInput
 from lineal.model import refs
@@ -48,6 +50,16 @@ _STEP = re.compile(r"-?[0-9]+")
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 Value: TypeAlias = str | int | float | bool | None
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,7 +251,7 @@ def parse(text: str) -> Expr:
     """Parse a filter, or raise one InvalidInput naming the column and what was expected."""
     if not isinstance(text, str):
         raise InvalidInput(f"bad filter {text!r}: expected a string", hint=f"example: {EXAMPLE}")
-    from lineal.tracking.filters_parse import Parser  # the parser imports this module's tree
+    from lineal.model.filters_parse import Parser  # the parser imports this module's tree
 
     return Parser(text).parse()
 
@@ -261,10 +273,43 @@ def step_fields(expr: Expr) -> list[Field]:
     return list(dict.fromkeys(field for field in found if field.step is not None))
 
 
-def compile_where(
-    expr: Expr, *, resolve: Callable[[str], list[str]], status_sql: str = "r.status"
-) -> tuple[str, list[Any]]:
-    """A SQL condition over ``runs r`` for ``expr`` (see :mod:`lineal.tracking.filters_sql`)."""
-    from lineal.tracking import filters_sql  # the compiler imports this module's tree
+#: At most this many distinct ``metrics.KEY@STEP`` fields in one filter: each is one query
+#: over the filter's runs, so the work grows with their number times the filter's length.
+MAX_STEP_FIELDS = 256
 
-    return filters_sql.compile_where(expr, resolve=resolve, status_sql=status_sql)
+
+def check_step_fields(expr: Expr) -> list[Field]:
+    """``expr``'s step fields, or InvalidInput when it names more than a store answers."""
+    fields = step_fields(expr)
+    if len(fields) > MAX_STEP_FIELDS:
+        raise InvalidInput(
+            f"filter names {len(fields)} metrics at a step; at most {MAX_STEP_FIELDS}",
+            hint="ask about fewer steps at once (metrics.KEY@STEP), or filter on the latest "
+            "values (metrics.KEY)",
+        )
+    return fields
+
+
+def evaluate(
+    expr: Expr,
+    universe: set[str],
+    at_step: Mapping[Field, Mapping[str, float]],
+    ids: Callable[[Expr], set[str]],
+) -> set[str]:
+    """The candidates ``expr`` holds for: step comparisons from the values read (``at_step``:
+    run id to value, per field), step-free parts (grouped per junction) from ``ids``."""
+    if not step_fields(expr):
+        return ids(expr)
+    if isinstance(expr, Not):
+        return universe - evaluate(expr.item, universe, at_step, ids)
+    if isinstance(expr, And | Or):
+        plain = [item for item in expr.items if not step_fields(item)]
+        parts = [evaluate(i, universe, at_step, ids) for i in expr.items if step_fields(i)]
+        if plain:
+            parts.append(ids(plain[0] if len(plain) == 1 else type(expr)(items=tuple(plain))))
+        if isinstance(expr, And):
+            return set.intersection(*parts)
+        return set.union(*parts)
+    assert isinstance(expr, Compare)  # noqa: S101 - only comparisons have steps
+    target, holds = float(expr.value), _COMPARE[expr.op]  # type: ignore[arg-type]
+    return {run for run, value in at_step[expr.field].items() if holds(value, target)}

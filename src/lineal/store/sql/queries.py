@@ -15,7 +15,7 @@ from lineal.model.entities import Artifact, Edge, Run, artifact_node
 from lineal.model.refs import Ref
 
 if TYPE_CHECKING:
-    from lineal.store.projections import Sql
+    from lineal.store.sql.projections import Sql
 
 _ARTIFACT = "SELECT a.digest, a.kind, a.size, a.uri, a.meta, a.seq, a.name FROM artifacts a"
 _WITH_VERSION = (
@@ -49,7 +49,7 @@ def _artifact(row: tuple[Any, ...], version: int | None) -> Artifact:
     )
 
 
-def _version_of(db: Sql, kind: str, name: str, digest: str) -> int | None:
+def version_of(db: Sql, kind: str, name: str, digest: str) -> int | None:
     row = db.one(
         "SELECT version FROM versions WHERE kind = ? AND name = ? AND digest = ?",
         (kind, name, digest),
@@ -72,7 +72,7 @@ def by_digest(db: Sql, ref: Ref) -> Artifact:
     unnamed = [row for row in rows if row[6] is None]
     if unnamed:
         return _artifact(unnamed[0], None)
-    found = [_artifact(row, _version_of(db, row[1], row[6], row[0])) for row in rows]
+    found = [_artifact(row, version_of(db, row[1], row[6], row[0])) for row in rows]
     if len(found) == 1:
         return found[0]
     listed = ", ".join(a.ref for a in found[:_LISTED]) + (", …" if len(rows) > _LISTED else "")

@@ -5,16 +5,16 @@ Called only through projections.apply, at append time and on replay; never write
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from lineal.errors import Conflict, NotFound
 from lineal.model import canonical
 from lineal.model.ops import MetricsBatch, RunFinish
+from lineal.model.outcomes import stored_value as _stored
+from lineal.model.outcomes import summary_value
 
 #: Summary strings that stand for the non-finite floats JSON cannot spell.
-NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def json_text(value: Any) -> str:
@@ -27,21 +27,6 @@ def _number(value: Any) -> float | None:
     if type(value) in (int, float):
         return float(value)
     return None
-
-
-def _stored(value: float) -> float | None:
-    # SQLite turns NaN into NULL (PostgreSQL keeps it); store NULL on both so that a replay
-    # into SQLite matches a PostgreSQL store. The ledger keeps the NaN itself.
-    return None if math.isnan(value) else float(value) + 0.0  # + 0.0: no negative zero
-
-
-def summary_value(value: Any) -> float | bool | None:
-    """A summary entry as a metric value; False when it is not a number at all."""
-    if type(value) in (int, float):
-        return _stored(float(value))
-    if isinstance(value, str) and value in NON_FINITE:
-        return _stored(NON_FINITE[value])
-    return False
 
 
 def require_run(db: Any, run_id: str) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Projecting ``edge.record``: the edges table, the node numbers lineage walks follow, and
 the guards (both ends recorded, no cycle).
 
-Part of lineal.store.projections, kept apart by concept; like it, never writes the ledger.
+Part of lineal.store.sql.projections, kept apart by concept; like it, never writes the ledger.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from lineal.model.entities import node_type
 
 if TYPE_CHECKING:
     from lineal.model.ops import Op
-    from lineal.store.projections import Sql
+    from lineal.store.sql.projections import Sql
 
 
 # parent -> child closes a cycle iff parent is already downstream of child. Walking down from

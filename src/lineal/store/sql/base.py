@@ -18,15 +18,16 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Agent
 from lineal.store import forks
-from lineal.store.migrations import MIGRATIONS, REPLAYED
+from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
+from lineal.store.sql.reads import SqlReads
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
 # (`lineal status`) needs none of them.
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
     from lineal.model.ops import Op
-    from lineal.store import projections
     from lineal.store.base import VerifyReport
+    from lineal.store.sql import projections
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
 
@@ -50,7 +51,7 @@ class _Txn:
         self.signer = signer
 
 
-class SqlStore:
+class SqlStore(SqlReads):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
@@ -141,7 +142,7 @@ class SqlStore:
                         if statement.strip():
                             db.execute(statement)
                     if version in REPLAYED:
-                        from lineal.store.replay import rebuild_projections
+                        from lineal.store.sql.replay import rebuild_projections
 
                         rebuild_projections(db)
                     db.execute(
@@ -254,7 +255,7 @@ class SqlStore:
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
         from lineal.model.ops import Op
-        from lineal.store import projections
+        from lineal.store.sql import projections
 
         batch = [ops] if isinstance(ops, Op) else list(ops)
         for op in batch:
@@ -386,7 +387,7 @@ class SqlStore:
 
     # -- verify --------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
-        from lineal.store.replay import check_ledger
+        from lineal.store.sql.replay import check_ledger
 
         with self._lock, self.lenient():
             self._begin_read()

@@ -29,8 +29,8 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store import project_edges, project_registry, project_runs
-from lineal.store.project_runs import json_text
+from lineal.store.sql import project_edges, project_registry, project_runs
+from lineal.store.sql.project_runs import json_text
 
 
 class Sql(Protocol):

@@ -9,32 +9,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Edge, artifact_node
 from lineal.model.refs import Ref
-from lineal.store import queries
-from lineal.store.projections import Sql
+from lineal.store.base import Answer, NodeRow
+from lineal.store.sql import queries
+from lineal.store.sql.projections import Sql
 
 #: The most values bound into one IN list or seed list.
 CHUNK = 500
 
 
-class NodeRow(NamedTuple):
-    """What the projections said about one node as of a seq (``name`` of a run: its name)."""
-
-    id: str
-    type: str  # 'artifact', 'run' or 'agent'
-    kind: str  # the artifact kind, 'run' or 'agent'
-    name: str | None = None
-    version: int | None = None
-    status: str | None = None
-    aliases: tuple[str, ...] = ()  # KIND/NAME:ALIAS held then
-
-
-#: least depths, the edges among the nodes (in recording order), and the nodes themselves
-Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
 _Parts = Sequence[tuple[str, Sequence[Any]]]  # (CTEs defining ``nodes``, their arguments)
 
 

@@ -14,8 +14,8 @@ from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.model.masking import mask_url, split_password
 from lineal.store import credentials
-from lineal.store.migrations import POSTGRES_TYPES
-from lineal.store.sql import SqlStore
+from lineal.store.sql.base import SqlStore
+from lineal.store.sql.migrations import POSTGRES_TYPES
 
 #: The advisory lock key that serialises appends (any constant unique to lineal).
 HEAD_LOCK = 0x6C696E65616C  # "lineal"

@@ -1,6 +1,6 @@
 """Projecting the registry's ops (``model.promote``, ``model.approve``) into their tables.
 
-Part of lineal.store.projections, kept apart by concept; like it, never writes the ledger.
+Part of lineal.store.sql.projections, kept apart by concept; like it, never writes the ledger.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from lineal.errors import NotFound
 from lineal.model import canonical
 
 if TYPE_CHECKING:
-    from lineal.store.projections import Sql
+    from lineal.store.sql.projections import Sql
 
 
 def _require_version(db: Sql, name: str, digest: str) -> None:

@@ -1,0 +1,192 @@
+"""The Store protocol's questions, answered in SQL: one method per question, each a thin call
+into the query modules under a lock (a store is shared by the threads of one process).
+
+Mixed into SqlStore; the query modules take a projections.Sql and never know about stores.
+Lineage, run and search queries load on first use (a `lineal status` needs none of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lineal.store import liveness
+from lineal.store.sql import catalog, queries
+
+if TYPE_CHECKING:
+    import threading
+
+    from lineal.model.entities import Artifact, Edge, Run
+    from lineal.model.filters import Expr
+    from lineal.model.refs import Ref
+    from lineal.model.series import Series
+    from lineal.store.base import Answer, RunMatches
+    from lineal.store.sql.projections import Sql
+
+
+class SqlReads:
+    """Reads of the Store protocol over ``self.sql()``."""
+
+    _lock: threading.RLock
+
+    def sql(self) -> Sql:
+        raise NotImplementedError
+
+    # -- artifacts and references -------------------------------------------------------
+    def resolve(self, ref: Ref) -> Artifact | Run:
+        with self._lock:
+            return queries.resolve(self.sql(), ref)
+
+    def get_run(self, run_id: str) -> Run:
+        with self._lock:
+            return queries.get_run(self.sql(), run_id)
+
+    def unnamed(self, digest: str) -> Artifact | None:
+        with self._lock:
+            return queries.unnamed(self.sql(), digest)
+
+    def holders(self, digest: str) -> list[Artifact]:
+        with self._lock:
+            return queries.holders(self.sql(), digest)
+
+    def version_of(self, kind: str, name: str, digest: str) -> int | None:
+        with self._lock:
+            return queries.version_of(self.sql(), kind, name, digest)
+
+    def edges(self, node: str) -> list[Edge]:
+        with self._lock:
+            return queries.edges(self.sql(), node)
+
+    def tags(self, node: str) -> dict[str, str]:
+        with self._lock:
+            return queries.tags(self.sql(), node)
+
+    def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            return queries.labels(self.sql(), nodes)
+
+    def run_details(self, run_id: str) -> dict[str, Any]:
+        with self._lock:
+            return queries.run_details(self.sql(), run_id)
+
+    def artifact_details(self, artifact: Artifact) -> dict[str, Any]:
+        with self._lock:
+            return queries.artifact_details(self.sql(), artifact)
+
+    def names(self, kind: str) -> list[str]:
+        with self._lock:
+            return queries.names(self.sql(), kind)
+
+    def versions(self, kind: str, name: str) -> list[tuple[int, str, int]]:
+        with self._lock:
+            return queries.versions_with_seq(self.sql(), kind, name)
+
+    def artifacts(self, kind: str | None = None) -> list[Artifact]:
+        with self._lock:
+            return queries.artifacts_of_kind(self.sql(), kind)
+
+    def latest_versions(self, kind: str | None = None) -> list[tuple[str, str, int, str, int]]:
+        with self._lock:
+            return catalog.latest_versions(self.sql(), kind)
+
+    # -- aliases and the registry -------------------------------------------------------
+    def held_aliases(
+        self, kind: str | None = None, name: str | None = None
+    ) -> list[tuple[str, str, str, int, int]]:
+        with self._lock:
+            return catalog.held_aliases(self.sql(), kind, name)
+
+    def alias_holders(
+        self, kind: str, name: str | None, as_of: int | None = None
+    ) -> list[tuple[str, str, str, int]]:
+        with self._lock:
+            return queries.alias_holders(self.sql(), kind, name, as_of)
+
+    def promotions(self, name: str, as_of: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return queries.promotions(self.sql(), name, as_of)
+
+    def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return queries.approvals(self.sql(), name, digest, alias)
+
+    # -- lineage ------------------------------------------------------------------------
+    def seq_at_time(self, when: str) -> int:
+        from lineal.store.sql import lineage_queries
+
+        with self._lock:
+            return lineage_queries.seq_at_time(self.sql(), when)
+
+    def resolve_at(
+        self, ref: Ref, as_of: int | None = None, *, every_version: bool = False
+    ) -> list[str]:
+        from lineal.store.sql import lineage_queries
+
+        with self._lock:
+            return lineage_queries.resolve_at(self.sql(), ref, as_of, every_version=every_version)
+
+    def agent_at(self, name: str, as_of: int | None = None) -> str:
+        from lineal.store.sql import lineage_queries
+
+        with self._lock:
+            return lineage_queries.agent_at(self.sql(), name, as_of)
+
+    def subgraph(
+        self,
+        roots: Sequence[str],
+        *,
+        upstream: bool,
+        depth: int | None = None,
+        as_of: int | None = None,
+    ) -> Answer:
+        from lineal.store.sql import lineage_queries
+
+        with self._lock:
+            return lineage_queries.subgraph(
+                self.sql(), roots, upstream=upstream, depth=depth, as_of=as_of
+            )
+
+    def path_subgraph(
+        self, sources: Sequence[str], target: str, as_of: int | None = None
+    ) -> Answer:
+        from lineal.store.sql import lineage_queries
+
+        with self._lock:
+            return lineage_queries.path_subgraph(self.sql(), sources, target, as_of)
+
+    # -- runs ---------------------------------------------------------------------------
+    def search_runs(
+        self, expr: Expr | None, *, limit: int | None = None, with_meta: bool = True
+    ) -> RunMatches:
+        from lineal.store.sql import search
+
+        with self._lock:
+            return search.search_runs(
+                self.sql(), expr, crashed=self.crashed_runs(), limit=limit, with_meta=with_meta
+            )
+
+    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return run_queries.metric_series(self.sql(), run_id, key)
+
+    def crashed_runs(self) -> list[str]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return liveness.crashed(run_queries.running_beats(self.sql()))
+
+    def finished_runs_tagged(self, key: str, value: str, *, without: str) -> list[str]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return run_queries.finished_runs_tagged(self.sql(), key, value, without=without)
+
+    def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return run_queries.tag_values_beside(
+                self.sql(), key, where_key=where_key, where_value=where_value
+            )
