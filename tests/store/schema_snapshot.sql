@@ -37,7 +37,7 @@ CREATE TABLE commits (
     author TEXT NOT NULL,
     key_id TEXT NOT NULL,
     sig TEXT NOT NULL
-);
+, batch TEXT, server TEXT, server_key_id TEXT, server_sig TEXT);
 CREATE TABLE edges (
     parent TEXT NOT NULL,
     child TEXT NOT NULL,
@@ -145,6 +145,7 @@ CREATE INDEX aliases_digest ON aliases (digest);
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
 CREATE INDEX approvals_digest ON approvals (digest, alias);
 CREATE INDEX artifacts_digest ON artifacts (digest);
+CREATE UNIQUE INDEX commits_batch ON commits (batch);
 CREATE INDEX edges_child ON edges (child);
 CREATE INDEX edges_down ON edges (parent_id, child_id, seq);
 CREATE INDEX edges_up ON edges (child_id, parent_id, seq);

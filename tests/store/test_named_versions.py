@@ -83,7 +83,7 @@ def _nodes(store: SqlStore) -> dict[str, tuple[Any, ...]]:
 def test_a_v3_store_migrates_to_nodes_of_their_own(old_store: str) -> None:
     store = open_store(old_store)  # read-only: migrating needs no signing key
     try:
-        assert store.schema_version() == MIGRATIONS[-1][0] == 4
+        assert store.schema_version() == MIGRATIONS[-1][0] >= 4
         report = store.verify()
         assert report.ok, report.problem
         nodes = _nodes(store)

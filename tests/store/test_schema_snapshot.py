@@ -29,7 +29,7 @@ def test_schema_matches_snapshot(tmp_path: Path) -> None:
     if os.environ.get("LINEAL_UPDATE_SNAPSHOT"):
         SNAPSHOT.write_text(schema)
     assert schema == SNAPSHOT.read_text(), (
-        "the store schema changed: add a numbered migration to lineal/store/migrations.py "
+        "the store schema changed: add a numbered migration to lineal/store/sql/migrations.py "
         "(never edit a released one), then regenerate the snapshot with "
         "LINEAL_UPDATE_SNAPSHOT=1 pytest tests/store/test_schema_snapshot.py"
     )

@@ -12,6 +12,7 @@ The first record's ``prev`` is :data:`GENESIS`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +61,35 @@ class Record:
         }
 
 
+def batch_digest(agent: str, batch: str, records: Iterable[tuple[str, str]]) -> str:
+    """The identity of a batch an agent signed for a server to append: its agent, its id (a
+    ULID the client chose) and each record's ``(op, payload_digest)`` in order. Payload
+    digests, not payloads: a later redaction leaves the batch verifiable."""
+    lines = [f"lineal-batch/1\n{agent}\n{batch}", *(f"{op} {digest}" for op, digest in records)]
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def batch_message(digest: str) -> bytes:
+    """The bytes a client's batch signature covers."""
+    return f"lineal-batch-sig/1\n{digest}".encode()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Commit:
-    """The signed end of one transaction: ``sig`` = ed25519(key, commit_message(...))."""
+    """The signed end of one transaction: ``sig`` = ed25519(key, commit_message(...)).
+
+    A batch a client signed and a server appended (``batch`` set) carries two signatures: the
+    client's, ``sig`` = ed25519(author's key, batch_message(batch_digest(...))), over what it
+    wrote; and the server's, ``server_sig`` over commit_message(...), over where it landed in
+    the chain. So a server can neither invent nor alter a client's record, and the chain
+    still proves that nothing was removed."""
 
     last_seq: int
     last_hash: str
     author: str
     key_id: str
     sig: str
+    batch: str | None = None
+    server: str | None = None
+    server_key_id: str | None = None
+    server_sig: str | None = None

@@ -49,6 +49,11 @@ def commits_digest(commits: Iterable[Commit], size: int) -> tuple[int, str]:
             f"{commit.last_seq}\n{commit.last_hash}\n{commit.author}\n{commit.key_id}\n"
             f"{commit.sig}\n".encode()
         )
+        if commit.batch is not None:  # a server's batch: its id and the server's signature
+            hasher.update(
+                f"{commit.batch}\n{commit.server}\n{commit.server_key_id}\n"
+                f"{commit.server_sig}\n".encode()
+            )
     return count, hasher.hexdigest()
 
 

@@ -10,7 +10,14 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from lineal.ledger.chain import GENESIS, Commit, commit_message, record_hash
+from lineal.ledger.chain import (
+    GENESIS,
+    Commit,
+    batch_digest,
+    batch_message,
+    commit_message,
+    record_hash,
+)
 from lineal.ledger.keys import key_id, verify_signature
 
 #: One stored record as a tuple, in this column order (the fast path reads rows, not objects).
@@ -95,6 +102,7 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
     problem: Problem | None = None
     op = ""
     chained = _Chained()
+    batch: list[tuple[str, str]] = []  # (op, payload_digest) of the open commit's records
     for seq, time, author, op, payload_digest, stored_hash, payload in rows:
         if seq != expected:
             if seq > expected:
@@ -134,10 +142,13 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
                 f"ending at seq {commit.last_seq}): a commit before it was deleted or altered",
             )
             break
+        if commit.batch is not None:
+            batch.append((op, payload_digest))
         if commit.last_seq == seq:
-            problem = _check_commit(commit, stored_hash, agents.keys, chained) or (
+            problem = _check_commit(commit, stored_hash, agents.keys, chained, batch) or (
                 agents.close_commit(commit)
             )
+            batch = []
             if problem:
                 break
             stats.commits += 1
@@ -170,20 +181,45 @@ class _Chained:
 
 
 def _check_commit(
-    commit: Commit, stored_hash: str, agents: dict[str, set[str]], chained: _Chained
+    commit: Commit,
+    stored_hash: str,
+    agents: dict[str, set[str]],
+    chained: _Chained,
+    batch: list[tuple[str, str]],
 ) -> Problem | None:
     """The commit closes its record, is signed by a key its author holds and, once commits
-    chain (lineal.ledger.chain.commit_message), names the commit before it."""
+    chain (lineal.ledger.chain.commit_message), names the commit before it. A batch a server
+    appended for a client (``commit.batch``) is signed by its author over ``batch``, the
+    commit's ``(op, payload_digest)`` pairs, and by the server over its place in the chain."""
     seq = commit.last_seq
     if commit.last_hash != stored_hash:
         return Problem(seq, "commit does not match the record it closes")
     keys = [k for k in agents.get(commit.author, ()) if key_id(k) == commit.key_id]
     if not keys:
         return Problem(seq, f"commit signed by a key agent {commit.author!r} never registered")
+    if commit.batch is None:
+        return _chain_signed(seq, stored_hash, keys, commit.sig, commit.author, chained)
+    message = batch_message(batch_digest(commit.author, commit.batch, batch))
+    if not any(verify_signature(k, message, commit.sig) for k in keys):
+        return Problem(
+            seq,
+            f"batch {commit.batch} does not match agent {commit.author!r}'s signature: its "
+            "records were altered after the agent signed them",
+        )
+    server = commit.server or ""
+    server_keys = [k for k in agents.get(server, ()) if key_id(k) == commit.server_key_id]
+    if not server_keys:
+        return Problem(seq, f"batch appended under a key server {server!r} never registered")
+    return _chain_signed(seq, stored_hash, server_keys, commit.server_sig or "", server, chained)
+
+
+def _chain_signed(
+    seq: int, stored_hash: str, keys: list[str], sig: str, signer: str, chained: _Chained
+) -> Problem | None:
     previous = chained.previous
 
     def signed(message: bytes) -> bool:
-        return any(verify_signature(k, message, commit.sig) for k in keys)
+        return any(verify_signature(k, message, sig) for k in keys)
 
     if signed(commit_message(seq, stored_hash, previous)):
         chained.chaining = True
@@ -197,4 +233,4 @@ def _check_commit(
                 f"the commit ending at seq {start} was deleted: the commit ending at seq {seq} "
                 "follows it",
             )
-    return Problem(seq, f"commit signature does not match agent {commit.author!r}'s key")
+    return Problem(seq, f"commit signature does not match agent {signer!r}'s key")

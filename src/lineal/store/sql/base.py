@@ -13,23 +13,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, NotFound, PermissionDenied
-from lineal.ledger.chain import GENESIS, Commit, Record, commit_message, record_hash
+from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
-from lineal.model.entities import Agent
 from lineal.store import forks
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
-from lineal.store.sql.reads import SqlReads
+from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
 # (`lineal status`) needs none of them.
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
     from lineal.model.ops import Op
-    from lineal.store.base import VerifyReport
     from lineal.store.sql import projections
-
-_RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
 
 
 class _Txn:
@@ -231,7 +227,7 @@ class SqlStore(SqlReads):
     def _flush(self, txn: _Txn) -> None:
         if txn.flushed < len(txn.pending):
             self.sql().many(
-                f"INSERT INTO ledger ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ledger ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 txn.pending[txn.flushed :],
             )
             txn.flushed = len(txn.pending)
@@ -318,80 +314,3 @@ class SqlStore(SqlReads):
                 self._end(commit=False)
                 raise
             self._end(commit=True)
-
-    # -- reading -------------------------------------------------------------------------
-    def head(self) -> tuple[int, str]:
-        with self._lock:
-            row = self.sql().one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
-            return (int(row[0]), str(row[1])) if row else (0, GENESIS)
-
-    def records(
-        self,
-        *,
-        after: int = 0,
-        limit: int | None = None,
-        op: str | None = None,
-        newest_first: bool = False,
-    ) -> Iterator[Record]:
-        where, params = ["seq > ?"], [after]
-        if op is not None:
-            where.append("op = ?")
-            params.append(op)  # type: ignore[arg-type]
-        order = "DESC" if newest_first else "ASC"
-        sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY seq {order}"
-        )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        with self._lock, self.lenient():
-            rows = self.sql().all(sql, params)
-        for seq, time, author, name, digest, hashed, payload in rows:
-            yield Record(
-                seq=seq,
-                time=time,
-                author=author,
-                op=name,
-                payload_digest=digest,
-                hash=hashed,
-                payload=None if payload is None else bytes(payload),
-            )
-
-    def commits(self) -> Iterator[Commit]:
-        with self._lock, self.lenient():
-            rows = self.sql().all(
-                "SELECT last_seq, last_hash, author, key_id, sig FROM commits ORDER BY last_seq"
-            )
-        for last_seq, last_hash, author, key_id, sig in rows:
-            yield Commit(
-                last_seq=last_seq, last_hash=last_hash, author=author, key_id=key_id, sig=sig
-            )
-
-    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
-        # Recomputed from the record fields, not read from the stored ``hash`` column: a
-        # checkpoint must notice a record edited in place without its hash being redone.
-        sql = "SELECT seq, time, author, op, payload_digest FROM ledger ORDER BY seq"
-        if size is not None:
-            sql += f" LIMIT {int(size)}"
-        with self._lock, self.lenient():
-            rows = self.sql().all(sql)
-        leaves, prev = [], GENESIS
-        for seq, time, author, op, payload_digest in rows:
-            prev = record_hash(prev, seq, time, author, op, payload_digest)
-            leaves.append(bytes.fromhex(prev))
-        return leaves
-
-    def agents(self) -> list[Agent]:
-        with self._lock:
-            rows = self.sql().all("SELECT name, public_key, seq FROM agents ORDER BY seq")
-        return [Agent(name=n, public_key=k, seq=s) for n, k, s in rows]
-
-    # -- verify --------------------------------------------------------------------------
-    def verify(self) -> VerifyReport:
-        from lineal.store.sql.replay import check_ledger
-
-        with self._lock, self.lenient():
-            self._begin_read()
-            try:
-                return check_ledger(self.sql(), self._stream)
-            finally:
-                self._end(commit=False)

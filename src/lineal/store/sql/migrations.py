@@ -265,6 +265,17 @@ _PROJECTION_NAMES = (
 )  # fmt: skip
 _REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + ALL_PROJECTIONS
 
+# A batch a client signed and a server appended: its id and the server's own signature on the
+# commit (the client's is ``sig``; see lineal.ledger.chain.Commit). Part of the ledger's
+# evidence, like the commits themselves; not a projection.
+_BATCHES = """
+ALTER TABLE commits ADD COLUMN batch TEXT;
+ALTER TABLE commits ADD COLUMN server TEXT;
+ALTER TABLE commits ADD COLUMN server_key_id TEXT;
+ALTER TABLE commits ADD COLUMN server_sig TEXT;
+CREATE UNIQUE INDEX commits_batch ON commits (batch);
+"""
+
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS + _HEARTBEATS),
@@ -275,6 +286,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
     (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
     (4, "named versions are lineage nodes of their own", _REBUILT),
+    (5, "batches clients sign and a server appends", _BATCHES),
 )
 
 #: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.

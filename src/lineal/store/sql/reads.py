@@ -7,9 +7,12 @@ Lineage, run and search queries load on first use (a `lineal status` needs none 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from lineal.ledger.chain import GENESIS, Commit, Record, record_hash
+from lineal.model.entities import Agent
 from lineal.store import liveness
 from lineal.store.sql import catalog, queries
 
@@ -20,8 +23,30 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, RunMatches
+    from lineal.store.base import Answer, RunMatches, VerifyReport
     from lineal.store.sql.projections import Sql
+
+
+#: The ledger's columns, in Record's field order.
+RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
+COMMIT_COLUMNS = (
+    "last_seq, last_hash, author, key_id, sig, batch, server, server_key_id, server_sig"
+)
+
+
+def commit_of(row: Sequence[Any]) -> Commit:
+    s, h, a, k, g, batch, server, server_key_id, server_sig = row
+    return Commit(
+        last_seq=s,
+        last_hash=h,
+        author=a,
+        key_id=k,
+        sig=g,
+        batch=batch,
+        server=server,
+        server_key_id=server_key_id,
+        server_sig=server_sig,
+    )
 
 
 class SqlReads:
@@ -30,6 +55,18 @@ class SqlReads:
     _lock: threading.RLock
 
     def sql(self) -> Sql:
+        raise NotImplementedError
+
+    def lenient(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _begin_read(self) -> None:
+        raise NotImplementedError
+
+    def _end(self, *, commit: bool) -> None:
+        raise NotImplementedError
+
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         raise NotImplementedError
 
     # -- artifacts and references -------------------------------------------------------
@@ -190,3 +227,75 @@ class SqlReads:
             return run_queries.tag_values_beside(
                 self.sql(), key, where_key=where_key, where_value=where_value
             )
+
+    # -- reading -------------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        with self._lock:
+            row = self.sql().one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def records(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        op: str | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[Record]:
+        where, params = ["seq > ?"], [after]
+        if op is not None:
+            where.append("op = ?")
+            params.append(op)  # type: ignore[arg-type]
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            f"SELECT {RECORD_COLUMNS} FROM ledger WHERE {' AND '.join(where)} ORDER BY seq {order}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock, self.lenient():
+            rows = self.sql().all(sql, params)
+        for seq, time, author, name, digest, hashed, payload in rows:
+            yield Record(
+                seq=seq,
+                time=time,
+                author=author,
+                op=name,
+                payload_digest=digest,
+                hash=hashed,
+                payload=None if payload is None else bytes(payload),
+            )
+
+    def commits(self) -> Iterator[Commit]:
+        with self._lock, self.lenient():
+            rows = self.sql().all(f"SELECT {COMMIT_COLUMNS} FROM commits ORDER BY last_seq")
+        yield from (commit_of(row) for row in rows)
+
+    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        # Recomputed from the record fields, not read from the stored ``hash`` column: a
+        # checkpoint must notice a record edited in place without its hash being redone.
+        sql = "SELECT seq, time, author, op, payload_digest FROM ledger ORDER BY seq"
+        if size is not None:
+            sql += f" LIMIT {int(size)}"
+        with self._lock, self.lenient():
+            rows = self.sql().all(sql)
+        leaves, prev = [], GENESIS
+        for seq, time, author, op, payload_digest in rows:
+            prev = record_hash(prev, seq, time, author, op, payload_digest)
+            leaves.append(bytes.fromhex(prev))
+        return leaves
+
+    def agents(self) -> list[Agent]:
+        with self._lock:
+            rows = self.sql().all("SELECT name, public_key, seq FROM agents ORDER BY seq")
+        return [Agent(name=n, public_key=k, seq=s) for n, k, s in rows]
+
+    # -- verify --------------------------------------------------------------------------
+    def verify(self) -> VerifyReport:
+        from lineal.store.sql.replay import check_ledger
+
+        with self._lock, self.lenient():
+            self._begin_read()
+            try:
+                return check_ledger(self.sql(), self._stream)
+            finally:
+                self._end(commit=False)

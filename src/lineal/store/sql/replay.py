@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from lineal.errors import LinealError
-from lineal.ledger.chain import Commit
 from lineal.ledger.verify import Problem, verify_chain
 from lineal.model import canonical
 from lineal.model.ops import op_from_payload
 from lineal.store.base import VerifyReport
 from lineal.store.sql import projections
 from lineal.store.sql.migrations import ALL_PROJECTIONS, PROJECTION_TABLES, SQLITE_TYPES
+from lineal.store.sql.reads import COMMIT_COLUMNS, commit_of
 
 Stream = Callable[..., Iterator[tuple[Any, ...]]]
 
@@ -36,10 +36,7 @@ def check_ledger(db: projections.Sql, stream: Stream) -> VerifyReport:
     """Walk the chain, then replay it into scratch tables and compare with the stored ones."""
     redacted = _redacted(stream)
     commits = (
-        Commit(last_seq=s, last_hash=h, author=a, key_id=k, sig=g)
-        for s, h, a, k, g in stream(
-            "SELECT last_seq, last_hash, author, key_id, sig FROM commits ORDER BY last_seq"
-        )
+        commit_of(row) for row in stream(f"SELECT {COMMIT_COLUMNS} FROM commits ORDER BY last_seq")
     )
     rows = stream(
         "SELECT seq, time, author, op, payload_digest, hash, payload FROM ledger ORDER BY seq"
