@@ -272,6 +272,4 @@ def test_threads_put_at_once(tmp_path: Path) -> None:
         assert sorted(got) == sorted(p.digest for p in spool.pending())
     with Spool(tmp_path) as spool:
         assert len({p.digest for p in spool.pending()}) == 200
-        assert all(
-            hashlib.sha256(p.body).hexdigest() == p.digest[7:] for p in spool.pending()
-        )
+        assert all(hashlib.sha256(p.body).hexdigest() == p.digest[7:] for p in spool.pending())

@@ -14,7 +14,6 @@ Frame (little-endian), one per batch::
 
 The body's sha256 is needed anyway (the server deduplicates by it), so it doubles as the
 checksum: one pass over the bytes, and far stronger than a 32-bit CRC over megabyte records.
-The header's own fields get a crc32 so a damaged length is caught before it is believed.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ MAGIC = b"LSP1"
 _HEAD = struct.Struct("<4sQq32s")
 _CHECK = struct.Struct("<I")
 HEADER = _HEAD.size + _CHECK.size  # 56
-LOCK = "LOCK"
 #: A segment is closed once it holds this much; a bigger batch gets a segment of its own.
 SEGMENT_BYTES = 64 << 20
 #: Past this many pending bytes put() warns (the server has been away a while).
@@ -139,16 +137,15 @@ class Spool:
         self._active: int | None = None
         self._fd: int | None = None
         self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_fd: int | None = self._take_lock()
+        self._lock_fd: int | None = self._take_lock()  # before anything is read or cut
         try:
             self._recover()
         except BaseException:
             self.close()
             raise
 
-    # -- opening -------------------------------------------------------------------------
     def _take_lock(self) -> int:
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(self.path / "LOCK", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -171,7 +168,7 @@ class Spool:
             self._scan(number, last=n == len(numbers) - 1)
         if numbers:
             self._open_active(numbers[-1])
-        self._bytes = sum(e.size for e in self._entries)
+        self._bytes = _total(self._entries)
 
     def _scan(self, number: int, *, last: bool) -> None:
         path = self.path / _segment_name(number)
@@ -192,7 +189,7 @@ class Spool:
         if not last or any(_frame_at(data, at) for at in _magics(data, offset + 1)):
             raise IntegrityError(
                 f"spool segment {path} is damaged at byte {offset}: a record there fails its "
-                "checksum and intact records follow it",
+                "checksum and intact records follow it (here or in the next segment)",
                 hint="the batches after that byte are still readable; move the segment aside "
                 "to inspect it (nothing in the spool is dropped silently)",
             )
@@ -213,7 +210,6 @@ class Spool:
         self._sizes.setdefault(number, 0)
         return self._fd
 
-    # -- writing -------------------------------------------------------------------------
     def put(self, records: Iterable[Op | tuple[str, bytes]], *, agent: str) -> str:
         """Append one batch durably (fsynced before returning); return its digest."""
         body = encode_batch(agent, records, secrets.token_hex(16))
@@ -264,7 +260,6 @@ class Spool:
             os.close(self._fd)
         self._fd = self._active = None
 
-    # -- reading -------------------------------------------------------------------------
     def pending(self, max_bytes: int | None = None) -> list[Pending]:
         """Unacknowledged batches, oldest first (at least one, then up to ``max_bytes``)."""
         with self._lock:
@@ -305,7 +300,6 @@ class Spool:
             warn_bytes=self.warn_bytes,
         )
 
-    # -- acknowledgement -----------------------------------------------------------------
     def acknowledge(self, digests: Iterable[str]) -> None:
         """Drop batches the server confirmed (accepted or duplicate); unknown digests are
         ignored (a batch acknowledged twice). Segments left with nothing pending are removed,
