@@ -20,7 +20,8 @@ from lineal.errors import Conflict, IntegrityError, InvalidInput
 from lineal.model import canonical
 from lineal.model.ops import TagSet
 from lineal.store.batches import batch_digest, decode_batch, encode_batch
-from lineal.store.spool import HEADER, Spool, SpoolWarning
+from lineal.store.segments import HEADER
+from lineal.store.spool import Spool, SpoolWarning
 
 AGENT = "alice"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -65,6 +66,19 @@ def test_the_same_ops_put_twice_are_two_batches(tmp_path: Path) -> None:
 def test_body_is_the_canonical_encoding_of_the_batch() -> None:
     body = encode_batch(AGENT, [tag(1), ("tag.set", tag(2).encode())], "0" * 32)
     assert canonical.encode(canonical.decode(body)) == body
+
+
+def test_a_batch_of_many_records_round_trips(tmp_path: Path) -> None:
+    # more pieces than one writev takes: the body is joined first
+    ops = [tag(i) for i in range(600)]
+    with Spool(tmp_path) as spool:
+        digest = spool.put(ops, agent=AGENT)
+    with Spool(tmp_path) as spool:
+        (found,) = spool.pending()
+    assert found.digest == digest
+    assert [payload for _, payload in decode_batch(found.body).records] == [
+        op.payload() for op in ops
+    ]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ from lineal.model import canonical
 from lineal.model.entities import check_agent_name
 from lineal.model.ops import OPS, Op
 
+_MAX_PARTS = 512  # writev takes at most IOV_MAX (1024 on Linux) pieces
+
 
 def batch_digest(body: bytes) -> str:
     """The name the spool and the server give a batch body."""
@@ -38,20 +40,31 @@ def encode_batch(agent: str, records: Iterable[Op | tuple[str, bytes]], batch_id
     ``canonical.encode`` of the decoded batch (a test holds it to that) without re-encoding
     a megabyte payload.
     """
+    return b"".join(batch_parts(agent, records, batch_id))
+
+
+def batch_parts(
+    agent: str, records: Iterable[Op | tuple[str, bytes]], batch_id: str
+) -> list[bytes]:
+    """:func:`encode_batch`'s bytes in pieces, the payloads not copied (the spool hashes and
+    writes them as they are): at most ``_MAX_PARTS``, within what one ``writev`` takes."""
     check_agent_name(agent)
-    parts = [b'{"agent":', canonical.encode(agent), b',"id":', canonical.encode(batch_id)]
-    parts.append(b',"records":[')
+    parts: list[bytes] = []
+    glue = [b'{"agent":', canonical.encode(agent), b',"id":', canonical.encode(batch_id)]
+    glue.append(b',"records":[')
     for n, record in enumerate(records):
         op, payload = (record.OP, record.encode()) if isinstance(record, Op) else record
         if op not in OPS:
             raise InvalidInput(f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}")
         if not isinstance(payload, bytes) or payload[:1] != b"{" or payload[-1:] != b"}":
             raise InvalidInput(f"payload of {op} must be canonical JSON object bytes")
-        parts += (b"," if n else b"", b'{"op":"', op.encode(), b'","payload":', payload, b"}")
-    if parts[-1] == b',"records":[':
+        glue += (b"," if n else b"", b'{"op":"', op.encode(), b'","payload":')
+        parts += (b"".join(glue), payload)
+        glue = [b"}"]
+    if not parts:
         raise InvalidInput("a batch needs at least one record")
-    parts.append(b"]}")
-    return b"".join(parts)
+    parts.append(b"}]}")
+    return parts if len(parts) <= _MAX_PARTS else [b"".join(parts)]
 
 
 def decode_batch(body: bytes) -> Batch:

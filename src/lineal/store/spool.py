@@ -3,17 +3,7 @@
 Append-only segment files, one framed record per batch, fsynced per batch; a batch leaves only
 when the server has acknowledged its digest. Never talks to the network, never prints.
 
-Frame (little-endian), one per batch::
-
-    magic  b"LSP1"        4 bytes
-    length u64            body length
-    time   i64            unix microseconds when put() wrote it (for the oldest-age figure)
-    digest 32 bytes       sha256(body): the batch's identity and its checksum
-    check  u32            crc32 of the 52 bytes before it (length and time are trusted only then)
-    body   length bytes   canonical JSON: {"agent":..,"id":..,"records":[{"op":..,"payload":..}]}
-
-The body's sha256 is needed anyway (the server deduplicates by it), so it doubles as the
-checksum: one pass over the bytes, and far stronger than a 32-bit CRC over megabyte records.
+The frame layout is in :mod:`lineal.store.segments`.
 """
 
 from __future__ import annotations
@@ -22,24 +12,28 @@ import fcntl
 import hashlib
 import os
 import secrets
-import struct
 import threading
 import time
 import warnings
-import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lineal.errors import Conflict, IntegrityError
 from lineal.model.ops import Op
-from lineal.store.batches import encode_batch
+from lineal.store.batches import batch_parts
+from lineal.store.segments import (
+    HEADER,
+    frame_at,
+    frame_head,
+    fsync_dir,
+    magics,
+    rewrite,
+    segment_name,
+    write_all,
+)
 
-MAGIC = b"LSP1"
-_HEAD = struct.Struct("<4sQq32s")
-_CHECK = struct.Struct("<I")
-HEADER = _HEAD.size + _CHECK.size  # 56
 #: A segment is closed once it holds this much; a bigger batch gets a segment of its own.
 SEGMENT_BYTES = 64 << 20
 #: Past this many pending bytes put() warns (the server has been away a while).
@@ -83,33 +77,6 @@ class _Entry(NamedTuple):
     size: int  # frame size, header included
     digest: str
     time_us: int
-
-
-def _segment_name(number: int) -> str:
-    return f"seg-{number:012d}.log"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _frame_at(data: bytes, offset: int) -> tuple[int, str, int] | None:
-    """(body length, hex digest, time) of a whole, intact frame at offset; None if damaged."""
-    head = data[offset : offset + HEADER]
-    if len(head) < HEADER or head[:4] != MAGIC:
-        return None
-    (check,) = _CHECK.unpack_from(head, _HEAD.size)
-    if zlib.crc32(head[: _HEAD.size]) != check:
-        return None
-    _, length, time_us, digest = _HEAD.unpack_from(head)
-    body = data[offset + HEADER : offset + HEADER + length]
-    if len(body) != length or hashlib.sha256(body).digest() != digest:
-        return None
-    return length, digest.hex(), time_us
 
 
 class Spool:
@@ -171,11 +138,11 @@ class Spool:
         self._bytes = _total(self._entries)
 
     def _scan(self, number: int, *, last: bool) -> None:
-        path = self.path / _segment_name(number)
+        path = self.path / segment_name(number)
         data = path.read_bytes()
         offset = 0
         while offset < len(data):
-            frame = _frame_at(data, offset)
+            frame = frame_at(data, offset)
             if frame is None:
                 break
             length, digest, time_us = frame
@@ -186,7 +153,7 @@ class Spool:
         self._sizes[number] = offset
         if offset == len(data):
             return
-        if not last or any(_frame_at(data, at) for at in _magics(data, offset + 1)):
+        if not last or any(frame_at(data, at) for at in magics(data, offset + 1)):
             raise IntegrityError(
                 f"spool segment {path} is damaged at byte {offset}: a record there fails its "
                 "checksum and intact records follow it (here or in the next segment)",
@@ -205,30 +172,31 @@ class Spool:
 
     def _open_active(self, number: int) -> int:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path / _segment_name(number), flags, 0o644)
+        self._fd = os.open(self.path / segment_name(number), flags, 0o644)
         self._active = number
         self._sizes.setdefault(number, 0)
         return self._fd
 
     def put(self, records: Iterable[Op | tuple[str, bytes]], *, agent: str) -> str:
         """Append one batch durably (fsynced before returning); return its digest."""
-        body = encode_batch(agent, records, secrets.token_hex(16))
-        digest = hashlib.sha256(body).digest()
-        time_us = time.time_ns() // 1000
-        head = _HEAD.pack(MAGIC, len(body), time_us, digest)
-        head += _CHECK.pack(zlib.crc32(head))
-        size = len(head) + len(body)
+        parts = batch_parts(agent, records, secrets.token_hex(16))
+        hashed = hashlib.sha256()
+        for part in parts:
+            hashed.update(part)
+        digest, length, time_us = hashed.digest(), sum(map(len, parts)), time.time_ns() // 1000
+        head, size = frame_head(length, time_us, digest), HEADER + length
         with self._lock:
             fd, active = self._roll_if_needed(size)
             offset = self._sizes[active]
             try:
-                _write_all(fd, head, body)
+                write_all(fd, head, *parts)
                 os.fsync(fd)
             except BaseException:
                 os.ftruncate(fd, offset)  # no half frame left behind a failed write
                 raise
-            entry = _Entry(active, offset, size, "sha256:" + digest.hex(), time_us)
-            self._entries.append(entry)
+            self._entries.append(
+                entry := _Entry(active, offset, size, "sha256:" + digest.hex(), time_us)
+            )
             self._sizes[active] = offset + size
             self._bytes += size
             warn = self._bytes > self.warn_bytes and not self._warned
@@ -252,7 +220,7 @@ class Spool:
             self._close_active()
         number = max(self._sizes, default=0) + 1
         fd = self._open_active(number)
-        _fsync_dir(self.path)  # the new segment's name is as durable as what goes in it
+        fsync_dir(self.path)  # the new segment's name is as durable as what goes in it
         return fd, number
 
     def _close_active(self) -> None:
@@ -275,7 +243,7 @@ class Spool:
         return taken
 
     def _read(self, entry: _Entry) -> bytes:
-        path = self.path / _segment_name(entry.segment)
+        path = self.path / segment_name(entry.segment)
         with path.open("rb") as f:
             f.seek(entry.offset + HEADER)
             body = f.read(entry.size - HEADER)
@@ -314,7 +282,7 @@ class Spool:
             for number in sorted(self._sizes):
                 changed |= self._compact(number)
             if changed:
-                _fsync_dir(self.path)
+                fsync_dir(self.path)
 
     def _compact(self, number: int, *, closing: bool = False) -> bool:
         mine = [e for e in self._entries if e.segment == number]
@@ -322,7 +290,7 @@ class Spool:
         if not gone:
             return False
         live = [e for e in mine if e.digest not in gone]
-        path = self.path / _segment_name(number)
+        path = self.path / segment_name(number)
         moved: dict[str, _Entry] = {}
         if not live:
             if number == self._active:
@@ -333,7 +301,7 @@ class Spool:
             number != self._active
             and 2 * (self._sizes[number] - _total(live)) >= self._sizes[number]
         ):
-            self._sizes[number] = _rewrite(path, live)
+            self._sizes[number] = rewrite(path, [(e.offset, e.size) for e in live])
             offset = 0
             for e in live:
                 moved[e.digest] = e._replace(offset=offset)
@@ -351,7 +319,7 @@ class Spool:
             if self._lock_fd is not None:
                 changed = [self._compact(n, closing=True) for n in sorted(self._sizes)]
                 if any(changed):
-                    _fsync_dir(self.path)
+                    fsync_dir(self.path)
                 os.close(self._lock_fd)  # closing the descriptor releases the flock
                 self._lock_fd = None
 
@@ -364,36 +332,3 @@ class Spool:
 
 def _total(entries: Iterable[_Entry]) -> int:
     return sum(e.size for e in entries)
-
-
-def _write_all(fd: int, *parts: bytes) -> None:
-    views = [memoryview(p) for p in parts]
-    while views:
-        done = os.writev(fd, views)
-        while views and done >= len(views[0]):
-            done -= len(views[0])
-            views.pop(0)
-        if views:
-            views[0] = views[0][done:]
-
-
-def _rewrite(path: Path, keep: Sequence[_Entry]) -> int:
-    """Replace a segment by one holding only ``keep``: temp file, fsync, rename (the caller
-    fsyncs the directory). A crash before the rename leaves the old segment whole."""
-    temp = path.with_name(path.name + ".tmp")
-    with path.open("rb") as src, temp.open("wb") as dst:
-        for e in keep:
-            src.seek(e.offset)
-            dst.write(src.read(e.size))
-        dst.flush()
-        os.fsync(dst.fileno())
-        size = dst.tell()
-    temp.replace(path)
-    return size
-
-
-def _magics(data: bytes, start: int) -> Iterable[int]:
-    at = data.find(MAGIC, start)
-    while at != -1:
-        yield at
-        at = data.find(MAGIC, at + 1)
