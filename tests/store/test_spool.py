@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from lineal.store.spool import Spool, SpoolWarning
 
 AGENT = "alice"
 SRC = Path(__file__).resolve().parents[2] / "src"
+SEED = 20_261_207
 
 
 def tag(i: int, value: str = "v") -> TagSet:
@@ -113,6 +116,7 @@ def test_partial_acks_compact_closed_segments(tmp_path: Path) -> None:
 # Run as `python writer.py DIR`: put batches forever, printing each digest once put() returned.
 WRITER = """
 import sys
+import time
 from lineal.model.ops import TagSet
 from lineal.store.spool import Spool
 
@@ -125,8 +129,12 @@ for i in range(100_000):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after", [1, 37, 150])
-def test_sigkill_loses_no_batch_whose_put_returned(tmp_path: Path, after: int) -> None:
+@pytest.mark.parametrize("trial", range(8))
+def test_sigkill_loses_no_batch_whose_put_returned(tmp_path: Path, trial: int) -> None:
+    # Killed after a seeded number of puts and a seeded delay (up to 30 ms, a few puts'
+    # worth), so the kill lands at any point of a put: encoding, writing or in the fsync.
+    rng = random.Random(SEED + trial)
+    after, delay = rng.randint(1, 100), rng.uniform(0, 0.03)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     spool_dir = tmp_path / "spool"
@@ -140,6 +148,7 @@ def test_sigkill_loses_no_batch_whose_put_returned(tmp_path: Path, after: int) -
         returned.append(line.decode().strip())
         if len(returned) >= after:
             break
+    time.sleep(delay)
     child.send_signal(signal.SIGKILL)
     rest, _ = child.communicate(timeout=30)
     returned += rest.decode().split()  # printed before it died
@@ -234,6 +243,7 @@ def test_status_counts_bytes_and_oldest_age(tmp_path: Path) -> None:
 
 HOLDER = """
 import sys
+import time
 from lineal.store.spool import Spool
 
 spool = Spool(sys.argv[1])

@@ -230,11 +230,11 @@ class Spool:
 
     def pending(self, max_bytes: int | None = None) -> list[Pending]:
         """Unacknowledged batches, oldest first (at least one, then up to ``max_bytes``)."""
-        with self._lock:
-            entries = [e for e in self._entries if e.digest not in self._acked]
         taken: list[Pending] = []
         total = 0
-        with self._read_lock:
+        with self._read_lock:  # first: no compaction moves a frame between listing and reading
+            with self._lock:
+                entries = [e for e in self._entries if e.digest not in self._acked]
             for entry in entries:
                 total += entry.size
                 if taken and max_bytes is not None and total > max_bytes:
