@@ -76,6 +76,25 @@ class VerifyReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where a batch a client signed landed: its id and seqs (``duplicate``: appended before,
+    so not again)."""
+
+    batch: str
+    first_seq: int
+    last_seq: int
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "duplicate": self.duplicate,
+        }
+
+
 @runtime_checkable
 class Store(Protocol):
     """A ledger with its projections, appended to in whole transactions."""
@@ -91,6 +110,11 @@ class Store(Protocol):
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
         """Append ops as ledger records and project them, all or nothing."""
+
+    def submit(self, body: bytes) -> Receipt:
+        """Append a batch a client signed (lineal.store.batches) as a server: all or nothing,
+        its records the client's, the commit carrying the client's signature and this store's
+        own; a batch appended before (same id) is not appended again."""
 
     def head(self) -> tuple[int, str]:
         """(last seq, its hash); (0, GENESIS) when empty."""

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lineal.errors import Conflict, IntegrityError
 from lineal.model.ops import Op
@@ -33,6 +33,9 @@ from lineal.store.segments import (
     segment_name,
     write_all,
 )
+
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
 
 #: A segment is closed once it holds this much; a bigger batch gets a segment of its own.
 SEGMENT_BYTES = 64 << 20
@@ -177,9 +180,16 @@ class Spool:
         self._sizes.setdefault(number, 0)
         return self._fd
 
-    def put(self, records: Iterable[Op | tuple[str, bytes]], *, agent: str) -> str:
-        """Append one batch durably (fsynced before returning); return its digest."""
-        parts = batch_parts(agent, records, secrets.token_hex(16))
+    def put(
+        self,
+        records: Iterable[Op | tuple[str, bytes]],
+        *,
+        agent: str,
+        signer: Signer | None = None,
+    ) -> str:
+        """Append one batch durably (fsynced before returning); return its digest.
+        ``signer``: the agent signs the batch, as a server requires."""
+        parts = batch_parts(agent, records, secrets.token_hex(16), signer=signer)
         hashed = hashlib.sha256()
         for part in parts:
             hashed.update(part)

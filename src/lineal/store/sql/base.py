@@ -12,11 +12,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lineal.errors import InvalidInput, NotFound, PermissionDenied
-from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
+from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from lineal.ledger.chain import GENESIS, Record, batch_digest, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
+from lineal.store.sql.batch_keys import batch_key
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
 from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
 
@@ -25,6 +26,8 @@ from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
     from lineal.model.ops import Op
+    from lineal.store.base import Receipt
+    from lineal.store.batches import Batch
     from lineal.store.sql import projections
 
 
@@ -36,7 +39,10 @@ class _Txn:
     INSERT, put them back in line to be written again.
     """
 
-    __slots__ = ("flushed", "head_hash", "head_seq", "pending", "signer", "start_seq")
+    __slots__ = (
+        "author", "batch", "flushed", "head_hash", "head_seq", "key", "pending", "signer",
+        "start_seq",
+    )  # fmt: skip
 
     def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
         self.start_seq = head_seq
@@ -45,6 +51,10 @@ class _Txn:
         self.pending: list[tuple[Any, ...]] = []
         self.flushed = 0
         self.signer = signer
+        # Whose records these are and the key that vouches for them: the store's own signer,
+        # or the client of a batch this store appends as a server (see SqlStore.submit).
+        self.author, self.key = signer.name, signer.public_key
+        self.batch: Batch | None = None
 
 
 class SqlStore(SqlReads):
@@ -237,58 +247,115 @@ class SqlStore(SqlReads):
         if txn.head_seq == txn.start_seq:
             return  # nothing appended, nothing to sign
         signer = txn.signer
+        # A transaction starts at the ledger's head, the previous commit's end.
+        chained = signer.sign(commit_message(txn.head_seq, txn.head_hash, txn.start_seq))
+        if txn.batch is None:
+            self.sql().execute(
+                "INSERT INTO commits (last_seq, last_hash, author, key_id, sig) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (txn.head_seq, txn.head_hash, signer.name, signer.key_id, chained),
+            )
+            return
+        batch = txn.batch  # the client's signature, and this store's as the server's
         self.sql().execute(
-            "INSERT INTO commits (last_seq, last_hash, author, key_id, sig) VALUES (?, ?, ?, ?, ?)",
-            (
-                txn.head_seq,
-                txn.head_hash,
-                signer.name,
-                signer.key_id,
-                # A transaction starts at the ledger's head, the previous commit's end.
-                signer.sign(commit_message(txn.head_seq, txn.head_hash, txn.start_seq)),
-            ),
-        )
+            "INSERT INTO commits (last_seq, last_hash, author, key_id, sig, batch, server, "
+            "server_key_id, server_sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (txn.head_seq, txn.head_hash, batch.agent, batch.key_id, batch.sig, batch.id,
+             signer.name, signer.key_id, chained),
+        )  # fmt: skip
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
         from lineal.model.ops import Op
-        from lineal.store.sql import projections
 
         batch = [ops] if isinstance(ops, Op) else list(ops)
         for op in batch:
             if not isinstance(op, Op):
                 raise InvalidInput(f"not an op: {op!r}", hint="build ops from lineal.model.ops")
+        with self.atomic():
+            return self._append_encoded([(op, op.encode()) for op in batch])
+
+    def _append_encoded(self, batch: Sequence[tuple[Op, bytes]]) -> list[Record]:
+        """Append ops with their canonical payloads inside the open transaction."""
+        from lineal.store.sql import projections
+
         written: list[Record] = []
         now = canonical.format_time(datetime.now(UTC))
+        txn = self._txn
+        assert txn is not None  # noqa: S101 - atomic() opened it
+        db = self.sql()
+        author = txn.author
+        items: list[tuple[int, str, Op]] = []
+        for op, payload in batch:
+            digest = digest_bytes(payload)
+            seq = txn.head_seq + 1
+            hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
+            txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
+            txn.head_seq, txn.head_hash = seq, hashed
+            items.append((seq, author, op))
+            written.append(
+                Record(
+                    seq=seq,
+                    time=now,
+                    author=author,
+                    op=op.OP,
+                    payload_digest=digest,
+                    hash=hashed,
+                    payload=payload,
+                )
+            )
+        # Ledger rows first (a redaction edits its target's row), then the projections;
+        # any refusal rolls both back with the transaction.
+        self._flush(txn)
+        projections.apply_all(db, items, signing_key=txn.key)
+        return written
+
+    # -- batches clients signed: a server's write path ------------------------------------
+    def submit(self, body: bytes) -> Receipt:
+        from lineal.model.ops import op_from_payload
+        from lineal.store.base import Receipt
+        from lineal.store.batches import decode_batch
+
+        batch = decode_batch(body)
+        if batch.key_id is None or batch.sig is None:
+            raise PermissionDenied(
+                f"batch {batch.id} is not signed", hint="sign it with the agent's key"
+            )
+        payloads = batch.payloads()
+        ops = [(op_from_payload(op, payload), data) for (op, payload), data in zip(
+            batch.records, (data for _, data in payloads), strict=True
+        )]  # fmt: skip
         with self.atomic():
             txn = self._txn
             assert txn is not None  # noqa: S101 - atomic() opened it
-            db = self.sql()
-            author = txn.signer.name
-            items: list[tuple[int, str, Op]] = []
-            for op in batch:
-                payload = op.encode()
-                digest = digest_bytes(payload)
-                seq = txn.head_seq + 1
-                hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
-                txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
-                txn.head_seq, txn.head_hash = seq, hashed
-                items.append((seq, author, op))
-                written.append(
-                    Record(
-                        seq=seq,
-                        time=now,
-                        author=author,
-                        op=op.OP,
-                        payload_digest=digest,
-                        hash=hashed,
-                        payload=payload,
-                    )
-                )
-            # Ledger rows first (a redaction edits its target's row), then the projections;
-            # any refusal rolls both back with the transaction.
-            self._flush(txn)
-            projections.apply_all(db, items, signing_key=txn.signer.public_key)
-        return written
+            done = self.sql().one("SELECT last_seq FROM commits WHERE batch = ?", (batch.id,))
+            if done is not None:
+                return self._appended_before(batch, int(done[0]))
+            txn.author, txn.key, txn.batch = batch.agent, batch_key(self.sql(), batch), batch
+            written = self._append_encoded(ops)
+        return Receipt(batch=batch.id, first_seq=written[0].seq, last_seq=written[-1].seq)
+
+    def _appended_before(self, batch: Batch, last_seq: int) -> Receipt:
+        """The receipt of a batch appended before, if it is the same batch."""
+        from lineal.store.base import Receipt
+
+        row = self.sql().one("SELECT MAX(last_seq) FROM commits WHERE last_seq < ?", (last_seq,))
+        first = (int(row[0]) if row and row[0] is not None else 0) + 1
+        stored = self.sql().all(
+            "SELECT author, op, payload_digest FROM ledger WHERE seq >= ? AND seq <= ? "
+            "ORDER BY seq",
+            (first, last_seq),
+        )
+        same = (
+            all(author == batch.agent for author, _, _ in stored)
+            and batch_digest(batch.agent, batch.id, [(op, digest) for _, op, digest in stored])
+            == batch.signed_digest()
+        )
+        if not same:
+            raise Conflict(
+                f"batch {batch.id} was appended before with other records",
+                hint="give each batch a new id",
+            )
+        return Receipt(batch=batch.id, first_seq=first, last_seq=last_seq, duplicate=True)
 
     # -- liveness (outside the ledger) ----------------------------------------------------
     def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
