@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,9 +17,12 @@ import lineal
 from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
+from lineal.store.base import Store
 from lineal.store.registry import open_store
-from lineal.store.sql.base import SqlStore
 from shared_data import require_shared_data
+
+if TYPE_CHECKING:
+    from lineal.store.sql.base import SqlStore
 
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -58,16 +62,25 @@ def signer() -> Signer:
     return Signer.generate("alice")
 
 
+#: The backends that keep their data in SQL: tests of SQL internals run on these alone.
+SQL_BACKENDS = frozenset({"sqlite", "postgres"})
+
+
+# The one list of backends: the Store contract (tests/store/test_contract*.py) and every test
+# taking ``store`` or ``store_uri`` run on each entry; a new backend is one entry here (and how
+# to reach a fresh store of it, below).
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URI of a fresh store of each backend (the contract suite runs on both)."""
+    """The URI of a fresh store of each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'lineal.db'}"
-    return str(request.getfixturevalue("pg_uri"))
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_uri"))
+    raise AssertionError(f"no way to open a fresh {request.param} store")
 
 
 @pytest.fixture
-def store(store_uri: str, signer: Signer) -> Iterator[SqlStore]:
+def store(store_uri: str, signer: Signer) -> Iterator[Store]:
     """A migrated store of each backend with ``alice`` registered as its first record."""
     opened = open_store(store_uri, signer, create=True)
     opened.append(AgentRegister(name=signer.name, public_key=signer.public_key))
@@ -75,6 +88,31 @@ def store(store_uri: str, signer: Signer) -> Iterator[SqlStore]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def sql_store(store: Store) -> SqlStore:
+    """``store``, for tests that read SQL internals (projection rows, raw tables): on the SQL
+    backends only (the others' tests are deselected, see pytest_collection_modifyitems)."""
+    from lineal.store.sql.base import SqlStore
+
+    assert isinstance(store, SqlStore), f"{store.uri} keeps no SQL"
+    return store
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of SQL internals (taking ``sql_store``, or marked ``sql``) run on SQL backends
+    only: the Store contract runs everywhere, what lies beneath it only where it exists."""
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("store_uri")  # type: ignore[attr-defined]
+        needs_sql = "sql_store" in getattr(item, "fixturenames", ()) or item.get_closest_marker(
+            "sql"
+        )
+        (drop if backend and needs_sql and backend not in SQL_BACKENDS else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

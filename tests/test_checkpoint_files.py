@@ -26,6 +26,9 @@ from lineal.store.registry import open_store
 from lineal.store.sql.migrations import PROJECTION_TABLES
 from lineal.verification import verify
 
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
+
 if TYPE_CHECKING:
     from conftest import Cli
 

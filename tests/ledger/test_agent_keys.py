@@ -15,6 +15,9 @@ from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
 from lineal.store.sql.base import SqlStore
 
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
+
 
 def test_agent_can_add_its_own_second_key(store: SqlStore, signer: Signer) -> None:
     laptop = Signer("alice", Signer.generate("alice").private_key)

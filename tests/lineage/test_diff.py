@@ -30,7 +30,7 @@ from lineal.lineage.diff import (
     run_of,
 )
 from lineal.model.entities import Artifact, Run
-from lineal.store.sql.base import SqlStore
+from lineal.store.base import Store
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 ENV_A = {"python": {"version": "3.11.9"}, "packages": {"torch": "2.1.0", "requests": "2.31.0"}}
@@ -252,7 +252,7 @@ B = {
 }  # fmt: skip
 
 
-def test_every_category_in_the_documented_order(store: SqlStore) -> None:
+def test_every_category_in_the_documented_order(store: Store) -> None:
     lin = Lineal(store)  # no workspace: no manifests, so dataset file counts are unknown
     first, second = _side(lin, "a", **A), _side(lin, "b", **B)
     result = diff(lin, first.ref, second.ref)

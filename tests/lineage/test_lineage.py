@@ -36,6 +36,9 @@ from lineal.store.registry import open_store
 from lineal.store.sql import lineage_queries as sql
 from lineal.store.sql.base import SqlStore
 
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
+
 T0 = "2026-01-01T00:00:00.000000Z"
 T1 = "2026-01-01T00:10:00.000000Z"
 

@@ -17,6 +17,9 @@ from lineal.registry.models import register
 from lineal.registry.promote import history, promote
 from lineal.store.sql.base import SqlStore
 
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
+
 if TYPE_CHECKING:
     from conftest import Cli
 

@@ -19,7 +19,8 @@ from lineal.model.ops import AgentRegister, ArtifactRecord
 from lineal.store.registry import open_store
 from lineal.store.sql.base import SqlStore
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+#: Forks a SQL connection: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork"), pytest.mark.sql]
 
 CHILDREN = 3
 EACH = 20

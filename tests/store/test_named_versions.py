@@ -29,6 +29,9 @@ from lineal.store.sql import queries
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import MIGRATIONS, POSTGRES_TYPES, statements
 
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
+
 V3 = Path(__file__).parent / "data" / "v3-store.db"
 A_BYTES = "sha256:cd8d087db1a03d70ad633cf91b4f13e9dde700b484665f0b706a46930ecbfbdf"
 MODEL_BYTES = "sha256:8b0cc8c7bcb1df5fd1779c25a20471b48fed2d056d634ce62531785e92dc4ae1"

@@ -4,11 +4,16 @@ migration on a store that predates them; a tampered number is caught by verify."
 
 from __future__ import annotations
 
+import pytest
+
 from lineal.client import Lineal
 from lineal.lineage.queries import downstream, upstream
 from lineal.model.entities import Artifact
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import MIGRATIONS
+
+#: Reads SQL internals: runs on the SQL backends of ``store_uri`` only (tests/conftest.py).
+pytestmark = pytest.mark.sql
 
 
 def _history(store: SqlStore) -> tuple[Lineal, list[Artifact]]:

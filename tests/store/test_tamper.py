@@ -44,6 +44,9 @@ from lineal.store.registry import open_store
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import PROJECTION_TABLES
 
+#: Edits SQL rows behind the store's back: runs on the SQL backends of ``store_uri`` only.
+pytestmark = pytest.mark.sql
+
 T0 = "2026-01-01T00:00:00.000000Z"
 T1 = "2026-01-01T00:00:01.000000Z"
 RECORD_COLUMNS = ("seq", "time", "author", "op", "payload_digest", "hash", "payload")

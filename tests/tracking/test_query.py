@@ -19,7 +19,7 @@ from lineal import datasets
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.series import value_at
-from lineal.store.sql.base import SqlStore
+from lineal.store.base import Store
 from lineal.tracking.query import QueryResult, query
 from lineal.tracking.search import search_runs
 
@@ -146,7 +146,7 @@ def test_value_at_takes_the_last_point_of_the_step(repo: Lineal, runs: dict[str,
 
 
 # -- both backends -------------------------------------------------------------------------------
-def test_step_filters_on_every_backend(store: SqlStore) -> None:
+def test_step_filters_on_every_backend(store: Store) -> None:
     lin = Lineal(store)
     data = lin.record_artifact("dataset", data=b"d", name="street")
     made = {}
