@@ -36,6 +36,7 @@ GROUPS = (
     "scene",
     "replay",
     "demo",
+    "server",
 )
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
@@ -55,6 +56,7 @@ COMMANDS = {
     "scene": "scene",
     "replay": "replay",
     "demo": "demo",
+    "server": "server",
 }
 
 
