@@ -61,6 +61,8 @@ def _validation_message(errors: list[Any]) -> str:
     first = errors[0] if errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "body"))
     what = str(first.get("msg", "invalid request"))
+    if first.get("type") == "string_pattern_mismatch":  # the only pattern: text without NUL
+        what = "a NUL character"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"bad {where or 'request'}: {what}{more}"
 

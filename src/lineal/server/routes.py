@@ -8,7 +8,7 @@ arguments, calls the one Store method and encodes the answer; nothing else.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.entities import MAX_LIMIT
 from lineal.store import wire
@@ -21,16 +21,36 @@ if TYPE_CHECKING:
     from lineal.server.app import Projects
 
 
+#: Text without NUL (which no database column holds).
+_TEXT = "^[^\\x00]*$"
+
+
 def _annotation(param: wire.Param) -> tuple[Any, dict[str, Any]]:
     """The Python type and the constraints of one wire argument."""
+    from pydantic import StringConstraints
+
     kinds: dict[str, tuple[Any, dict[str, Any]]] = {
-        "str": (str, {}),
-        "ref": (str, {"description": "a reference: KIND/NAME@vN, run/ULID, sha256:HEX, …"}),
-        "filter": (str, {"description": "filter text, e.g. metrics.acc > 0.9 and tags.x = y"}),
+        "str": (str, {"pattern": _TEXT}),
+        "ref": (
+            str,
+            {
+                "pattern": _TEXT,
+                "min_length": 1,
+                "description": "a reference: KIND/NAME@vN, run/ULID, sha256:HEX, …",
+            },
+        ),
+        "filter": (
+            str,
+            {
+                "pattern": _TEXT,
+                "min_length": 1,
+                "description": "filter text, e.g. metrics.acc > 0.9 and tags.x = y",
+            },
+        ),
         "int": (int, {"ge": 0, "le": MAX_LIMIT}),
         "limit": (int, {"ge": 1, "le": MAX_LIMIT}),
         "bool": (bool, {}),
-        "strs": (list[str], {"max_length": 100_000}),
+        "strs": (list[Annotated[str, StringConstraints(pattern=_TEXT)]], {"max_length": 100_000}),
         "artifact": (dict[str, Any], {"description": "an artifact as the wire encodes it"}),
     }
     kind, constraints = kinds[param.type]
@@ -78,7 +98,7 @@ def _post(method: str, projects: Projects) -> Callable[..., Any]:
         default = ... if param.required else param.default
         fields[param.name] = (kind, Field(default, **constraints))
     body_model = create_model(
-        f"{method}_arguments", __config__=ConfigDict(extra="forbid"), **fields
+        f"{method}_arguments", __config__=ConfigDict(extra="forbid", strict=True), **fields
     )
 
     def endpoint(project: str, body: Any) -> Any:

@@ -71,7 +71,11 @@ class HttpStore:
             )
         connect, read = TIMEOUT
         self._client = httpx.Client(timeout=httpx.Timeout(read, connect=connect))
-        self.schema_version()  # fails now, clearly, if the server or project is not there
+        try:  # fails now, clearly, if the server or the project is not there
+            self.schema_version()
+        except BaseException:
+            self._client.close()
+            raise
 
     # -- the one request ----------------------------------------------------------------
     def _call(self, method: str, **args: Any) -> Any:

@@ -13,7 +13,7 @@ import base64
 import dataclasses
 import math
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from lineal.errors import InvalidInput, LinealError
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
 from lineal.model import filters, refs
-from lineal.model.entities import MAX_LIMIT, Agent, Artifact, Edge, Run
+from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
 from lineal.store.base import NodeRow, VerifyReport
 
@@ -171,7 +171,10 @@ def decode_args(method: str, wire: Mapping[str, Any]) -> dict[str, Any]:
         elif value is not None and param.type == "artifact":
             value = to_entity(value)
             if not isinstance(value, Artifact):
-                raise InvalidInput("bad artifact: expected an artifact's fields")
+                raise InvalidInput(
+                    "bad artifact: expected an artifact's fields",
+                    hint='e.g. {"type": "artifact", "kind": "dataset", "digest": "sha256:…"}',
+                )
         elif value is None and not param.required:
             value = param.default
         values[RENAMED.get((method, param.name), param.name)] = value
@@ -210,12 +213,17 @@ def entity(value: Artifact | Run | Agent | Edge) -> dict[str, Any]:
 
 def to_entity(body: Any) -> Any:
     if not isinstance(body, dict) or body.get("type") not in _ENTITIES:
-        raise InvalidInput(f"bad entity {str(body)[:80]!r}: expected a typed object")
+        raise InvalidInput(
+            f"bad entity {str(body)[:80]!r}: expected a typed object",
+            hint='e.g. {"type": "artifact", "kind": "dataset", "digest": "sha256:…"}',
+        )
     fields = {key: unplain(item) for key, item in body.items() if key != "type"}
     try:
         return _ENTITIES[body["type"]](**fields)
     except TypeError as exc:
-        raise InvalidInput(f"bad {body['type']}: {exc}") from exc
+        raise InvalidInput(
+            f"bad {body['type']}: {exc}", hint="send the fields the wire format gives it"
+        ) from exc
 
 
 def _series(value: Series) -> dict[str, Any]:
@@ -362,10 +370,3 @@ def to_error(body: Mapping[str, Any]) -> LinealError:
     if cls is errors.MissingExtra:
         exc.extra = str(body.get("extra", ""))  # type: ignore[attr-defined]
     return exc
-
-
-def checked_ints(values: Iterable[tuple[str, Any]]) -> None:
-    """Refuse integers outside SQL's signed 64 bits (the server's validation does it too)."""
-    for name, value in values:
-        if isinstance(value, int) and not 0 <= value <= MAX_LIMIT:
-            raise InvalidInput(f"bad {name} {value}: expected 0 to {MAX_LIMIT}")
