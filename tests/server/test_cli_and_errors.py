@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_server import PROJECT, Served, free_port
 
-from conftest import PROJECT, Served, free_port
 from lineal.errors import PermissionDenied, StoreUnavailable
 from lineal.model.ops import TagSet
 from lineal.store.registry import open_store
@@ -40,6 +40,23 @@ def test_the_cli_reads_through_the_server(
     assert refused.stderr.startswith("error: writing through a lineal server is not available")
     assert "\nhint: " in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_init_with_a_server_uri_reads_through_it(
+    served: Served, lineal_cli: object, tmp_path: Path
+) -> None:
+    run = lineal_cli  # a fixture returning a callable
+    done = run("init", "--uri", served.lineal_uri, "--agent", "bob", cwd=tmp_path)  # type: ignore[operator]
+    assert done.returncode == 0, done.stderr
+    assert "not registered" in done.stdout
+    listed = run("runs", "--json", cwd=tmp_path)  # type: ignore[operator]
+    assert listed.returncode == 0, listed.stderr
+    assert {one["ref"].removeprefix("run/") for one in json.loads(listed.stdout)} == {
+        served.facts["run"],
+        served.facts["other"],
+    }
+    refused = run("tag", served.facts["model"], "x=y", cwd=tmp_path)  # type: ignore[operator]
+    assert "writing through a lineal server is not available" in refused.stderr
 
 
 def test_a_write_through_the_server_is_refused(served: Served) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from live_server import Served
 
-from conftest import Served
 from lineal.errors import LinealError
 from lineal.model import filters
 from lineal.model.refs import parse

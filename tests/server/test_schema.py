@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PROJECT, Served
+from live_server import PROJECT, Served
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CHECKS = (
