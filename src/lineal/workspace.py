@@ -218,10 +218,14 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     root.mkdir(parents=True, exist_ok=True)
     signer = Signer.generate(name)
     try:
-        store = open_store(store_uri, signer, create=True)
+        server = store_uri.startswith(("http://", "https://"))
+        # A lineal server's project exists already and takes no writes yet: reads only, and
+        # the key is kept for when signed writes through a server arrive.
+        store = open_store(store_uri, signer, create=not server)
         try:  # a store shared with others (--uri) may have look-alike names already
             refuse_confusable_agent(name, {agent.name for agent in store.agents()})
-            store.append(AgentRegister(name=name, public_key=signer.public_key))
+            if not server:
+                store.append(AgentRegister(name=name, public_key=signer.public_key))
         finally:
             store.close()
         save_signer(root / "keys", signer)

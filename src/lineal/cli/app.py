@@ -36,6 +36,7 @@ GROUPS = (
     "scene",
     "replay",
     "demo",
+    "server",
 )
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
@@ -55,6 +56,7 @@ COMMANDS = {
     "scene": "scene",
     "replay": "replay",
     "demo": "demo",
+    "server": "server",
 }
 
 
@@ -97,7 +99,13 @@ def init(
             "not in .lineal/config.toml",
             markup=False,
         )
-    if signer is not None:
+    if created.uri.startswith(("http://", "https://")):
+        out.print(
+            f"Reading through the lineal server; agent {created.agent} is not registered: "
+            "writing through a server is not available yet",
+            markup=False,
+        )
+    elif signer is not None:
         out.print(
             f"Agent {signer.name} (key {signer.key_id}) registered; private key in {created.keys}",
             markup=False,

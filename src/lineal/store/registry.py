@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
     from lineal.store.base import Store
 
-SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "http://", "https://")
 
 
 def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) -> Store:
@@ -26,9 +26,41 @@ def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) 
         from lineal.store.sql.postgres import PostgresStore
 
         return PostgresStore(uri, signer, create=create)
+    if uri.startswith(("http://", "https://")):
+        from lineal.store.http import HttpStore
+
+        return HttpStore(uri, signer, create=create)
     from lineal.model.masking import mask_url  # compiled only for this error
 
     raise InvalidInput(
-        f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///PATH or postgresql://HOST/DB",
+        f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///PATH, postgresql://HOST/DB or http(s)://HOST:PORT/projects/NAME",
         hint="set LINEAL_URI, or pass --uri to `lineal init`",
     )
+
+
+# -- a server's projects (lineal.store.projects says where each lives) ----------------------
+def project_uri(base: str, name: str) -> str:
+    """The store URI of server project ``name`` under the server's store URI ``base``."""
+    from lineal.store import projects
+
+    return projects.project_uri(base, name)
+
+
+def create_project(base: str, name: str) -> str:
+    """Create server project ``name`` (an empty store) and return its store URI."""
+    from lineal.store import projects
+
+    return projects.create_project(base, name)
+
+
+def open_project(base: str, name: str) -> Store:
+    """The store of server project ``name`` (opened for reading), or NotFound."""
+    from lineal.store import projects
+
+    return projects.open_project(base, name)
+
+
+def list_projects(base: str) -> list[str]:
+    from lineal.store import projects
+
+    return projects.list_projects(base)

@@ -1,0 +1,110 @@
+"""`lineal server`: serve projects' ledgers over HTTP; `lineal server project create|list`.
+
+Thin: builds the app (lineal.server.app) and hands it to uvicorn; project layout and creation
+are lineal.store.registry's. Imports FastAPI and uvicorn only when serving.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lineal.cli.common import handle_errors, out
+
+server_app = typer.Typer(
+    help="Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs).",
+    invoke_without_command=True,
+)
+project_app = typer.Typer(help="The server's projects (one ledger each): create, list.")
+server_app.add_typer(project_app, name="project")
+
+#: The server's store URI when --uri is not given (LINEAL_SERVER_URI, else this folder).
+URI_HELP = (
+    "Where projects live: sqlite:///FOLDER (FOLDER/NAME.db each) or postgresql://HOST/DB "
+    "(database DB_NAME each). Default: $LINEAL_SERVER_URI, else sqlite:///./lineal-projects."
+)
+Uri = Annotated[str | None, typer.Option("--uri", help=URI_HELP)]
+
+
+def _base(uri: str | None) -> str:
+    return (
+        uri
+        or os.environ.get("LINEAL_SERVER_URI")
+        or f"sqlite:///{Path('lineal-projects').resolve()}"
+    )
+
+
+def _say(text: str) -> None:
+    out.print(text, markup=False, emoji=False, highlight=False)
+
+
+@server_app.callback()
+@handle_errors
+def serve(
+    ctx: typer.Context,
+    uri: Uri = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8470,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=256)] = 1,
+) -> None:
+    """Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = uri
+        return
+    from lineal.errors import MissingExtra
+    from lineal.model.masking import mask_url
+    from lineal.server.app import URI_VARIABLE, create_app
+    from lineal.store import registry
+
+    base = _base(uri)
+    registry.project_uri(base, "check")  # an unsupported URI fails here, in one line
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingExtra("uvicorn", "server") from exc
+    create_app(base)  # fails now, in one line, on a bad URI or a missing extra
+    os.environ[URI_VARIABLE] = base
+    _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")
+    _say(f"  projects: LINEAL_URI=http://{host}:{port}/projects/NAME")
+    uvicorn.run(
+        "lineal.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@project_app.command("create")
+@handle_errors
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The project name: a-z, 0-9, '_' and '-'.")],
+    uri: Uri = None,
+) -> None:
+    """Create a project: an empty ledger of its own (a file, or a PostgreSQL database)."""
+    from lineal.model.masking import mask_url
+    from lineal.store import registry
+
+    store_uri = mask_url(registry.create_project(_base(uri or ctx.obj), name))
+    _say(f"Created project {name}: {store_uri}")
+    _say(f"  write to it directly: lineal init --uri {store_uri}")
+    _say(f"  read it through the server: LINEAL_URI=http://HOST:PORT/projects/{name}")
+
+
+@project_app.command("list")
+@handle_errors
+def list_(ctx: typer.Context, uri: Uri = None) -> None:
+    """List the server's projects."""
+    from lineal.store import registry
+
+    for name in registry.list_projects(_base(uri or ctx.obj)):
+        _say(name)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(server_app, name="server")

@@ -1,0 +1,130 @@
+"""The server's app factory: FastAPI with the routes, and every error as one JSON body.
+
+Every failure answers ``{"error", "hint", "code"}`` with the status lineal.store.wire.STATUS
+gives the code: bad input is a 4xx, never a 500. Opens stores only through
+lineal.store.registry and reads them only through the Store protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import InvalidInput, LinealError
+from lineal.store import registry, wire
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    from lineal.store.base import Store
+
+#: Where `lineal server` tells the worker processes which store URI to serve.
+URI_VARIABLE = "LINEAL_SERVER_URI"
+API = "/api/v1"
+log = logging.getLogger("lineal.server")
+
+
+class Projects:
+    """The projects under one base URI, each store opened once and shared by the threads."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._open: dict[str, Store] = {}
+        self._lock = threading.Lock()
+
+    def store(self, name: str) -> Store:
+        with self._lock:
+            store = self._open.get(name)
+            if store is None:
+                store = registry.open_project(self.base, name)
+                self._open[name] = store
+            return store
+
+    def names(self) -> list[str]:
+        return registry.list_projects(self.base)
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._open.values():
+                store.close()
+            self._open.clear()
+
+
+def _body(exc: LinealError) -> dict[str, Any]:
+    return wire.error_body(exc)
+
+
+def _validation_message(errors: list[Any]) -> str:
+    first = errors[0] if errors else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "body"))
+    what = str(first.get("msg", "invalid request"))
+    if first.get("type") == "string_pattern_mismatch":  # the only pattern: text without NUL
+        what = "a NUL character"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"bad {where or 'request'}: {what}{more}"
+
+
+def create_app(base: str) -> FastAPI:
+    """The app serving the projects under store URI ``base`` (see lineal.store.projects)."""
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    from lineal import __version__
+    from lineal.server import routes
+
+    registry.project_uri(base, "check")  # refuse an unsupported URI before serving
+    projects = Projects(base)
+    app = FastAPI(
+        title="lineal server",
+        version=__version__,
+        description="Reads of lineal ledgers (one per project) over HTTP.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.projects = projects
+    app.include_router(routes.router(projects), prefix=API)
+
+    @app.exception_handler(LinealError)
+    def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
+        status = wire.STATUS.get(exc.code, 500)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return JSONResponse(_body(exc), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = InvalidInput(
+            _validation_message(list(exc.errors())),
+            hint=f"see {API}/openapi.json or /docs for this endpoint's parameters",
+        )
+        return JSONResponse(_body(error), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "invalid_input"}.get(exc.status_code, "error")
+        body = {"error": str(exc.detail), "hint": f"see {API}/openapi.json", "code": code}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        body = {
+            "error": f"internal server error ({type(exc).__name__})",
+            "hint": "the server's log has the details",
+            "code": "error",
+        }
+        return JSONResponse(body, status_code=500)
+
+    app.router.on_shutdown.append(projects.close)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for the URI in LINEAL_SERVER_URI (uvicorn's factory in each worker)."""
+    return create_app(os.environ[URI_VARIABLE])

@@ -1,0 +1,266 @@
+# mypy: disable-error-code="no-any-return"
+"""HttpStore: the Store protocol's reads answered by a `lineal server` project over HTTP.
+
+``http(s)://HOST:PORT/projects/NAME`` reads the project NAME of that server; each read is one
+request to ``/api/v1/projects/NAME/store/METHOD`` (see lineal.store.wire). Writes are refused
+with one clear error until signed writes through a server exist. httpx is imported only here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from lineal.errors import InvalidInput, MissingExtra, PermissionDenied, StoreUnavailable
+from lineal.store import wire
+
+if TYPE_CHECKING:
+    from lineal.ledger.chain import Commit, Record
+    from lineal.ledger.keys import Signer
+    from lineal.model.entities import Agent, Artifact, Edge, Run
+    from lineal.model.filters import Expr
+    from lineal.model.ops import Op
+    from lineal.model.refs import Ref
+    from lineal.model.series import Series
+    from lineal.store.base import Answer, RunMatches, VerifyReport
+
+_URI = re.compile(
+    r"(?P<base>https?://[^/?#]+)(?P<prefix>/[^?#]*?)?/projects/(?P<project>[^/?#]+)/?"
+)
+#: Seconds to wait for a connection and for an answer (verify on a big ledger takes a while).
+TIMEOUT = (10.0, 600.0)
+
+_NO_WRITES = (
+    "writing through a lineal server is not available yet; write to the store directly "
+    "(LINEAL_URI=postgresql://…) meanwhile",
+    "reads work through the server; for writes set LINEAL_URI (or `lineal init --uri`) to the "
+    "project's database, which `lineal server project create` printed",
+)
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    """``(API base URL, project)`` of ``http(s)://HOST[:PORT][/PREFIX]/projects/NAME``."""
+    match = _URI.fullmatch(uri)
+    if match is None:
+        raise InvalidInput(
+            f"bad server URI {uri!r}: expected http(s)://HOST:PORT/projects/NAME",
+            hint="e.g. LINEAL_URI=http://127.0.0.1:8470/projects/vision",
+        )
+    prefix = match["prefix"] or ""
+    return f"{match['base']}{prefix}/api/v1/projects/{match['project']}", match["project"]
+
+
+class HttpStore:
+    """Reads of a project on a lineal server; writes refused (see module docstring)."""
+
+    def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
+        try:
+            import httpx
+        except ImportError as exc:
+            raise MissingExtra("httpx", "server") from exc
+        self.uri = uri
+        self.signer = signer
+        self.unsigned: tuple[str, str] | None = None
+        self._base, self.project = parse_uri(uri)
+        if create:
+            raise PermissionDenied(
+                f"cannot create a store through a lineal server ({uri})",
+                hint=f"on the server: `lineal server project create {self.project}`",
+            )
+        connect, read = TIMEOUT
+        self._client = httpx.Client(timeout=httpx.Timeout(read, connect=connect))
+        try:  # fails now, clearly, if the server or the project is not there
+            self.schema_version()
+        except BaseException:
+            self._client.close()
+            raise
+
+    # -- the one request ----------------------------------------------------------------
+    def _call(self, method: str, **args: Any) -> Any:
+        import httpx
+
+        verb, _ = wire.READS[method]
+        body = wire.encode_args(method, args)
+        url = f"{self._base}/store/{method}"
+        try:
+            if verb == "GET":
+                answer = self._client.get(url, params=body)
+            else:
+                answer = self._client.post(url, json=body)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(
+                f"cannot reach the lineal server at {self._base}: {exc}",
+                hint="start it (`lineal server`), or fix LINEAL_URI / the uri in "
+                ".lineal/config.toml",
+            ) from None
+        if answer.status_code >= 400:
+            self._fail(answer)
+        return wire.decode_result(method, answer.json())
+
+    def _fail(self, answer: Any) -> NoReturn:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "code" not in body:
+            raise StoreUnavailable(
+                f"the lineal server at {self._base} answered HTTP {answer.status_code} "
+                "without a lineal error",
+                hint="is this URL a lineal server? check LINEAL_URI",
+            )
+        raise wire.to_error(body)
+
+    # -- writes: not through a server yet -----------------------------------------------
+    def atomic(self) -> AbstractContextManager[None]:
+        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
+
+    def append(self, ops: Op | Iterable[Op]) -> list[Record]:
+        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
+
+    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
+        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
+
+    def forget_beat(self, run_id: str) -> None:
+        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
+
+    # -- the ledger -----------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        return self._call("head")
+
+    def records(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        op: str | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[Record]:
+        found = self._call("records", after=after, limit=limit, op=op, newest_first=newest_first)
+        return iter(found)
+
+    def commits(self) -> Iterator[Commit]:
+        return iter(self._call("commits"))
+
+    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        return self._call("leaf_hashes", size=size)
+
+    def agents(self) -> list[Agent]:
+        return self._call("agents")
+
+    def verify(self) -> VerifyReport:
+        return self._call("verify")
+
+    def schema_version(self) -> int:
+        return self._call("schema_version")
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- artifacts and references -------------------------------------------------------
+    def resolve(self, ref: Ref) -> Artifact | Run:
+        return self._call("resolve", ref=ref)
+
+    def edges(self, node: str) -> list[Edge]:
+        return self._call("edges", node=node)
+
+    def run_details(self, run_id: str) -> dict[str, Any]:
+        return self._call("run_details", run_id=run_id)
+
+    def artifact_details(self, artifact: Artifact) -> dict[str, Any]:
+        return self._call("artifact_details", artifact=artifact)
+
+    def get_run(self, run_id: str) -> Run:
+        return self._call("get_run", run_id=run_id)
+
+    def unnamed(self, digest: str) -> Artifact | None:
+        return self._call("unnamed", digest=digest)
+
+    def holders(self, digest: str) -> list[Artifact]:
+        return self._call("holders", digest=digest)
+
+    def version_of(self, kind: str, name: str, digest: str) -> int | None:
+        return self._call("version_of", kind=kind, name=name, digest=digest)
+
+    def tags(self, node: str) -> dict[str, str]:
+        return self._call("tags", node=node)
+
+    def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
+        return self._call("labels", nodes=nodes)
+
+    def names(self, kind: str) -> list[str]:
+        return self._call("names", kind=kind)
+
+    def versions(self, kind: str, name: str) -> list[tuple[int, str, int]]:
+        return self._call("versions", kind=kind, name=name)
+
+    def artifacts(self, kind: str | None = None) -> list[Artifact]:
+        return self._call("artifacts", kind=kind)
+
+    def latest_versions(self, kind: str | None = None) -> list[tuple[str, str, int, str, int]]:
+        return self._call("latest_versions", kind=kind)
+
+    # -- aliases and the registry -------------------------------------------------------
+    def held_aliases(
+        self, kind: str | None = None, name: str | None = None
+    ) -> list[tuple[str, str, str, int, int]]:
+        return self._call("held_aliases", kind=kind, name=name)
+
+    def alias_holders(
+        self, kind: str, name: str | None, as_of: int | None = None
+    ) -> list[tuple[str, str, str, int]]:
+        return self._call("alias_holders", kind=kind, name=name, as_of=as_of)
+
+    def promotions(self, name: str, as_of: int | None = None) -> list[dict[str, Any]]:
+        return self._call("promotions", name=name, as_of=as_of)
+
+    def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
+        return self._call("approvals", name=name, digest=digest, alias=alias)
+
+    # -- lineage ------------------------------------------------------------------------
+    def seq_at_time(self, when: str) -> int:
+        return self._call("seq_at_time", when=when)
+
+    def resolve_at(
+        self, ref: Ref, as_of: int | None = None, *, every_version: bool = False
+    ) -> list[str]:
+        return self._call("resolve_at", ref=ref, as_of=as_of, every_version=every_version)
+
+    def agent_at(self, name: str, as_of: int | None = None) -> str:
+        return self._call("agent_at", name=name, as_of=as_of)
+
+    def subgraph(
+        self,
+        roots: Sequence[str],
+        *,
+        upstream: bool,
+        depth: int | None = None,
+        as_of: int | None = None,
+    ) -> Answer:
+        return self._call("subgraph", roots=roots, upstream=upstream, depth=depth, as_of=as_of)
+
+    def path_subgraph(
+        self, sources: Sequence[str], target: str, as_of: int | None = None
+    ) -> Answer:
+        return self._call("path_subgraph", sources=sources, target=target, as_of=as_of)
+
+    # -- runs ---------------------------------------------------------------------------
+    def search_runs(
+        self, expr: Expr | None, *, limit: int | None = None, with_meta: bool = True
+    ) -> RunMatches:
+        return self._call("search_runs", expr=expr, limit=limit, with_meta=with_meta)
+
+    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
+        return self._call("metric_series", run_id=run_id, key=key)
+
+    def crashed_runs(self) -> list[str]:
+        return self._call("crashed_runs")
+
+    def finished_runs_tagged(self, key: str, value: str, *, without: str) -> list[str]:
+        return self._call("finished_runs_tagged", key=key, value=value, without=without)
+
+    def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
+        return self._call(
+            "tag_values_beside", key=key, where_key=where_key, where_value=where_value
+        )

@@ -1,0 +1,108 @@
+"""Where a lineal server keeps its projects: one ledger (one store) per project.
+
+``sqlite:///DIR``         -> ``sqlite:///DIR/NAME.db`` (a file per project)
+``postgresql://HOST/DB``  -> ``postgresql://HOST/DB_NAME`` (a database per project)
+
+Separate files or databases keep each project's hash chain, projections, backups and
+permissions apart (docs/architecture.md says why). Never runs SQL itself: creating a
+PostgreSQL database is lineal.store.sql.databases's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from lineal.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from lineal.store.base import Store
+
+#: A project name: what fits in a file name and (after ``DB_``) a PostgreSQL database name.
+PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+
+
+def check_project(name: object) -> str:
+    if not isinstance(name, str) or not PROJECT.fullmatch(name):
+        shown = repr(name)[:60]
+        raise InvalidInput(
+            f"bad project name {shown}: use lower-case letters, digits, '_' and '-' (max 48), "
+            "starting with a letter or digit",
+            hint="e.g. `lineal server project create vision`",
+        )
+    return name
+
+
+def is_postgres(base: str) -> bool:
+    return base.startswith(("postgresql://", "postgres://"))
+
+
+def project_uri(base: str, name: str) -> str:
+    """The store URI of project ``name`` under the server's ``base`` URI."""
+    check_project(name)
+    if base.startswith("sqlite:///"):
+        folder = base.removeprefix("sqlite:///").split("?", 1)[0]
+        if not folder:
+            raise InvalidInput(f"bad server URI {base!r}: expected sqlite:///FOLDER")
+        return f"sqlite:///{Path(folder) / (name + '.db')}"
+    if is_postgres(base):
+        parts = urlsplit(base)
+        database = parts.path.strip("/") or "lineal"
+        return urlunsplit(parts._replace(path=f"/{database}_{name}"))
+    raise InvalidInput(
+        f"unsupported server URI {base.split('://', maxsplit=1)[0]!r}://…: "
+        "expected sqlite:///FOLDER or postgresql://HOST/DB",
+        hint="pass --uri to `lineal server`",
+    )
+
+
+def create_project(base: str, name: str) -> str:
+    """Create project ``name`` (an empty, migrated store) and return its store URI."""
+    from lineal.store.registry import open_store
+
+    uri = project_uri(base, name)
+    if is_postgres(base):
+        from lineal.store.sql.databases import create_database
+
+        create_database(uri)
+    else:
+        path = Path(uri.removeprefix("sqlite:///"))
+        if path.exists():
+            raise Conflict(f"project {name!r} already exists ({path})")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    open_store(uri, create=True).close()
+    return uri
+
+
+def open_project(base: str, name: str) -> Store:
+    """The store of project ``name``, for reading; NotFound when there is no such project."""
+    from lineal.store.registry import open_store
+
+    missing = NotFound(
+        f"no project {name!r} on this server",
+        hint=f"create it on the server: `lineal server project create {name}`",
+    )
+    try:
+        uri = project_uri(base, name)
+    except InvalidInput:
+        raise missing from None
+    if not is_postgres(base) and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise missing
+    try:
+        return open_store(uri)
+    except NotFound:
+        raise missing from None
+
+
+def list_projects(base: str) -> list[str]:
+    """Project names under ``base`` (for SQLite: the NAME.db files of its folder)."""
+    if is_postgres(base):
+        from lineal.store.sql.databases import list_databases
+
+        prefix = urlsplit(project_uri(base, "x")).path.strip("/")[:-1]
+        return sorted(db[len(prefix) :] for db in list_databases(base) if db.startswith(prefix))
+    folder = Path(project_uri(base, "x").removeprefix("sqlite:///")).parent
+    found = folder.glob("*.db") if folder.is_dir() else []
+    return sorted(p.stem for p in found if PROJECT.fullmatch(p.stem))

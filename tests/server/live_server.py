@@ -1,0 +1,152 @@
+"""A real `lineal server` process per test module and backend, over a populated project.
+
+The project's store is filled directly (open_store, SQL) with artifacts, runs, metrics, edges,
+aliases, tags and a promotion; the server process is started on a free port, waited for, and
+killed (only it) at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lineal.client import Lineal
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister, ModelApprove, ModelPromote
+from lineal.store.registry import create_project, open_store
+
+PROJECT = "vision"
+LINEAL_BIN = Path(sys.executable).parent / "lineal"
+PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str  # the server's store URI
+    store_uri: str  # the project's own store URI (SQL)
+    url: str  # http://127.0.0.1:PORT
+    facts: dict[str, str]  # refs and ids the population made
+
+    @property
+    def lineal_uri(self) -> str:
+        return f"{self.url}/projects/{PROJECT}"
+
+
+def populate(uri: str) -> dict[str, str]:
+    signer = Signer.generate("alice")
+    store = open_store(uri, signer)
+    store.append(AgentRegister(name="alice", public_key=signer.public_key))
+    lin = Lineal(store)
+    raw = lin.record_artifact("dataset", data=b"raw images", name="raw", meta={"rows": 3})
+    raw2 = lin.record_artifact("dataset", data=b"raw images, more", name="raw")
+    blob = lin.record_artifact("file", data=b"an unnamed file")
+    run = lin.start_run("train", params={"lr": 0.1, "layers": [1, 2]})
+    lin.link("used", raw2, run, role="train")
+    lin.log_metrics(run, {"acc": 0.5, "loss": math.nan}, step=1)
+    lin.log_metrics(run, {"acc": 0.75, "loss": 1.5}, step=2)
+    model = lin.record_artifact("model", data=b"weights", name="detector")
+    lin.link("generated", run, model)
+    lin.link("derived_from", raw, raw2)
+    lin.set_tag(run, "team", "perception")
+    lin.set_tag(model, "stage", "candidate")
+    lin.finish_run(run, summary={"acc": 0.75})
+    lin.set_alias("dataset/raw@v2", "latest-good")
+    store.append(ModelApprove(name="detector", alias="prod", digest=model.digest, reason="ok"))
+    store.append(
+        ModelPromote(name="detector", alias="prod", digest=model.digest, reason="best so far")
+    )
+    other = lin.start_run("eval")
+    store.close()
+    return {
+        "raw": "dataset/raw@v1",
+        "raw2": "dataset/raw@v2",
+        "blob": blob.digest,
+        "run": run.id,
+        "other": other.id,
+        "model": "model/detector@v1",
+        "model_digest": model.digest,
+        "raw_node": raw.node,
+        "raw2_node": raw2.node,
+        "model_node": model.node,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(base: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    with (cwd / "server.log").open("w") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lineal server exited: {(cwd / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError("lineal server did not answer within 30 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _pg_base() -> Iterator[str]:
+    import psycopg
+
+    prefix = f"lineal_srv_{uuid.uuid4().hex[:8]}"
+    yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{prefix}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{PROJECT}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("server")
+    bases = iter([f"sqlite:///{folder / 'projects'}"]) if request.param == "sqlite" else _pg_base()
+    base = next(bases)
+    store_uri = create_project(base, PROJECT)
+    facts = populate(store_uri)
+    proc, url = start_server(base, folder)
+    try:
+        yield Served(base=base, store_uri=store_uri, url=url, facts=facts)
+    finally:
+        stop(proc)
+        for _ in bases:  # the PostgreSQL database is dropped after the server let go of it
+            pass
