@@ -5,6 +5,7 @@ A thin service layer the CLI and SDK share; never prints and never writes SQL it
 
 from __future__ import annotations
 
+import contextlib
 import time
 from array import array
 from collections.abc import Iterator, Mapping
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineal import workspace
-from lineal.errors import InvalidInput, NotFound, PermissionDenied
+from lineal.errors import InvalidInput, NotFound, PermissionDenied, StoreUnavailable
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Edge, Run, check_limit, is_version_node
@@ -101,8 +102,13 @@ class Lineal:
             kind=kind, digest=digest, name=name, size=size, uri=uri, meta=meta or {}
         )
         record = self.store.append(op)[0]
-        version = None if name is None else self.store.version_of(kind, name, digest)
-        return recorded_artifact(op, version=version, seq=record.seq)
+        version = None
+        if name is not None:
+            # The number the store gave these bytes under this name: not known yet while a
+            # server has the record only in the spool (or cannot be reached).
+            with contextlib.suppress(StoreUnavailable):
+                version = self.store.version_of(kind, name, digest)
+        return recorded_artifact(op, version=version, seq=record.seq or None)
 
     def link(self, kind: str, parent: Node, child: Node, *, role: str | None = None) -> Edge:
         """Record an edge from upstream ``parent`` to downstream ``child``."""
@@ -110,7 +116,9 @@ class Lineal:
 
         edge = EdgeRecord(kind=kind, parent=self.node(parent), child=self.node(child), role=role)
         record = self.store.append(edge)[0]
-        return Edge(kind=kind, parent=edge.parent, child=edge.child, role=role, seq=record.seq)
+        return Edge(
+            kind=kind, parent=edge.parent, child=edge.child, role=role, seq=record.seq or None
+        )
 
     def start_run(
         self,
@@ -128,7 +136,7 @@ class Lineal:
         params = mask_params(params) if isinstance(params, Mapping) else params or {}
         op = RunStart(id=str(ULID()), name=name, started=_now(), params=params, meta=meta or {})
         record = self.store.append(op)[0]
-        return started_run(op, author=record.author, seq=record.seq)
+        return started_run(op, author=record.author, seq=record.seq or None)
 
     def finish_run(
         self,
@@ -143,7 +151,12 @@ class Lineal:
         run_id = self._run_id(run)
         op = RunFinish(id=run_id, status=status, ended=_now(), summary=summary or {}, error=error)
         with self.atomic():
-            before = self.store.get_run(run_id)  # as the op finds it: the op says the rest
+            try:  # the run as the op finds it: the op says the rest
+                before = self.store.get_run(run_id)
+            except (NotFound, StoreUnavailable):
+                if not isinstance(run, Run):
+                    raise
+                before = run  # a server that has not had the start yet, or is away
             self.store.append(op)
         return finished_run(before, op)
 
@@ -314,6 +327,11 @@ class Lineal:
 
     def verify(self) -> VerifyReport:
         return self.store.verify()
+
+    def sync(self, timeout: float | None = None, *, status_only: bool = False) -> dict[str, Any]:
+        """Send what is spooled for a lineal server now (for up to ``timeout`` seconds) and say
+        what is still pending; ``status_only``: send nothing. A SQL store has nothing to send."""
+        return self.store.sync(0 if status_only else timeout)
 
     def checkpoint(self) -> dict[str, Any]:
         """A signed tree head over the whole ledger (see lineal.ledger.checkpoint)."""

@@ -219,13 +219,16 @@ def init(path: str | Path, *, uri: str | None = None, agent: str | None = None) 
     signer = Signer.generate(name)
     try:
         server = store_uri.startswith(("http://", "https://"))
-        # A lineal server's project exists already and takes no writes yet: reads only, and
-        # the key is kept for when signed writes through a server arrive.
+        # A lineal server's project exists already: the agent registers itself there in a
+        # batch it signs, sent now (and kept in the spool should the server be away).
         store = open_store(store_uri, signer, create=not server)
         try:  # a store shared with others (--uri) may have look-alike names already
             refuse_confusable_agent(name, {agent.name for agent in store.agents()})
-            if not server:
-                store.append(AgentRegister(name=name, public_key=signer.public_key))
+            store.append(AgentRegister(name=name, public_key=signer.public_key))
+            if server:
+                refused = store.sync()["rejected"]
+                if refused:
+                    raise Conflict(refused[0]["error"], hint=refused[0].get("hint"))
         finally:
             store.close()
         save_signer(root / "keys", signer)

@@ -40,7 +40,7 @@ GROUPS = (
 )
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
-    **dict.fromkeys(("verify", "log", "checkpoint"), "ledger"),
+    **dict.fromkeys(("verify", "log", "checkpoint", "sync"), "ledger"),
     "agent": "agent",
     **dict.fromkeys(("show", "tag"), "show"),
     "ls": "catalog",
@@ -99,10 +99,11 @@ def init(
             "not in .lineal/config.toml",
             markup=False,
         )
-    if created.uri.startswith(("http://", "https://")):
+    if signer is not None and created.uri.startswith(("http://", "https://")):
         out.print(
-            f"Reading through the lineal server; agent {created.agent} is not registered: "
-            "writing through a server is not available yet",
+            f"Agent {signer.name} (key {signer.key_id}) registered through the lineal server "
+            f"(or spooled until it answers: `lineal sync --status`); private key in "
+            f"{created.keys}",
             markup=False,
         )
     elif signer is not None:

@@ -163,7 +163,40 @@ def checkpoint(
     raise fail(*verify_lines.checkpoint_problem(result, str(verify_file)))
 
 
+@handle_errors
+def sync(
+    status: Annotated[
+        bool, typer.Option("--status", help="Only show what is spooled; send nothing.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to keep trying while the server is away.", min=0)
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
+) -> None:
+    """Send what is spooled for the lineal server now, and show what is still pending."""
+    with open_client() as client:
+        state = client.sync(timeout, status_only=status)
+    if as_json:
+        print_json(state)
+    else:
+        pending, size = state["pending_batches"], state["pending_bytes"]
+        line = f"{pending} batches ({size} bytes) pending for {state['uri']}"
+        if not pending:
+            line = f"nothing pending for {state['uri']}"
+        out.print(line, markup=False)
+        if pending and state["error"]:
+            out.print(f"  the server: {state['error']}", markup=False)
+        for refused in state["rejected"]:
+            out.print(
+                f"refused by the server: batch {refused['digest']}: {refused['error']}",
+                markup=False,
+            )
+    if state["rejected"] or (state["pending_batches"] and not status):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(sync)
     app.command()(verify)
     app.command()(log)
     app.command()(checkpoint)

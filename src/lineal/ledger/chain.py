@@ -37,7 +37,8 @@ def commit_message(last_seq: int, last_hash: str, previous: int | None = None) -
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
-    """One ledger record as stored; ``payload`` is None once redacted."""
+    """One ledger record as stored; ``payload`` is None once redacted. A record a store has
+    taken but not yet numbered (an HTTP store's spool) has ``seq`` 0 and no ``hash``."""
 
     seq: int
     time: str

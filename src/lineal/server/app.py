@@ -34,12 +34,13 @@ class Projects:
         self.base = base
         self._open: dict[str, Store] = {}
         self._lock = threading.Lock()
+        self.signer = registry.server_signer(base)
 
     def store(self, name: str) -> Store:
         with self._lock:
             store = self._open.get(name)
             if store is None:
-                store = registry.open_project(self.base, name)
+                store = registry.open_project(self.base, name, self.signer)
                 self._open[name] = store
             return store
 
@@ -82,7 +83,8 @@ def create_app(base: str) -> FastAPI:
     app = FastAPI(
         title="lineal server",
         version=__version__,
-        description="Reads of lineal ledgers (one per project) over HTTP.",
+        description="lineal ledgers (one per project) over HTTP: every read, and batches of "
+        "records clients signed.",
         openapi_url=f"{API}/openapi.json",
         docs_url="/docs",
         redoc_url=None,

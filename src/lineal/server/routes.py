@@ -143,6 +143,7 @@ def router(projects: Projects) -> APIRouter:
     def project_names() -> list[str]:
         return projects.names()
 
+    writes(api, projects)
     for method, (verb, _) in wire.READS.items():
         build = _get if verb == "GET" else _post
         api.add_api_route(
@@ -153,3 +154,78 @@ def router(projects: Projects) -> APIRouter:
             operation_id=method,
         )
     return api
+
+
+#: The most batches one request may carry, and the most bytes.
+MAX_BATCHES = 10_000
+MAX_BODY = 256 * 1024 * 1024
+
+
+def writes(api: APIRouter, projects: Projects) -> None:
+    """``POST .../batches`` (batches clients signed, one per line) and the run heartbeats."""
+    from fastapi import Request
+    from pydantic import BaseModel, Field
+
+    from lineal.errors import InvalidInput
+
+    async def batches(project: str, request: Request) -> dict[str, Any]:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise InvalidInput(f"request of {len(body)} bytes; at most {MAX_BODY}")
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        if not lines or len(lines) > MAX_BATCHES:
+            raise InvalidInput(
+                f"expected 1 to {MAX_BATCHES} batches, one per line; got {len(lines)}",
+                hint="send what lineal.store.batches encodes, one batch per line",
+            )
+        store = projects.store(project)
+        from starlette.concurrency import run_in_threadpool
+
+        return {"receipts": await run_in_threadpool(wire.submit_all, store, lines)}
+
+    _sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
+    api.add_api_route(
+        "/projects/{project}/batches",
+        batches,
+        methods=["POST"],
+        summary="Append batches of records clients signed (one canonical JSON batch per line)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+
+    class Beat(BaseModel):
+        run_id: str = Field(pattern="^[0-9A-Z]{26}$")
+        host: str = Field(pattern=_TEXT, max_length=255)
+        pid: int = Field(ge=0, le=2**31)
+        process_start: str | None = Field(default=None, pattern=_TEXT, max_length=64)
+
+    def beat(project: str, body: Beat) -> dict[str, bool]:
+        projects.store(project).beat(body.run_id, body.host, body.pid, body.process_start)
+        return {"ok": True}
+
+    _sign(beat, project=str, body=Beat)
+    api.add_api_route(
+        "/projects/{project}/beats",
+        beat,
+        methods=["POST"],
+        summary="A run's process is alive (outside the ledger)",
+    )
+
+    @api.delete("/projects/{project}/beats/{run_id}", summary="A run's heartbeat ends")
+    def forget(project: str, run_id: str) -> dict[str, bool]:
+        projects.store(project).forget_beat(run_id)
+        return {"ok": True}
+
+
+def _sign(endpoint: Callable[..., Any], **annotations: Any) -> None:
+    """Give ``endpoint`` its parameters' real types (this module's annotations are text)."""
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind)
+            for name, kind in annotations.items()
+        ]
+    )

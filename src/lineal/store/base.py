@@ -116,6 +116,12 @@ class Store(Protocol):
         its records the client's, the commit carrying the client's signature and this store's
         own; a batch appended before (same id) is not appended again."""
 
+    def sync(self, timeout: float | None = None) -> dict[str, Any]:
+        """Send what this store holds for another (an HTTP store's spool) for up to
+        ``timeout`` seconds (0: send nothing, only say). Answers ``uri``, ``pending_batches``,
+        ``pending_bytes``, ``rejected`` (batches the server refused, with why) and ``error``
+        (why some are still pending)."""
+
     def head(self) -> tuple[int, str]:
         """(last seq, its hash); (0, GENESIS) when empty."""
 

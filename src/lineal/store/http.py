@@ -1,43 +1,35 @@
 # mypy: disable-error-code="no-any-return"
-"""HttpStore: the Store protocol's reads answered by a `lineal server` project over HTTP.
+"""HttpStore: the Store protocol answered by a `lineal server` project over HTTP.
 
-``http(s)://HOST:PORT/projects/NAME`` reads the project NAME of that server; each read is one
-request to ``/api/v1/projects/NAME/store/METHOD`` (see lineal.store.wire). Writes are refused
-with one clear error until signed writes through a server exist. httpx is imported only here.
+``http(s)://HOST:PORT/projects/NAME`` is the project NAME of that server; each read is one
+request to ``/api/v1/projects/NAME/store/METHOD`` (see lineal.store.wire); writes are signed
+batches through a durable local spool (lineal.store.http_writes). httpx is imported only here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lineal.errors import InvalidInput, MissingExtra, PermissionDenied, StoreUnavailable
 from lineal.store import wire
+from lineal.store.http_writes import SpooledWrites
 
 if TYPE_CHECKING:
     from lineal.ledger.chain import Commit, Record
     from lineal.ledger.keys import Signer
     from lineal.model.entities import Agent, Artifact, Edge, Run
     from lineal.model.filters import Expr
-    from lineal.model.ops import Op
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, RunMatches, VerifyReport
+    from lineal.store.base import Answer, Receipt, RunMatches, VerifyReport
 
 _URI = re.compile(
     r"(?P<base>https?://[^/?#]+)(?P<prefix>/[^?#]*?)?/projects/(?P<project>[^/?#]+)/?"
 )
 #: Seconds to wait for a connection and for an answer (verify on a big ledger takes a while).
 TIMEOUT = (10.0, 600.0)
-
-_NO_WRITES = (
-    "writing through a lineal server is not available yet; write to the store directly "
-    "(LINEAL_URI=postgresql://…) meanwhile",
-    "reads work through the server; for writes set LINEAL_URI (or `lineal init --uri`) to the "
-    "project's database, which `lineal server project create` printed",
-)
 
 
 def parse_uri(uri: str) -> tuple[str, str]:
@@ -52,8 +44,8 @@ def parse_uri(uri: str) -> tuple[str, str]:
     return f"{match['base']}{prefix}/api/v1/projects/{match['project']}", match["project"]
 
 
-class HttpStore:
-    """Reads of a project on a lineal server; writes refused (see module docstring)."""
+class HttpStore(SpooledWrites):
+    """A project on a lineal server: reads over HTTP, writes through the spool."""
 
     def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
         try:
@@ -71,8 +63,13 @@ class HttpStore:
             )
         connect, read = TIMEOUT
         self._client = httpx.Client(timeout=httpx.Timeout(read, connect=connect))
+        self._init_writes()
         try:  # fails now, clearly, if the server or the project is not there
             self.schema_version()
+        except StoreUnavailable:
+            if signer is None:  # a reader needs the server; a writer spools meanwhile
+                self._client.close()
+                raise
         except BaseException:
             self._client.close()
             raise
@@ -90,14 +87,48 @@ class HttpStore:
             else:
                 answer = self._client.post(url, json=body)
         except httpx.HTTPError as exc:
-            raise StoreUnavailable(
-                f"cannot reach the lineal server at {self._base}: {exc}",
-                hint="start it (`lineal server`), or fix LINEAL_URI / the uri in "
-                ".lineal/config.toml",
-            ) from None
+            raise self._unreachable(exc) from None
         if answer.status_code >= 400:
             self._fail(answer)
         return wire.decode_result(method, answer.json())
+
+    def _post(self, path: str, *, method: str = "POST", **kwargs: Any) -> Any:
+        """One write request to ``{project}{path}``; its JSON answer, or the error it says."""
+        import httpx
+
+        headers = {"content-type": "application/x-ndjson"} if "content" in kwargs else None
+        try:
+            answer = self._client.request(method, self._base + path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        if answer.status_code >= 400:
+            self._fail(answer)
+        return answer.json()
+
+    def _unreachable(self, exc: Exception) -> StoreUnavailable:
+        spooled = ""
+        if self._spool is not None or self._adopted:
+            batches, size = self.spooled()
+            spooled = f"; {batches} batches ({size} bytes) are spooled and will be sent then"
+        return StoreUnavailable(
+            f"cannot reach the lineal server at {self._base}: {exc}{spooled}",
+            hint="start it (`lineal server`), or fix LINEAL_URI / the uri in "
+            ".lineal/config.toml; `lineal sync --status` shows what is spooled",
+        )
+
+    def submit(self, body: bytes) -> Receipt:
+        """Send one signed batch now and wait for the server's receipt (no spool)."""
+        from lineal.store.base import Receipt
+
+        (answer,) = self._post("/batches", content=body)["receipts"]
+        if not answer["ok"]:
+            raise wire.to_error(answer)
+        return Receipt(
+            batch=answer["batch"],
+            first_seq=answer["first_seq"],
+            last_seq=answer["last_seq"],
+            duplicate=answer["duplicate"],
+        )
 
     def _fail(self, answer: Any) -> NoReturn:
         try:
@@ -111,19 +142,6 @@ class HttpStore:
                 hint="is this URL a lineal server? check LINEAL_URI",
             )
         raise wire.to_error(body)
-
-    # -- writes: not through a server yet -----------------------------------------------
-    def atomic(self) -> AbstractContextManager[None]:
-        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
-
-    def append(self, ops: Op | Iterable[Op]) -> list[Record]:
-        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
-
-    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
-        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
-
-    def forget_beat(self, run_id: str) -> None:
-        raise PermissionDenied(_NO_WRITES[0], hint=_NO_WRITES[1])
 
     # -- the ledger -----------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -156,7 +174,10 @@ class HttpStore:
         return self._call("schema_version")
 
     def close(self) -> None:
-        self._client.close()
+        try:
+            self._close_writes()
+        finally:
+            self._client.close()
 
     # -- artifacts and references -------------------------------------------------------
     def resolve(self, ref: Ref) -> Artifact | Run:

@@ -10,6 +10,8 @@ PostgreSQL database is lineal.store.sql.databases's.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from lineal.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
     from lineal.store.base import Store
 
 #: A project name: what fits in a file name and (after ``DB_``) a PostgreSQL database name.
@@ -76,8 +79,48 @@ def create_project(base: str, name: str) -> str:
     return uri
 
 
-def open_project(base: str, name: str) -> Store:
-    """The store of project ``name``, for reading; NotFound when there is no such project."""
+#: The agent a server chains and commits client batches as (see lineal.ledger.chain.Commit).
+SERVER_AGENT = "lineal-server"
+
+
+def keys_folder(base: str) -> Path:
+    """Where the server keeps its signing key: $LINEAL_SERVER_KEYS, else beside a SQLite
+    server's projects (FOLDER/.keys), else ~/.lineal-server/keys."""
+    chosen = os.environ.get("LINEAL_SERVER_KEYS")
+    if chosen:
+        return Path(chosen)
+    if base.startswith("sqlite:///"):
+        return Path(project_uri(base, "x").removeprefix("sqlite:///")).parent / ".keys"
+    return Path.home() / ".lineal-server" / "keys"
+
+
+def server_signer(base: str) -> Signer:
+    """The server's key (made on first use, mode 0600): every server process over the same
+    projects shares it."""
+    from lineal.ledger.keys import Signer, load_signer, save_signer
+
+    folder = keys_folder(base)
+    try:
+        return load_signer(folder, SERVER_AGENT)
+    except NotFound:
+        with contextlib.suppress(InvalidInput):  # another server process made it just now
+            save_signer(folder, Signer.generate(SERVER_AGENT))
+        return load_signer(folder, SERVER_AGENT)
+
+
+def _register(store: Store, signer: Signer) -> None:
+    """Register the server's agent in a project's ledger, once."""
+    from lineal.model.ops import AgentRegister
+
+    if any(a.name == signer.name and a.public_key == signer.public_key for a in store.agents()):
+        return
+    with contextlib.suppress(Conflict):  # another server process registered it first
+        store.append(AgentRegister(name=signer.name, public_key=signer.public_key))
+
+
+def open_project(base: str, name: str, signer: Signer | None = None) -> Store:
+    """The store of project ``name`` (writing as the server with ``signer``, its agent
+    registered there); NotFound when there is no such project."""
     from lineal.store.registry import open_store
 
     missing = NotFound(
@@ -91,9 +134,12 @@ def open_project(base: str, name: str) -> Store:
     if not is_postgres(base) and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise missing
     try:
-        return open_store(uri)
+        store = open_store(uri, signer)
     except NotFound:
         raise missing from None
+    if signer is not None:
+        _register(store, signer)
+    return store
 
 
 def list_projects(base: str) -> list[str]:

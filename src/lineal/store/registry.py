@@ -53,11 +53,19 @@ def create_project(base: str, name: str) -> str:
     return projects.create_project(base, name)
 
 
-def open_project(base: str, name: str) -> Store:
-    """The store of server project ``name`` (opened for reading), or NotFound."""
+def open_project(base: str, name: str, signer: Signer | None = None) -> Store:
+    """The store of server project ``name`` (writing as the server with ``signer``), or
+    NotFound."""
     from lineal.store import projects
 
-    return projects.open_project(base, name)
+    return projects.open_project(base, name, signer)
+
+
+def server_signer(base: str) -> Signer:
+    """The key a server over ``base`` chains and commits client batches with."""
+    from lineal.store import projects
+
+    return projects.server_signer(base)
 
 
 def list_projects(base: str) -> list[str]:

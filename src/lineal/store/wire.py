@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import math
 from array import array
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from lineal.ledger.verify import Problem
 from lineal.model import filters, refs
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
-from lineal.store.base import NodeRow, VerifyReport
+from lineal.store.base import NodeRow, Store, VerifyReport
 
 #: The HTTP status of each LinealError code (docs/architecture.md explains the choices).
 STATUS = {
@@ -370,3 +371,23 @@ def to_error(body: Mapping[str, Any]) -> LinealError:
     if cls is errors.MissingExtra:
         exc.extra = str(body.get("extra", ""))  # type: ignore[attr-defined]
     return exc
+
+
+# -- writes: batches clients signed ------------------------------------------------------------
+#: Error codes that will never change for a resend: the batch is answered, and dropped.
+PERMANENT = frozenset({"invalid_input", "not_found", "conflict", "permission", "integrity"})
+
+
+def submit_all(store: Store, lines: list[bytes]) -> list[dict[str, Any]]:
+    """Each batch submitted in its own transaction: a receipt, or the error that refused it
+    (a store that cannot be reached fails the whole request, to be sent again)."""
+    answers: list[dict[str, Any]] = []
+    for line in lines:
+        digest = "sha256:" + hashlib.sha256(line).hexdigest()
+        try:
+            answers.append({"digest": digest, "ok": True, **store.submit(line).as_dict()})
+        except LinealError as exc:
+            if exc.code not in PERMANENT:
+                raise
+            answers.append({"digest": digest, "ok": False, **error_body(exc)})
+    return answers

@@ -230,7 +230,7 @@ class ActiveRun:
         summary = dict(self._summary)
         try:
             self.check_schemas()  # its metrics are all written now: per-class keys count
-            self.info = self.repo.finish_run(self.ref, status=status, summary=summary, error=error)
+            self.info = self.repo.finish_run(self.info, status=status, summary=summary, error=error)
             self.repo.store.forget_beat(self.id)
         finally:
             if self.owns_repo:

@@ -357,6 +357,16 @@ class SqlStore(SqlReads):
             )
         return Receipt(batch=batch.id, first_seq=first, last_seq=last_seq, duplicate=True)
 
+    def sync(self, timeout: float | None = None) -> dict[str, Any]:
+        """Nothing to send: a SQL store writes where it stands."""
+        return {
+            "uri": self.uri,
+            "pending_batches": 0,
+            "pending_bytes": 0,
+            "rejected": [],
+            "error": None,
+        }
+
     # -- liveness (outside the ledger) ----------------------------------------------------
     def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
         """Note that ``run_id``'s process is alive now (a crash is told from a stale beat)."""

@@ -1,0 +1,240 @@
+"""The HTTP store's writes: signed batches into a durable local spool, sent in the background.
+
+``atomic()`` gathers ops per thread (nested blocks roll back alone, like savepoints); at the
+outermost exit, or at a bare ``append``, the ops become one batch the agent signs
+(lineal.store.batches) and the spool holds on disk (fsynced) before the call returns. A
+drainer thread sends spooled batches to ``POST .../batches``; only the server's answer takes
+a batch out of the spool, and the server never appends a batch twice, so a resend after a
+lost answer is harmless. Nothing a write returns waits for the network: records come back
+with ``seq`` 0 (not numbered yet; the server numbers them when it appends them).
+
+Each process spools into a folder of its own under ``LINEAL_SPOOL`` (default
+``$XDG_STATE_HOME/lineal/spool``), one per server project; a folder whose process has gone
+is adopted and drained by the next writer or by `lineal sync`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import Conflict, InvalidInput, PermissionDenied, StoreUnavailable
+from lineal.ledger.chain import Record
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes
+
+if TYPE_CHECKING:
+    from lineal.ledger.keys import Signer
+    from lineal.model.ops import Op
+    from lineal.store.drainer import Drainer
+    from lineal.store.spool import Pending, Spool
+
+log = logging.getLogger("lineal.store.http")
+#: How long closing a store waits for the spool to drain before leaving the rest spooled.
+CLOSE_WAIT = float(os.environ.get("LINEAL_SYNC_TIMEOUT", "10"))
+
+
+def spool_root(base: str) -> Path:
+    """The folder holding every process's spool for the server project at ``base``."""
+    chosen = os.environ.get("LINEAL_SPOOL")
+    if chosen:
+        root = Path(chosen)
+    else:
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        root = Path(state) / "lineal" / "spool"
+    return root / hashlib.sha256(base.encode()).hexdigest()[:16]
+
+
+class SpooledWrites:
+    """Mixed into HttpStore: ``post(path, content)`` and ``signer`` come from it."""
+
+    signer: Signer | None
+    unsigned: tuple[str, str] | None
+    uri: str
+    _base: str
+
+    def _post(self, path: str, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def _init_writes(self) -> None:
+        self._local = threading.local()
+        self._spool: Spool | None = None
+        self._drainer: Drainer | None = None
+        self._adopted: list[tuple[Spool, Drainer]] = []
+        self._spool_lock = threading.Lock()
+        self.rejected: list[dict[str, Any]] = []  # batches the server refused, with why
+
+    # -- the spool ------------------------------------------------------------------------
+    def _ensure_spool(self) -> Spool:
+        from lineal.store.drainer import Drainer
+        from lineal.store.spool import Spool
+
+        with self._spool_lock:
+            if self._spool is None:
+                root = spool_root(self._base)
+                root.mkdir(parents=True, exist_ok=True)
+                spool = Spool(root / f"p{os.getpid()}-{secrets.token_hex(4)}")
+                self._drainer = Drainer(spool, self._send).start()
+                self._spool = spool
+                self._adopt(root)
+            return self._spool
+
+    def _adopt(self, root: Path) -> None:
+        """Drain the spools of processes that have gone (their lock is free)."""
+        from lineal.store.drainer import Drainer
+        from lineal.store.spool import Spool
+
+        mine = self._spool.path if self._spool is not None else None
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p != mine):
+            if any(s.path == folder for s, _ in self._adopted):
+                continue
+            try:
+                spool = Spool(folder)
+            except Conflict:
+                continue  # a live process's own
+            self._adopted.append((spool, Drainer(spool, self._send).start()))
+            self._adopted[-1][1].wake()
+
+    def _send(self, group: Iterable[Pending]) -> list[str]:
+        """POST spooled batches; the digests the server answered (appended, appended before,
+        or refused for good: a refusal is kept in ``rejected`` and logged)."""
+        chosen = list(group)
+        answer = self._post("/batches", content=b"\n".join(one.body for one in chosen))
+        acked = []
+        for receipt in answer["receipts"]:
+            acked.append(receipt["digest"])
+            if not receipt["ok"]:
+                self.rejected.append(receipt)
+                log.error("the server refused batch %s: %s", receipt["digest"], receipt["error"])
+        return acked
+
+    # -- writing --------------------------------------------------------------------------
+    def _signer(self) -> Signer:
+        if self.signer is None:
+            message, hint = self.unsigned or (
+                f"no signing key to write to {self.uri}",
+                "run `lineal init --uri URI` to make one",
+            )
+            raise PermissionDenied(message, hint=hint)
+        return self.signer
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        signer = self._signer()
+        stack: list[list[Op]] = getattr(self._local, "stack", None) or []
+        self._local.stack = stack
+        stack.append([])
+        try:
+            yield
+        except BaseException:
+            stack.pop()  # this level's ops go, the outer levels' stay
+            raise
+        done = stack.pop()
+        if stack:
+            stack[-1].extend(done)
+        elif done:
+            self._put(done, signer)
+
+    def append(self, ops: Op | Iterable[Op]) -> list[Record]:
+        from lineal.model.ops import Op
+
+        batch = [ops] if isinstance(ops, Op) else list(ops)
+        for op in batch:
+            if not isinstance(op, Op):
+                raise InvalidInput(f"not an op: {op!r}", hint="build ops from lineal.model.ops")
+        signer = self._signer()
+        stack = getattr(self._local, "stack", None)
+        if stack:
+            stack[-1].extend(batch)
+        elif batch:
+            self._put(batch, signer)
+        now = canonical.format_time(datetime.now(UTC))
+        return [
+            Record(seq=0, time=now, author=signer.name, op=op.OP,
+                   payload_digest=digest_bytes(payload), hash="", payload=payload)
+            for op in batch
+            for payload in (op.encode(),)
+        ]  # fmt: skip
+
+    def _put(self, ops: list[Op], signer: Signer) -> None:
+        spool = self._ensure_spool()
+        spool.put(ops, agent=signer.name, signer=signer)
+        assert self._drainer is not None  # noqa: S101 - made with the spool
+        self._drainer.wake()
+
+    # -- liveness: straight to the server, and only advice ---------------------------------
+    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
+        body = {"run_id": run_id, "host": host, "pid": pid, "process_start": process_start}
+        with contextlib.suppress(StoreUnavailable):  # offline: the beat is missed, no more
+            self._post("/beats", json=body)
+
+    def forget_beat(self, run_id: str) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            self._post(f"/beats/{run_id}", method="DELETE")
+
+    # -- sync -----------------------------------------------------------------------------
+    def spooled(self) -> tuple[int, int]:
+        """(batches, bytes) waiting in this process's spool and the ones it adopted."""
+        spools = ([self._spool] if self._spool else []) + [s for s, _ in self._adopted]
+        found = [spool.status() for spool in spools]
+        return sum(s.batches for s in found), sum(s.bytes for s in found)
+
+    def sync(self, timeout: float | None = None) -> dict[str, Any]:
+        """Send what is spooled now (this process's, and that of processes that have gone)
+        for up to ``timeout`` seconds; what is still pending and what the server refused."""
+        wait = CLOSE_WAIT if timeout is None else timeout
+        root = spool_root(self._base)
+        if root.is_dir():
+            with self._spool_lock:
+                self._adopt(root)
+        drainers = ([self._drainer] if self._drainer else []) + [d for _, d in self._adopted]
+        for drainer in drainers if wait > 0 else ():  # 0: only say what is pending
+            drainer.flush(wait)
+        batches, size = self.spooled()
+        errors = [str(d.error) for d in drainers if d.error is not None]
+        self._forget_drained()
+        return {
+            "uri": self.uri,
+            "pending_batches": batches,
+            "pending_bytes": size,
+            "rejected": list(self.rejected),
+            "error": errors[0] if batches and errors else None,
+        }
+
+    def _forget_drained(self) -> None:
+        """Close adopted spools that are empty now, and remove their folders."""
+        kept = []
+        for spool, drainer in self._adopted:
+            if spool.status().batches:
+                kept.append((spool, drainer))
+                continue
+            drainer.close()
+            spool.close()
+            shutil.rmtree(spool.path, ignore_errors=True)
+        self._adopted = kept
+
+    def _close_writes(self) -> None:
+        if self._spool is None and not self._adopted:
+            return
+        with contextlib.suppress(Exception):  # what is not sent stays spooled
+            self.sync(CLOSE_WAIT)
+        for spool, drainer in [
+            *self._adopted,
+            *([(self._spool, self._drainer)] if self._spool else []),
+        ]:
+            if drainer is not None:
+                drainer.close()
+            empty = not spool.status().batches
+            spool.close()
+            if empty:
+                shutil.rmtree(spool.path, ignore_errors=True)
+        self._spool, self._drainer, self._adopted = None, None, []
