@@ -183,3 +183,11 @@ def _restart(fresh: Fresh, port: int) -> tuple[object, str]:
 
 def test_the_lineal_binary_is_there() -> None:
     assert LINEAL_BIN.exists()
+
+
+def test_a_read_sees_the_writes_of_its_own_process(fresh: Fresh) -> None:
+    lin, _ = _client(fresh)
+    lin.record_artifact("dataset", data=b"v1", name="cars")
+    found = lin.resolve("dataset/cars")  # no sync: the read sends the spool first
+    assert found.version == 1  # type: ignore[union-attr]
+    lin.close()

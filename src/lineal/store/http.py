@@ -78,6 +78,7 @@ class HttpStore(SpooledWrites):
     def _call(self, method: str, **args: Any) -> Any:
         import httpx
 
+        self._read_your_writes()
         verb, _ = wire.READS[method]
         body = wire.encode_args(method, args)
         url = f"{self._base}/store/{method}"

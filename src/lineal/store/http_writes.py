@@ -171,6 +171,14 @@ class SpooledWrites:
         assert self._drainer is not None  # noqa: S101 - made with the spool
         self._drainer.wake()
 
+    def _read_your_writes(self) -> None:
+        """Before a read: what this process has spooled is sent first (for up to
+        LINEAL_SYNC_TIMEOUT seconds), so a read sees this process's own writes, as it would
+        on a SQL store. Offline, the read that follows says what is spooled."""
+        spool, drainer = self._spool, self._drainer
+        if spool is not None and drainer is not None and spool.status().batches:
+            drainer.flush(0 if drainer.failures else CLOSE_WAIT)  # away: one try, no wait
+
     # -- liveness: straight to the server, and only advice ---------------------------------
     def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
         body = {"run_id": run_id, "host": host, "pid": pid, "process_start": process_start}
