@@ -71,18 +71,43 @@ SQL_BACKENDS = frozenset({"sqlite", "postgres"})
 # to reach a fresh store of it, below).
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URI of a fresh store of each backend."""
+    """The URI of a fresh store of each backend (http: a new project on a live server)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'lineal.db'}"
     if request.param == "postgres":
         return str(request.getfixturevalue("pg_uri"))
+    if request.param == "http":
+        from lineal.store.registry import create_project
+
+        base, url = request.getfixturevalue("lineal_server")
+        env = request.getfixturevalue("monkeypatch")
+        env.setenv("LINEAL_SPOOL", str(tmp_path / "spool"))
+        env.setenv("LINEAL_WRITE_WAIT", "300")  # a busy machine: still one answer per write
+        name = f"t{uuid.uuid4().hex[:12]}"
+        create_project(base, name)
+        return f"{url}/projects/{name}"
     raise AssertionError(f"no way to open a fresh {request.param} store")
+
+
+@pytest.fixture(scope="session")
+def lineal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """One `lineal server` process for the session over SQLite projects: (base URI, URL)."""
+    from server_process import start_server, stop
+
+    folder = tmp_path_factory.mktemp("lineal-server")
+    base = f"sqlite:///{folder / 'projects'}"
+    proc, url = start_server(base, folder)
+    try:
+        yield base, url
+    finally:
+        stop(proc)
 
 
 @pytest.fixture
 def store(store_uri: str, signer: Signer) -> Iterator[Store]:
     """A migrated store of each backend with ``alice`` registered as its first record."""
-    opened = open_store(store_uri, signer, create=True)
+    served = store_uri.startswith("http")  # a server's project is made by the server
+    opened = open_store(store_uri, signer, create=not served)
     opened.append(AgentRegister(name=signer.name, public_key=signer.public_key))
     try:
         yield opened

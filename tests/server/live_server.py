@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister, ModelApprove, ModelPromote
 from lineal.store.registry import create_project, open_store
+from server_process import start_server, stop
 
 PROJECT = "vision"
 LINEAL_BIN = Path(sys.executable).parent / "lineal"
@@ -80,47 +77,6 @@ def populate(uri: str) -> dict[str, str]:
         "raw2_node": raw2.node,
         "model_node": model.node,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(base: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    with (cwd / "server.log").open("w") as log:  # the child keeps its own copy
-        proc = subprocess.Popen(
-            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port)],
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"lineal server exited: {(cwd / 'server.log').read_text()}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError("lineal server did not answer within 30 s")
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def _pg_base() -> Iterator[str]:

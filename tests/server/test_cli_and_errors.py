@@ -7,10 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import PROJECT, Served, free_port
+from live_server import PROJECT, Served
 
 from lineal.errors import StoreUnavailable
 from lineal.store.registry import open_store
+from server_process import free_port
 
 
 def test_the_cli_reads_through_the_server(

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from live_server import LINEAL_BIN, PROJECT, _pg_base, start_server, stop
+from live_server import LINEAL_BIN, PROJECT, _pg_base
 
 from lineal.client import Lineal
 from lineal.errors import StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import create_project, open_store
+from server_process import start_server, stop
 
 
 @dataclass
@@ -171,14 +172,7 @@ def test_a_spool_left_by_a_process_that_died_is_drained_by_sync(
 
 
 def _restart(fresh: Fresh, port: int) -> tuple[object, str]:
-    import live_server
-
-    real = live_server.free_port
-    live_server.free_port = lambda: port  # the same address the clients know
-    try:
-        return start_server(fresh.base, fresh.folder)
-    finally:
-        live_server.free_port = real
+    return start_server(fresh.base, fresh.folder, port=port)  # the address clients know
 
 
 def test_the_lineal_binary_is_there() -> None:

@@ -6,7 +6,9 @@ outermost exit, or at a bare ``append``, the ops become one batch the agent sign
 drainer thread sends spooled batches to ``POST .../batches``; only the server's answer takes
 a batch out of the spool, and the server never appends a batch twice, so a resend after a
 lost answer is harmless. Nothing a write returns waits for the network: records come back
-with ``seq`` 0 (not numbered yet; the server numbers them when it appends them).
+numbered when the server answered within LINEAL_WRITE_WAIT seconds (a refusal is raised
+then, as a SQL store raises it), else with ``seq`` 0: spooled, numbered when the server
+appends them. Metrics never wait: `run.log` buffers and a flusher thread appends.
 
 Each process spools into a folder of its own under ``LINEAL_SPOOL`` (default
 ``$XDG_STATE_HOME/lineal/spool``), one per server project; a folder whose process has gone
@@ -22,6 +24,7 @@ import os
 import secrets
 import shutil
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +42,21 @@ if TYPE_CHECKING:
     from lineal.store.spool import Pending, Spool
 
 log = logging.getLogger("lineal.store.http")
-#: How long closing a store waits for the spool to drain before leaving the rest spooled.
-CLOSE_WAIT = float(os.environ.get("LINEAL_SYNC_TIMEOUT", "10"))
+
+
+def close_wait() -> float:
+    """How long closing a store (or a read after writes) waits for the spool to drain before
+    leaving the rest spooled: LINEAL_SYNC_TIMEOUT seconds, default 10."""
+    return float(os.environ.get("LINEAL_SYNC_TIMEOUT", "10"))
+
+
+def write_wait() -> float:
+    """How long a write waits for the server's answer before it counts as spooled:
+    LINEAL_WRITE_WAIT seconds, default 5."""
+    return float(os.environ.get("LINEAL_WRITE_WAIT", "5"))
+
+
+_RECEIPTS = 4096  # answers kept for writes that wait for theirs
 
 
 def spool_root(base: str) -> Path:
@@ -72,6 +88,7 @@ class SpooledWrites:
         self._adopted: list[tuple[Spool, Drainer]] = []
         self._spool_lock = threading.Lock()
         self.rejected: list[dict[str, Any]] = []  # batches the server refused, with why
+        self._receipts: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- the spool ------------------------------------------------------------------------
     def _ensure_spool(self) -> Spool:
@@ -112,6 +129,9 @@ class SpooledWrites:
         acked = []
         for receipt in answer["receipts"]:
             acked.append(receipt["digest"])
+            self._receipts[receipt["digest"]] = receipt
+            while len(self._receipts) > _RECEIPTS:
+                self._receipts.popitem(last=False)
             if not receipt["ok"]:
                 self.rejected.append(receipt)
                 log.error("the server refused batch %s: %s", receipt["digest"], receipt["error"])
@@ -155,21 +175,35 @@ class SpooledWrites:
         stack = getattr(self._local, "stack", None)
         if stack:
             stack[-1].extend(batch)
-        elif batch:
-            self._put(batch, signer)
+        receipt = self._put(batch, signer) if batch and not stack else None
+        first = receipt["first_seq"] if receipt is not None else 0
         now = canonical.format_time(datetime.now(UTC))
         return [
-            Record(seq=0, time=now, author=signer.name, op=op.OP,
+            Record(seq=first + n if first else 0, time=now, author=signer.name, op=op.OP,
                    payload_digest=digest_bytes(payload), hash="", payload=payload)
-            for op in batch
+            for n, op in enumerate(batch)
             for payload in (op.encode(),)
         ]  # fmt: skip
 
-    def _put(self, ops: list[Op], signer: Signer) -> None:
+    def _put(self, ops: list[Op], signer: Signer) -> dict[str, Any] | None:
+        """Spool one batch; wait for the server's answer unless it is away: the receipt, the
+        refusal raised, or None (spooled, to be sent later)."""
+        from lineal.store import wire
+
         spool = self._ensure_spool()
-        spool.put(ops, agent=signer.name, signer=signer)
-        assert self._drainer is not None  # noqa: S101 - made with the spool
-        self._drainer.wake()
+        digest = spool.put(ops, agent=signer.name, signer=signer)
+        drainer = self._drainer
+        assert drainer is not None  # noqa: S101 - made with the spool
+        if drainer.failures:
+            drainer.wake()
+            return None
+        drainer.flush(write_wait())
+        receipt = self._receipts.pop(digest, None)
+        if receipt is not None and not receipt["ok"]:
+            with contextlib.suppress(ValueError):
+                self.rejected.remove(receipt)  # the caller is told here, not by sync
+            raise wire.to_error(receipt)
+        return receipt
 
     def _read_your_writes(self) -> None:
         """Before a read: what this process has spooled is sent first (for up to
@@ -177,7 +211,7 @@ class SpooledWrites:
         on a SQL store. Offline, the read that follows says what is spooled."""
         spool, drainer = self._spool, self._drainer
         if spool is not None and drainer is not None and spool.status().batches:
-            drainer.flush(0 if drainer.failures else CLOSE_WAIT)  # away: one try, no wait
+            drainer.flush(0 if drainer.failures else close_wait())  # away: one try, no wait
 
     # -- liveness: straight to the server, and only advice ---------------------------------
     def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
@@ -199,7 +233,7 @@ class SpooledWrites:
     def sync(self, timeout: float | None = None) -> dict[str, Any]:
         """Send what is spooled now (this process's, and that of processes that have gone)
         for up to ``timeout`` seconds; what is still pending and what the server refused."""
-        wait = CLOSE_WAIT if timeout is None else timeout
+        wait = close_wait() if timeout is None else timeout
         root = spool_root(self._base)
         if root.is_dir():
             with self._spool_lock:
@@ -234,7 +268,7 @@ class SpooledWrites:
         if self._spool is None and not self._adopted:
             return
         with contextlib.suppress(Exception):  # what is not sent stays spooled
-            self.sync(CLOSE_WAIT)
+            self.sync(close_wait())
         for spool, drainer in [
             *self._adopted,
             *([(self._spool, self._drainer)] if self._spool else []),

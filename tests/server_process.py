@@ -1,0 +1,60 @@
+"""Starting and stopping a real `lineal server` process on a free loopback port (tests only).
+
+Kills only the process it started; waits a bounded time for it to answer.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+LINEAL_BIN = Path(sys.executable).parent / "lineal"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    base: str, cwd: Path, *, port: int | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    with (cwd / "server.log").open("w") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lineal server exited: {(cwd / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError("lineal server did not answer within 30 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
