@@ -140,10 +140,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+#: ``LINEAL_TEST_STORE=server``: every workspace (``ws``) records into a fresh project on a live
+#: `lineal server`, so the CLI and SDK suites run against the HTTP store unchanged.
+THROUGH_SERVER = os.environ.get("LINEAL_TEST_STORE") == "server"
+#: What the workspace's processes need to reach that server's spool (kept by ``lineal_cli``).
+_SERVER_ENV = ("LINEAL_SPOOL", "LINEAL_WRITE_WAIT")
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
+def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A folder with a fresh `.lineal/` workspace (agent ``tester``)."""
-    lineal.init(tmp_path, agent="tester")
+    if not THROUGH_SERVER:
+        lineal.init(tmp_path, agent="tester")
+        return tmp_path
+    from lineal.store.registry import create_project
+
+    base, url = request.getfixturevalue("lineal_server")
+    env = request.getfixturevalue("monkeypatch")
+    env.setenv("LINEAL_SPOOL", str(tmp_path.parent / f"{tmp_path.name}-spool"))
+    env.setenv("LINEAL_WRITE_WAIT", "300")
+    name = f"w{uuid.uuid4().hex[:12]}"
+    create_project(base, name)
+    lineal.init(tmp_path, agent="tester", uri=f"{url}/projects/{name}")
     return tmp_path
 
 
@@ -166,7 +184,11 @@ def lineal_cli() -> Cli:
     def run(
         *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("LINEAL_") or (THROUGH_SERVER and k in _SERVER_ENV)
+        }
         return subprocess.run(  # noqa: PLW1510 - callers check the exit code
             [str(LINEAL_BIN), *args],
             cwd=cwd,

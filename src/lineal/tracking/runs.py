@@ -6,6 +6,7 @@ background flusher writes the buffer about once a second, at finish, at exit and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.masking import mask_params
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
+from lineal.model.outcomes import recorded_artifact, started_run
 from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
@@ -298,12 +300,16 @@ def _start_records(
         yield EdgeRecord(kind="informed_by", parent=parent, child=ref)
 
 
-def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> str:
-    """Record a captured environment or code state once; runs that share it share the node."""
+def _shared_artifact(repo: Lineal, kind: str, body: Mapping[str, Any]) -> Artifact:
+    """Record a captured environment or code state once; runs that share it share the node.
+    Returned as recorded (not read back: a server may not have appended it yet)."""
     digest = digest_bytes(canonical.encode(dict(body)))
-    if repo.unnamed(digest) is None:
-        repo.store.append(ArtifactRecord(kind=kind, digest=digest, meta=dict(body)))
-    return digest
+    found = repo.unnamed(digest)
+    if found is not None:
+        return found
+    op = ArtifactRecord(kind=kind, digest=digest, meta=dict(body))
+    repo.store.append(op)
+    return recorded_artifact(op)
 
 
 def start(
@@ -350,8 +356,10 @@ def start(
         if code is not None and code.get("commit"):
             identity = {"commit": code["commit"], "diff": code.get("diff_digest")}
             repo.link("used", _shared_artifact(repo, "code", identity), ref, role="code")
-        info = repo.resolve(ref)
-    assert isinstance(info, Run)  # noqa: S101 - just recorded
+    info = dataclasses.replace(  # as recorded (a server may not have appended it yet)
+        started_run(op, author=repo.store.signer.name if repo.store.signer else None),
+        tags=dict(tags or {}),
+    )
     run = ActiveRun(repo, info, flush_interval=flush_interval)
     remember(run)
     return run
