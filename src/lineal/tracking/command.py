@@ -82,10 +82,10 @@ def _record_tail(run: ActiveRun, label: str, data: bytes, known: Sequence[str]) 
     with cache.writing():  # a gc waits until the record names it
         digest = cache.add_bytes(data)
         cache.sync()  # durable before the record that names it
-        run.repo.record_artifact(
+        report = run.repo.record_artifact(
             "report", digest=digest, size=len(data), meta={"stream": label, "tail": text}
         )
-    run.repo.link("generated", run.ref, digest, role=label)
+    run.repo.link("generated", run.ref, report, role=label)
 
 
 _ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -297,9 +297,8 @@ def _record_spec(
     digest = digest_bytes(canonical.encode(spec))
     repo = run.repo
     with repo.atomic():
-        if repo.unnamed(digest) is None:
-            repo.record_artifact("config", digest=digest, meta=spec)
-        repo.link("used", digest, run.ref, role="command")
+        config = repo.unnamed(digest) or repo.record_artifact("config", digest=digest, meta=spec)
+        repo.link("used", config, run.ref, role="command")
 
 
 def _generated(run: ActiveRun, outputs: Sequence[Artifact]) -> tuple[Artifact, ...]:
