@@ -164,7 +164,7 @@ MAX_BODY = 256 * 1024 * 1024
 def writes(api: APIRouter, projects: Projects) -> None:
     """``POST .../batches`` (batches clients signed, one per line) and the run heartbeats."""
     from fastapi import Request
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, ConfigDict, Field
 
     from lineal.errors import InvalidInput
 
@@ -192,12 +192,16 @@ def writes(api: APIRouter, projects: Projects) -> None:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
             }
         },
     )
 
     class Beat(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+
         run_id: str = Field(pattern="^[0-9A-Z]{26}$")
         host: str = Field(pattern=_TEXT, max_length=255)
         pid: int = Field(ge=0, le=2**31)

@@ -97,7 +97,7 @@ class HttpStore(SpooledWrites):
         """One write request to ``{project}{path}``; its JSON answer, or the error it says."""
         import httpx
 
-        headers = {"content-type": "application/x-ndjson"} if "content" in kwargs else None
+        headers = {"content-type": "application/octet-stream"} if "content" in kwargs else None
         try:
             answer = self._client.request(method, self._base + path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:

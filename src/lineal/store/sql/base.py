@@ -17,7 +17,6 @@ from lineal.ledger.chain import GENESIS, Record, batch_digest, commit_message, r
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
-from lineal.store.sql.batch_keys import batch_key
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
 from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
 
@@ -314,6 +313,7 @@ class SqlStore(SqlReads):
         from lineal.model.ops import op_from_payload
         from lineal.store.base import Receipt
         from lineal.store.batches import decode_batch
+        from lineal.store.sql.batch_keys import batch_key  # signatures: cryptography
 
         batch = decode_batch(body)
         if batch.key_id is None or batch.sig is None:
