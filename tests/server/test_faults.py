@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import PROJECT, _pg_base, start_server, stop
+from live_server import PROJECT, _pg_base, free_port, start_server, stop
 
 from lineal.store.registry import create_project, open_store
 from lineal.store.spool import Spool
@@ -221,3 +221,29 @@ def test_two_servers_on_one_postgresql_project_keep_one_chain(tmp_path: Path) ->
     finally:
         for _ in bases:
             pass
+
+
+def test_a_starting_process_spool_is_not_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spool folder made but not locked yet (its process is starting) is left alone: a
+    writer that adopted it took the lock from under its owner, which then failed to write."""
+    from lineal.ledger.keys import Signer
+    from lineal.model.ops import TagSet
+    from lineal.store.http import parse_uri
+    from lineal.store.http_writes import spool_root
+
+    monkeypatch.setenv("LINEAL_SPOOL", str(tmp_path / "spool"))
+    uri = f"http://127.0.0.1:{free_port()}/projects/{PROJECT}"  # nobody there: writes spool
+    store = open_store(uri, Signer.generate("dave"))
+    starting = spool_root(parse_uri(uri)[0]) / "p1-starting"
+    starting.mkdir(parents=True)
+    (starting / "LOCK").touch()
+    try:
+        assert store.sync(0)["pending_batches"] == 0
+        assert (starting / "LOCK").exists()  # not taken, not removed
+        with Spool(starting) as own:  # its owner locks it and writes
+            own.put([TagSet(target="agent/dave", key="team", value="qa")], agent="dave")
+            assert own.status().batches == 1
+    finally:
+        store.close()
