@@ -28,7 +28,7 @@ from live_server import PROJECT, _pg_base, free_port, start_server, stop
 from lineal.store.registry import create_project, open_store
 from lineal.store.spool import Spool
 
-STEPS = 196  # with the run start, two tags and the finish: 200 batches per writer
+STEPS = 96  # with the run start, two tags and the finish: 100 batches per writer
 TAGS = 2
 CUT = float(os.environ.get("LINEAL_TEST_CUT_SECONDS", "5"))
 
@@ -59,7 +59,7 @@ print(json.dumps({"name": name, "run": run.id, "steps": steps, "tags": tags, "sy
 """
 
 
-def _writer(url: str, name: str, spool: Path, *, pause: float = 0.01) -> subprocess.Popen[str]:
+def _writer(url: str, name: str, spool: Path, *, pause: float = 0.02) -> subprocess.Popen[str]:
     env = {**os.environ, "LINEAL_SPOOL": str(spool), "LINEAL_SYNC_TIMEOUT": "30"}
     wait = str(max(60.0, 3 * CUT))
     args = [url, name, str(STEPS), str(TAGS), str(pause), wait]
