@@ -223,3 +223,26 @@ def test_a_failing_send_does_not_kill_the_thread(tmp_path: Path) -> None:
             until(lambda: not spool.pending(), "the spool drained")
         finally:
             drainer.close()
+
+
+def test_puts_while_the_server_is_away_do_not_run_up_the_backoff(tmp_path: Path) -> None:
+    """Each put wakes the drainer; while it backs off that is no reason to try again (a
+    hundred puts during a short outage had pushed the next try to max_backoff, so a sync
+    after the server came back waited a minute)."""
+    tries: list[int] = []
+
+    def down(group: Sequence[Pending]) -> list[str]:
+        tries.append(len(group))
+        raise StoreUnavailable("the server is away")
+
+    with Spool(tmp_path) as spool:
+        drainer = Drainer(spool, down, interval=0.1, max_backoff=600).start()
+        try:
+            for i in range(100):
+                spool.put([tag(i)], agent="alice")
+                drainer.wake()
+                time.sleep(0.002)
+        finally:
+            drainer.close()
+    assert 1 <= len(tries) <= 6  # about log2(elapsed / interval) tries, not one per put
+    assert drainer.failures == len(tries)

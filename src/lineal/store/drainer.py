@@ -44,6 +44,7 @@ class Drainer:
         self.max_backoff = max_backoff
         self.failures = 0  # consecutive failed sends
         self.error: BaseException | None = None  # the last one, until a send succeeds
+        self._retry_at = 0.0  # monotonic time of the next try while failing
         self._send_lock = threading.Lock()  # the thread and flush() never send at once
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -67,6 +68,13 @@ class Drainer:
         while not self._stop.is_set():
             self._wake.wait(self.delay())
             self._wake.clear()
+            # While backing off, a put's wake does not bring the next try forward: else each
+            # put is a failed try and the wait reaches max_backoff within seconds of an outage.
+            while self.failures and not self._stop.is_set():
+                left = self._retry_at - time.monotonic()
+                if left <= 0:
+                    break
+                self._stop.wait(left)
             if self._stop.is_set():
                 return
             with self._send_lock:
@@ -97,6 +105,7 @@ class Drainer:
     def _failed(self, exc: BaseException) -> None:
         self.failures += 1
         self.error = exc
+        self._retry_at = time.monotonic() + self.delay()
         log.warning("server unavailable, batches stay spooled: %s", exc)
 
     def flush(self, timeout: float) -> list[str]:

@@ -106,13 +106,17 @@ class SpooledWrites:
             return self._spool
 
     def _adopt(self, root: Path) -> None:
-        """Drain the spools of processes that have gone (their lock is free)."""
+        """Drain the spools of processes that have gone (their lock is free). A folder with
+        no segment is skipped: it may be a starting process's, made but not locked yet, and
+        a spool writes its first segment only once it holds its lock."""
         from lineal.store.drainer import Drainer
         from lineal.store.spool import Spool
 
         mine = self._spool.path if self._spool is not None else None
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p != mine):
             if any(s.path == folder for s, _ in self._adopted):
+                continue
+            if not any(folder.glob("seg-*.log")):
                 continue
             try:
                 spool = Spool(folder)
