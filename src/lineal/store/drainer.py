@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 Send = Callable[[Sequence[Pending]], Sequence[str]]
 
 
+#: How often an explicit flush (`lineal sync`) tries again while the server is away (seconds).
+FLUSH_RETRY = 1.0
+
+
 class Drainer:
     """Send what the spool holds every ``interval`` seconds, in groups of ``max_batch_bytes``.
 
@@ -119,7 +123,7 @@ class Drainer:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._stop.wait(min(left, self.delay()))
+                self._stop.wait(min(left, self.delay(), FLUSH_RETRY))  # asked for now: try often
         return [one.digest for one in self.spool.pending()]
 
     def close(self, timeout: float | None = None) -> None:
