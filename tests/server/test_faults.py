@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import PROJECT, _pg_base, free_port, start_server, stop
+from live_server import PROJECT, _pg_base
 
 from lineal.store.registry import create_project, open_store
 from lineal.store.spool import Spool
+from server_process import free_port, start_server, stop
 
 STEPS = 96  # with the run start, two tags and the finish: 100 batches per writer
 TAGS = 2
@@ -93,19 +94,12 @@ def _finished(writers: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
 
 
 def _restart(base: str, cwd: Path, port: int) -> subprocess.Popen[str]:
-    import live_server
-
-    real = live_server.free_port
-    live_server.free_port = lambda: port  # the same address the writers know
-    try:
-        for _ in range(50):  # the port may take a moment to be free again
-            try:
-                return start_server(base, cwd)[0]
-            except RuntimeError:
-                time.sleep(0.2)
-        raise AssertionError(f"server did not restart on port {port}")
-    finally:
-        live_server.free_port = real
+    for _ in range(50):  # the port may take a moment to be free again
+        try:
+            return start_server(base, cwd, port=port)[0]  # the address the writers know
+        except RuntimeError:
+            time.sleep(0.2)
+    raise AssertionError(f"server did not restart on port {port}")
 
 
 def _check(store_uri: str, summaries: list[dict[str, object]], spool: Path) -> None:
