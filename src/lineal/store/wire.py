@@ -118,8 +118,8 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         ),
     ),
     "path_subgraph": ("POST", (_req("sources", "strs"), _req("target"), _opt("as_of", "int"))),
-    "search_runs": (
-        "GET",
+    "search_runs": (  # a filter may hold thousands of conditions: more than a URL takes
+        "POST",
         (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
     ),
     "metric_series": ("GET", (_req("run_id"), _opt("key"))),
