@@ -20,6 +20,7 @@ from lineal.model.ops import AgentRegister
 from lineal.store.base import Store
 from lineal.store.registry import open_store
 from shared_data import require_shared_data
+from store_origin import Origin
 
 if TYPE_CHECKING:
     from lineal.store.sql.base import SqlStore
@@ -66,10 +67,19 @@ def signer() -> Signer:
 SQL_BACKENDS = frozenset({"sqlite", "postgres"})
 
 
+#: The backends whose ``atomic()`` gathers its writes client-side and sends them at its end:
+#: inside an open block their appends come back unnumbered (seq 0), a refusal is raised at
+#: the block's end rather than by the append, and reads do not see the block's own writes.
+#: The contract's checks of those (marked ``open_transaction``) are expected to fail there,
+#: strictly: a backend that gains server-side transactions leaves this set.
+GATHERED_TRANSACTIONS = frozenset({"http"})
+GATHERED_WHY = "atomic() on a lineal server is gathered client-side, answered at its end"
+
+
 # The one list of backends: the Store contract (tests/store/test_contract*.py) and every test
 # taking ``store`` or ``store_uri`` run on each entry; a new backend is one entry here (and how
 # to reach a fresh store of it, below).
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "http"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URI of a fresh store of each backend (http: a new project on a live server)."""
     if request.param == "sqlite":
@@ -116,6 +126,21 @@ def store(store_uri: str, signer: Signer) -> Iterator[Store]:
 
 
 @pytest.fixture
+def reopen(store_uri: str) -> Callable[[Signer], Store]:
+    """Open ``store``'s store again for a writer, the way the ``store`` fixture opened it: with
+    ``create`` (migrating: a no-op on an existing store) where the client makes the store, not
+    on a server's project (which the server makes; the client may not)."""
+    served = store_uri.startswith("http")
+    return lambda signer: open_store(store_uri, signer, create=not served)
+
+
+@pytest.fixture
+def origin(store: Store) -> Origin:
+    """Where ``store``'s own records start (read before the test writes)."""
+    return Origin.of(store, "alice")
+
+
+@pytest.fixture
 def sql_store(store: Store) -> SqlStore:
     """``store``, for tests that read SQL internals (projection rows, raw tables): on the SQL
     backends only (the others' tests are deselected, see pytest_collection_modifyitems)."""
@@ -138,6 +163,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    for item in keep:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("store_uri")  # type: ignore[attr-defined]
+        if backend in GATHERED_TRANSACTIONS and item.get_closest_marker("open_transaction"):
+            item.add_marker(pytest.mark.xfail(reason=GATHERED_WHY, strict=True))
 
 
 #: ``LINEAL_TEST_STORE=server``: every workspace (``ws``) records into a fresh project on a live

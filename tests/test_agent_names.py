@@ -14,6 +14,7 @@ from lineal.agents import add_agent
 from lineal.client import Lineal
 from lineal.errors import Conflict
 from lineal.lookalikes import confusable_agent
+from store_origin import Origin
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -57,4 +58,5 @@ def test_init_on_a_shared_store_refuses_a_look_alike(tmp_path: Path, store_uri: 
         lineal.init(tmp_path / "second", uri=store_uri, agent="ALICE")
     assert not (tmp_path / "second" / ".lineal").exists()
     with Lineal.open(path=tmp_path / "first") as repo:
-        assert [agent.name for agent in repo.store.agents()] == ["alice"]
+        ahead = Origin.of(repo.store, "alice").agents  # a server's own agent, on a server
+        assert [agent.name for agent in repo.store.agents()] == [*ahead, "alice"]

@@ -72,7 +72,7 @@ def test_error_bodies(served: Served) -> None:
     _error(httpx.get(f"{api}/{PROJECT}/store/records", params={"limit": 2**64}), 422)
     _error(httpx.get(f"{api}/{PROJECT}/store/resolve"), 422)  # a required parameter missing
     body = _error(
-        httpx.get(f"{api}/{PROJECT}/store/search_runs", params={"filter": "metrics. >"}), 400
+        httpx.post(f"{api}/{PROJECT}/store/search_runs", json={"filter": "metrics. >"}), 400
     )
     assert body["code"] == "invalid_input"
     body = _error(httpx.get(f"{api}/{PROJECT}/store/tags", params={"node": "a\x00b"}), 422)

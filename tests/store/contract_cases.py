@@ -180,7 +180,8 @@ def _redact_artifact_record(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
 
 
 def _redact_agent_register(lin: Lineal) -> tuple[list[Op], type[LinealError]]:
-    return [Redact(seq=1, reason="erase")], InvalidInput
+    (alice,) = [r for r in lin.store.records(op="agent.register") if r.author == "alice"]
+    return [Redact(seq=alice.seq, reason="erase")], InvalidInput
 
 
 def _redact_twice(lin: Lineal) -> tuple[list[Op], type[LinealError]]:

@@ -2,10 +2,13 @@
 savepoints, refused writes, reopening, other writers, verify.
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` as its first own record,
+``origin.seq(1)`` (a server's project holds the server's own records ahead of it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from contract_cases import CASES, Case
@@ -14,13 +17,20 @@ from contract_helpers import Boom, assert_healthy, blob, fail_inside, resolve, s
 import lineal
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lineal.ledger.chain import GENESIS, commit_message, record_hash
+from lineal.ledger.chain import (
+    GENESIS,
+    batch_digest,
+    batch_message,
+    commit_message,
+    record_hash,
+)
 from lineal.ledger.keys import Signer, verify_signature
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, TagSet
 from lineal.store.base import Store
 from lineal.store.registry import open_store
+from store_origin import Origin
 
 
 def test_the_store_is_a_store(store: Store) -> None:
@@ -31,12 +41,17 @@ def test_the_store_is_a_store(store: Store) -> None:
 
 
 # -- appending: seqs, hashes, commits --------------------------------------------------------
-def test_append_gives_consecutive_seqs_and_chained_hashes(store: Store) -> None:
-    first = next(store.records())
-    assert first.seq == 1
+def test_append_gives_consecutive_seqs_and_chained_hashes(store: Store, origin: Origin) -> None:
+    *ahead, first = list(store.records(limit=origin.seq(1)))
+    assert first.seq == origin.seq(1)
     assert first.op == "agent.register"
     assert first.hash == record_hash(
-        GENESIS, 1, first.time, first.author, first.op, first.payload_digest
+        ahead[-1].hash if ahead else GENESIS,
+        first.seq,
+        first.time,
+        first.author,
+        first.op,
+        first.payload_digest,
     )
 
     ops: list[Op] = [
@@ -45,7 +60,7 @@ def test_append_gives_consecutive_seqs_and_chained_hashes(store: Store) -> None:
         EdgeRecord(kind="derived_from", parent=blob("a"), child=blob("b")),
     ]
     written = store.append(ops)
-    assert [r.seq for r in written] == [2, 3, 4]
+    assert [r.seq for r in written] == origin.seqs(2, 3, 4)
     prev = first.hash
     for record, op in zip(written, ops, strict=True):
         assert record.author == "alice"
@@ -56,22 +71,24 @@ def test_append_gives_consecutive_seqs_and_chained_hashes(store: Store) -> None:
             prev, record.seq, record.time, record.author, record.op, record.payload_digest
         )
         prev = record.hash
-    assert list(store.records(after=1)) == written
-    assert store.head() == (4, written[-1].hash)
+    assert list(store.records(after=origin.seq(1))) == written
+    assert store.head() == (origin.seq(4), written[-1].hash)
 
     more = store.append(TagSet(target=blob("a"), key="stage", value="raw"))
-    assert [r.seq for r in more] == [5]
+    assert [r.seq for r in more] == [origin.seq(5)]
     assert more[0].hash == record_hash(
-        prev, 5, more[0].time, "alice", "tag.set", more[0].payload_digest
+        prev, origin.seq(5), more[0].time, "alice", "tag.set", more[0].payload_digest
     )
-    assert [r.seq for r in store.records(newest_first=True, limit=2)] == [5, 4]
-    assert [r.seq for r in store.records(op="artifact.record")] == [2, 3]
+    assert [r.seq for r in store.records(newest_first=True, limit=2)] == origin.seqs(5, 4)
+    assert [r.seq for r in store.records(op="artifact.record")] == origin.seqs(2, 3)
     assert store.leaf_hashes() == [bytes.fromhex(r.hash) for r in store.records()]
-    assert store.leaf_hashes(2) == [bytes.fromhex(first.hash), bytes.fromhex(written[0].hash)]
+    assert store.leaf_hashes(origin.seq(2)) == [
+        bytes.fromhex(r.hash) for r in [*ahead, first, written[0]]
+    ]
     assert_healthy(store)
 
 
-def test_one_signed_commit_per_transaction(store: Store, signer: Signer) -> None:
+def test_one_signed_commit_per_transaction(store: Store, signer: Signer, origin: Origin) -> None:
     store.append(ArtifactRecord(kind="file", digest=blob("a")))
     store.append(
         [
@@ -82,24 +99,36 @@ def test_one_signed_commit_per_transaction(store: Store, signer: Signer) -> None
     )
     assert store.append([]) == []  # nothing appended: nothing to sign
 
-    commits = list(store.commits())
-    assert [c.last_seq for c in commits] == [1, 2, 5]
-    hashes = {r.seq: r.hash for r in store.records()}
-    previous = 0
+    assert origin.commit_seqs(store) == origin.seqs(1, 2, 5)
+    ahead, commits = (
+        list(store.commits())[: origin.commits],
+        list(store.commits())[origin.commits :],
+    )
+    records = {r.seq: r for r in store.records()}
+    keys = {a.name: a.public_key for a in store.agents()}
+    previous = ahead[-1].last_seq if ahead else 0
     for commit in commits:
         assert commit.author == "alice"
         assert commit.key_id == signer.key_id
-        assert commit.last_hash == hashes[commit.last_seq]
+        assert commit.last_hash == records[commit.last_seq].hash
         # each commit names the one before it: a deleted commit breaks the next signature
         message = commit_message(commit.last_seq, commit.last_hash, previous)
-        assert verify_signature(signer.public_key, message, commit.sig)
+        if commit.batch is None:  # alice signed where her records landed in the chain
+            assert verify_signature(signer.public_key, message, commit.sig)
+        else:  # a server's project: alice signed her batch, the server where it landed
+            mine = [records[seq] for seq in range(previous + 1, commit.last_seq + 1)]
+            digest = batch_digest("alice", commit.batch, [(r.op, r.payload_digest) for r in mine])
+            assert verify_signature(signer.public_key, batch_message(digest), commit.sig)
+            assert commit.server is not None
+            assert commit.server_sig is not None
+            assert verify_signature(keys[commit.server], message, commit.server_sig)
         previous = commit.last_seq
     report = store.verify()
     assert report.ok
-    assert report.commits == 3
+    assert report.commits == origin.commits + 3
 
 
-def test_atomic_groups_appends_into_one_commit(store: Store) -> None:
+def test_atomic_groups_appends_into_one_commit(store: Store, origin: Origin) -> None:
     lin = Lineal(store)
     with lin.atomic():
         raw = lin.record_artifact("dataset", data=b"raw", name="coco")
@@ -109,15 +138,16 @@ def test_atomic_groups_appends_into_one_commit(store: Store) -> None:
         lin.link("used", clean, run)
         lin.log_metrics(run, {"loss": 0.5}, step=1)
         lin.finish_run(run)
-    assert [c.last_seq for c in store.commits()] == [1, 8]
-    assert store.head()[0] == 8
+    assert origin.commit_seqs(store) == origin.seqs(1, 8)
+    assert store.head()[0] == origin.seq(8)
     with store.atomic():
         pass  # an empty transaction signs nothing
-    assert [c.last_seq for c in store.commits()] == [1, 8]
+    assert origin.commit_seqs(store) == origin.seqs(1, 8)
     assert_healthy(store)
 
 
-def test_nested_atomic_rolls_back_only_the_inner_block(store: Store) -> None:
+@pytest.mark.open_transaction  # kept.seq and after.version are read inside the block
+def test_nested_atomic_rolls_back_only_the_inner_block(store: Store, origin: Origin) -> None:
     lin = Lineal(store)
     with store.atomic():
         kept = lin.record_artifact("dataset", data=b"kept", name="ds")
@@ -132,10 +162,10 @@ def test_nested_atomic_rolls_back_only_the_inner_block(store: Store) -> None:
         with store.atomic():  # a nested block that succeeds is kept
             lin.set_tag(after, "stage", "ok")
 
-    assert [r.seq for r in store.records()] == [1, 2, 3, 4]
-    assert [c.last_seq for c in store.commits()] == [1, 4]
-    assert kept.seq == 2
-    assert after.seq == 3
+    assert [r.seq for r in store.records(after=origin.before)] == origin.seqs(1, 2, 3, 4)
+    assert origin.commit_seqs(store) == origin.seqs(1, 4)
+    assert kept.seq == origin.seq(2)
+    assert after.seq == origin.seq(3)
     assert after.version == 2  # the rolled-back v2 left no trace in the numbering
     assert resolve(store, "dataset/ds").digest == digest_bytes(b"after")  # type: ignore[union-attr]
     with pytest.raises(NotFound):
@@ -145,7 +175,7 @@ def test_nested_atomic_rolls_back_only_the_inner_block(store: Store) -> None:
     assert_healthy(store)
 
 
-def test_deeply_nested_atomic_keeps_outer_levels(store: Store) -> None:
+def test_deeply_nested_atomic_keeps_outer_levels(store: Store, origin: Origin) -> None:
     with store.atomic():
         store.append(ArtifactRecord(kind="file", digest=blob("1")))
         with store.atomic():
@@ -155,13 +185,15 @@ def test_deeply_nested_atomic_keeps_outer_levels(store: Store) -> None:
                     store, lambda: store.append(ArtifactRecord(kind="file", digest=blob("3")))
                 )
             store.append(ArtifactRecord(kind="file", digest=blob("4")))
-    payloads = [canonical.decode(r.payload)["digest"] for r in store.records(after=1)]  # type: ignore[arg-type]
+    written = store.records(after=origin.seq(1))
+    payloads = [canonical.decode(r.payload)["digest"] for r in written]  # type: ignore[arg-type]
     assert payloads == [blob("1"), blob("2"), blob("4")]
-    assert [c.last_seq for c in store.commits()] == [1, 4]
+    assert origin.commit_seqs(store) == origin.seqs(1, 4)
     assert_healthy(store)
 
 
-def test_exception_in_outer_block_leaves_nothing(store: Store) -> None:
+@pytest.mark.open_transaction  # aliases v2, written in the same open block
+def test_exception_in_outer_block_leaves_nothing(store: Store, origin: Origin) -> None:
     lin = Lineal(store)
     lin.record_artifact("dataset", data=b"before", name="ds")
     before = state(store)
@@ -178,9 +210,10 @@ def test_exception_in_outer_block_leaves_nothing(store: Store) -> None:
     with pytest.raises(Boom):
         fail_inside(store, everything)
     assert state(store) == before
-    assert store.head()[0] == 2
+    assert store.head()[0] == origin.seq(2)
     # the store is still writable and the chain continues from where it was
-    assert [r.seq for r in store.append(ArtifactRecord(kind="file", digest=blob("z")))] == [3]
+    written = store.append(ArtifactRecord(kind="file", digest=blob("z")))
+    assert [r.seq for r in written] == [origin.seq(3)]
     assert_healthy(store)
 
 
@@ -201,7 +234,15 @@ def test_refused_write_changes_nothing(store: Store, case: Case) -> None:
     assert store.head() == head
     assert_healthy(store)
 
-    # inside a transaction that already holds writes, caught there: the rest still commits
+
+@pytest.mark.open_transaction  # the refusal is raised by the append inside the block
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_refused_write_inside_a_transaction_keeps_the_rest(store: Store, case: Case) -> None:
+    """Inside a transaction that already holds writes, a refused append is caught there: the
+    transaction's other writes still commit."""
+    lin = Lineal(store)
+    ops, error = case(lin)
+    head = store.head()
     with store.atomic():
         kept = lin.set_tag("agent/alice", "note", "kept")
         with pytest.raises(error):
@@ -214,7 +255,10 @@ def test_refused_write_changes_nothing(store: Store, case: Case) -> None:
     assert_healthy(store)
 
 
-def test_refused_redact_after_pending_writes_in_one_transaction(store: Store) -> None:
+@pytest.mark.open_transaction  # redacts a seq written in the same open block
+def test_refused_redact_after_pending_writes_in_one_transaction(
+    store: Store, origin: Origin
+) -> None:
     """A redaction flushes the pending records; its refusal must not lose them."""
     lin = Lineal(store)
     art = lin.record_artifact("dataset", data=b"a")
@@ -222,14 +266,15 @@ def test_refused_redact_after_pending_writes_in_one_transaction(store: Store) ->
         first = lin.set_tag(art, "stage", "one")
         second = lin.set_tag(art, "owner", "alice")
         with pytest.raises(InvalidInput):
-            lin.redact(2, "not allowed")  # an artifact.record
+            lin.redact(origin.seq(2), "not allowed")  # an artifact.record
         with pytest.raises(Boom):  # the redaction flushes, then its block rolls back
             fail_inside(store, lambda: lin.redact(first.seq, "inside a block that fails"))
         third = lin.set_tag(art, "stage", "two")
-    assert [r.seq for r in store.records(after=2)] == [first.seq, second.seq, third.seq]
-    assert [r.seq for r in store.records(after=2)] == [3, 4, 5]
+    after = origin.seq(2)
+    assert [r.seq for r in store.records(after=after)] == [first.seq, second.seq, third.seq]
+    assert [r.seq for r in store.records(after=after)] == origin.seqs(3, 4, 5)
     assert all(r.payload is not None for r in store.records())
-    assert list(store.commits())[-1].last_seq == 5
+    assert list(store.commits())[-1].last_seq == origin.seq(5)
     assert store.tags(art.digest) == {"owner": "alice", "stage": "two"}
     assert_healthy(store)
 
@@ -253,7 +298,13 @@ def test_writing_without_a_signer_is_refused(store: Store, store_uri: str) -> No
 
 
 # -- schema, reopening, other writers, verify ------------------------------------------------
-def test_schema_version_and_reopen(store: Store, store_uri: str, signer: Signer) -> None:
+def test_schema_version_and_reopen(
+    store: Store,
+    store_uri: str,
+    signer: Signer,
+    origin: Origin,
+    reopen: Callable[[Signer], Store],
+) -> None:
     version = store.schema_version()
     assert version >= 1  # the SQL backends' exact number: test_sql_projections.py
     Lineal(store).record_artifact("dataset", data=b"a", name="ds")
@@ -264,41 +315,44 @@ def test_schema_version_and_reopen(store: Store, store_uri: str, signer: Signer)
         assert reader.head() == store.head()
         assert list(reader.records()) == list(store.records())
         assert resolve(reader, "dataset/ds").version == 1  # type: ignore[union-attr]
-        assert [a.name for a in reader.agents()] == ["alice"]
+        assert [a.name for a in reader.agents()] == [*origin.agents, "alice"]
     finally:
         reader.close()
 
-    # migrating again is a no-op that keeps the data
-    again = open_store(store_uri, signer, create=True)
+    # opening it again as it was made (migrating again, where the client makes the store) is
+    # a no-op that keeps the data
+    again = reopen(signer)
     try:
         assert again.schema_version() == version
         prev_seq, prev_hash = again.head()
-        assert prev_seq == 2
+        assert prev_seq == origin.seq(2)
         written = again.append(TagSet(target="agent/alice", key="k", value="v"))[0]
-        assert written.seq == 3
+        assert written.seq == origin.seq(3)
         assert written.hash == record_hash(
-            prev_hash, 3, written.time, "alice", "tag.set", written.payload_digest
+            prev_hash, written.seq, written.time, "alice", "tag.set", written.payload_digest
         )
     finally:
         again.close()
-    assert store.head()[0] == 3  # the first handle sees the other's write
+    assert store.head()[0] == origin.seq(3)  # the first handle sees the other's write
     assert_healthy(store)
 
 
-def test_two_handles_extend_one_chain(store: Store, store_uri: str, signer: Signer) -> None:
+def test_two_handles_extend_one_chain(
+    store: Store, store_uri: str, signer: Signer, origin: Origin
+) -> None:
     other = open_store(store_uri, signer)
     try:
         for n in range(3):
             store.append(ArtifactRecord(kind="file", digest=blob(f"mine{n}")))
             other.append(ArtifactRecord(kind="file", digest=blob(f"theirs{n}")))
-        assert [r.seq for r in other.records()] == list(range(1, 8))
-        assert [c.last_seq for c in other.commits()] == list(range(1, 8))
+        assert [r.seq for r in other.records()] == list(range(1, origin.seq(8)))
+        assert origin.commit_seqs(other) == origin.seqs(*range(1, 8))
     finally:
         other.close()
     assert_healthy(store)
 
 
-def test_second_agent_registers_and_writes(store: Store, store_uri: str) -> None:
+def test_second_agent_registers_and_writes(store: Store, store_uri: str, origin: Origin) -> None:
     bob = Signer.generate("bob")
     as_bob = open_store(store_uri, bob)
     try:
@@ -310,17 +364,19 @@ def test_second_agent_registers_and_writes(store: Store, store_uri: str) -> None
     finally:
         as_bob.close()
     Lineal(store).set_tag("agent/bob", "reviewed", "yes")
-    assert [a.name for a in store.agents()] == ["alice", "bob"]
-    assert [c.author for c in store.commits()] == ["alice", "bob", "bob", "alice"]
+    assert [a.name for a in store.agents()] == [*origin.agents, "alice", "bob"]
+    authors = [c.author for c in store.commits()][origin.commits :]
+    assert authors == ["alice", "bob", "bob", "alice"]
     report = store.verify()
     assert report.ok, report.problem
-    assert report.agents == 2
+    assert report.agents == len(origin.agents) + 2
 
 
-def test_verify_counts_on_a_healthy_store(store: Store) -> None:
+def test_verify_counts_on_a_healthy_store(store: Store, origin: Origin) -> None:
     report = store.verify()
     assert report.ok
-    assert (report.records, report.commits, report.agents, report.redacted) == (1, 1, 1, 0)
+    counts = (report.records, report.commits, report.agents, report.redacted)
+    assert counts == (origin.seq(1), origin.commits + 1, len(origin.agents) + 1, 0)
     empty = report.projection_rows
     assert empty >= 1  # alice is projected (the SQL backends' exact rows: test_sql_projections)
 
@@ -338,9 +394,9 @@ def test_verify_counts_on_a_healthy_store(store: Store) -> None:
 
     report = store.verify()
     assert report.ok, report.problem
-    assert report.records == store.head()[0] == 10
-    assert report.commits == len(list(store.commits())) == 8
-    assert report.agents == 1
+    assert report.records == store.head()[0] == origin.seq(10)
+    assert report.commits == len(list(store.commits())) == origin.commits + 8
+    assert report.agents == len(origin.agents) + 1
     assert report.redacted == 1
     assert report.head == store.head()[1]
     # every fact written adds projected rows; the erased tag's are gone again

@@ -2,7 +2,7 @@
 asked as of an earlier seq (references, aliases, agents, a run's status, a moment in time).
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` (record ``origin.seq(1)``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from lineal.client import Lineal
 from lineal.errors import NotFound
 from lineal.model.refs import parse
 from lineal.store.base import NodeRow, Store
+from store_origin import Origin
 
 
 @pytest.fixture
@@ -132,11 +133,11 @@ def test_resolve_at(store: Store, graph: dict[str, Any]) -> None:
         store.resolve_at(parse("dataset/coco:prod"), g["mid"])
 
 
-def test_agent_at(store: Store) -> None:
+def test_agent_at(store: Store, origin: Origin) -> None:
     assert store.agent_at("alice") == "agent/alice"
-    assert store.agent_at("alice", 1) == "agent/alice"
+    assert store.agent_at("alice", origin.seq(1)) == "agent/alice"
     with pytest.raises(NotFound, match="did not exist yet"):
-        store.agent_at("alice", 0)
+        store.agent_at("alice", origin.before)
     with pytest.raises(NotFound):
         store.agent_at("bob")
 

@@ -2,7 +2,7 @@
 summaries, values at the edges of float64, erasing tags and batches.
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` (record ``origin.seq(1)``).
 """
 
 from __future__ import annotations

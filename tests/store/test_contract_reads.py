@@ -2,7 +2,7 @@
 aliases, the model registry's promotions and approvals, labels and details of nodes.
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` (record ``origin.seq(1)``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,24 @@ def catalogue(store: Store) -> dict[str, Any]:
             lin.record_artifact("dataset", digest=blob(f"coco{n}"), name="coco", size=n)
         lin.record_artifact("model", digest=twins[0], name="twin")
         lin.record_artifact("model", digest=twins[1], name="twin")
-        lin.set_alias("dataset/coco@v2", "prod")
-        run = lin.start_run("train", params={"lr": 0.1, "layers": [64, 32]}, meta={"gpu": "a100"})
-        unnamed = lin.record_artifact("file", data=b"loose", uri="s3://bucket/loose")
+    # after the block: what the block's own writes read like inside it is the test below
+    lin.set_alias("dataset/coco@v2", "prod")
+    run = lin.start_run("train", params={"lr": 0.1, "layers": [64, 32]}, meta={"gpu": "a100"})
+    unnamed = lin.record_artifact("file", data=b"loose", uri="s3://bucket/loose")
     return {"run": run, "twins": twins, "unnamed": unnamed}
+
+
+@pytest.mark.open_transaction
+def test_a_transaction_reads_its_own_writes(store: Store) -> None:
+    lin = Lineal(store)
+    with lin.atomic():
+        for n in (1, 2):
+            lin.record_artifact("dataset", digest=blob(f"coco{n}"), name="coco")
+        assert resolve(store, "dataset/coco").digest == blob("coco2")  # type: ignore[union-attr]
+        lin.set_alias("dataset/coco@v1", "prod")  # resolves v1 in the open block
+        run = lin.start_run("train")
+        assert store.get_run(run.id) == run  # numbered as it is stored
+    assert resolve(store, "dataset/coco:prod").digest == blob("coco1")  # type: ignore[union-attr]
 
 
 def test_resolve_references(store: Store, catalogue: dict[str, Any]) -> None:

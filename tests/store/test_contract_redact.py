@@ -2,7 +2,7 @@
 every answer as if it had never been written; what may not be erased is refused.
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` (record ``origin.seq(1)``).
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def test_redacting_a_late_batch_restores_the_summary(store: Store) -> None:
     assert report.redacted == 1
 
 
+@pytest.mark.open_transaction  # redacts seqs written in the same open block
 def test_redact_in_the_same_transaction_as_its_target(store: Store) -> None:
     lin = Lineal(store)
     run = lin.start_run("train")

@@ -2,7 +2,7 @@
 params, finishing a run.
 
 Runs on every backend of the ``store`` fixture (tests/conftest.py) through the Store protocol
-alone; the store starts with alice's ``agent.register`` as record 1.
+alone; the store starts with alice's ``agent.register`` (record ``origin.seq(1)``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from lineal.model.entities import Run
 from lineal.model.filters import parse as parse_filter
 from lineal.model.ops import AliasSet, Op, RunFinish, RunParams, RunStart
 from lineal.store.base import Store
+from store_origin import Origin
 
 
-def test_versions_are_numbered_per_kind_and_name_in_arrival_order(store: Store) -> None:
+def test_versions_are_numbered_per_kind_and_name_in_arrival_order(
+    store: Store, origin: Origin
+) -> None:
     lin = Lineal(store)
     v1 = lin.record_artifact("dataset", digest=blob("1"), name="coco")
     v2 = lin.record_artifact("dataset", digest=blob("2"), name="coco")
@@ -53,12 +56,13 @@ def test_versions_are_numbered_per_kind_and_name_in_arrival_order(store: Store) 
     assert store.version_of("dataset", "coco", blob("m")) is None
     # a node is made once, by its first record: the second record of coco's v1 made none
     assert [(a.node, a.seq, a.version) for a in store.holders(blob("1"))] == [
-        (f"dataset/coco@{blob('1')}", 2, 1)
+        (f"dataset/coco@{blob('1')}", origin.seq(2), 1)
     ]
+    assert v1.seq == origin.seq(2)
     assert [a.ref for a in store.holders(blob("3"))] == ["dataset/coco@v3", blob("3")]
     assert store.unnamed(blob("3")) == unnamed
     assert store.unnamed(blob("1")) is None
-    assert store.head()[0] == 8  # every call was still recorded in the ledger
+    assert store.head()[0] == origin.seq(8)  # every call was still recorded in the ledger
     assert_healthy(store)
 
 

@@ -6,9 +6,10 @@ outermost exit, or at a bare ``append``, the ops become one batch the agent sign
 drainer thread sends spooled batches to ``POST .../batches``; only the server's answer takes
 a batch out of the spool, and the server never appends a batch twice, so a resend after a
 lost answer is harmless. Nothing a write returns waits for the network: records come back
-numbered when the server answered within LINEAL_WRITE_WAIT seconds (a refusal is raised
-then, as a SQL store raises it), else with ``seq`` 0: spooled, numbered when the server
-appends them. Metrics never wait: `run.log` buffers and a flusher thread appends.
+numbered, timed and hashed as stored when the server answered within LINEAL_WRITE_WAIT
+seconds (a refusal is raised then, as a SQL store raises it), else with ``seq`` 0: spooled,
+numbered when the server appends them. Metrics never wait: `run.log` buffers and a flusher
+thread appends.
 
 Each process spools into a folder of its own under ``LINEAL_SPOOL`` (default
 ``$XDG_STATE_HOME/lineal/spool``), one per server project; a folder whose process has gone
@@ -182,10 +183,11 @@ class SpooledWrites:
         receipt = self._put(batch, signer) if batch and not stack else None
         first = receipt["first_seq"] if receipt is not None else 0
         now = canonical.format_time(datetime.now(UTC))
+        stamps = (receipt or {}).get("records") or [(now, "")] * len(batch)
         return [
-            Record(seq=first + n if first else 0, time=now, author=signer.name, op=op.OP,
-                   payload_digest=digest_bytes(payload), hash="", payload=payload)
-            for n, op in enumerate(batch)
+            Record(seq=first + n if first else 0, time=time, author=signer.name, op=op.OP,
+                   payload_digest=digest_bytes(payload), hash=hash_, payload=payload)
+            for n, (op, (time, hash_)) in enumerate(zip(batch, stamps, strict=True))
             for payload in (op.encode(),)
         ]  # fmt: skip
 

@@ -118,8 +118,8 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         ),
     ),
     "path_subgraph": ("POST", (_req("sources", "strs"), _req("target"), _opt("as_of", "int"))),
-    "search_runs": (
-        "GET",
+    "search_runs": (  # a filter may hold thousands of conditions: more than a URL takes
+        "POST",
         (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
     ),
     "metric_series": ("GET", (_req("run_id"), _opt("key"))),
@@ -379,13 +379,19 @@ PERMANENT = frozenset({"invalid_input", "not_found", "conflict", "permission", "
 
 
 def submit_all(store: Store, lines: list[bytes]) -> list[dict[str, Any]]:
-    """Each batch submitted in its own transaction: a receipt, or the error that refused it
-    (a store that cannot be reached fails the whole request, to be sent again)."""
+    """Each batch submitted in its own transaction: a receipt (with each record's time and
+    hash), or the error that refused it (a store that cannot be reached fails the whole
+    request, to be sent again)."""
     answers: list[dict[str, Any]] = []
     for line in lines:
         digest = "sha256:" + hashlib.sha256(line).hexdigest()
         try:
-            answers.append({"digest": digest, "ok": True, **store.submit(line).as_dict()})
+            receipt = store.submit(line)
+            written = store.records(
+                after=receipt.first_seq - 1, limit=receipt.last_seq - receipt.first_seq + 1
+            )  # the client's records as stored: its append returns them as a SQL store does
+            stamps = [[record.time, record.hash] for record in written]
+            answers.append({"digest": digest, "ok": True, **receipt.as_dict(), "records": stamps})
         except LinealError as exc:
             if exc.code not in PERMANENT:
                 raise
