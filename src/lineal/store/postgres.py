@@ -15,7 +15,7 @@ from lineal.ledger.keys import Signer
 from lineal.model.masking import mask_url, split_password
 from lineal.store import credentials
 from lineal.store.migrations import POSTGRES_TYPES
-from lineal.store.sql import SqlStore
+from lineal.store.sql import _HEAD, SqlStore
 
 #: The advisory lock key that serialises appends (any constant unique to lineal).
 HEAD_LOCK = 0x6C696E65616C  # "lineal"
@@ -41,6 +41,8 @@ class PostgresSql:
         return query
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; in a write transaction it is sent with the next that needs an
+        answer, and its row count is not known (-1)."""
         cursor = self.conn.execute(self._q(sql), params or None)
         return int(cursor.rowcount)
 
@@ -127,6 +129,8 @@ class PostgresStore(SqlStore):
         self._conn = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
+        self._pipeline: Any = None  # the write transaction's, while one is open
+        self._pipe: Any = None
         if create:
             self.migrate()
         else:
@@ -174,8 +178,49 @@ class PostgresStore(SqlStore):
     def _begin_read(self) -> None:
         self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
+    def _begin_append(self) -> tuple[Any, ...] | None:
+        # A write transaction runs in pipeline mode: a statement whose answer nobody reads (an
+        # INSERT, an UPDATE, a SAVEPOINT) goes out with the next one that is read, and the
+        # commit with the COMMIT, so the head lock is held for a few round trips, not one per
+        # statement. Here BEGIN, the lock and the head are one.
+        self._pipeline = self._conn.pipeline()
+        self._pipe = self._pipeline.__enter__()
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
+        return self._sql.one(_HEAD)
+
+    def _settle(self, *, failed: bool = False) -> None:
+        if self._pipeline is None:
+            return
+        try:
+            self._pipe.sync()
+        except Exception:  # noqa: BLE001 - already raised to the block being rolled back
+            if not failed:
+                raise
+
     def _end(self, *, commit: bool) -> None:
-        self._conn.execute("COMMIT" if commit else "ROLLBACK")
+        pipeline, self._pipeline, self._pipe = self._pipeline, None, None
+        if pipeline is None:
+            self._conn.execute("COMMIT" if commit else "ROLLBACK")
+            return
+        import psycopg
+
+        if commit:
+            self._conn.execute("COMMIT")
+        try:
+            pipeline.__exit__(None, None, None)  # sends what is queued; raises its first error
+        except psycopg.Error:
+            if commit:  # an INSERT sent with the COMMIT failed: undo all, then say why
+                self._rollback_failed()
+                raise
+        if not commit:
+            self._conn.execute("ROLLBACK")
+
+    def _rollback_failed(self) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            self._conn.execute("ROLLBACK")
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         # A named (server-side) cursor streams in chunks inside the open transaction.

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lineal.store.base import VerifyReport
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
+_HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 
 
 class _Txn:
@@ -81,6 +82,16 @@ class SqlStore:
 
     def _end(self, *, commit: bool) -> None:
         raise NotImplementedError
+
+    def _begin_append(self) -> tuple[Any, ...] | None:
+        """Start a write transaction as _begin_write does; return the chain head's row."""
+        self._begin_write()
+        return self.sql().one(_HEAD)
+
+    def _settle(self, *, failed: bool = False) -> None:
+        """Make sure every statement sent so far has run (``failed``: one may have failed and
+        its error been raised; the transaction goes on from a savepoint). A backend that sends
+        statements ahead of their results raises a statement's error here at the latest."""
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """Rows of a query without holding them all in memory."""
@@ -187,9 +198,8 @@ class SqlStore:
                         "run `lineal init` (or `lineal init --uri URI`) to create one",
                     )
                     raise PermissionDenied(message, hint=hint)
-                self._begin_write()
                 try:
-                    row = db.one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+                    row = self._begin_append()
                 except BaseException:
                     self._end(commit=False)
                     raise
@@ -211,6 +221,7 @@ class SqlStore:
                 if outer:
                     self._end(commit=False)
                 else:
+                    self._settle(failed=True)
                     db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
                     db.execute(f"RELEASE SAVEPOINT {savepoint}")
                     txn.head_seq, txn.head_hash = saved[0], saved[1]
@@ -226,6 +237,7 @@ class SqlStore:
                 self._committed(txn.head_seq)
             else:
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
+                self._settle()  # a block that ends without an error had none
 
     def _flush(self, txn: _Txn) -> None:
         if txn.flushed < len(txn.pending):
@@ -321,7 +333,7 @@ class SqlStore:
     # -- reading -------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
         with self._lock:
-            row = self.sql().one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            row = self.sql().one(_HEAD)
             return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def records(
