@@ -62,6 +62,21 @@ def worker(ws: str, go: str, n: int, count: int) -> None:
     print("done", count, flush=True)
 
 
+def _cpu() -> list[int]:
+    """The machine's CPU time counters (Linux /proc/stat; none elsewhere)."""
+    try:
+        with Path("/proc/stat").open() as stat:
+            return [int(n) for n in stat.readline().split()[1:8]]
+    except OSError:
+        return []
+
+
+def _busy(before: list[int], after: list[int]) -> str:
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(spent) or 1
+    return f"cpu busy {1 - (spent[3] + spent[4]) / total:.0%}" if spent else "cpu busy ?"
+
+
 def runs_wall(uri: str | None, folder: Path, workers: int, count: int) -> float:
     """Seconds for ``workers`` processes to record ``count`` runs each (after all are ready)."""
     ws = folder / uuid.uuid4().hex[:8]
@@ -82,13 +97,14 @@ def runs_wall(uri: str | None, folder: Path, workers: int, count: int) -> float:
             assert proc.stdout is not None
             if proc.stdout.readline() != "ready\n":
                 raise SystemExit("a worker failed to start")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         go.touch()
         for proc in procs:
             out, _ = proc.communicate(timeout=3600)
             if proc.returncode or out != f"done {count}\n":
                 raise SystemExit(f"a worker failed: {out}")
         took = time.perf_counter() - start
+        print(f"# {'PostgreSQL' if uri else 'SQLite'}: {took:.1f} s, {_busy(cpu, _cpu())}")
     with Lineal.open(path=ws, write=False) as repo:
         found = repo.store.sql().one("SELECT COUNT(*) FROM runs WHERE status = 'finished'")
     if found is None or found[0] != workers * count:

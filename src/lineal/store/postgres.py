@@ -194,7 +194,7 @@ class PostgresStore(SqlStore):
             return
         try:
             self._pipe.sync()
-        except Exception:  # noqa: BLE001 - already raised to the block being rolled back
+        except Exception:  # already raised to the block being rolled back
             if not failed:
                 raise
 
