@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lineal.store.base import VerifyReport
 
 _RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
+_RECORD_FIELDS = _RECORD_COLUMNS.split(", ")  # a Record's, by the same names
 _HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 
 
@@ -89,9 +90,8 @@ class SqlStore:
         return self.sql().one(_HEAD)
 
     def _settle(self, *, failed: bool = False) -> None:
-        """Make sure every statement sent so far has run (``failed``: one may have failed and
-        its error been raised; the transaction goes on from a savepoint). A backend that sends
-        statements ahead of their results raises a statement's error here at the latest."""
+        """Have every statement sent so far run, raising the first error (unless ``failed``:
+        it was raised, and the transaction goes on from a savepoint)."""
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """Rows of a query without holding them all in memory."""
@@ -285,20 +285,11 @@ class SqlStore:
                 digest = digest_bytes(payload)
                 seq = txn.head_seq + 1
                 hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
-                txn.pending.append((seq, now, author, op.OP, digest, hashed, payload))
+                row: tuple[Any, ...] = (seq, now, author, op.OP, digest, hashed, payload)
+                txn.pending.append(row)
                 txn.head_seq, txn.head_hash = seq, hashed
                 items.append((seq, author, op))
-                written.append(
-                    Record(
-                        seq=seq,
-                        time=now,
-                        author=author,
-                        op=op.OP,
-                        payload_digest=digest,
-                        hash=hashed,
-                        payload=payload,
-                    )
-                )
+                written.append(Record(**dict(zip(_RECORD_FIELDS, row, strict=True))))
             # Ledger rows first (a redaction edits its target's row), then the projections;
             # any refusal rolls both back with the transaction.
             self._flush(txn)
