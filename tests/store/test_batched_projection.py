@@ -81,7 +81,13 @@ RUNS = ["01JD3XQ4M00000000000000001", "01JD3XQ4M00000000000000002"]
 _ARTIFACT = st.builds(
     ArtifactRecord, kind=st.just("dataset"), digest=st.sampled_from(DIGESTS[:4]), name=st.just("d")
 )
-_RUN = st.builds(RunStart, id=st.sampled_from(RUNS), name=st.just("r"), started=st.just(STARTED))
+_RUN = st.builds(
+    RunStart,
+    id=st.sampled_from(RUNS),
+    name=st.just("r"),
+    started=st.just(STARTED),
+    params=st.sampled_from([{}, {"lr": 0.1}, {"lr": 0.2, "layers": [1, 2]}]),
+)
 _EDGE = st.one_of(
     st.tuples(st.sampled_from(DIGESTS[:4]), st.sampled_from(DIGESTS[:4]))
     .filter(lambda ends: ends[0] != ends[1])

@@ -12,22 +12,25 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lineal.ledger.chain import GENESIS, Record, batch_digest, commit_message, record_hash
+from lineal.errors import InvalidInput, NotFound, PermissionDenied
+from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
 from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
+from lineal.store.sql.submit import Submits
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
 # (`lineal status`) needs none of them.
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
     from lineal.model.ops import Op
-    from lineal.store.base import Receipt
     from lineal.store.batches import Batch
     from lineal.store.sql import projections
+
+
+_HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 
 
 class _Txn:
@@ -56,7 +59,7 @@ class _Txn:
         self.batch: Batch | None = None
 
 
-class SqlStore(SqlReads):
+class SqlStore(SqlReads, Submits):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
@@ -87,6 +90,15 @@ class SqlStore(SqlReads):
 
     def _end(self, *, commit: bool) -> None:
         raise NotImplementedError
+
+    def _begin_append(self) -> tuple[Any, ...] | None:
+        """Start a write transaction as _begin_write does; return the chain head's row."""
+        self._begin_write()
+        return self.sql().one(_HEAD)
+
+    def _settle(self, *, failed: bool = False) -> None:
+        """Have every statement sent so far run, raising the first error (unless ``failed``:
+        it was raised, and the transaction goes on from a savepoint)."""
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """Rows of a query without holding them all in memory."""
@@ -193,9 +205,8 @@ class SqlStore(SqlReads):
                         "run `lineal init` (or `lineal init --uri URI`) to create one",
                     )
                     raise PermissionDenied(message, hint=hint)
-                self._begin_write()
                 try:
-                    row = db.one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+                    row = self._begin_append()
                 except BaseException:
                     self._end(commit=False)
                     raise
@@ -217,6 +228,7 @@ class SqlStore(SqlReads):
                 if outer:
                     self._end(commit=False)
                 else:
+                    self._settle(failed=True)
                     db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
                     db.execute(f"RELEASE SAVEPOINT {savepoint}")
                     txn.head_seq, txn.head_hash = saved[0], saved[1]
@@ -232,6 +244,7 @@ class SqlStore(SqlReads):
                 self._committed(txn.head_seq)
             else:
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
+                self._settle()  # a block that ends without an error had none
 
     def _flush(self, txn: _Txn) -> None:
         if txn.flushed < len(txn.pending):
@@ -307,55 +320,6 @@ class SqlStore(SqlReads):
         self._flush(txn)
         projections.apply_all(db, items, signing_key=txn.key)
         return written
-
-    # -- batches clients signed: a server's write path ------------------------------------
-    def submit(self, body: bytes) -> Receipt:
-        from lineal.model.ops import op_from_payload
-        from lineal.store.base import Receipt
-        from lineal.store.batches import decode_batch
-        from lineal.store.sql.batch_keys import batch_key  # signatures: cryptography
-
-        batch = decode_batch(body)
-        if batch.key_id is None or batch.sig is None:
-            raise PermissionDenied(
-                f"batch {batch.id} is not signed", hint="sign it with the agent's key"
-            )
-        payloads = batch.payloads()
-        ops = [(op_from_payload(op, payload), data) for (op, payload), data in zip(
-            batch.records, (data for _, data in payloads), strict=True
-        )]  # fmt: skip
-        with self.atomic():
-            txn = self._txn
-            assert txn is not None  # noqa: S101 - atomic() opened it
-            done = self.sql().one("SELECT last_seq FROM commits WHERE batch = ?", (batch.id,))
-            if done is not None:
-                return self._appended_before(batch, int(done[0]))
-            txn.author, txn.key, txn.batch = batch.agent, batch_key(self.sql(), batch), batch
-            written = self._append_encoded(ops)
-        return Receipt(batch=batch.id, first_seq=written[0].seq, last_seq=written[-1].seq)
-
-    def _appended_before(self, batch: Batch, last_seq: int) -> Receipt:
-        """The receipt of a batch appended before, if it is the same batch."""
-        from lineal.store.base import Receipt
-
-        row = self.sql().one("SELECT MAX(last_seq) FROM commits WHERE last_seq < ?", (last_seq,))
-        first = (int(row[0]) if row and row[0] is not None else 0) + 1
-        stored = self.sql().all(
-            "SELECT author, op, payload_digest FROM ledger WHERE seq >= ? AND seq <= ? "
-            "ORDER BY seq",
-            (first, last_seq),
-        )
-        same = (
-            all(author == batch.agent for author, _, _ in stored)
-            and batch_digest(batch.agent, batch.id, [(op, digest) for _, op, digest in stored])
-            == batch.signed_digest()
-        )
-        if not same:
-            raise Conflict(
-                f"batch {batch.id} was appended before with other records",
-                hint="give each batch a new id",
-            )
-        return Receipt(batch=batch.id, first_seq=first, last_seq=last_seq, duplicate=True)
 
     def sync(self, timeout: float | None = None) -> dict[str, Any]:
         """Nothing to send: a SQL store writes where it stands."""

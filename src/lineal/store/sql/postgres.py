@@ -14,7 +14,7 @@ from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.model.masking import mask_url, split_password
 from lineal.store import credentials
-from lineal.store.sql.base import SqlStore
+from lineal.store.sql.base import _HEAD, SqlStore
 from lineal.store.sql.migrations import POSTGRES_TYPES
 
 #: The advisory lock key that serialises appends (any constant unique to lineal).
@@ -41,6 +41,8 @@ class PostgresSql:
         return query
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; in a write transaction it is sent with the next that needs an
+        answer, and its row count is not known (-1)."""
         cursor = self.conn.execute(self._q(sql), params or None)
         return int(cursor.rowcount)
 
@@ -83,8 +85,11 @@ def _no_database(uri: str, name: str) -> NotFound:
     )
 
 
-#: Tables whose statistics matter to the queries' plans, and the ledger size to start at.
+#: Tables whose statistics matter to the queries' plans (the ledger first: its row count, as
+#: the last ANALYZE measured it, says how large the store was then), and the ledger size to
+#: start at.
 _ANALYZED = (
+    "ledger",
     "edges",
     "node_ids",
     "artifacts",
@@ -96,6 +101,14 @@ _ANALYZED = (
     "aliases",
 )
 _ANALYZE_FROM = 1000
+#: Taken (without waiting) by the one process that refreshes the statistics at a time.
+ANALYZE_LOCK = HEAD_LOCK + 1
+#: The ledger size the statistics were last refreshed at, by URI: read from the database
+#: once per process, then again only when the ledger seems to have doubled since.
+_analyzed_at: dict[str, int] = {}
+_LEDGER_TUPLES = (
+    "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ledger'::regclass"
+)
 
 
 class PostgresStore(SqlStore):
@@ -116,7 +129,8 @@ class PostgresStore(SqlStore):
         self._conn = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
-        self._analyzed_at = 0
+        self._pipeline: Any = None  # the write transaction's, while one is open
+        self._pipe: Any = None
         if create:
             self.migrate()
         else:
@@ -164,8 +178,49 @@ class PostgresStore(SqlStore):
     def _begin_read(self) -> None:
         self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
+    def _begin_append(self) -> tuple[Any, ...] | None:
+        # A write transaction runs in pipeline mode: a statement whose answer nobody reads (an
+        # INSERT, an UPDATE, a SAVEPOINT) goes out with the next one that is read, and the
+        # commit with the COMMIT, so the head lock is held for a few round trips, not one per
+        # statement. Here BEGIN, the lock and the head are one.
+        self._pipeline = self._conn.pipeline()
+        self._pipe = self._pipeline.__enter__()
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
+        return self._sql.one(_HEAD)
+
+    def _settle(self, *, failed: bool = False) -> None:
+        if self._pipeline is None:
+            return
+        try:
+            self._pipe.sync()
+        except Exception:  # already raised to the block being rolled back
+            if not failed:
+                raise
+
     def _end(self, *, commit: bool) -> None:
-        self._conn.execute("COMMIT" if commit else "ROLLBACK")
+        pipeline, self._pipeline, self._pipe = self._pipeline, None, None
+        if pipeline is None:
+            self._conn.execute("COMMIT" if commit else "ROLLBACK")
+            return
+        import psycopg
+
+        if commit:
+            self._conn.execute("COMMIT")
+        try:
+            pipeline.__exit__(None, None, None)  # sends what is queued; raises its first error
+        except psycopg.Error:
+            if commit:  # an INSERT sent with the COMMIT failed: undo all, then say why
+                self._rollback_failed()
+                raise
+        if not commit:
+            self._conn.execute("ROLLBACK")
+
+    def _rollback_failed(self) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            self._conn.execute("ROLLBACK")
 
     def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         # A named (server-side) cursor streams in chunks inside the open transaction.
@@ -179,11 +234,33 @@ class PostgresStore(SqlStore):
         # The planner needs statistics: on tables it believes empty, a recursive lineage walk
         # hash-joins a full scan of edges at every step (1.3 s instead of 34 ms on a 232k-edge
         # graph), and autovacuum may be off or late. Refresh them whenever the ledger has
-        # doubled since the last time (amortised: a few ms per thousand records).
-        if head_seq >= _ANALYZE_FROM and head_seq >= 2 * self._analyzed_at:
-            self._analyzed_at = head_seq
-            with self._lock:
-                self._conn.execute(f"ANALYZE {', '.join(_ANALYZED)}")
+        # doubled since the last time (amortised: a few ms per thousand records). When that
+        # was is the database's to say, not this process's: the ledger's row count as the
+        # last ANALYZE (ours, anyone's, autovacuum's) measured it. A new process or CLI command
+        # reads it once; many writers never ANALYZE the same size over again, nor at once.
+        if head_seq < _ANALYZE_FROM:
+            return
+        known = _analyzed_at.get(self._connect_uri)
+        if known is not None and head_seq < 2 * known:
+            return
+        with self._lock:
+            row = self._conn.execute(_LEDGER_TUPLES).fetchone()
+            _analyzed_at[self._connect_uri] = int(row[0]) if row else 0
+            if head_seq < 2 * _analyzed_at[self._connect_uri]:
+                return
+            self._conn.execute("BEGIN")
+            try:
+                row = self._conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (ANALYZE_LOCK,)
+                ).fetchone()
+                if row and row[0]:  # else another process is at it: its figure will do
+                    # Read again under the lock: one that just finished has raised it.
+                    row = self._conn.execute(_LEDGER_TUPLES).fetchone()
+                    if head_seq >= 2 * (int(row[0]) if row else 0):
+                        self._conn.execute(f"ANALYZE {', '.join(_ANALYZED)}")
+            finally:
+                self._conn.execute("COMMIT")
+            _analyzed_at[self._connect_uri] = head_seq
 
     def close(self) -> None:
         self._conn.close()

@@ -5,7 +5,7 @@ Called only through projections.apply, at append time and on replay; never write
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lineal.errors import Conflict, NotFound
@@ -13,8 +13,6 @@ from lineal.model import canonical
 from lineal.model.ops import MetricsBatch, RunFinish
 from lineal.model.outcomes import stored_value as _stored
 from lineal.model.outcomes import summary_value
-
-#: Summary strings that stand for the non-finite floats JSON cannot spell.
 
 
 def json_text(value: Any) -> str:
@@ -66,6 +64,39 @@ def run_start(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:
         (op.id, op.name, op.started, author, json_text(op.meta), seq),
     )
     insert_params(db, op.id, op.params, seq)
+
+
+def run_starts(db: Any, items: Sequence[tuple[int, str, Any]]) -> None:
+    """Many run.start ops ``(seq, author, op)`` at once, with the effect and error of one by
+    one: a run started twice (before, or earlier in the batch) is refused. A new run has no
+    params yet, so its params need no check."""
+    ids = [op.id for _, _, op in items]
+    started: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        started.update(
+            row[0] for row in db.all(f"SELECT id FROM runs WHERE id IN ({marks})", chunk)
+        )
+    for _, _, op in items:
+        if op.id in started:
+            raise Conflict(f"run {op.id} was already started")
+        started.add(op.id)
+    db.many(
+        "INSERT INTO runs (id, name, status, started, author, meta, seq) "
+        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        [
+            (op.id, op.name, op.started, author, json_text(op.meta), seq)
+            for seq, author, op in items
+        ],
+    )
+    params = [
+        (op.id, key, canonical.encode(value).decode(), _number(value), seq)
+        for seq, _, op in items
+        for key, value in op.params.items()
+    ]
+    if params:
+        db.many("INSERT INTO params (run_id, key, value, num, seq) VALUES (?, ?, ?, ?, ?)", params)
 
 
 def run_params(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:

@@ -70,14 +70,24 @@ def apply_all(
     leaves that to the chain walk, which knows each commit's key).
     """
     edges = [(seq, op) for seq, _, op in items if type(op) is EdgeRecord]
-    if len(edges) < 2 or len(edges) == len(items) or not _edges_may_wait(items):
+    defer = 2 <= len(edges) < len(items) and _edges_may_wait(items)
+    others = [item for item in items if type(item[2]) is not EdgeRecord] if defer else items
+    # Artifacts and run starts each read and write only tables of their own: interleaved,
+    # they project as two set-based passes (a history's runs and outputs alternate).
+    kinds = {type(op) for _, _, op in others}
+    grouped = len(kinds) > 1 and kinds <= _INDEPENDENT.keys()
+    if not (defer or grouped):
         _apply_in_order(db, items, signing_key, replay)
         return
     db.execute("SAVEPOINT lineal_batch")
     try:
-        others = [item for item in items if type(item[2]) is not EdgeRecord]
-        _apply_in_order(db, others, signing_key, replay)
-        project_edges.edge_records(db, edges)
+        if grouped:
+            for kind, project in _INDEPENDENT.items():
+                project(db, [item for item in others if type(item[2]) is kind])
+        else:
+            _apply_in_order(db, others, signing_key, replay)
+        if defer:
+            project_edges.edge_records(db, edges)
     except LinealError:
         db.execute("ROLLBACK TO SAVEPOINT lineal_batch")
         db.execute("RELEASE SAVEPOINT lineal_batch")
@@ -118,7 +128,7 @@ def _apply_in_order(
             j = i + 1
             while j < len(items) and type(items[j][2]) is type(op):
                 j += 1
-            _SET_BASED[type(op)](db, [(s, o) for s, _, o in items[i:j]])
+            _SET_BASED[type(op)](db, items[i:j])
             i = j
             continue
         if signing_key is not None:
@@ -306,9 +316,16 @@ def _rebuild_tag(db: Sql, node: str, key: str, *, before: int) -> None:
             _tag_set(db, seq, author, op, True)
 
 
+#: Set-based projections of ops ``(seq, author, op)`` that read and write only their own
+#: tables: a batch of them may go in any grouping by kind.
+_INDEPENDENT: dict[type[Op], Any] = {
+    ArtifactRecord: lambda db, items: _artifact_records(db, [(s, o) for s, _, o in items]),
+    RunStart: project_runs.run_starts,
+}
+#: Set-based projections of consecutive ops of one kind.
 _SET_BASED: dict[type[Op], Any] = {
-    ArtifactRecord: _artifact_records,
-    EdgeRecord: project_edges.edge_records,
+    **_INDEPENDENT,
+    EdgeRecord: lambda db, items: project_edges.edge_records(db, [(s, o) for s, _, o in items]),
 }
 
 _HANDLERS: dict[type[Op], Any] = {
