@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.masking import mask_params
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
+from lineal.model.outcomes import started_run
 from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
@@ -344,14 +346,15 @@ def start(
     op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
     ref = f"run/{run_id}"
     with repo.atomic():
-        repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))
+        first = repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))[0]
         if env is not None:
             repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
         if code is not None and code.get("commit"):
             identity = {"commit": code["commit"], "diff": code.get("diff_digest")}
             repo.link("used", _shared_artifact(repo, "code", identity), ref, role="code")
-        info = repo.resolve(ref)
-    assert isinstance(info, Run)  # noqa: S101 - just recorded
+    # The run as recorded, not read back: through a server the start is still spooled.
+    info = started_run(op, author=first.author, seq=first.seq or None)
+    info = replace(info, tags={key: str(value) for key, value in (tags or {}).items()})
     run = ActiveRun(repo, info, flush_interval=flush_interval)
     remember(run)
     return run
