@@ -207,9 +207,16 @@ def unplain(value: Any) -> Any:
 _ENTITIES: dict[str, type[Any]] = {"artifact": Artifact, "run": Run, "agent": Agent, "edge": Edge}
 
 
+_FIELDS = {kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in _ENTITIES.values()}
+_SCALARS = (str, int, bool, type(None))
+
+
 def entity(value: Artifact | Run | Agent | Edge) -> dict[str, Any]:
-    body = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return {"type": type(value).__name__.lower(), **body}
+    body: dict[str, Any] = {"type": type(value).__name__.lower()}
+    for name in _FIELDS[type(value)]:
+        item = getattr(value, name)
+        body[name] = item if type(item) in _SCALARS else plain(item)
+    return body
 
 
 def to_entity(body: Any) -> Any:
@@ -218,7 +225,11 @@ def to_entity(body: Any) -> Any:
             f"bad entity {str(body)[:80]!r}: expected a typed object",
             hint='e.g. {"type": "artifact", "kind": "dataset", "digest": "sha256:…"}',
         )
-    fields = {key: unplain(item) for key, item in body.items() if key != "type"}
+    fields = {
+        key: item if type(item) in _SCALARS else unplain(item)
+        for key, item in body.items()
+        if key != "type"
+    }
     try:
         return _ENTITIES[body["type"]](**fields)
     except TypeError as exc:
