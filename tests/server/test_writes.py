@@ -120,6 +120,24 @@ def test_lineal_start_run_logs_through_the_server(fresh: Fresh) -> None:
     lin.close()
 
 
+def test_recording_a_named_artifact_does_not_wait_for_the_server(
+    fresh: Fresh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lin, _ = _client(fresh)
+    asked: list[str] = []
+    read = lin.store._call  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        lin.store, "_call", lambda method, **a: asked.append(method) or read(method, **a)
+    )
+    model = lin.record_artifact("model", data=b"weights", name="det")
+    assert asked == []  # spooled: no read, so no wait for the network
+    assert model.version is None
+    assert model.name == "det"
+    assert lin.sync(20)["pending_batches"] == 0
+    assert lin.store.version_of("model", "det", model.digest) == 1
+    lin.close()
+
+
 def test_writes_while_the_server_is_away_are_sent_when_it_is_back(fresh: Fresh) -> None:
     lin, _ = _client(fresh)
     assert lin.sync(20)["pending_batches"] == 0
