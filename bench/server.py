@@ -212,11 +212,15 @@ def pct(values: array[float], q: float) -> float:
 
 # -- 1. run.log end-to-end -------------------------------------------------------------------
 def log_figure(
-    http_uri: str, mlflow_url: str, points: int, mlflow_points: int, spool: Path
-) -> None:
-    ours = _child(OURS_LOG, http_uri, str(points // 10), "10", LINEAL_SPOOL=str(spool))
+    http_uri: str, mlflow_cmd: list[str], mport: int, points: int, mlflow_points: int,
+    folder: Path,
+) -> None:  # fmt: skip
+    """Ours with the mlflow server not yet started, then MLflow's: each has the machine."""
+    ours = _child(OURS_LOG, http_uri, str(points // 10), "10", LINEAL_SPOOL=str(folder / "spool"))
     assert ours["points"] == points // 10 * 10, ours
-    theirs = _child(MLFLOW_LOG, mlflow_url, str(mlflow_points // 10), "10")
+    url = f"http://127.0.0.1:{mport}"
+    with _process(mlflow_cmd, f"{url}/health", folder / "mlflow.log"):
+        theirs = _child(MLFLOW_LOG, url, str(mlflow_points // 10), "10")
     assert theirs["points"] == mlflow_points // 10 * 10, theirs
     rate, ref = ours["points"] / ours["durable"], theirs["points"] / theirs["seconds"]
     goal = f"goal >= 50x {'met' if rate / ref >= 50 else 'MISSED'}"
@@ -227,7 +231,7 @@ def log_figure(
 
 
 # -- 2. 32 concurrent clients ----------------------------------------------------------------
-Latencies = array[float]
+Latencies = "array[float]"
 
 
 def clients(
@@ -376,10 +380,8 @@ def main() -> None:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
                                 args.queries)  # fmt: skip
             if "log" in only:
-                health = f"http://127.0.0.1:{mport}/health"
-                with _process(mlflow_cmd, health, folder / "mlflow.log"):
-                    log_figure(f"{url}/projects/log", f"http://127.0.0.1:{mport}", args.points,
-                               args.mlflow_points, folder / "spool")  # fmt: skip
+                log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
+                           args.mlflow_points, folder)  # fmt: skip
             if "clients" in only:
                 clients_figure(f"{url}/projects/clients", uris["clients"], args.clients,
                                args.client_points, folder)  # fmt: skip
