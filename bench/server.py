@@ -8,11 +8,14 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      run.finish() and store.sync() return with nothing pending (the server answered every
      batch: committed in its PostgreSQL); the points are then counted through the server.
      Reference: MlflowClient().log_batch through the `mlflow server`, 1,000 metrics per call
-     (MLflow's documented maximum), on MLFLOW_POINTS points (throughput is the figure).
+     (MLflow's documented maximum), on MLFLOW_POINTS points (throughput is the figure);
+     ours runs before the mlflow server starts (its ~10 processes' start-up would share the
+     machine with ours), MLflow's with it up.
      Goal: at least 50x MLflow's points/s.
   2. append latency, CLIENTS concurrent client processes, each one run of 10,000 run.log
      points and 50 record_artifact calls, every call timed; p99 over all calls of all
-     clients, then every point and artifact counted in the server (0 lost). Reference: the
+     clients (run.log's and record_artifact's also apart: p99 of all calls is run.log's),
+     then every point and artifact counted in the server (0 lost). Reference: the
      same clients on one shared embedded SQLite store (a team sharing one file, every
      record_artifact committed before it returns).
   3. upstream of a model over HTTP (lineal.lineage.queries.upstream on Lineal(HttpStore)) vs
