@@ -212,11 +212,9 @@ _SCALARS = (str, int, bool, type(None))
 
 
 def entity(value: Artifact | Run | Agent | Edge) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": type(value).__name__.lower()}
-    for name in _FIELDS[type(value)]:
-        item = getattr(value, name)
-        body[name] = item if type(item) in _SCALARS else plain(item)
-    return body
+    names = _FIELDS[type(value)]  # scalars as they are; plain() walks only the others
+    body = {k: v if type(v := getattr(value, k)) in _SCALARS else plain(v) for k in names}
+    return {"type": type(value).__name__.lower(), **body}
 
 
 def to_entity(body: Any) -> Any:
@@ -225,11 +223,7 @@ def to_entity(body: Any) -> Any:
             f"bad entity {str(body)[:80]!r}: expected a typed object",
             hint='e.g. {"type": "artifact", "kind": "dataset", "digest": "sha256:…"}',
         )
-    fields = {
-        key: item if type(item) in _SCALARS else unplain(item)
-        for key, item in body.items()
-        if key != "type"
-    }
+    fields = {key: unplain(item) for key, item in body.items() if key != "type"}
     try:
         return _ENTITIES[body["type"]](**fields)
     except TypeError as exc:
