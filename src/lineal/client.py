@@ -103,9 +103,10 @@ class Lineal:
         )
         record = self.store.append(op)[0]
         version = None
-        if name is not None:
-            # The number the store gave these bytes under this name: not known yet while a
-            # server has the record only in the spool (or cannot be reached).
+        if name is not None and record.seq:
+            # The number the store gave these bytes under this name. A record a server has
+            # only in the spool (seq 0) has none yet: asking would make every named record
+            # wait for the network, which spooled writes never do.
             with contextlib.suppress(StoreUnavailable):
                 version = self.store.version_of(kind, name, digest)
         return recorded_artifact(op, version=version, seq=record.seq or None)

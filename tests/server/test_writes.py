@@ -105,6 +105,40 @@ def test_an_sdk_run_lands_through_the_server_as_its_agents(fresh: Fresh) -> None
     assert _spool_files(fresh) == []
 
 
+def test_lineal_start_run_logs_through_the_server(fresh: Fresh) -> None:
+    """The SDK's run does not read its own start back: through a server it is still spooled."""
+    import lineal
+
+    lin, _ = _client(fresh)
+    with lineal.start_run("sdk", repo=lin, capture=False, tags={"team": "perception"}) as run:
+        assert run.info.tags == {"team": "perception"}
+        for step in range(100):
+            run.log({"loss": 1.0 / (step + 1), "acc": step / 100}, step=step)
+    assert lin.sync(20)["pending_batches"] == 0
+    series = lin.store.metric_series(run.id)
+    assert {key: len(s.steps) for key, s in series.items()} == {"loss": 100, "acc": 100}
+    assert lin.store.get_run(run.id).status == "finished"
+    lin.close()
+
+
+def test_recording_a_named_artifact_does_not_wait_for_the_server(
+    fresh: Fresh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lin, _ = _client(fresh)
+    asked: list[str] = []
+    read = lin.store._call  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        lin.store, "_call", lambda method, **a: asked.append(method) or read(method, **a)
+    )
+    model = lin.record_artifact("model", data=b"weights", name="det")
+    assert asked == []  # spooled: no read, so no wait for the network
+    assert model.version is None
+    assert model.name == "det"
+    assert lin.sync(20)["pending_batches"] == 0
+    assert lin.store.version_of("model", "det", model.digest) == 1
+    lin.close()
+
+
 def test_writes_while_the_server_is_away_are_sent_when_it_is_back(fresh: Fresh) -> None:
     lin, _ = _client(fresh)
     assert lin.sync(20)["pending_batches"] == 0

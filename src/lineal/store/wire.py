@@ -207,8 +207,13 @@ def unplain(value: Any) -> Any:
 _ENTITIES: dict[str, type[Any]] = {"artifact": Artifact, "run": Run, "agent": Agent, "edge": Edge}
 
 
+_FIELDS = {kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in _ENTITIES.values()}
+_SCALARS = (str, int, bool, type(None))
+
+
 def entity(value: Artifact | Run | Agent | Edge) -> dict[str, Any]:
-    body = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _FIELDS[type(value)]  # scalars as they are; plain() walks only the others
+    body = {k: v if type(v := getattr(value, k)) in _SCALARS else plain(v) for k in names}
     return {"type": type(value).__name__.lower(), **body}
 
 

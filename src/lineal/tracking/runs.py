@@ -6,10 +6,10 @@ background flusher writes the buffer about once a second, at finish, at exit and
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -350,16 +350,15 @@ def start(
     op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
     ref = f"run/{run_id}"
     with repo.atomic():
-        repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))
+        first = repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))[0]
         if env is not None:
             repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
         if code is not None and code.get("commit"):
             identity = {"commit": code["commit"], "diff": code.get("diff_digest")}
             repo.link("used", _shared_artifact(repo, "code", identity), ref, role="code")
-    info = dataclasses.replace(  # as recorded (a server may not have appended it yet)
-        started_run(op, author=repo.store.signer.name if repo.store.signer else None),
-        tags=dict(tags or {}),
-    )
+    # The run as recorded, not read back: through a server the start is still spooled.
+    info = started_run(op, author=first.author, seq=first.seq or None)
+    info = replace(info, tags={key: str(value) for key, value in (tags or {}).items()})
     run = ActiveRun(repo, info, flush_interval=flush_interval)
     remember(run)
     return run

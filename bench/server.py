@@ -1,0 +1,399 @@
+"""The team server: writes through HttpStore until durable in PostgreSQL, and reads over HTTP.
+
+One `lineal server` process over a PostgreSQL base (a database per project) and, for the
+references, an `mlflow server` process (SQLite backend) and the embedded SQLite store, all
+started here on loopback ports and stopped (only they) at the end. Figures:
+  1. run.log end-to-end: POINTS points (10 metrics x POINTS/10 steps, one run.log call per
+     step) from a client process through the HTTP store: timed from the first call until
+     run.finish() and store.sync() return with nothing pending (the server answered every
+     batch: committed in its PostgreSQL); the points are then counted through the server.
+     Reference: MlflowClient().log_batch through the `mlflow server`, 1,000 metrics per call
+     (MLflow's documented maximum), on MLFLOW_POINTS points (throughput is the figure);
+     ours runs before the mlflow server starts (its ~10 processes' start-up would share the
+     machine with ours), MLflow's with it up.
+     Goal: at least 50x MLflow's points/s.
+  2. append latency, CLIENTS concurrent client processes, each one run of 10,000 run.log
+     points and 50 record_artifact calls, every call timed; p99 over all calls of all
+     clients (run.log's and record_artifact's also apart: p99 of all calls is run.log's),
+     then every point and artifact counted in the server (0 lost). Reference: the
+     same clients on one shared embedded SQLite store (a team sharing one file, every
+     record_artifact committed before it returns).
+  3. upstream of a model over HTTP (lineal.lineage.queries.upstream on Lineal(HttpStore)) vs
+     the same call in-process on the same PostgreSQL project store; p50 of QUERIES calls over
+     a graph of a few thousand nodes (the peers' generator, ../shared/bench/peers, shrunk).
+     Goal: within 1.5x.
+
+    python bench/server.py [--points 1000000] [--mlflow-points 100000] [--clients 32]
+        [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PEERS = Path(os.environ.get("PEERS_DIR", str(REPO.parent / "shared" / "bench" / "peers")))
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+OURS_LOG = """
+import json, sys, time
+import lineal
+from lineal.client import Lineal
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister
+from lineal.store.registry import open_store
+uri, steps, keys = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+signer = Signer.generate("logger")
+store = open_store(uri, signer)
+store.append(AgentRegister(name="logger", public_key=signer.public_key))
+assert store.sync(60)["pending_batches"] == 0
+lin = Lineal(store)
+run = lineal.start_run("bench", repo=lin, capture=False)
+log, names = run.log, [f"m{k}" for k in range(keys)]
+start = time.perf_counter()
+for i in range(steps):
+    log(dict.fromkeys(names, i * 0.001), step=i)
+looped = time.perf_counter() - start
+run.finish()
+state = store.sync(600)
+durable = time.perf_counter() - start
+assert state["pending_batches"] == 0 and not state["rejected"], state
+points = sum(len(s.steps) for s in store.metric_series(run.id).values())
+print(json.dumps({"loop": looped, "durable": durable, "points": points}))
+"""
+
+MLFLOW_LOG = """
+import json, os, sys, time
+os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+url, steps, keys = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+client = MlflowClient(tracking_uri=url)
+run = client.create_run(client.create_experiment("bench"))
+rid, names, batch = run.info.run_id, [f"m{k}" for k in range(keys)], []
+start = time.perf_counter()
+for i in range(steps):
+    now = int(time.time() * 1000)
+    batch.extend(Metric(k, i * 0.001, now, i) for k in names)
+    if len(batch) >= 1000:
+        client.log_batch(rid, metrics=batch)
+        batch = []
+if batch:
+    client.log_batch(rid, metrics=batch)
+took = time.perf_counter() - start
+points = sum(len(client.get_metric_history(rid, k)) for k in names)
+print(json.dumps({"seconds": took, "points": points}))
+"""
+
+CLIENT = """
+import json, os, sys, time
+from array import array
+import lineal
+from lineal.client import Lineal
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister
+from lineal.store.registry import open_store
+uri, agent, steps, artifacts, go, out = sys.argv[1:7]
+steps, artifacts = int(steps), int(artifacts)
+signer = Signer.generate(agent)
+store = open_store(uri, signer)
+store.append(AgentRegister(name=agent, public_key=signer.public_key))
+store.sync(60)
+lin = Lineal(store)
+run = lineal.start_run(agent, repo=lin, capture=False)
+log, clock, ms, art = run.log, time.perf_counter, array("d"), array("d")
+every = max(1, steps // artifacts)
+open(out + ".ready", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.005)
+made = 0
+for i in range(steps):
+    t = clock()
+    log({"loss": i * 0.001}, step=i)
+    ms.append((clock() - t) * 1000)
+    if i % every == 0 and made < artifacts:
+        t = clock()
+        lin.record_artifact("file", data=f"{agent} {made}".encode(), name=f"{agent}-a{made}")
+        art.append((clock() - t) * 1000)
+        made += 1
+run.finish()
+state = store.sync(600)
+store.close()
+with open(out, "wb") as f:
+    ms.tofile(f)
+with open(out + ".art", "wb") as f:
+    art.tofile(f)
+print(json.dumps({"run": run.id, "pending": state["pending_batches"]}))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(**more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    return env | more
+
+
+@contextmanager
+def _process(cmd: list[str], health: str, log: Path) -> Iterator[None]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{cmd[0]} exited:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(health, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{cmd[0]} did not answer {health} within 120 s")
+            time.sleep(0.2)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def _child(script: str, *args: str, **env: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(**env),
+    )
+    if done.returncode:
+        raise SystemExit(f"child failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def line(name: str, ours: float, ref: float, unit: str, goal: str = "") -> None:
+    print(
+        f"{name:<44} ours {ours:>12,.2f} {unit:<5} ref {ref:>12,.2f} {unit:<5} "
+        f"ratio {ours / ref:8.2f}   {goal}",
+        flush=True,
+    )
+
+
+def pct(values: array[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- 1. run.log end-to-end -------------------------------------------------------------------
+def log_figure(
+    http_uri: str, mlflow_cmd: list[str], mport: int, points: int, mlflow_points: int,
+    folder: Path,
+) -> None:  # fmt: skip
+    """Ours with the mlflow server not yet started, then MLflow's: each has the machine."""
+    ours = _child(OURS_LOG, http_uri, str(points // 10), "10", LINEAL_SPOOL=str(folder / "spool"))
+    assert ours["points"] == points // 10 * 10, ours
+    url = f"http://127.0.0.1:{mport}"
+    with _process(mlflow_cmd, f"{url}/health", folder / "mlflow.log"):
+        theirs = _child(MLFLOW_LOG, url, str(mlflow_points // 10), "10")
+    assert theirs["points"] == mlflow_points // 10 * 10, theirs
+    rate, ref = ours["points"] / ours["durable"], theirs["points"] / theirs["seconds"]
+    goal = f"goal >= 50x {'met' if rate / ref >= 50 else 'MISSED'}"
+    print(f"# ours {ours['points']:,.0f} points (loop alone {ours['loop']:.2f} s, until durable "
+          f"{ours['durable']:.2f} s); MLflow {theirs['points']:,.0f} points in "
+          f"{theirs['seconds']:.2f} s", flush=True)  # fmt: skip
+    line("run.log points/s end-to-end vs MLflow", rate, ref, "pt/s", goal)
+
+
+# -- 2. 32 concurrent clients ----------------------------------------------------------------
+Latencies = "array[float]"
+
+
+def clients(
+    uri: str, n: int, steps: int, artifacts: int, folder: Path
+) -> tuple[Latencies, Latencies, list[str]]:
+    folder.mkdir()
+    go = folder / "go"
+    procs = []
+    for i in range(n):
+        cmd = [sys.executable, "-c", textwrap.dedent(CLIENT), uri, f"c{i}", str(steps),
+               str(artifacts), str(go), str(folder / f"c{i}.ms")]  # fmt: skip
+        env = _env(LINEAL_SPOOL=str(folder / "spool"))
+        pipe = subprocess.PIPE
+        procs.append(subprocess.Popen(cmd, env=env, stdout=pipe, stderr=pipe, text=True))
+    deadline = time.monotonic() + 300  # every client is set up (imports, agent) before go
+    while len(list(folder.glob("*.ready"))) < n:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit("a client did not get ready")
+        time.sleep(0.05)
+    go.touch()
+    runs, latencies, recorded = [], array("d"), array("d")
+    for i, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=1800)
+        if proc.returncode:
+            raise SystemExit(f"client {i} failed:\n{err[-3000:]}")
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["pending"] == 0, result
+        runs.append(result["run"])
+        with (folder / f"c{i}.ms").open("rb") as f:
+            latencies.frombytes(f.read())
+        with (folder / f"c{i}.ms.art").open("rb") as f:
+            recorded.frombytes(f.read())
+    return latencies, recorded, runs
+
+
+def lost(store_uri: str, runs: list[str], steps: int, artifacts: int) -> int:
+    from lineal.store.registry import open_store
+
+    store = open_store(store_uri)
+    try:
+        missing = 0
+        for run in runs:
+            got = sum(len(s.steps) for s in store.metric_series(run).values())
+            missing += steps - got
+        named = [a for a in store.artifacts("file") if a.name and a.name.startswith("c")]
+        return missing + len(runs) * artifacts - len(named)
+    finally:
+        store.close()
+
+
+def clients_figure(http_uri: str, store_uri: str, n: int, steps: int, folder: Path) -> None:
+    from lineal.store.registry import open_store
+
+    artifacts = 50
+    ms, art, runs = clients(http_uri, n, steps, artifacts, folder / "http")
+    gone = lost(store_uri, runs, steps, artifacts)
+    sqlite_uri = f"sqlite:///{folder / 'shared.db'}"
+    open_store(sqlite_uri, create=True).close()
+    ref, ref_art, ref_runs = clients(sqlite_uri, n, steps, artifacts, folder / "sqlite")
+    ref_gone = lost(sqlite_uri, ref_runs, steps, artifacts)
+    print(f"# {n} clients x ({steps:,} run.log + {artifacts} record_artifact); lost: "
+          f"server {gone}, sqlite {ref_gone}", flush=True)  # fmt: skip
+    both, ref_both = ms + art, ref + ref_art
+    line(f"append p99 ms, {n} clients vs shared SQLite", pct(both, 0.99), pct(ref_both, 0.99),
+         "ms", f"lost {gone} (sqlite {ref_gone})")  # fmt: skip
+    line("  run.log alone, p99 ms", pct(ms, 0.99), pct(ref, 0.99), "ms")
+    line("  record_artifact alone, p50 ms", pct(art, 0.5), pct(ref_art, 0.5), "ms")
+    line("  record_artifact alone, p99 ms", pct(art, 0.99), pct(ref_art, 0.99), "ms")
+    line("  any call, max ms", max(both), max(ref_both), "ms")
+
+
+# -- 3. upstream over HTTP vs in-process ------------------------------------------------------
+def upstream_figure(http_uri: str, store_uri: str, depth: int, width: int, queries: int) -> None:
+    sys.path.insert(0, str(PEERS))
+    from lineage_graph import Graph
+
+    from lineage import ops  # bench/lineage.py: the peers' graph as lineal ops
+    from lineal.client import Lineal
+    from lineal.ledger.keys import Signer
+    from lineal.lineage.queries import upstream
+    from lineal.model.ops import AgentRegister
+    from lineal.store.registry import open_store
+
+    g = Graph(depth=depth, a=width)
+    history, nodes = ops(g)
+    signer = Signer.generate("builder")
+    local = open_store(store_uri, signer)
+    local.append(AgentRegister(name="builder", public_key=signer.public_key))
+    for i in range(0, len(history), 1000):
+        local.append(history[i : i + 1000])
+    remote = open_store(http_uri)
+    model = nodes[g.queries[0]]
+    timings: dict[str, list[float]] = {"http": [], "local": []}
+    sizes = set()
+    for who, repo in (("http", Lineal(remote)), ("local", Lineal(local))) * 2:
+        upstream(repo, model)  # warm
+        for _ in range(queries // 2):
+            start = time.perf_counter()
+            found = upstream(repo, model)
+            timings[who].append((time.perf_counter() - start) * 1000)
+            sizes.add(len(found.nodes))
+    assert len(sizes) == 1, sizes
+    remote.close()
+    local.close()
+    http, here = statistics.median(timings["http"]), statistics.median(timings["local"])
+    print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream {sizes.pop()} nodes, "
+          f"{queries} calls each", flush=True)  # fmt: skip
+    line("upstream p50 ms HTTP vs in-process (PG)", http, here, "ms",
+         f"goal <= 1.5x {'met' if http / here <= 1.5 else 'MISSED'}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--mlflow-points", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--client-points", type=int, default=10_000)
+    parser.add_argument("--depth", type=int, default=10)
+    parser.add_argument("--width", type=int, default=200, help="artifacts per graph layer")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--only", choices=["log", "clients", "upstream"], action="append")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    only = set(args.only or ["log", "clients", "upstream"])
+    import psycopg
+
+    from lineal.store.registry import create_project
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
+    base = f"{args.pg.rsplit('/', 1)[0]}/lb{uuid.uuid4().hex[:8]}"
+    made: list[str] = []
+    try:
+        uris = {}
+        for name in ("log", "clients", "graph"):
+            uris[name] = create_project(base, name)
+            made.append(f"{base.rsplit('/', 1)[1]}_{name}")
+        port, mport = _free_port(), _free_port()
+        url = f"http://127.0.0.1:{port}"
+        lineal_cmd = [str(BIN / "lineal"), "server", "--uri", base, "--port", str(port)]
+        mlflow_cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(mport),
+                      "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+                      "--default-artifact-root", f"file://{folder / 'mlruns'}",
+                      "--workers", "1"]  # fmt: skip
+        with _process(lineal_cmd, f"{url}/api/v1/health", folder / "lineal.log"):
+            if "upstream" in only:
+                upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
+                                args.queries)  # fmt: skip
+            if "log" in only:
+                log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
+                           args.mlflow_points, folder)  # fmt: skip
+            if "clients" in only:
+                clients_figure(f"{url}/projects/clients", uris["clients"], args.clients,
+                               args.client_points, folder)  # fmt: skip
+    finally:
+        with psycopg.connect(args.pg, autocommit=True) as admin:
+            for db in made:
+                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
