@@ -25,7 +25,9 @@ from lineal.ledger.verify import Problem
 from lineal.model import filters, refs
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
-from lineal.store.base import NodeRow, Store, VerifyReport
+from lineal.store.base import Store, VerifyReport
+from lineal.store.wire_lineage import answer as _answer
+from lineal.store.wire_lineage import to_answer as _to_answer
 
 #: The HTTP status of each LinealError code (docs/architecture.md explains the choices).
 STATUS = {
@@ -266,20 +268,6 @@ def _record(value: Record) -> dict[str, Any]:
 def _to_record(body: dict[str, Any]) -> Record:
     payload = body.pop("payload")
     return Record(**body, payload=None if payload is None else base64.b64decode(payload))
-
-
-def _answer(value: Any) -> Any:
-    depths, edges, nodes = value
-    return {
-        "depths": depths,
-        "edges": [entity(edge) for edge in edges],
-        "nodes": {key: list(row) for key, row in nodes.items()},
-    }
-
-
-def _to_answer(body: Any) -> Any:
-    nodes = {key: NodeRow._make([*row[:-1], tuple(row[-1])]) for key, row in body["nodes"].items()}
-    return body["depths"], [to_entity(edge) for edge in body["edges"]], nodes
 
 
 def _matches(value: Any) -> Any:
