@@ -67,15 +67,6 @@ def signer() -> Signer:
 SQL_BACKENDS = frozenset({"sqlite", "postgres"})
 
 
-#: The backends whose ``atomic()`` gathers its writes client-side and sends them at its end:
-#: inside an open block their appends come back unnumbered (seq 0), a refusal is raised at
-#: the block's end rather than by the append, and reads do not see the block's own writes.
-#: The contract's checks of those (marked ``open_transaction``) are expected to fail there,
-#: strictly: a backend that gains server-side transactions leaves this set.
-GATHERED_TRANSACTIONS = frozenset({"http"})
-GATHERED_WHY = "atomic() on a lineal server is gathered client-side, answered at its end"
-
-
 # The one list of backends: the Store contract (tests/store/test_contract*.py) and every test
 # taking ``store`` or ``store_uri`` run on each entry; a new backend is one entry here (and how
 # to reach a fresh store of it, below).
@@ -163,10 +154,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    for item in keep:
-        backend = getattr(item, "callspec", None) and item.callspec.params.get("store_uri")  # type: ignore[attr-defined]
-        if backend in GATHERED_TRANSACTIONS and item.get_closest_marker("open_transaction"):
-            item.add_marker(pytest.mark.xfail(reason=GATHERED_WHY, strict=True))
 
 
 #: ``LINEAL_TEST_STORE=server``: every workspace (``ws``) records into a fresh project on a live

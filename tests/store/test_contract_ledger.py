@@ -146,7 +146,6 @@ def test_atomic_groups_appends_into_one_commit(store: Store, origin: Origin) -> 
     assert_healthy(store)
 
 
-@pytest.mark.open_transaction  # kept.seq and after.version are read inside the block
 def test_nested_atomic_rolls_back_only_the_inner_block(store: Store, origin: Origin) -> None:
     lin = Lineal(store)
     with store.atomic():
@@ -192,7 +191,6 @@ def test_deeply_nested_atomic_keeps_outer_levels(store: Store, origin: Origin) -
     assert_healthy(store)
 
 
-@pytest.mark.open_transaction  # aliases v2, written in the same open block
 def test_exception_in_outer_block_leaves_nothing(store: Store, origin: Origin) -> None:
     lin = Lineal(store)
     lin.record_artifact("dataset", data=b"before", name="ds")
@@ -235,7 +233,6 @@ def test_refused_write_changes_nothing(store: Store, case: Case) -> None:
     assert_healthy(store)
 
 
-@pytest.mark.open_transaction  # the refusal is raised by the append inside the block
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_refused_write_inside_a_transaction_keeps_the_rest(store: Store, case: Case) -> None:
     """Inside a transaction that already holds writes, a refused append is caught there: the
@@ -255,7 +252,6 @@ def test_refused_write_inside_a_transaction_keeps_the_rest(store: Store, case: C
     assert_healthy(store)
 
 
-@pytest.mark.open_transaction  # redacts a seq written in the same open block
 def test_refused_redact_after_pending_writes_in_one_transaction(
     store: Store, origin: Origin
 ) -> None:

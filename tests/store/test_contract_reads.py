@@ -37,7 +37,6 @@ def catalogue(store: Store) -> dict[str, Any]:
     return {"run": run, "twins": twins, "unnamed": unnamed}
 
 
-@pytest.mark.open_transaction
 def test_a_transaction_reads_its_own_writes(store: Store) -> None:
     lin = Lineal(store)
     with lin.atomic():

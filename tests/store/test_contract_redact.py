@@ -138,7 +138,6 @@ def test_redacting_a_late_batch_restores_the_summary(store: Store) -> None:
     assert report.redacted == 1
 
 
-@pytest.mark.open_transaction  # redacts seqs written in the same open block
 def test_redact_in_the_same_transaction_as_its_target(store: Store) -> None:
     lin = Lineal(store)
     run = lin.start_run("train")

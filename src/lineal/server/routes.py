@@ -203,6 +203,43 @@ def writes(api: APIRouter, projects: Projects) -> None:
         },
     )
 
+    async def trial(project: str, request: Request) -> dict[str, Any]:
+        """Body: a JSON line ``{"method": READ, "args": {...}}`` or ``null``, then one batch."""
+        import json
+
+        from starlette.concurrency import run_in_threadpool
+
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise InvalidInput(f"request of {len(body)} bytes; at most {MAX_BODY}")
+        head, _, batch = body.partition(b"\n")
+        try:
+            asked = json.loads(head)
+            read = None if asked is None else (asked["method"], asked["args"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(
+                f"bad trial: {exc}",
+                hint='first line: null or {"method": READ, "args": {...}}; then one batch',
+            ) from None
+        store = projects.store(project)
+        return await run_in_threadpool(store.trial, batch.strip(), read)
+
+    _sign(trial, project=str, request=Request)
+    api.add_api_route(
+        "/projects/{project}/trial",
+        trial,
+        methods=["POST"],
+        summary="Apply a batch and run one read in a transaction that is always rolled back",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+
     class Beat(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -116,6 +116,12 @@ class Store(Protocol):
         its records the client's, the commit carrying the client's signature and this store's
         own; a batch appended before (same id) is not appended again."""
 
+    def trial(self, body: bytes, read: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Apply a batch its agent signed (lineal.store.batches) as ``submit`` would, then run
+        ``read`` (a read's name and its wire arguments, lineal.store.wire) in the same
+        transaction, and roll all of it back: ``records`` (``[seq, time, hash]`` each record
+        got) and ``result`` (the read's wire answer). A refusal is raised as ``submit``'s."""
+
     def sync(self, timeout: float | None = None) -> dict[str, Any]:
         """Send what this store holds for another (an HTTP store's spool) for up to
         ``timeout`` seconds (0: send nothing, only say). Answers ``uri``, ``pending_batches``,

@@ -82,6 +82,9 @@ class SpooledWrites:
     def _post(self, path: str, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def trial(self, body: bytes, read: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
     def _init_writes(self) -> None:
         self._local = threading.local()
         self._spool: Spool | None = None
@@ -155,7 +158,9 @@ class SpooledWrites:
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:
         signer = self._signer()
-        stack: list[list[Op]] = getattr(self._local, "stack", None) or []
+        stack: list[list[tuple[Op, Record]]] = getattr(self._local, "stack", None) or []
+        if not stack:
+            self._local.untried = False  # a new outermost block asks the server again
         self._local.stack = stack
         stack.append([])
         try:
@@ -167,7 +172,13 @@ class SpooledWrites:
         if stack:
             stack[-1].extend(done)
         elif done:
-            self._put(done, signer)
+            receipt = self._put([op for op, _ in done], signer)
+            for n, (_, record) in enumerate(done):  # the block's records, as stored
+                seq, (time, hash_) = 0, (record.time, "")  # spooled: numbered later
+                if receipt is not None:
+                    seq, (time, hash_) = receipt["first_seq"] + n, receipt["records"][n]
+                for field, value in (("seq", seq), ("time", time), ("hash", hash_)):
+                    object.__setattr__(record, field, value)  # frozen for everyone else
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
         from lineal.model.ops import Op
@@ -177,19 +188,54 @@ class SpooledWrites:
             if not isinstance(op, Op):
                 raise InvalidInput(f"not an op: {op!r}", hint="build ops from lineal.model.ops")
         signer = self._signer()
-        stack = getattr(self._local, "stack", None)
-        if stack:
-            stack[-1].extend(batch)
-        receipt = self._put(batch, signer) if batch and not stack else None
-        first = receipt["first_seq"] if receipt is not None else 0
+        stack: list[list[tuple[Op, Record]]] | None = getattr(self._local, "stack", None)
         now = canonical.format_time(datetime.now(UTC))
-        stamps = (receipt or {}).get("records") or [(now, "")] * len(batch)
-        return [
-            Record(seq=first + n if first else 0, time=time, author=signer.name, op=op.OP,
+        stamps: list[Any] = [(0, now, "")] * len(batch)
+        if stack and batch:  # refused here, or numbered as the block's batch will be
+            tried = self._trial([op for level in stack for op, _ in level] + batch, signer)
+            if tried is not None:
+                stamps = tried["records"][-len(batch) :]
+        receipt = self._put(batch, signer) if batch and not stack else None
+        if receipt is not None:
+            first = receipt["first_seq"]
+            stamps = [(first + n, *one) for n, one in enumerate(receipt["records"])]
+        written = [
+            Record(seq=seq, time=time, author=signer.name, op=op.OP,
                    payload_digest=digest_bytes(payload), hash=hash_, payload=payload)
-            for n, (op, (time, hash_)) in enumerate(zip(batch, stamps, strict=True))
+            for op, (seq, time, hash_) in zip(batch, stamps, strict=True)
             for payload in (op.encode(),)
         ]  # fmt: skip
+        if stack:
+            stack[-1].extend(zip(batch, written, strict=True))
+        return written
+
+    def _block_ops(self) -> list[Op]:
+        """The ops of this thread's open block, outer levels first (none: no block)."""
+        stack: list[list[tuple[Op, Record]]] = getattr(self._local, "stack", None) or []
+        return [op for level in stack for op, _ in level]
+
+    def _trial(
+        self, ops: list[Op], signer: Signer, read: tuple[str, dict[str, Any]] | None = None
+    ) -> dict[str, Any] | None:
+        """The server's trial of ``ops`` (and of ``read`` after them), rolled back there: what
+        their records would be if the block ended now, the read's wire answer, or the refusal
+        raised. None when it cannot be asked: the server is away (the block is gathered
+        unchecked, as before, until it ends), or this process's earlier batches are still
+        spooled (the trial would not follow them)."""
+        from lineal.store.batches import encode_batch
+
+        if getattr(self._local, "untried", False):
+            return None
+        self._read_your_writes()
+        drainer = self._drainer
+        if drainer is not None and (drainer.failures or self.spooled()[0]):
+            return None
+        body = encode_batch(signer.name, ops, f"trial-{secrets.token_hex(8)}", signer=signer)
+        try:
+            return self.trial(body, read)
+        except StoreUnavailable:
+            self._local.untried = True  # not again until this block ends
+            return None
 
     def _put(self, ops: list[Op], signer: Signer) -> dict[str, Any] | None:
         """Spool one batch; wait for the server's answer unless it is away: the receipt, the

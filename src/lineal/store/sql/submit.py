@@ -60,6 +60,11 @@ class Submits:
             written = self._append_encoded(ops)
         return Receipt(batch=batch.id, first_seq=written[0].seq, last_seq=written[-1].seq)
 
+    def trial(self, body: bytes, read: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        from lineal.store.sql.trial import run_trial  # see there
+
+        return run_trial(self, body, read)  # type: ignore[arg-type]
+
     def _appended_before(self, batch: Batch, last_seq: int) -> Receipt:
         """The receipt of a batch appended before, if it is the same batch."""
         from lineal.store.base import Receipt
