@@ -130,12 +130,18 @@ def test_recording_a_named_artifact_does_not_wait_for_the_server(
     monkeypatch.setattr(
         lin.store, "_call", lambda method, **a: asked.append(method) or read(method, **a)
     )
+    monkeypatch.setenv("LINEAL_WRITE_WAIT", "0")  # never wait: the write is only spooled
     model = lin.record_artifact("model", data=b"weights", name="det")
     assert asked == []  # spooled: no read, so no wait for the network
     assert model.version is None
     assert model.name == "det"
     assert lin.sync(20)["pending_batches"] == 0
     assert lin.store.version_of("model", "det", model.digest) == 1
+    # Waiting for the answer (the default): the version the server gave comes back.
+    monkeypatch.setenv("LINEAL_WRITE_WAIT", "60")
+    again = lin.record_artifact("model", data=b"weights 2", name="det")
+    assert again.version == 2
+    assert again.seq is not None
     lin.close()
 
 

@@ -246,10 +246,11 @@ class SpooledWrites:
         digest = spool.put(ops, agent=signer.name, signer=signer)
         drainer = self._drainer
         assert drainer is not None  # noqa: S101 - made with the spool
-        if drainer.failures:
+        wait = write_wait()
+        if drainer.failures or wait <= 0:  # away, or asked never to wait: spooled
             drainer.wake()
             return None
-        drainer.flush(write_wait())
+        drainer.flush(wait)
         receipt = self._receipts.pop(digest, None)
         if receipt is not None and not receipt["ok"]:
             with contextlib.suppress(ValueError):
