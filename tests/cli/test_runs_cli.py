@@ -91,6 +91,10 @@ def test_runs_filters_and_metrics_prints_points(ws: Path, lineal_cli: Cli) -> No
     assert summary.splitlines()[1].split("\t")[:4] == ["mAP", "3", "0", "2"]
     as_json = json.loads(lineal_cli("metrics", best[0]["ref"], "--json", cwd=ws).stdout)
     assert as_json["mAP"]["steps"] == [0, 1, 2]
+    thin = lineal_cli("metrics", best[0]["ref"], "mAP", "--max-points", "2", cwd=ws)
+    assert thin.stdout.splitlines()[1:] == ["0\t0.1", "2\t0.3"]  # the ends stay
+    summary_thin = lineal_cli("metrics", best[0]["ref"], "--max-points", "2", cwd=ws).stdout
+    assert summary_thin.splitlines()[1].split("\t")[:4] == ["mAP", "3", "0", "2"]
     missing = lineal_cli("metrics", best[0]["ref"], "loss", cwd=ws)
     assert missing.returncode == 1
     assert "its metrics: mAP" in missing.stderr

@@ -247,3 +247,23 @@ def test_metric_values_at_the_edges_of_float_verify(store: Store) -> None:
         summary={"v0": -0.0, "v1": "nan", "v2": "-inf", "v3": 1.7976931348623157e308},
     )
     assert_healthy(store)
+
+
+def test_metric_series_thinned_to_max_points_keeps_the_extremes(store: Store) -> None:
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    steps = list(range(1000))
+    values = [math.sin(s / 50) for s in steps]
+    values[137], values[801] = 9.5, -9.5  # a spike and a dip a plain stride would miss
+    store.append(MetricsBatch(run=run.id, series=(series("loss", steps, values),)))
+    thin = store.metric_series(run.id, "loss", max_points=40)["loss"]
+    assert len(thin.steps) <= 40
+    assert thin.steps[0] == 0
+    assert thin.steps[-1] == 999
+    assert list(thin.steps) == sorted(thin.steps)
+    assert {137, 801} <= set(thin.steps)
+    assert max(thin.values) == 9.5
+    assert min(thin.values) == -9.5
+    assert store.metric_series(run.id, "loss", max_points=5000) == store.metric_series(
+        run.id, "loss"
+    )  # a series that fits comes back whole

@@ -185,12 +185,20 @@ def metrics(
     ref: Annotated[str, typer.Argument(help="run/ULID")],
     key: Annotated[str | None, typer.Argument(help="One metric: print every point.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    max_points: Annotated[
+        int | None,
+        typer.Option(
+            "--max-points", min=1, help="At most N points per key, shape and extremes kept."
+        ),
+    ] = None,
 ) -> None:
     """Show a run's metrics: a summary per key, or every point of one KEY."""
     from lineal.tracking.search import metric_points
 
     with open_client() as client:
-        series = metric_points(client, ref, key)
+        # The summary table counts every point: only listed points are thinned.
+        thin = max_points if key is not None or as_json else None
+        series = metric_points(client, ref, key, max_points=thin)
     if as_json:
         sys.stdout.write(_series_json(series))
         return

@@ -145,3 +145,39 @@ def value_at(series: Series | None, step: int) -> float | None:
     if index >= 0 and series.steps[index] == step:
         return float(series.values[index])
     return None
+
+
+def downsample(series: Series, max_points: int) -> Series:
+    """At most ``max_points`` of the series' points, keeping its shape and extremes: the points
+    are cut into ``max_points // 2`` runs of consecutive points, and each run gives its lowest
+    and its highest value (NaN counts as neither), in step order; the first and last points
+    always stay. A series that fits is returned as it is."""
+    n = len(series.steps)
+    if max_points < 1:
+        raise InvalidInput(f"bad max_points {max_points}: expected 1 or more")
+    if n <= max_points:
+        return series
+    values = series.values
+    if max_points < 4:
+        chosen = [0, n - 1][-max_points:] if max_points < 3 else [0, n // 2, n - 1]
+    else:
+        buckets = (max_points - 2) // 2
+        size = (n - 2) / buckets
+        chosen = [0]
+        for b in range(buckets):
+            lo, hi = 1 + int(b * size), 1 + int((b + 1) * size)
+            finite = [i for i in range(lo, hi) if values[i] == values[i]]  # not NaN
+            if not finite:
+                chosen.append(lo)
+                continue
+            low = min(finite, key=values.__getitem__)
+            high = max(finite, key=values.__getitem__)
+            chosen.extend(sorted({low, high}))
+        chosen.append(n - 1)
+    return Series(
+        series.key,
+        array("q", (series.steps[i] for i in chosen)),
+        array("d", (values[i] for i in chosen)),
+        array("d", (series.times[i] for i in chosen)),
+        ordered=series.ordered,
+    )

@@ -242,8 +242,11 @@ class Store(Protocol):
     ) -> RunMatches:
         """The runs a parsed filter matches (None: all), newest first, crashed shown so."""
 
-    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
-        """Every logged point of a run's metrics (or of one key), joined across batches."""
+    def metric_series(
+        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+    ) -> dict[str, Series]:
+        """Every logged point of a run's metrics (or of one key), joined across batches; with
+        ``max_points``, at most that many per key, extremes kept (model.series.downsample)."""
 
     def crashed_runs(self) -> list[str]:
         """Ids of runs recorded as running whose process has died (see store.liveness)."""

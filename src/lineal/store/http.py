@@ -285,8 +285,10 @@ class HttpStore(SpooledWrites):
     ) -> RunMatches:
         return self._call("search_runs", expr=expr, limit=limit, with_meta=with_meta)
 
-    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
-        return self._call("metric_series", run_id=run_id, key=key)
+    def metric_series(
+        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+    ) -> dict[str, Series]:
+        return self._call("metric_series", run_id=run_id, key=key, max_points=max_points)
 
     def crashed_runs(self) -> list[str]:
         return self._call("crashed_runs")

@@ -124,7 +124,7 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         "POST",
         (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
     ),
-    "metric_series": ("GET", (_req("run_id"), _opt("key"))),
+    "metric_series": ("GET", (_req("run_id"), _opt("key"), _opt("max_points", "limit"))),
     "crashed_runs": ("GET", ()),
     "finished_runs_tagged": ("GET", (_req("key"), _req("value"), _req("without"))),
     "tag_values_beside": ("GET", (_req("key"), _req("where_key"), _req("where_value"))),

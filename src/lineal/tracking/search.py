@@ -29,12 +29,15 @@ def effective_status(repo: Lineal, run: Run) -> str:
     return run.status
 
 
-def metric_points(repo: Lineal, ref: str, key: str | None = None) -> dict[str, Series]:
-    """Every logged point of ``ref``'s metrics (or of one ``key``), by key."""
+def metric_points(
+    repo: Lineal, ref: str, key: str | None = None, *, max_points: int | None = None
+) -> dict[str, Series]:
+    """Every logged point of ``ref``'s metrics (or of one ``key``), by key; ``max_points``: at
+    most that many per key, the shape and extremes kept (for a chart)."""
     run = repo.resolve(ref)
     if not isinstance(run, Run):
         raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
-    found = repo.store.metric_series(run.id, key)
+    found = repo.store.metric_series(run.id, key, max_points=max_points)
     if key is not None and key not in found:
         known = ", ".join(sorted(run.metrics)) or "none"
         raise NotFound(f"{run.ref} has no metric {key!r}", hint=f"its metrics: {known}")

@@ -202,11 +202,17 @@ class SqlReads:
                 self.sql(), expr, crashed=self.crashed_runs(), limit=limit, with_meta=with_meta
             )
 
-    def metric_series(self, run_id: str, key: str | None = None) -> dict[str, Series]:
+    def metric_series(
+        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+    ) -> dict[str, Series]:
+        from lineal.model.series import downsample
         from lineal.store.sql import run_queries
 
         with self._lock:
-            return run_queries.metric_series(self.sql(), run_id, key)
+            found = run_queries.metric_series(self.sql(), run_id, key)
+        if max_points is None:
+            return found
+        return {name: downsample(one, max_points) for name, one in found.items()}
 
     def crashed_runs(self) -> list[str]:
         from lineal.store.sql import run_queries
