@@ -8,6 +8,7 @@ refused where they are read.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +95,10 @@ def _damage(db: Path, how: str) -> None:
     db.write_bytes(bytes(data))
 
 
+@pytest.mark.skipif(
+    os.environ.get("LINEAL_TEST_STORE") == "server",
+    reason="damages the local SQLite file a workspace on a server does not have",
+)
 @pytest.mark.parametrize("how", ["not-a-database", "malformed"])
 def test_a_damaged_database_says_so_and_how_to_recover(ws: Path, lineal_cli: Cli, how: str) -> None:
     with Lineal.open(path=ws) as repo:
