@@ -18,7 +18,7 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
-from lineal.store.sql.reads import RECORD_COLUMNS, SqlReads
+from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from lineal.model.ops import Op
     from lineal.store.batches import Batch
     from lineal.store.sql import projections
-
-
-_HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 
 
 class _Txn:
@@ -94,7 +91,7 @@ class SqlStore(SqlReads, Submits):
     def _begin_append(self) -> tuple[Any, ...] | None:
         """Start a write transaction as _begin_write does; return the chain head's row."""
         self._begin_write()
-        return self.sql().one(_HEAD)
+        return self.sql().one(HEAD)
 
     def _settle(self, *, failed: bool = False) -> None:
         """Have every statement sent so far run, raising the first error (unless ``failed``:

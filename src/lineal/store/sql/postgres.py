@@ -14,8 +14,9 @@ from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.model.masking import mask_url, split_password
 from lineal.store import credentials
-from lineal.store.sql.base import _HEAD, SqlStore
+from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import POSTGRES_TYPES
+from lineal.store.sql.reads import HEAD
 
 #: The advisory lock key that serialises appends (any constant unique to lineal).
 HEAD_LOCK = 0x6C696E65616C  # "lineal"
@@ -187,7 +188,7 @@ class PostgresStore(SqlStore):
         self._pipe = self._pipeline.__enter__()
         self._conn.execute("BEGIN")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
-        return self._sql.one(_HEAD)
+        return self._sql.one(HEAD)
 
     def _settle(self, *, failed: bool = False) -> None:
         if self._pipeline is None:

@@ -240,13 +240,6 @@ def names(db: Sql, kind: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def version_digests(db: Sql, kind: str, name: str) -> list[str]:
-    rows = db.all(
-        "SELECT digest FROM versions WHERE kind = ? AND name = ? ORDER BY version", (kind, name)
-    )
-    return [row[0] for row in rows]
-
-
 def artifacts_of_kind(db: Sql, kind: str | None) -> list[Artifact]:
     """Every artifact node (of ``kind``) in recording order, named ones with their version."""
     if kind is None:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from lineal.store.sql.projections import Sql
 
 
+#: The chain head: the last record's seq and hash.
+HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 #: The ledger's columns, in Record's field order.
 RECORD_COLUMNS = "seq, time, author, op, payload_digest, hash, payload"
 COMMIT_COLUMNS = (
@@ -54,20 +56,13 @@ class SqlReads:
 
     _lock: threading.RLock
 
-    def sql(self) -> Sql:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the store this is mixed into provides them
 
-    def lenient(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _begin_read(self) -> None:
-        raise NotImplementedError
-
-    def _end(self, *, commit: bool) -> None:
-        raise NotImplementedError
-
-    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        raise NotImplementedError
+        def sql(self) -> Sql: ...
+        def lenient(self) -> AbstractContextManager[None]: ...
+        def _begin_read(self) -> None: ...
+        def _end(self, *, commit: bool) -> None: ...
+        def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]: ...
 
     # -- artifacts and references -------------------------------------------------------
     def resolve(self, ref: Ref) -> Artifact | Run:
@@ -237,7 +232,7 @@ class SqlReads:
     # -- reading -------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
         with self._lock:
-            row = self.sql().one("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            row = self.sql().one(HEAD)
             return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def records(

@@ -26,14 +26,11 @@ class Submits:
 
     _txn: Any
 
-    def sql(self) -> Sql:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the store this is mixed into provides them
 
-    def atomic(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _append_encoded(self, batch: Sequence[tuple[Op, bytes]]) -> list[Record]:
-        raise NotImplementedError
+        def sql(self) -> Sql: ...
+        def atomic(self) -> AbstractContextManager[None]: ...
+        def _append_encoded(self, batch: Sequence[tuple[Op, bytes]]) -> list[Record]: ...
 
     def submit(self, body: bytes) -> Receipt:
         from lineal.model.ops import op_from_payload
