@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lineal.errors import Conflict, InvalidInput, PermissionDenied, StoreUnavailable
 from lineal.ledger.chain import Record
@@ -173,7 +173,9 @@ class SpooledWrites:
         if stack:
             stack[-1].extend(done)
         elif done:
-            receipt = self._put([op for op, _ in done], signer)
+            # Each payload was encoded once, when its op was appended: sent as it is.
+            records = [(op.OP, cast(bytes, record.payload)) for op, record in done]
+            receipt = self._put(records, signer)
             for n, (_, record) in enumerate(done):  # the block's records, as stored
                 seq, (time, hash_) = 0, (record.time, "")  # spooled: numbered later
                 if receipt is not None:
@@ -191,20 +193,21 @@ class SpooledWrites:
         signer = self._signer()
         stack: list[list[tuple[Op, Record]]] | None = getattr(self._local, "stack", None)
         now = canonical.format_time(datetime.now(UTC))
+        payloads = [op.encode() for op in batch]  # once: a metrics batch may be megabytes
         stamps: list[Any] = [(0, now, "")] * len(batch)
         if stack and batch:  # refused here, or numbered as the block's batch will be
             tried = self._trial([op for level in stack for op, _ in level] + batch, signer)
             if tried is not None:
                 stamps = tried["records"][-len(batch) :]
-        receipt = self._put(batch, signer) if batch and not stack else None
+        pairs = [(op.OP, payload) for op, payload in zip(batch, payloads, strict=True)]
+        receipt = self._put(pairs, signer) if batch and not stack else None
         if receipt is not None:
             first = receipt["first_seq"]
             stamps = [(first + n, *one) for n, one in enumerate(receipt["records"])]
         written = [
             Record(seq=seq, time=time, author=signer.name, op=op.OP,
                    payload_digest=digest_bytes(payload), hash=hash_, payload=payload)
-            for op, (seq, time, hash_) in zip(batch, stamps, strict=True)
-            for payload in (op.encode(),)
+            for op, payload, (seq, time, hash_) in zip(batch, payloads, stamps, strict=True)
         ]  # fmt: skip
         if stack:
             stack[-1].extend(zip(batch, written, strict=True))
@@ -238,13 +241,13 @@ class SpooledWrites:
             self._local.untried = True  # not again until this block ends
             return None
 
-    def _put(self, ops: list[Op], signer: Signer) -> dict[str, Any] | None:
-        """Spool one batch; wait for the server's answer unless it is away: the receipt, the
-        refusal raised, or None (spooled, to be sent later)."""
+    def _put(self, records: list[tuple[str, bytes]], signer: Signer) -> dict[str, Any] | None:
+        """Spool one batch of ``(op, canonical payload)`` records; wait for the server's answer
+        unless it is away: the receipt, the refusal raised, or None (spooled, sent later)."""
         from lineal.store import wire
 
         spool = self._ensure_spool()
-        digest = spool.put(ops, agent=signer.name, signer=signer)
+        digest = spool.put(records, agent=signer.name, signer=signer)
         drainer = self._drainer
         assert drainer is not None  # noqa: S101 - made with the spool
         wait = write_wait()
