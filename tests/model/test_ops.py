@@ -21,6 +21,8 @@ from lineal.model.entities import EDGE_KINDS, Agent, Artifact, Edge, Run
 from lineal.model.ops import (
     OPS,
     AgentRegister,
+    AgentRevoke,
+    AgentRotate,
     AliasSet,
     ArtifactRecord,
     EdgeRecord,
@@ -48,6 +50,8 @@ PACKED = Series("loss", array("q", [1]), array("d", [0.5]), array("d", [1.0])).p
 
 SAMPLES: list[Op] = [
     AgentRegister(name="alice@example.com", public_key=KEY),
+    AgentRotate(name="alice", previous=KEY, public_key="1e" * 32, certificate="ab" * 64),
+    AgentRevoke(name="alice", public_key=KEY, reason="laptop stolen"),
     ArtifactRecord(kind="dataset", digest=D1),
     ArtifactRecord(
         kind="dataset",
@@ -436,3 +440,35 @@ def test_a_series_known_ordered_stays_so_only_while_it_is() -> None:
     unknown.extend(_ordered("loss", [3]))
     with pytest.raises(InvalidInput, match="steps go back"):
         MetricsBatch(run=run, series=(unknown,))
+
+
+@pytest.mark.parametrize(
+    ("changes", "what"),
+    [
+        ({"public_key": KEY}, "needs a new key"),
+        ({"certificate": "ab" * 63}, "bad rotation certificate"),
+        ({"certificate": "AB" * 64}, "bad rotation certificate"),
+        ({"previous": "xy"}, "bad public key"),
+        ({"name": "bad name"}, "agent name"),
+    ],
+)
+def test_a_rotation_checks_its_fields(changes: dict[str, str], what: str) -> None:
+    fields = {"name": "alice", "previous": KEY, "public_key": "1e" * 32, "certificate": "ab" * 64}
+    with pytest.raises(InvalidInput, match=what):
+        AgentRotate(**{**fields, **changes})
+
+
+def test_a_revocation_needs_a_reason() -> None:
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        AgentRevoke(name="alice", public_key=KEY, reason=" ")
+
+
+def test_the_rotation_message_is_kept_apart_from_every_other_signed_message() -> None:
+    from lineal.ledger.chain import batch_message, commit_message
+    from lineal.model.agent_ops import rotation_message
+
+    message = rotation_message("alice", KEY, "1e" * 32)
+    assert message.startswith(b"lineal-agent-rotate/1\n")
+    for other in (commit_message(1, KEY), commit_message(1, KEY, 0), batch_message(D1)):
+        assert not other.startswith(b"lineal-agent-rotate")
+    assert rotation_message("bob", KEY, "1e" * 32) != message

@@ -208,13 +208,20 @@ class Run:
         return f"run/{self.id}"
 
 
+#: How an agent's key stops signing: not (None), rotated to a new key, or revoked.
+KEY_ENDINGS = (None, "rotated", "revoked")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Agent:
     """A person or service account that signs what it writes."""
 
     name: str
     public_key: str  # raw ed25519 public key, 64 hex characters
-    seq: int | None = None
+    seq: int | None = None  # the record that gave the agent this key
+    until_seq: int | None = None  # the record that ended it (the last it may sign), if any
+    ended: str | None = None  # how: 'rotated' or 'revoked'
+    reason: str | None = None  # why it was revoked
 
     def __post_init__(self) -> None:
         check_agent_name(self.name)
@@ -222,6 +229,11 @@ class Agent:
             r"[0-9a-f]{64}", self.public_key
         ):
             raise InvalidInput("bad public key: expected 64 hex characters (raw ed25519)")
+        if self.ended not in KEY_ENDINGS or (self.ended is None) != (self.until_seq is None):
+            raise InvalidInput(
+                f"bad key ending {self.ended!r} at {self.until_seq!r}: expected none, or "
+                f"one of {', '.join(e for e in KEY_ENDINGS if e)} with the seq that ended it"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

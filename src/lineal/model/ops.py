@@ -8,94 +8,35 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from lineal.errors import InvalidInput
-from lineal.model import canonical
+from lineal.model.agent_ops import AgentRegister, AgentRevoke, AgentRotate
 from lineal.model.canonical import parse_time
 from lineal.model.digests import check_digest
 from lineal.model.entities import (
     RUN_STATUSES,
-    Agent,
     Edge,
     check_kind,
     check_name,
     check_run_id,
     node_type,
 )
+from lineal.model.op_base import Op
+from lineal.model.op_base import check_mapping as _check_mapping
+from lineal.model.op_base import check_optional_str as _check_optional_str
+from lineal.model.op_base import check_reason as _check_reason
 from lineal.model.series import Series, pack_column
+
+__all__ = [  # the agent ops and the base live beside, and are reached through here too
+    "OPS", "AgentRegister", "AgentRevoke", "AgentRotate", "AliasSet", "ArtifactRecord",
+    "EdgeRecord", "MetricsBatch", "ModelApprove", "ModelPromote", "Op", "Redact", "RunFinish",
+    "RunParams", "RunStart", "TagSet", "check_alias", "op_from_payload",
+]  # fmt: skip
 
 _METRIC_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,249}")
 _TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,127}")
-
-
-def _check_mapping(value: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise InvalidInput(f"{what} must be an object with string keys, not {value!r}")
-    return value
-
-
-def _check_optional_str(value: object, what: str) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, not {value!r}")
-
-
-class Op:
-    """Base of every op payload. Subclasses are frozen keyword-only dataclasses."""
-
-    __slots__ = ()  # so the slotted subclasses really have no per-instance __dict__
-
-    OP: ClassVar[str]
-    #: whether a ``redact`` may erase this op's payload (only leaves of the graph: nothing
-    #: later in the ledger depends on them, so replay without them stays whole).
-    REDACTABLE: ClassVar[bool] = False
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON-shaped payload the ledger stores (canonically encoded by the store)."""
-        names = _FIELD_NAMES.get(type(self))
-        if names is None:
-            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
-        return {name: _plain(getattr(self, name)) for name in names}
-
-    def encode(self) -> bytes:
-        """The payload's canonical bytes (what the ledger stores and the chain digests)."""
-        return canonical.encode(self.payload())
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        """Build and validate the op from a decoded payload; unknown or missing keys fail."""
-        _check_mapping(payload, f"{cls.OP} payload")
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        if extra := set(payload) - names:
-            raise InvalidInput(f"{cls.OP} payload has unknown keys: {', '.join(sorted(extra))}")
-        try:
-            return cls(**payload)
-        except TypeError as exc:
-            raise InvalidInput(f"{cls.OP} payload is incomplete: {exc}") from exc
-
-
-_FIELD_NAMES: dict[type[Op], tuple[str, ...]] = {}
-
-
-def _plain(value: Any) -> Any:
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentRegister(Op):
-    OP: ClassVar[str] = "agent.register"
-    name: str
-    public_key: str
-
-    def __post_init__(self) -> None:
-        Agent(name=self.name, public_key=self.public_key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,11 +245,6 @@ def check_alias(alias: object) -> str:
     return alias
 
 
-def _check_reason(reason: object, what: str) -> None:
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput(f"{what} needs a reason", hint="pass --reason TEXT")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelPromote(Op):
     """Move ``model/NAME:ALIAS`` through the registry: why, and every policy check's outcome."""
@@ -376,6 +312,8 @@ OPS: dict[str, type[Op]] = {
     cls.OP: cls
     for cls in (
         AgentRegister,
+        AgentRotate,
+        AgentRevoke,
         ArtifactRecord,
         EdgeRecord,
         RunStart,
