@@ -2,7 +2,7 @@ CREATE TABLE agents (
     name TEXT NOT NULL,
     public_key TEXT NOT NULL,
     key_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq INTEGER NOT NULL, until_seq INTEGER, ended TEXT, reason TEXT,
     PRIMARY KEY (name, public_key)
 );
 CREATE TABLE aliases (

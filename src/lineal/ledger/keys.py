@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,40 @@ def load_signer(directory: Path, name: str) -> Signer:
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidInput(f"{path} does not hold an ed25519 private key")
     return Signer(name, key)
+
+
+def retired_path(directory: Path, name: str, retired_key_id: str) -> Path:
+    """Where a key rotated away is kept: ``retired/NAME-KEYID.ed25519`` (out of the way of
+    the agent's current key, never deleted: what it signed before stays its own)."""
+    return directory / "retired" / f"{check_agent_name(name)}-{retired_key_id}.ed25519"
+
+
+def replace_signer(directory: Path, old: Signer, new: Signer) -> tuple[Path, Callable[[], None]]:
+    """Move ``old``'s key file to retired/ and write ``new`` where it was; return where ``old``
+    went and a function that puts things back as they were. Both private keys are on disk at
+    every moment, so a crash halfway loses neither."""
+    current = key_path(directory, old.name)
+    if stored_public_key(directory, old.name) != old.public_key:
+        raise InvalidInput(
+            f"{current} does not hold agent {old.name!r}'s key {old.key_id}",
+            hint="write as the agent whose key is there, or restore its key file",
+        )
+    retired = retired_path(directory, old.name, old.key_id)
+    retired.parent.mkdir(mode=0o700, exist_ok=True)
+    current.replace(retired)
+    if current.with_suffix(".pub").exists():
+        current.with_suffix(".pub").replace(retired.with_suffix(".pub"))
+
+    def undo() -> None:
+        current.unlink(missing_ok=True)
+        current.with_suffix(".pub").unlink(missing_ok=True)
+        retired.replace(current)
+        if retired.with_suffix(".pub").exists():
+            retired.with_suffix(".pub").replace(current.with_suffix(".pub"))
+
+    try:
+        save_signer(directory, new)
+    except BaseException:
+        undo()
+        raise
+    return retired, undo

@@ -6,10 +6,10 @@ Works on rows streamed from any store; never writes, never trusts a projection.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from lineal.ledger.agent_keys import KEY_OPS, KeyHistory, KeySpan
 from lineal.ledger.chain import (
     GENESIS,
     Commit,
@@ -18,7 +18,7 @@ from lineal.ledger.chain import (
     commit_message,
     record_hash,
 )
-from lineal.ledger.keys import key_id, verify_signature
+from lineal.ledger.keys import verify_signature
 
 #: One stored record as a tuple, in this column order (the fast path reads rows, not objects).
 RecordRow = tuple[int, str, str, str, str, str, bytes | None]
@@ -41,42 +41,7 @@ class ChainStats:
     commits: int = 0
     redacted: int = 0
     head: str = GENESIS
-    agents: dict[str, set[str]] = field(default_factory=dict)
-
-
-class _Agents:
-    """Which keys each agent may sign with, as the walk reaches each commit.
-
-    A name's first key is trusted when registered (by itself or by another agent). A further
-    key for a name that has keys is only trusted once a commit signed with one of that name's
-    existing keys carries it: otherwise anyone could sign as someone else.
-    """
-
-    __slots__ = ("keys", "pending")
-
-    def __init__(self) -> None:
-        self.keys: dict[str, set[str]] = {}
-        self.pending: list[tuple[int, str, str]] = []
-
-    def register(self, seq: int, data: bytes) -> Problem | None:
-        try:
-            body = json.loads(data)
-            name, key = str(body["name"]), str(body["public_key"])
-        except (ValueError, KeyError, TypeError):
-            return Problem(seq, "agent.register payload is malformed")
-        if self.keys.get(name):
-            self.pending.append((seq, name, key))
-        else:
-            self.keys[name] = {key}
-        return None
-
-    def close_commit(self, commit: Commit) -> Problem | None:
-        for seq, name, key in self.pending:
-            if name != commit.author:
-                return Problem(seq, f"adds a key to agent {name!r} without {name!r}'s signature")
-            self.keys[name].add(key)
-        self.pending.clear()
-        return None
+    agents: dict[str, dict[str, KeySpan]] = field(default_factory=dict)
 
 
 def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of damage
@@ -94,8 +59,8 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
     expected = 1
     commit_iter: Iterator[Commit] = iter(commits)
     commit = next(commit_iter, None)
-    agents = _Agents()
-    stats.agents = agents.keys
+    agents = KeyHistory()
+    stats.agents = agents.held
     # A payload missing without a redaction is reported unless a damaged `redact` record
     # (the real first damage, since it is what failed to name it) is found first.
     missing: int | None = None
@@ -128,7 +93,8 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
             if "sha256:" + sha256(data).hexdigest() != payload_digest:
                 problem = Problem(seq, "payload does not match its digest")
                 break
-            if op == "agent.register" and (problem := agents.register(seq, data)):
+            if op in KEY_OPS and (wrong := agents.apply(seq, author, op, data)):
+                problem = Problem(seq, wrong)
                 break
         if commit is None:
             problem = Problem(seq, "record is not covered by any signed commit")
@@ -145,9 +111,9 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
         if commit.batch is not None:
             batch.append((op, payload_digest))
         if commit.last_seq == seq:
-            problem = _check_commit(commit, stored_hash, agents.keys, chained, batch) or (
-                agents.close_commit(commit)
-            )
+            problem = _check_commit(commit, stored_hash, agents, chained, batch)
+            if problem is None and (added := agents.close_commit(commit.author)):
+                problem = Problem(*added)
             batch = []
             if problem:
                 break
@@ -183,7 +149,7 @@ class _Chained:
 def _check_commit(
     commit: Commit,
     stored_hash: str,
-    agents: dict[str, set[str]],
+    agents: KeyHistory,
     chained: _Chained,
     batch: list[tuple[str, str]],
 ) -> Problem | None:
@@ -194,9 +160,10 @@ def _check_commit(
     seq = commit.last_seq
     if commit.last_hash != stored_hash:
         return Problem(seq, "commit does not match the record it closes")
-    keys = [k for k in agents.get(commit.author, ()) if key_id(k) == commit.key_id]
-    if not keys:
-        return Problem(seq, f"commit signed by a key agent {commit.author!r} never registered")
+    first = chained.previous + 1
+    keys = _signing_keys(agents, commit.author, commit.key_id, (first, seq), "commit by")
+    if isinstance(keys, Problem):
+        return keys
     if commit.batch is None:
         return _chain_signed(seq, stored_hash, keys, commit.sig, commit.author, chained)
     message = batch_message(batch_digest(commit.author, commit.batch, batch))
@@ -207,10 +174,23 @@ def _check_commit(
             "records were altered after the agent signed them",
         )
     server = commit.server or ""
-    server_keys = [k for k in agents.get(server, ()) if key_id(k) == commit.server_key_id]
-    if not server_keys:
-        return Problem(seq, f"batch appended under a key server {server!r} never registered")
+    kid = commit.server_key_id or ""
+    server_keys = _signing_keys(agents, server, kid, (first, seq), "batch appended by server")
+    if isinstance(server_keys, Problem):
+        return server_keys
     return _chain_signed(seq, stored_hash, server_keys, commit.server_sig or "", server, chained)
+
+
+def _signing_keys(
+    agents: KeyHistory, name: str, kid: str, covered: tuple[int, int], what: str
+) -> list[str] | Problem:
+    """The keys with id ``kid`` that ``name`` held when it signed records ``covered``."""
+    keys = agents.signing_keys(name, kid, *covered)
+    if isinstance(keys, tuple):
+        return Problem(keys[0], f"{what} {name!r} {keys[1]}")
+    if not keys:
+        return Problem(covered[1], f"{what} {name!r} signed with a key {name!r} never registered")
+    return keys
 
 
 def _chain_signed(

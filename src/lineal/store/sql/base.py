@@ -252,10 +252,17 @@ class SqlStore(SqlReads, Submits):
             txn.flushed = len(txn.pending)
 
     def _finish(self, txn: _Txn) -> None:
+        from lineal.store.sql.project_agent_keys import check_signing_key
+
         self._flush(txn)
         if txn.head_seq == txn.start_seq:
             return  # nothing appended, nothing to sign
         signer = txn.signer
+        # Whoever signs must hold the key as of the end of what it signs (a rotated-away or
+        # revoked key signs nothing after its end): the client of a batch, and this store.
+        check_signing_key(self.sql(), txn.author, txn.key, txn.head_seq)
+        if txn.batch is not None:
+            check_signing_key(self.sql(), signer.name, signer.public_key, txn.head_seq)
         # A transaction starts at the ledger's head, the previous commit's end.
         chained = signer.sign(commit_message(txn.head_seq, txn.head_hash, txn.start_seq))
         if txn.batch is None:

@@ -1,5 +1,5 @@
-"""Which key vouches for a batch a client signed: one the ledger holds for its agent, or the
-first key the batch itself registers for a new agent.
+"""Which key vouches for a batch a client signed: one its agent holds in the ledger now (not
+rotated away, not revoked), or the first key the batch itself registers for a new agent.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from lineal.errors import PermissionDenied
 from lineal.ledger.chain import batch_message
 from lineal.ledger.keys import key_id, verify_signature
+from lineal.store.sql.project_agent_keys import check_signing_key
 
 if TYPE_CHECKING:
     from lineal.store.batches import Batch
@@ -32,6 +33,8 @@ def batch_key(db: Sql, batch: Batch) -> str:
             hint=f"register the agent first (`lineal agent add {batch.agent}`), or sign with "
             "one of its registered keys",
         )
+    if rows:  # a key the store holds for the agent: it must hold it still
+        check_signing_key(db, batch.agent, found[0], None)
     message = batch_message(batch.signed_digest())
     if not verify_signature(found[0], message, batch.sig or ""):
         raise PermissionDenied(

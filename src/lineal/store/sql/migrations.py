@@ -140,7 +140,7 @@ PROJECTIONS = _BEFORE_ARTIFACTS + _ARTIFACTS_BY_DIGEST + _AFTER_ARTIFACTS
 
 #: Every projection table with the columns `verify` compares, in a stable order.
 PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
-    "agents": ("name", "public_key", "key_id", "seq"),
+    "agents": ("name", "public_key", "key_id", "seq", "until_seq", "ended", "reason"),
     "artifacts": ("node", "digest", "kind", "name", "size", "uri", "meta", "seq"),
     "versions": ("kind", "name", "version", "digest", "seq"),
     "runs": (
@@ -249,8 +249,8 @@ _NODE_ARTIFACTS = """CREATE TABLE artifacts (
 CREATE INDEX artifacts_digest ON artifacts (digest);
 """
 
-#: Every projection table's schema as it stands now (verify's replay, migration 4's rebuild).
-ALL_PROJECTIONS = (
+#: The projection tables as migration 4 rebuilt them.
+_PROJECTIONS_AT_4 = (
     _BEFORE_ARTIFACTS
     + _NODE_ARTIFACTS
     + _AFTER_ARTIFACTS
@@ -259,11 +259,24 @@ ALL_PROJECTIONS = (
     + LINEAGE_IDS
 )
 
+# Keys rotate and are revoked (migration 6): each agents row is one key an agent held, from
+# the record that gave it (seq) to the one that ended it (until_seq, the last record it may
+# sign), with how it ended ('rotated', 'revoked') and why. Stores from before hold no rotation
+# or revocation, so the new columns start empty and nothing is replayed.
+KEY_SPANS = """
+ALTER TABLE agents ADD COLUMN until_seq {int};
+ALTER TABLE agents ADD COLUMN ended TEXT;
+ALTER TABLE agents ADD COLUMN reason TEXT;
+"""
+
+#: Every projection table's schema as it stands now (verify's replay).
+ALL_PROJECTIONS = _PROJECTIONS_AT_4 + KEY_SPANS
+
 _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
     "edges", "aliases", "tags", "redactions", "promotions", "approvals", "node_ids",
 )  # fmt: skip
-_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + ALL_PROJECTIONS
+_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + _PROJECTIONS_AT_4
 
 # A batch a client signed and a server appended: its id and the server's own signature on the
 # commit (the client's is ``sig``; see lineal.ledger.chain.Commit). Part of the ledger's
@@ -287,6 +300,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
     (4, "named versions are lineage nodes of their own", _REBUILT),
     (5, "batches clients sign and a server appends", _BATCHES),
+    (6, "agent keys held over seq ranges: rotation and revocation", KEY_SPANS),
 )
 
 #: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.

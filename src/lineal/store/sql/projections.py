@@ -16,6 +16,8 @@ from lineal.model.entities import artifact_node
 from lineal.model.ops import (
     OPS,
     AgentRegister,
+    AgentRevoke,
+    AgentRotate,
     AliasSet,
     ArtifactRecord,
     EdgeRecord,
@@ -29,7 +31,7 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store.sql import project_edges, project_registry, project_runs
+from lineal.store.sql import project_agent_keys, project_edges, project_registry, project_runs
 from lineal.store.sql.project_runs import json_text
 
 
@@ -330,6 +332,8 @@ _SET_BASED: dict[type[Op], Any] = {
 
 _HANDLERS: dict[type[Op], Any] = {
     AgentRegister: _agent_register,
+    AgentRotate: project_agent_keys.agent_rotate,
+    AgentRevoke: project_agent_keys.agent_revoke,
     ArtifactRecord: _artifact_record,
     EdgeRecord: project_edges.edge_record,
     RunStart: project_runs.run_start,

@@ -287,8 +287,14 @@ class SqlReads:
 
     def agents(self) -> list[Agent]:
         with self._lock:
-            rows = self.sql().all("SELECT name, public_key, seq FROM agents ORDER BY seq")
-        return [Agent(name=n, public_key=k, seq=s) for n, k, s in rows]
+            rows = self.sql().all(
+                "SELECT name, public_key, seq, until_seq, ended, reason FROM agents "
+                "ORDER BY seq, name"
+            )
+        return [
+            Agent(name=n, public_key=k, seq=s, until_seq=u, ended=e, reason=r)
+            for n, k, s, u, e, r in rows
+        ]
 
     # -- verify --------------------------------------------------------------------------
     def verify(self) -> VerifyReport:

@@ -1,0 +1,134 @@
+"""Records forged by writing straight into the database (as a server's operator could) are
+named by verify: a record signed with a key its author does not hold then (another agent's,
+one rotated away, one revoked), a changed author, a rotation its old key did not certify.
+
+Edits SQL rows behind the store's back: runs on the SQL backends of ``store_uri`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lineal.ledger.chain import commit_message, record_hash
+from lineal.ledger.keys import Signer
+from lineal.model.agent_ops import AgentRevoke, AgentRotate, rotation_message
+from lineal.model.digests import digest_bytes
+from lineal.model.ops import AgentRegister, ArtifactRecord, Op
+from lineal.store.sql.base import SqlStore
+
+pytestmark = pytest.mark.sql
+
+T = "2026-01-01T00:00:00.000000Z"
+
+
+def _artifact(label: str) -> ArtifactRecord:
+    return ArtifactRecord(kind="dataset", digest=digest_bytes(label.encode()), name=label)
+
+
+def _rotation(old: Signer, new: Signer, *, certifier: Signer | None = None) -> AgentRotate:
+    message = rotation_message(old.name, old.public_key, new.public_key)
+    return AgentRotate(
+        name=old.name,
+        previous=old.public_key,
+        public_key=new.public_key,
+        certificate=(certifier or old).sign(message),
+    )
+
+
+def forge(store: SqlStore, author: str, op: Op, signer: Signer) -> int:
+    """Append a record and a commit for it with raw SQL, signed by ``signer`` for ``author``
+    and chained exactly as the store would; no projection, no check."""
+    db = store.sql()
+    head_seq, head_hash = store.head()
+    seq, payload = head_seq + 1, op.encode()
+    hashed = record_hash(head_hash, seq, T, author, op.OP, digest_bytes(payload))
+    db.execute(
+        "INSERT INTO ledger (seq, time, author, op, payload_digest, hash, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (seq, T, author, op.OP, digest_bytes(payload), hashed, payload),
+    )
+    sig = signer.sign(commit_message(seq, hashed, head_seq))
+    db.execute(
+        "INSERT INTO commits (last_seq, last_hash, author, key_id, sig) VALUES (?, ?, ?, ?, ?)",
+        (seq, hashed, author, signer.key_id, sig),
+    )
+    return seq
+
+
+def named(store: SqlStore, seq: int, what: str) -> None:
+    report = store.verify()
+    assert not report.ok
+    assert report.problem is not None
+    assert report.problem.seq == seq, report.problem
+    assert what in report.problem.what, report.problem
+
+
+def test_a_record_signed_with_another_agents_key_is_named(store: SqlStore) -> None:
+    mallory = Signer.generate("mallory")
+    store.append(AgentRegister(name="mallory", public_key=mallory.public_key))
+    seq = forge(store, "alice", _artifact("forged"), mallory)
+    named(store, seq, "never registered")
+
+
+def test_a_record_signed_with_a_rotated_away_key_is_named(store: SqlStore, signer: Signer) -> None:
+    new = Signer.generate("alice")
+    rotated = store.append(_rotation(signer, new))[0].seq
+    store.signer = new
+    store.append(_artifact("genuine"))
+    assert store.verify().ok
+    seq = forge(store, "alice", _artifact("forged"), signer)  # the old key, kept somewhere
+    named(store, seq, f"no longer held: rotated at seq {rotated}")
+
+
+def test_a_record_signed_after_revocation_is_named(store: SqlStore, signer: Signer) -> None:
+    store.append(_artifact("genuine"))
+    revoked = store.append(AgentRevoke(name="alice", public_key=signer.public_key, reason="x"))
+    seq = forge(store, "alice", _artifact("forged"), signer)
+    named(store, seq, f"revoked at seq {revoked[0].seq}")
+
+
+def test_a_rotation_not_certified_by_the_old_key_is_named(store: SqlStore, signer: Signer) -> None:
+    """Someone with the database but not alice's key gives alice a key of theirs, and signs
+    as alice with it from then on."""
+    mallory = Signer("alice", Signer.generate("mallory").private_key)
+    seq = forge(store, "alice", _rotation(signer, mallory, certifier=mallory), mallory)
+    named(store, seq, "rotation certificate does not verify")
+
+
+def _rewrite_from(store: SqlStore, seq: int, **changes: Any) -> None:
+    """Change record ``seq``'s columns and redo the hash chain from there, commits' hashes
+    included, as an operator covering their tracks would (the signatures they cannot redo)."""
+    db = store.sql()
+    for column, value in changes.items():
+        db.execute(f"UPDATE ledger SET {column} = ? WHERE seq = ?", (value, seq))
+    prev_row = db.one("SELECT hash FROM ledger WHERE seq = ?", (seq - 1,))
+    prev = prev_row[0] if prev_row else "0" * 64
+    rows = db.all(
+        "SELECT seq, time, author, op, payload_digest FROM ledger WHERE seq >= ? ORDER BY seq",
+        (seq,),
+    )
+    for at, time, author, op, digest in rows:
+        prev = record_hash(prev, at, time, author, op, digest)
+        db.execute("UPDATE ledger SET hash = ? WHERE seq = ?", (prev, at))
+        db.execute("UPDATE commits SET last_hash = ? WHERE last_seq = ?", (prev, at))
+
+
+def test_a_changed_author_is_named(store: SqlStore, signer: Signer) -> None:
+    bob = Signer.generate("bob")
+    store.append(AgentRegister(name="bob", public_key=bob.public_key))
+    seq = store.append(_artifact("alices"))[0].seq
+    store.append(_artifact("more"))
+    # The author column alone: the record's hash no longer matches.
+    store.sql().execute("UPDATE ledger SET author = 'bob' WHERE seq = ?", (seq,))
+    named(store, seq, "hash does not match")
+    # The author with the hash chain redone: the commit is alice's.
+    _rewrite_from(store, seq, author="bob")
+    named(store, seq, "written by 'bob' inside a commit by 'alice'")
+    # And the commit's author too: alice's key is not bob's.
+    store.sql().execute("UPDATE commits SET author = 'bob' WHERE last_seq = ?", (seq,))
+    named(store, seq, "never registered")
+    # With bob's key id as well: the signature is alice's, not bob's.
+    store.sql().execute("UPDATE commits SET key_id = ? WHERE last_seq = ?", (bob.key_id, seq))
+    named(store, seq, "signature does not match")
