@@ -1,5 +1,6 @@
 """The agents who sign writes in one workspace: add one (a key, its registration, a role),
-list them with their keys and roles, and show an agent's public key.
+list them with their keys and roles, show an agent's keys, rotate the key this workspace
+signs with, revoke a key.
 
 Private keys are written only into the workspace's `.lineal/keys/`; never prints.
 """
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lineal.client import Lineal
-from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lineal.ledger import keys as keystore
 from lineal.lookalikes import refuse_confusable_agent
 from lineal.model.entities import check_agent_name
@@ -22,14 +23,29 @@ class AgentKey:
     """One public key the ledger holds for an agent, from the record that registered it."""
 
     public_key: str
-    seq: int | None
+    seq: int | None  # the record that gave it
+    until_seq: int | None = None  # the record that ended it, the last it signs (None: held)
+    ended: str | None = None  # 'rotated' or 'revoked'
+    reason: str | None = None
 
     @property
     def key_id(self) -> str:
         return keystore.key_id(self.public_key)
 
+    @property
+    def current(self) -> bool:
+        return self.ended is None
+
     def as_dict(self) -> dict[str, Any]:
-        return {"public_key": self.public_key, "key_id": self.key_id, "seq": self.seq}
+        return {
+            "public_key": self.public_key,
+            "key_id": self.key_id,
+            "seq": self.seq,
+            "until_seq": self.until_seq,
+            "ended": self.ended,
+            "reason": self.reason,
+            "current": self.current,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +162,9 @@ def list_agents(repo: Lineal) -> list[AgentInfo]:
 
     registered: dict[str, list[AgentKey]] = {}
     for agent in repo.store.agents():
-        registered.setdefault(agent.name, []).append(AgentKey(agent.public_key, agent.seq))
+        registered.setdefault(agent.name, []).append(
+            AgentKey(agent.public_key, agent.seq, agent.until_seq, agent.ended, agent.reason)
+        )
     directory = None
     if repo.workspace is not None and repo.workspace.root is not None:
         directory = repo.workspace.root / "keys"
@@ -180,4 +198,126 @@ def agent_info(repo: Lineal, name: str | None = None) -> AgentInfo:
     raise NotFound(
         f"no agent {name!r} in this store",
         hint=f"`lineal agent list` shows the agents; `lineal agent add {name}` adds one",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedKey:
+    """What `lineal agent rotate` did."""
+
+    name: str
+    previous: str  # the public key rotated away
+    public_key: str  # the new one
+    seq: int
+    key_path: Path  # where the new private key is
+    retired_path: Path  # where the old one is kept
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "previous_key_id": keystore.key_id(self.previous),
+            "public_key": self.public_key,
+            "key_id": keystore.key_id(self.public_key),
+            "seq": self.seq,
+            "key_path": str(self.key_path),
+            "retired_key_path": str(self.retired_path),
+        }
+
+
+def rotate_key(repo: Lineal) -> RotatedKey:
+    """Replace the key this workspace signs with by a new one: an ``agent.rotate`` record,
+    signed by the old key and carrying its certificate of the new one; the new private key
+    takes the old one's place in `.lineal/keys/`, the old one moves to `keys/retired/`. From
+    that record on the old key signs nothing. Nothing changes when any step is refused."""
+    from lineal.ledger.keys import Signer, replace_signer
+    from lineal.model.agent_ops import AgentRotate, rotation_message
+
+    directory = _key_dir(repo)
+    old = repo.store.signer
+    if old is None:
+        raise PermissionDenied(
+            "no signing key here to rotate",
+            hint="run as an agent whose key is in .lineal/keys/ (LINEAL_AGENT=NAME)",
+        )
+    new = Signer.generate(old.name)
+    certificate = old.sign(rotation_message(old.name, old.public_key, new.public_key))
+    op = AgentRotate(
+        name=old.name, previous=old.public_key, public_key=new.public_key, certificate=certificate
+    )
+    undo = None
+    try:
+        with repo.atomic():
+            record = repo.store.append(op)[0]
+            retired, undo = replace_signer(directory, old, new)  # inside: a failure rolls back
+    except BaseException:
+        if undo is not None:  # the commit failed after the files were swapped
+            undo()
+        raise
+    repo.store.signer = new  # this process's later writes sign with the new key
+    return RotatedKey(
+        name=old.name,
+        previous=old.public_key,
+        public_key=new.public_key,
+        seq=record.seq,
+        key_path=keystore.key_path(directory, old.name),
+        retired_path=retired,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedKey:
+    """What `lineal agent revoke` did."""
+
+    name: str
+    public_key: str
+    by: str
+    seq: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "public_key": self.public_key,
+            "key_id": keystore.key_id(self.public_key),
+            "revoked_by": self.by,
+            "seq": self.seq,
+            "reason": self.reason,
+        }
+
+
+def _key_to_revoke(repo: Lineal, target: str) -> tuple[str, str]:
+    """``(agent, public key)`` for NAME (its one current key) or a KEY_ID."""
+    held = [a for a in repo.store.agents() if a.ended is None]
+    by_id = [a for a in held if keystore.key_id(a.public_key) == target]
+    by_name = [a for a in held if a.name == target]
+    if by_id and by_name:
+        raise InvalidInput(
+            f"{target!r} is both an agent and a key id",
+            hint="`lineal agent show` lists the key ids; pass the other one",
+        )
+    if len(by_id) == 1:
+        return by_id[0].name, by_id[0].public_key
+    if len(by_name) == 1:
+        return by_name[0].name, by_name[0].public_key
+    if by_name:
+        ids = ", ".join(keystore.key_id(a.public_key) for a in by_name)
+        raise InvalidInput(
+            f"agent {target!r} holds {len(by_name)} keys ({ids})", hint="name the key by its id"
+        )
+    raise NotFound(
+        f"no agent or current key {target!r} in this store",
+        hint="`lineal agent list` shows the agents; `lineal agent show NAME` their key ids",
+    )
+
+
+def revoke_key(repo: Lineal, target: str, reason: str) -> RevokedKey:
+    """Revoke a key (NAME: that agent's one current key, or a KEY_ID) with an ``agent.revoke``
+    record: nothing signed with it after that record is accepted; what it signed before
+    still verifies. An agent revokes its own keys (see lineal.ledger.agent_keys.may_revoke)."""
+    from lineal.model.agent_ops import AgentRevoke
+
+    name, public_key = _key_to_revoke(repo, target)
+    record = repo.store.append(AgentRevoke(name=name, public_key=public_key, reason=reason))[0]
+    return RevokedKey(
+        name=name, public_key=public_key, by=record.author, seq=record.seq, reason=reason
     )

@@ -77,9 +77,13 @@ def read(path: Path) -> dict[str, Any]:
 
 
 def _ledger_keys(repo: Lineal, agent: str) -> list[str]:
-    """Every public key the ledger's ``agent.register`` records give ``agent``, oldest first."""
+    """Every public key the ledger's ``agent.register`` and ``agent.rotate`` records give
+    ``agent``, oldest first."""
+    records = [
+        record for op in ("agent.register", "agent.rotate") for record in repo.store.records(op=op)
+    ]
     found: list[str] = []
-    for record in repo.store.records(op="agent.register"):
+    for record in sorted(records, key=lambda r: r.seq):
         if record.payload is None:
             continue
         with contextlib.suppress(LinealError, TypeError, KeyError, AttributeError):
