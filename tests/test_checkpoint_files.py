@@ -222,3 +222,17 @@ def test_dev_zero_is_refused_in_one_line(space: Path, lineal_cli: Cli) -> None:
     (space / "deep.json").write_text("[" * 100_000)
     lines = error_and_hint(lineal_cli("checkpoint", "--verify", "deep.json", cwd=space), "deep")
     assert "is not a lineal checkpoint" in lines[0]
+
+
+def test_a_checkpoint_signed_with_a_rotated_in_key_is_the_agents(
+    space: Path, lineal_cli: Cli
+) -> None:
+    before = lineal_cli("checkpoint", "--out", "old.json", cwd=space)
+    assert before.returncode == 0, before.stderr
+    rotated = json.loads(lineal_cli("agent", "rotate", "--json", cwd=space).stdout)
+    assert lineal_cli("checkpoint", "--out", "new.json", cwd=space).returncode == 0
+    for name, key in (("old.json", rotated["previous_key_id"]), ("new.json", rotated["key_id"])):
+        done = lineal_cli("checkpoint", "--verify", name, "--json", cwd=space)
+        assert done.returncode == 0, (name, done.stderr)
+        signed = json.loads(done.stdout)["signed_by"]
+        assert signed == {"agent": "alice", "key_id": key, "trusted": "ledger"}
