@@ -317,7 +317,8 @@ def revoke_key(repo: Lineal, target: str, reason: str) -> RevokedKey:
     from lineal.model.agent_ops import AgentRevoke
 
     name, public_key = _key_to_revoke(repo, target)
-    record = repo.store.append(AgentRevoke(name=name, public_key=public_key, reason=reason))[0]
+    with repo.atomic():  # through a server: a refusal is raised here, before anything is sent
+        record = repo.store.append(AgentRevoke(name=name, public_key=public_key, reason=reason))
     return RevokedKey(
-        name=name, public_key=public_key, by=record.author, seq=record.seq, reason=reason
+        name=name, public_key=public_key, by=record[0].author, seq=record[0].seq, reason=reason
     )
