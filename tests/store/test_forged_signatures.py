@@ -132,3 +132,13 @@ def test_a_changed_author_is_named(store: SqlStore, signer: Signer) -> None:
     # With bob's key id as well: the signature is alice's, not bob's.
     store.sql().execute("UPDATE commits SET key_id = ? WHERE last_seq = ?", (bob.key_id, seq))
     named(store, seq, "signature does not match")
+
+
+def test_a_revocation_by_another_agent_is_named(store: SqlStore, signer: Signer) -> None:
+    """bob, who may not revoke alice's key, writes the revocation into the database himself
+    (signed by his own key, so that alice's later records would look forged)."""
+    bob = Signer.generate("bob")
+    store.append(AgentRegister(name="bob", public_key=bob.public_key))
+    revoke = AgentRevoke(name="alice", public_key=signer.public_key, reason="mine now")
+    seq = forge(store, "bob", revoke, bob)
+    named(store, seq, "'bob' revoked a key of agent 'alice': only 'alice' may")
