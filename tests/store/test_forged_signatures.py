@@ -142,3 +142,40 @@ def test_a_revocation_by_another_agent_is_named(store: SqlStore, signer: Signer)
     revoke = AgentRevoke(name="alice", public_key=signer.public_key, reason="mine now")
     seq = forge(store, "bob", revoke, bob)
     named(store, seq, "'bob' revoked a key of agent 'alice': only 'alice' may")
+
+
+def test_a_replayed_client_batch_is_named(store: SqlStore, signer: Signer) -> None:
+    """The operator of a server (alice's store here, appending bob's signed batches) appends a
+    batch bob signed once a second time, chained and countersigned with the server's key."""
+    from lineal.model.ops import TagSet
+    from lineal.store.batches import encode_batch
+
+    bob = Signer.generate("bob")
+    ops = [
+        AgentRegister(name="bob", public_key=bob.public_key),
+        TagSet(target="agent/bob", key="team", value="perception"),
+    ]
+    store.submit(encode_batch("bob", ops, "b-1", signer=bob))
+    assert store.verify().ok
+    db = store.sql()
+    (_, _, author, key, sig, batch, server, server_key, _) = (
+        db.one("SELECT * FROM commits WHERE batch = 'b-1'") or ()
+    )
+    db.execute("DROP INDEX commits_batch")
+    head_seq, hashed = store.head()
+    seq = head_seq
+    for op in ops:  # the same records again: bob's signature over them holds
+        seq, payload = seq + 1, op.encode()
+        hashed = record_hash(hashed, seq, T, "bob", op.OP, digest_bytes(payload))
+        db.execute(
+            "INSERT INTO ledger (seq, time, author, op, payload_digest, hash, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, T, "bob", op.OP, digest_bytes(payload), hashed, payload),
+        )
+    db.execute(
+        "INSERT INTO commits (last_seq, last_hash, author, key_id, sig, batch, server, "
+        "server_key_id, server_sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, hashed, author, key, sig, batch, server, server_key,
+         signer.sign(commit_message(seq, hashed, head_seq))),
+    )  # fmt: skip
+    named(store, head_seq + 1, "batch b-1 was appended before: a replay")

@@ -68,6 +68,7 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
     op = ""
     chained = _Chained()
     batch: list[tuple[str, str]] = []  # (op, payload_digest) of the open commit's records
+    batches: set[str] = set()  # the ids of the batches clients signed, seen so far
     for seq, time, author, op, payload_digest, stored_hash, payload in rows:
         if seq != expected:
             if seq > expected:
@@ -111,6 +112,12 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
         if commit.batch is not None:
             batch.append((op, payload_digest))
         if commit.last_seq == seq:
+            if commit.batch is not None and commit.batch in batches:
+                # A batch its agent signed once, appended again elsewhere in the chain.
+                problem = Problem(
+                    chained.previous + 1, f"batch {commit.batch} was appended before: a replay"
+                )
+                break
             problem = _check_commit(commit, stored_hash, agents, chained, batch)
             if problem is None and (added := agents.close_commit(commit.author)):
                 problem = Problem(*added)
@@ -118,6 +125,8 @@ def verify_chain(  # noqa: PLR0912, PLR0915 - one pass, one exit per kind of dam
             if problem:
                 break
             stats.commits += 1
+            if commit.batch is not None:
+                batches.add(commit.batch)
             chained.previous = seq
             commit = next(commit_iter, None)
         prev = stored_hash
