@@ -177,6 +177,12 @@ _ANALYZED = (
     "aliases",
 )
 _ANALYZE_FROM = 1000
+#: The statistics target of that refresh: a sample of 3,000 rows a table (the default, 100,
+#: samples 30,000). The refresh is there for the tables' sizes, which any sample gives; at
+#: the default it cost a writer a fifth of its time on a 78,000-record history, for lineage
+#: walks no faster (bench/lineage.py's 100 upstream queries, 232,000 edges, either way).
+#: autovacuum's ANALYZE, or a DBA's, samples at the database's own target.
+_ANALYZE_TARGET = 10
 #: Taken (without waiting) by the one process that refreshes the statistics at a time.
 ANALYZE_LOCK = HEAD_LOCK + 1
 #: The ledger size the statistics were last refreshed at, by URI: read from the database
@@ -333,6 +339,9 @@ class PostgresStore(SqlStore):
                     # Read again under the lock: one that just finished has raised it.
                     row = self._conn.execute(_LEDGER_TUPLES).fetchone()
                     if head_seq >= 2 * (int(row[0]) if row else 0):
+                        self._conn.execute(
+                            f"SET LOCAL default_statistics_target = {_ANALYZE_TARGET}"
+                        )
                         self._conn.execute(f"ANALYZE {', '.join(_ANALYZED)}")
             finally:
                 self._conn.execute("COMMIT")
