@@ -15,6 +15,11 @@ Two figures, one line each (name, ours = PostgreSQL, reference = SQLite, ratio):
                              peers' at --layer-size artifacts per layer (default 1,000: about
                              78,000 records, 44,000 edges; 5000 is lineage.py's full graph).
                              Goal: PG >= 0.5x SQLite.
+  lineage write vs COPY floor
+                             the same PostgreSQL figure against its floor: the rows that write
+                             left in every table (ledger, commits, projections), COPYed into a
+                             fresh store's empty tables (same indexes) in the same transactions,
+                             each committed (records/s).
 
     python bench/pg_write.py [--runs 1000] [--workers 8] [--layer-size 1000]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--only runs|lineage]
@@ -37,8 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lineage
 import lineal
 from lineal.client import Lineal
+from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
 from lineal.model.ops import ArtifactRecord, Op
+from lineal.store.registry import open_store
 
 # Run as `python pg_write.py --worker WORKSPACE GOFILE N COUNT`.
 WORKER_USAGE = "--worker"
@@ -121,6 +128,64 @@ def lineage_rate(uri: str, history: list[Op]) -> float:
     return len(history) / took
 
 
+#: Tables a write of bench/lineage.py's history fills, and the column naming each row's record.
+_FILLED = {
+    "ledger": "seq",
+    "commits": "last_seq",
+    "agents": "seq",
+    "artifacts": "seq",
+    "versions": "seq",
+    "runs": "seq",
+    "edges": "seq",
+    "node_ids": "seq",
+}
+
+
+def copy_floor(built: str, admin_uri: str) -> float:
+    """Records/s of COPYing the rows ``built`` holds into a fresh store, transaction by
+    transaction as they were written (the first, the agent's, before the clock starts)."""
+    import psycopg
+
+    uri, admin = lineage.pg_database(admin_uri)
+    try:
+        open_store(uri, Signer.generate("floor"), create=True).close()
+        with psycopg.connect(built) as source:
+            bounds = [r[0] for r in source.execute("SELECT last_seq FROM commits ORDER BY 1")]
+            tables = {
+                table: source.execute(f"SELECT * FROM {table} ORDER BY {seq}").fetchall()
+                for table, seq in _FILLED.items()
+            }
+            columns = {
+                table: [
+                    c.name for c in source.execute(f"SELECT * FROM {table} LIMIT 0").description
+                ]
+                for table in _FILLED
+            }
+        with psycopg.connect(uri, autocommit=True) as conn:
+            positions = dict.fromkeys(_FILLED, 0)
+            start = 0.0
+            for n, last in enumerate(bounds):
+                if n == 1:
+                    start = time.perf_counter()
+                with conn.transaction():
+                    for table, seq in _FILLED.items():
+                        rows, at = tables[table], positions[table]
+                        seq_at = columns[table].index(seq)
+                        end = at
+                        while end < len(rows) and rows[end][seq_at] <= last:
+                            end += 1
+                        positions[table] = end
+                        if end > at:
+                            names = ", ".join(columns[table])
+                            with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                                for row in rows[at:end]:
+                                    copy.write_row(row)
+            took = time.perf_counter() - start
+        return (bounds[-1] - bounds[0]) / took
+    finally:
+        _drop(admin)
+
+
 def figure(name: str, ours: float, ref: float, unit: str, goal: str) -> None:
     print(
         f"{name:<28} ours {ours:10.1f} {unit}   ref {ref:10.1f} {unit}   "
@@ -172,6 +237,13 @@ def main() -> None:
                 rate_sqlite,
                 "rec/s",
                 f"goal >= 0.5x {'met' if ratio >= 0.5 else 'MISSED'}",
+            )
+            figure(
+                "lineage write vs COPY floor",
+                rate_pg,
+                copy_floor(pg, args.postgres),
+                "rec/s",
+                "(floor: the same rows COPYed into the same tables)",
             )
     finally:
         if admin is not None:

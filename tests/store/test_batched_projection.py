@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineal.errors import Conflict, LinealError
@@ -134,3 +137,63 @@ def test_a_mixed_batch_equals_one_by_one_in_effect_and_error(ops: list[Op]) -> N
         assert batched.verify().ok
         batched.close()
         single.close()
+
+
+# On PostgreSQL, many rows go as one statement (arrays unnested in order) and lookups of many
+# values as one array: a batch there must leave the tables one-by-one appends leave on SQLite,
+# or raise the same error and write nothing. Each example has a schema of its own.
+ON_PG = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@contextmanager
+def _pg_store(pg_uri: str) -> Iterator[SqlStore]:
+    import psycopg
+
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_uri, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    store = open_store(f"{pg_uri}?options=-csearch_path%3D{schema}", SIGNER, create=True)
+    try:
+        store.append(AgentRegister(name="alice", public_key=SIGNER.public_key))
+        yield store
+    finally:
+        store.close()
+
+
+def _same_on_pg_as_one_by_one_on_sqlite(pg_uri: str, ops: list[Op]) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _pg_store(pg_uri) as batched:
+        single = _store(Path(tmp), "s.db")
+        first_error = None
+        for op in ops:
+            try:
+                single.append(op)
+            except LinealError as exc:
+                first_error = (type(exc), exc.message)
+                break
+        try:
+            batched.append(ops)
+            batch_error = None
+        except LinealError as exc:
+            batch_error = (type(exc), exc.message)
+        assert batch_error == first_error
+        if first_error is None:
+            assert _tables(batched) == _tables(single)
+        else:
+            assert batched.head()[0] == 1  # nothing of the batch was written
+            assert all(not rows for table, rows in _tables(batched).items() if table != "agents")
+        assert batched.verify().ok
+        single.close()
+
+
+@ON_PG
+@given(records)
+def test_a_batch_on_postgres_equals_one_by_one_on_sqlite(pg_uri: str, ops: list[Op]) -> None:
+    _same_on_pg_as_one_by_one_on_sqlite(pg_uri, ops)
+
+
+@ON_PG
+@given(st.lists(st.one_of(_ARTIFACT, _RUN, _EDGE, _EDGE), min_size=2, max_size=20))
+def test_a_mixed_batch_on_postgres_equals_one_by_one_on_sqlite(pg_uri: str, ops: list[Op]) -> None:
+    _same_on_pg_as_one_by_one_on_sqlite(pg_uri, ops)

@@ -14,7 +14,7 @@ from lineal.client import Lineal
 from lineal.errors import Conflict, NotFound
 from lineal.model.entities import Run
 from lineal.model.filters import parse as parse_filter
-from lineal.model.ops import AliasSet, Op, RunFinish, RunParams, RunStart
+from lineal.model.ops import AliasSet, ArtifactRecord, Op, RunFinish, RunParams, RunStart
 from lineal.store.base import Store
 from store_origin import Origin
 
@@ -63,6 +63,31 @@ def test_versions_are_numbered_per_kind_and_name_in_arrival_order(
     assert store.unnamed(blob("3")) == unnamed
     assert store.unnamed(blob("1")) is None
     assert store.head()[0] == origin.seq(8)  # every call was still recorded in the ledger
+    assert_healthy(store)
+
+
+def test_one_append_numbers_versions_as_appending_them_one_by_one(store: Store) -> None:
+    """A batch of many named records (numbered at once, not one statement each) gets the
+    numbers arrival order gives: a repeat of the same content is that version again."""
+    Lineal(store).record_artifact("dataset", digest=blob("0"), name="coco")
+    labels = ["1", "2", "1", "0", "3", "2", "4", "5", "6", "7", "8", "9"]
+    batch: list[Op] = [ArtifactRecord(kind="dataset", digest=blob(x), name="coco") for x in labels]
+    batch += [
+        ArtifactRecord(kind="dataset", digest=blob("2"), name="voc"),
+        ArtifactRecord(kind="model", digest=blob("2"), name="coco"),
+        ArtifactRecord(kind="dataset", digest=blob("2")),
+        ArtifactRecord(kind="dataset", digest=blob("2"), name="voc"),
+    ]
+    records = store.append(batch)
+
+    firsts = {x: records[labels.index(x)].seq for x in dict.fromkeys(labels)}
+    assert store.versions("dataset", "coco") == [
+        (1, blob("0"), store.versions("dataset", "coco")[0][2]),
+        *[(n, blob(x), firsts[x]) for n, x in enumerate("123456789", start=2)],
+    ]
+    assert store.versions("dataset", "voc") == [(1, blob("2"), records[12].seq)]
+    assert store.versions("model", "coco") == [(1, blob("2"), records[13].seq)]
+    assert store.version_of("dataset", "coco", blob("0")) == 1
     assert_healthy(store)
 
 

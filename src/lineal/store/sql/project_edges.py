@@ -43,11 +43,7 @@ _NODE_TABLES = {
 
 
 def _existing(db: Sql, sql: str, values: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(values), 500):
-        chunk = values[start : start + 500]
-        found.update(row[0] for row in db.all(sql.format(", ".join("?" * len(chunk))), chunk))
-    return found
+    return {row[0] for row in db.any_of(sql, values)}
 
 
 def unknown(node: str) -> NotFound:
@@ -72,14 +68,10 @@ def recorded_nodes(db: Sql, named: Sequence[tuple[str, int]]) -> dict[tuple[str,
             known |= _existing(db, sql, wanted)
     bare = [t for t in texts if is_digest(t)]
     holders: dict[str, list[tuple[int, bool, str]]] = {}
-    for start in range(0, len(bare), 500):
-        chunk = bare[start : start + 500]
-        for digest, node, name, seq in db.all(
-            f"SELECT digest, node, name, seq FROM artifacts WHERE digest IN "
-            f"({', '.join('?' * len(chunk))})",
-            chunk,
-        ):
-            holders.setdefault(digest, []).append((seq, name is None, node))
+    for digest, node, name, seq in db.any_of(
+        "SELECT digest, node, name, seq FROM artifacts WHERE digest IN ({})", bare
+    ):
+        holders.setdefault(digest, []).append((seq, name is None, node))
     found: dict[tuple[str, int], str] = {}
     for text, seq in named:
         if text in known:
@@ -134,11 +126,9 @@ def _insert_edges(db: Sql, rows: list[tuple[Any, ...]]) -> None:
     new to node_ids gets the next number, in the order the rows name them, parent first (so
     a replay, one record at a time or in batches, numbers every node alike)."""
     ends = list(dict.fromkeys(node for row in rows for node in row[:2]))
-    numbers: dict[str, int] = {}
-    for start in range(0, len(ends), 500):
-        chunk = ends[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        numbers.update(db.all(f"SELECT node, id FROM node_ids WHERE node IN ({marks})", chunk))
+    numbers: dict[str, int] = dict(
+        db.any_of("SELECT node, id FROM node_ids WHERE node IN ({})", ends)
+    )
     new = []
     if len(numbers) < len(ends):
         (last,) = db.one("SELECT COALESCE(MAX(id), 0) FROM node_ids") or (0,)

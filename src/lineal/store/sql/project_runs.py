@@ -71,22 +71,16 @@ def run_starts(db: Any, items: Sequence[tuple[int, str, Any]]) -> None:
     one: a run started twice (before, or earlier in the batch) is refused. A new run has no
     params yet, so its params need no check."""
     ids = [op.id for _, _, op in items]
-    started: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        started.update(
-            row[0] for row in db.all(f"SELECT id FROM runs WHERE id IN ({marks})", chunk)
-        )
+    started = {row[0] for row in db.any_of("SELECT id FROM runs WHERE id IN ({})", ids)}
     for _, _, op in items:
         if op.id in started:
             raise Conflict(f"run {op.id} was already started")
         started.add(op.id)
     db.many(
         "INSERT INTO runs (id, name, status, started, author, meta, seq) "
-        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (op.id, op.name, op.started, author, json_text(op.meta), seq)
+            (op.id, op.name, "running", op.started, author, json_text(op.meta), seq)
             for seq, author, op in items
         ],
     )

@@ -44,6 +44,11 @@ class Sql(Protocol):
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def any_of(
+        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql``, whose last condition ``COLUMN IN ({})`` takes ``values`` (of one
+        type) after ``params`` have filled the placeholders before it."""
 
 
 def _require_node(db: Sql, node: str, seq: int) -> str:
@@ -210,21 +215,53 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     )
     # An unnamed node is its digest alone: a later unnamed record of another kind is refused.
     unnamed = list({row[0]: row[2] for row in rows if row[3] is None}.items())
-    stored: dict[str, str] = {}
-    for start in range(0, len(unnamed), 500):
-        chunk = [node for node, _ in unnamed[start : start + 500]]
-        marks = ", ".join("?" * len(chunk))
-        stored.update(db.all(f"SELECT node, kind FROM artifacts WHERE node IN ({marks})", chunk))
+    stored: dict[str, str] = dict(
+        db.any_of(
+            "SELECT node, kind FROM artifacts WHERE node IN ({})", [node for node, _ in unnamed]
+        )
+    )
     for row in rows:
         if row[3] is None and stored[row[0]] != row[2]:
             raise Conflict(
                 f"{row[0]} is already recorded as an unnamed {stored[row[0]]}, not a {row[2]}",
                 hint=f"give it a name: the same bytes may be a {row[2]} under a name of its own",
             )
-    db.many(
-        _NEW_VERSION,
-        [(op.kind, op.name, op.kind, op.name, op.digest, seq) for seq, op in pairs if op.name],
-    )
+    _new_versions(db, [(seq, op) for seq, op in pairs if op.name])
+
+
+#: From this many named records on, a batch's versions are numbered from two lookups and
+#: inserted at once; fewer go one statement each (no lookup to wait for).
+_VERSIONS_AT_ONCE = 8
+
+
+def _new_versions(db: Sql, named: list[tuple[int, Any]]) -> None:
+    """The versions of named records, numbered as _NEW_VERSION numbers them one by one."""
+    if len(named) < _VERSIONS_AT_ONCE:
+        one_by_one = [(op.kind, op.name, op.kind, op.name, op.digest, seq) for seq, op in named]
+        db.many(_NEW_VERSION, one_by_one)
+        return
+    digests = list(dict.fromkeys(op.digest for _, op in named))
+    known = set(db.any_of("SELECT digest, kind, name FROM versions WHERE digest IN ({})", digests))
+    latest: dict[tuple[str, str], int] = {}
+    for kind in dict.fromkeys(op.kind for _, op in named):
+        names = list(dict.fromkeys(op.name for _, op in named if op.kind == kind))
+        latest.update(
+            ((kind, name), number)
+            for name, number in db.any_of(
+                "SELECT name, MAX(version) FROM versions WHERE kind = ? AND name IN ({}) "
+                "GROUP BY name",
+                names,
+                (kind,),
+            )
+        )
+    rows = []
+    for seq, op in named:
+        if (op.digest, op.kind, op.name) in known:
+            continue  # the same content under the same name: that version already
+        known.add((op.digest, op.kind, op.name))
+        number = latest[(op.kind, op.name)] = latest.get((op.kind, op.name), 0) + 1
+        rows.append((op.kind, op.name, number, op.digest, seq))
+    db.many("INSERT INTO versions (kind, name, version, digest, seq) VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:

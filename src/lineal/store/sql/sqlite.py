@@ -88,6 +88,16 @@ class SqliteSql:
         except sqlite3.DatabaseError as exc:
             _reraise(exc, self.conn)
 
+    def any_of(
+        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        # In chunks: SQLite caps a statement's placeholders.
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            rows += self.all(sql.format(", ".join("?" * len(chunk))), (*params, *chunk))
+        return rows
+
 
 # A tampered byte can leave invalid UTF-8 behind; keep reading so verify can name the seq.
 # (A partial of the C method: no Python frame per text value, which bulk reads feel.)
