@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lineal.cas import packs, repacking
+from lineal.cas.lock import REPACK, held
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
 
@@ -349,3 +350,18 @@ def test_a_merge_keeps_a_pack_with_a_damaged_object_in_place(tmp_path: Path) -> 
     assert not cache.verify("sha256:" + raw.hex())  # still there, for verify to name
     good = [d for d in made if hashlib.sha256(d).digest() != raw]
     assert all(cache.read_bytes(_digest(d)) == d for d in good)
+
+
+def test_a_writer_leaves_merging_to_whoever_holds_the_repack_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repacking, "AUTO_PACK_LIMIT", 3)
+    root, work = tmp_path / "objects", tmp_path / "work"
+    work.mkdir()
+    with held(root, exclusive=True, name=REPACK):  # gc rewriting packs, say
+        made = _write_packs(root, work, 6)
+        assert len(_pack_files(root)) == 6  # nobody waited, nothing merged
+    cache = ObjectCache(root)
+    assert repacking.auto_repack(cache.packs, root, cache.temp_name) == 6
+    assert len(_pack_files(root)) == 1
+    assert all(ObjectCache(root).read_bytes(_digest(d)) == d for d in made)
