@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lineal.cas import packs, prune
+from lineal.cas import packs, prune, repacking
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
 from lineal.errors import IntegrityError
@@ -127,12 +127,12 @@ def test_remove_and_repack_drop_packed_objects(tmp_path: Path) -> None:
     assert all(cache.read_bytes(d) for d in rest)
     keep = set(rest[: len(rest) // 2])
     kept = {bytes.fromhex(d[7:]) for d in keep}
-    dropped, freed = packs.repack(cache.packs, kept.__contains__, cache.temp_name)
+    dropped, freed = repacking.repack(cache.packs, kept.__contains__, cache.temp_name)
     assert dropped == len(rest) - len(keep)
     assert freed > 0
     assert set(ObjectCache(tmp_path / "objects").digests()) == keep
     by_digest = {_digest(b): b for b in made.values()}
-    everything = packs.repack(cache.packs, lambda raw: False, cache.temp_name)
+    everything = repacking.repack(cache.packs, lambda raw: False, cache.temp_name)
     assert everything == (len(keep), sum(len(by_digest[d]) for d in keep))
     assert _pack_files(cache) == []
 

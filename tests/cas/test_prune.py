@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lineal.cas import packs, prune
+from lineal.cas import prune, repacking
 from lineal.cas.objects import ObjectCache
 from lineal.cas.packs import PACK_OBJECT_MAX
 from lineal.cas.scan import snapshot
@@ -151,7 +151,7 @@ def test_a_pack_touched_while_it_is_rewritten_stays_whole(
         return new_temps[-1]
 
     unwanted = bytes.fromhex(gone[7:])
-    dropped = packs.repack(cache.packs, unwanted.__ne__, temp_then_reuse, older_than=cutoff)
+    dropped = repacking.repack(cache.packs, unwanted.__ne__, temp_then_reuse, older_than=cutoff)
     assert dropped == (0, 0)
     assert new_temps  # it did start rewriting the pack
     assert sorted(p.name for p in (cache.root / "packs").iterdir()) == [Path(old_pack).name]

@@ -24,6 +24,8 @@ from pathlib import Path
 
 #: The lock file, inside the cache's root.
 NAME = "lock"
+#: The lock of whoever rewrites packs (gc's removal, a writer's automatic repack): held alone.
+REPACK = "repack.lock"
 # A cache this process may not write to cannot be collected by it either: no lock is needed.
 _CANNOT_WRITE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 # A file system without locks (some FUSE mounts): the grace period alone protects writers.
@@ -35,15 +37,21 @@ def quiet() -> None:
 
 
 @contextlib.contextmanager
-def held(root: Path, *, exclusive: bool, waiting: Callable[[], None] = quiet) -> Iterator[None]:
+def held(
+    root: Path,
+    *,
+    exclusive: bool,
+    waiting: Callable[[], None] = quiet,
+    name: str = NAME,
+) -> Iterator[None]:
     """Hold the lock of the cache at ``root`` (shared, or ``exclusive``) for the block.
 
     ``waiting()`` is called once if another process holds it in a way that conflicts, before
-    this one waits for it; Ctrl-C ends the wait.
+    this one waits for it; Ctrl-C ends the wait. ``name``: which of the cache's locks.
     """
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root / NAME, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(root / name, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if exc.errno not in _CANNOT_WRITE:
             raise
@@ -62,3 +70,31 @@ def held(root: Path, *, exclusive: bool, waiting: Callable[[], None] = quiet) ->
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
+
+
+@contextlib.contextmanager
+def attempt(root: Path, name: str) -> Iterator[bool]:
+    """Take the lock ``name`` of the cache at ``root`` alone if nobody holds it: yields
+    whether it did (never waits). A cache this process cannot write to yields False."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / name, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno not in _CANNOT_WRITE:
+            raise
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_LOCKS:
+                raise
+            yield False  # without locks two repacks could meet: leave it to gc
+            return
+        yield True
+    finally:
+        os.close(fd)

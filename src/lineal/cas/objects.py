@@ -11,10 +11,10 @@ it, gets a new mtime, as git does), so a gc that cannot see the lock still keeps
 
 Inside :meth:`ObjectCache.packing` (a snapshot), objects up to ``PACK_OBJECT_MAX`` go into
 packs (see :mod:`lineal.cas.packs`), one per hashing thread, instead of a file each; bigger
-ones stay loose files, copied while they are hashed. Durability: packs are fsynced when they
-are sealed; loose files are not fsynced one by one as they are written, but by one
-:meth:`ObjectCache.sync` call, made by the caller before it records anything that refers to
-the new objects.
+ones stay loose files, copied while they are hashed; small packs are merged as they pile up
+(:mod:`lineal.cas.repacking`). Durability: packs are fsynced when they are sealed; loose
+files are not fsynced one by one as they are written, but by one :meth:`ObjectCache.sync`
+call, made by the caller before it records anything that refers to the new objects.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from lineal.cas.hashing import (
     write_error,
 )
 from lineal.cas.lock import held, quiet
-from lineal.cas.packs import PACK_OBJECT_MAX, Packing, PackSet
+from lineal.cas.packs import PACK_OBJECT_MAX, Packing, shared
+from lineal.cas.repacking import auto_repack
 from lineal.errors import IntegrityError, NotFound
 from lineal.model.digests import PREFIX, check_digest, is_digest
 
@@ -75,7 +76,7 @@ class ObjectCache:
         self._objects = self.root / "sha256"
         self.temp_folder = self.root / "tmp"
         self._objects_str = str(self._objects)
-        self.packs = PackSet(str(self.root / "packs"))
+        self.packs = shared(str(self.root / "packs"))
         self._packing: Packing | None = None
         self._unsynced: list[str] = []
         self._made: set[str] = set()
@@ -106,12 +107,7 @@ class ObjectCache:
 
     def has(self, digest: str) -> bool:
         check_digest(digest)
-        raw = _raw(digest)
-        return (
-            self.packs.contains(raw)
-            or os.path.exists(self._final(digest))
-            or self.packs.find(raw) is not None
-        )
+        return os.path.exists(self._final(digest)) or self.packs.holds(_raw(digest))
 
     def present(self, digests: Iterable[str]) -> set[str]:
         """The ones of ``digests`` in the cache: packed ones from the pack indexes; loose ones,
@@ -170,10 +166,13 @@ class ObjectCache:
     def _reuse(self, raw: bytes, final: str) -> bool:
         """Freshen the pack holding ``raw`` (once per pack) or else its loose file ``final``;
         False if neither is there to freshen."""
-        pack = self.packs.holder(raw)
-        if pack is not None and (pack in self._touched or _touch(pack)):
-            self._touched.add(pack)  # set.add is atomic: threads may share the cache
-            return True
+        for _ in range(2):  # a pack merged away since it was indexed: look again, once
+            pack = self.packs.holder(raw)
+            if pack is not None and (pack in self._touched or _touch(pack)):
+                self._touched.add(pack)  # set.add is atomic: threads may share the cache
+                return True
+            if pack is None or not self.packs.refresh():
+                break
         return _touch(final)
 
     def temp_path(self) -> Path:
@@ -246,7 +245,8 @@ class ObjectCache:
             raise
         self._packing = None
         try:
-            session.finish()
+            if session.finish():  # sealed a pack: merge small ones if they piled up
+                auto_repack(self.packs, self.root, self.temp_name)
         except OSError as exc:
             session.abort()
             raise write_error(exc, self.root) from exc

@@ -14,11 +14,16 @@ Layout of a pack (integers unsigned little-endian)::
 
 A pack is written as a temp file and renamed into ``packs/`` only when complete and fsynced,
 so a pack under its final name is always whole (a writer killed at any moment leaves a temp
-file, which gc removes once it is old). Packs are never modified; ``repack`` writes a new one
-with the objects to keep and then deletes the old. A pack's mtime is the age of every object
-in it: a writer that reuses one of them touches the pack, and gc leaves young packs alone.
-The index checksum catches a damaged index; an object's bytes are checked against its digest
-whenever they are copied out (checkout, push, verify).
+file, which gc removes once it is old). Packs are never modified, and a pack's name is its
+index's checksum: an index read once stays true while the pack is there, so a process reads
+each pack's index once (:func:`shared`, :meth:`PackSet.refresh`), not once per command.
+``repack`` (gc) writes a new pack with the objects to keep and then deletes the old one.
+A pack's mtime is the age of every object in it: a writer that reuses one of them touches the
+pack, and gc leaves young packs alone. The index checksum catches a damaged index; an
+object's bytes are checked against its digest whenever they are copied out (checkout, push,
+verify, a merge).
+
+Many small snapshots each seal a small pack: :mod:`lineal.cas.repack` merges them.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from lineal.errors import IntegrityError
 
 # Hot paths use os calls on str paths, as in lineal.cas.objects.
-# ruff: noqa: PTH103, PTH105, PTH108, PTH116, PTH208
+# ruff: noqa: PTH103, PTH105, PTH108, PTH110, PTH208
 
 #: Objects up to this size go into packs during a packing session.
 PACK_OBJECT_MAX = 1 << 20
@@ -56,7 +62,7 @@ def uncounted(done: int) -> None:
     """A Counted that keeps no count."""
 
 
-def _damaged(path: str, why: str) -> IntegrityError:
+def damaged(path: str, why: str) -> IntegrityError:
     return IntegrityError(
         f"the pack {path} is damaged ({why})",
         hint="move it out of .lineal/objects/packs and `lineal pull` the data again",
@@ -68,18 +74,18 @@ def read_index(path: str) -> list[tuple[bytes, int, int]]:
     with open(path, "rb") as f:  # noqa: PTH123 (a str path on a hot path)
         end = f.seek(0, os.SEEK_END)
         if end < len(HEADER) + _FOOTER.size:
-            raise _damaged(path, "too short")
+            raise damaged(path, "too short")
         f.seek(end - _FOOTER.size)
         offset, count, checksum, magic = _FOOTER.unpack(f.read(_FOOTER.size))
         if magic != _END or offset + count * _ENTRY.size != end - _FOOTER.size:
-            raise _damaged(path, "bad footer")
+            raise damaged(path, "bad footer")
         f.seek(offset)
         table = f.read(count * _ENTRY.size)
     if hashlib.sha256(table).digest() != checksum:
-        raise _damaged(path, "index checksum mismatch")
+        raise damaged(path, "index checksum mismatch")
     entries = list(_ENTRY.iter_unpack(table))
     if any(o + s > offset or o < len(HEADER) for _, o, s in entries):
-        raise _damaged(path, "an object lies outside the pack")
+        raise damaged(path, "an object lies outside the pack")
     return entries
 
 
@@ -193,10 +199,14 @@ class Packing:
                 self._writers.append(writer)
         writer.add(raw, data)
 
-    def finish(self) -> None:
+    def finish(self) -> int:
+        """Seal every pack of the session: how many."""
+        sealed = 0
         for writer in self._writers:
             writer.finish()
+            sealed += 1
         self._writers.clear()
+        return sealed
 
     def abort(self) -> None:
         for writer in self._writers:
@@ -212,16 +222,23 @@ class Located:
 
 
 class PackSet:
-    """Every pack in a folder, indexed by raw digest; reloads when packs come or go."""
+    """Every pack in a folder, indexed by raw digest.
+
+    :meth:`refresh` lists the folder and reads the index of each pack not seen before, once:
+    a pack under its final name never changes (its name is its index's checksum), so an index
+    once read stays true until the pack goes, and then only its entries are dropped.
+    """
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._lock = threading.Lock()
         self._names: frozenset[str] = frozenset()
         self._where: dict[bytes, tuple[str, int, int]] = {}
+        self._entries: dict[str, list[tuple[bytes, int, int]]] = {}  # path -> its index
         self._loaded = False
 
-    def _listing(self) -> frozenset[str]:
+    def listing(self) -> frozenset[str]:
+        """The names of the packs in the folder now (one directory read)."""
         try:
             return frozenset(n for n in os.listdir(self.folder) if n.endswith(SUFFIX))
         except FileNotFoundError:
@@ -230,23 +247,50 @@ class PackSet:
     def refresh(self) -> bool:
         """Load packs written since the last look, forget removed ones; True if any changed."""
         with self._lock:
-            names = self._listing()
+            names = self.listing()
             if self._loaded and names == self._names:
                 return False
             gone = self._names - names
-            if gone:
-                paths = {f"{self.folder}/{n}" for n in gone}
-                self._where = {k: v for k, v in self._where.items() if v[0] not in paths}
             for name in sorted(names - self._names):
                 path = f"{self.folder}/{name}"
                 try:
                     entries = read_index(path)
                 except FileNotFoundError:
-                    continue  # removed by a repack since the listing
+                    names -= {name}  # removed by a repack since the listing
+                    continue
+                self._entries[path] = entries
                 self._where.update((raw, (path, off, size)) for raw, off, size in entries)
+            self._forget({f"{self.folder}/{n}" for n in gone})
             self._names = names
             self._loaded = True
             return True
+
+    def _forget(self, paths: set[str]) -> None:
+        """Drop the entries of removed packs; an object another pack also holds (a repack's
+        output beside its sources) points there instead."""
+        orphans: set[bytes] = set()
+        for path in paths:
+            for raw, _, _ in self._entries.pop(path, []):
+                hit = self._where.get(raw)
+                if hit is not None and hit[0] == path:
+                    del self._where[raw]
+                    orphans.add(raw)
+        if not orphans:
+            return
+        for path, entries in self._entries.items():
+            for raw, off, size in entries:
+                if raw in orphans:
+                    self._where[raw] = (path, off, size)
+
+    def adopt(self, path: str, entries: list[tuple[bytes, int, int]]) -> None:
+        """Index a pack this process has just sealed at ``path`` without reading it back."""
+        with self._lock:
+            name = path.rsplit("/", 1)[-1]
+            if not self._loaded or name in self._names:
+                return
+            self._entries[path] = entries
+            self._where.update((raw, (path, off, size)) for raw, off, size in entries)
+            self._names = self._names | {name}
 
     def _ensure(self) -> None:
         if not self._loaded:
@@ -265,6 +309,15 @@ class PackSet:
         hit = self._where.get(raw)
         return None if hit is None else hit[0]
 
+    def holds(self, raw: bytes) -> bool:
+        """Whether a pack holds ``raw`` now. The indexes are the process's (:func:`shared`):
+        a pack they name may have gone since (gc, a merge), so a hit counts while it is there."""
+        hit = self.holder(raw)
+        if hit is not None and os.path.exists(hit):
+            return True
+        self.refresh()
+        return raw in self._where
+
     def contains(self, raw: bytes) -> bool:
         """Whether a loaded pack holds ``raw`` (no reload: for bulk checks after one refresh)."""
         self._ensure()
@@ -272,96 +325,75 @@ class PackSet:
 
     def digests(self) -> Iterator[bytes]:
         self.refresh()
-        return iter(list(self._where))
+        with self._lock:
+            return iter(list(self._where))
 
     def packs(self) -> dict[str, list[tuple[bytes, int, int]]]:
         """Each pack's path and the entries it holds (from the loaded indexes)."""
         self.refresh()
-        found: dict[str, list[tuple[bytes, int, int]]] = {}
-        for raw, (path, off, size) in self._where.items():
-            found.setdefault(path, []).append((raw, off, size))
-        for name in self._names:
-            found.setdefault(f"{self.folder}/{name}", [])
-        return found
+        with self._lock:
+            return dict(self._entries)
 
     def read(self, raw: bytes) -> bytes | None:
-        """The bytes of a packed object (unchecked), or None if no pack holds it."""
-        for _ in range(2):
+        """The bytes of a packed object (unchecked), or None if no pack holds it.
+
+        A pack may go while this looks (a repack moved its objects into a new one): the
+        folder is read again and the object looked for anew, until no pack changes.
+        """
+        while True:
             where = self.find(raw)
             if where is None:
                 return None
             try:
                 fd = os.open(where.pack, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
-                self.refresh()  # a repack replaced it: look again
+                if not self.refresh():  # gone, yet still listed: moved meanwhile, look again
+                    self._drop_missing(where.pack)
                 continue
             try:
                 data = os.pread(fd, where.size, where.offset)
             finally:
                 os.close(fd)
             if len(data) != where.size:
-                raise _damaged(where.pack, "truncated")
+                raise damaged(where.pack, "truncated")
             return data
-        return None
+
+    def _drop_missing(self, path: str) -> None:
+        """Forget a pack that could not be opened although the last listing had it."""
+        with self._lock:
+            name = path.rsplit("/", 1)[-1]
+            if name in self._names:
+                self._forget({path})
+                self._names = self._names - {name}
 
 
-def _young(path: str, older_than: float | None) -> bool:
-    """Was the pack at ``path`` written or touched at ``older_than`` or since?"""
-    if older_than is None:
-        return False
-    try:
-        return os.stat(path).st_mtime >= older_than
-    except FileNotFoundError:
-        return False
+class _Shared:
+    """The PackSets of this process, by folder."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sets: dict[str, PackSet] = {}
 
 
-def repack(
-    packs: PackSet,
-    keep: Callable[[bytes], bool],
-    new_temp: Callable[[], str],
-    progress: Counted = uncounted,
-    older_than: float | None = None,
-) -> tuple[int, int]:
-    """Rewrite each pack holding objects ``keep`` rejects: ``(objects dropped, bytes freed)``.
+_shared = _Shared()
 
-    The new pack (the kept objects, bytes checked against their digests) is in place before
-    the old one is deleted, so every kept object stays readable throughout. ``progress(n)``
-    is told the objects dropped so far after each pack. With ``older_than`` (a time), a pack
-    written or touched since then is left whole, even if touched while it was being rewritten.
-    """
-    dropped = freed = 0
-    for path, entries in packs.packs().items():
-        gone = [e for e in entries if not keep(e[0])]
-        if (not gone and entries) or _young(path, older_than):
-            continue
-        kept = [e for e in entries if keep(e[0])]
-        new = None
-        if kept:
-            writer = PackWriter(new_temp(), packs.folder)
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    for raw, off, size in kept:
-                        data = os.pread(fd, size, off)
-                        if hashlib.sha256(data).digest() != raw:
-                            raise _damaged(path, f"object sha256:{raw.hex()} does not match")
-                        writer.add(raw, data)
-                finally:
-                    os.close(fd)
-                final, _ = writer.finish()
-            except BaseException:
-                writer.abort()
-                raise
-            if final == path:  # same objects, same name: nothing to delete
-                continue
-            new = final
-        if _young(path, older_than):  # a writer reused an object of it meanwhile: keep it all
-            if new is not None:
-                os.unlink(new)
-            continue
-        os.unlink(path)
-        dropped += len(gone)
-        freed += sum(size for _, _, size in gone)
-        progress(dropped)
-    packs.refresh()
-    return dropped, freed
+
+def shared(folder: str) -> PackSet:
+    """This process's one :class:`PackSet` of ``folder``: every cache object opened on the
+    same folder shares its indexes, so each pack's index is read once per process."""
+    key = str(Path(folder).absolute())
+    with _shared.lock:
+        found = _shared.sets.get(key)
+        if found is None:
+            found = _shared.sets[key] = PackSet(folder)
+        return found
+
+
+def _after_fork() -> None:
+    # A thread of the parent may have held a lock at the fork: the child's copies start free.
+    _shared.lock = threading.Lock()
+    for packs in _shared.sets.values():
+        packs._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lineal.cas.hashing import write_error
-from lineal.cas.packs import Counted, repack, uncounted
+from lineal.cas.lock import REPACK, held
+from lineal.cas.packs import Counted, uncounted
+from lineal.cas.repacking import repack
 from lineal.model.digests import PREFIX
 
 if TYPE_CHECKING:
@@ -95,13 +97,15 @@ def remove(
     cache.packs.refresh()  # packs sealed since this cache last looked
     if any(cache.packs.contains(raw) for raw in gone):
         try:
-            repack(
-                cache.packs,
-                lambda raw: raw not in gone,
-                cache.temp_name,
-                lambda n: progress(removed + n),
-                older_than,
-            )
+            # One rewriter of packs at a time: a writer's automatic merge waits for none.
+            with held(cache.root, exclusive=True, name=REPACK):
+                repack(
+                    cache.packs,
+                    lambda raw: raw not in gone,
+                    cache.temp_name,
+                    lambda n: progress(removed + n),
+                    older_than,
+                )
         except OSError as exc:
             raise write_error(exc, cache.root) from exc
 
