@@ -108,7 +108,8 @@ class HttpRemote:
         wanted = unique(digests)
         lacking: list[str] = []
         with self._session() as client:
-            for start in range(0, len(wanted), ASKED):
+            # Asked at least once, even about nothing: an unknown project is said so now.
+            for start in range(0, max(len(wanted), 1), ASKED):
                 asked = wanted[start : start + ASKED]
                 answer = self._request(client, "POST", "/missing", json={"digests": asked})
                 lacking.extend(answer.json()["missing"])
