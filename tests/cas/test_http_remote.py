@@ -6,6 +6,7 @@ downloads by the client, and a refused or cut-off upload leaves nothing under it
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import socket
 import time
@@ -272,3 +273,42 @@ def _wait_for_no_partial_uploads(server: ObjectServer, root: str) -> None:
     while server.kind == "folder" and _incoming(server, root):
         assert time.monotonic() < deadline, _incoming(server, root)
         time.sleep(0.05)
+
+
+def test_a_server_killed_mid_upload_keeps_nothing_and_cleans_up_later(
+    tmp_path: Path,
+) -> None:
+    base, objects = f"sqlite:///{tmp_path / 'projects'}", tmp_path / "objects"
+    create_project(base, "vision")
+    args = ["--objects", str(objects)]
+    proc, url = start_server(base, tmp_path, args=args)
+    blob = random.Random(SEED + 4).randbytes(4 << 20)
+    digest = sha(blob)
+    incoming = objects / "vision" / "incoming"
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        path = f"/api/v1/projects/vision/objects/sha256/{digest[7:]}"
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            head = f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(blob)}\r\n\r\n"
+            sock.sendall(head.encode() + blob[: 1 << 20])
+            deadline = time.monotonic() + 30
+            while not (incoming.is_dir() and any(incoming.iterdir())):
+                assert time.monotonic() < deadline, "the upload never started"
+                time.sleep(0.05)
+            proc.kill()  # SIGKILL: the server cannot tidy up
+            proc.wait(timeout=10)
+    finally:
+        stop(proc)
+    (partial,) = incoming.iterdir()
+    assert not (objects / "vision" / "sha256" / digest[7:9] / digest[9:]).exists()
+    proc, url = start_server(base, tmp_path, args=args)
+    try:
+        remote = HttpRemote(f"{url}/projects/vision")
+        assert remote.missing([digest]) == [digest]
+        assert partial.exists()  # fresh: it may be an upload under way
+        an_hour_ago = time.time() - 3601
+        os.utime(partial, (an_hour_ago, an_hour_ago))
+        assert remote.missing([digest]) == [digest]
+        assert not partial.exists()
+    finally:
+        stop(proc)
