@@ -118,14 +118,19 @@ def open_remote(url: str, options: Mapping[str, str]) -> Remote | HttpRemote:
     return Remote(url, options=_storage_options(options))
 
 
+def usable(repo: Lineal) -> list[RemoteConfig]:
+    """The configured remotes; with none configured, the server the store is on (if it is)."""
+    configured = list_remotes(repo)
+    if configured or not is_server_url(repo.store.uri):
+        return configured
+    return [RemoteConfig(SERVER, repo.store.uri, {}, default=True)]  # a team needs only the URL
+
+
 def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote | HttpRemote]:
     """The remote named ``name`` (default: the default remote; with none configured, the
     server the workspace's store is on, if it is on one)."""
-    remotes = list_remotes(repo)
+    remotes = usable(repo)
     if not remotes and name is None:
-        uri = repo.store.uri
-        if is_server_url(uri):  # a team needs only the server's URL
-            return RemoteConfig(SERVER, uri, {}, default=True), HttpRemote(uri)
         raise NotFound(
             "no remote configured",
             hint="`lineal remote add NAME URL` adds one (or use a lineal server as the store: "

@@ -62,6 +62,12 @@ def test_a_team_needs_only_the_servers_url(
     for name, blob in files.items():
         assert (bob / "out" / name).read_bytes() == blob
     assert "nothing to pull" in _ok(lineal_cli, "pull", cwd=bob)
+    # A checkout fetches what the cache lacks from the server, as from a default remote.
+    carol = tmp_path / "carol"
+    carol.mkdir()
+    _ok(lineal_cli, "init", "--agent", "carol", "--uri", uri, cwd=carol)
+    _ok(lineal_cli, "checkout", "dataset/d", str(carol / "out"), cwd=carol)
+    assert {p.name: p.read_bytes() for p in (carol / "out").iterdir()} == files
 
 
 def test_a_servers_project_as_a_named_remote(
