@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -24,13 +25,19 @@ def free_port() -> int:
 
 
 def start_server(
-    base: str, cwd: Path, *, port: int | None = None
+    base: str,
+    cwd: Path,
+    *,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
+    """Start `lineal server --uri BASE` (plus ``args``; ``env`` added to the environment)."""
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")} | dict(env or {})
     with (cwd / "server.log").open("w") as log:  # the child keeps its own copy
         proc = subprocess.Popen(
-            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port)],
+            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port), *args],
             cwd=cwd,
             env=env,
             stdout=log,

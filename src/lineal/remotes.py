@@ -1,6 +1,8 @@
 """Named object-store remotes in `.lineal/config.toml`, and moving dataset objects to and fro.
 
-A service over lineal.cas.remote; never prints, never stores credentials in the config.
+A remote is a folder or bucket (lineal.cas.remote) or a lineal server's project
+(lineal.cas.http_remote); a workspace whose store is a server uses that server when no remote
+is configured. A service; never prints, never stores credentials in the config.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineal import checkpoint_files, collect, datasets
+from lineal.cas.http_remote import HttpRemote, is_server_url
 from lineal.cas.progress import Progress, stage
 from lineal.cas.remote import Remote, TransferResult
 from lineal.client import Lineal
@@ -20,6 +23,8 @@ from lineal.model.masking import refuse_credentials
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: Options a remote may carry in the config (never secrets: those come from the environment).
 OPTIONS = ("endpoint_url", "region", "profile")
+#: The name the workspace's own server goes by when it serves as the remote.
+SERVER = "server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ def add_remote(
             )
     for text in (url, *(options or {}).values()):
         refuse_credentials(text, never="writes them to .lineal/config.toml")
-    Remote(url, options=_storage_options(options or {}))  # refuses unknown protocols now
+    open_remote(url, options or {})  # refuses unknown protocols and bad server URLs now
     space = repo.require_workspace()
     config = space.config()
     table = _table(config)
@@ -101,14 +106,40 @@ def _storage_options(options: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
-def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote]:
-    remotes = list_remotes(repo)
+def open_remote(url: str, options: Mapping[str, str]) -> Remote | HttpRemote:
+    """The remote at ``url``: a lineal server's project, or a folder or bucket."""
+    if is_server_url(url):
+        if options:
+            raise InvalidInput(
+                f"a lineal server remote takes no {', '.join(sorted(options))} option",
+                hint="the server keeps its objects where `lineal server --objects` says",
+            )
+        return HttpRemote(url)
+    return Remote(url, options=_storage_options(options))
+
+
+def usable(repo: Lineal) -> list[RemoteConfig]:
+    """The configured remotes; with none configured, the server the store is on (if it is)."""
+    configured = list_remotes(repo)
+    if configured or not is_server_url(repo.store.uri):
+        return configured
+    return [RemoteConfig(SERVER, repo.store.uri, {}, default=True)]  # a team needs only the URL
+
+
+def remote(repo: Lineal, name: str | None = None) -> tuple[RemoteConfig, Remote | HttpRemote]:
+    """The remote named ``name`` (default: the default remote; with none configured, the
+    server the workspace's store is on, if it is on one)."""
+    remotes = usable(repo)
     if not remotes and name is None:
-        raise NotFound("no remote configured", hint="`lineal remote add NAME URL` adds one")
+        raise NotFound(
+            "no remote configured",
+            hint="`lineal remote add NAME URL` adds one (or use a lineal server as the store: "
+            "lineal init --uri http://HOST:PORT/projects/NAME)",
+        )
     chosen = next((r for r in remotes if r.name == name or (name is None and r.default)), None)
     if chosen is None:
         raise NotFound(f"no remote named {name!r}", hint="`lineal remote list` shows them")
-    return chosen, Remote(chosen.url, options=_storage_options(chosen.options))
+    return chosen, open_remote(chosen.url, chosen.options)
 
 
 def push(
@@ -136,7 +167,12 @@ def push(
         "run lineal push again to send the rest",
     )
     result = target.push(cache, wanted, progress=progress)
-    checkpoint_files.keep_on_remote(repo, target)  # the ledger as pushed, kept off this machine
+    if isinstance(target, Remote):
+        checkpoint_files.keep_on_remote(repo, target)  # the ledger as pushed, off this machine
+    elif repo.store.signer is not None and checkpoint_files.folder(repo) is not None:
+        # A server keeps content-addressed objects only; the checkpoint is kept here, where
+        # whoever could rewrite the server's ledger cannot reach it (docs/architecture.md).
+        checkpoint_files.make(repo)
     return result
 
 

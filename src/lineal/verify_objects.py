@@ -259,7 +259,7 @@ def _on_remotes(
     held: set[str] = set()
     asked: list[str] = []
     errors: list[str] = []
-    for config in remotes.list_remotes(repo):
+    for config in remotes.usable(repo):
         left = sorted(absent - held)
         if not left:
             break

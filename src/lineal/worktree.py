@@ -111,12 +111,14 @@ def checkout(
     from lineal import remotes  # only to fetch missing objects: it loads the remote backends
 
     artifact = resolve_dataset(repo, ref)
+    cache = objects(repo)
+    if not cache.has(artifact.digest) and remotes.usable(repo):
+        remotes.pull(repo, [artifact.ref], progress=progress)  # its manifest, then its objects
     manifest = manifest_of(repo, artifact)
     default = absolute(repo, str(artifact.meta.get("root", artifact.name)))
     target = directory or default
-    cache = objects(repo)
     missing = sorted(set(cache.missing(e.digest for e in manifest.entries)))
-    if missing and remotes.list_remotes(repo):
+    if missing and remotes.usable(repo):
         # From the default remote, verified on arrival.
         remotes.pull(repo, [artifact.ref], progress=progress)
         missing = cache.missing(missing)

@@ -47,3 +47,16 @@ def test_push_removes_what_killed_pushes_left_on_the_remote(tmp_path: Path) -> N
     said = ok("push", cwd=tmp_path)
     assert "removed 1 partial uploads that interrupted pushes had left" in said
     assert not killed.exists()
+
+
+def test_checkout_fetches_a_version_whose_manifest_is_not_local(tmp_path: Path) -> None:
+    ok("init", "--agent", "alice", cwd=tmp_path)
+    make_files(tmp_path / "data", 4)
+    ok("add", "data", "--name", "d", cwd=tmp_path)
+    (tmp_path / "remote").mkdir()
+    ok("remote", "add", "origin", str(tmp_path / "remote"), cwd=tmp_path)
+    ok("push", cwd=tmp_path)
+    shutil.rmtree(tmp_path / ".lineal" / "objects")  # a fresh clone's empty cache
+    ok("checkout", "dataset/d", str(tmp_path / "out"), cwd=tmp_path)
+    for path in (tmp_path / "data").iterdir():
+        assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes()

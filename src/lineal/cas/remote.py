@@ -5,69 +5,37 @@ Never leaves a partial object under its final name, and never installs bytes it 
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
-import sys
+import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lineal.cas import incoming
 from lineal.cas.manifest import Entry
 from lineal.cas.parallel import Progress, parallel
-from lineal.errors import (
-    IntegrityError,
-    InvalidInput,
-    LinealError,
-    MissingExtra,
-    NotFound,
-    PermissionDenied,
-    StoreUnavailable,
-)
+from lineal.cas.remote_fs import SUPPORTED, guard, open_fs
+from lineal.cas.transfer import TransferResult, transfer, unique
+from lineal.errors import IntegrityError, InvalidInput, LinealError, NotFound
 from lineal.model.digests import PREFIX, check_digest
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
 
+__all__ = ["CHUNK", "SUPPORTED", "Remote", "TransferResult"]
 
 CHUNK = 1 << 20  # bytes read at a time when hashing remote files: memory stays bounded
-SUPPORTED = "file://, s3://, gs://, az://, memory:// (or a plain absolute path)"
 # Protocols whose single PUT is atomic: an object appears whole or not at all. Everything else
 # (local folders, memory://, NFS, SFTP, ...) is written to <root>/incoming/ and renamed into place.
 _ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"})
-_EXTRAS = {  # protocol -> (module, extra) for MissingExtra
-    **dict.fromkeys(("s3", "s3a"), ("s3fs", "s3")),
-    **dict.fromkeys(("gs", "gcs"), ("gcsfs", "gcs")),
-    **dict.fromkeys(("az", "abfs", "abfss", "adl"), ("adlfs", "azure")),
-}
+#: Below this many digests, a local folder is asked object by object (a stat each) rather than
+#: listed whole: a server answering one push's chunk should not walk every object it holds.
+_LIST_FROM = 50_000
 _OBJECT_NAME = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
-_CREDENTIALS_HINT = (
-    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment; "
-    "a remote can also name a credentials profile: lineal remote add NAME URL --profile P"
-)
-_ENDPOINT_HINT = (
-    "check the network and the endpoint (--endpoint-url of lineal remote add or lineal add, "
-    "or AWS_ENDPOINT_URL in the environment)"
-)
-_OPTIONS = "see the storage options of the fsspec implementation for this protocol"
-_RETRY_HINT = "run the command again: only what did not arrive will move"
-
-
-@dataclass(frozen=True, slots=True)
-class TransferResult:
-    """What one push or pull did: objects moved, objects already there, bytes moved, failures,
-    and the partial uploads of killed pushes a push removed from the remote's ``incoming/``."""
-
-    sent: int
-    skipped: int
-    bytes: int
-    failed: tuple[str, ...] = ()
-    cleaned: int = 0
 
 
 class Remote:
@@ -82,7 +50,7 @@ class Remote:
 
     def __init__(self, url: str, *, options: Mapping[str, Any] | None = None) -> None:
         self.url = url.rstrip("/") or url
-        self.fs, root, protocol = _open_fs(url, dict(options or {}))
+        self.fs, root, protocol = open_fs(url, dict(options or {}))
         self.root: str = root.rstrip("/") or root
         self._atomic_put = protocol in _ATOMIC_PUT
         self._local = protocol in {"file", "local"}
@@ -94,12 +62,31 @@ class Remote:
 
     def missing(self, digests: Iterable[str]) -> list[str]:
         """The digests among ``digests`` that the remote does not hold, in the order given."""
-        wanted = _unique(digests)
+        wanted = unique(digests)
+        if self._local and len(wanted) < _LIST_FROM:
+            self._present_root()
+            return [digest for digest in wanted if not Path(self._object(digest)).exists()]
         present = self._present() if wanted else set()
         return [digest for digest in wanted if digest not in present]
 
+    def clean_incoming(self) -> int:
+        """Remove the partial uploads that killed pushes left in ``incoming/``; how many."""
+        if self._atomic_put:  # nothing is ever written there
+            return 0
+        with self._guard(f"no such bucket or folder: {self.url}"):
+            return incoming.clean(self.fs, self._incoming, time.time() - incoming.GRACE)
+
     def _present(self) -> set[str]:
         """Every digest under ``sha256/``, from one recursive listing."""
+        self._present_root()
+        with self._guard(f"no such bucket or folder: {self.url}"):
+            self.fs.invalidate_cache(self._objects)
+            paths = self.fs.find(self._objects)
+        start = len(self._objects) + 1
+        matches = (_OBJECT_NAME.fullmatch(path[start:]) for path in paths)
+        return {PREFIX + match[1] + match[2] for match in matches if match}
+
+    def _present_root(self) -> None:
         # A local folder that does not exist lists as empty: refuse it rather than silently
         # create a remote at a typo. Object stores say "no such bucket" when listed.
         if self._local and not self.fs.isdir(self.root):
@@ -107,12 +94,6 @@ class Remote:
                 f"no such folder: {self.url}",
                 hint="create the folder, or fix the remote's URL (lineal remote add NAME URL)",
             )
-        with self._guard(f"no such bucket or folder: {self.url}"):
-            self.fs.invalidate_cache(self._objects)
-            paths = self.fs.find(self._objects)
-        start = len(self._objects) + 1
-        matches = (_OBJECT_NAME.fullmatch(path[start:]) for path in paths)
-        return {PREFIX + match[1] + match[2] for match in matches if match}
 
     def push(
         self,
@@ -124,7 +105,7 @@ class Remote:
         strict: bool = True,
     ) -> TransferResult:
         """Send the objects the remote lacks; ``progress(done, total)`` counts objects to send."""
-        wanted = _unique(digests)
+        wanted = unique(digests)
 
         def send(digest: str) -> int | LinealError:
             if not cache.has(digest):
@@ -137,11 +118,17 @@ class Remote:
             return cache.size(digest)
 
         todo = self.missing(wanted)
-        cleaned = 0
-        if not self._atomic_put:  # what pushes killed mid-upload left, never one under way
-            with self._guard(f"no such bucket or folder: {self.url}"):
-                cleaned = incoming.clean(self.fs, self._incoming, time.time() - incoming.GRACE)
-        result = self._transfer("pushed to", wanted, todo, send, workers, progress, strict)
+        cleaned = self.clean_incoming()  # what pushes killed mid-upload left, never one under way
+        result = transfer(
+            "pushed to",
+            self.url,
+            wanted,
+            todo,
+            send,
+            workers=workers,
+            progress=progress,
+            strict=strict,
+        )
         return replace(result, cleaned=cleaned)
 
     def pull(
@@ -159,7 +146,7 @@ class Remote:
         Digests in ``optional`` that the remote does not hold either are left out (recorded
         digests of things whose bytes were never stored: an environment, a code reference).
         """
-        wanted = _unique(digests)
+        wanted = unique(digests)
 
         def fetch(digest: str) -> int | LinealError:
             if digest not in present:
@@ -173,30 +160,16 @@ class Remote:
             need = cache.missing(wanted)
             present = self._present() if need else set()
             need = [digest for digest in need if digest in present or digest not in optional]
-            return self._transfer("pulled from", wanted, need, fetch, workers, progress, strict)
-
-    def _transfer(
-        self,
-        verb: str,
-        wanted: list[str],
-        todo: list[str],
-        move: Callable[[str], int | LinealError],
-        workers: int,
-        progress: Progress | None,
-        strict: bool,
-    ) -> TransferResult:
-        sizes, failures = parallel(todo, move, workers, progress)
-        if failures and strict:
-            # Corruption is the more serious news, so it decides the error's type and hint.
-            first = min(
-                (err for _, err in failures), key=lambda e: not isinstance(e, IntegrityError)
+            return transfer(
+                "pulled from",
+                self.url,
+                wanted,
+                need,
+                fetch,
+                workers=workers,
+                progress=progress,
+                strict=strict,
             )
-            more = f" (and {len(failures) - 1} more failed)" if len(failures) > 1 else ""
-            message = f"{first.message}{more}; {len(sizes)} other objects were {verb} {self.url}"
-            raise type(first)(message, hint=first.hint)
-        failed = tuple(digest for digest, _ in failures)
-        skipped = len(wanted) - len(todo)
-        return TransferResult(sent=len(sizes), skipped=skipped, bytes=sum(sizes), failed=failed)
 
     def _put(self, source: Path | bytes, digest: str) -> None:
         final = self._object(digest)
@@ -247,6 +220,61 @@ class Remote:
         finally:
             temp.unlink(missing_ok=True)
 
+    # -- one object at a time: what a lineal server does with the objects it keeps --------
+    def has(self, digest: str) -> bool:
+        with self._guard(f"no such bucket or folder: {self.url}"):
+            return bool(self.fs.exists(self._object(check_digest(digest))))
+
+    def size(self, digest: str) -> int:
+        """The object's size in bytes; NotFound if the remote does not hold it."""
+        with self._guard(self._absent(digest)):
+            return int(self.fs.size(self._object(check_digest(digest))))
+
+    def local_file(self, digest: str) -> Path | None:
+        """The object's file when the remote is a local folder and holds it; else None."""
+        path = Path(self._object(check_digest(digest)))
+        return path if self._local and path.is_file() else None
+
+    def open_object(self, digest: str) -> IO[bytes]:
+        """The object's bytes, read CHUNK at a time; NotFound if the remote does not hold it."""
+        with self._guard(self._absent(digest)):
+            stream: IO[bytes] = self.fs.open(
+                self._object(check_digest(digest)), "rb", block_size=CHUNK
+            )
+        return stream
+
+    def staging(self) -> Path:
+        """A local folder for an object arriving in pieces: ``incoming/`` of a local remote
+        (the same file system, so publishing it is a rename), else the machine's temp folder."""
+        if not self._local:
+            return Path(tempfile.gettempdir())
+        folder = Path(self._incoming)
+        with self._guard(f"no such folder: {self.url}"):
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def publish(self, path: Path, digest: str) -> None:
+        """Keep the local file ``path``, whose bytes the caller hashed to ``digest``, as that
+        object; ``path`` is gone afterwards. Nothing appears under the final name before it
+        is whole."""
+        check_digest(digest)
+        try:
+            if not self._local:
+                self._put(path, digest)
+                return
+            final = Path(self._object(digest))
+            with self._guard(f"no such folder: {self.url}"):
+                with path.open("rb") as written:
+                    os.fsync(written.fileno())
+                path.chmod(0o444)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(final)  # atomic; one that arrived meanwhile has the same bytes
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _absent(self, digest: str) -> str:
+        return f"object {digest} is not on the remote {self.url}"
+
     def hash_tree(self, *, workers: int = 8, progress: Progress | None = None) -> list[Entry]:
         """Every file under the URL (the user's data, not ``sha256/``) hashed, sorted by path.
 
@@ -290,95 +318,6 @@ class Remote:
         hexdigest = digest[len(PREFIX) :]
         return f"{base or self._objects}/{hexdigest[:2]}/{hexdigest[2:]}"
 
-    @contextmanager
-    def _guard(self, not_found: str) -> Iterator[None]:
+    def _guard(self, not_found: str) -> Any:
         """Turn the remote's failures (credentials, network, missing paths) into lineal errors."""
-        try:
-            yield
-        except LinealError:
-            raise
-        except Exception as exc:
-            error = self._translate(exc, not_found)
-            if error is None:
-                raise
-            raise error from exc
-
-    def _translate(self, exc: Exception, not_found: str) -> LinealError | None:
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        error: LinealError | None = None
-        if _is_no_credentials(exc) or isinstance(exc, PermissionError):
-            what, hint = (
-                ("denied us access", "check the folder's owner and permissions")
-                if self._local
-                else ("refused our credentials", _CREDENTIALS_HINT)
-            )
-            error = PermissionDenied(f"the remote {self.url} {what}: {detail}", hint=hint)
-        elif isinstance(exc, FileNotFoundError):
-            error = NotFound(not_found, hint="check the URL, and that the bucket or folder exists")
-        elif _is_unreachable(exc):
-            error = StoreUnavailable(
-                f"cannot reach the remote {self.url}: {detail}",
-                hint=f"{_ENDPOINT_HINT}; {_RETRY_HINT}",
-            )
-        elif isinstance(exc, TypeError) and "unexpected keyword argument" in detail:
-            error = InvalidInput(f"bad option for the remote {self.url}: {detail}", hint=_OPTIONS)
-        elif isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT}:
-            error = StoreUnavailable(  # as the object cache reports a full disk
-                f"no space left on the device while copying to or from {self.url}",
-                hint=f"free some space; {_RETRY_HINT}",
-            )
-        return error
-
-
-def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str, str]:
-    """The fsspec file system and root path for ``url``, or a lineal error saying why not."""
-    # Imported here, not at the top: fsspec (and the asyncio it pulls in) would add ~40 ms to
-    # every `lineal` command, and only the commands that reach a remote need it.
-    import fsspec  # type: ignore[import-untyped]  # fsspec ships no type information
-
-    if not url.strip():
-        raise InvalidInput("empty remote URL", hint=f"use one of {SUPPORTED}")
-    protocol = fsspec.core.split_protocol(url)[0] or "file"
-    if protocol not in fsspec.available_protocols():
-        raise InvalidInput(
-            f"unsupported remote URL {url!r}: unknown protocol {protocol + '://'!r}",
-            hint=f"use one of {SUPPORTED}",
-        )
-    try:
-        fsspec.get_filesystem_class(protocol)
-    except ImportError as exc:
-        if protocol in _EXTRAS:
-            raise MissingExtra(*_EXTRAS[protocol]) from None
-        raise InvalidInput(
-            f"the {protocol}:// remote needs a package that is not installed",
-            hint=str(exc).splitlines()[0] if str(exc) else f"use one of {SUPPORTED}",
-        ) from None
-    try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
-    except (TypeError, ValueError) as exc:
-        detail = str(exc).splitlines()[0]
-        raise InvalidInput(f"bad option for the remote {url}: {detail}", hint=_OPTIONS) from None
-    return fs, str(root), protocol
-
-
-def _unique(digests: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(check_digest(digest) for digest in digests))
-
-
-def _is_no_credentials(exc: Exception) -> bool:
-    botocore = sys.modules.get("botocore.exceptions")  # loaded only if s3fs is in use
-    return botocore is not None and isinstance(
-        exc, (botocore.NoCredentialsError, botocore.PartialCredentialsError)
-    )
-
-
-def _is_unreachable(exc: Exception) -> bool:
-    botocore = sys.modules.get("botocore.exceptions")
-    if (
-        isinstance(exc, (ConnectionError, TimeoutError))
-        or (isinstance(exc, OSError) and exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH})
-        or (botocore and isinstance(exc, (botocore.ConnectionError, botocore.HTTPClientError)))
-    ):
-        return True
-    aiohttp = sys.modules.get("aiohttp")  # gcsfs and adlfs speak aiohttp
-    return aiohttp is not None and isinstance(exc, aiohttp.ClientConnectionError)
+        return guard(self.url, local=self._local, not_found=not_found)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from lineal.cas.remote import TransferResult
 
 remote_app = typer.Typer(
-    help="Manage object-store remotes (file://, s3://, gs://, az://, memory://).",
+    help="Manage remotes: folders and buckets (file://, s3://, gs://, az://, memory://) or a "
+    "lineal server's project (http(s)://HOST:PORT/projects/NAME).",
     no_args_is_help=True,
 )
 
@@ -28,7 +29,11 @@ remote_app = typer.Typer(
 def remote_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. origin.")],
     url: Annotated[
-        str, typer.Argument(help="fsspec URL, e.g. s3://bucket/prefix or /mnt/nas/lineal.")
+        str,
+        typer.Argument(
+            help="fsspec URL, e.g. s3://bucket/prefix or /mnt/nas/lineal; or a lineal "
+            "server's project, http://HOST:PORT/projects/NAME."
+        ),
     ],
     endpoint_url: Annotated[
         str | None, typer.Option(help="S3-compatible endpoint (MinIO, Ceph, a local server).")
@@ -127,7 +132,8 @@ def push(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Send the objects of dataset versions that the remote does not have."""
+    """Send the objects of dataset versions that the remote does not have (with no remote
+    configured: the lineal server the workspace's store is on)."""
     from lineal import remotes  # lazy: fsspec is costly to import
 
     with open_client() as client, progress(quiet=quiet) as shown:
@@ -144,7 +150,8 @@ def pull(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fetch missing objects of dataset versions, verifying each digest on arrival."""
+    """Fetch missing objects of dataset versions, verifying each digest on arrival (with no
+    remote configured: from the lineal server the workspace's store is on)."""
     from lineal import remotes  # lazy: fsspec is costly to import
 
     with open_client() as client, progress(quiet=quiet) as shown:

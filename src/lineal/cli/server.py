@@ -27,6 +27,11 @@ URI_HELP = (
     "(database DB_NAME each). Default: $LINEAL_SERVER_URI, else sqlite:///./lineal-projects."
 )
 Uri = Annotated[str | None, typer.Option("--uri", help=URI_HELP)]
+OBJECTS_HELP = (
+    "Where the projects' objects are kept (PROJECT/sha256/… under it): a folder, file://, "
+    "s3://, gs://, az://. Default: $LINEAL_SERVER_OBJECTS, else FOLDER/objects beside SQLite "
+    "projects, else ~/.lineal-server/objects."
+)
 
 
 def _base(uri: str | None) -> str:
@@ -49,6 +54,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8470,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=256)] = 1,
+    objects: Annotated[str | None, typer.Option("--objects", help=OBJECTS_HELP)] = None,
 ) -> None:
     """Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs)."""
     if ctx.invoked_subcommand is not None:
@@ -56,7 +62,7 @@ def serve(
         return
     from lineal.errors import MissingExtra
     from lineal.model.masking import mask_url
-    from lineal.server.app import URI_VARIABLE, create_app
+    from lineal.server.app import OBJECTS_VARIABLE, URI_VARIABLE, create_app
     from lineal.store import registry
 
     base = _base(uri)
@@ -65,9 +71,14 @@ def serve(
         import uvicorn
     except ImportError as exc:
         raise MissingExtra("uvicorn", "server") from exc
-    create_app(base)  # fails now, in one line, on a bad URI or a missing extra
+    objects = objects or registry.server_objects(base)
+    if "://" not in objects:  # a folder: the same one whatever directory a worker starts in
+        objects = str(Path(objects).resolve())
+    create_app(base, objects)  # fails now, in one line, on a bad URI or a missing extra
     os.environ[URI_VARIABLE] = base
+    os.environ[OBJECTS_VARIABLE] = objects
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")
+    _say(f"  objects: {mask_url(objects)}")
     _say(f"  projects: LINEAL_URI=http://{host}:{port}/projects/NAME")
     uvicorn.run(
         "lineal.server.app:app_from_env",

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: Where `lineal server` tells the worker processes which store URI to serve.
 URI_VARIABLE = "LINEAL_SERVER_URI"
+#: And where their objects are kept (see lineal.store.projects.objects_url).
+OBJECTS_VARIABLE = "LINEAL_SERVER_OBJECTS"
 API = "/api/v1"
 log = logging.getLogger("lineal.server")
 
@@ -62,20 +64,24 @@ def _validation_message(errors: list[Any]) -> str:
     first = errors[0] if errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "body"))
     what = str(first.get("msg", "invalid request"))
-    if first.get("type") == "string_pattern_mismatch":  # the only pattern: text without NUL
-        what = "a NUL character"
+    if first.get("type") == "string_pattern_mismatch":
+        pattern = str(first.get("ctx", {}).get("pattern", ""))
+        # Text fields refuse only NUL; digests and the like name the form they expect.
+        what = "a NUL character" if "\\x00" in pattern else f"expected text matching {pattern}"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"bad {where or 'request'}: {what}{more}"
 
 
-def create_app(base: str) -> FastAPI:
-    """The app serving the projects under store URI ``base`` (see lineal.store.projects)."""
+def create_app(base: str, objects: str | None = None) -> FastAPI:
+    """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
+    objects under ``objects`` (default: lineal.store.registry.server_objects)."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
     from lineal import __version__
+    from lineal.server import objects as object_routes
     from lineal.server import routes
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
@@ -91,6 +97,9 @@ def create_app(base: str) -> FastAPI:
     )
     app.state.projects = projects
     app.include_router(routes.router(projects), prefix=API)
+    app.include_router(
+        object_routes.router(projects, objects or registry.server_objects(base)), prefix=API
+    )
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
@@ -129,4 +138,4 @@ def create_app(base: str) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for the URI in LINEAL_SERVER_URI (uvicorn's factory in each worker)."""
-    return create_app(os.environ[URI_VARIABLE])
+    return create_app(os.environ[URI_VARIABLE], os.environ.get(OBJECTS_VARIABLE))

@@ -7,6 +7,7 @@ arguments, calls the one Store method and encodes the answer; nothing else.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,6 +58,7 @@ def _annotation(param: wire.Param) -> tuple[Any, dict[str, Any]]:
     return (kind if param.required else kind | None), constraints
 
 
+@functools.cache
 def _error_model() -> Any:
     from pydantic import BaseModel
 
@@ -127,9 +129,8 @@ def _answer(projects: Projects, project: str, method: str, args: dict[str, Any])
     return JSONResponse(wire.encode_result(method, found))
 
 
-def router(projects: Projects) -> APIRouter:
-    from fastapi import APIRouter
-
+def error_responses() -> dict[int | str, dict[str, Any]]:
+    """The error answers every route documents, all of one model."""
     error = _error_model()
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": error, "description": code}
@@ -137,7 +138,13 @@ def router(projects: Projects) -> APIRouter:
         if code != "error"
     }
     responses[422] = {"model": error, "description": "bad parameters"}
-    api = APIRouter(responses=responses)
+    return responses
+
+
+def router(projects: Projects) -> APIRouter:
+    from fastapi import APIRouter
+
+    api = APIRouter(responses=error_responses())
 
     @api.get("/health", summary="The server answers")
     def health() -> dict[str, bool]:

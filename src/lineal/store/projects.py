@@ -94,6 +94,18 @@ def keys_folder(base: str) -> Path:
     return Path.home() / ".lineal-server" / "keys"
 
 
+def objects_url(base: str) -> str:
+    """Where the server keeps its projects' objects (``<url>/<project>/sha256/…``):
+    $LINEAL_SERVER_OBJECTS, else beside a SQLite server's projects (FOLDER/objects), else
+    ~/.lineal-server/objects (beside the keys)."""
+    chosen = os.environ.get("LINEAL_SERVER_OBJECTS")
+    if chosen:
+        return chosen
+    if base.startswith("sqlite:///"):
+        return str(Path(project_uri(base, "x").removeprefix("sqlite:///")).parent / "objects")
+    return str(Path.home() / ".lineal-server" / "objects")
+
+
 def server_signer(base: str) -> Signer:
     """The server's key (made on first use, mode 0600): every server process over the same
     projects shares it."""

@@ -68,6 +68,14 @@ def server_signer(base: str) -> Signer:
     return projects.server_signer(base)
 
 
+def server_objects(base: str) -> str:
+    """Where a server over ``base`` keeps its projects' objects, unless told (a folder or an
+    fsspec URL: ``<url>/<project>/sha256/…``)."""
+    from lineal.store import projects
+
+    return projects.objects_url(base)
+
+
 def list_projects(base: str) -> list[str]:
     from lineal.store import projects
 
