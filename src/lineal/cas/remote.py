@@ -1,4 +1,5 @@
-"""Remotes: move content-addressed objects between the local cache and an fsspec URL, verified.
+"""Remotes: move content-addressed objects between the local cache and an fsspec URL, verified;
+and keep or hand out one object at a time, as a lineal server does with its projects' objects.
 
 Never leaves a partial object under its final name, and never installs bytes it has not hashed.
 """
@@ -65,7 +66,8 @@ class Remote:
         wanted = unique(digests)
         if self._local and len(wanted) < _LIST_FROM:
             self._present_root()
-            return [digest for digest in wanted if not Path(self._object(digest)).exists()]
+            with self._guard(f"no such folder: {self.url}"):
+                return [digest for digest in wanted if not Path(self._object(digest)).exists()]
         present = self._present() if wanted else set()
         return [digest for digest in wanted if digest not in present]
 

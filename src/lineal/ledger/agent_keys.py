@@ -13,7 +13,6 @@ last seq), which is when it was made.
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass
 
 from lineal.errors import LinealError
 from lineal.ledger.keys import key_id, verify_signature
@@ -37,14 +36,19 @@ def certified(op: AgentRotate) -> bool:
     return verify_signature(op.previous, message, op.certificate)
 
 
-@dataclass(slots=True)
 class KeySpan:
     """Where one key of an agent is held: from ``seq`` up to ``until`` (inclusive; None: still
-    held), and how it ended."""
+    held), and how it ended.
 
-    seq: int
-    until: int | None = None
-    ended: str | None = None
+    A plain class, not a dataclass: this module is first imported by a store's first write,
+    which may happen at interpreter exit (a run's last metrics flush after Ctrl-C), and a
+    dataclass built then runs ``exec``, which makes Python forget that a KeyboardInterrupt
+    ended the program (it exits 1 instead of being killed by SIGINT)."""
+
+    __slots__ = ("ended", "seq", "until")
+
+    def __init__(self, seq: int, until: int | None = None, ended: str | None = None) -> None:
+        self.seq, self.until, self.ended = seq, until, ended
 
     def holds_at(self, seq: int) -> bool:
         return self.seq <= seq and (self.until is None or seq <= self.until)
