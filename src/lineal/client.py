@@ -205,10 +205,20 @@ class Lineal:
         return self.store.append(TagSet(target=self.node(target), key=key, value=value))[0]
 
     def redact(self, seq: int, reason: str) -> Record:
-        """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable."""
-        from lineal.model.ops import Redact
+        """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable.
+        The redact record names what the payload was about (its run or tagged node), so
+        answers about that node can say what was erased."""
+        from lineal.model.ops import OPS, Redact, redaction_subject
 
-        return self.store.append(Redact(seq=seq, reason=reason))[0]
+        subject = None
+        found = next(self.store.records(after=seq - 1, limit=1), None) if seq >= 1 else None
+        if found is not None and found.seq == seq and found.payload is not None:
+            target = OPS.get(found.op)
+            if target is not None and target.REDACTABLE:
+                decoded = target.from_payload(canonical.decode(found.payload))
+                subject = redaction_subject(decoded)
+        # A missing, erased or unerasable record is refused by the store, saying why.
+        return self.store.append(Redact(seq=seq, reason=reason, subject=subject))[0]
 
     # -- reading -------------------------------------------------------------------------
     def _resolve(self, ref: Ref) -> Artifact | Run:

@@ -154,7 +154,7 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "node_ids": ("id", "node", "seq"),
     "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
     "tags": ("target", "key", "value", "seq", "until_seq"),
-    "redactions": ("seq", "by_seq", "reason"),
+    "redactions": ("seq", "by_seq", "reason", "subject"),
     "promotions": (
         "name", "alias", "digest", "previous", "author", "reason", "policy", "checks",
         "override", "seq",
@@ -249,8 +249,7 @@ _NODE_ARTIFACTS = """CREATE TABLE artifacts (
 CREATE INDEX artifacts_digest ON artifacts (digest);
 """
 
-#: Every projection table's schema as it stands now (verify's replay, migration 4's rebuild).
-ALL_PROJECTIONS = (
+_WITHOUT_SUBJECTS = (
     _BEFORE_ARTIFACTS
     + _NODE_ARTIFACTS
     + _AFTER_ARTIFACTS
@@ -258,6 +257,27 @@ ALL_PROJECTIONS = (
     + _ALIASES_DIGEST
     + LINEAGE_IDS
 )
+
+# What a redaction erased was about (migration 6): the run of a metrics batch, the node of a
+# tag, as the redact record names it (checked against the payload before it was erased), so
+# answers about that node say what was erased once the bytes are gone. Rebuilt by copying,
+# so it holds whether the table had the column (made by migration 4's rebuild) or not;
+# redactions written before their records named a subject keep NULL, as a replay gives them.
+REDACTION_SUBJECTS = """
+CREATE TABLE redactions_new (
+    seq {int} PRIMARY KEY,
+    by_seq {int} NOT NULL,
+    reason TEXT NOT NULL,
+    subject TEXT
+);
+INSERT INTO redactions_new (seq, by_seq, reason) SELECT seq, by_seq, reason FROM redactions;
+DROP TABLE redactions;
+ALTER TABLE redactions_new RENAME TO redactions;
+CREATE INDEX redactions_subject ON redactions (subject);
+"""
+
+#: Every projection table's schema as it stands now (verify's replay).
+ALL_PROJECTIONS = _WITHOUT_SUBJECTS + REDACTION_SUBJECTS
 
 _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
@@ -287,6 +307,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
     (4, "named versions are lineage nodes of their own", _REBUILT),
     (5, "batches clients sign and a server appends", _BATCHES),
+    (6, "redactions name what they erased", REDACTION_SUBJECTS),
 )
 
 #: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.

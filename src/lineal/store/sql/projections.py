@@ -28,6 +28,7 @@ from lineal.model.ops import (
     RunParams,
     RunStart,
     TagSet,
+    redaction_subject,
 )
 from lineal.store.sql import project_edges, project_registry, project_runs
 from lineal.store.sql.project_runs import json_text
@@ -268,7 +269,8 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
         raise Conflict(f"seq {op.seq} is already redacted")
     db.execute(
-        "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)", (op.seq, seq, op.reason)
+        "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
+        (op.seq, seq, op.reason, op.subject),
     )
     if replay:
         return  # a replay skips redacted records, so there is nothing of theirs to undo
@@ -282,6 +284,11 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
             hint="only tag.set and metrics.batch payloads can be redacted",
         )
     target = target_op.from_payload(canonical.decode(bytes(row[1])))
+    if op.subject is not None and op.subject != redaction_subject(target):
+        raise InvalidInput(
+            f"seq {op.seq} is about {redaction_subject(target)}, not {op.subject}",
+            hint="name the subject the record is about, or none",
+        )
     db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
     if isinstance(target, MetricsBatch):
         db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
