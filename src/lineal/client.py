@@ -208,7 +208,8 @@ class Lineal:
         """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable.
         The redact record names what the payload was about (its run or tagged node), so
         answers about that node can say what was erased."""
-        from lineal.model.ops import OPS, Redact, redaction_subject
+        from lineal.model.erasure import redaction_subject
+        from lineal.model.ops import OPS, Redact
 
         subject = None
         found = next(self.store.records(after=seq - 1, limit=1), None) if seq >= 1 else None
@@ -313,6 +314,8 @@ class Lineal:
                 "seq": found.seq,
                 **self.store.artifact_details(found),
             }
+        # What was erased about it: a run's metrics batches, tag values (who, when, why).
+        body["redactions"] = self.store.redactions(node)
         edges = self.store.edges(node)
         labels = self.store.labels([e.parent if e.child == node else e.child for e in edges])
         body["upstream"] = [
@@ -332,9 +335,15 @@ class Lineal:
     def log(self, *, limit: int | None = None, op: str | None = None) -> Iterator[dict[str, Any]]:
         """Ledger records, newest first, with decoded payloads."""
         limit = check_limit(limit)
+        redactions: dict[int, dict[str, Any]] | None = None
         for record in self.store.records(limit=limit, op=op, newest_first=True):
             payload = None if record.payload is None else canonical.decode(record.payload)
-            yield record.as_dict(payload)
+            body = record.as_dict(payload)
+            if record.payload is None:  # who erased it, when and why (read once, if needed)
+                if redactions is None:
+                    redactions = {one["seq"]: one for one in self.store.redactions()}
+                body["redaction"] = redactions.get(record.seq)
+            yield body
 
     def verify(self) -> VerifyReport:
         return self.store.verify()

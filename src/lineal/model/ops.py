@@ -252,8 +252,7 @@ class MetricsBatch(Op):
             raise InvalidInput(f"{cls.OP} payload has unknown keys: {', '.join(sorted(extra))}")
         if missing := {"run", "series"} - set(payload):
             raise InvalidInput(f"{cls.OP} payload lacks {', '.join(sorted(missing))}")
-        series = payload["series"]
-        if not isinstance(series, list):
+        if not isinstance(series := payload["series"], list):
             raise InvalidInput(f"{cls.OP} series must be a list")
         return cls(run=payload["run"], series=tuple(Series.unpack(one) for one in series))
 
@@ -365,34 +364,13 @@ class Redact(Op):
     OP: ClassVar[str] = "redact"
     seq: int
     reason: str
-    #: what the erased payload was about (``run/ID`` for a metrics batch, the tagged node
-    #: for a tag), checked against the payload when the redaction is written: once the bytes
-    #: are gone, answers about that node can still say what was erased. None in redactions
-    #: written before it was recorded.
-    subject: str | None = None
+    subject: str | None = None  # what the payload was about (model/erasure.py)
 
     def __post_init__(self) -> None:
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
             raise InvalidInput(f"bad seq {self.seq!r}: expected a positive integer")
         _check_reason(self.reason, "a redaction")
-        if self.subject is not None:
-            node_type(self.subject)
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"seq": self.seq, "reason": self.reason}
-        if self.subject is not None:  # the records written before it keep their bytes
-            body["subject"] = self.subject
-        return body
-
-
-def redaction_subject(op: Op) -> str | None:
-    """What a redactable payload is about (a redact record names it): the run of a metrics
-    batch, the node of a tag; None for an op whose payload may not be erased."""
-    if isinstance(op, MetricsBatch):
-        return f"run/{op.run}"
-    if isinstance(op, TagSet):
-        return op.target
-    return None
+        _check_optional_str(self.subject, "redaction subject")  # the store checks the rest
 
 
 OPS: dict[str, type[Op]] = {

@@ -13,6 +13,7 @@ from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.ledger.keys import key_id
 from lineal.model import canonical
 from lineal.model.entities import artifact_node
+from lineal.model.erasure import redaction_subject
 from lineal.model.ops import (
     OPS,
     AgentRegister,
@@ -28,7 +29,6 @@ from lineal.model.ops import (
     RunParams,
     RunStart,
     TagSet,
-    redaction_subject,
 )
 from lineal.store.sql import project_edges, project_registry, project_runs
 from lineal.store.sql.project_runs import json_text
