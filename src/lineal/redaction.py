@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lineal import settings
 from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lineal.model import canonical
+from lineal.model.entities import check_agent_name
 from lineal.model.erasure import redaction_subject
 from lineal.model.ops import OPS, Redact
 
@@ -120,15 +121,18 @@ def plan(repo: Lineal, target: str, reason: str, *, only: str | None = None) -> 
             raise InvalidInput("--only is for a reference, not a SEQ", hint="leave it out")
         one = _by_seq(repo, int(text))
         return RedactionPlan(target=f"record {text}", reason=reason, erase=(one,))
-    found = repo.resolve(text)
-    node = repo.node(found)
+    if text.startswith("agent/"):  # an agent's tags (NotFound if no such agent)
+        node = label = repo.store.agent_at(check_agent_name(text.removeprefix("agent/")))
+    else:
+        found = repo.resolve(text)
+        node, label = repo.node(found), found.ref
     wanted = None if only is None else KINDS[only]
     erase = tuple(
         Erasure(seq=seq, op=op, subject=subject)
         for seq, op, subject in repo.store.erasable([node])
         if wanted is None or op == wanted
     )
-    return RedactionPlan(target=found.ref, reason=reason, erase=erase)
+    return RedactionPlan(target=label, reason=reason, erase=erase)
 
 
 def apply(repo: Lineal, plans: list[RedactionPlan]) -> list[RedactionPlan]:

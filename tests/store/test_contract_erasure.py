@@ -101,6 +101,9 @@ def test_redaction_service_plans_and_erases_a_run(admin: Lineal, store: Store) -
     with pytest.raises(InvalidInput, match="bad --only"):
         redaction.plan(admin, f"run/{run.id}", "x", only="params")
     assert redaction.plan(admin, f"run/{run.id}", "x", only="tags").erase == ()
+    mine = admin.set_tag("agent/alice", "email", "alice@example.com")
+    planned = redaction.plan(admin, "agent/alice", "gdpr")
+    assert [(one.seq, one.subject) for one in planned.erase] == [(mine.seq, "agent/alice")]
 
 
 def test_only_an_admin_may_redact(store: Store) -> None:

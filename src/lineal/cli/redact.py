@@ -36,7 +36,7 @@ def redact(
         str,
         typer.Argument(
             help="A record's SEQ (see `lineal log`), or a reference: run/ULID erases its "
-            "logged metrics and tag values, an artifact reference its tag values."
+            "logged metrics and tag values, an artifact reference or agent/NAME its tag values."
         ),
     ],
     reason: Annotated[

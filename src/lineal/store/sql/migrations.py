@@ -260,9 +260,8 @@ _WITHOUT_SUBJECTS = (
 
 # What a redaction erased was about (migration 6): the run of a metrics batch, the node of a
 # tag, as the redact record names it (checked against the payload before it was erased), so
-# answers about that node say what was erased once the bytes are gone. Rebuilt by copying,
-# so it holds whether the table had the column (made by migration 4's rebuild) or not;
-# redactions written before their records named a subject keep NULL, as a replay gives them.
+# answers about that node say what was erased once the bytes are gone. Redactions written
+# before hold no subject: they keep NULL, as a replay gives them.
 REDACTION_SUBJECTS = """
 CREATE TABLE redactions_new (
     seq {int} PRIMARY KEY,
@@ -283,7 +282,8 @@ _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
     "edges", "aliases", "tags", "redactions", "promotions", "approvals", "node_ids",
 )  # fmt: skip
-_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + ALL_PROJECTIONS
+# As migration 4 made them: a store it migrates holds no redaction naming a subject yet.
+_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + _WITHOUT_SUBJECTS
 
 # A batch a client signed and a server appended: its id and the server's own signature on the
 # commit (the client's is ``sig``; see lineal.ledger.chain.Commit). Part of the ledger's

@@ -268,10 +268,16 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         raise InvalidInput(f"cannot redact seq {op.seq}: it is not an earlier record")
     if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
         raise Conflict(f"seq {op.seq} is already redacted")
-    db.execute(
-        "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
-        (op.seq, seq, op.reason, op.subject),
-    )
+    if op.subject is None:  # as every redaction was before they named one (migration 4)
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)",
+            (op.seq, seq, op.reason),
+        )
+    else:
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
+            (op.seq, seq, op.reason, op.subject),
+        )
     if replay:
         return  # a replay skips redacted records, so there is nothing of theirs to undo
     row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (op.seq,))
