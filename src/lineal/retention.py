@@ -38,6 +38,8 @@ _UNLESS = ("registered", "aliased")
 _AGE = re.compile(r"([1-9][0-9]{0,5})([hdw])")
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: Runs asked about at a time (Store.erasable)
+_ASKED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +205,11 @@ def plan(repo: Lineal, rules: Sequence[Rule], *, now: datetime | None = None) ->
         runs = sorted(set(old) - kept)
         wanted = redaction.KINDS[rule.kind]
         erase = []
-        for seq, op, subject in repo.store.erasable(runs) if runs else ():
-            if op == wanted and seq not in taken:
-                taken.add(seq)
-                erase.append(redaction.Erasure(seq=seq, op=op, subject=subject))
+        for start in range(0, len(runs), _ASKED):  # a server takes lists of bounded length
+            for seq, op, subject in repo.store.erasable(runs[start : start + _ASKED]):
+                if op == wanted and seq not in taken:
+                    taken.add(seq)
+                    erase.append(redaction.Erasure(seq=seq, op=op, subject=subject))
         outcomes.append(RuleOutcome(rule, tuple(runs), tuple(sorted(kept)), tuple(erase)))
     return outcomes
 
