@@ -205,10 +205,21 @@ class Lineal:
         return self.store.append(TagSet(target=self.node(target), key=key, value=value))[0]
 
     def redact(self, seq: int, reason: str) -> Record:
-        """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable."""
-        from lineal.model.ops import Redact
+        """Erase record ``seq``'s payload (a tag or metrics batch); the chain stays verifiable.
+        The redact record names what the payload was about (its run or tagged node), so
+        answers about that node can say what was erased."""
+        from lineal.model.erasure import redaction_subject
+        from lineal.model.ops import OPS, Redact
 
-        return self.store.append(Redact(seq=seq, reason=reason))[0]
+        subject = None
+        found = next(self.store.records(after=seq - 1, limit=1), None) if seq >= 1 else None
+        if found is not None and found.seq == seq and found.payload is not None:
+            target = OPS.get(found.op)
+            if target is not None and target.REDACTABLE:
+                decoded = target.from_payload(canonical.decode(found.payload))
+                subject = redaction_subject(decoded)
+        # A missing, erased or unerasable record is refused by the store, saying why.
+        return self.store.append(Redact(seq=seq, reason=reason, subject=subject))[0]
 
     # -- reading -------------------------------------------------------------------------
     def _resolve(self, ref: Ref) -> Artifact | Run:
@@ -303,6 +314,8 @@ class Lineal:
                 "seq": found.seq,
                 **self.store.artifact_details(found),
             }
+        # What was erased about it: a run's metrics batches, tag values (who, when, why).
+        body["redactions"] = self.store.redactions(node)
         edges = self.store.edges(node)
         labels = self.store.labels([e.parent if e.child == node else e.child for e in edges])
         body["upstream"] = [
@@ -322,9 +335,15 @@ class Lineal:
     def log(self, *, limit: int | None = None, op: str | None = None) -> Iterator[dict[str, Any]]:
         """Ledger records, newest first, with decoded payloads."""
         limit = check_limit(limit)
+        redactions: dict[int, dict[str, Any]] | None = None
         for record in self.store.records(limit=limit, op=op, newest_first=True):
             payload = None if record.payload is None else canonical.decode(record.payload)
-            yield record.as_dict(payload)
+            body = record.as_dict(payload)
+            if record.payload is None:  # who erased it, when and why (read once, if needed)
+                if redactions is None:
+                    redactions = {one["seq"]: one for one in self.store.redactions()}
+                body["redaction"] = redactions.get(record.seq)
+            yield body
 
     def verify(self) -> VerifyReport:
         return self.store.verify()

@@ -96,10 +96,11 @@ CREATE TABLE promotions (
     override INTEGER NOT NULL,
     seq INTEGER PRIMARY KEY
 );
-CREATE TABLE redactions (
+CREATE TABLE "redactions" (
     seq INTEGER PRIMARY KEY,
     by_seq INTEGER NOT NULL,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    subject TEXT
 );
 CREATE TABLE run_metrics (
     run_id TEXT NOT NULL,
@@ -152,6 +153,7 @@ CREATE INDEX edges_up ON edges (child_id, parent_id, seq);
 CREATE INDEX params_key_num ON params (key, num);
 CREATE INDEX params_key_value ON params (key, value);
 CREATE INDEX promotions_name ON promotions (name, alias);
+CREATE INDEX redactions_subject ON redactions (subject);
 CREATE INDEX run_metrics_key_value ON run_metrics (key, value);
 CREATE INDEX runs_name ON runs (name);
 CREATE INDEX runs_started ON runs (started);

@@ -34,7 +34,7 @@ def test_redact_tag_set(store: Store) -> None:
     assert stored[secret.seq].payload_digest == secret.payload_digest
     assert stored[public.seq].payload is not None
     assert [(r.seq, canonical.decode(r.payload or b"")) for r in store.records(op="redact")] == [
-        (redaction.seq, {"seq": secret.seq, "reason": "gdpr erasure"})
+        (redaction.seq, {"seq": secret.seq, "reason": "gdpr erasure", "subject": art.node})
     ]
     # the tag's history is re-derived without the erased value: the earlier one holds again
     assert store.tags(art.digest) == {"owner": "team-a", "stage": "raw"}

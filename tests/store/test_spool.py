@@ -297,3 +297,22 @@ def test_threads_put_at_once(tmp_path: Path) -> None:
     with Spool(tmp_path) as spool:
         assert len({p.digest for p in spool.pending()}) == 200
         assert all(hashlib.sha256(p.body).hexdigest() == p.digest[7:] for p in spool.pending())
+
+
+def test_drop_acknowledged_leaves_no_acked_bytes_behind(tmp_path: Path) -> None:
+    # After a redaction: an acknowledged batch in the active segment, with a pending one
+    # after it, would stay on disk until the segment empties; drop_acknowledged rewrites it.
+    with Spool(tmp_path / "s") as spool:
+        secret = "jane.doe@example.com"
+        first = spool.put([tag(1, secret)], agent=AGENT)
+        second = spool.put([tag(2)], agent=AGENT)
+        spool.acknowledge([first])
+        files = segments(tmp_path / "s")
+        assert any(secret.encode() in path.read_bytes() for path in files)
+        spool.drop_acknowledged()
+        assert not any(secret.encode() in p.read_bytes() for p in segments(tmp_path / "s"))
+        assert [p.digest for p in spool.pending()] == [second]
+        third = spool.put([tag(3)], agent=AGENT)  # writing goes on, into a new segment
+        assert [p.digest for p in spool.pending()] == [second, third]
+    with Spool(tmp_path / "s") as spool:
+        assert [p.digest for p in spool.pending()] == [second, third]

@@ -35,6 +35,7 @@ GROUPS = (
     "policy",
     "scene",
     "replay",
+    "redact",
     "demo",
     "server",
 )
@@ -55,6 +56,7 @@ COMMANDS = {
     "policy": "policy",
     "scene": "scene",
     "replay": "replay",
+    **dict.fromkeys(("redact", "retention"), "redact"),
     "demo": "demo",
     "server": "server",
 }

@@ -104,10 +104,14 @@ def log(
         return
     for record in records:
         when = record["time"][:19].replace("T", " ")
-        line = (
-            f"{record['seq']:>6}  {when}  {record['author']}  {record['op']:<15} "
-            f"{_summary(record['payload'])}"
-        )
+        summary = _summary(record["payload"])
+        if (erased := record.get("redaction")) is not None:
+            when = str(erased["time"])[:19].replace("T", " ")
+            summary = (
+                f"(redacted by {erased['author']} at {when}, record {erased['by_seq']}: "
+                f"{erased['reason']})"
+            )
+        line = f"{record['seq']:>6}  {when}  {record['author']}  {record['op']:<15} {summary}"
         if out.is_terminal:  # one screen line per record; a pipe gets every line whole
             out.print(line, markup=False, crop=True, no_wrap=True, overflow="ellipsis")
         else:

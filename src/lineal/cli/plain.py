@@ -90,3 +90,12 @@ def change_lines(changes: ManifestDiff) -> list[str]:
             for old, new in changes.modified
         ),
     ]
+
+
+def redaction_line(one: dict[str, Any]) -> str:
+    """One redaction (Store.redactions) as a line: what was erased, by whom, when and why."""
+    when = str(one["time"])[:19].replace("T", " ")
+    return (
+        f"record {one['seq']} ({one['op']}) by {one['author']} at {when} "
+        f"(record {one['by_seq']}): {one['reason']}"
+    )

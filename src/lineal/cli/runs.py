@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lineal.cli.common import err, handle_errors, open_client, out
-from lineal.cli.plain import print_json
+from lineal.cli.plain import print_json, redaction_line
 from lineal.model.entities import Run
 
 if TYPE_CHECKING:
@@ -193,12 +193,15 @@ def metrics(
     ] = None,
 ) -> None:
     """Show a run's metrics: a summary per key, or every point of one KEY."""
-    from lineal.tracking.search import metric_points
+    from lineal.tracking.search import erased_metrics, metric_points
 
     with open_client() as client:
         # The summary table counts every point: only listed points are thinned.
         thin = max_points if key is not None or as_json else None
         series = metric_points(client, ref, key, max_points=thin)
+        erased = erased_metrics(client, ref)
+    for gone in erased:  # on stderr: stdout stays the table (or JSON) a script reads
+        sys.stderr.write(f"note: redacted metrics batch: {redaction_line(gone)}\n")
     if as_json:
         sys.stdout.write(_series_json(series))
         return

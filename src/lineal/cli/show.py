@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from lineal.cli.common import handle_errors, open_client, out
-from lineal.cli.plain import print_json
+from lineal.cli.plain import print_json, redaction_line
 from lineal.errors import InvalidInput
 from lineal.model.entities import Run
 
@@ -47,9 +47,18 @@ def show(
         print_json(body)
         return
     for key, value in body.items():
-        if key in ("upstream", "downstream", "schema_warnings", "schemas", "class_metrics"):
+        if key in (
+            "upstream",
+            "downstream",
+            "schema_warnings",
+            "schemas",
+            "class_metrics",
+            "redactions",
+        ):
             continue
         _line(key, value)
+    for one in body.get("redactions", ()):
+        _line("redacted", redaction_line(one))
     for one in body.get("schemas", ()):
         _line("schema", f"{one['schema']} ({one['role']} data {one['input']})")
     for key, value in body.get("class_metrics", {}).items():

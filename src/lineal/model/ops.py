@@ -193,8 +193,7 @@ class MetricsBatch(Op):
             raise InvalidInput(f"{cls.OP} payload has unknown keys: {', '.join(sorted(extra))}")
         if missing := {"run", "series"} - set(payload):
             raise InvalidInput(f"{cls.OP} payload lacks {', '.join(sorted(missing))}")
-        series = payload["series"]
-        if not isinstance(series, list):
+        if not isinstance(series := payload["series"], list):
             raise InvalidInput(f"{cls.OP} series must be a list")
         return cls(run=payload["run"], series=tuple(Series.unpack(one) for one in series))
 
@@ -301,11 +300,13 @@ class Redact(Op):
     OP: ClassVar[str] = "redact"
     seq: int
     reason: str
+    subject: str | None = None  # what the payload was about (model/erasure.py)
 
     def __post_init__(self) -> None:
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
             raise InvalidInput(f"bad seq {self.seq!r}: expected a positive integer")
         _check_reason(self.reason, "a redaction")
+        _check_optional_str(self.subject, "redaction subject")  # the store checks the rest
 
 
 OPS: dict[str, type[Op]] = {

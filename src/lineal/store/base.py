@@ -257,6 +257,16 @@ class Store(Protocol):
     def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
         """Current values of tag ``key`` on nodes whose ``where_key`` tag is ``where_value``."""
 
+    # -- redaction ----------------------------------------------------------------------
+    def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """Every redaction (or those about ``subject``: ``run/ID``, a tagged node), oldest
+        first: ``seq`` and ``op`` of the erased record, ``subject``, and the redact record's
+        ``by_seq``, ``time``, ``author`` and ``reason``."""
+
+    def erasable(self, subjects: Sequence[str]) -> list[tuple[int, str, str]]:
+        """``(seq, op, subject)`` of each record about ``subjects`` whose payload may still be
+        erased (a run's metrics batches, a node's tag values), in seq order."""
+
     def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
         """Note that ``run_id``'s process is alive now (outside the ledger)."""
 

@@ -300,3 +300,10 @@ class HttpStore(SpooledWrites):
         return self._call(
             "tag_values_beside", key=key, where_key=where_key, where_value=where_value
         )
+
+    # -- redaction ----------------------------------------------------------------------
+    def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
+        return self._call("redactions", subject=subject)
+
+    def erasable(self, subjects: Sequence[str]) -> list[tuple[int, str, str]]:
+        return self._call("erasable", subjects=list(subjects))

@@ -182,6 +182,8 @@ class SpooledWrites:
                     seq, (time, hash_) = receipt["first_seq"] + n, receipt["records"][n]
                 for field, value in (("seq", seq), ("time", time), ("hash", hash_)):
                     object.__setattr__(record, field, value)  # frozen for everyone else
+            if receipt is not None and any(op.OP == "redact" for op, _ in done):
+                self._drop_acknowledged()
 
     def append(self, ops: Op | Iterable[Op]) -> list[Record]:
         from lineal.model.ops import Op
@@ -204,6 +206,8 @@ class SpooledWrites:
         if receipt is not None:
             first = receipt["first_seq"]
             stamps = [(first + n, *one) for n, one in enumerate(receipt["records"])]
+            if any(op.OP == "redact" for op in batch):
+                self._drop_acknowledged()
         written = [
             Record(seq=seq, time=time, author=signer.name, op=op.OP,
                    payload_digest=digest_bytes(payload), hash=hash_, payload=payload)
@@ -212,6 +216,13 @@ class SpooledWrites:
         if stack:
             stack[-1].extend(zip(batch, written, strict=True))
         return written
+
+    def _drop_acknowledged(self) -> None:
+        """After a redaction the server took: the batches it acknowledged leave this
+        process's spools (an erased payload may sit in one until its segment empties)."""
+        spools = ([self._spool] if self._spool else []) + [s for s, _ in self._adopted]
+        for spool in spools:
+            spool.drop_acknowledged()
 
     def _block_ops(self) -> list[Op]:
         """The ops of this thread's open block, outer levels first (none: no block)."""

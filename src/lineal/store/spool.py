@@ -322,6 +322,16 @@ class Spool:
         self._acked -= gone
         return True
 
+    def drop_acknowledged(self) -> None:
+        """Rewrite every segment without the batches the server acknowledged (after a
+        redaction: an erased payload must not outlive it here); the next batch starts a new
+        segment."""
+        with self._read_lock, self._lock:
+            self._close_active()
+            changed = [self._compact(n, closing=True) for n in sorted(self._sizes)]
+            if any(changed):
+                fsync_dir(self.path)
+
     def close(self) -> None:
         """Release the spool; acknowledged batches still in a segment are compacted away."""
         with self._read_lock, self._lock:

@@ -128,6 +128,8 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "crashed_runs": ("GET", ()),
     "finished_runs_tagged": ("GET", (_req("key"), _req("value"), _req("without"))),
     "tag_values_beside": ("GET", (_req("key"), _req("where_key"), _req("where_value"))),
+    "redactions": ("GET", (_opt("subject"),)),
+    "erasable": ("POST", (_req("subjects", "strs"),)),
     "verify": ("GET", ()),
     "schema_version": ("GET", ()),
 }
@@ -332,6 +334,7 @@ CODECS: dict[str, Codec] = {
     "held_aliases": _TUPLES,
     "alias_holders": _TUPLES,
     "approvals": _TUPLES,
+    "erasable": _TUPLES,
     "subgraph": _ANSWER,
     "path_subgraph": _ANSWER,
     "search_runs": (_matches, _to_matches),

@@ -6,6 +6,8 @@ never prints.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Run, check_limit
@@ -42,3 +44,12 @@ def metric_points(
         known = ", ".join(sorted(run.metrics)) or "none"
         raise NotFound(f"{run.ref} has no metric {key!r}", hint=f"its metrics: {known}")
     return found
+
+
+def erased_metrics(repo: Lineal, ref: str) -> list[dict[str, Any]]:
+    """The redactions of ``ref``'s metrics batches (Store.redactions): points that were
+    logged and erased since, with who erased them, when and why."""
+    run = repo.resolve(ref)
+    if not isinstance(run, Run):
+        raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
+    return [one for one in repo.store.redactions(f"run/{run.id}") if one["op"] == "metrics.batch"]

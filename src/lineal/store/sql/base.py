@@ -39,8 +39,8 @@ class _Txn:
     """
 
     __slots__ = (
-        "author", "batch", "flushed", "head_hash", "head_seq", "key", "pending", "signer",
-        "start_seq",
+        "author", "batch", "flushed", "head_hash", "head_seq", "key", "pending", "scrub",
+        "signer", "start_seq",
     )  # fmt: skip
 
     def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
@@ -54,6 +54,8 @@ class _Txn:
         # or the client of a batch this store appends as a server (see SqlStore.submit).
         self.author, self.key = signer.name, signer.public_key
         self.batch: Batch | None = None
+        #: whether a record erased a payload: its bytes are scrubbed from the files on commit
+        self.scrub = False
 
 
 class SqlStore(SqlReads, Submits):
@@ -128,6 +130,11 @@ class SqlStore(SqlReads, Submits):
 
     def _committed(self, head_seq: int) -> None:
         """Called after each write transaction commits, with the new head (a backend hook)."""
+
+    def _scrub(self) -> None:
+        """Called after a transaction that erased payloads commits: make the erased bytes
+        unreadable in the database's own files (free pages, the write-ahead log), as far as
+        the backend can (a backend hook; see docs/architecture.md, Redaction)."""
 
     def lenient(self) -> AbstractContextManager[None]:
         """Within: text that is not valid UTF-8 is read, not refused (for tamper checks)."""
@@ -238,10 +245,15 @@ class SqlStore(SqlReads, Submits):
                     self._txn = None
             if outer:
                 self._end(commit=True)
-                self._committed(txn.head_seq)
+                self._after_commit(txn)
             else:
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
                 self._settle()  # a block that ends without an error had none
+
+    def _after_commit(self, txn: _Txn) -> None:
+        self._committed(txn.head_seq)
+        if txn.scrub:
+            self._scrub()
 
     def _flush(self, txn: _Txn) -> None:
         if txn.flushed < len(txn.pending):
@@ -302,6 +314,8 @@ class SqlStore(SqlReads, Submits):
         author = txn.author
         items: list[tuple[int, str, Op]] = []
         for op, payload in batch:
+            if op.OP == "redact":
+                txn.scrub = True
             digest = digest_bytes(payload)
             seq = txn.head_seq + 1
             hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)

@@ -154,7 +154,7 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
     "node_ids": ("id", "node", "seq"),
     "aliases": ("kind", "name", "alias", "digest", "seq", "until_seq"),
     "tags": ("target", "key", "value", "seq", "until_seq"),
-    "redactions": ("seq", "by_seq", "reason"),
+    "redactions": ("seq", "by_seq", "reason", "subject"),
     "promotions": (
         "name", "alias", "digest", "previous", "author", "reason", "policy", "checks",
         "override", "seq",
@@ -269,8 +269,26 @@ ALTER TABLE agents ADD COLUMN ended TEXT;
 ALTER TABLE agents ADD COLUMN reason TEXT;
 """
 
+
+# What a redaction erased was about (migration 7): the run of a metrics batch, the node of a
+# tag, as the redact record names it (checked against the payload before it was erased), so
+# answers about that node say what was erased once the bytes are gone. Redactions written
+# before hold no subject: they keep NULL, as a replay gives them.
+REDACTION_SUBJECTS = """
+CREATE TABLE redactions_new (
+    seq {int} PRIMARY KEY,
+    by_seq {int} NOT NULL,
+    reason TEXT NOT NULL,
+    subject TEXT
+);
+INSERT INTO redactions_new (seq, by_seq, reason) SELECT seq, by_seq, reason FROM redactions;
+DROP TABLE redactions;
+ALTER TABLE redactions_new RENAME TO redactions;
+CREATE INDEX redactions_subject ON redactions (subject);
+"""
+
 #: Every projection table's schema as it stands now (verify's replay).
-ALL_PROJECTIONS = _PROJECTIONS_AT_4 + KEY_SPANS
+ALL_PROJECTIONS = _PROJECTIONS_AT_4 + KEY_SPANS + REDACTION_SUBJECTS
 
 _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
@@ -301,6 +319,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (4, "named versions are lineage nodes of their own", _REBUILT),
     (5, "batches clients sign and a server appends", _BATCHES),
     (6, "agent keys held over seq ranges: rotation and revocation", KEY_SPANS),
+    (7, "redactions name what they erased", REDACTION_SUBJECTS),
 )
 
 #: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.

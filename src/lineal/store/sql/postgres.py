@@ -63,6 +63,9 @@ class _RowsInsert:
             columns[i] = [None if v is None else float(v) for v in columns[i]]
         return columns
 
+#: The tables an erased payload's bytes (or values derived from them) were in.
+_SCRUBBED = ("ledger", "tags", "metric_batches", "run_metrics")
+
 
 class PostgresSql:
     """projections.Sql over a psycopg connection; translates ``?`` to ``%s`` once per query."""
@@ -346,6 +349,14 @@ class PostgresStore(SqlStore):
             finally:
                 self._conn.execute("COMMIT")
             _analyzed_at[self._connect_uri] = head_seq
+
+    def _scrub(self) -> None:
+        # The erased payload's old row version (and its TOAST chunks) lives on as a dead
+        # tuple until vacuumed; VACUUM removes it without blocking readers or writers.
+        # Only VACUUM FULL (which locks the tables) rewrites them into new files; WAL segments,
+        # archives, replicas and backups keep the bytes until they expire (see docs).
+        with self._lock:
+            self._conn.execute(f"VACUUM {', '.join(_SCRUBBED)}")
 
     def close(self) -> None:
         self._conn.close()

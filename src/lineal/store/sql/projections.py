@@ -13,6 +13,7 @@ from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.ledger.keys import key_id
 from lineal.model import canonical
 from lineal.model.entities import artifact_node
+from lineal.model.erasure import redaction_subject
 from lineal.model.ops import (
     OPS,
     AgentRegister,
@@ -306,9 +307,16 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         raise InvalidInput(f"cannot redact seq {op.seq}: it is not an earlier record")
     if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
         raise Conflict(f"seq {op.seq} is already redacted")
-    db.execute(
-        "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)", (op.seq, seq, op.reason)
-    )
+    if op.subject is None:  # as every redaction was before they named one (migration 4)
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)",
+            (op.seq, seq, op.reason),
+        )
+    else:
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
+            (op.seq, seq, op.reason, op.subject),
+        )
     if replay:
         return  # a replay skips redacted records, so there is nothing of theirs to undo
     row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (op.seq,))
@@ -321,6 +329,11 @@ def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
             hint="only tag.set and metrics.batch payloads can be redacted",
         )
     target = target_op.from_payload(canonical.decode(bytes(row[1])))
+    if op.subject is not None and op.subject != redaction_subject(target):
+        raise InvalidInput(
+            f"seq {op.seq} is about {redaction_subject(target)}, not {op.subject}",
+            hint="name the subject the record is about, or none",
+        )
     db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
     if isinstance(target, MetricsBatch):
         db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))

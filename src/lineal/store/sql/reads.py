@@ -229,6 +229,18 @@ class SqlReads:
                 self.sql(), key, where_key=where_key, where_value=where_value
             )
 
+    def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
+        from lineal.store.sql import redaction_queries
+
+        with self._lock:
+            return redaction_queries.redactions(self.sql(), subject)
+
+    def erasable(self, subjects: Sequence[str]) -> list[tuple[int, str, str]]:
+        from lineal.store.sql import redaction_queries
+
+        with self._lock:
+            return redaction_queries.erasable(self.sql(), subjects)
+
     # -- reading -------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
         with self._lock:
