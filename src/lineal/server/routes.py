@@ -130,6 +130,8 @@ def _answer(projects: Projects, project: str, method: str, args: dict[str, Any])
 def router(projects: Projects) -> APIRouter:
     from fastapi import APIRouter
 
+    from lineal.server import services
+
     error = _error_model()
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": error, "description": code}
@@ -148,6 +150,7 @@ def router(projects: Projects) -> APIRouter:
         return projects.names()
 
     writes(api, projects)
+    api.include_router(services.router(projects))  # what the CLI answers, one call each
     for method, (verb, _) in wire.READS.items():
         build = _get if verb == "GET" else _post
         api.add_api_route(
