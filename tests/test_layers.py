@@ -330,3 +330,49 @@ def test_the_core_imports_no_service(core: str) -> None:
         if name != "lineal" and not _within(name, core, *BELOW, *CORE[core])
     )
     assert not wrong, f"{core} may import only {BELOW + CORE[core]}; found {wrong}"
+
+
+# -- the server calls services (ARCHITECTURE.md §8): never the ledger, the object store or SQL --
+#: What lineal.server may import besides services: the errors, the model's values, the store's
+#: public door and its wire format, itself.
+SERVER_BELOW = (
+    "lineal.errors",
+    "lineal.model",
+    "lineal.server",
+    *STORE_PUBLIC,
+    *STORE_PUBLIC_FOR_SERVER,
+)
+NOT_FOR_THE_SERVER = ("lineal.ledger", "lineal.cas", "lineal.cli", "lineal.store")
+
+
+def _server_reaches_past_services(module: str, tree: ast.AST | None = None) -> list[str]:
+    return sorted(
+        name
+        for name in lineal_imports(module, tree)
+        if _within(name, *NOT_FOR_THE_SERVER)
+        and name != "lineal.store"
+        and not _within(name, *SERVER_BELOW)
+    )
+
+
+def test_the_server_check_can_see_a_reach_past_the_services() -> None:
+    source = (
+        "from lineal.ledger.checkpoint import make_checkpoint\n"
+        "from lineal.store.sql.postgres import PostgresStore\n"
+        "from lineal.lineage.queries import upstream\n"
+        "from lineal.store import wire\n"
+    )
+    assert _server_reaches_past_services("lineal.server.x", ast.parse(source)) == [
+        "lineal.ledger.checkpoint",
+        "lineal.store.sql.postgres",
+    ]
+
+
+def test_the_server_only_calls_services() -> None:
+    assert _modules_in("lineal.server")
+    wrong = {
+        module: found
+        for module in _modules_in("lineal.server")
+        if (found := _server_reaches_past_services(module))
+    }
+    assert not wrong, f"lineal.server calls services, not {NOT_FOR_THE_SERVER}: {wrong}"

@@ -155,7 +155,7 @@ def test_bad_pairs_and_orphans_get_one_error_with_a_hint(
 
 def test_json_is_plain_data(repo: Lineal, two_runs: tuple[Run, Run]) -> None:
     first, second = two_runs
-    body = json.loads(json.dumps(diff(repo, first.ref, second.ref).to_json(), allow_nan=False))
+    body = json.loads(json.dumps(diff(repo, first.ref, second.ref).as_dict(), allow_nan=False))
     assert body["runs"] == {"a": first.ref, "b": second.ref}
     assert [c["category"] for c in body["changes"]] == ["dataset", "param", "package"]
     assert body["metrics"][1] == {

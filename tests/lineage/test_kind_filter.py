@@ -149,8 +149,8 @@ def test_filtered_answers_keep_reachability_exactly(case: tuple[Graph, set[str],
         hidden = link.hidden if isinstance(link, Through) else 0
         assert via == (f"⋯ via {hidden} hidden" if hidden else link.kind), (lines, link)
     assert "not shown" not in "\n".join(lines)
-    assert len({n["id"] for n in filtered.to_json()["nodes"]}) == len(kept)
-    vias = [e for e in filtered.to_json()["edges"] if e["kind"] == "via"]
+    assert len({n["id"] for n in filtered.as_dict()["nodes"]}) == len(kept)
+    vias = [e for e in filtered.as_dict()["edges"] if e["kind"] == "via"]
     assert [(e["parent"], e["child"], e["through"]) for e in vias] == [
         (t.parent, t.child, t.hidden) for t in filtered.through
     ]

@@ -273,7 +273,7 @@ def test_sqlite_and_postgres_give_identical_answers(
                 lq.downstream(repo, "agent/alice", as_of=12),
                 lq.path(repo, "dataset/raw", "report/metrics"),
             ]
-            answers.append([(g.to_json(), g.to_tree(), g.to_dot(), g.to_mermaid()) for g in graphs])
+            answers.append([(g.as_dict(), g.to_tree(), g.to_dot(), g.to_mermaid()) for g in graphs])
         finally:
             store.close()
     assert answers[0] == answers[1]
@@ -595,7 +595,7 @@ def test_graph_helpers_and_renderings() -> None:
     assert graph.counts() == {"dataset": 4, "model": 1, "run": 1}
     assert [n.label for n in graph.parents(TRAIN)] == ["dataset/a@v1", "dataset/b@v1"]
     assert [n.label for n in graph.children(blob("r"))] == ["dataset/a@v1", "dataset/b@v1"]
-    data = graph.to_json()
+    data = graph.as_dict()
     assert json.loads(json.dumps(data)) == data
     assert [n["label"] for n in data["nodes"]][:2] == ["model/m@v1", TRAIN]
     assert len(data["edges"]) == 6
@@ -621,7 +621,7 @@ def test_graph_helpers_and_renderings() -> None:
         "5 nodes (4 dataset, 1 model), 5 edges (3 real, 2 through hidden nodes)",
     ]
     assert [n.label for n in only.parents(blob("model"))] == ["dataset/a@v1", "dataset/b@v1"]
-    assert only.to_json()["edges"][-1] == {
+    assert only.as_dict()["edges"][-1] == {
         "kind": "via",
         "parent": blob("b"),
         "child": blob("model"),
@@ -679,10 +679,10 @@ def test_long_id_lists_are_chunked_without_changing_answers(
 
     def answers() -> list[dict[str, object]]:
         return [
-            lq.downstream(repo, "dataset/raw").to_json(),
-            lq.downstream(repo, "dataset/raw", depth=2, as_of=20).to_json(),
-            lq.upstream(repo, "report/metrics").to_json(),
-            lq.path(repo, "dataset/raw", "model/det").to_json(),
+            lq.downstream(repo, "dataset/raw").as_dict(),
+            lq.downstream(repo, "dataset/raw", depth=2, as_of=20).as_dict(),
+            lq.upstream(repo, "report/metrics").as_dict(),
+            lq.path(repo, "dataset/raw", "model/det").as_dict(),
         ]
 
     expected = answers()

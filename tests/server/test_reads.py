@@ -73,6 +73,9 @@ def calls(facts: dict[str, str], sql: Store) -> list[tuple[str, tuple[Any, ...],
         ("subgraph", ([facts["model_node"]],), {"upstream": True}),
         ("subgraph", ([facts["raw_node"]],), {"upstream": False, "depth": 1}),
         ("path_subgraph", ([facts["raw_node"]], facts["model_node"]), {}),
+        ("closure", ("model/detector:prod",), {"upstream": True}),
+        ("closure", ("dataset/raw",), {"upstream": False, "depth": 1, "as_of": 5}),
+        ("closure", ("agent/alice",), {"upstream": False}),
         ("search_runs", (None,), {}),
         ("search_runs", (filters.parse("metrics.acc@2 > 0.5 and tags.team = perception"),), {}),
         ("search_runs", (filters.parse("params.lr = 0.1"),), {"limit": 1, "with_meta": False}),
@@ -109,15 +112,19 @@ def test_every_read_answers_as_the_sql_store(served: Served, pair: tuple[Store, 
 
 def test_errors_come_back_as_the_same_class(pair: tuple[Store, Store]) -> None:
     sql, http = pair
-    for method, args in (
+    for method, args, *more in (
         ("resolve", (parse("dataset/nothing"),)),
         ("get_run", ("NOT-A-RUN",)),
         ("agent_at", ("bob",)),
         ("resolve_at", (parse("model/detector:staging"),)),
+        ("closure", ("model/detector:staging",), {"upstream": True}),
+        ("closure", ("not a reference",), {"upstream": False}),
+        ("closure", ("agent/bob",), {"upstream": False}),
     ):
+        kwargs = more[0] if more else {}
         with pytest.raises(LinealError) as want:
-            getattr(sql, method)(*args)
+            getattr(sql, method)(*args, **kwargs)
         with pytest.raises(LinealError) as got:
-            getattr(http, method)(*args)
+            getattr(http, method)(*args, **kwargs)
         assert type(got.value) is type(want.value), method
         assert (got.value.message, got.value.hint) == (want.value.message, want.value.hint)

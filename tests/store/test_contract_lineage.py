@@ -82,6 +82,51 @@ def test_subgraph_up_and_down(store: Store, graph: dict[str, Any]) -> None:
     assert depths == {g["third"]: 0, g["clean"]: 0, g["run"]: 1, g["model"]: 2}
 
 
+def test_closure_is_one_read_of_roots_subgraph_and_crashed_runs(
+    store: Store, graph: dict[str, Any]
+) -> None:
+    g = graph
+    roots, answer, crashed = store.closure("model/det", upstream=True)
+    assert roots == [g["model"]]
+    assert answer == store.subgraph([g["model"]], upstream=True)
+    assert crashed == []  # the run finished: no liveness asked
+    roots, answer, _ = store.closure("dataset/coco", upstream=False, depth=1)
+    assert roots == store.resolve_at(parse("dataset/coco"), every_version=True)
+    assert len(roots) == 3
+    assert answer == store.subgraph(roots, upstream=False, depth=1)
+    roots, answer, _ = store.closure("agent/alice", upstream=False)
+    assert roots == ["agent/alice"]
+    assert set(answer[0]) == {"agent/alice", g["run"], g["model"]}
+    # as of an earlier seq: an alias not yet set is not found, the run was still running
+    mid = g["mid"]
+    roots, answer, crashed = store.closure("dataset/coco@v2", upstream=False, as_of=mid)
+    assert answer == store.subgraph(roots, upstream=False, as_of=mid)
+    assert answer[2][g["run"]].status == "running"
+    assert crashed == []  # a past moment asks no liveness
+    with pytest.raises(NotFound):
+        store.closure("dataset/coco:prod", upstream=True, as_of=mid)
+
+
+def test_closure_names_the_crashed_runs_of_its_answer(store: Store) -> None:
+    import subprocess
+    import sys
+
+    from lineal.store import liveness
+
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    model = lin.record_artifact("model", data=b"half", name="half")
+    lin.link("generated", run, model)
+    assert store.closure("model/half", upstream=True)[2] == []
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.beat(run.id, liveness.host(), gone.pid, None)
+    try:
+        assert store.closure("model/half", upstream=True)[2] == [run.id]
+    finally:
+        store.forget_beat(run.id)
+
+
 def test_subgraph_as_of_an_earlier_seq(store: Store, graph: dict[str, Any]) -> None:
     g, e = graph, graph["edges"]
     depths, edges, nodes = store.subgraph([g["run"]], upstream=True, as_of=e[1].seq)

@@ -117,12 +117,12 @@ def test_show_inputs_answers_which_data_gave_the_result(repo: Lineal, runs: dict
     assert by_name["twice"].inputs == ()
     (tally,) = result.tally("inputs")
     assert (tally[0].ref, tally[1]) == ("dataset/street@v2", 1)
-    body = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    body = json.loads(json.dumps(result.as_dict(), allow_nan=False))
     assert body["count"] == 2
     assert body["runs"][1]["inputs"][0]["ref"] == "dataset/street@v2"
     assert body["runs"][1]["params"] == {"lr": 0.1}
     assert "outputs" not in body["runs"][0]
-    nan = query(repo, "metrics.loss@3 != 0", show=["metrics"]).to_json()
+    nan = query(repo, "metrics.loss@3 != 0", show=["metrics"]).as_dict()
     assert {r["name"]: r["values"]["metrics.loss@3"] for r in nan["runs"]}["nan"] == "NaN"
 
 

@@ -197,7 +197,7 @@ def diff(
         if not lineage_diff.is_file_diff(client, a, b):
             result = lineage_diff.diff(client, a, b)
             if as_json:
-                print_json(result.to_json())
+                print_json(result.as_dict())
             else:
                 _print_lineage(result)
             return

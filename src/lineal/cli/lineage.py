@@ -62,7 +62,7 @@ def _format(fmt: str, as_json: bool) -> str:
 
 def _print(graph: Graph, fmt: str) -> None:
     if fmt == "json":
-        print_json(graph.to_json())
+        print_json(graph.as_dict())
         return
     if fmt == "tree":
         text = "\n".join(graph.to_tree())

@@ -5,7 +5,7 @@ Thin: calls lineal.registry and prints what it returns; never reads the store it
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,37 +19,6 @@ policy_app = typer.Typer(help="Promotion policies from lineal.toml.", no_args_is
 
 def _say(text: str) -> None:
     out.print(text, markup=False, emoji=False, highlight=False)
-
-
-def _checked(client: Any, ref: str, alias: str | None) -> list[dict[str, Any]]:
-    from lineal import settings as config
-    from lineal.registry.models import resolve_model
-    from lineal.registry.promote import check
-
-    if alias is None:  # the policies of the aliases it holds, else every policy
-        model = resolve_model(client, ref)
-        held = [a.rsplit(":", 1)[1] for a in client.store.artifact_details(model)["aliases"]]
-        policies = config.load(client.workspace).policies
-        aliases = [a for a in held if a in policies] or sorted(policies)
-        if not aliases:
-            raise InvalidInput(
-                "lineal.toml defines no policy", hint="add a [policy.ALIAS] table to lineal.toml"
-            )
-    else:
-        aliases = [alias]
-    found = []
-    for one in aliases:
-        model, policy, outcomes = check(client, ref, one)
-        found.append(
-            {
-                "ref": f"model/{model.name}@v{model.version}",
-                "alias": one,
-                "policy": policy,
-                "passed": all(o.passed for o in outcomes),
-                "checks": [o.as_dict() for o in outcomes],
-            }
-        )
-    return found
 
 
 @policy_app.command("check")
@@ -68,12 +37,12 @@ def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Run the policy checks for a version (or --all aliased versions); exit 1 on a violation."""
-    from lineal.registry.promote import check_all
+    from lineal.registry.promote import check_all, check_version
 
     if every == (ref is not None):
         raise InvalidInput("give a model version or --all", hint="e.g. lineal policy check --all")
     with open_client() as client:
-        results = check_all(client) if every else _checked(client, str(ref), alias)
+        results = check_all(client) if every else check_version(client, str(ref), alias)
     if as_json:
         print_json(results)
     else:

@@ -94,7 +94,7 @@ def query(
     with open_client() as client:
         result = ask(client, expr, show=show or (), limit=limit)
     if as_json:
-        print_json(result.to_json())
+        print_json(result.as_dict())
         return
     _print(result, limit)
 

@@ -15,7 +15,6 @@ import typer
 
 from lineal.cli.common import err, handle_errors, open_client, out
 from lineal.cli.plain import print_json, redaction_line
-from lineal.model.entities import Run
 
 if TYPE_CHECKING:
     from lineal.model.series import Series
@@ -31,19 +30,13 @@ def _number(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-def _json_number(value: float | None) -> float | str | None:
-    if value is None or math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 def _series_json(series: Mapping[str, Series]) -> str:
     """``{key: {steps, times, values}}`` indented like every --json, but each column on one
     line, written by json's C encoder: a million points in well under a second, not three
     million lines from the pure-Python one that indentation needs."""
     import json
+
+    from lineal.tracking.search import json_number
 
     def column(values: Iterable[Any]) -> str:
         return json.dumps(list(values), ensure_ascii=False, allow_nan=False)
@@ -53,34 +46,10 @@ def _series_json(series: Mapping[str, Series]) -> str:
         fields = (
             f'    "steps": {column(one.steps)},\n'
             f'    "times": {column(one.times)},\n'
-            f'    "values": {column(map(_json_number, one.values))}\n'
+            f'    "values": {column(map(json_number, one.values))}\n'
         )
         keys.append(f"  {json.dumps(name, ensure_ascii=False)}: {{\n{fields}  }}")
     return "{\n" + ",\n".join(keys) + "\n}\n" if keys else "{}\n"
-
-
-def _seed(run: Run) -> Any:
-    """The run's seed: `start_run(seed=…)` keeps it in the run's meta; a param called `seed`
-    stands in for runs recorded without one."""
-    seed = run.meta.get("seed")
-    return run.params.get("seed") if seed is None else seed
-
-
-def _run_json(run: Run) -> dict[str, Any]:
-    return {
-        "ref": run.ref,
-        "name": run.name,
-        "status": run.status,
-        "author": run.author,
-        "started": run.started,
-        "ended": run.ended,
-        "duration": run.duration,
-        "error": run.error,
-        "params": dict(run.params),
-        "seed": _seed(run),
-        "metrics": {k: _json_number(v) for k, v in run.metrics.items()},
-        "tags": dict(run.tags),
-    }
 
 
 def _common_keys(values: list[dict[str, Any]], most: int) -> list[str]:
@@ -125,12 +94,12 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List runs with status, duration, key params and metrics; filter with --where."""
-    from lineal.tracking.search import search_runs
+    from lineal.tracking.search import run_summary, search_runs, seed_of
 
     with open_client() as client:
         found = search_runs(client, where or "", limit=limit)
     if as_json:
-        print_json([_run_json(run) for run in found])
+        print_json([run_summary(run) for run in found])
         return
     if not found:
         out.print("no runs" + (" match" if where else " yet"), markup=False)
@@ -146,7 +115,7 @@ def runs(
         ],
         3,
     )
-    seeds = [_seed(run) for run in found]
+    seeds = [seed_of(run) for run in found]
     seeded = any(seed is not None for seed in seeds)
     metrics = _common_keys([dict(r.metrics) for r in found], 3)
     warned = any(WARNING_TAG in r.tags for r in found)

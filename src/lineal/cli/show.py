@@ -13,7 +13,6 @@ import typer
 from lineal.cli.common import handle_errors, open_client, out
 from lineal.cli.plain import print_json, redaction_line
 from lineal.errors import InvalidInput
-from lineal.model.entities import Run
 
 
 def _line(key: str, value: Any) -> None:
@@ -35,14 +34,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
-    with open_client() as client:
-        body = client.show(ref)
-        if body["type"] == "run":
-            from lineal.labels.runs import run_labels
+    from lineal.labels.runs import show as show_all
 
-            run = client.resolve(ref)
-            assert isinstance(run, Run)  # noqa: S101 - show() said so
-            body.update(run_labels(client, run))
+    with open_client() as client:
+        body = show_all(client, ref)
     if as_json:
         print_json(body)
         return

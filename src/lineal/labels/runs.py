@@ -152,6 +152,17 @@ def run_labels(repo: Lineal, run: Run) -> dict[str, Any]:
     }
 
 
+def show(repo: Lineal, ref: str) -> dict[str, Any]:
+    """Everything known about one artifact or run (Lineal.show), a run with its label
+    schemas, warnings and per-class metrics: what `lineal show --json` prints."""
+    body = repo.show(ref)
+    if body["type"] == "run":
+        run = repo.resolve(ref)
+        if isinstance(run, Run):
+            body.update(run_labels(repo, run))
+    return body
+
+
 def _split(tags: Mapping[str, str]) -> list[str]:
     value = tags.get(WARNING_TAG)
     return value.split("; ") if value else []

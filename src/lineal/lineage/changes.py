@@ -1,6 +1,6 @@
 """The answer of `lineal diff` on two runs or models: ranked changes upstream and the metrics.
 
-Pure values with their one JSON form (``as_dict``/``to_json``); never reads a store.
+Pure values with their one JSON form (``as_dict``); never reads a store.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class LineageDiff:
     metrics: tuple[MetricChange, ...]
     warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "a": self.a,
             "b": self.b,

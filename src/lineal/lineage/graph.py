@@ -200,7 +200,7 @@ class Graph:
         return dict(sorted(Counter(n.kind for n in self.nodes.values()).items()))
 
     # -- renderings ----------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """The graph as JSON-shaped data: nodes in walk order, edges in recording order, then
         the Through links as edges of kind ``via`` that say how many hidden nodes they pass
         (``through``)."""

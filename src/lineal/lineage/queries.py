@@ -153,7 +153,9 @@ def _graph(
     answer: Answer,
     asked: int | None,
     kinds: tuple[str, ...] | None,
+    crashed: Sequence[str] | None = None,
 ) -> Graph:
+    """The graph of a lineage answer; ``crashed``: the crashed runs, when already read."""
     depths, edges, rows = answer
     missing = sorted(set(depths) - set(rows))
     if missing:
@@ -163,7 +165,7 @@ def _graph(
         )
     nodes = _nodes(rows, depths)
     if asked is None and any(node.status == "running" for node in nodes.values()):
-        for run_id in repo.store.crashed_runs():
+        for run_id in repo.store.crashed_runs() if crashed is None else crashed:
             node = nodes.get(f"run/{run_id}")
             if node is not None:
                 nodes[node.id] = dataclasses.replace(node, status="crashed")
@@ -184,14 +186,16 @@ def _closure(
 ) -> Graph:
     depth, chosen = _check_depth(depth), _check_kinds(kinds)
     seq = as_of_seq(repo, as_of)
-    roots = _resolve(repo.store, ref, seq, every_version=not upstream)
+    # One read: the roots, their subgraph and the crashed runs (one request to a server).
+    roots, answer, crashed = repo.store.closure(str(ref), upstream=upstream, depth=depth, as_of=seq)
     return _graph(
         repo,
         roots=roots,
         direction="upstream" if upstream else "downstream",
-        answer=repo.store.subgraph(roots, upstream=upstream, depth=depth, as_of=seq),
+        answer=answer,
         asked=seq,
         kinds=chosen,
+        crashed=crashed,
     )
 
 

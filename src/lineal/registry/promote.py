@@ -160,22 +160,40 @@ def history(repo: Lineal, name: str, *, as_of: int | str | None = None) -> dict[
     return {"model": f"model/{name}", "as_of": seq, "holders": held, "promotions": promotions}
 
 
+def _checked(repo: Lineal, ref: str, alias: str, config: settings.RegistryConfig) -> dict[str, Any]:
+    model, policy, outcomes = check(repo, ref, alias, config)
+    return {
+        "ref": _ref(model),
+        "alias": alias,
+        "policy": policy,
+        "passed": all(one.passed for one in outcomes),
+        "checks": [one.as_dict() for one in outcomes],
+    }
+
+
+def check_version(repo: Lineal, ref: str, alias: str | None = None) -> list[dict[str, Any]]:
+    """The policy checks of one model version, without promoting: for ``alias``, else for
+    the aliases it holds that have a policy, else for every policy (what `lineal policy
+    check` prints)."""
+    config = settings.load(repo.workspace)
+    if alias is not None:
+        return [_checked(repo, ref, alias, config)]
+    model = resolve_model(repo, ref)
+    held = [a.rsplit(":", 1)[1] for a in repo.store.artifact_details(model)["aliases"]]
+    aliases = [a for a in held if a in config.policies] or sorted(config.policies)
+    if not aliases:
+        raise InvalidInput(
+            "lineal.toml defines no policy", hint="add a [policy.ALIAS] table to lineal.toml"
+        )
+    return [_checked(repo, ref, one, config) for one in aliases]
+
+
 def check_all(repo: Lineal) -> list[dict[str, Any]]:
     """Every model version holding an alias that has a policy, with its checks now: what a
     withdrawn licence or a changed policy puts out of bounds."""
     config = settings.load(repo.workspace)
-    found = []
-    for name, alias, digest, _ in repo.store.alias_holders("model", None):
-        if alias not in config.policies:
-            continue
-        model, policy, outcomes = check(repo, f"model/{name}@{digest}", alias, config)
-        found.append(
-            {
-                "ref": _ref(model),
-                "alias": alias,
-                "policy": policy,
-                "passed": all(one.passed for one in outcomes),
-                "checks": [one.as_dict() for one in outcomes],
-            }
-        )
-    return found
+    return [
+        _checked(repo, f"model/{name}@{digest}", alias, config)
+        for name, alias, digest, _ in repo.store.alias_holders("model", None)
+        if alias in config.policies
+    ]

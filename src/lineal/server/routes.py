@@ -144,6 +144,8 @@ def error_responses() -> dict[int | str, dict[str, Any]]:
 def router(projects: Projects) -> APIRouter:
     from fastapi import APIRouter
 
+    from lineal.server import services
+
     api = APIRouter(responses=error_responses())
 
     @api.get("/health", summary="The server answers")
@@ -155,6 +157,7 @@ def router(projects: Projects) -> APIRouter:
         return projects.names()
 
     writes(api, projects)
+    api.include_router(services.router(projects))  # what the CLI answers, one call each
     for method, (verb, _) in wire.READS.items():
         build = _get if verb == "GET" else _post
         api.add_api_route(

@@ -39,6 +39,8 @@ class NodeRow(NamedTuple):
 
 #: A lineage answer: least depths, the edges among the nodes (in recording order), the nodes
 Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
+#: A lineage query's roots, its answer and the crashed runs among the answer's running ones
+Closure = tuple[list[str], Answer, list[str]]
 #: Runs a filter matched, newest first, and for each ``metrics.K@N`` field the value at that
 #: step of every candidate run that has one
 RunMatches = tuple[list[Run], "dict[Field, dict[str, float]]"]
@@ -235,6 +237,14 @@ class Store(Protocol):
         self, sources: Sequence[str], target: str, as_of: int | None = None
     ) -> Answer:
         """The nodes on any path from ``sources`` down to ``target``."""
+
+    def closure(
+        self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
+    ) -> Closure:
+        """One lineage query's whole read: the roots reference text ``root`` names as of
+        ``as_of`` (``agent/NAME``: that agent; upstream: one node; downstream: a bare
+        KIND/NAME's every version), ``subgraph`` from them, and which runs in it that say
+        ``running`` have crashed (none for a past moment). One request through a server."""
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, Receipt, RunMatches, VerifyReport
+    from lineal.store.base import Answer, Closure, Receipt, RunMatches, VerifyReport
 
 _URI = re.compile(
     r"(?P<base>https?://[^/?#]+)(?P<prefix>/[^?#]*?)?/projects/(?P<project>[^/?#]+)/?"
@@ -278,6 +278,11 @@ class HttpStore(SpooledWrites):
         self, sources: Sequence[str], target: str, as_of: int | None = None
     ) -> Answer:
         return self._call("path_subgraph", sources=sources, target=target, as_of=as_of)
+
+    def closure(
+        self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
+    ) -> Closure:
+        return self._call("closure", root=root, upstream=upstream, depth=depth, as_of=as_of)
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(

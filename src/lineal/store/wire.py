@@ -27,7 +27,9 @@ from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
 from lineal.store.base import Store, VerifyReport
 from lineal.store.wire_lineage import answer as _answer
+from lineal.store.wire_lineage import closure as _closure
 from lineal.store.wire_lineage import to_answer as _to_answer
+from lineal.store.wire_lineage import to_closure as _to_closure
 
 #: The HTTP status of each LinealError code (docs/architecture.md explains the choices).
 STATUS = {
@@ -120,6 +122,10 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         ),
     ),
     "path_subgraph": ("POST", (_req("sources", "strs"), _req("target"), _opt("as_of", "int"))),
+    "closure": (
+        "GET",
+        (_req("root"), _req("upstream", "bool"), _opt("depth", "int"), _opt("as_of", "int")),
+    ),
     "search_runs": (  # a filter may hold thousands of conditions: more than a URL takes
         "POST",
         (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
@@ -337,6 +343,7 @@ CODECS: dict[str, Codec] = {
     "erasable": _TUPLES,
     "subgraph": _ANSWER,
     "path_subgraph": _ANSWER,
+    "closure": (_closure, _to_closure),
     "search_runs": (_matches, _to_matches),
     "metric_series": (
         lambda v: {key: _series(s) for key, s in v.items()},

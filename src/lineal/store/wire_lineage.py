@@ -41,3 +41,13 @@ def to_answer(body: Any) -> Any:
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"bad lineage answer from the server: {exc}") from exc
     return body["depths"], edges, nodes
+
+
+def closure(value: Any) -> Any:
+    """A Store.closure answer: roots, the lineage answer, crashed runs."""
+    roots, found, crashed = value
+    return {"roots": roots, "answer": answer(found), "crashed": crashed}
+
+
+def to_closure(body: Any) -> Any:
+    return body["roots"], to_answer(body["answer"]), body["crashed"]

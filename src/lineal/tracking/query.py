@@ -74,7 +74,7 @@ class QueryResult:
             )
         ]
 
-    def to_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-shaped: NaN and infinities as the strings "NaN", "Infinity", "-Infinity"."""
         runs = []
         for match in self.matches:

@@ -6,6 +6,8 @@ never prints.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from lineal.client import Lineal
@@ -53,3 +55,50 @@ def erased_metrics(repo: Lineal, ref: str) -> list[dict[str, Any]]:
     if not isinstance(run, Run):
         raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
     return [one for one in repo.store.redactions(f"run/{run.id}") if one["op"] == "metrics.batch"]
+
+
+def json_number(value: float | None) -> float | str:
+    """A metric value as JSON tools read it: NaN (and a value never logged, None), Infinity
+    and -Infinity as those words."""
+    if value is None or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def seed_of(run: Run) -> Any:
+    """The run's seed: `start_run(seed=…)` keeps it in the run's meta; a param called `seed`
+    stands in for runs recorded without one."""
+    seed = run.meta.get("seed")
+    return run.params.get("seed") if seed is None else seed
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """One run as `lineal runs --json` lists it."""
+    return {
+        "ref": run.ref,
+        "name": run.name,
+        "status": run.status,
+        "author": run.author,
+        "started": run.started,
+        "ended": run.ended,
+        "duration": run.duration,
+        "error": run.error,
+        "params": dict(run.params),
+        "seed": seed_of(run),
+        "metrics": {k: json_number(v) for k, v in run.metrics.items()},
+        "tags": dict(run.tags),
+    }
+
+
+def series_dict(series: Mapping[str, Series]) -> dict[str, dict[str, list[Any]]]:
+    """``{key: {steps, times, values}}`` by key, as `lineal metrics --json` prints it."""
+    return {
+        name: {
+            "steps": list(one.steps),
+            "times": list(one.times),
+            "values": [json_number(value) for value in one.values],
+        }
+        for name, one in sorted(series.items())
+    }

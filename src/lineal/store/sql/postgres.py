@@ -63,6 +63,7 @@ class _RowsInsert:
             columns[i] = [None if v is None else float(v) for v in columns[i]]
         return columns
 
+
 #: The tables an erased payload's bytes (or values derived from them) were in.
 _SCRUBBED = ("ledger", "tags", "metric_batches", "run_metrics")
 

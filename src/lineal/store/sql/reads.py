@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, RunMatches, VerifyReport
+    from lineal.store.base import Answer, Closure, RunMatches, VerifyReport
     from lineal.store.sql.projections import Sql
 
 
@@ -185,6 +185,20 @@ class SqlReads:
 
         with self._lock:
             return lineage_queries.path_subgraph(self.sql(), sources, target, as_of)
+
+    def closure(
+        self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
+    ) -> Closure:
+        from lineal.model.entities import check_agent_name
+        from lineal.model.refs import parse
+
+        if root.startswith("agent/"):
+            roots = [self.agent_at(check_agent_name(root[len("agent/") :]), as_of)]
+        else:
+            roots = self.resolve_at(parse(root), as_of, every_version=not upstream)
+        answer = self.subgraph(roots, upstream=upstream, depth=depth, as_of=as_of)
+        running = as_of is None and any(row.status == "running" for row in answer[2].values())
+        return roots, answer, self.crashed_runs() if running else []
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(

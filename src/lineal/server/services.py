@@ -1,0 +1,225 @@
+"""The service endpoints: what the CLI answers, over HTTP, one request per question.
+
+``GET /api/v1/projects/{project}/upstream?ref=…`` and its siblings call the same service the
+CLI command calls, on ``Lineal(store)`` for the project's store, and answer that result's one
+``as_dict()``: the body is what ``lineal … --json`` prints, except that NaN and infinities
+are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (JSON has no such numbers).
+Nothing here reads the store itself.
+
+The server has no workspace: no `lineal.toml` (so no promotion policy is in force: a policy
+check says so), no object cache (verify reports its objects as not checked, and a file-level
+diff of two dataset versions is refused) and no kept checkpoints.
+"""
+
+import json
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+# Imported only by lineal.server.routes.router, when the server is built: FastAPI is there.
+# No ``from __future__ import annotations``: FastAPI reads the parameter types below.
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from lineal.client import Lineal
+from lineal.model.entities import MAX_LIMIT
+
+if TYPE_CHECKING:
+    from lineal.server.app import Projects
+
+#: Text without NUL (which no database column holds), as the store routes take it.
+_TEXT = "^[^\\x00]*$"
+_REF = "a reference: KIND/NAME[@vN|@sha256:HEX], KIND/NAME:ALIAS, run/ULID, sha256:HEX"
+Ref = Annotated[str, Query(min_length=1, pattern=_TEXT, description=_REF)]
+Text = Annotated[str | None, Query(pattern=_TEXT)]
+Depth = Annotated[
+    int | None, Query(ge=0, le=MAX_LIMIT, description="follow at most this many edges")
+]
+Kinds = Annotated[
+    list[str] | None,
+    Query(description="show only nodes of these kinds (and the roots); may repeat"),
+]
+AsOf = Annotated[
+    str | None,
+    Query(
+        pattern=_TEXT,
+        description="as the store stood then: a ledger seq, an ISO-8601 time or a date",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many")]
+Where = Annotated[
+    str | None,
+    Query(pattern=_TEXT, description="a run filter, e.g. metrics.acc > 0.9 and uses(…)"),
+]
+Points = Annotated[
+    int | None, Query(ge=1, le=MAX_LIMIT, description="at most N points a key, extremes kept")
+]
+Shown = Annotated[
+    list[str] | None, Query(description="inputs, outputs, params or metrics; may repeat")
+]
+Named = Annotated[str, Path(min_length=1, pattern=_TEXT, description="NAME, NAME@vN or NAME:ALIAS")]
+Obj = dict[str, Any]
+Objs = list[dict[str, Any]]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each NaN or infinity spelled as JSON tools read it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def encode(body: Any) -> bytes:
+    """A result's ``as_dict()`` as strict JSON (non-finite numbers as words)."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a NaN somewhere: walk once more, spelling it
+        text = json.dumps(_finite(body), ensure_ascii=False, separators=(",", ":"))
+    return text.encode()
+
+
+def _answer(body: Any) -> Response:
+    # JSON-shaped already: a Response spares FastAPI's jsonable_encoder walk.
+    return Response(encode(body), media_type="application/json")
+
+
+def router(projects: "Projects") -> APIRouter:
+    """The service endpoints, under ``/projects/{project}/``."""
+    api = APIRouter()
+
+    def repo(project: str) -> Lineal:
+        return Lineal(projects.store(project))
+
+    def get(path: str, summary: str, returns: Any) -> Callable[[Any], Any]:
+        return api.get(
+            f"/projects/{{project}}/{path}",
+            summary=summary,
+            response_model=returns,
+        )
+
+    @get("show", "An artifact or run in full (`lineal show --json`)", Obj)
+    def show(project: str, ref: Ref) -> Any:
+        from lineal.labels.runs import show
+
+        return _answer(show(repo(project), ref))
+
+    @get("artifacts", "Named artifacts: latest version, versions, aliases (`lineal ls`)", Objs)
+    def artifacts(project: str, kind: Text = None) -> Any:
+        from lineal.registry.listing import named_artifacts
+
+        return _answer([one.as_dict() for one in named_artifacts(repo(project), kind)])
+
+    @get("runs", "Runs a filter matches, newest first (`lineal runs --json`)", Objs)
+    def runs(project: str, where: Where = None, limit: Limit = 50) -> Any:
+        from lineal.tracking.search import run_summary, search_runs
+
+        found = search_runs(repo(project), where or "", limit=limit)
+        return _answer([run_summary(run) for run in found])
+
+    @get("metrics", "A run's metric points by key (`lineal metrics --json`)", Obj)
+    def metrics(
+        project: str,
+        run: Ref,
+        key: Text = None,
+        max_points: Points = None,
+    ) -> Any:
+        from lineal.tracking.search import metric_points, series_dict
+
+        found = metric_points(repo(project), run, key, max_points=max_points)
+        return _answer(series_dict(found))
+
+    @get("query", "A cross-run question (`lineal query --json`)", Obj)
+    def query(
+        project: str,
+        where: Annotated[str, Query(min_length=1, pattern=_TEXT, description="a run filter")],
+        show: Shown = None,
+        limit: Limit = 50,
+    ) -> Any:
+        from lineal.tracking.query import query
+
+        return _answer(query(repo(project), where, show=show or (), limit=limit).as_dict())
+
+    @get("upstream", "Where REF came from (`lineal upstream --json`)", Obj)
+    def upstream(
+        project: str, ref: Ref, depth: Depth = None, kind: Kinds = None, as_of: AsOf = None
+    ) -> Any:
+        from lineal.lineage.queries import upstream
+
+        found = upstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
+        return _answer(found.as_dict())
+
+    @get("downstream", "What REF fed into (`lineal downstream --json`)", Obj)
+    def downstream(
+        project: str, ref: Ref, depth: Depth = None, kind: Kinds = None, as_of: AsOf = None
+    ) -> Any:
+        from lineal.lineage.queries import downstream
+
+        found = downstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
+        return _answer(found.as_dict())
+
+    @get("path", "Every node on a path from A down to B (`lineal path --json`)", Obj)
+    def path(project: str, a: Ref, b: Ref, as_of: AsOf = None) -> Any:
+        from lineal.lineage.queries import path
+
+        return _answer(path(repo(project), a, b, as_of=as_of).as_dict())
+
+    @get("diff", "What differs upstream of two runs or models (`lineal diff --json`)", Obj)
+    def diff(project: str, a: Ref, b: Ref) -> Any:
+        from lineal.errors import InvalidInput
+        from lineal.lineage import diff
+
+        opened = repo(project)
+        if diff.is_file_diff(opened, a, b):
+            raise InvalidInput(
+                f"{a} and {b} are dataset versions: their file-level diff needs their "
+                "manifests, which the server does not hold",
+                hint=f"run `lineal diff {a} {b}` where the versions are pulled",
+            )
+        return _answer(diff.diff(opened, a, b).as_dict())
+
+    @get("models/{ref}", "A model's versions, evaluations, upstream (`lineal model show`)", Obj)
+    def model(project: str, ref: Named) -> Any:
+        from lineal.registry.show import show
+
+        return _answer(show(repo(project), ref))
+
+    @get("models/{name}/history", "Alias holders and promotions (`lineal model history`)", Obj)
+    def history(project: str, name: Named, as_of: AsOf = None) -> Any:
+        from lineal.registry.promote import history
+
+        return _answer(history(repo(project), name, as_of=as_of))
+
+    @get("models/{ref}/check", "A version's policy checks (`lineal policy check --json`)", Objs)
+    def check(project: str, ref: Named, alias: Text = None) -> Any:
+        from lineal.registry.promote import check_version
+
+        return _answer(check_version(repo(project), ref, alias))
+
+    @get("aliases", "Aliases held now and what each names (`lineal alias list`)", Objs)
+    def aliases(
+        project: str,
+        target: Annotated[str | None, Query(pattern=_TEXT, description="KIND/NAME or KIND")] = None,
+    ) -> Any:
+        from lineal.registry.aliases import list_aliases
+
+        return _answer([one.as_dict() for one in list_aliases(repo(project), target)])
+
+    @get("log", "Ledger records, newest first (`lineal log --json`)", Objs)
+    def log(project: str, limit: Limit = 50, op: Text = None) -> Any:
+        return _answer(list(repo(project).log(limit=limit, op=op)))
+
+    @get("verify", "Check the ledger and its projections (`lineal verify --json`)", Obj)
+    def verify(project: str) -> Any:
+        from lineal.verification import verify
+
+        return _answer(verify(repo(project)).as_dict())
+
+    @get("checkpoint", "A Merkle tree head over the ledger, signed by the server", Obj)
+    def checkpoint(project: str) -> Any:
+        return _answer(repo(project).checkpoint())
+
+    return api
