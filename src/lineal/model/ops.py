@@ -372,23 +372,8 @@ class Redact(Op):
         _check_reason(self.reason, "a redaction")
 
 
-OPS: dict[str, type[Op]] = {
-    cls.OP: cls
-    for cls in (
-        AgentRegister,
-        ArtifactRecord,
-        EdgeRecord,
-        RunStart,
-        RunFinish,
-        RunParams,
-        MetricsBatch,
-        AliasSet,
-        TagSet,
-        ModelPromote,
-        ModelApprove,
-        Redact,
-    )
-}
+#: Every op by name; lineal.model.grants adds its own (loaded below, whichever loads first).
+OPS: dict[str, type[Op]] = {cls.OP: cls for cls in Op.__subclasses__()}
 
 
 def op_from_payload(op: str, payload: Mapping[str, Any]) -> Op:
@@ -397,3 +382,7 @@ def op_from_payload(op: str, payload: Mapping[str, Any]) -> Op:
     if cls is None:
         raise InvalidInput(f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}")
     return cls.from_payload(payload)
+
+
+# The authority ops (role.grant, …) subclass Op and add themselves to OPS.
+from lineal.model import grants as _grants  # noqa: E402, F401

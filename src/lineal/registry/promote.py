@@ -15,6 +15,7 @@ from lineal.lineage.queries import as_of_seq
 from lineal.model.entities import Artifact
 from lineal.model.ops import ModelApprove, ModelPromote, check_alias
 from lineal.registry.checks import Outcome, run_checks
+from lineal.registry.grants import in_force
 from lineal.registry.models import resolve_model
 
 
@@ -50,7 +51,7 @@ def check(
 ) -> tuple[Artifact, str | None, list[Outcome]]:
     """The version ``ref`` names, the policy that governs ``alias`` (None: no policy) and the
     outcome of each of its checks, without promoting."""
-    config = config or settings.load(repo.workspace)
+    config = config or in_force(repo)
     model = resolve_model(repo, ref)
     policy = config.policies.get(check_alias(alias))
     if policy is None:
@@ -66,12 +67,12 @@ def promote(
     admin overrides."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a promotion needs a reason", hint="pass --reason TEXT")
-    config = settings.load(repo.workspace)
+    config = in_force(repo)
     agent = _agent(repo)
     if override and not config.holds_role(agent, settings.ADMIN):
         raise PermissionDenied(
             f"agent {agent!r} may not override a policy: only the admin role may",
-            hint="ask an admin (listed under [roles] admin in lineal.toml) to promote",
+            hint=f"ask an admin to promote, or to run: lineal role grant {agent} admin",
         )
     with repo.atomic():  # the checks read what the write lock holds still
         model, policy, outcomes = check(repo, ref, alias, config)
@@ -163,7 +164,7 @@ def history(repo: Lineal, name: str, *, as_of: int | str | None = None) -> dict[
 def check_all(repo: Lineal) -> list[dict[str, Any]]:
     """Every model version holding an alias that has a policy, with its checks now: what a
     withdrawn licence or a changed policy puts out of bounds."""
-    config = settings.load(repo.workspace)
+    config = in_force(repo)
     found = []
     for name, alias, digest, _ in repo.store.alias_holders("model", None):
         if alias not in config.policies:

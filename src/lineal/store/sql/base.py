@@ -17,7 +17,7 @@ from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
-from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
+from lineal.store.sql.migrations import MIGRATIONS, REPLAY_TABLES, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
 
@@ -157,6 +157,9 @@ class SqlStore(SqlReads, Submits):
                             db.execute(statement)
                     if version in REPLAYED:
                         from lineal.store.sql.replay import rebuild_projections
+
+                        for statement in statements(REPLAY_TABLES, self.types):
+                            db.execute(statement)
 
                         rebuild_projections(db)
                     db.execute(

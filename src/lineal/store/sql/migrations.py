@@ -160,6 +160,8 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
         "override", "seq",
     ),
     "approvals": ("name", "alias", "digest", "author", "reason", "seq"),
+    "roles": ("agent", "role", "author", "seq", "until_seq"),
+    "policies": ("seq", "author", "protected", "policies", "until_seq"),
 }  # fmt: skip
 
 # Not a projection: liveness of running runs, written outside the ledger by each run's
@@ -249,8 +251,36 @@ _NODE_ARTIFACTS = """CREATE TABLE artifacts (
 CREATE INDEX artifacts_digest ON artifacts (digest);
 """
 
-#: Every projection table's schema as it stands now (verify's replay, migration 4's rebuild).
-ALL_PROJECTIONS = (
+# Who may do what (migration 6): roles granted and revoked, and the policies in force, each
+# row from the record that made it until the one that ended it. A store's first agent (not a
+# server's own) is admin from its registration; a store from before gets that row here.
+# (IF NOT EXISTS: migration 4's replay, run with today's projections, may have made them.)
+GRANT_PROJECTIONS = """
+CREATE TABLE IF NOT EXISTS roles (
+    agent TEXT NOT NULL,
+    role TEXT NOT NULL,
+    author TEXT,
+    seq {int} NOT NULL,
+    until_seq {int},
+    PRIMARY KEY (agent, role, seq)
+);
+CREATE TABLE IF NOT EXISTS policies (
+    seq {int} PRIMARY KEY,
+    author TEXT NOT NULL,
+    protected TEXT NOT NULL,
+    policies TEXT NOT NULL,
+    until_seq {int}
+);
+"""
+_FIRST_ADMIN = """
+INSERT INTO roles (agent, role, author, seq)
+SELECT name, 'admin', NULL, seq FROM agents
+WHERE name <> 'lineal-server' AND NOT EXISTS (SELECT 1 FROM roles)
+ORDER BY seq LIMIT 1;
+"""
+
+# The projection tables migration 4 rebuilt (later migrations add their own).
+_V4_PROJECTIONS = (
     _BEFORE_ARTIFACTS
     + _NODE_ARTIFACTS
     + _AFTER_ARTIFACTS
@@ -258,12 +288,14 @@ ALL_PROJECTIONS = (
     + _ALIASES_DIGEST
     + LINEAGE_IDS
 )
+#: Every projection table's schema as it stands now (verify's replay).
+ALL_PROJECTIONS = _V4_PROJECTIONS + GRANT_PROJECTIONS
 
 _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
     "edges", "aliases", "tags", "redactions", "promotions", "approvals", "node_ids",
 )  # fmt: skip
-_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + ALL_PROJECTIONS
+_REBUILT = "".join(f"DROP TABLE {name};\n" for name in _PROJECTION_NAMES) + _V4_PROJECTIONS
 
 # A batch a client signed and a server appended: its id and the server's own signature on the
 # commit (the client's is ``sig``; see lineal.ledger.chain.Commit). Part of the ledger's
@@ -287,10 +319,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (3, "lineage walks on integer node ids", LINEAGE_IDS + _NUMBER_EXISTING),
     (4, "named versions are lineage nodes of their own", _REBUILT),
     (5, "batches clients sign and a server appends", _BATCHES),
+    (6, "roles and policies as ledger facts", GRANT_PROJECTIONS + _FIRST_ADMIN),
 )
 
 #: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.
 REPLAYED = frozenset({4})
+#: Tables today's projections write that a replaying migration's own SQL may predate.
+REPLAY_TABLES = "DROP TABLE IF EXISTS roles;\nDROP TABLE IF EXISTS policies;\n" + GRANT_PROJECTIONS
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -13,6 +13,7 @@ from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.ledger.keys import key_id
 from lineal.model import canonical
 from lineal.model.entities import artifact_node
+from lineal.model.grants import PolicyApply, RoleGrant, RoleRevoke
 from lineal.model.ops import (
     OPS,
     AgentRegister,
@@ -29,7 +30,7 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store.sql import project_edges, project_registry, project_runs
+from lineal.store.sql import grants, project_edges, project_grants, project_registry, project_runs
 from lineal.store.sql.project_runs import json_text
 
 
@@ -141,9 +142,13 @@ def apply(db: Sql, seq: int, author: str, op: Op, *, replay: bool = False) -> No
     """Project ``op`` (ledger record ``seq``, written by ``author``) into the tables.
 
     Raises a LinealError, and writes nothing worth keeping, when the op contradicts what the
-    projections already hold; the caller rolls the transaction back.
+    projections already hold or its author lacks the role it needs (lineal.store.sql.grants;
+    a replay leaves that to `verify`, which names every such record); the caller rolls the
+    transaction back.
     """
     handler = _HANDLERS[type(op)]
+    if not replay:
+        grants.check(db, seq, author, op)
     handler(db, seq, author, op, replay)
 
 
@@ -157,6 +162,8 @@ def _agent_register(db: Sql, seq: int, author: str, op: Any, replay: bool) -> No
             f"agent {op.name!r} is already registered with another key",
             hint="only that agent can add a key; pick another name with --agent",
         )
+    if not keys:
+        project_grants.first_admin(db, seq, op.name)
     db.execute(
         "INSERT INTO agents (name, public_key, key_id, seq) VALUES (?, ?, ?, ?)",
         (op.name, op.public_key, key_id(op.public_key), seq),
@@ -341,4 +348,7 @@ _HANDLERS: dict[type[Op], Any] = {
     ModelPromote: project_registry.model_promote,
     ModelApprove: project_registry.model_approve,
     Redact: _redact,
+    RoleGrant: project_grants.role_grant,
+    RoleRevoke: project_grants.role_revoke,
+    PolicyApply: project_grants.policy_apply,
 }
