@@ -103,6 +103,7 @@ def _check_projections(stream: Stream, redacted: set[int]) -> tuple[Problem | No
             grants.check(scratch, seq, author, op)
         except PermissionDenied as exc:
             refused.append((seq, exc.message))
+            continue  # it counts for nothing: a forged grant gives no role to later records
         try:
             projections.apply(scratch, seq, author, op, replay=True)
         except LinealError as exc:
