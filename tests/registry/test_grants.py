@@ -185,6 +185,7 @@ def test_verify_names_every_record_forged_into_the_database(
 # -- through the workspace and the CLI -------------------------------------------------------
 def test_editing_lineal_toml_makes_nobody_admin(repo: Lineal, ws: Path, lineal_cli: Cli) -> None:
     write_policy(ws, '[registry]\nprotected = ["production"]\n')
+    assert grants.apply(repo).seq is None  # the ledger holds these already: nothing recorded
     (ws / "m.pt").write_text("m")
     assert lineal_cli("model", "register", "m.pt", "--name", "det", cwd=ws).returncode == 0
     mallory = as_agent(repo, ws, "mallory")
@@ -202,6 +203,10 @@ def test_editing_lineal_toml_makes_nobody_admin(repo: Lineal, ws: Path, lineal_c
     assert shown.returncode == 1
     assert "role admin: mallory holds it in lineal.toml only" in shown.stdout
     assert "policy production: only in lineal.toml" in shown.stdout
+    applied = grants.apply(repo)  # by tester, the admin; the file's roles stay the file's
+    assert (applied.seq, applied.roles_in_file) == (repo.store.head()[0], [("mallory", "admin")])
+    assert grants.in_force(repo).policies.keys() == {"production"}
+    assert grants.in_force(repo, as_of=applied.seq - 1).policies == {}
     listed = lineal_cli("role", "list", "--json", cwd=ws)
     assert '"agent": "mallory"' not in listed.stdout
     granted = lineal_cli("role", "grant", "mallory", "contributor", cwd=ws)

@@ -115,8 +115,11 @@ def apply_command(
         policies = ", ".join(done.policies) or "none"
         protected = ", ".join(done.protected) or "none"
         _say(f"Policies in force from seq {done.seq}: {policies}; protected aliases: {protected}")
-    for role in done.roles_in_file:
-        _say(f"note: {role} only in lineal.toml, which counts for nothing: lineal role grant")
+    for agent, role in done.roles_in_file:
+        _say(
+            f"note: {agent} holds role {role} only in lineal.toml, which counts for nothing; "
+            f"an admin runs: lineal role grant {agent} {role}"
+        )
 
 
 @policy_app.command("show")

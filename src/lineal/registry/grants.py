@@ -191,7 +191,7 @@ class PolicyApplied:
     seq: int | None
     protected: list[str]
     policies: list[str]
-    roles_in_file: list[str]  # file roles not in the ledger: they count for nothing
+    roles_in_file: list[tuple[str, str]]  # (agent, role) only in the file: they count for nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,16 +199,23 @@ class PolicyApplied:
             "changed": self.seq is not None,
             "protected": self.protected,
             "policies": self.policies,
-            "roles_in_file": self.roles_in_file,
+            "roles_in_file": [{"agent": a, "role": r} for a, r in self.roles_in_file],
         }
 
 
 def apply(repo: Lineal) -> PolicyApplied:
     """Record `lineal.toml`'s protected aliases and policies as the ones in force (the signing
     agent must be admin). Its ``[roles]`` are not recorded: roles are granted one by one."""
-    _, op = _from_file(repo)
+    config, op = _from_file(repo)
     state = show(repo)
-    loose = [d.split(" (")[0] for d in state.differences if d.startswith("role ")]
+    held = {(one.agent, one.role) for one in state.roles}
+    admins = {one.agent for one in state.roles if one.role == ADMIN}
+    loose = sorted(
+        (agent, role)
+        for role, agents in config.roles.items()
+        for agent in agents
+        if (agent, role) not in held and agent not in admins
+    )
     seq = None
     if state.ledger is None or any(not d.startswith("role ") for d in state.differences):
         seq = repo.store.append(op)[0].seq
