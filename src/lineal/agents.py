@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lineal.ledger import keys as keystore
 from lineal.lookalikes import refuse_confusable_agent
 from lineal.model.entities import check_agent_name
+
+if TYPE_CHECKING:
+    from lineal.model.ops import Op
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,7 @@ class AddedAgent:
     key_path: Path
     by: str  # the agent who signed the registration
     seq: int
-    role: str | None
-    roles_file: Path | None  # the lineal.toml the role was added in (None: no change)
+    role: str | None  # granted in the ledger with the registration (role.grant)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +96,6 @@ class AddedAgent:
             "registered_by": self.by,
             "seq": self.seq,
             "role": self.role,
-            "roles_file": None if self.roles_file is None else str(self.roles_file),
             "env": {"LINEAL_AGENT": self.name},
         }
 
@@ -105,25 +106,27 @@ def _key_dir(repo: Lineal) -> Path:
 
 def add_agent(repo: Lineal, name: str, *, role: str | None = None) -> AddedAgent:
     """Make an ed25519 key for ``name`` in `.lineal/keys/`, register it with an
-    ``agent.register`` record signed by the current agent, and add ``name`` to ``role`` in
-    `lineal.toml`. Nothing is left behind when any step is refused."""
+    ``agent.register`` record signed by the current agent, and grant it ``role`` in the same
+    transaction (the current agent must be admin for that). Nothing is left behind when any
+    step is refused."""
     from lineal.ledger.keys import Signer, save_signer
+    from lineal.model.grants import RoleGrant, check_role
     from lineal.model.ops import AgentRegister
-    from lineal.registry.roles import add_to_role
 
-    found = repo.require_workspace()
+    repo.require_workspace()
     directory = _key_dir(repo)
     try:
         check_agent_name(name)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, hint="e.g. lineal agent add bob@example.org") from None
-    edit = None if role is None else add_to_role(found, name, role)  # checked before writing
+    if role is not None:
+        check_role(role)
     registered = {agent.name for agent in repo.store.agents()}
     if name in registered:
         raise Conflict(
             f"agent {name!r} is already registered",
-            hint=f"write as it with LINEAL_AGENT={name} where its key is; to give it a role, "
-            "add it under [roles] in lineal.toml",
+            hint=f"write as it with LINEAL_AGENT={name} where its key is; to give it a role: "
+            f"lineal role grant {name} ROLE",
         )
     refuse_confusable_agent(name, registered)
     path = keystore.key_path(directory, name)
@@ -136,15 +139,16 @@ def add_agent(repo: Lineal, name: str, *, role: str | None = None) -> AddedAgent
     written: Path | None = None
     try:
         with repo.atomic():
-            record = repo.store.append(AgentRegister(name=name, public_key=signer.public_key))[0]
+            ops: list[Op] = [AgentRegister(name=name, public_key=signer.public_key)]
+            if role is not None:
+                ops.append(RoleGrant(agent=name, role=role))
+            record = repo.store.append(ops)[0]
             written = save_signer(directory, signer)  # inside: a failed save rolls back
     except BaseException:
         if written is not None:  # the commit failed after the key was saved
             written.unlink(missing_ok=True)
             written.with_suffix(".pub").unlink(missing_ok=True)
         raise
-    if edit is not None:
-        edit.write()
     return AddedAgent(
         name=name,
         public_key=signer.public_key,
@@ -152,14 +156,11 @@ def add_agent(repo: Lineal, name: str, *, role: str | None = None) -> AddedAgent
         by=record.author,
         seq=record.seq,
         role=role,
-        roles_file=edit.path if edit is not None and edit.changed else None,
     )
 
 
 def list_agents(repo: Lineal) -> list[AgentInfo]:
     """Every registered agent in registration order, then agents with only a local key."""
-    from lineal.settings import load
-
     registered: dict[str, list[AgentKey]] = {}
     for agent in repo.store.agents():
         registered.setdefault(agent.name, []).append(
@@ -169,7 +170,9 @@ def list_agents(repo: Lineal) -> list[AgentInfo]:
     if repo.workspace is not None and repo.workspace.root is not None:
         directory = repo.workspace.root / "keys"
     local = keystore.stored_names(directory) if directory is not None else []
-    roles = load(repo.workspace).roles
+    roles: dict[str, list[str]] = {}
+    for holder, role, _, _ in repo.store.role_holders():
+        roles.setdefault(holder, []).append(role)
     current = repo.workspace.agent if repo.workspace is not None else None
     return [
         AgentInfo(
@@ -178,7 +181,7 @@ def list_agents(repo: Lineal) -> list[AgentInfo]:
             local_key=(
                 keystore.stored_public_key(directory, name) if directory is not None else None
             ),
-            roles=tuple(sorted(role for role, members in roles.items() if name in members)),
+            roles=tuple(sorted(roles.get(name, ()))),
             current=name == current,
         )
         for name in [*registered, *(n for n in local if n not in registered)]

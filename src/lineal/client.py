@@ -182,13 +182,19 @@ class Lineal:
     def set_alias(self, ref: str, alias: str) -> Artifact:
         """Point ``KIND/NAME:ALIAS`` at the version ``ref`` names (not a protected model alias:
         those move only through `lineal model promote`)."""
+        from lineal.model.grants import PolicyApply, is_protected
         from lineal.model.ops import AliasSet
-        from lineal.settings import load
 
         artifact = self.resolve(ref)
         if not isinstance(artifact, Artifact) or artifact.name is None:
             raise InvalidInput(f"{ref} is not a named artifact version: aliases need a name")
-        if artifact.kind == "model" and load(self.workspace).is_protected(alias):
+        found = self.store.policy_record() if artifact.kind == "model" else None
+        policy = (
+            None
+            if found is None
+            else PolicyApply(protected=tuple(found["protected"]), policies=found["policies"])
+        )
+        if is_protected(policy, alias):
             raise PermissionDenied(
                 f"model/{artifact.name}:{alias} is protected: it moves only through a promotion",
                 hint=f"lineal model promote {artifact.name}@v{artifact.version} --to {alias} "

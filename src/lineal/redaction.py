@@ -66,18 +66,22 @@ class RedactionPlan:
 def require_admin(repo: Lineal) -> str:
     """The writing agent's name if it holds the admin role, else PermissionDenied.
 
-    The one check every redaction passes (the CLI and retention both go through
-    :func:`apply`); roles come from ``[roles] admin`` in `lineal.toml`.
+    The CLI and retention both go through :func:`apply`, so they refuse before listing or
+    asking; the store refuses a ``redact`` by anyone else at append all the same
+    (lineal.store.sql.grants). Roles are the ledger's (lineal.registry.grants).
     """
+    from lineal.registry.grants import in_force
+
     signer = repo.store.signer
     if signer is None:
         raise PermissionDenied(
             f"no signing key to write to {repo.store.uri}", hint="run `lineal init` first"
         )
-    if not settings.load(repo.workspace).holds_role(signer.name, settings.ADMIN):
+    if not in_force(repo).holds_role(signer.name, settings.ADMIN):
         raise PermissionDenied(
             f"agent {signer.name!r} may not redact: only the admin role may",
-            hint="ask an admin (listed under [roles] admin in lineal.toml) to redact",
+            hint="ask an admin (`lineal role list` shows them) to redact, or to run "
+            f"`lineal role grant {signer.name} admin`",
         )
     return signer.name
 

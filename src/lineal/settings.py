@@ -1,6 +1,8 @@
 """The registry's settings in `lineal.toml`: roles, protected aliases and promotion policies.
 
-Pure parsing with one clear error per bad key; never reads the store.
+Pure parsing with one clear error per bad key; never reads the store. What the file says
+counts once it is in the ledger: `lineal policy apply` records the policies and
+`lineal role grant` each role (lineal.registry.grants reads what is in force).
 
     [roles]
     admin = ["alice"]
@@ -80,8 +82,12 @@ class RegistryConfig:
     policies: Mapping[str, Policy] = field(default_factory=dict)
     path: Path | None = None
 
+    def members(self, role: str) -> frozenset[str]:
+        """Who holds ``role`` (an admin holds every role)."""
+        return self.roles.get(role, frozenset()) | self.roles.get(ADMIN, frozenset())
+
     def holds_role(self, agent: str | None, role: str) -> bool:
-        return agent is not None and agent in self.roles.get(role, frozenset())
+        return agent is not None and agent in self.members(role)
 
     def is_protected(self, alias: str) -> bool:
         """Protected aliases, and every alias with a policy, move only through promote."""
@@ -189,11 +195,6 @@ def parse(document: Mapping[str, Any], path: Path | None = None) -> RegistryConf
         _alias(alias, f"[policy.{alias}]", path): _policy(alias, body, path)
         for alias, body in _table(document.get("policy", {}), "[policy]", path).items()
     }
-    for role in {role for p in policies.values() for role in p.approvers}:
-        if role not in roles:
-            raise _bad(
-                "approvers", f"role {role!r} is not defined in [roles]; add its members", path
-            )
     return RegistryConfig(
         roles=roles,
         protected=frozenset(_alias(a, "[registry] protected", path) for a in protected),

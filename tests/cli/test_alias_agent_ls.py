@@ -5,7 +5,6 @@ script in a subprocess, over a workspace made with `lineal init` (agent ``tester
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +112,8 @@ def test_a_protected_model_alias_is_refused_with_the_promote_hint(
 ) -> None:
     ws = named
     (ws / "lineal.toml").write_text('[registry]\nprotected = ["production"]\n')
+    ok(lineal_cli, "alias", "set", "model/det@v1", "canary", cwd=ws)  # only in the file: free
+    ok(lineal_cli, "policy", "apply", cwd=ws)  # tester, the store's first agent, is admin
     lines = failure(lineal_cli, "alias", "set", "model/det@v1", "production", cwd=ws)
     assert lines[0] == "error: model/det:production is protected: it moves only through a promotion"
     assert "lineal model promote det@v" in lines[1]
@@ -123,9 +124,10 @@ def test_a_protected_model_alias_is_refused_with_the_promote_hint(
     assert "is protected" in lines[0]
     assert "lineal model promote det@vN --to production" in lines[1]
     held = as_json(lineal_cli, "alias", "list", "model/det", cwd=ws)
-    assert [(e["alias"], e["version"]) for e in held] == [("production", 1)]
+    assert [(e["alias"], e["version"]) for e in held] == [("canary", 1), ("production", 1)]
     # An alias with a policy is protected too; a dataset alias of the same word is not.
     (ws / "lineal.toml").write_text("[policy.staging]\nlineage_complete = true\n")
+    ok(lineal_cli, "policy", "apply", cwd=ws)
     failure(lineal_cli, "alias", "set", "model/det@v2", "staging", cwd=ws)
     ok(lineal_cli, "alias", "set", "dataset/holdout", "staging", cwd=ws)
 
@@ -162,16 +164,13 @@ def test_a_second_agent_signs_its_own_writes(named: Path, lineal_cli: Cli) -> No
     assert "LINEAL_AGENT=bob" in said
     key = ws / ".lineal" / "keys" / "bob.ed25519"
     assert (key.stat().st_mode & 0o777) == 0o600
-    text = (ws / "lineal.toml").read_text()
-    assert text == TOML.replace(
-        'admin = ["tester"]   # the one who set this up\n',
-        'admin = ["tester"]   # the one who set this up\napprover = ["bob"]\n',
-    )  # the comments and layout are the user's; only the member is new
-    assert tomllib.loads(text)["roles"]["approver"] == ["bob"]
+    assert "bob holds role approver (granted by tester" in said  # in the ledger
+    assert (ws / "lineal.toml").read_text() == TOML  # the file is the user's, left alone
 
     ok(lineal_cli, "tag", "dataset/holdout", "checked=yes", cwd=ws, env=bob)
-    newest, registered = as_json(lineal_cli, "log", "-n", "2", cwd=ws)
+    newest, granted, registered = as_json(lineal_cli, "log", "-n", "3", cwd=ws)
     assert (newest["op"], newest["author"]) == ("tag.set", "bob")
+    assert granted["payload"] == {"agent": "bob", "role": "approver"}
     assert (registered["op"], registered["author"]) == ("agent.register", "tester")
     assert registered["payload"]["name"] == "bob"
     assert ok(lineal_cli, "verify", cwd=ws).startswith("OK")
@@ -205,17 +204,21 @@ def test_a_second_agent_signs_its_own_writes(named: Path, lineal_cli: Cli) -> No
 
 def test_agent_add_leaves_nothing_behind_when_refused(named: Path, lineal_cli: Cli) -> None:
     ws = named
-    (ws / "lineal.toml").write_text("[roles]\nadmin = 'tester'\n")  # not a list
     before = len(as_json(lineal_cli, "log", cwd=ws))
-    done = lineal_cli("agent", "add", "bob", "--role", "admin", cwd=ws)
-    assert done.returncode == 1
-    assert "[roles] admin" in done.stderr
     failure(lineal_cli, "agent", "add", "no spaces", cwd=ws)
     done = lineal_cli("agent", "add", "bob", "--role", "not a role", cwd=ws)
     assert done.returncode == 1
     assert "bad role" in done.stderr
     assert len(as_json(lineal_cli, "log", cwd=ws)) == before
     assert not (ws / ".lineal" / "keys" / "bob.ed25519").exists()
+    # A role only an admin may grant: bob, no admin, adds carol as one; nothing is left.
+    ok(lineal_cli, "agent", "add", "bob", cwd=ws)
+    lines = failure(lineal_cli, "agent", "add", "carol", "--role", "approver", cwd=ws,
+                    env={"LINEAL_AGENT": "bob"})  # fmt: skip
+    assert "needs role admin, which bob does not hold" in lines[0]
+    assert lines[1] == "hint: an admin runs: lineal role grant bob admin"
+    assert not (ws / ".lineal" / "keys" / "carol.ed25519").exists()
+    assert "carol" not in ok(lineal_cli, "agent", "list", cwd=ws)
 
 
 # -- ls ------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_a_config_that_is_not_utf8_names_the_file(
 def test_a_project_config_that_is_not_utf8_names_the_file(ws: Path, lineal_cli: Cli) -> None:
     project = ws / "lineal.toml"
     project.write_bytes(b'[roles]\nadmin = ["\xff"]\n')
-    lines = error_and_hint(lineal_cli("agent", "add", "bob", "--role", "admin", cwd=ws))
+    lines = error_and_hint(lineal_cli("policy", "apply", cwd=ws))
     assert lines[0] == (
         f"error: cannot read {project}: not UTF-8 text (byte 18: invalid start byte)"
     )

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.entities import EDGE_KINDS, Agent, Artifact, Edge, Run
+from lineal.model.grants import PolicyApply, RoleGrant, RoleRevoke
 from lineal.model.ops import (
     OPS,
     AgentRegister,
@@ -92,6 +93,12 @@ SAMPLES: list[Op] = [
         override=True,
     ),
     ModelApprove(name="detector", alias="production", digest=D1, reason="reviewed"),
+    RoleGrant(agent="bob", role="approver"),
+    RoleRevoke(agent="bob", role="approver"),
+    PolicyApply(
+        protected=("production",),
+        policies={"production": {"metrics": {"mAP": {"min": 0.8}}, "approvers": {"lead": 1}}},
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ evaluation runs and a second agent who approves."""
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 from lineal.client import Lineal
@@ -11,6 +12,7 @@ from lineal.datasets import add
 from lineal.ledger.keys import Signer, save_signer
 from lineal.model.entities import Artifact
 from lineal.model.ops import AgentRegister
+from lineal.registry.grants import apply, grant
 from lineal.registry.promote import approve
 from lineal.tracking.runs import start
 from lineal.workspace import Workspace
@@ -37,7 +39,17 @@ approvers = { lead = 1 }
 
 
 def write_policy(ws: Path, text: str = POLICY) -> None:
+    """Write ``text`` as `lineal.toml` and apply its policies to the ledger as ``tester`` (the
+    store's first agent, so its admin). Its ``[roles]`` count once granted (see as_agent)."""
     (ws / "lineal.toml").write_text(text)
+    with Lineal.open(path=ws) as repo:
+        apply(repo)
+
+
+def _file_roles(ws: Path, name: str) -> list[str]:
+    path = ws / "lineal.toml"
+    roles = tomllib.loads(path.read_text()).get("roles", {}) if path.is_file() else {}
+    return sorted(role for role, members in roles.items() if name in members)
 
 
 def dataset(
@@ -102,12 +114,15 @@ def evaluate(repo: Lineal, model: Artifact, holdout: Artifact, score: float) -> 
 
 
 def as_agent(repo: Lineal, ws: Path, name: str) -> Lineal:
-    """The workspace's store opened as agent ``name`` (registered on first use)."""
+    """The workspace's store opened as agent ``name`` (registered on first use, and granted
+    the roles `lineal.toml`'s [roles] give it)."""
     keys = ws / ".lineal" / "keys"
     if not (keys / f"{name}.ed25519").exists():
         signer = Signer.generate(name)
         save_signer(keys, signer)
         repo.store.append(AgentRegister(name=name, public_key=signer.public_key))
+        for role in _file_roles(ws, name):
+            grant(repo, name, role)
     found = Workspace(uri=repo.store.uri, agent=name, keys=keys, root=ws / ".lineal")
     return Lineal(found.open(), found)
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from registry_helpers import write_policy
 
 from lineal.client import Lineal
 from lineal.errors import NotFound, PermissionDenied
 from lineal.model.digests import digest_bytes
+from lineal.model.grants import PolicyApply
 from lineal.model.ops import ModelApprove, ModelPromote
 from lineal.registry.models import register
 from lineal.registry.promote import history, promote
@@ -34,7 +36,7 @@ def _two_versions(repo: Lineal, ws: Path) -> tuple[str, str]:
 
 
 def test_history_as_of_shows_who_held_production(repo: Lineal, ws: Path, lineal_cli: Cli) -> None:
-    (ws / "lineal.toml").write_text('[registry]\nprotected = ["production"]\n')
+    write_policy(ws, '[registry]\nprotected = ["production"]\n')
     v1, v2 = _two_versions(repo, ws)
     first = promote(repo, v1, "production", "first release")
     second = promote(repo, v2, "production", "better recall")
@@ -103,26 +105,29 @@ def test_registry_records_on_every_store(store: SqlStore) -> None:
     lin = Lineal(store)
     v1 = lin.record_artifact("model", digest=digest_bytes(b"m1"), name="det")
     v2 = lin.record_artifact("model", digest=digest_bytes(b"m2"), name="det")
+    store.append(PolicyApply(policies={"prod": {"metrics": {"mAP": {"min": 0.5}}}}))
     check = {"check": "metric mAP", "passed": True, "detail": "mAP = 0.9", "fix": None}
     s1 = store.append(
-        ModelPromote(name="det", alias="prod", digest=v1.digest, reason="r1", checks=(check,))
+        ModelPromote(
+            name="det", alias="prod", digest=v1.digest, reason="r1", policy="prod", checks=(check,)
+        )
     )[0].seq
     store.append(ModelApprove(name="det", alias="prod", digest=v2.digest, reason="ok"))
-    s2 = store.append(ModelPromote(name="det", alias="prod", digest=v2.digest, reason="r2"))[0].seq
+    s2 = store.append(ModelPromote(name="det", alias="dev", digest=v2.digest, reason="r2"))[0].seq
     rows = store.sql().all(
         "SELECT digest, previous, author, reason, checks, override FROM promotions ORDER BY seq"
     )
     assert [tuple(r) for r in rows] == [
         (v1.digest, None, "alice", "r1", '[{"check":"metric mAP","detail":"mAP = 0.9",'
          '"fix":null,"passed":true}]', 0),
-        (v2.digest, v1.digest, "alice", "r2", "[]", 0),
+        (v2.digest, None, "alice", "r2", "[]", 0),
     ]  # fmt: skip
     aliases = store.sql().all("SELECT digest, seq, until_seq FROM aliases ORDER BY seq")
-    assert [tuple(r) for r in aliases] == [(v1.digest, s1, s2), (v2.digest, s2, None)]
+    assert [tuple(r) for r in aliases] == [(v1.digest, s1, None), (v2.digest, s2, None)]
     assert store.sql().all("SELECT author, digest FROM approvals") == [("alice", v2.digest)]
     head = store.head()
     with pytest.raises(NotFound, match="not a version of model/det"):
-        store.append(ModelPromote(name="det", alias="prod", digest=digest_bytes(b"x"), reason="r"))
+        store.append(ModelPromote(name="det", alias="dev", digest=digest_bytes(b"x"), reason="r"))
     assert store.head() == head
     report = store.verify()
     assert report.ok, report.problem

@@ -119,7 +119,10 @@ def test_approvers_required_by_role(repo: Lineal, ws: Path) -> None:
     data, holdout = _good(repo, ws)
     ref = train(repo, ws, data, holdout).ref
     assert _refused(repo, ref) == {"approvers lead"}
-    approve_as(repo, ws, "carol", ref)  # not a member of lead: does not count
+    head = repo.store.head()
+    with pytest.raises(PermissionDenied, match="needs role approver or lead"):
+        approve_as(repo, ws, "carol", ref)  # not a member of lead: the store refuses it
+    assert repo.store.head()[0] == head[0] + 1  # carol's registration alone
     assert _refused(repo, ref) == {"approvers lead"}
     approve_as(repo, ws, "bob", ref, alias="staging")  # approves another alias
     assert _refused(repo, ref) == {"approvers lead"}

@@ -60,8 +60,7 @@ def test_bad_input_is_one_line(ws: Path, lineal_cli: Cli) -> None:
     (ws / "m.pt").write_text("m")
     done = lineal_cli("model", "register", "m.pt", "--name", "det", cwd=ws)
     assert done.returncode == 0, done.stderr
-    promoting = ("model", "promote", "det@v1", "--to", "production", "--reason", "r")
-    bad = lineal_cli(*promoting, cwd=ws)
+    bad = lineal_cli("policy", "apply", cwd=ws)  # a bad file is never recorded
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: ")
     assert "metrics.mAP: expected a table" in bad.stderr

@@ -19,6 +19,7 @@ import pytest
 
 from lineal.client import Lineal
 from lineal.ledger.keys import Signer
+from lineal.model.grants import PolicyApply
 from lineal.model.ops import AgentRegister, ModelApprove, ModelPromote
 from lineal.store.registry import create_project, open_store
 from server_process import start_server, stop
@@ -59,6 +60,7 @@ def populate(uri: str) -> dict[str, str]:
     lin.set_tag(model, "stage", "candidate")
     lin.finish_run(run, summary={"acc": 0.75})
     lin.set_alias("dataset/raw@v2", "latest-good")
+    store.append(PolicyApply(protected=("prod",)))  # alice, the first agent, is admin
     store.append(ModelApprove(name="detector", alias="prod", digest=model.digest, reason="ok"))
     store.append(
         ModelPromote(name="detector", alias="prod", digest=model.digest, reason="best so far")

@@ -84,6 +84,13 @@ CREATE TABLE params (
     seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, key)
 );
+CREATE TABLE policies (
+    seq INTEGER PRIMARY KEY,
+    author TEXT NOT NULL,
+    protected TEXT NOT NULL,
+    policies TEXT NOT NULL,
+    until_seq INTEGER
+);
 CREATE TABLE promotions (
     name TEXT NOT NULL,
     alias TEXT NOT NULL,
@@ -101,6 +108,14 @@ CREATE TABLE "redactions" (
     by_seq INTEGER NOT NULL,
     reason TEXT NOT NULL,
     subject TEXT
+);
+CREATE TABLE roles (
+    agent TEXT NOT NULL,
+    role TEXT NOT NULL,
+    author TEXT,
+    seq INTEGER NOT NULL,
+    until_seq INTEGER,
+    PRIMARY KEY (agent, role, seq)
 );
 CREATE TABLE run_metrics (
     run_id TEXT NOT NULL,

@@ -15,6 +15,7 @@ from contract_helpers import assert_healthy, blob, resolve
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Artifact, Run
+from lineal.model.grants import PolicyApply
 from lineal.model.ops import ModelApprove, ModelPromote
 from lineal.store.base import Store
 
@@ -204,11 +205,21 @@ def test_promotions_and_approvals(store: Store) -> None:
     lin = Lineal(store)
     v1 = lin.record_artifact("model", digest=blob("m1"), name="det")
     v2 = lin.record_artifact("model", digest=blob("m2"), name="det")
-    passed = {"check": "mAP", "passed": True, "detail": "0.8 >= 0.7", "fix": None}
-    failed = {"check": "size", "passed": False, "detail": "too big", "fix": "prune it"}
+    # The checks a promotion records are those of the policy in force (see test_grants.py).
+    store.append(
+        PolicyApply(policies={"prod": {"metrics": {"mAP": {"min": 0.7}}, "lineage_complete": True}})
+    )
+    passed = {"check": "metric mAP", "passed": True, "detail": "0.8 >= 0.7", "fix": None}
+    complete = {"check": "lineage complete", "passed": True, "detail": "all there", "fix": None}
+    failed = {"check": "lineage complete", "passed": False, "detail": "no code", "fix": "add it"}
     first = store.append(
         ModelPromote(
-            name="det", alias="prod", digest=v1.digest, reason="baseline", checks=(passed,)
+            name="det",
+            alias="prod",
+            digest=v1.digest,
+            reason="baseline",
+            policy="prod",
+            checks=(passed, complete),
         )
     )[0]
     approved = store.append(
@@ -220,7 +231,7 @@ def test_promotions_and_approvals(store: Store) -> None:
             alias="prod",
             digest=v2.digest,
             reason="better",
-            policy="strict",
+            policy="prod",
             checks=(passed, failed),
             override=True,
         )
@@ -234,14 +245,14 @@ def test_promotions_and_approvals(store: Store) -> None:
         "previous": None,
         "author": "alice",
         "reason": "baseline",
-        "policy": None,
-        "checks": [passed],
+        "policy": "prod",
+        "checks": [passed, complete],
         "override": False,
         "seq": first.seq,
     }
     assert (promoted[1]["previous"], promoted[1]["policy"], promoted[1]["override"]) == (
         v1.digest,
-        "strict",
+        "prod",
         True,
     )
     assert promoted[1]["checks"] == [passed, failed]
@@ -256,7 +267,7 @@ def test_promotions_and_approvals(store: Store) -> None:
     # a promotion or approval of no version of the name is refused, and changes nothing
     head = store.head()
     with pytest.raises(NotFound):
-        store.append(ModelPromote(name="det", alias="prod", digest=blob("x"), reason="r"))
+        store.append(ModelPromote(name="det", alias="dev", digest=blob("x"), reason="r"))
     with pytest.raises(NotFound):
         store.append(ModelApprove(name="cls", alias="prod", digest=v1.digest, reason="r"))
     assert store.head() == head

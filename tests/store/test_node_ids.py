@@ -59,6 +59,8 @@ def test_numbers_follow_first_mention_and_survive_a_fresh_migration(store: SqlSt
             "DROP TABLE node_ids",
             "DROP INDEX commits_batch",
             *(f"ALTER TABLE commits DROP COLUMN {c}" for c in BATCH_COLUMNS),
+            "DROP TABLE roles",
+            "DROP TABLE policies",
             "DELETE FROM schema_version WHERE version >= 3",
         ):
             db.execute(statement)

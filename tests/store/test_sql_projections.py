@@ -281,7 +281,7 @@ def test_redaction_rows(sql_store: SqlStore) -> None:
 
 
 def test_verify_counts_every_projection_row(sql_store: SqlStore) -> None:
-    assert sql_store.verify().projection_rows == 1  # alice's agents row
+    assert sql_store.verify().projection_rows == 2  # alice's agents row, her admin role
     lin = Lineal(sql_store)
     with lin.atomic():
         a = lin.record_artifact("dataset", data=b"a", name="ds")  # artifacts + versions
@@ -298,4 +298,4 @@ def test_verify_counts_every_projection_row(sql_store: SqlStore) -> None:
     )
     report = sql_store.verify()
     assert report.ok, report.problem
-    assert report.projection_rows == total == 1 + 4 + 1 + 2 + 1 + 2 + 2 + 2 + 1 + 1 + 1
+    assert report.projection_rows == total == 2 + 4 + 1 + 2 + 1 + 2 + 2 + 2 + 1 + 1 + 1

@@ -30,7 +30,7 @@ def add(
     name: Annotated[str, typer.Argument(help="The new agent's name (letters, digits, . _ @ + -).")],
     role: Annotated[
         str | None,
-        typer.Option("--role", help="Also add NAME to this role under [roles] in lineal.toml."),
+        typer.Option("--role", help="Also grant NAME this role in the ledger (you must be admin)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -48,8 +48,7 @@ def add(
         f"private key in {done.key_path}"
     )
     if done.role is not None:
-        where = done.roles_file or "lineal.toml (already there)"
-        _say(f"{done.name} holds role {done.role} in {where}")
+        _say(f"{done.name} holds role {done.role} (granted by {done.by} at seq {done.seq + 1})")
     _say(f"Write as {done.name}: LINEAL_AGENT={done.name} lineal …")
 
 

@@ -22,6 +22,7 @@ from lineal.cli.common import handle_errors, out
 GROUPS = (
     "ledger",
     "agent",
+    "role",
     "show",
     "catalog",
     "alias",
@@ -43,6 +44,7 @@ GROUPS = (
 COMMANDS = {
     **dict.fromkeys(("verify", "log", "checkpoint", "sync"), "ledger"),
     "agent": "agent",
+    "role": "role",
     **dict.fromkeys(("show", "tag"), "show"),
     "ls": "catalog",
     "alias": "alias",

@@ -272,6 +272,7 @@ def _iteration(repo: Lineal, number: int, before: Iteration | None, say: Say) ->
 
 def run(directory: Path, say: Say) -> Story:
     """Record the whole story in a new store in ``directory`` (new or empty)."""
+    from lineal.registry.grants import apply
     from lineal.registry.promote import check_all
 
     if directory.exists() and any(directory.iterdir()):
@@ -283,13 +284,14 @@ def run(directory: Path, say: Say) -> Story:
     shutil.copyfile(Path(__file__).with_name("render.py"), directory / "render.py")
     say(
         f"Initialised a store in {directory}/.lineal (SQLite), "
-        "with a production policy in lineal.toml"
+        "with a production policy in lineal.toml, applied to the ledger by its admin"
     )
     story = Story(directory.resolve())
     here = Path.cwd()
     try:
         os.chdir(directory)  # generation runs record paths relative to the working folder
         with Lineal.open(path=Path()) as repo:
+            apply(repo)  # the store's first agent is its admin: the policy is in force
             for number in (1, 2):
                 before = story.iterations[-1] if story.iterations else None
                 story.iterations.append(_iteration(repo, number, before, say))

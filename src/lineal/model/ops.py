@@ -309,6 +309,7 @@ class Redact(Op):
         _check_optional_str(self.subject, "redaction subject")  # the store checks the rest
 
 
+#: Every op by name; lineal.model.grants adds its own (loaded below, whichever loads first).
 OPS: dict[str, type[Op]] = {
     cls.OP: cls
     for cls in (
@@ -336,3 +337,7 @@ def op_from_payload(op: str, payload: Mapping[str, Any]) -> Op:
     if cls is None:
         raise InvalidInput(f"unknown op {op!r}: expected one of {', '.join(sorted(OPS))}")
     return cls.from_payload(payload)
+
+
+# The authority ops (role.grant, …) subclass Op and add themselves to OPS.
+from lineal.model import grants as _grants  # noqa: E402, F401

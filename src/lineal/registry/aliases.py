@@ -76,9 +76,9 @@ class AliasChange:
 
 def _refuse_protected(repo: Lineal, kind: str, name: str, alias: str, doing: str) -> None:
     """A protected model alias (or one with a policy) moves only through a promotion."""
-    from lineal.settings import load
+    from lineal.registry.grants import in_force
 
-    if kind == "model" and load(repo.workspace).is_protected(alias):
+    if kind == "model" and in_force(repo).is_protected(alias):
         raise PermissionDenied(
             f"model/{name}:{alias} is protected: it moves only through a promotion",
             hint=f"{doing}lineal model promote {name}@vN --to {alias} --reason TEXT",

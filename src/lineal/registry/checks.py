@@ -238,7 +238,7 @@ def _approvers(ctx: Context, policy: Policy, config: RegistryConfig) -> list[Out
     agents = {agent for agent, _, _ in rows}
     found = []
     for role, count in sorted(policy.approvers.items()):
-        members = config.roles.get(role, frozenset())
+        members = config.members(role)  # as the ledger holds them: an admin holds every role
         have = sorted(agents & members)
         detail = f"{len(have)} of {count} approvals from role {role}" + (
             f" ({', '.join(have)})" if have else ""

@@ -15,6 +15,7 @@ from lineal.lineage.queries import as_of_seq
 from lineal.model.entities import Artifact
 from lineal.model.ops import ModelApprove, ModelPromote, check_alias
 from lineal.registry.checks import Outcome, run_checks
+from lineal.registry.grants import in_force
 from lineal.registry.models import resolve_model
 
 
@@ -50,7 +51,7 @@ def check(
 ) -> tuple[Artifact, str | None, list[Outcome]]:
     """The version ``ref`` names, the policy that governs ``alias`` (None: no policy) and the
     outcome of each of its checks, without promoting."""
-    config = config or settings.load(repo.workspace)
+    config = config or in_force(repo)
     model = resolve_model(repo, ref)
     policy = config.policies.get(check_alias(alias))
     if policy is None:
@@ -66,12 +67,12 @@ def promote(
     admin overrides."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a promotion needs a reason", hint="pass --reason TEXT")
-    config = settings.load(repo.workspace)
+    config = in_force(repo)
     agent = _agent(repo)
     if override and not config.holds_role(agent, settings.ADMIN):
         raise PermissionDenied(
             f"agent {agent!r} may not override a policy: only the admin role may",
-            hint="ask an admin (listed under [roles] admin in lineal.toml) to promote",
+            hint=f"ask an admin to promote, or to run: lineal role grant {agent} admin",
         )
     with repo.atomic():  # the checks read what the write lock holds still
         model, policy, outcomes = check(repo, ref, alias, config)
@@ -175,7 +176,7 @@ def check_version(repo: Lineal, ref: str, alias: str | None = None) -> list[dict
     """The policy checks of one model version, without promoting: for ``alias``, else for
     the aliases it holds that have a policy, else for every policy (what `lineal policy
     check` prints)."""
-    config = settings.load(repo.workspace)
+    config = in_force(repo)
     if alias is not None:
         return [_checked(repo, ref, alias, config)]
     model = resolve_model(repo, ref)
@@ -183,7 +184,9 @@ def check_version(repo: Lineal, ref: str, alias: str | None = None) -> list[dict
     aliases = [a for a in held if a in config.policies] or sorted(config.policies)
     if not aliases:
         raise InvalidInput(
-            "lineal.toml defines no policy", hint="add a [policy.ALIAS] table to lineal.toml"
+            "no policy is in force in the ledger",
+            hint="add a [policy.ALIAS] table to lineal.toml, then (as an admin) run "
+            "`lineal policy apply`",
         )
     return [_checked(repo, ref, one, config) for one in aliases]
 
@@ -191,7 +194,7 @@ def check_version(repo: Lineal, ref: str, alias: str | None = None) -> list[dict
 def check_all(repo: Lineal) -> list[dict[str, Any]]:
     """Every model version holding an alias that has a policy, with its checks now: what a
     withdrawn licence or a changed policy puts out of bounds."""
-    config = settings.load(repo.workspace)
+    config = in_force(repo)
     return [
         _checked(repo, f"model/{name}@{digest}", alias, config)
         for name, alias, digest, _ in repo.store.alias_holders("model", None)

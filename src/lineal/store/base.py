@@ -211,6 +211,14 @@ class Store(Protocol):
     def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
         """``(agent, reason, seq)`` of each approval of this version for ``alias``."""
 
+    def role_holders(self, as_of: int | None = None) -> list[tuple[str, str, str | None, int]]:
+        """``(agent, role, granted_by, seq)`` of each role held at ``as_of`` (None: now);
+        ``granted_by`` None: the store's first agent, its admin from registration."""
+
+    def policy_record(self, as_of: int | None = None) -> dict[str, Any] | None:
+        """The ``policy.apply`` in force at ``as_of`` (``seq``, ``author``, ``protected``,
+        ``policies``), or None."""
+
     # -- lineage ------------------------------------------------------------------------
     def seq_at_time(self, when: str) -> int:
         """The last seq written at or before ``when`` (canonical UTC text); 0 if none."""

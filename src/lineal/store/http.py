@@ -252,6 +252,12 @@ class HttpStore(SpooledWrites):
     def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
         return self._call("approvals", name=name, digest=digest, alias=alias)
 
+    def role_holders(self, as_of: int | None = None) -> list[tuple[str, str, str | None, int]]:
+        return self._call("role_holders", as_of=as_of)
+
+    def policy_record(self, as_of: int | None = None) -> dict[str, Any] | None:
+        return self._call("policy_record", as_of=as_of)
+
     # -- lineage ------------------------------------------------------------------------
     def seq_at_time(self, when: str) -> int:
         return self._call("seq_at_time", when=when)

@@ -106,6 +106,8 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "alias_holders": ("GET", (_req("kind"), _opt("name"), _opt("as_of", "int"))),
     "promotions": ("GET", (_req("name"), _opt("as_of", "int"))),
     "approvals": ("GET", (_req("name"), _req("digest"), _req("alias"))),
+    "role_holders": ("GET", (_opt("as_of", "int"),)),
+    "policy_record": ("GET", (_opt("as_of", "int"),)),
     "seq_at_time": ("GET", (_req("when"),)),
     "resolve_at": (
         "GET",
@@ -341,6 +343,7 @@ CODECS: dict[str, Codec] = {
     "alias_holders": _TUPLES,
     "approvals": _TUPLES,
     "erasable": _TUPLES,
+    "role_holders": _TUPLES,
     "subgraph": _ANSWER,
     "path_subgraph": _ANSWER,
     "closure": (_closure, _to_closure),

@@ -17,7 +17,7 @@ from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
-from lineal.store.sql.migrations import MIGRATIONS, REPLAYED
+from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
 
@@ -153,28 +153,31 @@ class SqlStore(SqlReads, Submits):
                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                     "description TEXT NOT NULL, applied TEXT NOT NULL)"
                 )
-            current = self.schema_version()
-            for version, description, script in MIGRATIONS:
-                if version <= current:
-                    continue
-                self._begin_write()
-                try:
-                    for statement in script.format(**self.types).split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                    if version in REPLAYED:
-                        from lineal.store.sql.replay import rebuild_projections
-
-                        rebuild_projections(db)
+            if self.schema_version() >= MIGRATIONS[-1][0]:
+                return self.schema_version()
+            # One transaction for every pending migration, and the replay (if one of them
+            # emptied the projections) after the last: the projection code is today's, so
+            # it writes the tables as the last migration leaves them.
+            self._begin_write()
+            try:
+                current = self.schema_version()  # another process may have migrated meanwhile
+                pending = [m for m in MIGRATIONS if m[0] > current]
+                for version, description, script in pending:
+                    for statement in statements(script, self.types):
+                        db.execute(statement)
                     db.execute(
                         "INSERT INTO schema_version (version, description, applied) "
                         "VALUES (?, ?, ?)",
                         (version, description, canonical.format_time(datetime.now(UTC))),
                     )
-                except BaseException:
-                    self._end(commit=False)
-                    raise
-                self._end(commit=True)
+                if any(version in REPLAYED for version, _, _ in pending):
+                    from lineal.store.sql.replay import rebuild_projections
+
+                    rebuild_projections(db)
+            except BaseException:
+                self._end(commit=False)
+                raise
+            self._end(commit=True)
             return self.schema_version()
 
     def schema_version(self) -> int:

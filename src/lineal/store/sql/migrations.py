@@ -160,6 +160,8 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
         "override", "seq",
     ),
     "approvals": ("name", "alias", "digest", "author", "reason", "seq"),
+    "roles": ("agent", "role", "author", "seq", "until_seq"),
+    "policies": ("seq", "author", "protected", "policies", "until_seq"),
 }  # fmt: skip
 
 # Not a projection: liveness of running runs, written outside the ledger by each run's
@@ -249,7 +251,34 @@ _NODE_ARTIFACTS = """CREATE TABLE artifacts (
 CREATE INDEX artifacts_digest ON artifacts (digest);
 """
 
-#: The projection tables as migration 4 rebuilt them.
+# Who may do what (migration 8): roles granted and revoked, and the policies in force, each
+# row from the record that made it until the one that ended it. A store's first agent (not a
+# server's own) is admin from its registration; a store from before gets that row here.
+GRANT_PROJECTIONS = """
+CREATE TABLE roles (
+    agent TEXT NOT NULL,
+    role TEXT NOT NULL,
+    author TEXT,
+    seq {int} NOT NULL,
+    until_seq {int},
+    PRIMARY KEY (agent, role, seq)
+);
+CREATE TABLE policies (
+    seq {int} PRIMARY KEY,
+    author TEXT NOT NULL,
+    protected TEXT NOT NULL,
+    policies TEXT NOT NULL,
+    until_seq {int}
+);
+"""
+_FIRST_ADMIN = """
+INSERT INTO roles (agent, role, author, seq)
+SELECT name, 'admin', NULL, seq FROM agents
+WHERE name <> 'lineal-server' AND NOT EXISTS (SELECT 1 FROM roles)
+ORDER BY seq LIMIT 1;
+"""
+
+#: The projection tables as migration 4 rebuilt them (later migrations add their own).
 _PROJECTIONS_AT_4 = (
     _BEFORE_ARTIFACTS
     + _NODE_ARTIFACTS
@@ -288,7 +317,7 @@ CREATE INDEX redactions_subject ON redactions (subject);
 """
 
 #: Every projection table's schema as it stands now (verify's replay).
-ALL_PROJECTIONS = _PROJECTIONS_AT_4 + KEY_SPANS + REDACTION_SUBJECTS
+ALL_PROJECTIONS = _PROJECTIONS_AT_4 + KEY_SPANS + REDACTION_SUBJECTS + GRANT_PROJECTIONS
 
 _PROJECTION_NAMES = (
     "agents", "artifacts", "versions", "runs", "params", "metric_batches", "run_metrics",
@@ -320,9 +349,12 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (5, "batches clients sign and a server appends", _BATCHES),
     (6, "agent keys held over seq ranges: rotation and revocation", KEY_SPANS),
     (7, "redactions name what they erased", REDACTION_SUBJECTS),
+    (8, "roles and policies as ledger facts", GRANT_PROJECTIONS + _FIRST_ADMIN),
 )
 
-#: Migrations after whose SQL the store replays its ledger into the (new, empty) projections.
+#: Migrations that empty the projections: once every pending migration's SQL has run (the
+#: tables then have today's shape, which today's projection code writes), the store replays
+#: its ledger into them.
 REPLAYED = frozenset({4})
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
+from lineal.errors import Conflict, LinealError, NotFound
 from lineal.ledger.keys import key_id
-from lineal.model import canonical
 from lineal.model.entities import artifact_node
-from lineal.model.erasure import redaction_subject
+from lineal.model.grants import PolicyApply, RoleGrant, RoleRevoke
 from lineal.model.ops import (
-    OPS,
     AgentRegister,
     AgentRevoke,
     AgentRotate,
@@ -32,7 +30,15 @@ from lineal.model.ops import (
     RunStart,
     TagSet,
 )
-from lineal.store.sql import project_agent_keys, project_edges, project_registry, project_runs
+from lineal.store.sql import (
+    grants,
+    project_agent_keys,
+    project_edges,
+    project_grants,
+    project_registry,
+    project_runs,
+    project_tags,
+)
 from lineal.store.sql.project_runs import json_text
 
 
@@ -50,15 +56,6 @@ class Sql(Protocol):
     ) -> list[tuple[Any, ...]]:
         """Rows of ``sql``, whose last condition ``COLUMN IN ({})`` takes ``values`` (of one
         type) after ``params`` have filled the placeholders before it."""
-
-
-def _require_node(db: Sql, node: str, seq: int) -> str:
-    """The node record ``seq`` names as ``node`` (see project_edges.recorded_nodes), or
-    NotFound."""
-    found = project_edges.recorded_nodes(db, [(node, seq)]).get((node, seq))
-    if found is None:
-        raise project_edges.unknown(node)
-    return found
 
 
 def apply_all(
@@ -149,9 +146,13 @@ def apply(db: Sql, seq: int, author: str, op: Op, *, replay: bool = False) -> No
     """Project ``op`` (ledger record ``seq``, written by ``author``) into the tables.
 
     Raises a LinealError, and writes nothing worth keeping, when the op contradicts what the
-    projections already hold; the caller rolls the transaction back.
+    projections already hold or its author lacks the role it needs (lineal.store.sql.grants;
+    a replay leaves that to `verify`, which names every such record); the caller rolls the
+    transaction back.
     """
     handler = _HANDLERS[type(op)]
+    if not replay:
+        grants.check(db, seq, author, op)
     handler(db, seq, author, op, replay)
 
 
@@ -165,6 +166,8 @@ def _agent_register(db: Sql, seq: int, author: str, op: Any, replay: bool) -> No
             f"agent {op.name!r} is already registered with another key",
             hint="only that agent can add a key; pick another name with --agent",
         )
+    if not keys:
+        project_grants.first_admin(db, seq, op.name)
     db.execute(
         "INSERT INTO agents (name, public_key, key_id, seq) VALUES (?, ?, ?, ?)",
         (op.name, op.public_key, key_id(op.public_key), seq),
@@ -289,85 +292,6 @@ def _alias_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         )
 
 
-def _tag_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    target = _require_node(db, op.target, seq)
-    db.execute(
-        "UPDATE tags SET until_seq = ? WHERE target = ? AND key = ? AND until_seq IS NULL",
-        (seq, target, op.key),
-    )
-    if op.value is not None:
-        db.execute(
-            "INSERT INTO tags (target, key, value, seq) VALUES (?, ?, ?, ?)",
-            (target, op.key, op.value, seq),
-        )
-
-
-def _redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    if op.seq >= seq:
-        raise InvalidInput(f"cannot redact seq {op.seq}: it is not an earlier record")
-    if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
-        raise Conflict(f"seq {op.seq} is already redacted")
-    if op.subject is None:  # as every redaction was before they named one (migration 4)
-        db.execute(
-            "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)",
-            (op.seq, seq, op.reason),
-        )
-    else:
-        db.execute(
-            "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
-            (op.seq, seq, op.reason, op.subject),
-        )
-    if replay:
-        return  # a replay skips redacted records, so there is nothing of theirs to undo
-    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (op.seq,))
-    if row is None:
-        raise NotFound(f"cannot redact seq {op.seq}: no such record")
-    target_op = OPS[row[0]]
-    if not target_op.REDACTABLE:
-        raise InvalidInput(
-            f"seq {op.seq} is a {row[0]} record, which later records depend on",
-            hint="only tag.set and metrics.batch payloads can be redacted",
-        )
-    target = target_op.from_payload(canonical.decode(bytes(row[1])))
-    if op.subject is not None and op.subject != redaction_subject(target):
-        raise InvalidInput(
-            f"seq {op.seq} is about {redaction_subject(target)}, not {op.subject}",
-            hint="name the subject the record is about, or none",
-        )
-    db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
-    if isinstance(target, MetricsBatch):
-        db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
-        project_runs.rebuild_run_metrics(db, target.run, lambda seq: _ledger_op(db, seq))
-    elif isinstance(target, TagSet):
-        _rebuild_tag(db, _require_node(db, target.target, op.seq), target.key, before=seq)
-
-
-def _ledger_op(db: Sql, seq: int) -> Op | None:
-    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (seq,))
-    if row is None or row[1] is None:
-        return None
-    return OPS[row[0]].from_payload(canonical.decode(bytes(row[1])))
-
-
-def _rebuild_tag(db: Sql, node: str, key: str, *, before: int) -> None:
-    """Re-derive one tag's history from the ledger without the redacted records.
-
-    Only records before the redaction: later ones of the same append are in the ledger table
-    already but not projected yet, and are applied in their turn.
-    """
-    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (node, key))
-    rows = db.all(
-        "SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' AND seq < ? ORDER BY seq",
-        (before,),
-    )
-    for seq, author, payload in rows:
-        if payload is None:
-            continue
-        op = TagSet.from_payload(canonical.decode(bytes(payload)))
-        if op.key == key and _require_node(db, op.target, seq) == node:
-            _tag_set(db, seq, author, op, True)
-
-
 #: Set-based projections of ops ``(seq, author, op)`` that read and write only their own
 #: tables: a batch of them may go in any grouping by kind.
 _INDEPENDENT: dict[type[Op], Any] = {
@@ -391,8 +315,11 @@ _HANDLERS: dict[type[Op], Any] = {
     RunFinish: project_runs.run_finish,
     MetricsBatch: project_runs.metrics_batch,
     AliasSet: _alias_set,
-    TagSet: _tag_set,
+    TagSet: project_tags.tag_set,
     ModelPromote: project_registry.model_promote,
     ModelApprove: project_registry.model_approve,
-    Redact: _redact,
+    Redact: project_tags.redact,
+    RoleGrant: project_grants.role_grant,
+    RoleRevoke: project_grants.role_revoke,
+    PolicyApply: project_grants.policy_apply,
 }

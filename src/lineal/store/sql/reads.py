@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lineal.ledger.chain import GENESIS, Commit, Record, record_hash
 from lineal.model.entities import Agent
 from lineal.store import liveness
-from lineal.store.sql import catalog, queries
+from lineal.store.sql import catalog, grants, queries
 
 if TYPE_CHECKING:
     import threading
@@ -141,6 +141,14 @@ class SqlReads:
     def approvals(self, name: str, digest: str, alias: str) -> list[tuple[str, str, int]]:
         with self._lock:
             return queries.approvals(self.sql(), name, digest, alias)
+
+    def role_holders(self, as_of: int | None = None) -> list[tuple[str, str, str | None, int]]:
+        with self._lock:
+            return grants.role_holders(self.sql(), as_of)
+
+    def policy_record(self, as_of: int | None = None) -> dict[str, Any] | None:
+        with self._lock:
+            return grants.policy_record(self.sql(), as_of)
 
     # -- lineage ------------------------------------------------------------------------
     def seq_at_time(self, when: str) -> int:

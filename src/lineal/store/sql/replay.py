@@ -10,12 +10,12 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from lineal.errors import LinealError
+from lineal.errors import LinealError, PermissionDenied
 from lineal.ledger.verify import Problem, verify_chain
 from lineal.model import canonical
 from lineal.model.ops import op_from_payload
 from lineal.store.base import VerifyReport
-from lineal.store.sql import projections
+from lineal.store.sql import grants, projections
 from lineal.store.sql.migrations import ALL_PROJECTIONS, PROJECTION_TABLES, SQLITE_TYPES
 from lineal.store.sql.reads import COMMIT_COLUMNS, commit_of
 
@@ -89,6 +89,7 @@ def rebuild_projections(db: projections.Sql, page: int = 20_000) -> int:
 def _check_projections(stream: Stream, redacted: set[int]) -> tuple[Problem | None, int]:
     conn, scratch = scratch_projections()
     conn.execute("BEGIN")
+    refused: list[tuple[int, str]] = []
     for seq, author, name, payload in stream(
         "SELECT seq, author, op, payload FROM ledger ORDER BY seq"
     ):
@@ -96,9 +97,21 @@ def _check_projections(stream: Stream, redacted: set[int]) -> tuple[Problem | No
             continue
         try:
             op = op_from_payload(name, canonical.decode(bytes(payload)))
+        except LinealError as exc:
+            return Problem(seq, f"record cannot be replayed: {exc}"), 0
+        try:  # as the append would have judged it, with the roles and policy of then
+            grants.check(scratch, seq, author, op)
+        except PermissionDenied as exc:
+            refused.append((seq, exc.message))
+            continue  # it counts for nothing: a forged grant gives no role to later records
+        try:
             projections.apply(scratch, seq, author, op, replay=True)
         except LinealError as exc:
             return Problem(seq, f"record cannot be replayed: {exc}"), 0
+    if refused:
+        conn.close()
+        named = "; ".join(message for _, message in refused)
+        return Problem(refused[0][0], f"{len(refused)} record(s) the store must refuse: {named}"), 0
     first: Problem | None = None
     counted = 0
     for table, columns in PROJECTION_TABLES.items():

@@ -1,0 +1,106 @@
+"""Tags, and the redactions that erase a tag's or a metrics batch's payload and re-derive
+what the projections held from it.
+
+Part of lineal.store.sql.projections (which dispatches ops here); never commits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.model import canonical
+from lineal.model.erasure import redaction_subject
+from lineal.model.ops import OPS, MetricsBatch, Op, TagSet
+from lineal.store.sql import project_edges, project_runs
+
+if TYPE_CHECKING:
+    from lineal.store.sql.projections import Sql
+
+
+def require_node(db: Sql, node: str, seq: int) -> str:
+    """The node record ``seq`` names as ``node`` (see project_edges.recorded_nodes), or
+    NotFound."""
+    found = project_edges.recorded_nodes(db, [(node, seq)]).get((node, seq))
+    if found is None:
+        raise project_edges.unknown(node)
+    return found
+
+
+def tag_set(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    target = require_node(db, op.target, seq)
+    db.execute(
+        "UPDATE tags SET until_seq = ? WHERE target = ? AND key = ? AND until_seq IS NULL",
+        (seq, target, op.key),
+    )
+    if op.value is not None:
+        db.execute(
+            "INSERT INTO tags (target, key, value, seq) VALUES (?, ?, ?, ?)",
+            (target, op.key, op.value, seq),
+        )
+
+
+def redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
+    if op.seq >= seq:
+        raise InvalidInput(f"cannot redact seq {op.seq}: it is not an earlier record")
+    if db.one("SELECT 1 FROM redactions WHERE seq = ?", (op.seq,)) is not None:
+        raise Conflict(f"seq {op.seq} is already redacted")
+    if op.subject is None:  # as every redaction was before they named one (migration 4)
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason) VALUES (?, ?, ?)",
+            (op.seq, seq, op.reason),
+        )
+    else:
+        db.execute(
+            "INSERT INTO redactions (seq, by_seq, reason, subject) VALUES (?, ?, ?, ?)",
+            (op.seq, seq, op.reason, op.subject),
+        )
+    if replay:
+        return  # a replay skips redacted records, so there is nothing of theirs to undo
+    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (op.seq,))
+    if row is None:
+        raise NotFound(f"cannot redact seq {op.seq}: no such record")
+    target_op = OPS[row[0]]
+    if not target_op.REDACTABLE:
+        raise InvalidInput(
+            f"seq {op.seq} is a {row[0]} record, which later records depend on",
+            hint="only tag.set and metrics.batch payloads can be redacted",
+        )
+    target = target_op.from_payload(canonical.decode(bytes(row[1])))
+    if op.subject is not None and op.subject != redaction_subject(target):
+        raise InvalidInput(
+            f"seq {op.seq} is about {redaction_subject(target)}, not {op.subject}",
+            hint="name the subject the record is about, or none",
+        )
+    db.execute("UPDATE ledger SET payload = NULL WHERE seq = ?", (op.seq,))
+    if isinstance(target, MetricsBatch):
+        db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
+        project_runs.rebuild_run_metrics(db, target.run, lambda seq: ledger_op(db, seq))
+    elif isinstance(target, TagSet):
+        rebuild_tag(db, require_node(db, target.target, op.seq), target.key, before=seq)
+
+
+def ledger_op(db: Sql, seq: int) -> Op | None:
+    row = db.one("SELECT op, payload FROM ledger WHERE seq = ?", (seq,))
+    if row is None or row[1] is None:
+        return None
+    return OPS[row[0]].from_payload(canonical.decode(bytes(row[1])))
+
+
+def rebuild_tag(db: Sql, node: str, key: str, *, before: int) -> None:
+    """Re-derive one tag's history from the ledger without the redacted records.
+
+    Only records before the redaction: later ones of the same append are in the ledger table
+    already but not projected yet, and are applied in their turn.
+    """
+    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (node, key))
+    rows = db.all(
+        "SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' AND seq < ? ORDER BY seq",
+        (before,),
+    )
+    for seq, author, payload in rows:
+        if payload is None:
+            continue
+        op = TagSet.from_payload(canonical.decode(bytes(payload)))
+        if op.key == key and require_node(db, op.target, seq) == node:
+            tag_set(db, seq, author, op, True)
