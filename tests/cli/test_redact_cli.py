@@ -15,8 +15,6 @@ from lineal.model.ops import RunStart
 if TYPE_CHECKING:
     from conftest import Cli
 
-ADMIN = '[roles]\nadmin = ["tester"]\n'
-
 
 @pytest.fixture
 def cli(lineal_cli: Cli) -> Cli:
@@ -57,11 +55,15 @@ def test_redact_a_tag_and_a_run(ws: Path, cli: Cli) -> None:
     tag_seq = next(
         r["seq"] for r in json.loads(ok(cli, "log", "--json", cwd=ws)) if r["op"] == "tag.set"
     )
-    assert failure(cli, "redact", str(tag_seq), "--reason", "gdpr", "--yes", cwd=ws) == [
-        "error: agent 'tester' may not redact: only the admin role may",
-        "hint: ask an admin (listed under [roles] admin in lineal.toml) to redact",
+    ok(cli, "agent", "add", "bob", cwd=ws)  # no role: may not redact
+    bob = {"LINEAL_AGENT": "bob"}
+    done = cli("redact", str(tag_seq), "--reason", "gdpr", "--yes", cwd=ws, env=bob)
+    assert done.returncode == 1, done.stderr
+    assert str(done.stderr).splitlines() == [
+        "error: agent 'bob' may not redact: only the admin role may",
+        "hint: ask an admin (`lineal role list` shows them) to redact, or to run "
+        "`lineal role grant bob admin`",
     ]
-    (ws / "lineal.toml").write_text(ADMIN)
     # not a terminal and no --yes: nothing erased, the way to go on named
     assert failure(cli, "redact", f"run/{run_id}", "--reason", "gdpr", cwd=ws) == [
         f"error: erasing 2 payload(s) of run/{run_id} needs confirmation",
@@ -109,7 +111,7 @@ def test_retention_apply(ws: Path, cli: Cli) -> None:
         model = repo.record_artifact("model", data=b"weights", name="net")
         repo.link("generated", f"run/{kept}", model)
     (ws / "lineal.toml").write_text(
-        ADMIN + '[[retention]]\nname = "old-metrics"\nkind = "metrics"\n'
+        '[[retention]]\nname = "old-metrics"\nkind = "metrics"\n'
         'older_than = "90d"\nunless = "registered"\n'
     )
     dry = ok(cli, "retention", "apply", "--dry-run", cwd=ws)
@@ -161,7 +163,7 @@ def test_retention_apply(ws: Path, cli: Cli) -> None:
 def test_a_bad_rule_is_one_line_naming_it_and_the_fix(
     ws: Path, cli: Cli, rule: str, expected: str
 ) -> None:
-    (ws / "lineal.toml").write_text(ADMIN + "[[retention]]\n" + rule + "\n")
+    (ws / "lineal.toml").write_text("[[retention]]\n" + rule + "\n")
     lines = failure(cli, "retention", "apply", "--dry-run", cwd=ws)
     assert expected in lines[0], lines
     assert lines[1].startswith("hint: ")

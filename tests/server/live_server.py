@@ -66,6 +66,8 @@ def populate(uri: str) -> dict[str, str]:
         ModelPromote(name="detector", alias="prod", digest=model.digest, reason="best so far")
     )
     other = lin.start_run("eval")
+    secret = lin.set_tag(run, "email", "alice@example.com")
+    lin.redact(secret.seq, "captured by mistake")  # alice is admin
     store.close()
     return {
         "raw": "dataset/raw@v1",

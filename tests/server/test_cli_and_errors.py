@@ -35,9 +35,9 @@ def test_the_cli_reads_through_the_server(
     log = json.loads(ok("log", "--json", "--limit", "3"))
     # The server registered its own agent (it commits client batches) when it first opened
     # the project, after the records written straight to the project's database.
-    assert [entry["op"] for entry in log] == ["agent.register", "run.start", "model.promote"]
+    assert [entry["op"] for entry in log] == ["agent.register", "redact", "tag.set"]
     assert log[0]["payload"]["name"] == "lineal-server"
-    assert ok("verify").startswith("OK: 20 records")
+    assert ok("verify").startswith("OK: 22 records")
     refused = lineal_cli("tag", served.facts["model"], "x=y", cwd=tmp_path, env=env)  # type: ignore[operator]
     assert refused.returncode == 1  # no workspace here: no key to sign a batch with
     assert refused.stderr.startswith("error: no signing key to write to http://")

@@ -8,6 +8,7 @@ alone; the store starts with alice's ``agent.register``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,17 +17,14 @@ from contract_helpers import assert_healthy, state
 from lineal import redaction, retention
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, PermissionDenied
-from lineal.model.ops import Redact
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister, Redact
 from lineal.store.base import Store
 
 
 @pytest.fixture
-def admin(monkeypatch: pytest.MonkeyPatch, store: Store) -> Lineal:
-    """A client whose agent, alice, holds the admin role (as lineal.toml would say)."""
-    from lineal import settings
-
-    config = settings.RegistryConfig(roles={"admin": frozenset({"alice"})})
-    monkeypatch.setattr(settings, "load", lambda found: config)
+def admin(store: Store) -> Lineal:
+    """A client whose agent, alice, holds the admin role: the store's first agent."""
     return Lineal(store)
 
 
@@ -106,16 +104,27 @@ def test_redaction_service_plans_and_erases_a_run(admin: Lineal, store: Store) -
     assert [(one.seq, one.subject) for one in planned.erase] == [(mine.seq, "agent/alice")]
 
 
-def test_only_an_admin_may_redact(store: Store) -> None:
-    lin = Lineal(store)  # no lineal.toml: nobody holds the admin role
+def test_only_an_admin_may_redact(store: Store, reopen: Callable[[Signer], Store]) -> None:
+    lin = Lineal(store)
     run = lin.start_run("train")
-    planned = redaction.plan(lin, f"run/{run.id}", "x")
-    before = state(store)
-    with pytest.raises(PermissionDenied, match="only the admin role"):
-        redaction.apply(lin, [planned])
-    with pytest.raises(PermissionDenied, match="only the admin role"):
-        retention.apply(lin, [retention.Rule("r", "metrics", "1d")])
-    assert state(store) == before
+    tag = lin.set_tag(f"run/{run.id}", "email", "bob@example.com")
+    bob = Signer.generate("bob")
+    store.append(AgentRegister(name="bob", public_key=bob.public_key))  # no role
+    as_bob = reopen(bob)
+    try:
+        by_bob = Lineal(as_bob)
+        planned = redaction.plan(by_bob, f"run/{run.id}", "x")
+        before = state(store)
+        with pytest.raises(PermissionDenied, match="only the admin role"):
+            redaction.apply(by_bob, [planned])
+        with pytest.raises(PermissionDenied, match="only the admin role"):
+            retention.apply(by_bob, [retention.Rule("r", "metrics", "1d")])
+        # the store refuses it too, whoever bypasses the service
+        with pytest.raises(PermissionDenied, match="needs role admin"):
+            as_bob.append(Redact(seq=tag.seq, reason="x"))
+        assert state(store) == before
+    finally:
+        as_bob.close()
 
 
 def _rules(text: str) -> tuple[retention.Rule, ...]:

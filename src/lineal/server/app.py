@@ -1,6 +1,6 @@
 """The server's app factory: FastAPI with the routes, and every error as one JSON body.
 
-Every failure answers ``{"error", "hint", "code"}`` with the status lineal.store.wire.STATUS
+Every failure answers ``{"error", "hint", "code"}`` with the status lineal.store.wire_errors.STATUS
 gives the code: bad input is a 4xx, never a 500. Opens stores only through
 lineal.store.registry and reads them only through the Store protocol.
 """
@@ -13,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, LinealError
-from lineal.store import registry, wire
+from lineal.store import registry, wire, wire_errors
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -103,7 +103,7 @@ def create_app(base: str, objects: str | None = None) -> FastAPI:
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
-        status = wire.STATUS.get(exc.code, 500)
+        status = wire_errors.STATUS.get(exc.code, 500)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         return JSONResponse(_body(exc), status_code=status)

@@ -2,18 +2,16 @@
 
 ``/api/v1/projects/{project}/objects/…``: ``POST missing`` (which of these digests the server
 lacks), ``HEAD|GET|PUT sha256/{hex}``. Objects live at ``<objects URL>/<project>/sha256/…``
-through lineal.cas.remote, the layout every remote has. An upload is hashed as it arrives and
+through lineal.served_objects, the layout every remote has. An upload is hashed as it arrives and
 kept under its digest only when whole and matching; nothing else is ever kept.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
-from lineal.cas.remote import CHUNK, Remote
-from lineal.errors import NotFound
 from lineal.model.digests import PREFIX
+from lineal.served_objects import CHUNK, ServedObjects
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,44 +28,13 @@ _DIGEST = "^sha256:[0-9a-f]{64}$"
 _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
 
-class ServedObjects:
-    """The object remote of each project under one URL, opened once and shared by the threads."""
-
-    def __init__(self, projects: Projects, url: str) -> None:
-        self.projects = projects
-        self.url = url.rstrip("/") or url
-        self._open: dict[str, Remote] = {}
-        self._lock = threading.Lock()
-        Remote(self.url)  # an unsupported URL or a missing extra fails when the server starts
-
-    def remote(self, project: str) -> Remote:
-        """The objects of ``project``; NotFound when the server has no such project."""
-        self.projects.store(project)  # no folder for a project that does not exist
-        with self._lock:
-            found = self._open.get(project)
-            if found is None:
-                found = Remote(f"{self.url}/{project}")
-                found.staging()  # a local folder exists from the start: `missing` lists it
-                self._open[project] = found
-            return found
-
-    def require(self, project: str, hexdigest: str) -> tuple[Remote, str]:
-        remote, digest = self.remote(project), PREFIX + hexdigest
-        if not remote.has(digest):
-            raise NotFound(
-                f"object {digest} is not on the server (project {project!r})",
-                hint="push it from a machine whose cache holds it (lineal push)",
-            )
-        return remote, digest
-
-
 def router(projects: Projects, url: str) -> APIRouter:
     """The object routes of the projects in ``projects``, their objects under ``url``."""
     from fastapi import APIRouter
 
     from lineal.server import routes
 
-    served = ServedObjects(projects, url)
+    served = ServedObjects(url, projects.store)
     api = APIRouter(responses=routes.error_responses())
     _missing(api, served)
     _reads(api, served)
@@ -158,8 +125,6 @@ def _upload(api: APIRouter, served: ServedObjects) -> None:
     from pydantic import BaseModel, Field
     from starlette.concurrency import run_in_threadpool
 
-    from lineal.cas.arrival import Arrival
-
     class Stored(BaseModel):
         digest: str
         size: int
@@ -173,7 +138,7 @@ def _upload(api: APIRouter, served: ServedObjects) -> None:
                 pass
             size = await run_in_threadpool(remote.size, digest)
             return Stored(digest=digest, size=size, stored=False)
-        with await run_in_threadpool(Arrival, remote, digest) as arrival:
+        with await run_in_threadpool(served.arrival, remote, digest) as arrival:
             pending = bytearray()
             async for piece in request.stream():
                 pending += piece

@@ -12,7 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.entities import MAX_LIMIT
-from lineal.store import wire
+from lineal.store import wire, wire_errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -134,7 +134,7 @@ def error_responses() -> dict[int | str, dict[str, Any]]:
     error = _error_model()
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": error, "description": code}
-        for code, status in wire.STATUS.items()
+        for code, status in wire_errors.STATUS.items()
         if code != "error"
     }
     responses[422] = {"model": error, "description": "bad parameters"}

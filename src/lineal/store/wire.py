@@ -26,33 +26,11 @@ from lineal.model import filters, refs
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
 from lineal.store.base import Store, VerifyReport
+from lineal.store.wire_errors import CLASSES
 from lineal.store.wire_lineage import answer as _answer
 from lineal.store.wire_lineage import closure as _closure
 from lineal.store.wire_lineage import to_answer as _to_answer
 from lineal.store.wire_lineage import to_closure as _to_closure
-
-#: The HTTP status of each LinealError code (docs/architecture.md explains the choices).
-STATUS = {
-    "invalid_input": 400,
-    "permission": 403,
-    "not_found": 404,
-    "conflict": 409,
-    "missing_extra": 501,
-    "integrity": 502,
-    "unavailable": 503,
-    "error": 500,
-}
-#: The class each code is raised again as on the client.
-CLASSES: dict[str, type[LinealError]] = {
-    "invalid_input": errors.InvalidInput,
-    "permission": errors.PermissionDenied,
-    "not_found": errors.NotFound,
-    "conflict": errors.Conflict,
-    "missing_extra": errors.MissingExtra,
-    "integrity": errors.IntegrityError,
-    "unavailable": errors.StoreUnavailable,
-    "error": LinealError,
-}
 
 
 @dataclass(frozen=True, slots=True)
