@@ -43,15 +43,34 @@ def test_a_refused_rotation_leaves_the_ledger_and_the_key_files_alone(
 
 
 def test_revoke_by_name_or_key_id(repo: Lineal) -> None:
-    from lineal.agents import add_agent
-
-    add_agent(repo, "bob")
-    bob_id = agent_info(repo, "bob").keys[0].key_id
-    with pytest.raises(PermissionDenied, match="only 'bob' may"):
-        revoke_key(repo, bob_id, "no")
-    with pytest.raises(NotFound, match="no agent or current key 'carol'"):
-        revoke_key(repo, "carol", "no")
     done = revoke_key(repo, "tester", "moving on")
     assert (done.name, done.by, done.reason) == ("tester", "tester", "moving on")
+    with pytest.raises(NotFound, match="no agent or current key 'carol'"):
+        revoke_key(repo, "carol", "no")
     with pytest.raises(PermissionDenied, match="was revoked at seq"):
         repo.record_artifact("dataset", data=b"late", name="late")
+
+
+def test_an_admin_revokes_another_agents_key_and_nobody_else_may(repo: Lineal, ws: Path) -> None:
+    """bob's laptop is stolen: bob cannot sign a revocation, the admin (the store's first
+    agent) can; bob, no admin, cannot revoke the admin's key."""
+    from lineal.agents import add_agent
+    from lineal.workspace import Workspace
+
+    add_agent(repo, "bob")
+    keys = ws / ".lineal" / "keys"
+    found = Workspace(uri=repo.store.uri, agent="bob", keys=keys, root=ws / ".lineal")
+    bob = Lineal(found.open(), found)
+    try:
+        bob.record_artifact("dataset", data=b"before", name="before")
+        with pytest.raises(PermissionDenied, match="needs role admin"):
+            revoke_key(bob, "tester", "mine now")
+        bob_id = agent_info(repo, "bob").keys[0].key_id
+        done = revoke_key(repo, bob_id, "laptop stolen")
+        assert (done.name, done.by) == ("bob", "tester")
+        with pytest.raises(PermissionDenied, match="was revoked at seq"):
+            bob.record_artifact("dataset", data=b"after", name="after")
+    finally:
+        bob.close()
+    report = repo.verify()
+    assert report.ok, report.problem

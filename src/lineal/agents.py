@@ -316,7 +316,8 @@ def _key_to_revoke(repo: Lineal, target: str) -> tuple[str, str]:
 def revoke_key(repo: Lineal, target: str, reason: str) -> RevokedKey:
     """Revoke a key (NAME: that agent's one current key, or a KEY_ID) with an ``agent.revoke``
     record: nothing signed with it after that record is accepted; what it signed before
-    still verifies. An agent revokes its own keys (see lineal.ledger.agent_keys.may_revoke)."""
+    still verifies. An agent revokes its own keys, an admin anyone's (see
+    lineal.ledger.agent_keys.may_revoke)."""
     from lineal.model.agent_ops import AgentRevoke
 
     name, public_key = _key_to_revoke(repo, target)

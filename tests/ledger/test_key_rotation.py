@@ -93,7 +93,7 @@ def test_a_rotation_the_old_key_did_not_certify_is_refused(store: Store, signer:
     assert _keys(store, "alice") == keys
 
 
-def test_only_the_agent_rotates_or_revokes_its_keys(
+def test_only_the_agent_rotates_its_keys_and_only_it_or_an_admin_revokes_them(
     store: Store, signer: Signer, reopen: Callable[[Signer], Store]
 ) -> None:
     bob = Signer.generate("bob")
@@ -101,7 +101,7 @@ def test_only_the_agent_rotates_or_revokes_its_keys(
     as_bob = reopen(bob)
     try:
         head = as_bob.head()[0]
-        with pytest.raises(PermissionDenied, match="cannot revoke a key of agent 'alice'"):
+        with pytest.raises(PermissionDenied, match="key of agent alice needs role admin"):
             as_bob.append(AgentRevoke(name="alice", public_key=signer.public_key, reason="x"))
         with pytest.raises(PermissionDenied, match="cannot rotate a key of agent 'alice'"):
             as_bob.append(rotation(signer, Signer.generate("alice")))

@@ -141,7 +141,20 @@ def test_a_revocation_by_another_agent_is_named(store: SqlStore, signer: Signer)
     store.append(AgentRegister(name="bob", public_key=bob.public_key))
     revoke = AgentRevoke(name="alice", public_key=signer.public_key, reason="mine now")
     seq = forge(store, "bob", revoke, bob)
-    named(store, seq, "'bob' revoked a key of agent 'alice': only 'alice' may")
+    named(store, seq, "'bob' revoked a key of agent 'alice': only 'alice' or an admin may")
+
+
+def test_an_admins_revocation_of_another_agents_key_verifies(
+    store: SqlStore, signer: Signer
+) -> None:
+    """alice, the store's first agent and so its admin, revokes bob's key (bob lost it): the
+    walk accepts it, and bob's key signs nothing after it."""
+    bob = Signer.generate("bob")
+    store.append(AgentRegister(name="bob", public_key=bob.public_key))
+    revoked = store.append(AgentRevoke(name="bob", public_key=bob.public_key, reason="lost"))
+    assert store.verify().ok
+    seq = forge(store, "bob", _artifact("late"), bob)
+    named(store, seq, f"revoked at seq {revoked[0].seq}")
 
 
 def test_a_replayed_client_batch_is_named(store: SqlStore, signer: Signer) -> None:

@@ -164,7 +164,7 @@ def revoke(
     as_json: Json = False,
 ) -> None:
     """Revoke a key: nothing signed with it after now is accepted; what it signed before
-    still verifies. An agent revokes its own keys."""
+    still verifies. An agent revokes its own keys; an admin revokes anyone's (a lost key)."""
     from lineal.agents import revoke_key
 
     with open_client() as client:

@@ -18,15 +18,17 @@ from lineal.errors import LinealError
 from lineal.ledger.keys import key_id, verify_signature
 from lineal.model import canonical
 from lineal.model.agent_ops import AgentRegister, AgentRevoke, AgentRotate, rotation_message
+from lineal.model.grants import ADMIN, SERVER_AGENT, RoleGrant, RoleRevoke
 
-#: The ops that give or end keys, which the chain walk follows record by record.
-KEY_OPS = frozenset({AgentRegister.OP, AgentRotate.OP, AgentRevoke.OP})
+#: The ops the chain walk follows record by record: those that give or end keys, and those
+#: that give or take the admin role (an admin may revoke any agent's key).
+KEY_OPS = frozenset({AgentRegister.OP, AgentRotate.OP, AgentRevoke.OP, RoleGrant.OP, RoleRevoke.OP})
 
 
 def may_revoke(author: str, name: str, admins: Container[str] = ()) -> bool:
-    """Whether ``author`` may revoke a key of agent ``name``: the agent itself, or one of
-    ``admins``. Who is an admin is for the caller to say; today nothing names admins, so an
-    agent revokes only its own keys."""
+    """Whether ``author`` may revoke a key of agent ``name``: the agent itself (a key it
+    fears is lost), or one of ``admins`` (a key whose owner cannot sign any more: a stolen
+    laptop, someone who left)."""
     return author == name or author in admins
 
 
@@ -63,11 +65,15 @@ class KeyHistory:
     key is held from the rotation on, vouched for by the old key's certificate.
     """
 
-    __slots__ = ("held", "pending")
+    __slots__ = ("admins", "held", "pending")
 
     def __init__(self) -> None:
         self.held: dict[str, dict[str, KeySpan]] = {}
         self.pending: list[tuple[int, str, str]] = []
+        #: Who holds the admin role now, as lineal.store.sql.project_grants projects it: the
+        #: first agent (other than a server's own), then grants and revocations by admins.
+        #: A grant by anyone else counts for nothing here (verify's replay names it).
+        self.admins: set[str] = set()
 
     def apply(self, seq: int, author: str, op: str, data: bytes) -> str | None:
         """Follow one key op's record; return what is wrong with it, if anything."""
@@ -77,12 +83,22 @@ class KeyHistory:
                 return self._rotate(seq, author, AgentRotate.from_payload(body))
             if op == AgentRevoke.OP:
                 return self._revoke(seq, author, AgentRevoke.from_payload(body))
+            if op in (RoleGrant.OP, RoleRevoke.OP):
+                change = (RoleGrant if op == RoleGrant.OP else RoleRevoke).from_payload(body)
+                if change.role == ADMIN and author in self.admins:
+                    changed = self.admins.add if op == RoleGrant.OP else self.admins.discard
+                    changed(change.agent)
+                return None
             registered = AgentRegister.from_payload(body)
         except (LinealError, ValueError, TypeError):
             return f"{op} payload is malformed"
         if self.held.get(registered.name):
             self.pending.append((seq, registered.name, registered.public_key))
         else:
+            if registered.name != SERVER_AGENT and not any(
+                name != SERVER_AGENT for name in self.held
+            ):
+                self.admins.add(registered.name)  # a store's first agent is its admin
             self.held[registered.name] = {registered.public_key: KeySpan(seq)}
         return None
 
@@ -112,8 +128,10 @@ class KeyHistory:
         return None
 
     def _revoke(self, seq: int, author: str, op: AgentRevoke) -> str | None:
-        if not may_revoke(author, op.name):
-            return f"{author!r} revoked a key of agent {op.name!r}: only {op.name!r} may"
+        if not may_revoke(author, op.name, self.admins):
+            return (
+                f"{author!r} revoked a key of agent {op.name!r}: only {op.name!r} or an admin may"
+            )
         span = self._current(op.name, op.public_key)
         if isinstance(span, str):
             return f"revocation of a key not held: {span}"

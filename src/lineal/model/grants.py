@@ -19,6 +19,9 @@ from lineal.model.ops import OPS, Op, check_alias
 #: The roles lineal itself gives a meaning; a project may name others (counted by policies).
 VIEWER, CONTRIBUTOR, APPROVER, ADMIN = "viewer", "contributor", "approver", "admin"
 ROLES = (VIEWER, CONTRIBUTOR, APPROVER, ADMIN)
+#: The agent a lineal server chains and commits client batches as. It registers in each
+#: project it makes but is not a member: the first agent after it is the project's admin.
+SERVER_AGENT = "lineal-server"
 #: The keys a ``[policy.ALIAS]`` table may hold.
 POLICY_KEYS = (
     "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.model import grants
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
@@ -80,7 +81,7 @@ def create_project(base: str, name: str) -> str:
 
 
 #: The agent a server chains and commits client batches as (see lineal.ledger.chain.Commit).
-SERVER_AGENT = "lineal-server"
+SERVER_AGENT = grants.SERVER_AGENT
 
 
 def keys_folder(base: str) -> Path:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineal.errors import PermissionDenied
 from lineal.model import canonical
+from lineal.model.agent_ops import AgentRevoke
 from lineal.model.grants import (
     ADMIN,
     APPROVER,
@@ -158,3 +159,6 @@ def check(db: Sql, seq: int, author: str, op: Op) -> None:
         _need(db, seq, author, "applying policies", ADMIN)
     elif kind is Redact:
         _need(db, seq, author, f"redacting record {op.seq}", ADMIN)  # type: ignore[attr-defined]
+    elif kind is AgentRevoke and author != op.name:  # type: ignore[attr-defined]
+        # An agent revokes its own keys; only an admin revokes another's (may_revoke).
+        _need(db, seq, author, f"revoking a key of agent {op.name}", ADMIN)  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, PermissionDenied
-from lineal.ledger.agent_keys import certified, may_revoke
+from lineal.ledger.agent_keys import certified
 from lineal.ledger.keys import key_id
 
 if TYPE_CHECKING:
@@ -68,13 +68,8 @@ def agent_rotate(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
 
 
 def agent_revoke(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
-    """The key signs nothing after this record (see ledger.agent_keys.may_revoke for who may
-    revoke it)."""
-    if not may_revoke(author, op.name):
-        raise PermissionDenied(
-            f"{author!r} cannot revoke a key of agent {op.name!r}: only {op.name!r} may",
-            hint=f"ask {op.name} to run `lineal agent revoke`",
-        )
+    """The key signs nothing after this record. Who may revoke it (the agent, or an admin:
+    lineal.ledger.agent_keys.may_revoke) is lineal.store.sql.grants's check."""
     _current(db, op.name, op.public_key, "revoke")
     db.execute(
         "UPDATE agents SET until_seq = ?, ended = 'revoked', reason = ? "

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, NotFound
 from lineal.model import canonical
-from lineal.model.grants import ADMIN
-from lineal.store.projects import SERVER_AGENT
+from lineal.model.grants import ADMIN, SERVER_AGENT
 
 if TYPE_CHECKING:
     from lineal.store.sql.projections import Sql
