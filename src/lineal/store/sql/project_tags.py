@@ -77,7 +77,8 @@ def redact(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
         db.execute("DELETE FROM metric_batches WHERE seq = ?", (op.seq,))
         project_runs.rebuild_run_metrics(db, target.run, lambda seq: ledger_op(db, seq))
     elif isinstance(target, TagSet):
-        rebuild_tag(db, require_node(db, target.target, op.seq), target.key, before=seq)
+        node = require_node(db, target.target, op.seq)
+        unset_tag(db, node, target.key, op.seq, before=seq)
 
 
 def ledger_op(db: Sql, seq: int) -> Op | None:
@@ -87,20 +88,45 @@ def ledger_op(db: Sql, seq: int) -> Op | None:
     return OPS[row[0]].from_payload(canonical.decode(bytes(row[1])))
 
 
-def rebuild_tag(db: Sql, node: str, key: str, *, before: int) -> None:
-    """Re-derive one tag's history from the ledger without the redacted records.
+def unset_tag(db: Sql, node: str, key: str, seq: int, *, before: int) -> None:
+    """Take tag.set record ``seq`` out of ``node``'s history of ``key``, as if never written.
 
-    Only records before the redaction: later ones of the same append are in the ledger table
-    already but not projected yet, and are applied in their turn.
+    Works on that tag's rows alone, so a retention run that erases many tags costs each one
+    what its own history holds, not the whole ledger's. The value the erased record replaced
+    (the row it ended) lives on until the change after it. When the erased record set a
+    value, that is where its own row ended; when it deleted the tag (no row of its own), the
+    next change is the first later tag.set of this tag, read from the ledger up to the next
+    row. Only records before ``before`` (the redaction) count: later ones of the same append
+    are in the ledger already but not projected yet, and are applied in their turn.
     """
-    db.execute("DELETE FROM tags WHERE target = ? AND key = ?", (node, key))
-    rows = db.all(
-        "SELECT seq, author, payload FROM ledger WHERE op = 'tag.set' AND seq < ? ORDER BY seq",
-        (before,),
+    own = db.one("SELECT until_seq FROM tags WHERE target = ? AND key = ? AND seq = ?",
+                 (node, key, seq))  # fmt: skip
+    if own is not None:
+        db.execute("DELETE FROM tags WHERE target = ? AND key = ? AND seq = ?", (node, key, seq))
+        ends = own[0]
+    else:
+        ends = _next_change(db, node, key, seq, before)
+    db.execute(
+        "UPDATE tags SET until_seq = ? WHERE target = ? AND key = ? AND until_seq = ?",
+        (ends, node, key, seq),
     )
-    for seq, author, payload in rows:
+
+
+def _next_change(db: Sql, node: str, key: str, seq: int, before: int) -> int | None:
+    """The seq of the first tag.set of ``node``'s ``key`` after ``seq`` (and before
+    ``before``), or None: the next row bounds the search, as a later deletion leaves none."""
+    row = db.one(
+        "SELECT MIN(seq) FROM tags WHERE target = ? AND key = ? AND seq > ?", (node, key, seq)
+    )
+    bound = row[0] if row is not None and row[0] is not None else before
+    rows = db.all(
+        "SELECT seq, payload FROM ledger WHERE op = 'tag.set' AND seq > ? AND seq < ? ORDER BY seq",
+        (seq, bound),
+    )
+    for later, payload in rows:
         if payload is None:
-            continue
+            continue  # erased too: it changes nothing
         op = TagSet.from_payload(canonical.decode(bytes(payload)))
-        if op.key == key and require_node(db, op.target, seq) == node:
-            tag_set(db, seq, author, op, True)
+        if op.key == key and require_node(db, op.target, later) == node:
+            return int(later)
+    return None if bound == before else int(bound)
