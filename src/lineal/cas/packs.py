@@ -245,25 +245,40 @@ class PackSet:
             return frozenset()
 
     def refresh(self) -> bool:
-        """Load packs written since the last look, forget removed ones; True if any changed."""
+        """Load packs written since the last look, forget removed ones; True if any changed.
+
+        A pack listed but gone before its index is read was merged away meanwhile (gc, a
+        writer's merge): the pack holding its objects now was renamed in before it went,
+        possibly after the listing, so the folder is listed again, while it changes.
+        """
         with self._lock:
-            names = self.listing()
-            if self._loaded and names == self._names:
-                return False
-            gone = self._names - names
-            for name in sorted(names - self._names):
-                path = f"{self.folder}/{name}"
-                try:
-                    entries = read_index(path)
-                except FileNotFoundError:
-                    names -= {name}  # removed by a repack since the listing
-                    continue
-                self._entries[path] = entries
-                self._where.update((raw, (path, off, size)) for raw, off, size in entries)
-            self._forget({f"{self.folder}/{n}" for n in gone})
-            self._names = names
-            self._loaded = True
-            return True
+            changed = False
+            listed = self.listing()
+            while True:
+                names = listed
+                if self._loaded and names == self._names:
+                    return changed
+                vanished = False
+                for name in sorted(names - self._names):
+                    path = f"{self.folder}/{name}"
+                    try:
+                        entries = read_index(path)
+                    except FileNotFoundError:
+                        names -= {name}  # removed by a repack since the listing
+                        vanished = True
+                        continue
+                    self._entries[path] = entries
+                    self._where.update((raw, (path, off, size)) for raw, off, size in entries)
+                self._forget({f"{self.folder}/{n}" for n in self._names - names})
+                changed = changed or not self._loaded or names != self._names
+                self._names = names
+                self._loaded = True
+                if not vanished:
+                    return changed
+                again = self.listing()
+                if again == listed:  # not a merge: an entry that cannot be opened (a bad link)
+                    return changed
+                listed = again
 
     def _forget(self, paths: set[str]) -> None:
         """Drop the entries of removed packs; an object another pack also holds (a repack's
@@ -299,7 +314,8 @@ class PackSet:
     def find(self, raw: bytes) -> Located | None:
         self._ensure()
         hit = self._where.get(raw)
-        if hit is None and self.refresh():
+        if hit is None:  # one read of the folder, only on a miss
+            self.refresh()  # (False too if another thread has just loaded what is new)
             hit = self._where.get(raw)
         return None if hit is None else Located(*hit)
 
