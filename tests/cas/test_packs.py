@@ -66,7 +66,7 @@ def test_a_snapshot_packs_small_files_and_streams_big_ones(tmp_path: Path) -> No
 def test_packs_roll_over_and_are_whole_or_absent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lineal.cas.packs.PACK_TARGET", 20_000)
+    monkeypatch.setattr("lineal.cas.packing.PACK_TARGET", 20_000)
     made = _tree(tmp_path / "data", 60)
     cache = ObjectCache(tmp_path / "objects")
     snapshot([tmp_path / "data"], objects=cache, stat_cache=None, workers=1)

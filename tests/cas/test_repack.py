@@ -149,6 +149,93 @@ def test_a_reader_with_an_old_index_finds_objects_a_merge_moved(
     assert {reader.holder(raw) for raw in raws} == {new}
 
 
+def _merge_before_first_index_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], str | None]:
+    """Make the next index read from disk run a whole merge first (as another process would,
+    between a reader's listing of the packs folder and its read of a pack it listed): the
+    merged pack's path, once it ran."""
+    real = packs.read_index
+    done: list[str | None] = []
+
+    def merging_first(path: str) -> list[tuple[bytes, int, int]]:
+        if not done:
+            monkeypatch.setattr(packs, "read_index", real)  # the merger reads as usual
+            merger = packs.PackSet(str(root / "packs"))  # another process: its own index
+            done.append(
+                repacking.merge(merger, sorted(merger.packs()), ObjectCache(root).temp_name)
+            )
+            monkeypatch.setattr(packs, "read_index", merging_first)
+        return real(path)
+
+    monkeypatch.setattr(packs, "read_index", merging_first)
+    return lambda: done[0] if done else None
+
+
+@pytest.mark.parametrize("reads", ["read", "find", "holds", "present"])
+def test_a_pack_merged_away_between_listing_and_index_read_is_found_in_the_merged_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: str
+) -> None:
+    """Regression: a reader lists the packs folder, a merge seals its new pack and deletes
+    the packs it merged, then the reader reads the index of one it listed: gone. The reader
+    dropped it and reported the objects missing (NotFound), though they were all in the
+    merged pack, which its listing predates."""
+    root, work = tmp_path / "objects", tmp_path / "work"
+    work.mkdir()
+    made = _write_packs(root, work, 4)
+    reader = ObjectCache(root)
+    reader.packs = packs.PackSet(str(root / "packs"))  # another process, which read these
+    assert reader.packs.refresh()
+    made += _write_packs(root, work, 1, start=4)  # and not this one yet
+    raw = hashlib.sha256(made[-1]).digest()
+    merged = _merge_before_first_index_read(root, monkeypatch)
+    if reads == "read":
+        assert reader.read_bytes(_digest(made[-1])) == made[-1]
+    elif reads == "find":
+        assert reader.size(_digest(made[-1])) == len(made[-1])
+    elif reads == "holds":
+        assert reader.has(_digest(made[-1]))
+    else:
+        assert reader.missing([_digest(d) for d in made]) == []
+    new = merged()
+    assert new is not None  # the merge did run in between
+    assert [p.name for p in _pack_files(root)] == [Path(new).name]
+    assert reader.packs.holder(raw) == new
+
+
+def test_a_miss_finds_what_another_thread_loaded_just_before_its_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a lookup missed, another thread of the process (the PackSet is shared)
+    loaded the new pack, and the lookup's own refresh, seeing nothing new, said so: the
+    lookup reported the object missing without looking in the index again."""
+    root, work = tmp_path / "objects", tmp_path / "work"
+    work.mkdir()
+    made = _write_packs(root, work, 2)
+    reader = packs.PackSet(str(root / "packs"))
+    assert reader.refresh()
+    made += _write_packs(root, work, 1, start=2)
+    real = reader.refresh
+
+    def beaten() -> bool:
+        real()  # the other thread, first
+        return real()  # this one: nothing new since
+
+    monkeypatch.setattr(reader, "refresh", beaten)
+    assert reader.read(hashlib.sha256(made[-1]).digest()) == made[-1]
+
+
+def test_a_listed_pack_that_cannot_be_opened_ends_the_refresh(tmp_path: Path) -> None:
+    root, work = tmp_path / "objects", tmp_path / "work"
+    work.mkdir()
+    made = _write_packs(root, work, 2)
+    (root / "packs" / f"pack-{'0' * 40}{packs.SUFFIX}").symlink_to(tmp_path / "nowhere")
+    reader = packs.PackSet(str(root / "packs"))
+    assert reader.refresh()
+    assert not reader.refresh()  # listed again only while the folder changes
+    assert all(reader.read(hashlib.sha256(d).digest()) == d for d in made)
+
+
 def test_reuse_through_an_old_index_freshens_the_merged_pack(tmp_path: Path) -> None:
     root, work = tmp_path / "objects", tmp_path / "work"
     work.mkdir()

@@ -2,8 +2,9 @@
 clears what killed commands left once they are old.
 
 Real `lineal` processes. To put gc inside another command's critical window without sleeps,
-the test waits until the command's progress bar shows it there, then stops it (SIGSTOP) and
-starts the other; on the code before the cache lock, these lost objects every time.
+a test holds a lock that command needs next (the store's write lock, for an add about to
+record), or waits until the command's progress bar shows it there and stops it (SIGSTOP),
+then starts the other; on the code before the cache lock, these lost objects every time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cli_terminal import LINEAL, Terminal, cli_env, lineal, make_files, ok
 from cli_checks import error_and_hint
 from lineal.cas.objects import ObjectCache
 from lineal.cas.packs import PACK_OBJECT_MAX
+from lineal.client import Lineal
 
 pytestmark = pytest.mark.slow  # real processes, real data: ~40 s in all
 DAY = 86400
@@ -46,25 +48,25 @@ def _same_files(one: Path, other: Path) -> None:
 def test_gc_beside_an_add_keeps_what_the_add_records(
     tmp_path: Path, terminal: Callable[..., Terminal], grace: tuple[str, ...]
 ) -> None:
+    """Regression (of the test): it paused the add (SIGSTOP) once its bar showed 303 of 304
+    files hashed, but the bar is redrawn at its own pace and the last file took ~0.1 s, so
+    on a busy machine the bar went from 0/304 to 304/304 and the test never saw its cue.
+    Here the add cannot pass the point gc must meet it at: another writer holds the store's
+    write lock, so the add waits to record with every object in the cache."""
     ok("init", "--agent", "alice", cwd=tmp_path)
     data = make_files(tmp_path / "data", 300)
-    for n in range(3):  # loose objects, copied into the cache first
+    for n in range(3):  # loose objects, beside the packed ones
         (data / f"a-big-{n}.bin").write_bytes(os.urandom(PACK_OBJECT_MAX + 100))
-    with (data / "z-video.bin").open("wb") as sparse:  # still being copied when it is paused
-        sparse.truncate(128 << 20)
-    add = terminal("add", "data", "--name", "d", cwd=tmp_path)
-    add.wait_for(r"hashing.*\b303/304 files")  # objects in the cache, nothing recorded yet
-    add.process.send_signal(signal.SIGSTOP)
-    try:
+    with Lineal.open(path=tmp_path) as other, other.atomic():  # holds the store's write lock
+        add = terminal("add", "data", "--name", "d", cwd=tmp_path)
+        add.wait_for(r"recording")  # every object in the cache, and the record waits
         gc = terminal("gc", *grace, cwd=tmp_path)
-        gc.wait_for(r"waiting for the commands writing to the cache|removed \d")
-    finally:
-        add.process.send_signal(signal.SIGCONT)
+        gc.wait_for(r"waiting for the commands writing to the cache")
     assert add.finish() == 0, add.text
     assert gc.finish() == 0, gc.text
+    assert "removed 0 objects" in gc.text, gc.text
     ok("checkout", "dataset/d", str(tmp_path / "out"), cwd=tmp_path)
     _same_files(data, tmp_path / "out")
-    assert "waiting for the commands writing to the cache" in gc.text
 
 
 def test_an_add_beside_gc_waits_and_keeps_what_it_records(

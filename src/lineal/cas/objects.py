@@ -10,11 +10,10 @@ wrote, and *freshens* an object it finds there and reuses (its loose file, or th
 it, gets a new mtime, as git does), so a gc that cannot see the lock still keeps it.
 
 Inside :meth:`ObjectCache.packing` (a snapshot), objects up to ``PACK_OBJECT_MAX`` go into
-packs (see :mod:`lineal.cas.packs`), one per hashing thread, instead of a file each; bigger
-ones stay loose files, copied while they are hashed; small packs are merged as they pile up
-(:mod:`lineal.cas.repacking`). Durability: packs are fsynced when they are sealed; loose
-files are not fsynced one by one as they are written, but by one :meth:`ObjectCache.sync`
-call, made by the caller before it records anything that refers to the new objects.
+packs (:mod:`lineal.cas.packs`), one per hashing thread (:mod:`lineal.cas.packing`), not a
+file each; bigger ones stay loose files, copied while hashed; small packs are merged as they
+pile up (:mod:`lineal.cas.repacking`). Packs are fsynced when sealed; loose files not one by
+one, but by one :meth:`ObjectCache.sync`, made before anything naming them is recorded.
 """
 
 from __future__ import annotations
@@ -46,7 +45,8 @@ from lineal.cas.hashing import (
     write_error,
 )
 from lineal.cas.lock import held, quiet
-from lineal.cas.packs import PACK_OBJECT_MAX, Packing, shared
+from lineal.cas.packing import Packing
+from lineal.cas.packs import PACK_OBJECT_MAX, shared
 from lineal.cas.repacking import auto_repack
 from lineal.errors import IntegrityError, NotFound
 from lineal.model.digests import PREFIX, check_digest, is_digest

@@ -23,7 +23,8 @@ pack, and gc leaves young packs alone. The index checksum catches a damaged inde
 object's bytes are checked against its digest whenever they are copied out (checkout, push,
 verify, a merge).
 
-Many small snapshots each seal a small pack: :mod:`lineal.cas.repack` merges them.
+A snapshot's writers are :mod:`lineal.cas.packing`'s; many small snapshots each seal a small
+pack, and :mod:`lineal.cas.repacking` merges them.
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ from lineal.errors import IntegrityError
 
 #: Objects up to this size go into packs during a packing session.
 PACK_OBJECT_MAX = 1 << 20
-#: A writer starts a new pack once its current one holds this many bytes.
-PACK_TARGET = 512 << 20
 HEADER = b"LNPK" + struct.pack("<I", 1)
 _ENTRY = struct.Struct("<32sQQ")
 _FOOTER = struct.Struct("<QQ32s8s")
@@ -163,57 +162,6 @@ class PackWriter:
             os.unlink(self._temp)
 
 
-class Packing:
-    """One snapshot's packs: a writer per hashing thread, sealed together at the end."""
-
-    def __init__(self, temp_name: Callable[[], str], folder: str) -> None:
-        self._temp_name = temp_name
-        self._folder = folder
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._writers: list[PackWriter] = []
-        self.added: set[bytes] = set()
-
-    def claim(self, raw: bytes) -> bool:
-        """True unless a thread of this snapshot has packed ``raw`` already.
-
-        Lock-free: the set only grows, so if ``raw`` is new the size grows past what it was
-        here; a race can only make two threads both pack it (harmless), never neither.
-        """
-        added = self.added
-        before = len(added)
-        added.add(raw)
-        return len(added) != before
-
-    def add(self, raw: bytes, data: bytes) -> None:
-        writer: PackWriter | None = getattr(self._local, "writer", None)
-        if writer is not None and writer.size >= PACK_TARGET:
-            with self._lock:
-                self._writers.remove(writer)
-            writer.finish()
-            writer = None
-        if writer is None:
-            writer = PackWriter(self._temp_name(), self._folder)
-            self._local.writer = writer
-            with self._lock:
-                self._writers.append(writer)
-        writer.add(raw, data)
-
-    def finish(self) -> int:
-        """Seal every pack of the session: how many."""
-        sealed = 0
-        for writer in self._writers:
-            writer.finish()
-            sealed += 1
-        self._writers.clear()
-        return sealed
-
-    def abort(self) -> None:
-        for writer in self._writers:
-            writer.abort()
-        self._writers.clear()
-
-
 @dataclass(frozen=True, slots=True)
 class Located:
     pack: str
@@ -245,25 +193,35 @@ class PackSet:
             return frozenset()
 
     def refresh(self) -> bool:
-        """Load packs written since the last look, forget removed ones; True if any changed."""
+        """Load packs written since the last look, forget removed ones; True if any changed.
+
+        A pack listed but gone when its index is read was merged away meanwhile (gc, a
+        writer's merge), and the pack now holding its objects was renamed in before it went,
+        perhaps after the listing: the folder is listed again, for as long as that changes.
+        """
         with self._lock:
-            names = self.listing()
-            if self._loaded and names == self._names:
-                return False
-            gone = self._names - names
-            for name in sorted(names - self._names):
-                path = f"{self.folder}/{name}"
-                try:
-                    entries = read_index(path)
-                except FileNotFoundError:
-                    names -= {name}  # removed by a repack since the listing
-                    continue
-                self._entries[path] = entries
-                self._where.update((raw, (path, off, size)) for raw, off, size in entries)
-            self._forget({f"{self.folder}/{n}" for n in gone})
-            self._names = names
-            self._loaded = True
-            return True
+            changed, before, listed = False, None, self.listing()
+            while listed != before and not (self._loaded and listed == self._names):
+                names = (listed & self._names) | {
+                    n for n in sorted(listed - self._names) if self._load(n)
+                }
+                self._forget({f"{self.folder}/{n}" for n in self._names - names})
+                changed = changed or not self._loaded or names != self._names
+                self._names, self._loaded = names, True
+                # A listed pack gone: look again (the same listing: a link to nothing, say).
+                before, listed = listed, listed if names == listed else self.listing()
+            return changed
+
+    def _load(self, name: str) -> bool:
+        """Read the index of the pack ``name``; False if it is gone (a repack removed it)."""
+        path = f"{self.folder}/{name}"
+        try:
+            entries = read_index(path)
+        except FileNotFoundError:
+            return False
+        self._entries[path] = entries
+        self._where.update((raw, (path, off, size)) for raw, off, size in entries)
+        return True
 
     def _forget(self, paths: set[str]) -> None:
         """Drop the entries of removed packs; an object another pack also holds (a repack's
@@ -299,7 +257,8 @@ class PackSet:
     def find(self, raw: bytes) -> Located | None:
         self._ensure()
         hit = self._where.get(raw)
-        if hit is None and self.refresh():
+        if hit is None:  # one read of the folder, only on a miss
+            self.refresh()  # (False too if another thread has just loaded what is new)
             hit = self._where.get(raw)
         return None if hit is None else Located(*hit)
 

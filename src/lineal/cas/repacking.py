@@ -8,7 +8,9 @@ them as git's ``repack --geometric=2`` does, so that an object is rewritten abou
 times in all. Only one process rewrites packs at a time (the cache's ``repack.lock``, which a
 writer only tries, never waits for); a merge seals its new pack before it deletes a source,
 so a merge killed at any moment leaves every object readable, and a reader whose index names
-a pack that a merge deleted reads the folder again and finds the object in the new pack.
+a pack that a merge deleted reads the folder again and finds the object in the new pack (as
+does one that listed the folder before the merge and finds a listed pack gone as it reads
+its index: see :meth:`lineal.cas.packs.PackSet.refresh`).
 """
 
 from __future__ import annotations
