@@ -8,7 +8,7 @@ Never raise a bare builtin for bad user input; never put a traceback in front of
     ├── Conflict                     code="conflict"        a write that contradicts history
     ├── IntegrityError               code="integrity"       the ledger or a projection was altered
     ├── PermissionDenied             code="permission"      wrong key, token's role or agent
-    │   └── Unauthenticated          code="unauthenticated" no token, or one unknown, expired, revoked
+    │   └── Unauthenticated          code="unauthenticated" no valid token (expired, revoked…)
     ├── StoreUnavailable             code="unavailable"     a database that cannot be reached
     └── MissingExtra(ImportError)    code="missing_extra"   an optional dependency is absent
 """
