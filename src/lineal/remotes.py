@@ -117,7 +117,9 @@ def open_remote(url: str, options: Mapping[str, str]) -> Remote | HttpRemote:
         from lineal.store.credentials import token
         from lineal.store.registry import server_url
 
-        return HttpRemote(url, token(server_url(url)))
+        remote = HttpRemote(url)  # refuses a malformed URL first, in its own words
+        remote.use_token(token(server_url(url)))
+        return remote
     return Remote(url, options=_storage_options(options))
 
 

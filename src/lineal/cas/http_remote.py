@@ -83,7 +83,11 @@ class HttpRemote:
         prefix = match["prefix"] or ""
         self._objects = f"{match['base']}{prefix}/api/v1/projects/{match['project']}/objects"
         self._client: httpx.Client | None = None
-        # Sent as a bearer token on every request; never in a message or the repr.
+        self.use_token(token)
+
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` as a bearer token on every request (None: none, for an open
+        project); never in a message or the repr."""
         self._headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def __repr__(self) -> str:

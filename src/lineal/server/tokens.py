@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lineal import access
+from lineal.errors import PermissionDenied
 from lineal.model.grants import ROLES
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ def router(projects: Projects) -> APIRouter:
         )
 
     def create(project: str, body: Asked, request: Request) -> JSONResponse:
+        if request.state.principal.open:  # else anyone reaching the server could claim it
+            raise PermissionDenied(
+                f"project {project} has no token yet: its first is made on the server machine",
+                hint=f"there: lineal token create --uri SERVER_URI --project {project} "
+                "--agent YOU --role admin",
+            )
         store = projects.store(project)
         made = access.create_token(
             store, body.agent, body.role, body.expires, by=request.state.principal.agent

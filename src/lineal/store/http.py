@@ -354,7 +354,8 @@ class HttpStore(SpooledWrites):
         return NewToken(token=answer.pop("token"), info=TokenInfo(**answer))
 
     def tokens(self) -> list[TokenInfo]:
-        return [TokenInfo(**one) for one in self._post("/tokens", method="GET")]
+        listed = self._post("/tokens", method="GET")
+        return [TokenInfo(**{k: v for k, v in one.items() if k != "state"}) for one in listed]
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         check_token_id(token_id)
