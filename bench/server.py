@@ -27,8 +27,12 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      upstream() in-process. Each also as CPU ms a call (this process and the server's, which
      other work on a shared machine moves less than wall time).
 
+     With --token, the graph project has a token (admin) that both the endpoint's client and
+     the HttpStore send: every request then looks the token up (once) in the project's
+     database; without it the project is open (no token anywhere).
+
     python bench/server.py [--only log|clients|upstream] [--points 1000000] [--clients 32]
-        [--mlflow-points 100000] [--queries 50]
+        [--mlflow-points 100000] [--queries 50] [--token]
         [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -337,7 +341,13 @@ def _timed(call: Callable[[], object], queries: int, server: int) -> tuple[float
 
 
 def upstream_figure(
-    http_uri: str, store_uri: str, depth: int, width: int, queries: int, server: int
+    http_uri: str,
+    store_uri: str,
+    depth: int,
+    width: int,
+    queries: int,
+    server: int,
+    token: str | None = None,
 ) -> None:
     sys.path.insert(0, str(PEERS))
     from lineage_graph import Graph
@@ -356,13 +366,16 @@ def upstream_figure(
     local.append(AgentRegister(name="builder", public_key=signer.public_key))
     for i in range(0, len(history), 1000):
         local.append(history[i : i + 1000])
+    if token:
+        os.environ["LINEAL_TOKEN"] = token  # the HttpStore sends it
     remote = open_store(http_uri)
     sent: list[str] = []
     remote._client.event_hooks["request"].append(lambda r: sent.append(r.url.path))  # type: ignore[attr-defined]
     model = nodes[g.queries[0]]
     here, there = Lineal(local), Lineal(remote)
     endpoint = http_uri.replace("/projects/", "/api/v1/projects/") + "/upstream"
-    with httpx.Client(timeout=60) as web:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(timeout=60, headers=headers) as web:
         calls = {
             "endpoint": lambda: web.get(endpoint, params={"ref": model}).json(),
             "service": lambda: upstream(here, model).as_dict(),
@@ -385,6 +398,7 @@ def upstream_figure(
     remote.close()
     local.close()
     p50 = {name: statistics.median(values) for name, values in timings.items()}
+    print(f"# project {'with a token, sent on each request' if token else 'open (no token)'}")
     print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream "
           f"{len(answers['local'].nodes)} nodes, {queries} calls each; HttpStore: "  # type: ignore[attr-defined]
           f"{len(sent)} requests a call ({', '.join(per_call)})", flush=True)  # fmt: skip
@@ -409,6 +423,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--only", choices=["log", "clients", "upstream"], action="append")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--token", action="store_true", help="the graph project has a token; send it"
+    )
     args = parser.parse_args()
     only = set(args.only or ["log", "clients", "upstream"])
     import psycopg
@@ -423,6 +440,13 @@ def main() -> None:
         for name in ("log", "clients", "graph"):
             uris[name] = create_project(base, name)
             made.append(f"{base.rsplit('/', 1)[1]}_{name}")
+        token = None
+        if args.token:
+            from lineal.store.registry import open_project
+
+            project = open_project(base, "graph")
+            token = project.issue_token("builder", "admin").token
+            project.close()
         port, mport = _free_port(), _free_port()
         url = f"http://127.0.0.1:{port}"
         lineal_cmd = [str(BIN / "lineal"), "server", "--uri", base, "--port", str(port)]
@@ -433,7 +457,7 @@ def main() -> None:
         with _process(lineal_cmd, f"{url}/api/v1/health", folder / "lineal.log") as server:
             if "upstream" in only:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
-                                args.queries, server)  # fmt: skip
+                                args.queries, server, token)  # fmt: skip
             if "log" in only:
                 log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
                            args.mlflow_points, folder)  # fmt: skip
