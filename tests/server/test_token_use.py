@@ -266,3 +266,19 @@ def test_the_server_warns_of_open_projects_and_guards_other_hosts(
     assert code == 1
     assert err.startswith(f"error: refusing to listen on 0.0.0.0 while project(s) {OPEN}")
     assert "--open" in err
+
+
+def test_a_write_the_server_refuses_for_its_token_fails_at_the_call(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINEAL_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("LINEAL_CREDENTIALS", str(tmp_path / "credentials.toml"))
+    monkeypatch.setenv("LINEAL_TOKEN", site.tokens["bob-contributor"])  # alice signs
+    store = open_store(f"{site.url}/projects/{PROJECT}", site.alice)
+    try:
+        with pytest.raises(PermissionDenied, match="signed as alice was sent with token"):
+            store.append(_artifact("as-bob"))
+        assert store.spooled()[0] == 1  # kept: sent once the right token is in place
+    finally:
+        monkeypatch.setenv("LINEAL_SYNC_TIMEOUT", "0")
+        store.close()
