@@ -262,3 +262,31 @@ def test_tokens_are_nowhere_in_the_servers_output_or_databases(matrix: Matrix) -
     # The dump holds the tokens' rows, hashed: the check looked at them.
     assert all(one.split("_")[1] in dumps[0] for one in matrix.made[:4])
     assert json.dumps(dumps)  # plain text, nothing binary hid a secret
+
+
+def test_a_server_beyond_loopback_serves_no_open_project(tmp_path: Path) -> None:
+    """`lineal server --host 0.0.0.0` (no --open) builds its app without allow_open: a project
+    made after it started answers no one until it has a token."""
+    import asyncio
+
+    base = f"sqlite:///{tmp_path / 'projects'}"
+    create_project(base, "late")
+    app = create_app(base, allow_open=False)
+
+    async def status(path: str, token: str | None = None) -> tuple[int, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lineal") as client:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            answer = await client.get(path, headers=headers)
+            return answer.status_code, answer.json()
+
+    code, body = asyncio.run(status("/api/v1/projects/late/log"))
+    assert code == 401
+    assert "serves no open project" in body["error"]
+    assert asyncio.run(status("/api/v1/health"))[0] == 200
+    store = open_project(base, "late")
+    token = store.issue_token("alice", "viewer").token
+    store.close()
+    assert asyncio.run(status("/api/v1/projects/late/log", token))[0] == 200
+    assert asyncio.run(status("/api/v1/projects/late/log"))[0] == 401
+    app.state.projects.close()

@@ -77,7 +77,7 @@ def serve(
         return
     from lineal.errors import MissingExtra
     from lineal.model.masking import mask_url
-    from lineal.server.app import OBJECTS_VARIABLE, URI_VARIABLE, create_app
+    from lineal.server.app import OBJECTS_VARIABLE, OPEN_VARIABLE, URI_VARIABLE, create_app
     from lineal.store import registry
 
     base = _base(uri)
@@ -102,6 +102,8 @@ def serve(
         )
     os.environ[URI_VARIABLE] = base
     os.environ[OBJECTS_VARIABLE] = objects
+    # Beyond loopback without --open, a project made later is not served open either.
+    os.environ[OPEN_VARIABLE] = "1" if open_ or is_loopback(host) else "0"
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")
     _say(f"  objects: {mask_url(objects)}")
     _say(f"  projects: LINEAL_URI=http://{host}:{port}/projects/NAME")

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 URI_VARIABLE = "LINEAL_SERVER_URI"
 #: And where their objects are kept (see lineal.store.projects.objects_url).
 OBJECTS_VARIABLE = "LINEAL_SERVER_OBJECTS"
+#: "0" when the server listens beyond loopback without --open: an open project is refused.
+OPEN_VARIABLE = "LINEAL_SERVER_OPEN"
 API = "/api/v1"
 log = logging.getLogger("lineal.server")
 
@@ -33,8 +35,9 @@ log = logging.getLogger("lineal.server")
 class Projects:
     """The projects under one base URI, each store opened once and shared by the threads."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, allow_open: bool = True) -> None:
         self.base = base
+        self.allow_open = allow_open
         self._open: dict[str, Store] = {}
         self._closed: set[str] = set()  # projects seen with a token: closed for good
         self._lock = threading.Lock()
@@ -85,9 +88,11 @@ def _validation_message(errors: list[Any]) -> str:
     return f"bad {where or 'request'}: {what}{more}"
 
 
-def create_app(base: str, objects: str | None = None) -> FastAPI:
+def create_app(base: str, objects: str | None = None, *, allow_open: bool = True) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
-    objects under ``objects`` (default: lineal.store.registry.server_objects)."""
+    objects under ``objects`` (default: lineal.store.registry.server_objects). Without
+    ``allow_open``, a project with no token yet answers no one (a project made after the
+    server started on a public address is not open to the world)."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -99,7 +104,7 @@ def create_app(base: str, objects: str | None = None) -> FastAPI:
     from lineal.server import tokens as token_routes
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    projects = Projects(base)
+    projects = Projects(base, allow_open=allow_open)
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -165,4 +170,8 @@ def create_app(base: str, objects: str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for the URI in LINEAL_SERVER_URI (uvicorn's factory in each worker)."""
-    return create_app(os.environ[URI_VARIABLE], os.environ.get(OBJECTS_VARIABLE))
+    return create_app(
+        os.environ[URI_VARIABLE],
+        os.environ.get(OBJECTS_VARIABLE),
+        allow_open=os.environ.get(OPEN_VARIABLE, "1") != "0",
+    )
