@@ -31,7 +31,10 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      the HttpStore send: every request then looks the token up (once) in the project's
      database; without it the project is open (no token anywhere).
 
-    python bench/server.py [--only log|clients|upstream] [--points 1000000] [--clients 32]
+  4. what a token costs: ``GET …/store/head`` on a project with a token (sent) vs an open
+     project, interleaved on the same server, QUERIES x 20 calls each.
+
+    python bench/server.py [--only log|clients|upstream|auth] [--points 1000000] [--clients 32]
         [--mlflow-points 100000] [--queries 50] [--token]
         [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
@@ -412,6 +415,45 @@ def upstream_figure(
     line("  HttpStore client-side vs in-process", cpu["http"], cpu["local"], "ms")
 
 
+# -- 4. what a token costs a request ---------------------------------------------------------
+def auth_figure(url: str, project_open: str, project_closed: str, token: str, calls: int) -> None:
+    """p50 and CPU of ``GET …/store/head`` (the smallest read) on a project with a token,
+    sending it (one indexed lookup of the token), vs the same on an open project (one query:
+    has it any token?), interleaved on one server process."""
+    mine = {"authorization": f"Bearer {token}"}
+    closed = f"{url}/api/v1/projects/{project_closed}/store/head"
+    opened = f"{url}/api/v1/projects/{project_open}/store/head"
+    times: dict[str, list[float]] = {"token": [], "open": []}
+    with httpx.Client(timeout=60) as web:
+        for _ in range(20):  # warm both
+            web.get(closed, headers=mine).raise_for_status()
+            web.get(opened).raise_for_status()
+        for _ in range(calls):
+            for name, call in (
+                ("token", lambda: web.get(closed, headers=mine)),
+                ("open", lambda: web.get(opened)),
+            ):
+                start = time.perf_counter()
+                call().raise_for_status()
+                times[name].append((time.perf_counter() - start) * 1000)
+    print(f"# GET store/head, {calls} calls each, interleaved", flush=True)
+    line("store/head p50 ms, with token vs open", statistics.median(times["token"]),
+         statistics.median(times["open"]), "ms")  # fmt: skip
+    line("store/head p99 ms, with token vs open", pct(array("d", times["token"]), 0.99),
+         pct(array("d", times["open"]), 0.99), "ms")  # fmt: skip
+
+
+def _token(base: str, project: str, agent: str) -> str:
+    """A new token of ``project`` (made straight in its database, as on the server machine)."""
+    from lineal.store.registry import open_project
+
+    store = open_project(base, project)
+    try:
+        return store.issue_token(agent, "admin").token
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
@@ -421,7 +463,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=200, help="artifacts per graph layer")
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--only", choices=["log", "clients", "upstream"], action="append")
+    parser.add_argument("--only", choices=["log", "clients", "upstream", "auth"], action="append")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
         "--token", action="store_true", help="the graph project has a token; send it"
@@ -440,13 +482,11 @@ def main() -> None:
         for name in ("log", "clients", "graph"):
             uris[name] = create_project(base, name)
             made.append(f"{base.rsplit('/', 1)[1]}_{name}")
-        token = None
-        if args.token:
-            from lineal.store.registry import open_project
-
-            project = open_project(base, "graph")
-            token = project.issue_token("builder", "admin").token
-            project.close()
+        token = _token(base, "graph", "builder") if args.token else None
+        if "auth" in only:
+            uris["closed"] = create_project(base, "closed")
+            made.append(f"{base.rsplit('/', 1)[1]}_closed")
+            closed_token = _token(base, "closed", "bench")
         port, mport = _free_port(), _free_port()
         url = f"http://127.0.0.1:{port}"
         lineal_cmd = [str(BIN / "lineal"), "server", "--uri", base, "--port", str(port)]
@@ -458,6 +498,8 @@ def main() -> None:
             if "upstream" in only:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
                                 args.queries, server, token)  # fmt: skip
+            if "auth" in only:
+                auth_figure(url, "clients", "closed", closed_token, args.queries * 20)
             if "log" in only:
                 log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
                            args.mlflow_points, folder)  # fmt: skip
