@@ -282,3 +282,19 @@ def test_a_write_the_server_refuses_for_its_token_fails_at_the_call(
     finally:
         monkeypatch.setenv("LINEAL_SYNC_TIMEOUT", "0")
         store.close()
+
+
+def test_a_server_remote_sends_the_token(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineal.errors import Unauthenticated
+    from lineal.remotes import open_remote
+
+    monkeypatch.setenv("LINEAL_CREDENTIALS", str(tmp_path / "credentials.toml"))
+    digest = "sha256:" + "b" * 64
+    url = f"{site.url}/projects/{PROJECT}"
+    with pytest.raises(Unauthenticated, match="needs a token"):
+        open_remote(url, {}).missing([digest])
+    monkeypatch.setenv("LINEAL_TOKEN", site.tokens["alice-viewer"])
+    assert open_remote(url, {}).missing([digest]) == [digest]
+    assert site.tokens["alice-viewer"] not in repr(open_remote(url, {}))
