@@ -39,8 +39,9 @@ Project = Annotated[str | None, typer.Option("--project", help="The project (wit
 Url = Annotated[
     str,
     typer.Argument(
+        metavar="URL",
         help="The server project: http(s)://HOST:PORT/projects/NAME (or its API URL "
-        ".../api/v1/projects/NAME)."
+        ".../api/v1/projects/NAME).",
     ),
 ]
 

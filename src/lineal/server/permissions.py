@@ -125,16 +125,16 @@ def authorize(projects: Projects, request: Request) -> Principal:
     project = request.path_params["project"]
     header = request.headers.get("authorization")
     if header is None:
-        if projects.is_open(project) and not projects.allow_open:
+        if not projects.is_open(project):
+            raise Unauthenticated(f"project {project} needs a token", hint=_LOGIN)
+        if not projects.allow_open:
             raise Unauthenticated(
                 f"project {project} has no token yet, and this server serves no open project",
                 hint=f"on the server machine: lineal token create --uri SERVER_URI --project "
                 f"{project} --agent YOU --role admin",
             )
-        if projects.is_open(project):
-            request.state.principal = anyone = Principal(open=True)
-            return anyone
-        raise Unauthenticated(f"project {project} needs a token", hint=_LOGIN)
+        request.state.principal = anyone = Principal(open=True)
+        return anyone
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
