@@ -32,7 +32,8 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      database; without it the project is open (no token anywhere).
 
   4. what a token costs: ``GET …/store/head`` on a project with a token (sent) vs an open
-     project, interleaved on the same server, QUERIES x 20 calls each.
+     project, in alternating blocks of 100 on the same server, QUERIES x 20 calls each; also
+     the server process's CPU a call (steadier than wall time on a shared machine).
 
     python bench/server.py [--only log|clients|upstream|auth] [--points 1000000] [--clients 32]
         [--mlflow-points 100000] [--queries 50] [--token]
@@ -416,31 +417,38 @@ def upstream_figure(
 
 
 # -- 4. what a token costs a request ---------------------------------------------------------
-def auth_figure(url: str, project_open: str, project_closed: str, token: str, calls: int) -> None:
-    """p50 and CPU of ``GET …/store/head`` (the smallest read) on a project with a token,
-    sending it (one indexed lookup of the token), vs the same on an open project (one query:
-    has it any token?), interleaved on one server process."""
+def auth_figure(
+    url: str, project_open: str, project_closed: str, token: str, calls: int, server: int
+) -> None:
+    """p50, p99 and the server's CPU a call of ``GET …/store/head`` (the smallest read) on a
+    project with a token, sending it (one indexed lookup of the token), vs the same on an open
+    project (one query: has it any token?), in alternating blocks on one server process."""
     mine = {"authorization": f"Bearer {token}"}
     closed = f"{url}/api/v1/projects/{project_closed}/store/head"
     opened = f"{url}/api/v1/projects/{project_open}/store/head"
     times: dict[str, list[float]] = {"token": [], "open": []}
+    cpu = {"token": 0.0, "open": 0.0}
+    block = 100
     with httpx.Client(timeout=60) as web:
         for _ in range(20):  # warm both
             web.get(closed, headers=mine).raise_for_status()
             web.get(opened).raise_for_status()
-        for _ in range(calls):
-            for name, call in (
-                ("token", lambda: web.get(closed, headers=mine)),
-                ("open", lambda: web.get(opened)),
-            ):
-                start = time.perf_counter()
-                call().raise_for_status()
-                times[name].append((time.perf_counter() - start) * 1000)
+        for _ in range(max(1, calls // block)):
+            for name, target, headers in (("token", closed, mine), ("open", opened, {})):
+                used = _cpu_ms(server)
+                for _ in range(block):
+                    start = time.perf_counter()
+                    web.get(target, headers=headers).raise_for_status()
+                    times[name].append((time.perf_counter() - start) * 1000)
+                cpu[name] += _cpu_ms(server) - used
     print(f"# GET store/head, {calls} calls each, interleaved", flush=True)
     line("store/head p50 ms, with token vs open", statistics.median(times["token"]),
          statistics.median(times["open"]), "ms")  # fmt: skip
     line("store/head p99 ms, with token vs open", pct(array("d", times["token"]), 0.99),
          pct(array("d", times["open"]), 0.99), "ms")  # fmt: skip
+    n = len(times["open"])
+    line("store/head server CPU ms, token vs open", cpu["token"] / n, cpu["open"] / n,
+         "ms")  # fmt: skip
 
 
 def _token(base: str, project: str, agent: str) -> str:
@@ -499,7 +507,7 @@ def main() -> None:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
                                 args.queries, server, token)  # fmt: skip
             if "auth" in only:
-                auth_figure(url, "clients", "closed", closed_token, args.queries * 20)
+                auth_figure(url, "clients", "closed", closed_token, args.queries * 20, server)
             if "log" in only:
                 log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
                            args.mlflow_points, folder)  # fmt: skip
