@@ -27,8 +27,16 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      upstream() in-process. Each also as CPU ms a call (this process and the server's, which
      other work on a shared machine moves less than wall time).
 
-    python bench/server.py [--only log|clients|upstream] [--points 1000000] [--clients 32]
-        [--mlflow-points 100000] [--queries 50]
+     With --token, the graph project has a token (admin) that both the endpoint's client and
+     the HttpStore send: every request then looks the token up (once) in the project's
+     database; without it the project is open (no token anywhere).
+
+  4. what a token costs: ``GET …/store/head`` on a project with a token (sent) vs an open
+     project, in alternating blocks of 100 on the same server, QUERIES x 20 calls each; also
+     the server process's CPU a call (steadier than wall time on a shared machine).
+
+    python bench/server.py [--only log|clients|upstream|auth] [--points 1000000] [--clients 32]
+        [--mlflow-points 100000] [--queries 50] [--token]
         [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -337,7 +345,13 @@ def _timed(call: Callable[[], object], queries: int, server: int) -> tuple[float
 
 
 def upstream_figure(
-    http_uri: str, store_uri: str, depth: int, width: int, queries: int, server: int
+    http_uri: str,
+    store_uri: str,
+    depth: int,
+    width: int,
+    queries: int,
+    server: int,
+    token: str | None = None,
 ) -> None:
     sys.path.insert(0, str(PEERS))
     from lineage_graph import Graph
@@ -356,13 +370,16 @@ def upstream_figure(
     local.append(AgentRegister(name="builder", public_key=signer.public_key))
     for i in range(0, len(history), 1000):
         local.append(history[i : i + 1000])
+    if token:
+        os.environ["LINEAL_TOKEN"] = token  # the HttpStore sends it
     remote = open_store(http_uri)
     sent: list[str] = []
     remote._client.event_hooks["request"].append(lambda r: sent.append(r.url.path))  # type: ignore[attr-defined]
     model = nodes[g.queries[0]]
     here, there = Lineal(local), Lineal(remote)
     endpoint = http_uri.replace("/projects/", "/api/v1/projects/") + "/upstream"
-    with httpx.Client(timeout=60) as web:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(timeout=60, headers=headers) as web:
         calls = {
             "endpoint": lambda: web.get(endpoint, params={"ref": model}).json(),
             "service": lambda: upstream(here, model).as_dict(),
@@ -385,6 +402,7 @@ def upstream_figure(
     remote.close()
     local.close()
     p50 = {name: statistics.median(values) for name, values in timings.items()}
+    print(f"# project {'with a token, sent on each request' if token else 'open (no token)'}")
     print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream "
           f"{len(answers['local'].nodes)} nodes, {queries} calls each; HttpStore: "  # type: ignore[attr-defined]
           f"{len(sent)} requests a call ({', '.join(per_call)})", flush=True)  # fmt: skip
@@ -398,6 +416,52 @@ def upstream_figure(
     line("  HttpStore client-side vs in-process", cpu["http"], cpu["local"], "ms")
 
 
+# -- 4. what a token costs a request ---------------------------------------------------------
+def auth_figure(
+    url: str, project_open: str, project_closed: str, token: str, calls: int, server: int
+) -> None:
+    """p50, p99 and the server's CPU a call of ``GET …/store/head`` (the smallest read) on a
+    project with a token, sending it (one indexed lookup of the token), vs the same on an open
+    project (one query: has it any token?), in alternating blocks on one server process."""
+    mine = {"authorization": f"Bearer {token}"}
+    closed = f"{url}/api/v1/projects/{project_closed}/store/head"
+    opened = f"{url}/api/v1/projects/{project_open}/store/head"
+    times: dict[str, list[float]] = {"token": [], "open": []}
+    cpu = {"token": 0.0, "open": 0.0}
+    block = 100
+    with httpx.Client(timeout=60) as web:
+        for _ in range(20):  # warm both
+            web.get(closed, headers=mine).raise_for_status()
+            web.get(opened).raise_for_status()
+        for _ in range(max(1, calls // block)):
+            for name, target, headers in (("token", closed, mine), ("open", opened, {})):
+                used = _cpu_ms(server)
+                for _ in range(block):
+                    start = time.perf_counter()
+                    web.get(target, headers=headers).raise_for_status()
+                    times[name].append((time.perf_counter() - start) * 1000)
+                cpu[name] += _cpu_ms(server) - used
+    print(f"# GET store/head, {calls} calls each, interleaved", flush=True)
+    line("store/head p50 ms, with token vs open", statistics.median(times["token"]),
+         statistics.median(times["open"]), "ms")  # fmt: skip
+    line("store/head p99 ms, with token vs open", pct(array("d", times["token"]), 0.99),
+         pct(array("d", times["open"]), 0.99), "ms")  # fmt: skip
+    n = len(times["open"])
+    line("store/head server CPU ms, token vs open", cpu["token"] / n, cpu["open"] / n,
+         "ms")  # fmt: skip
+
+
+def _token(base: str, project: str, agent: str) -> str:
+    """A new token of ``project`` (made straight in its database, as on the server machine)."""
+    from lineal.store.registry import open_project
+
+    store = open_project(base, project)
+    try:
+        return store.issue_token(agent, "admin").token
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
@@ -407,8 +471,11 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=200, help="artifacts per graph layer")
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--only", choices=["log", "clients", "upstream"], action="append")
+    parser.add_argument("--only", choices=["log", "clients", "upstream", "auth"], action="append")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--token", action="store_true", help="the graph project has a token; send it"
+    )
     args = parser.parse_args()
     only = set(args.only or ["log", "clients", "upstream"])
     import psycopg
@@ -423,6 +490,11 @@ def main() -> None:
         for name in ("log", "clients", "graph"):
             uris[name] = create_project(base, name)
             made.append(f"{base.rsplit('/', 1)[1]}_{name}")
+        token = _token(base, "graph", "builder") if args.token else None
+        if "auth" in only:
+            uris["closed"] = create_project(base, "closed")
+            made.append(f"{base.rsplit('/', 1)[1]}_closed")
+            closed_token = _token(base, "closed", "bench")
         port, mport = _free_port(), _free_port()
         url = f"http://127.0.0.1:{port}"
         lineal_cmd = [str(BIN / "lineal"), "server", "--uri", base, "--port", str(port)]
@@ -433,7 +505,9 @@ def main() -> None:
         with _process(lineal_cmd, f"{url}/api/v1/health", folder / "lineal.log") as server:
             if "upstream" in only:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
-                                args.queries, server)  # fmt: skip
+                                args.queries, server, token)  # fmt: skip
+            if "auth" in only:
+                auth_figure(url, "clients", "closed", closed_token, args.queries * 20, server)
             if "log" in only:
                 log_figure(f"{url}/projects/log", mlflow_cmd, mport, args.points,
                            args.mlflow_points, folder)  # fmt: skip

@@ -7,7 +7,8 @@ Never raise a bare builtin for bad user input; never put a traceback in front of
     ├── NotFound(KeyError)           code="not_found"       no such artifact, run, store
     ├── Conflict                     code="conflict"        a write that contradicts history
     ├── IntegrityError               code="integrity"       the ledger or a projection was altered
-    ├── PermissionDenied             code="permission"      wrong key, token or role
+    ├── PermissionDenied             code="permission"      wrong key, token's role or agent
+    │   └── Unauthenticated          code="unauthenticated" no valid token (expired, revoked…)
     ├── StoreUnavailable             code="unavailable"     a database that cannot be reached
     └── MissingExtra(ImportError)    code="missing_extra"   an optional dependency is absent
 """
@@ -50,6 +51,12 @@ class IntegrityError(LinealError):
 
 class PermissionDenied(LinealError):
     code = "permission"
+
+
+class Unauthenticated(PermissionDenied):
+    """A request without a valid token: missing, unknown, expired or revoked (HTTP 401)."""
+
+    code = "unauthenticated"
 
 
 class StoreUnavailable(LinealError):

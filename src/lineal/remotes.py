@@ -114,7 +114,12 @@ def open_remote(url: str, options: Mapping[str, str]) -> Remote | HttpRemote:
                 f"a lineal server remote takes no {', '.join(sorted(options))} option",
                 hint="the server keeps its objects where `lineal server --objects` says",
             )
-        return HttpRemote(url)
+        from lineal.store.credentials import token
+        from lineal.store.registry import server_url
+
+        remote = HttpRemote(url)  # refuses a malformed URL first, in its own words
+        remote.use_token(token(server_url(url)))
+        return remote
     return Remote(url, options=_storage_options(options))
 
 

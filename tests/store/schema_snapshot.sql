@@ -148,6 +148,17 @@ CREATE TABLE tags (
     seq INTEGER NOT NULL,
     until_seq INTEGER
 );
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    role TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT,
+    revoked TEXT,
+    created_by TEXT
+);
 CREATE TABLE versions (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,

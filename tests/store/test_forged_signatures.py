@@ -2,11 +2,14 @@
 named by verify: a record signed with a key its author does not hold then (another agent's,
 one rotated away, one revoked), a changed author, a rotation its old key did not certify.
 
-Edits SQL rows behind the store's back: runs on the SQL backends of ``store_uri`` only.
+Edits SQL rows behind the store's back: runs on the SQL backends of ``store_uri`` only; the
+last test forges in the PostgreSQL database of a live server's project.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,3 +195,72 @@ def test_a_replayed_client_batch_is_named(store: SqlStore, signer: Signer) -> No
          signer.sign(commit_message(seq, hashed, head_seq))),
     )  # fmt: skip
     named(store, head_seq + 1, "batch b-1 was appended before: a replay")
+
+
+@pytest.mark.postgres
+def test_records_forged_in_a_servers_postgresql_are_named_by_lineal_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lineal_cli: Any
+) -> None:
+    """alice writes through a live server with her token; its operator, who holds the
+    database and the server's own key, then adds a record as alice signed with the server's
+    key, and (that one gone) changes the author of alice's record: `lineal verify`, asked
+    through the server, names each."""
+    import uuid
+
+    from lineal.store.registry import (
+        create_project,
+        open_project,
+        open_store,
+        project_uri,
+        server_signer,
+    )
+    from server_process import start_server, stop
+
+    psycopg = pytest.importorskip("psycopg")
+    admin_uri = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    base = f"{admin_uri.rsplit('/', 1)[0]}/lineal_forge_{uuid.uuid4().hex[:8]}"
+    keys = {"LINEAL_SERVER_KEYS": str(tmp_path / "keys")}
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LINEAL_SPOOL", str(tmp_path / "spool"))
+    create_project(base, "vision")
+    database = open_project(base, "vision")
+    assert isinstance(database, SqlStore)
+    token = database.issue_token("alice", "contributor").token
+    proc, url = start_server(base, tmp_path, env=keys)
+    try:
+        monkeypatch.setenv("LINEAL_TOKEN", token)
+        alice = Signer.generate("alice")
+        client = open_store(f"{url}/projects/vision", alice)
+        client.append(AgentRegister(name="alice", public_key=alice.public_key))
+        genuine = client.append(_artifact("genuine"))[0].seq
+        client.close()
+        env = {"LINEAL_URI": f"{url}/projects/vision", "LINEAL_TOKEN": token}
+
+        def verify() -> tuple[int, str]:
+            done = lineal_cli("verify", cwd=tmp_path, env=env)
+            return done.returncode, done.stdout + done.stderr
+
+        code, said = verify()
+        assert code == 0, said
+        operator = server_signer(base)  # the server's own key: its operator has it
+        forged = forge(database, "alice", _artifact("forged"), operator)
+        code, said = verify()
+        assert code == 1
+        assert f"seq {forged}" in said, said
+        assert "never registered" in said, said
+        db = database.sql()
+        db.execute("DELETE FROM commits WHERE last_seq = ?", (forged,))
+        db.execute("DELETE FROM ledger WHERE seq = ?", (forged,))
+        assert verify()[0] == 0
+        _rewrite_from(database, genuine, author="bob")
+        code, said = verify()
+        assert code == 1
+        assert f"seq {genuine}" in said, said
+        assert "written by 'bob' inside a commit by 'alice'" in said, said
+    finally:
+        stop(proc)
+        database.close()
+        with psycopg.connect(admin_uri, autocommit=True) as admin:
+            database_name = project_uri(base, "vision").rsplit("/", 1)[1]
+            admin.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')

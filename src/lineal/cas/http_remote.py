@@ -45,6 +45,7 @@ _CODES: dict[str, type[LinealError]] = {
     cls.code: cls
     for cls in (
         errors.InvalidInput,
+        errors.Unauthenticated,
         errors.NotFound,
         errors.Conflict,
         errors.IntegrityError,
@@ -67,7 +68,7 @@ class HttpRemote:
     raises one error naming them at the end); a server that cannot be reached stops the call.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         try:
             import httpx  # noqa: F401  # fails here, clearly, when the extra is absent
         except ImportError as exc:
@@ -82,6 +83,12 @@ class HttpRemote:
         prefix = match["prefix"] or ""
         self._objects = f"{match['base']}{prefix}/api/v1/projects/{match['project']}/objects"
         self._client: httpx.Client | None = None
+        self.use_token(token)
+
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` as a bearer token on every request (None: none, for an open
+        project); never in a message or the repr."""
+        self._headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def __repr__(self) -> str:
         return f"HttpRemote({self.url!r})"
@@ -96,7 +103,9 @@ class HttpRemote:
 
         connect, read = TIMEOUT
         limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-        with httpx.Client(timeout=httpx.Timeout(read, connect=connect), limits=limits) as client:
+        with httpx.Client(
+            timeout=httpx.Timeout(read, connect=connect), limits=limits, headers=self._headers
+        ) as client:
             self._client = client
             try:
                 yield client

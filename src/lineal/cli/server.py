@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from lineal.cli.common import handle_errors, out
+from lineal.cli.common import err, fail, handle_errors, out
 
 server_app = typer.Typer(
     help="Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs).",
@@ -46,6 +46,10 @@ def _say(text: str) -> None:
     out.print(text, markup=False, emoji=False, highlight=False)
 
 
+def warn(text: str) -> None:
+    err.print(text, markup=False, emoji=False, highlight=False)
+
+
 @server_app.callback()
 @handle_errors
 def serve(
@@ -55,14 +59,25 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8470,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=256)] = 1,
     objects: Annotated[str | None, typer.Option("--objects", help=OBJECTS_HELP)] = None,
+    open_: Annotated[
+        bool,
+        typer.Option(
+            "--open",
+            help="Listen on a non-loopback --host even while some project has no token "
+            "(anyone who reaches the server may then read and write it).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs)."""
+    """Serve lineal projects over HTTP (REST under /api/v1/, OpenAPI at /docs).
+
+    A project with no token is open to anyone; once it has one (`lineal token create`),
+    every request to it needs a token of that project."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = uri
         return
     from lineal.errors import MissingExtra
     from lineal.model.masking import mask_url
-    from lineal.server.app import OBJECTS_VARIABLE, URI_VARIABLE, create_app
+    from lineal.server.app import OBJECTS_VARIABLE, OPEN_VARIABLE, URI_VARIABLE, create_app
     from lineal.store import registry
 
     base = _base(uri)
@@ -75,11 +90,29 @@ def serve(
     if "://" not in objects:  # a folder: the same one whatever directory a worker starts in
         objects = str(Path(objects).resolve())
     create_app(base, objects)  # fails now, in one line, on a bad URI or a missing extra
+    from lineal.access import is_loopback, open_projects
+
+    unguarded = open_projects(base)
+    if unguarded and not is_loopback(host) and not open_:
+        raise fail(
+            f"refusing to listen on {host} while project(s) {', '.join(unguarded)} have no "
+            "token: anyone reaching the server could read and write them",
+            hint="make a first admin token for each: lineal token create --uri "
+            f"{mask_url(base)} --project NAME --agent YOU --role admin; or pass --open",
+        )
     os.environ[URI_VARIABLE] = base
     os.environ[OBJECTS_VARIABLE] = objects
+    # Beyond loopback without --open, a project made later is not served open either.
+    os.environ[OPEN_VARIABLE] = "1" if open_ or is_loopback(host) else "0"
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")
     _say(f"  objects: {mask_url(objects)}")
     _say(f"  projects: LINEAL_URI=http://{host}:{port}/projects/NAME")
+    for name in unguarded:
+        warn(
+            f"warning: project {name} has no token: open to anyone who reaches the server "
+            f"(lineal token create --uri {mask_url(base)} --project {name} --agent YOU "
+            "--role admin)"
+        )
     uvicorn.run(
         "lineal.server.app:app_from_env",
         factory=True,

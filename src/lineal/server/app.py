@@ -7,6 +7,7 @@ lineal.store.registry and reads them only through the Store protocol.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 URI_VARIABLE = "LINEAL_SERVER_URI"
 #: And where their objects are kept (see lineal.store.projects.objects_url).
 OBJECTS_VARIABLE = "LINEAL_SERVER_OBJECTS"
+#: "0" when the server listens beyond loopback without --open: an open project is refused.
+OPEN_VARIABLE = "LINEAL_SERVER_OPEN"
 API = "/api/v1"
 log = logging.getLogger("lineal.server")
 
@@ -32,9 +35,11 @@ log = logging.getLogger("lineal.server")
 class Projects:
     """The projects under one base URI, each store opened once and shared by the threads."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, allow_open: bool = True) -> None:
         self.base = base
+        self.allow_open = allow_open
         self._open: dict[str, Store] = {}
+        self._closed: set[str] = set()  # projects seen with a token: closed for good
         self._lock = threading.Lock()
         self.signer = registry.server_signer(base)
 
@@ -45,6 +50,17 @@ class Projects:
                 store = registry.open_project(self.base, name, self.signer)
                 self._open[name] = store
             return store
+
+    def is_open(self, name: str) -> bool:
+        """Whether project ``name`` has no token yet (anyone may call it). Asked of the
+        database each time until the answer is no: tokens are revoked, never deleted, so a
+        project that has one stays closed and that answer may be kept."""
+        if name in self._closed:
+            return False
+        if self.store(name).has_tokens():
+            self._closed.add(name)
+            return False
+        return True
 
     def names(self) -> list[str]:
         return registry.list_projects(self.base)
@@ -72,20 +88,23 @@ def _validation_message(errors: list[Any]) -> str:
     return f"bad {where or 'request'}: {what}{more}"
 
 
-def create_app(base: str, objects: str | None = None) -> FastAPI:
+def create_app(base: str, objects: str | None = None, *, allow_open: bool = True) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
-    objects under ``objects`` (default: lineal.store.registry.server_objects)."""
-    from fastapi import FastAPI
+    objects under ``objects`` (default: lineal.store.registry.server_objects). Without
+    ``allow_open``, a project with no token yet answers no one (a project made after the
+    server started on a public address is not open to the world)."""
+    from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
     from lineal import __version__
     from lineal.server import objects as object_routes
-    from lineal.server import routes
+    from lineal.server import permissions, routes
+    from lineal.server import tokens as token_routes
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    projects = Projects(base)
+    projects = Projects(base, allow_open=allow_open)
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -96,17 +115,30 @@ def create_app(base: str, objects: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.projects = projects
-    app.include_router(routes.router(projects), prefix=API)
-    app.include_router(
-        object_routes.router(projects, objects or registry.server_objects(base)), prefix=API
+
+    def authorized(request: Request) -> None:
+        permissions.authorize(projects, request)
+
+    authorized.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     )
+
+    checked = [Depends(authorized)]  # every route of the API, before its endpoint runs
+    app.include_router(routes.router(projects), prefix=API, dependencies=checked)
+    app.include_router(
+        object_routes.router(projects, objects or registry.server_objects(base)),
+        prefix=API,
+        dependencies=checked,
+    )
+    app.include_router(token_routes.router(projects), prefix=API, dependencies=checked)
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
         status = wire_errors.STATUS.get(exc.code, 500)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-        return JSONResponse(_body(exc), status_code=status)
+        headers = {"www-authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(_body(exc), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -138,4 +170,8 @@ def create_app(base: str, objects: str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for the URI in LINEAL_SERVER_URI (uvicorn's factory in each worker)."""
-    return create_app(os.environ[URI_VARIABLE], os.environ.get(OBJECTS_VARIABLE))
+    return create_app(
+        os.environ[URI_VARIABLE],
+        os.environ.get(OBJECTS_VARIABLE),
+        allow_open=os.environ.get(OPEN_VARIABLE, "1") != "0",
+    )

@@ -181,6 +181,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
     from pydantic import BaseModel, ConfigDict, Field
 
     from lineal.errors import InvalidInput
+    from lineal.server import permissions
 
     async def batches(project: str, request: Request) -> dict[str, Any]:
         body = await request.body()
@@ -192,9 +193,11 @@ def writes(api: APIRouter, projects: Projects) -> None:
                 f"expected 1 to {MAX_BATCHES} batches, one per line; got {len(lines)}",
                 hint="send what lineal.store.batches encodes, one batch per line",
             )
-        store = projects.store(project)
         from starlette.concurrency import run_in_threadpool
 
+        principal = request.state.principal
+        await run_in_threadpool(permissions.check_batches, principal, lines)
+        store = projects.store(project)
         return {"receipts": await run_in_threadpool(wire.submit_all, store, lines)}
 
     _sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
@@ -231,6 +234,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
                 f"bad trial: {exc}",
                 hint='first line: null or {"method": READ, "args": {...}}; then one batch',
             ) from None
+        permissions.check_batches(request.state.principal, [batch.strip()])
         store = projects.store(project)
         return await run_in_threadpool(store.trial, batch.strip(), read)
 

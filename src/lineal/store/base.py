@@ -18,6 +18,7 @@ from lineal.ledger.verify import Problem
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.ops import Op
 from lineal.model.refs import Ref
+from lineal.model.tokens import NewToken, TokenInfo
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
@@ -290,6 +291,27 @@ class Store(Protocol):
 
     def forget_beat(self, run_id: str) -> None:
         """Drop ``run_id``'s heartbeat (its run finished)."""
+
+    # -- API tokens of a server's project (outside the ledger) ---------------------------------
+    def issue_token(
+        self, agent: str, role: str, expires: str | None = None, *, by: str | None = None
+    ) -> NewToken:
+        """Make a token acting as ``agent`` with ``role`` (viewer, contributor, approver,
+        admin) until ``expires`` (30d, 12h, …; None: never); only its salted hash is kept.
+        The answer holds the token's text, which no later call can show again."""
+
+    def tokens(self) -> list[TokenInfo]:
+        """Every token of the project (revoked and expired ones too), without secrets."""
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        """End token ``token_id`` now (NotFound if the project has none of that id)."""
+
+    def has_tokens(self) -> bool:
+        """Whether the project has ever had a token (until then its server lets anyone in)."""
+
+    def authenticate(self, token: str) -> TokenInfo:
+        """The token ``token`` as stored, if it is this project's, active and unexpired;
+        else Unauthenticated (saying why, never echoing the secret)."""
 
     def verify(self) -> VerifyReport:
         """Check chain, payloads, signatures and projections (see lineal.ledger.verify)."""

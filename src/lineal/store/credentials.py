@@ -1,8 +1,10 @@
-"""Store passwords kept outside every workspace, in one mode-0600 TOML file per user.
+"""Store passwords and server tokens kept outside every workspace, in one mode-0600 TOML file
+per user.
 
 As git's credential store and the cloud SDKs' credentials files do: `lineal init --uri` moves a
-URI's password here, so `.lineal/config.toml` stays a file one can share. Never writes a password
-anywhere else, and never reads one from a file that other users may read.
+URI's password here, and `lineal login URL` a server project's token, so `.lineal/config.toml`
+stays a file one can share. Never writes a secret anywhere else, and never reads one from a
+file that other users may read.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from lineal.errors import InvalidInput, PermissionDenied
 
 #: Names the credentials file instead of the default (as PGPASSFILE does for libpq).
 ENV = "LINEAL_CREDENTIALS"
+#: A token that overrides the saved one for every server (CI, containers).
+TOKEN_ENV = "LINEAL_TOKEN"  # noqa: S105 - the variable's name, not a token
 _HEADER = (
-    "# Passwords of lineal stores, by store URI (written by `lineal init --uri`).\n"
+    "# Passwords of lineal stores, by store URI (written by `lineal init --uri`), and\n"
+    "# tokens of lineal server projects, by URL (written by `lineal login`).\n"
     "# Private: keep this file mode 0600 and out of every repository.\n"
 )
 
@@ -52,32 +57,70 @@ def _read(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def password(uri: str) -> str | None:
-    """The password saved for the store at ``uri`` (written without one), or None."""
-    path = location()
-    stores = _read(path).get("stores")
-    entry = stores.get(uri) if isinstance(stores, dict) else None
-    found = entry.get("password") if isinstance(entry, dict) else None
-    if not isinstance(found, str):
-        return None
+def _private(path: Path, what: str) -> None:
     if os.name == "posix" and path.stat().st_mode & 0o077:
-        # As ssh with a private key and libpq with .pgpass: a password others can read is
+        # As ssh with a private key and libpq with .pgpass: a secret others can read is
         # not one to use.
         raise PermissionDenied(
-            f"the credentials file {path} holds passwords but other users may read it",
+            f"the credentials file {path} holds {what} but other users may read it",
             hint=f"chmod 600 {path}",
         )
+
+
+def _entry(table: str, key: str, field: str) -> str | None:
+    path = location()
+    entries = _read(path).get(table)
+    entry = entries.get(key) if isinstance(entries, dict) else None
+    found = entry.get(field) if isinstance(entry, dict) else None
+    if not isinstance(found, str):
+        return None
+    _private(path, "passwords" if table == "stores" else "tokens")
     return found
+
+
+def password(uri: str) -> str | None:
+    """The password saved for the store at ``uri`` (written without one), or None."""
+    return _entry("stores", uri, "password")
+
+
+def token(url: str) -> str | None:
+    """The token for the server project at ``url`` (``http(s)://HOST:PORT/projects/NAME``):
+    ``$LINEAL_TOKEN`` if set, else the one `lineal login` saved, else None."""
+    return os.environ.get(TOKEN_ENV) or _entry("tokens", url.rstrip("/"), "token")
+
+
+def save_token(url: str, secret: str) -> Path:
+    """Keep ``secret`` as the token of the server project at ``url``; the file it went to."""
+    return _update("tokens", url.rstrip("/"), {"token": secret})
+
+
+def forget_token(url: str) -> bool:
+    """Remove the token saved for ``url``; whether there was one."""
+    entries = _read(location()).get("tokens")
+    if not isinstance(entries, dict) or url.rstrip("/") not in entries:
+        return False
+    _update("tokens", url.rstrip("/"), None)
+    return True
 
 
 def save(uri: str, secret: str) -> Path:
     """Keep ``secret`` as the password of the store at ``uri``; the file it went to."""
+    return _update("stores", uri, {"password": secret})
+
+
+def _update(table: str, key: str, entry: dict[str, str] | None) -> Path:
+    """Set (None: remove) ``[table."key"]`` and rewrite the file privately."""
     import tomli_w
 
     path = location()
     data = _read(path)
-    stores = data.get("stores")
-    data["stores"] = {**(stores if isinstance(stores, dict) else {}), uri: {"password": secret}}
+    entries = data.get(table)
+    entries = dict(entries) if isinstance(entries, dict) else {}
+    if entry is None:
+        entries.pop(key, None)
+    else:
+        entries[key] = entry
+    data[table] = entries
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Created private, so no other user can read it even for a moment; then renamed over.

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from lineal.errors import StoreUnavailable
+from lineal.errors import PermissionDenied, StoreUnavailable
 from lineal.store.spool import Pending, Spool
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ class Drainer:
         with self._send_lock:
             while not self._drain():
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    break
+                if left <= 0 or isinstance(self.error, PermissionDenied):
+                    break  # a refused token or role: trying again at once changes nothing
                 self._stop.wait(min(left, self.delay(), FLUSH_RETRY))  # asked for now: try often
         return [one.digest for one in self.spool.pending()]
 

@@ -12,7 +12,14 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lineal.errors import InvalidInput, MissingExtra, PermissionDenied, StoreUnavailable
+from lineal.errors import (
+    InvalidInput,
+    MissingExtra,
+    PermissionDenied,
+    StoreUnavailable,
+    Unauthenticated,
+)
+from lineal.model.tokens import NewToken, TokenInfo, check_token_id
 from lineal.store import wire
 from lineal.store.http_writes import SpooledWrites
 
@@ -44,6 +51,22 @@ def parse_uri(uri: str) -> tuple[str, str]:
     return f"{match['base']}{prefix}/api/v1/projects/{match['project']}", match["project"]
 
 
+def store_url(uri: str) -> str:
+    """The URL a server project's token is saved under: ``http(s)://HOST:PORT/projects/NAME``
+    whether written so or as its API address (``…/api/v1/projects/NAME``)."""
+    api, _ = parse_uri(uri.replace("/api/v1/projects/", "/projects/"))
+    return api.replace("/api/v1/projects/", "/projects/")
+
+
+def auth_headers(uri: str, token: str | None = None) -> dict[str, str]:
+    """The Authorization header for the server project at ``uri``: ``token``, else
+    $LINEAL_TOKEN, else the one `lineal login` saved (none: the project must be open)."""
+    from lineal.store import credentials
+
+    token = token or credentials.token(store_url(uri))
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
 class HttpStore(SpooledWrites):
     """A project on a lineal server: reads over HTTP, writes through the spool."""
 
@@ -62,10 +85,14 @@ class HttpStore(SpooledWrites):
                 hint=f"on the server: `lineal server project create {self.project}`",
             )
         connect, read = TIMEOUT
-        self._client = httpx.Client(timeout=httpx.Timeout(read, connect=connect))
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(read, connect=connect), headers=auth_headers(uri)
+        )
         self._init_writes()
         try:  # fails now, clearly, if the server or the project is not there
             self.schema_version()
+        except Unauthenticated:
+            pass  # there, but asks for a token: each call says so (and `lineal login` sends one)
         except StoreUnavailable:
             if signer is None:  # a reader needs the server; a writer spools meanwhile
                 self._client.close()
@@ -98,11 +125,16 @@ class HttpStore(SpooledWrites):
             self._fail(answer)
         return wire.decode_result(method, answer.json())
 
-    def _post(self, path: str, *, method: str = "POST", **kwargs: Any) -> Any:
-        """One write request to ``{project}{path}``; its JSON answer, or the error it says."""
+    def _post(
+        self, path: str, *, method: str = "POST", token: str | None = None, **kwargs: Any
+    ) -> Any:
+        """One request to ``{project}{path}`` (with ``token`` instead of the store's own, if
+        given); its JSON answer, or the error it says."""
         import httpx
 
-        headers = {"content-type": "application/octet-stream"} if "content" in kwargs else None
+        headers = {"content-type": "application/octet-stream"} if "content" in kwargs else {}
+        if token is not None:
+            headers.update(auth_headers(self.uri, token))
         try:
             answer = self._client.request(method, self._base + path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
@@ -311,6 +343,36 @@ class HttpStore(SpooledWrites):
         return self._call(
             "tag_values_beside", key=key, where_key=where_key, where_value=where_value
         )
+
+    # -- API tokens (the server's token routes) -------------------------------------------
+    def issue_token(
+        self, agent: str, role: str, expires: str | None = None, *, by: str | None = None
+    ) -> NewToken:
+        # ``by`` is the server's to say: the agent of the admin token this request carries.
+        body = {"agent": agent, "role": role, "expires": expires}
+        answer = self._post("/tokens", json=body)
+        return NewToken(token=answer.pop("token"), info=TokenInfo(**answer))
+
+    def tokens(self) -> list[TokenInfo]:
+        listed = self._post("/tokens", method="GET")
+        return [TokenInfo(**{k: v for k, v in one.items() if k != "state"}) for one in listed]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        check_token_id(token_id)
+        return TokenInfo(**self._post(f"/tokens/{token_id}", method="DELETE"))
+
+    def has_tokens(self) -> bool:
+        return not self._post("/whoami", method="GET")["open"]
+
+    def authenticate(self, token: str) -> TokenInfo:
+        answer = self._post("/whoami", method="GET", token=token)
+        if answer["open"] or answer["token"] is None:  # an open project asks for none
+            raise PermissionDenied(
+                f"project {self.project} is open: it has no tokens yet",
+                hint="on the server: lineal token create --uri SERVER_URI --project "
+                f"{self.project} --agent NAME --role admin",
+            )
+        return TokenInfo(**answer["token"])
 
     # -- redaction ----------------------------------------------------------------------
     def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:

@@ -267,6 +267,14 @@ class SpooledWrites:
             return None
         drainer.flush(wait)
         receipt = self._receipts.pop(digest, None)
+        if receipt is None and isinstance(drainer.error, PermissionDenied):
+            # The server refused the request (no valid token, too weak a role, another
+            # agent's token): said here, once; the batch stays spooled for `lineal sync`.
+            raise type(drainer.error)(
+                f"{drainer.error.message} (the batch stays spooled: `lineal sync` sends it "
+                "once the token is fixed)",
+                hint=drainer.error.hint,
+            )
         if receipt is not None and not receipt["ok"]:
             with contextlib.suppress(ValueError):
                 self.rejected.remove(receipt)  # the caller is told here, not by sync

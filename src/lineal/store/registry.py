@@ -80,3 +80,11 @@ def list_projects(base: str) -> list[str]:
     from lineal.store import projects
 
     return projects.list_projects(base)
+
+
+def server_url(uri: str) -> str:
+    """The one spelling of a server project's address, ``http(s)://HOST:PORT/projects/NAME``
+    (the key its token is saved under), from that or its API URL ``…/api/v1/projects/NAME``."""
+    from lineal.store.http import store_url
+
+    return store_url(uri)

@@ -362,6 +362,18 @@ def to_error(body: Mapping[str, Any]) -> LinealError:
 PERMANENT = frozenset({"invalid_input", "not_found", "conflict", "permission", "integrity"})
 
 
+def batch_ops(line: bytes) -> tuple[str, list[tuple[str, Any]]] | None:
+    """The agent of a batch and its ``(op, decoded payload)`` records, for the server to tell
+    which role sending it needs; None for a batch that is not one (``submit`` refuses it)."""
+    from lineal.store.batches import decode_batch
+
+    try:
+        batch = decode_batch(line)
+    except LinealError:
+        return None
+    return batch.agent, list(batch.records)
+
+
 def submit_all(store: Store, lines: list[bytes]) -> list[dict[str, Any]]:
     """Each batch submitted in its own transaction: a receipt (with each record's time and
     hash), or the error that refused it (a store that cannot be reached fails the whole

@@ -11,6 +11,7 @@ __all__ = ["CLASSES", "STATUS"]
 #: The HTTP status of each LinealError code (docs/architecture.md explains the choices).
 STATUS = {
     "invalid_input": 400,
+    "unauthenticated": 401,
     "permission": 403,
     "not_found": 404,
     "conflict": 409,
@@ -22,6 +23,7 @@ STATUS = {
 #: The class each code is raised again as on the client.
 CLASSES: dict[str, type[LinealError]] = {
     "invalid_input": errors.InvalidInput,
+    "unauthenticated": errors.Unauthenticated,
     "permission": errors.PermissionDenied,
     "not_found": errors.NotFound,
     "conflict": errors.Conflict,

@@ -20,6 +20,7 @@ from lineal.store import forks
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
+from lineal.store.sql.tokens import SqlTokens
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
 # (`lineal status`) needs none of them.
@@ -58,7 +59,7 @@ class _Txn:
         self.scrub = False
 
 
-class SqlStore(SqlReads, Submits):
+class SqlStore(SqlReads, Submits, SqlTokens):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str

@@ -336,6 +336,24 @@ ALTER TABLE commits ADD COLUMN server_sig TEXT;
 CREATE UNIQUE INDEX commits_batch ON commits (batch);
 """
 
+# API tokens of a server's project (migration 9): outside the ledger, as heartbeats are (a
+# token is a credential, not a fact of the lineage). Only a salted hash of each secret is kept;
+# `id` is the public part of the token and the one indexed lookup each request makes. Times
+# are ISO-8601 UTC text; `revoked` set ends the token at once.
+TOKENS = """
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    role TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT,
+    revoked TEXT,
+    created_by TEXT
+);
+"""
+
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS + _HEARTBEATS),
@@ -350,6 +368,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (6, "agent keys held over seq ranges: rotation and revocation", KEY_SPANS),
     (7, "redactions name what they erased", REDACTION_SUBJECTS),
     (8, "roles and policies as ledger facts", GRANT_PROJECTIONS + _FIRST_ADMIN),
+    (9, "API tokens of a server's project, hashed", TOKENS),
 )
 
 #: Migrations that empty the projections: once every pending migration's SQL has run (the

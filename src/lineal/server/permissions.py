@@ -1,0 +1,181 @@
+"""Who may call what: the one table of the role each route needs, and the check every request
+passes before its endpoint runs (a FastAPI dependency on every router).
+
+A project with no token at all is open (anyone acts as today); once it has one, every request
+to it needs a token of that project (``Authorization: Bearer …``), active, whose role holds the
+route's. Fails closed: a route missing from the table is refused (and fails the test suite).
+Never logs, stores or echoes a token's secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lineal.errors import PermissionDenied, Unauthenticated
+from lineal.model import tokens
+from lineal.model.grants import ADMIN, CONTRIBUTOR, VIEWER
+from lineal.store import wire
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+    from lineal.server.app import Projects
+
+API = "/api/v1"
+P = f"{API}/projects/{{project}}"
+#: Anyone, with or without a token (nothing of a project's own).
+PUBLIC = "public"
+#: Marks the routes whose body carries batches: the role is at least the table's, raised to
+#: the highest any op in the batch needs (lineal.model.tokens.op_role).
+BATCH = "+ops"
+
+#: (method, route path) -> the role it needs (viewer < contributor < approver < admin), or
+#: PUBLIC. The project list is public: names are not a project's data, and a client needs
+#: them before it holds any project's token.
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", f"{API}/health"): PUBLIC,
+    ("GET", f"{API}/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", f"{API}/projects"): PUBLIC,
+    # Every read of the Store protocol (lineal.store.wire.READS): reads only, by construction.
+    **{(verb, f"{P}/store/{method}"): VIEWER for method, (verb, _) in wire.READS.items()},
+    # The services the CLI answers (lineal.server.services): reads.
+    **{
+        ("GET", f"{P}/{path}"): VIEWER
+        for path in (
+            "show",
+            "artifacts",
+            "runs",
+            "metrics",
+            "query",
+            "upstream",
+            "downstream",
+            "path",
+            "diff",
+            "models/{ref}",
+            "models/{name}/history",
+            "models/{ref}/check",
+            "aliases",
+            "log",
+            "verify",
+            "checkpoint",
+        )
+    },
+    # Writes: signed batches (and their trial), run heartbeats, object uploads.
+    ("POST", f"{P}/batches"): CONTRIBUTOR + BATCH,
+    ("POST", f"{P}/trial"): CONTRIBUTOR + BATCH,
+    ("POST", f"{P}/beats"): CONTRIBUTOR,
+    ("DELETE", f"{P}/beats/{{run_id}}"): CONTRIBUTOR,
+    ("POST", f"{P}/objects/missing"): VIEWER,
+    ("HEAD", f"{P}/objects/sha256/{{hexdigest}}"): VIEWER,
+    ("GET", f"{P}/objects/sha256/{{hexdigest}}"): VIEWER,
+    ("PUT", f"{P}/objects/sha256/{{hexdigest}}"): CONTRIBUTOR,
+    # Tokens: who am I (any valid token), and managing them (admin).
+    ("GET", f"{P}/whoami"): VIEWER,
+    ("GET", f"{P}/tokens"): ADMIN,
+    ("POST", f"{P}/tokens"): ADMIN,
+    ("DELETE", f"{P}/tokens/{{token_id}}"): ADMIN,
+}
+_LOGIN = "run `lineal login URL` with a token an admin of the project made (or set LINEAL_TOKEN)"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as (``request.state.principal``): the token's agent, public id and
+    role; all None for an anonymous request (``open``: to an open project). Never the secret."""
+
+    agent: str | None = None
+    token_id: str | None = None
+    role: str | None = None
+    open: bool = False
+
+
+ANONYMOUS = Principal()
+
+
+def needed(method: str, path: str) -> str | None:
+    """The table's entry for a route (a HEAD asks what its GET needs), or None."""
+    rule = ROUTES.get((method, path))
+    if rule is None and method == "HEAD":
+        rule = ROUTES.get(("GET", path))
+    return rule
+
+
+def route_path(request: Request) -> str:
+    """The path template of the route a request matched, with the API prefix (every router
+    of the app is included under it; FastAPI may hand over the route without the prefix)."""
+    path = str(getattr(request.scope.get("route"), "path", request.url.path))
+    return path if path.startswith(API) else API + path
+
+
+def authorize(projects: Projects, request: Request) -> Principal:
+    """Refuse the request (401/403) unless its token may call its route; who it acts as."""
+    request.state.principal = ANONYMOUS
+    path = route_path(request)
+    rule = needed(request.method, path)
+    if rule is None:
+        raise PermissionDenied(
+            f"no permission is declared for {request.method} {path}",
+            hint="add the route to lineal.server.permissions.ROUTES",
+        )
+    if rule == PUBLIC:
+        return ANONYMOUS
+    project = request.path_params["project"]
+    header = request.headers.get("authorization")
+    if header is None:
+        if not projects.is_open(project):
+            raise Unauthenticated(f"project {project} needs a token", hint=_LOGIN)
+        if not projects.allow_open:
+            raise Unauthenticated(
+                f"project {project} has no token yet, and this server serves no open project",
+                hint=f"on the server machine: lineal token create --uri SERVER_URI --project "
+                f"{project} --agent YOU --role admin",
+            )
+        request.state.principal = anyone = Principal(open=True)
+        return anyone
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("expected the header Authorization: Bearer TOKEN", hint=_LOGIN)
+    request.state.principal = Principal(token_id=tokens.public_id(token))
+    info = projects.store(project).authenticate(token)
+    principal = Principal(agent=info.agent, token_id=info.id, role=info.role)
+    request.state.principal, request.state.token = principal, info
+    role = rule.removesuffix(BATCH)
+    if not tokens.at_least(info.role, role):
+        raise PermissionDenied(
+            f"{request.method} {path} needs role {role}; token {info.id} of {info.agent} "
+            f"has role {info.role}",
+            hint=f"ask an admin of project {project} for a token with role {role}",
+        )
+    return principal
+
+
+def check_batches(principal: Principal, lines: list[bytes]) -> None:
+    """Refuse (403) batches the request's token may not send: one signed by another agent
+    than the token's, or holding an op that needs a role above the token's. Anonymous on an
+    open project: no check (the ledger's own checks still apply)."""
+    if principal.open:
+        return
+    for line in lines:
+        found = wire.batch_ops(line)
+        if found is None:
+            continue  # not a batch: submit refuses it, appending nothing
+        agent, records = found
+        if agent != principal.agent:
+            raise PermissionDenied(
+                f"a batch signed as {agent} was sent with token {principal.token_id} of "
+                f"{principal.agent}; a token writes only as its own agent",
+                hint=f"sign with {principal.agent}'s key, or log in with a token of {agent}",
+            )
+        needs = [(op, tokens.op_role(op, payload, agent)) for op, payload in records]
+        role = tokens.highest([need for _, need in needs])
+        if not tokens.at_least(principal.role, role):
+            ops = sorted({op for op, need in needs if need == role})
+            raise PermissionDenied(
+                f"{', '.join(ops)} needs role {role}; token {principal.token_id} of "
+                f"{principal.agent} has role {principal.role}",
+                hint=f"ask an admin of the project for a token with role {role}",
+            )
