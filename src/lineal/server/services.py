@@ -11,7 +11,6 @@ check says so), no object cache (verify reports its objects as not checked, and 
 diff of two dataset versions is refused) and no kept checkpoints.
 """
 
-import json
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +22,7 @@ from fastapi.responses import Response
 
 from lineal.client import Lineal
 from lineal.model.entities import MAX_LIMIT
+from lineal.store import wire_json
 
 if TYPE_CHECKING:
     from lineal.server.app import Projects
@@ -73,18 +73,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def encode(body: Any) -> bytes:
-    """A result's ``as_dict()`` as strict JSON (non-finite numbers as words)."""
+def encode(body: Any, *, floats: bool = True) -> bytes:
+    """A result's ``as_dict()`` as strict JSON (non-finite numbers as words); ``floats=False``
+    when it holds no float, as a lineage Graph's does (orjson may then write it: see
+    lineal.store.wire_json)."""
     try:
-        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return wire_json.dumps(body, floats=floats)
     except ValueError:  # a NaN somewhere: walk once more, spelling it
-        text = json.dumps(_finite(body), ensure_ascii=False, separators=(",", ":"))
-    return text.encode()
+        return wire_json.dumps(_finite(body))
 
 
-def _answer(body: Any) -> Response:
+def _answer(body: Any, *, floats: bool = True) -> Response:
     # JSON-shaped already: a Response spares FastAPI's jsonable_encoder walk.
-    return Response(encode(body), media_type="application/json")
+    return Response(encode(body, floats=floats), media_type="application/json")
 
 
 def router(projects: "Projects") -> APIRouter:
@@ -150,7 +151,7 @@ def router(projects: "Projects") -> APIRouter:
         from lineal.lineage.queries import upstream
 
         found = upstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _answer(found.as_dict())
+        return _answer(found.as_dict(), floats=False)
 
     @get("downstream", "What REF fed into (`lineal downstream --json`)", Obj)
     def downstream(
@@ -159,13 +160,13 @@ def router(projects: "Projects") -> APIRouter:
         from lineal.lineage.queries import downstream
 
         found = downstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _answer(found.as_dict())
+        return _answer(found.as_dict(), floats=False)
 
     @get("path", "Every node on a path from A down to B (`lineal path --json`)", Obj)
     def path(project: str, a: Ref, b: Ref, as_of: AsOf = None) -> Any:
         from lineal.lineage.queries import path
 
-        return _answer(path(repo(project), a, b, as_of=as_of).as_dict())
+        return _answer(path(repo(project), a, b, as_of=as_of).as_dict(), floats=False)
 
     @get("diff", "What differs upstream of two runs or models (`lineal diff --json`)", Obj)
     def diff(project: str, a: Ref, b: Ref) -> Any:

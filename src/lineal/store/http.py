@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lineal.errors import InvalidInput, MissingExtra, PermissionDenied, StoreUnavailable
-from lineal.store import wire
+from lineal.store import wire, wire_json
 from lineal.store.http_writes import SpooledWrites
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class HttpStore(SpooledWrites):
             raise self._unreachable(exc) from None
         if answer.status_code >= 400:
             self._fail(answer)
-        return wire.decode_result(method, answer.json())
+        return wire_json.decode_answer(method, answer.content)
 
     def _post(self, path: str, *, method: str = "POST", **kwargs: Any) -> Any:
         """One write request to ``{project}{path}``; its JSON answer, or the error it says."""
