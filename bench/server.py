@@ -343,7 +343,7 @@ def _rounds(
     cpu = dict.fromkeys(names, 0.0)
     for i in range(rounds):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            mine, served = time.process_time(), _cpu_ms(server)
+            served, mine = _cpu_ms(server), time.process_time()
             start = time.perf_counter()
             answers[name] = calls[name]()
             times[name].append((time.perf_counter() - start) * 1000)
