@@ -21,11 +21,14 @@ started here on loopback ports and stopped (only they) at the end. Figures:
   3. upstream of a model over HTTP: ``GET /api/v1/projects/graph/upstream?ref=MODEL`` (the
      server runs lineal.lineage.queries.upstream and answers its as_dict(); the client parses
      the JSON) vs the same call in-process on the same PostgreSQL project store
-     (upstream(...).as_dict()); p50 of QUERIES calls over a graph of a few thousand nodes (the
-     peers' generator, ../shared/bench/peers, shrunk). Goal: within 1.5x. Beside it, the
-     same query run client-side on Lineal(HttpStore) (the requests it makes are listed) vs
-     upstream() in-process. Each also as CPU ms a call (this process and the server's, which
-     other work on a shared machine moves less than wall time).
+     (upstream(...).as_dict(): both sides end with the same JSON-shaped answer); p50 of
+     QUERIES calls over a graph of a few thousand nodes (the peers' generator,
+     ../shared/bench/peers, shrunk), the calls of all pairs taking turns; measured REPEAT
+     times, the figure is the run with the median ratio. Goal: within 1.5x. Beside it, the
+     same with ``?columns=true`` vs as_columns() in-process, and the query run client-side on
+     Lineal(HttpStore) (the requests it makes are listed) vs upstream() in-process. Each also
+     as CPU ms a call (this process and the server's, which other work on a shared machine
+     moves less than wall time), the median over the REPEAT runs.
 
      With --token, the graph project has a token (admin) that both the endpoint's client and
      the HttpStore send: every request then looks the token up (once) in the project's
@@ -36,7 +39,7 @@ started here on loopback ports and stopped (only they) at the end. Figures:
      the server process's CPU a call (steadier than wall time on a shared machine).
 
     python bench/server.py [--only log|clients|upstream|auth] [--points 1000000] [--clients 32]
-        [--mlflow-points 100000] [--queries 50] [--token]
+        [--mlflow-points 100000] [--queries 100] [--repeat 3] [--token]
         [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -320,39 +323,47 @@ def clients_figure(http_uri: str, store_uri: str, n: int, steps: int, folder: Pa
 
 
 # -- 3. upstream over HTTP vs in-process ------------------------------------------------------
-def _cpu_ms(pid: int) -> float:
-    """CPU time (user + system) of process ``pid`` and its children so far, in ms."""
+def _pids(pid: int) -> list[int]:
+    """Process ``pid`` and its children (uvicorn's workers, if any)."""
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [pid, *map(int, found.stdout.split())]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """CPU time (user + system) of processes ``pids`` so far, in ms."""
     ticks = 0
-    for one in [pid, *map(int, found.stdout.split())]:
+    for one in pids:
         fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK") * 1000
 
 
-def _timed(call: Callable[[], object], queries: int, server: int) -> tuple[float, float, object]:
-    """p50 ms of ``queries`` calls (after one to warm), the CPU ms a call took (this process
-    and the server's: a figure the other work on a shared machine moves less), the answer."""
-    found = call()
-    times = []
-    cpu, served = time.process_time(), _cpu_ms(server)
-    for _ in range(queries):
-        start = time.perf_counter()
-        found = call()
-        times.append((time.perf_counter() - start) * 1000)
-    cpu = (time.process_time() - cpu) * 1000 + _cpu_ms(server) - served
-    return statistics.median(times), cpu / queries, found
+def _rounds(
+    calls: dict[str, Callable[[], object]], rounds: int, server: list[int]
+) -> tuple[dict[str, float], dict[str, float], dict[str, object]]:
+    """Each call once a round, in an order that rotates (a noisy moment of a shared machine
+    hits every call alike), after one round to warm: p50 ms of each call, the CPU ms a call
+    took (this process and the server's, which other work moves less than wall time; the
+    server's clock ticks are coarse, their sum over the rounds is not), and each answer."""
+    names = list(calls)
+    answers = {name: call() for name, call in calls.items()}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    cpu = dict.fromkeys(names, 0.0)
+    for i in range(rounds):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            served, mine = _cpu_ms(server), time.process_time()
+            start = time.perf_counter()
+            answers[name] = calls[name]()
+            times[name].append((time.perf_counter() - start) * 1000)
+            cpu[name] += (time.process_time() - mine) * 1000 + _cpu_ms(server) - served
+    p50 = {name: statistics.median(values) for name, values in times.items()}
+    return p50, {name: total / rounds for name, total in cpu.items()}, answers
 
 
 def upstream_figure(
-    http_uri: str,
-    store_uri: str,
-    depth: int,
-    width: int,
-    queries: int,
-    server: int,
-    token: str | None = None,
-) -> None:
+    http_uri: str, store_uri: str, depth: int, width: int, queries: int, repeat: int,
+    server: int, token: str | None = None,
+) -> None:  # fmt: skip
     sys.path.insert(0, str(PEERS))
     from lineage_graph import Graph
 
@@ -378,42 +389,60 @@ def upstream_figure(
     model = nodes[g.queries[0]]
     here, there = Lineal(local), Lineal(remote)
     endpoint = http_uri.replace("/projects/", "/api/v1/projects/") + "/upstream"
+    pids = _pids(server)
     headers = {"authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(timeout=60, headers=headers) as web:
+        # Both sides of the first pair end with the answer a user reads: the JSON-shaped
+        # as_dict(), which the endpoint's client gets by parsing the body.
+        columns = {"ref": model, "columns": "true"}
         calls = {
             "endpoint": lambda: web.get(endpoint, params={"ref": model}).json(),
             "service": lambda: upstream(here, model).as_dict(),
+            "endpoint columns": lambda: web.get(endpoint, params=columns).json(),
+            "service columns": lambda: upstream(here, model).as_columns(),
             "http": lambda: upstream(there, model),
             "local": lambda: upstream(here, model),
         }
-        timings: dict[str, list[float]] = {name: [] for name in calls}
-        cpus: dict[str, list[float]] = {name: [] for name in calls}
-        answers = {}
-        for _ in range(2):  # interleaved halves: a noisy moment hits both sides
-            for name, call in calls.items():
-                p50, cpu, answers[name] = _timed(call, queries // 2, server)
-                timings[name].append(p50)
-                cpus[name].append(cpu)
+        runs = [_rounds(calls, queries, pids) for _ in range(repeat)]
+    answers = runs[-1][2]
     sent.clear()
     upstream(there, model)
     per_call = sorted({path.rsplit("/", 1)[1] for path in sent})
     assert answers["endpoint"] == json.loads(json.dumps(answers["service"]))
+    assert answers["endpoint columns"] == json.loads(json.dumps(answers["service columns"]))
     assert len(answers["http"].nodes) == len(answers["local"].nodes)  # type: ignore[attr-defined]
     remote.close()
     local.close()
-    p50 = {name: statistics.median(values) for name, values in timings.items()}
     print(f"# project {'with a token, sent on each request' if token else 'open (no token)'}")
-    print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream "
-          f"{len(answers['local'].nodes)} nodes, {queries} calls each; HttpStore: "  # type: ignore[attr-defined]
-          f"{len(sent)} requests a call ({', '.join(per_call)})", flush=True)  # fmt: skip
-    goal = f"goal <= 1.5x {'met' if p50['endpoint'] / p50['service'] <= 1.5 else 'MISSED'}"
-    line("upstream p50 ms GET endpoint vs in-process", p50["endpoint"], p50["service"], "ms",
-         goal)  # fmt: skip
-    line("  HttpStore client-side vs in-process", p50["http"], p50["local"], "ms")
-    cpu = {name: statistics.mean(values) for name, values in cpus.items()}
-    line("upstream CPU ms a call, GET vs in-process", cpu["endpoint"], cpu["service"], "ms",
-         "client + server processes")  # fmt: skip
-    line("  HttpStore client-side vs in-process", cpu["http"], cpu["local"], "ms")
+    found = len(answers["local"].nodes)  # type: ignore[attr-defined]
+    print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream {found} nodes, "
+          f"{queries} calls each, {repeat} times; HttpStore: {len(sent)} requests a call "
+          f"({', '.join(per_call)})", flush=True)  # fmt: skip
+    pairs = {
+        "endpoint": ("service", "upstream p50 ms GET endpoint vs in-process"),
+        "endpoint columns": ("service columns", "  ?columns=true vs as_columns() in-process"),
+        "http": ("local", "  HttpStore client-side vs in-process"),
+    }
+    ratios = {
+        ours: [p50[ours] / p50[ref] for p50, _, _ in runs] for ours, (ref, _) in pairs.items()
+    }
+    for ours, (ref, _) in pairs.items():
+        print(f"#   {ours} / {ref} p50 ratio each time: "
+              f"{', '.join(f'{r:.2f}' for r in ratios[ours])}", flush=True)  # fmt: skip
+    for ours, (ref, name) in pairs.items():
+        # The run whose ratio is the median: its p50s (medians taken apart would mix runs).
+        middle = sorted(range(repeat), key=lambda i: ratios[ours][i])[(repeat - 1) // 2]
+        p50 = runs[middle][0]
+        goal = ""
+        if ours == "endpoint":
+            goal = f"goal <= 1.5x {'met' if p50[ours] / p50[ref] <= 1.5 else 'MISSED'}"
+        line(name, p50[ours], p50[ref], "ms", goal)
+    names = ("upstream CPU ms a call, GET vs in-process", "  ?columns=true vs as_columns()",
+             "  HttpStore client-side vs in-process")  # fmt: skip
+    for (ours, (ref, _)), name in zip(pairs.items(), names, strict=True):
+        cpu = [run[1] for run in runs]
+        line(name, statistics.median(c[ours] for c in cpu), statistics.median(c[ref] for c in cpu),
+             "ms", "client + server processes" if ours == "endpoint" else "")  # fmt: skip
 
 
 # -- 4. what a token costs a request ---------------------------------------------------------
@@ -470,7 +499,8 @@ def main() -> None:
     parser.add_argument("--client-points", type=int, default=10_000)
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=200, help="artifacts per graph layer")
-    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--queries", type=int, default=100, help="upstream calls of each kind")
+    parser.add_argument("--repeat", type=int, default=3, help="upstream figure: times measured")
     parser.add_argument("--only", choices=["log", "clients", "upstream", "auth"], action="append")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
@@ -505,7 +535,7 @@ def main() -> None:
         with _process(lineal_cmd, f"{url}/api/v1/health", folder / "lineal.log") as server:
             if "upstream" in only:
                 upstream_figure(f"{url}/projects/graph", uris["graph"], args.depth, args.width,
-                                args.queries, server, token)  # fmt: skip
+                                args.queries, args.repeat, server, token)  # fmt: skip
             if "auth" in only:
                 auth_figure(url, "clients", "closed", closed_token, args.queries * 20, server)
             if "log" in only:

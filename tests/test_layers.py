@@ -202,7 +202,11 @@ def test_modules_are_short() -> None:
 STORE_PUBLIC = ("lineal.store.base", "lineal.store.registry", "lineal.store.credentials")
 STORE_PUBLIC_FOR_RUNS = ("lineal.store.liveness",)
 #: The wire format of the protocol's reads, which the server speaks and HttpStore decodes.
-STORE_PUBLIC_FOR_SERVER = ("lineal.store.wire", "lineal.store.wire_errors")
+STORE_PUBLIC_FOR_SERVER = (
+    "lineal.store.wire",
+    "lineal.store.wire_errors",
+    "lineal.store.wire_json",
+)
 
 
 def _sql_calls(module: str, tree: ast.AST | None = None) -> list[str]:

@@ -1,9 +1,11 @@
-"""The reference answer lineage tests compare with: a plain breadth-first walk in Python."""
+"""The reference answer lineage tests compare with: a plain breadth-first walk in Python; and
+the row form of a Graph's columns."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 
 def bfs(starts: Iterable[str], steps: list[tuple[str, str]], depth: int | None) -> dict[str, int]:
@@ -19,3 +21,19 @@ def bfs(starts: Iterable[str], steps: list[tuple[str, str]], depth: int | None) 
                 found[target] = found[node] + 1
                 queue.append(target)
     return found
+
+
+def rows(columns: dict[str, Any]) -> dict[str, Any]:
+    """A Graph's as_columns() back in as_dict()'s shape, as its docstring describes it."""
+    nodes, edges = columns["nodes"], columns["edges"]
+    node_rows = [
+        dict(zip(nodes, values, strict=True)) for values in zip(*nodes.values(), strict=True)
+    ]
+    edge_rows = []
+    for values in zip(*edges.values(), strict=True):
+        edge = dict(zip(edges, values, strict=True))
+        edge["parent"], edge["child"] = (node_rows[edge[end]]["id"] for end in ("parent", "child"))
+        if edge["through"] is None:
+            del edge["through"]
+        edge_rows.append(edge)
+    return columns | {"nodes": node_rows, "edges": edge_rows}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lineage_reference import bfs
+from lineage_reference import bfs, rows
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
@@ -633,6 +633,12 @@ def test_graph_helpers_and_renderings() -> None:
     assert dashed in only.to_dot()
     assert only.to_dot().count(" -> ") == 5
     assert only.to_mermaid().count(' -.->|"via 1 hidden"| n0') == 2
+    for shown in (graph, only):  # real edges, then edges and Through links
+        columns = shown.as_columns()
+        assert rows(columns) == shown.as_dict()
+        assert json.loads(json.dumps(columns)) == columns
+    assert only.as_columns()["edges"]["through"] == [None, None, None, 1, 1]
+    assert only.as_columns()["edges"]["parent"][-1] == [n.id for n in only.walk()].index(blob("b"))
     with pytest.raises(InvalidInput, match="does not hold"):
         Graph(roots=("x",), direction="upstream", nodes={})
     with pytest.raises(InvalidInput, match="bad direction"):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lineage_reference import rows
 
 import lineal
 from cli_checks import error_and_hint
@@ -76,6 +77,9 @@ def test_upstream_in_every_format(ws: Path) -> None:
     assert data["nodes"][0]["label"] == "model/det@v2"
     assert data["counts"] == {"agent": 1, "dataset": 2, "model": 2, "run": 2}
     assert json.loads(ok("upstream", "model/det", "--json", cwd=ws)) == data
+    columns = json.loads(ok("upstream", "model/det", "--format", "columns", cwd=ws))
+    assert columns["nodes"]["label"][0] == "model/det@v2"
+    assert rows(columns) == data
     assert ok("upstream", "model/det", "-f", "dot", cwd=ws).startswith("digraph")
     mermaid = ok("upstream", "model/det", "--format", "mermaid", cwd=ws)
     assert mermaid.startswith("flowchart")

@@ -95,6 +95,21 @@ def cases(facts: dict[str, str]) -> list[tuple[str, dict[str, Any], Callable[[Li
             ).as_dict(),
         ),
         (
+            "upstream",
+            {"ref": model, "columns": True},
+            lambda r: queries.upstream(r, model).as_columns(),
+        ),
+        (
+            "downstream",
+            {"ref": facts["raw"], "kind": "model", "columns": "true"},
+            lambda r: queries.downstream(r, facts["raw"], kinds=["model"]).as_columns(),
+        ),
+        (
+            "path",
+            {"a": facts["raw"], "b": model, "columns": True},
+            lambda r: queries.path(r, facts["raw"], model).as_columns(),
+        ),
+        (
             "downstream",
             {"ref": "dataset/raw"},
             lambda r: queries.downstream(r, "dataset/raw").as_dict(),
@@ -213,3 +228,16 @@ def test_an_unknown_project_is_not_found(served: Served) -> None:
     answer = httpx.get(f"{served.url}/api/v1/projects/nope/upstream", params={"ref": "model/x"})
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
+
+
+def test_lineage_bodies_are_the_standard_librarys_json_and_nan_is_spelled(
+    served: Served, repo: Lineal
+) -> None:
+    from lineal.server.services import encode
+
+    graph = queries.upstream(repo, served.facts["model"])
+    for body in (graph.as_dict(), graph.as_columns()):
+        # floats=False lets orjson write it (when installed): the same text json.dumps writes.
+        assert encode(body, floats=False) == encode(body)
+        assert json.loads(encode(body, floats=False)) == strict(body)
+    assert encode({"loss": [math.nan, -math.inf, 1.5]}) == b'{"loss":["NaN","-Infinity",1.5]}'

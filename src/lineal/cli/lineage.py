@@ -15,7 +15,7 @@ from lineal.errors import InvalidInput, NotFound
 from lineal.lineage import queries
 from lineal.lineage.graph import Graph
 
-FORMATS = ("tree", "json", "dot", "mermaid")
+FORMATS = ("tree", "json", "columns", "dot", "mermaid")
 
 Ref = Annotated[
     str,
@@ -46,7 +46,15 @@ AsOf = Annotated[
         "offset is given) or a date (2026-11-25); a date means the end of that day, UTC.",
     ),
 ]
-Format = Annotated[str, typer.Option("--format", "-f", help=f"Output: {', '.join(FORMATS)}.")]
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help=f"Output: {', '.join(FORMATS)} (columns: the JSON with nodes and edges as lists "
+        "of values per field, edges naming nodes by position; compact for a big answer).",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print as JSON (same as --format json).")]
 
 
@@ -61,8 +69,8 @@ def _format(fmt: str, as_json: bool) -> str:
 
 
 def _print(graph: Graph, fmt: str) -> None:
-    if fmt == "json":
-        print_json(graph.as_dict())
+    if fmt in ("json", "columns"):
+        print_json(graph.as_dict() if fmt == "json" else graph.as_columns())
         return
     if fmt == "tree":
         text = "\n".join(graph.to_tree())

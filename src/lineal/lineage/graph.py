@@ -222,6 +222,41 @@ class Graph:
             "counts": self.counts(),
         }
 
+    def as_columns(self) -> dict[str, Any]:
+        """as_dict()'s answer in columns, compact for a big answer (``--format columns``, the
+        server's ``?columns=true``): ``nodes`` and ``edges`` each a dict of equal-length lists,
+        one per field of as_dict()'s node and edge, in the same order; an edge's ``parent``
+        and ``child`` are its nodes' positions in those lists, and ``through`` is null on a
+        real edge. Row i of the columns is as_dict()'s item i."""
+        walked, links = list(self.walk()), self.links
+        at = {node.id: i for i, node in enumerate(walked)}
+        real, via = [None] * len(self.edges), [None] * len(self.through)
+        return {
+            "direction": self.direction,
+            "roots": list(self.roots),
+            "as_of": self.as_of,
+            "nodes": {
+                "id": [n.id for n in walked],
+                "type": [n.type for n in walked],
+                "kind": [n.kind for n in walked],
+                "label": [n.label for n in walked],
+                "name": [n.name for n in walked],
+                "version": [n.version for n in walked],
+                "status": [n.status for n in walked],
+                "depth": [n.depth for n in walked],
+                "aliases": [list(n.aliases) for n in walked],
+            },
+            "edges": {
+                "kind": [link.kind for link in links],
+                "parent": [at[link.parent] for link in links],
+                "child": [at[link.child] for link in links],
+                "role": [e.role for e in self.edges] + via,
+                "seq": [e.seq for e in self.edges] + via,
+                "through": real + [t.hidden for t in self.through],
+            },
+            "counts": self.counts(),
+        }
+
     def to_dot(self) -> str:
         """Graphviz source: artifacts as boxes, runs as ellipses, agents as houses; a Through
         link dashed."""

@@ -4,6 +4,7 @@
 CLI command calls, on ``Lineal(store)`` for the project's store, and answer that result's one
 ``as_dict()``: the body is what ``lineal … --json`` prints, except that NaN and infinities
 are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (JSON has no such numbers).
+Lineage answers also come as ``as_columns()`` (``?columns=true``, ``--format columns``).
 Nothing here reads the store itself.
 
 The server has no workspace: no `lineal.toml` (so no promotion policy is in force: a policy
@@ -11,7 +12,6 @@ check says so), no object cache (verify reports its objects as not checked, and 
 diff of two dataset versions is refused) and no kept checkpoints.
 """
 
-import json
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,8 +23,10 @@ from fastapi.responses import Response
 
 from lineal.client import Lineal
 from lineal.model.entities import MAX_LIMIT
+from lineal.store import wire_json
 
 if TYPE_CHECKING:
+    from lineal.lineage.graph import Graph
     from lineal.server.app import Projects
 
 #: Text without NUL (which no database column holds), as the store routes take it.
@@ -44,6 +46,13 @@ AsOf = Annotated[
     Query(
         pattern=_TEXT,
         description="as the store stood then: a ledger seq, an ISO-8601 time or a date",
+    ),
+]
+Columns = Annotated[
+    bool,
+    Query(
+        description="nodes and edges as lists of values per field, edges naming nodes by "
+        "position (`--format columns`): compact for a big answer"
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many")]
@@ -73,18 +82,24 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def encode(body: Any) -> bytes:
-    """A result's ``as_dict()`` as strict JSON (non-finite numbers as words)."""
+def encode(body: Any, *, floats: bool = True) -> bytes:
+    """A result's ``as_dict()`` as strict JSON (non-finite numbers as words); ``floats=False``
+    when it holds no float, as a lineage Graph's does (orjson may then write it: see
+    lineal.store.wire_json)."""
     try:
-        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return wire_json.dumps(body, floats=floats)
     except ValueError:  # a NaN somewhere: walk once more, spelling it
-        text = json.dumps(_finite(body), ensure_ascii=False, separators=(",", ":"))
-    return text.encode()
+        return wire_json.dumps(_finite(body))
 
 
-def _answer(body: Any) -> Response:
+def _answer(body: Any, *, floats: bool = True) -> Response:
     # JSON-shaped already: a Response spares FastAPI's jsonable_encoder walk.
-    return Response(encode(body), media_type="application/json")
+    return Response(encode(body, floats=floats), media_type="application/json")
+
+
+def _graph(found: "Graph", columns: bool) -> Response:
+    # A lineage answer holds no float (text, integers, None): orjson may write it.
+    return _answer(found.as_columns() if columns else found.as_dict(), floats=False)
 
 
 def router(projects: "Projects") -> APIRouter:
@@ -145,27 +160,37 @@ def router(projects: "Projects") -> APIRouter:
 
     @get("upstream", "Where REF came from (`lineal upstream --json`)", Obj)
     def upstream(
-        project: str, ref: Ref, depth: Depth = None, kind: Kinds = None, as_of: AsOf = None
+        project: str,
+        ref: Ref,
+        depth: Depth = None,
+        kind: Kinds = None,
+        as_of: AsOf = None,
+        columns: Columns = False,
     ) -> Any:
         from lineal.lineage.queries import upstream
 
         found = upstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _answer(found.as_dict())
+        return _graph(found, columns)
 
     @get("downstream", "What REF fed into (`lineal downstream --json`)", Obj)
     def downstream(
-        project: str, ref: Ref, depth: Depth = None, kind: Kinds = None, as_of: AsOf = None
+        project: str,
+        ref: Ref,
+        depth: Depth = None,
+        kind: Kinds = None,
+        as_of: AsOf = None,
+        columns: Columns = False,
     ) -> Any:
         from lineal.lineage.queries import downstream
 
         found = downstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _answer(found.as_dict())
+        return _graph(found, columns)
 
     @get("path", "Every node on a path from A down to B (`lineal path --json`)", Obj)
-    def path(project: str, a: Ref, b: Ref, as_of: AsOf = None) -> Any:
+    def path(project: str, a: Ref, b: Ref, as_of: AsOf = None, columns: Columns = False) -> Any:
         from lineal.lineage.queries import path
 
-        return _answer(path(repo(project), a, b, as_of=as_of).as_dict())
+        return _graph(path(repo(project), a, b, as_of=as_of), columns)
 
     @get("diff", "What differs upstream of two runs or models (`lineal diff --json`)", Obj)
     def diff(project: str, a: Ref, b: Ref) -> Any:

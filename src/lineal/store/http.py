@@ -20,7 +20,7 @@ from lineal.errors import (
     Unauthenticated,
 )
 from lineal.model.tokens import NewToken, TokenInfo, check_token_id
-from lineal.store import wire
+from lineal.store import wire, wire_json
 from lineal.store.http_writes import SpooledWrites
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class HttpStore(SpooledWrites):
             raise self._unreachable(exc) from None
         if answer.status_code >= 400:
             self._fail(answer)
-        return wire.decode_result(method, answer.json())
+        return wire_json.decode_answer(method, answer.content)
 
     def _post(
         self, path: str, *, method: str = "POST", token: str | None = None, **kwargs: Any
