@@ -418,6 +418,14 @@ def upstream_figure(
     print(f"# graph {g.n_artifacts + g.n_executions:,} nodes, upstream {found} nodes, "
           f"{queries} calls each, {repeat} times; HttpStore: {len(sent)} requests a call "
           f"({', '.join(per_call)})", flush=True)  # fmt: skip
+    _upstream_lines(runs, repeat)
+
+
+def _upstream_lines(
+    runs: list[tuple[dict[str, float], dict[str, float], dict[str, object]]], repeat: int
+) -> None:
+    """The upstream figures' lines: each pair's p50 from the run with its median ratio, and
+    the median CPU a call."""
     pairs = {
         "endpoint": ("service", "upstream p50 ms GET endpoint vs in-process"),
         "endpoint columns": ("service columns", "  ?columns=true vs as_columns() in-process"),
@@ -458,18 +466,19 @@ def auth_figure(
     times: dict[str, list[float]] = {"token": [], "open": []}
     cpu = {"token": 0.0, "open": 0.0}
     block = 100
+    pids = _pids(server)
     with httpx.Client(timeout=60) as web:
         for _ in range(20):  # warm both
             web.get(closed, headers=mine).raise_for_status()
             web.get(opened).raise_for_status()
         for _ in range(max(1, calls // block)):
             for name, target, headers in (("token", closed, mine), ("open", opened, {})):
-                used = _cpu_ms(server)
+                used = _cpu_ms(pids)
                 for _ in range(block):
                     start = time.perf_counter()
                     web.get(target, headers=headers).raise_for_status()
                     times[name].append((time.perf_counter() - start) * 1000)
-                cpu[name] += _cpu_ms(server) - used
+                cpu[name] += _cpu_ms(pids) - used
     print(f"# GET store/head, {calls} calls each, interleaved", flush=True)
     line("store/head p50 ms, with token vs open", statistics.median(times["token"]),
          statistics.median(times["open"]), "ms")  # fmt: skip
