@@ -6,6 +6,7 @@ A thin service layer the CLI and SDK share; never prints and never writes SQL it
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from array import array
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,9 @@ class Lineal:
     def __init__(self, store: Store, workspace: workspace.Workspace | None = None) -> None:
         self.store = store
         self.workspace = workspace
+        self._spares: list[Store] = []  # stores lent out and handed back (lend_store)
+        self._spares_lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def open(
@@ -66,7 +70,37 @@ class Lineal:
         return self.workspace
 
     def close(self) -> None:
-        self.store.close()
+        with self._spares_lock:
+            spares, self._spares, self._closed = self._spares, [], True
+        try:
+            self.store.close()
+        finally:
+            for spare in spares:
+                spare.close()
+
+    def lend_store(self) -> Store | None:
+        """A store of its own on this client's workspace, for writes made beside the caller's
+        thread (a run's metric flusher): never part of a transaction the caller has open.
+        None without a workspace. Hand it back with ``take_back``; it is kept for the next
+        borrower and closed with this client, so a process running many runs opens it once
+        (on PostgreSQL each opening is a server process started and its catalog read)."""
+        if self.workspace is None:
+            return None
+        with self._spares_lock:
+            if self._spares:
+                return self._spares.pop()
+        return self.workspace.open()
+
+    def take_back(self, store: Store) -> None:
+        """Keep a store ``lend_store`` lent, for the next borrower (what it holds unsent, a
+        server's spool, is sent first, as closing it would); after ``close``, close it."""
+        with contextlib.suppress(Exception):  # what is not sent stays spooled
+            store.sync()
+        with self._spares_lock:
+            if not self._closed:
+                self._spares.append(store)
+                return
+        store.close()
 
     def __enter__(self) -> Lineal:
         return self
