@@ -105,14 +105,17 @@ def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     edges below it (a fresh run or artifact: the usual case) needs no walk at all.
     """
     ops: list[tuple[int, Any]] = list(items)
-    # Which children have edges below them is asked with their ends, in the same round trip:
-    # a child named by other than a bare digest is the node it names.
+    # Asked with the ends, in the same round trip (a node named by other than a bare digest
+    # is the node it names): which children have edges below them, and the ends' numbers.
     named = {op.child for _, op in ops if not is_digest(op.child)}
-    means, (below,) = _recorded_nodes(
+    texts = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
+    asked = [n for n in texts if not is_digest(n)]
+    means, (below, numbered, top) = _recorded_nodes(
         db,
         [(n, seq) for seq, op in ops for n in (op.parent, op.child)],
-        [(_HAS_BELOW, list(named))],
+        [(_HAS_BELOW, list(named)), (_NUMBERED, asked), (_TOP, ())],
     )
+    first: _Numbers | None = (set(asked), dict(numbered), int(top[0][0]) if top else 0)
     resolved: list[tuple[int, Any, str, str]] = []
     for seq, op in ops:
         for node in (op.parent, op.child):
@@ -127,8 +130,8 @@ def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     for seq, op, parent, child in resolved:
         if child in has_below:
             if pending:  # the walk must see this batch's earlier edges
-                _insert_edges(db, pending)
-                pending = []
+                _insert_edges(db, pending, first)
+                pending, first = [], None
             if db.one(_DESCENDANT, (child, parent)) is not None:
                 raise Conflict(
                     f"a {op.kind!r} edge {parent} -> {child} would close a cycle",
@@ -137,24 +140,30 @@ def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
         pending.append((parent, child, op.kind, op.role or "", seq))
         has_below.add(parent)
     if pending:
-        _insert_edges(db, pending)
+        _insert_edges(db, pending, first)
 
 
-def _insert_edges(db: Sql, rows: list[tuple[Any, ...]]) -> None:
+_NUMBERED = "SELECT node, id FROM node_ids WHERE node IN ({})"
+_TOP = "SELECT COALESCE(MAX(id), 0) FROM node_ids"
+#: Node numbers read before any edge of the batch was inserted: the nodes asked about, the
+#: numbers of those that have one, and the highest number given.
+_Numbers = tuple[set[str], dict[str, int], int]
+
+
+def _insert_edges(db: Sql, rows: list[tuple[Any, ...]], read: _Numbers | None = None) -> None:
     """Insert edge rows (parent, child, kind, role, seq) with their ends' node numbers: a node
     new to node_ids gets the next number, in the order the rows name them, parent first (so
-    a replay, one record at a time or in batches, numbers every node alike)."""
+    a replay, one record at a time or in batches, numbers every node alike). ``read``: the
+    numbers as read already, if nothing was numbered since."""
     ends = list(dict.fromkeys(node for row in rows for node in row[:2]))
-    known, top = db.any_of_each(
-        [
-            ("SELECT node, id FROM node_ids WHERE node IN ({})", ends),
-            ("SELECT COALESCE(MAX(id), 0) FROM node_ids", ()),  # asked at once: one round trip
-        ]
-    )
-    numbers: dict[str, int] = dict(known)
+    if read is not None and read[0].issuperset(ends):
+        numbers = {node: read[1][node] for node in ends if node in read[1]}
+        last = read[2]
+    else:
+        known, top = db.any_of_each([(_NUMBERED, ends), (_TOP, ())])  # one round trip
+        numbers, last = dict(known), int(top[0][0]) if top else 0
     new = []
     if len(numbers) < len(ends):
-        last = int(top[0][0]) if top else 0
         for parent, child, _kind, _role, seq in rows:
             for node in (parent, child):
                 if node not in numbers:
