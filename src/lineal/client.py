@@ -6,7 +6,6 @@ A thin service layer the CLI and SDK share; never prints and never writes SQL it
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from array import array
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Edge, Run, check_limit, is_version_node
 from lineal.model.outcomes import finished_run, recorded_artifact, started_run
 from lineal.model.refs import Ref, parse
+from lineal.spares import Spares
 
 # What only writing, checkpoints or run details need is imported by the methods that use it:
 # a read such as `lineal status` should not pay for the op types, signatures and run liveness.
@@ -43,9 +43,7 @@ class Lineal:
     def __init__(self, store: Store, workspace: workspace.Workspace | None = None) -> None:
         self.store = store
         self.workspace = workspace
-        self._spares: list[Store] = []  # stores lent out and handed back (lend_store)
-        self._spares_lock = threading.Lock()
-        self._closed = False
+        self._spares = Spares(workspace)
 
     @classmethod
     def open(
@@ -70,37 +68,16 @@ class Lineal:
         return self.workspace
 
     def close(self) -> None:
-        with self._spares_lock:
-            spares, self._spares, self._closed = self._spares, [], True
-        try:
-            self.store.close()
-        finally:
-            for spare in spares:
-                spare.close()
+        self._spares.close()  # the stores it lent, then its own
+        self.store.close()
 
     def lend_store(self) -> Store | None:
-        """A store of its own on this client's workspace, for writes made beside the caller's
-        thread (a run's metric flusher): never part of a transaction the caller has open.
-        None without a workspace. Hand it back with ``take_back``; it is kept for the next
-        borrower and closed with this client, so a process running many runs opens it once
-        (on PostgreSQL each opening is a server process started and its catalog read)."""
-        if self.workspace is None:
-            return None
-        with self._spares_lock:
-            if self._spares:
-                return self._spares.pop()
-        return self.workspace.open()
+        """A store of its own for writes beside the caller's thread (a run's flusher), kept
+        when handed back (``take_back``) and closed with this client; see lineal.spares."""
+        return self._spares.lend()
 
     def take_back(self, store: Store) -> None:
-        """Keep a store ``lend_store`` lent, for the next borrower (what it holds unsent, a
-        server's spool, is sent first, as closing it would); after ``close``, close it."""
-        with contextlib.suppress(Exception):  # what is not sent stays spooled
-            store.sync()
-        with self._spares_lock:
-            if not self._closed:
-                self._spares.append(store)
-                return
-        store.close()
+        self._spares.take_back(store)
 
     def __enter__(self) -> Lineal:
         return self

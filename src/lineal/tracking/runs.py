@@ -6,7 +6,6 @@ background flusher writes the buffer about once a second, at finish, at exit and
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.errors import InvalidInput, NotFound, StoreUnavailable
+from lineal.errors import InvalidInput
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
@@ -26,17 +25,17 @@ from lineal.model.ops import (
     ArtifactRecord,
     EdgeRecord,
     MetricsBatch,
-    RunFinish,
     RunParams,
     RunStart,
     TagSet,
 )
-from lineal.model.outcomes import finished_run, logged_run, recorded_artifact, started_run
+from lineal.model.outcomes import recorded_artifact, started_run
 from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
 from lineal.tracking import handshake
+from lineal.tracking.finishing import record_finish
 from lineal.tracking.lifecycle import active_run, forget, inherited_run, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
 
@@ -242,50 +241,11 @@ class ActiveRun:
         forget(self)
         pending = self._stop_flusher(write=False)  # they land with the finish
         try:
-            self.info = self._record_finish(pending, status, dict(self._summary), error)
+            self.info = record_finish(self, pending, status, dict(self._summary), error)
         finally:
             if self.owns_repo:
                 self.repo.close()
         return self.info
-
-    def _record_finish(
-        self, pending: list[Series], status: str, summary: dict[str, Any], error: str | None
-    ) -> Run:
-        """The last points, the schema tags, the finish and the heartbeat's end, in one
-        transaction; what it needs to read is read before (that transaction holds the
-        chain head, which every other writer waits for)."""
-        from lineal.labels.runs import schema_tags
-
-        try:  # the run as the finish finds it: the op says the rest
-            before = self.repo.store.get_run(self.id)
-        except (NotFound, StoreUnavailable):
-            before = self.info  # a server that has not had the start yet, or is away
-        batch = MetricsBatch(run=self.id, series=tuple(pending)) if pending else None
-        if batch is not None:
-            before = logged_run(before, batch)  # per-class keys among them count
-        _, tags = schema_tags(self.repo, before)
-        op = RunFinish(id=self.id, status=status, ended=_now(), summary=summary, error=error)
-        records = [
-            *([batch] if batch is not None else []),
-            *(TagSet(target=self.ref, key=key, value=value) for key, value in tags.items()),
-            op,
-        ]
-        try:
-            with self.repo.atomic():
-                self.repo.store.append(records)
-                self.repo.store.forget_beat(self.id)
-        except BaseException:
-            if batch is not None:  # the points at least stay, as they would have before
-                with contextlib.suppress(Exception):
-                    self.repo.store.append(batch)
-            raise
-        tagged = dict(before.tags)
-        for key, value in tags.items():
-            if value is None:
-                tagged.pop(key, None)
-            else:
-                tagged[key] = value
-        return finished_run(replace(before, tags=tagged), op)
 
     def _stop_flusher(self, *, write: bool = True) -> list[Series]:
         """Write the last points (``write=False``: return them instead) and hand the

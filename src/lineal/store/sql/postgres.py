@@ -124,8 +124,7 @@ class PostgresSql:
     def any_of_each(
         self, queries: Sequence[tuple[str, Sequence[Any]]]
     ) -> list[list[tuple[Any, ...]]]:
-        # Every query goes out before the first answer is read: in a write transaction's
-        # pipeline, one round trip for all of them.
+        # All go out before the first answer is read: in a pipeline, one round trip.
         cursors = [
             None
             if "IN ({})" in sql and not values
@@ -277,9 +276,8 @@ class PostgresStore(SqlStore):
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
 
     def _write_beside(self, sql: str, params: Sequence[Any]) -> None:
-        # One statement in autocommit: a transaction of its own that never takes the head
-        # lock, so a heartbeat neither waits for the appends of other processes nor holds
-        # them up (each of those holds the lock through its commit's flush to disk).
+        # One autocommit statement, without the head lock: a heartbeat neither waits for
+        # appends (which hold it through their commit's flush) nor holds them up.
         self._conn.execute(_pg(sql), params or None)
 
     def _begin_read(self) -> None:
