@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,44 @@ def test_a_heartbeat_does_not_wait_for_the_chain_head(pg_uri: str, signer: Signe
     finally:
         holder.close()
         store.close()
+
+
+def test_an_output_is_hashed_and_copied_before_its_transaction(
+    sql_repo: Lineal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineal import datasets
+
+    store: Any = sql_repo.store
+    seen: list[str] = []
+    real = datasets.snapshot
+
+    def snapshot(*args: Any, **kwargs: Any) -> Any:
+        seen.append("snapshot in a transaction" if store._txn is not None else "snapshot")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "snapshot", snapshot)
+    out = Path(sql_repo.require_workspace().require_root()).parent / "model.txt"
+    out.write_text("weights")
+    with lineal.start_run("r", repo=sql_repo, capture=False) as run:
+        made = run.log_artifact(out, name="m")
+        assert seen == ["snapshot"]  # the chain head was free meanwhile
+    edges = [(e.kind, e.parent, e.child) for e in sql_repo.edges(run.ref)]
+    assert edges == [("generated", run.ref, made.node)]
+
+
+def test_what_an_add_records_with_a_version_lands_with_it_or_not_at_all(sql_repo: Lineal) -> None:
+    from lineal import datasets
+
+    out = Path(sql_repo.require_workspace().require_root()).parent / "model.txt"
+    out.write_text("weights")
+
+    def refuse(artifact: object) -> None:
+        raise lineal.InvalidInput("no")
+
+    with pytest.raises(lineal.InvalidInput):
+        datasets.add(sql_repo, [out], name="m", kind="model", then=refuse)
+    assert sql_repo.versions("model", "m") == []  # the version went with what failed
+    made = datasets.add(sql_repo, [out], name="m", kind="model").artifact
+    with pytest.raises(lineal.InvalidInput):  # the same bytes: its own transaction, undone
+        datasets.add(sql_repo, [out], name="m", kind="model", then=refuse)
+    assert [a.digest for a in sql_repo.artifacts("model")] == [made.digest]
