@@ -5,14 +5,19 @@ Two figures, one line each (name, ours = PostgreSQL, reference = SQLite, ratio):
                              the SDK in a workspace: ``lineal.start_run`` with 3 params
                              (capture off: the environment capture costs both backends the
                              same), ``run.use`` of a dataset, 10 steps of 2 metrics,
-                             ``run.log_artifact`` of a small output file, ended (each SDK call
-                             its own transaction, as the SDK does it). Goal: PG <= 2x SQLite.
+                             ``run.log_artifact`` of a small output file, ended: four
+                             transactions a run (start, use, output, finish with the last
+                             points), as the SDK commits them. Goal: PG <= 2x SQLite.
                              ``log_artifact``'s object cache costs both backends the same,
                              and no more per run as runs add up: each pack index is read once
                              per process and small packs are merged as they pile up (it read
                              every index again per output, which made 1,000 runs a worker
                              take 20 minutes on both). Its fsyncs (the output's pack, the
-                             manifest) remain, on both backends.
+                             manifest) remain, on both backends, before the transaction (with
+                             the chain head held, every writer waited through them). What
+                             remains on PostgreSQL: each commit holds the head through its
+                             flush to disk (no two writers' commits share one), and each
+                             transaction's few round trips, slow under CPU contention.
   lineage write records/s    bench/lineage.py's history (artifacts, runs, used/generated edges)
                              appended by one writer in transactions of 1,000; the graph is the
                              peers' at --layer-size artifacts per layer (default 1,000: about

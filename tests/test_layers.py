@@ -317,7 +317,8 @@ def test_packages_import_each_other_one_way() -> None:
 
 #: The core the services build on: it imports no service.
 CORE = {
-    "lineal.client": ("lineal.workspace", "lineal.settings"),
+    "lineal.client": ("lineal.workspace", "lineal.settings", "lineal.spares"),
+    "lineal.spares": ("lineal.workspace",),
     "lineal.workspace": ("lineal.lookalikes",),
     "lineal.settings": ("lineal.workspace",),
 }

@@ -21,6 +21,7 @@ from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Edge, Run, check_limit, is_version_node
 from lineal.model.outcomes import finished_run, recorded_artifact, started_run
 from lineal.model.refs import Ref, parse
+from lineal.spares import Spares
 
 # What only writing, checkpoints or run details need is imported by the methods that use it:
 # a read such as `lineal status` should not pay for the op types, signatures and run liveness.
@@ -42,6 +43,7 @@ class Lineal:
     def __init__(self, store: Store, workspace: workspace.Workspace | None = None) -> None:
         self.store = store
         self.workspace = workspace
+        self._spares = Spares(workspace)
 
     @classmethod
     def open(
@@ -66,7 +68,16 @@ class Lineal:
         return self.workspace
 
     def close(self) -> None:
+        self._spares.close()  # the stores it lent, then its own
         self.store.close()
+
+    def lend_store(self) -> Store | None:
+        """A store of its own for writes beside the caller's thread (a run's flusher), kept
+        when handed back (``take_back``) and closed with this client; see lineal.spares."""
+        return self._spares.lend()
+
+    def take_back(self, store: Store) -> None:
+        self._spares.take_back(store)
 
     def __enter__(self) -> Lineal:
         return self

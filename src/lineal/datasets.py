@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,13 +172,17 @@ def add(
     progress: Progress | None = None,
     kind: str = "dataset",
     meta: Mapping[str, Any] | None = None,
+    then: Callable[[Artifact], object] | None = None,
 ) -> AddResult:
     """Snapshot files, folders or (with ``ref_only``) one URL as a new version of a dataset.
 
     Returns the latest version unchanged when the content equals it. ``kind`` records the
     snapshot as another kind of artifact (a model, a file) with the same machinery; ``meta``
     adds recorded keys. ``endpoint_url`` is where an s3:// URL's server is (MinIO, Ceph, …).
-    ``progress`` is told each stage and how far it got (see lineal.cas.progress).
+    ``progress`` is told each stage and how far it got (see lineal.cas.progress). ``then``
+    is called with the artifact inside the transaction that records it (its own when the
+    content equals the latest version), so what it appends lands with the version or not at
+    all; the snapshot's hashing and copying stay outside that transaction.
     """
     if not targets:
         raise InvalidInput("nothing to add", hint="pass one or more files or folders")
@@ -214,10 +218,10 @@ def add(
         problems: tuple[str, ...] = ()
         if previous is not None and previous.digest == manifest.digest:
             artifact, created = previous, False
+            if then is not None:
+                with repo.atomic():
+                    then(artifact)
         else:
-            base = None
-            if paths:
-                base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
             recorded: dict[str, Any] = {
                 **(meta or {}),
                 "files": len(manifest),
@@ -228,12 +232,7 @@ def add(
                 "description": description,
                 "extra": dict(extra) if extra else None,
             }
-            if base is not None:
-                recorded["paths"] = [_relative(repo, p) for p in paths]
-                recorded["root"] = _relative(repo, base)
-            uri = None
-            if ref_only:
-                uri = str(urls[0]) if urls or base is None else base.resolve().as_uri()
+            uri = _where(repo, paths, urls, recorded, ref_only=ref_only)
             labelled = _labels(paths) if kind == "dataset" else None
             if labelled is not None:
                 recorded["labels"] = labelled[2]
@@ -248,11 +247,37 @@ def add(
                     meta={k: v for k, v in recorded.items() if v is not None},
                 )
                 schemas = _label(repo, artifact, labelled[0] if labelled else [], paths)
+                (then or _nothing)(artifact)
             created = True
     stage(progress, "finishing", after=f"{artifact.ref} was recorded")
     if paths and kind == "dataset":
         remember(workspace_root(repo), label, artifact.digest)
     return AddResult(artifact, created, result, tuple(schemas), problems)
+
+
+def _where(
+    repo: Lineal,
+    paths: Sequence[Path],
+    urls: Sequence[str],
+    recorded: dict[str, Any],
+    *,
+    ref_only: bool,
+) -> str | None:
+    """Note in ``recorded`` where the snapshot came from (paths and root, relative to the
+    workspace); the URI a reference-only version keeps its data at (else None)."""
+    base = None
+    if paths:
+        base = paths[0] if len(paths) == 1 and paths[0].is_dir() else paths[0].parent
+    if base is not None:
+        recorded["paths"] = [_relative(repo, p) for p in paths]
+        recorded["root"] = _relative(repo, base)
+    if not ref_only:
+        return None
+    return str(urls[0]) if urls or base is None else base.resolve().as_uri()
+
+
+def _nothing(artifact: Artifact) -> None:
+    """No more to record with a version."""
 
 
 def _label(repo: Lineal, dataset: Artifact, found: list[Any], paths: Sequence[Path]) -> list[Any]:

@@ -92,6 +92,17 @@ def warnings(repo: Lineal, run: Run) -> list[str]:
 
 def check(repo: Lineal, run: Run) -> list[str]:
     """Record the run's schema warnings and eval schema as tags (only when they changed)."""
+    messages, changed = schema_tags(repo, run)
+    if changed:  # else no transaction at all: an empty one still waits for the chain head
+        with repo.atomic():
+            for key, value in changed.items():
+                repo.set_tag(run, key, value)
+    return messages
+
+
+def schema_tags(repo: Lineal, run: Run) -> tuple[list[str], dict[str, str | None]]:
+    """The run's schema warnings, and the tags that record them and its eval schema where
+    they differ from the run's (None: remove it); reads only (``check`` writes them)."""
     try:
         messages = warnings(repo, run)
         evaluation = _side(used_schemas(repo, run), EVAL_ROLES)
@@ -101,11 +112,7 @@ def check(repo: Lineal, run: Run) -> list[str]:
         WARNING_TAG: "; ".join(messages)[:MAX_TAG] or None,
         EVAL_TAG: next(iter(evaluation.values())).node if len(evaluation) == 1 else None,
     }
-    with repo.atomic():
-        for key, value in wanted.items():
-            if run.tags.get(key) != value:
-                repo.set_tag(run, key, value)
-    return messages
+    return messages, {key: value for key, value in wanted.items() if run.tags.get(key) != value}
 
 
 def class_metrics(repo: Lineal, run: Run) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from lineal.model import canonical
 from lineal.model.entities import Artifact, Run
 
 if TYPE_CHECKING:
-    from lineal.model.ops import ArtifactRecord, RunFinish, RunStart
+    from lineal.model.ops import ArtifactRecord, MetricsBatch, RunFinish, RunStart
 
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -62,6 +62,14 @@ def started_run(op: RunStart, *, author: str | None = None, seq: int | None = No
         author=author,
         seq=seq,
     )
+
+
+def logged_run(before: Run, op: MetricsBatch) -> Run:
+    """``before`` with ``op``'s points written: each key's latest value is its last point."""
+    metrics = dict(before.metrics)
+    for one in op.series:
+        metrics[one.key] = stored_value(one.values[-1])
+    return dataclasses.replace(before, metrics=metrics)
 
 
 def finished_run(before: Run, op: RunFinish) -> Run:

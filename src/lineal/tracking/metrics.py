@@ -361,9 +361,19 @@ class Flusher:
             self._retry = []
             return sum(len(one) for one in series)
 
-    def stop(self) -> None:
-        """Stop the thread and write what is left (raising if that fails)."""
+    def stop(self, *, write: bool = True) -> None:
+        """Stop the thread and write what is left (raising if that fails); ``write=False``:
+        leave it for ``take``."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
-        self.flush()
+        if write:
+            self.flush()
+
+    def take(self) -> list[Series]:
+        """Every point not yet written (a failed write's too), out of the flusher: for the
+        caller to write in a transaction of its own choosing."""
+        with self._flush_lock:
+            series = list(merge(self._retry + self.buffer.drain()).values())
+            self._retry = []
+            return series

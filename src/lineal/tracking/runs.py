@@ -21,13 +21,21 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.masking import mask_params
-from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, RunParams, RunStart, TagSet
+from lineal.model.ops import (
+    ArtifactRecord,
+    EdgeRecord,
+    MetricsBatch,
+    RunParams,
+    RunStart,
+    TagSet,
+)
 from lineal.model.outcomes import recorded_artifact, started_run
 from lineal.model.refs import parse
 from lineal.model.series import Series
 from lineal.registry.models import register_artifact
 from lineal.store import liveness
 from lineal.tracking import handshake
+from lineal.tracking.finishing import record_finish
 from lineal.tracking.lifecycle import active_run, forget, inherited_run, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
 
@@ -85,14 +93,13 @@ class ActiveRun:
         self._pid = os.getpid()
         self._process_start = liveness.process_start(self._pid)
         self._host = liveness.host()
-        # The flusher writes through its own connection, so a flush never shares a transaction
-        # with what the caller's thread does to the store at the same moment.
-        workspace = repo.workspace
-        self._writer = Lineal(workspace.open(), workspace) if workspace is not None else repo
-        self._writer_store: Any = self._writer.store
+        # The flusher writes through a store of its own (lent by the client, kept there for
+        # the next run), so a flush never shares a transaction with what the caller's thread
+        # does to the store at the same moment. The first beat rode with the start (start()).
+        self._lent = repo.lend_store()
+        self._writer_store: Any = self._lent
         self.owns_repo = False  # set by lineal.start_run when it opened the store itself
         self._flusher = Flusher(self._buffer, self._write, beat=self._beat, interval=flush_interval)
-        self._beat()
         self._flusher.start()
 
     # -- the buffer's way to the store ------------------------------------------------------
@@ -193,19 +200,23 @@ class ActiveRun:
         target = Path(path)
         if not target.exists():
             raise InvalidInput(f"cannot log {path}: no such file or folder")
-        # The cache's lock outlasts the transaction: a gc must not run before the record commits.
-        with datasets.objects(self.repo).writing(), self.repo.atomic():
-            artifact = datasets.add(
-                self.repo, [target], name=name, kind=kind, meta={"run": self.ref, **(meta or {})}
-            ).artifact
-            if not self._used(artifact):
+        # Read before the snapshot: the transaction that records the output (which holds
+        # the chain head) is then only its writes, not the hashing, copying and fsyncs.
+        used = {edge.parent for edge in self.repo.edges(self.ref) if edge.kind == "used"}
+
+        def generated(artifact: Artifact) -> None:
+            if artifact.node not in used:
                 self.repo.link("generated", self.ref, artifact, role=role)
             # else it is byte for byte an input of this run: `generated` would close a cycle.
-        return artifact
 
-    def _used(self, artifact: Artifact) -> bool:
-        edges = self.repo.edges(self.ref)
-        return any(edge.kind == "used" and edge.parent == artifact.node for edge in edges)
+        return datasets.add(
+            self.repo,
+            [target],
+            name=name,
+            kind=kind,
+            meta={"run": self.ref, **(meta or {})},
+            then=generated,  # the edge lands with the version
+        ).artifact
 
     def _artifact(self, source: str | Path | Artifact, *, kind: str) -> Artifact:
         if isinstance(source, Artifact):
@@ -228,25 +239,28 @@ class ActiveRun:
             return self.repo.resolve(self.ref)  # type: ignore[return-value]
         self._finished = True
         forget(self)
-        self._stop_flusher()
-        summary = dict(self._summary)
+        pending = self._stop_flusher(write=False)  # they land with the finish
         try:
-            self.check_schemas()  # its metrics are all written now: per-class keys count
-            self.info = self.repo.finish_run(self.info, status=status, summary=summary, error=error)
-            self.repo.store.forget_beat(self.id)
+            self.info = record_finish(self, pending, status, dict(self._summary), error)
         finally:
             if self.owns_repo:
                 self.repo.close()
         return self.info
 
-    def _stop_flusher(self) -> None:
-        """Write the last points and close the flusher's connection."""
+    def _stop_flusher(self, *, write: bool = True) -> list[Series]:
+        """Write the last points (``write=False``: return them instead) and hand the
+        flusher's store back."""
         try:
-            self._flusher.stop()
+            self._flusher.stop(write=write)
+            return [] if write else self._flusher.take()
         finally:
-            if self._writer is not self.repo:
-                self._writer.close()
             self._writer_store = None
+            if self._lent is not None:
+                lent, self._lent = self._lent, None
+                if self._flusher.error is None:
+                    self.repo.take_back(lent)
+                else:  # a store that failed a flush is not lent again
+                    lent.close()
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -349,8 +363,11 @@ def start(
     run_id = str(ULID())
     op = RunStart(id=run_id, name=name, started=_now(), params=checked, meta=meta)
     ref = f"run/{run_id}"
+    pid = os.getpid()
     with repo.atomic():
         first = repo.store.append(list(_start_records(ref, op, tags or {}, informed_by)))[0]
+        # The run's first heartbeat, in the same transaction (the flusher beats from then on).
+        repo.store.beat(run_id, liveness.host(), pid, liveness.process_start(pid))
         if env is not None:
             repo.link("used", _shared_artifact(repo, "env", env), ref, role="env")
         if code is not None and code.get("commit"):

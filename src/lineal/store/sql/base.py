@@ -40,11 +40,13 @@ class _Txn:
     """
 
     __slots__ = (
-        "author", "batch", "flushed", "head_hash", "head_seq", "key", "pending", "scrub",
-        "signer", "start_seq",
+        "author", "batch", "flushed", "head_hash", "head_seq", "key", "keys", "pending",
+        "scrub", "signer", "start_seq",
     )  # fmt: skip
 
-    def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
+    def __init__(
+        self, head_seq: int, head_hash: str, signer: Signer, keys: list[tuple[Any, ...]]
+    ) -> None:
         self.start_seq = head_seq
         self.head_seq = head_seq
         self.head_hash = head_hash
@@ -57,6 +59,8 @@ class _Txn:
         self.batch: Batch | None = None
         #: whether a record erased a payload: its bytes are scrubbed from the files on commit
         self.scrub = False
+        #: the signer's keys as the transaction began, until a record may change them
+        self.keys: list[tuple[Any, ...]] | None = keys
 
 
 class SqlStore(SqlReads, Submits, SqlTokens):
@@ -91,10 +95,14 @@ class SqlStore(SqlReads, Submits, SqlTokens):
     def _end(self, *, commit: bool) -> None:
         raise NotImplementedError
 
-    def _begin_append(self) -> tuple[Any, ...] | None:
-        """Start a write transaction as _begin_write does; return the chain head's row."""
+    def _begin_append(self, agent: str) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+        """Start a write transaction as _begin_write does; return the chain head's row and
+        ``agent``'s keys (project_agent_keys.KEYS), which the commit is checked against."""
+        from lineal.store.sql.project_agent_keys import KEYS
+
         self._begin_write()
-        return self.sql().one(HEAD)
+        db = self.sql()
+        return db.one(HEAD), db.all(KEYS, (agent,))
 
     def _settle(self, *, failed: bool = False) -> None:
         """Have every statement sent so far run, raising the first error (unless ``failed``:
@@ -214,13 +222,12 @@ class SqlStore(SqlReads, Submits, SqlTokens):
                     )
                     raise PermissionDenied(message, hint=hint)
                 try:
-                    row = self._begin_append()
+                    row, keys = self._begin_append(self.signer.name)
                 except BaseException:
                     self._end(commit=False)
                     raise
-                self._txn = (
-                    _Txn(row[0], row[1], self.signer) if row else _Txn(0, GENESIS, self.signer)
-                )
+                seq, last = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+                self._txn = _Txn(seq, last, self.signer, keys)
             txn = self._txn
             assert txn is not None  # noqa: S101 - set above or by the outer level
             saved = (txn.head_seq, txn.head_hash, len(txn.pending), txn.flushed)
@@ -251,8 +258,10 @@ class SqlStore(SqlReads, Submits, SqlTokens):
                 self._end(commit=True)
                 self._after_commit(txn)
             else:
+                # Not settled here: what the block sent and nothing read back yet runs with the
+                # next read or the commit, whose error (if any) fails the outer block, all of it
+                # rolled back. Settling each block cost a round trip with the chain head held.
                 db.execute(f"RELEASE SAVEPOINT {savepoint}")
-                self._settle()  # a block that ends without an error had none
 
     def _after_commit(self, txn: _Txn) -> None:
         self._committed(txn.head_seq)
@@ -276,9 +285,13 @@ class SqlStore(SqlReads, Submits, SqlTokens):
         signer = txn.signer
         # Whoever signs must hold the key as of the end of what it signs (a rotated-away or
         # revoked key signs nothing after its end): the client of a batch, and this store.
-        check_signing_key(self.sql(), txn.author, txn.key, txn.head_seq)
+        keys = txn.keys  # read with the head, in the same round trip, when still current
+        if txn.author == signer.name:
+            check_signing_key(self.sql(), txn.author, txn.key, txn.head_seq, keys)
+        else:
+            check_signing_key(self.sql(), txn.author, txn.key, txn.head_seq)
         if txn.batch is not None:
-            check_signing_key(self.sql(), signer.name, signer.public_key, txn.head_seq)
+            check_signing_key(self.sql(), signer.name, signer.public_key, txn.head_seq, keys)
         # A transaction starts at the ledger's head, the previous commit's end.
         chained = signer.sign(commit_message(txn.head_seq, txn.head_hash, txn.start_seq))
         if txn.batch is None:
@@ -320,6 +333,8 @@ class SqlStore(SqlReads, Submits, SqlTokens):
         for op, payload in batch:
             if op.OP == "redact":
                 txn.scrub = True
+            elif op.OP.startswith("agent."):
+                txn.keys = None  # a key registered, rotated or revoked: read them again
             digest = digest_bytes(payload)
             seq = txn.head_seq + 1
             hashed = record_hash(txn.head_hash, seq, now, author, op.OP, digest)
@@ -370,10 +385,15 @@ class SqlStore(SqlReads, Submits, SqlTokens):
             if self._depth:  # inside a write transaction: ride along with it
                 self.sql().execute(sql, params)
                 return
-            self._begin_write()
-            try:
-                self.sql().execute(sql, params)
-            except BaseException:
-                self._end(commit=False)
-                raise
-            self._end(commit=True)
+            self._write_beside(sql, params)
+
+    def _write_beside(self, sql: str, params: Sequence[Any]) -> None:
+        """Write one row outside the ledger in a transaction of its own (a backend hook: one
+        that can, writes it without waiting for the chain head, which it does not touch)."""
+        self._begin_write()
+        try:
+            self.sql().execute(sql, params)
+        except BaseException:
+            self._end(commit=False)
+            raise
+        self._end(commit=True)

@@ -121,6 +121,20 @@ class PostgresSql:
             return []
         return self.all(sql.replace("IN ({})", "= ANY(?)"), (*params, list(values)))
 
+    def any_of_each(
+        self, queries: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        # All go out before the first answer is read: in a pipeline, one round trip.
+        cursors = [
+            None
+            if "IN ({})" in sql and not values
+            else self.conn.execute(self._q(sql.replace("IN ({})", "= ANY(?)")), (list(values),))
+            if "IN ({})" in sql
+            else self.conn.execute(self._q(sql), values or None)
+            for sql, values in queries
+        ]
+        return [[] if cursor is None else cursor.fetchall() for cursor in cursors]
+
     def _rows_insert(self, sql: str) -> _RowsInsert | None:
         if sql in self.inserts:
             return self.inserts[sql]
@@ -261,19 +275,28 @@ class PostgresStore(SqlStore):
         self._conn.execute("BEGIN")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
 
+    def _write_beside(self, sql: str, params: Sequence[Any]) -> None:
+        # One autocommit statement, without the head lock: a heartbeat neither waits for
+        # appends (which hold it through their commit's flush) nor holds them up.
+        self._conn.execute(_pg(sql), params or None)
+
     def _begin_read(self) -> None:
         self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    def _begin_append(self) -> tuple[Any, ...] | None:
+    def _begin_append(self, agent: str) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         # A write transaction runs in pipeline mode: a statement whose answer nobody reads (an
         # INSERT, an UPDATE, a SAVEPOINT) goes out with the next one that is read, and the
         # commit with the COMMIT, so the head lock is held for a few round trips, not one per
-        # statement. Here BEGIN, the lock and the head are one.
+        # statement. Here BEGIN, the lock, the head and the signer's keys are one.
+        from lineal.store.sql.project_agent_keys import KEYS
+
         self._pipeline = self._conn.pipeline()
         self._pipe = self._pipeline.__enter__()
         self._conn.execute("BEGIN")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
-        return self._sql.one(HEAD)
+        head = self._conn.execute(HEAD)
+        keys = self._conn.execute(_pg(KEYS), (agent,))
+        return head.fetchone(), keys.fetchall()
 
     def _settle(self, *, failed: bool = False) -> None:
         if self._pipeline is None:

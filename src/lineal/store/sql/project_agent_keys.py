@@ -78,11 +78,23 @@ def agent_revoke(db: Sql, seq: int, author: str, op: Any, replay: bool) -> None:
     )
 
 
-def check_signing_key(db: Sql, name: str, public_key: str, last_seq: int | None) -> None:
+#: ``name``'s keys as check_signing_key reads them.
+KEYS = "SELECT public_key, until_seq, ended FROM agents WHERE name = ?"
+
+
+def check_signing_key(
+    db: Sql,
+    name: str,
+    public_key: str,
+    last_seq: int | None,
+    rows: list[tuple[Any, ...]] | None = None,
+) -> None:
     """Refuse a transaction ending at ``last_seq`` (None: one still to be appended) that
     ``name`` signs with a key it does not hold then: never registered, or rotated away or
-    revoked before ``last_seq``."""
-    rows = db.all("SELECT public_key, until_seq, ended FROM agents WHERE name = ?", (name,))
+    revoked before ``last_seq``. ``rows``: ``name``'s keys (KEYS) read already in this
+    transaction, when nothing it appended since can have changed them."""
+    if rows is None:
+        rows = db.all(KEYS, (name,))
     if not rows:
         raise PermissionDenied(
             f"agent {name!r} is not registered in this store",

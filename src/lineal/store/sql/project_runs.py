@@ -27,8 +27,15 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_RUN = "SELECT status, started FROM runs WHERE id = ?"
+
+
 def require_run(db: Any, run_id: str) -> tuple[str, str]:
-    row = db.one("SELECT status, started FROM runs WHERE id = ?", (run_id,))
+    return _found_run(run_id, db.one(_RUN, (run_id,)))
+
+
+def _found_run(run_id: str, row: tuple[Any, ...] | None) -> tuple[str, str]:
+    """The run's status and start from its _RUN row, or NotFound when there is none."""
     if row is None:
         raise NotFound(f"unknown run 'run/{run_id}'", hint="start the run first")
     return str(row[0]), str(row[1])
@@ -129,18 +136,8 @@ def _summary_metrics(db: Any, run_id: str, summary: Mapping[str, Any], seq: int)
         db.many(_UPSERT, rows)
 
 
-def _check_order(db: Any, op: MetricsBatch) -> None:
-    keys = [one.key for one in op.series]
-    marks = ", ".join("?" * len(keys))
-    # The last logged step (a summary value in run_metrics has none, and must not let a
-    # late batch go back behind what was logged before it).
-    last = dict(
-        db.all(
-            f"SELECT key, MAX(last_step) FROM metric_batches WHERE run_id = ? "
-            f"AND key IN ({marks}) GROUP BY key",
-            (op.run, *keys),
-        )
-    )
+def _check_order(op: MetricsBatch, last: dict[str, int]) -> None:
+    """Refuse a batch that goes back behind a key's last logged step (``last``)."""
     for one in op.series:
         if one.key in last and one.steps[0] < last[one.key]:
             raise Conflict(
@@ -161,8 +158,22 @@ def _latest_metrics(db: Any, op: MetricsBatch, seq: int) -> None:
 
 
 def metrics_batch(db: Any, seq: int, author: str, op: MetricsBatch, replay: bool) -> None:
-    require_run(db, op.run)
-    _check_order(db, op)  # before this batch's own rows exist
+    keys = [one.key for one in op.series]
+    marks = ", ".join("?" * len(keys))
+    # The run, and each key's last logged step (a summary value in run_metrics has none, and
+    # must not let a late batch go back behind what was logged before it), in one go.
+    run, last = db.any_of_each(
+        [
+            (_RUN, (op.run,)),
+            (
+                "SELECT key, MAX(last_step) FROM metric_batches WHERE run_id = ? "
+                f"AND key IN ({marks}) GROUP BY key",
+                (op.run, *keys),
+            ),
+        ]
+    )
+    _found_run(op.run, run[0] if run else None)
+    _check_order(op, dict(last))  # before this batch's own rows exist
     db.many(
         "INSERT INTO metric_batches (run_id, key, seq, points, first_step, last_step) "
         "VALUES (?, ?, ?, ?, ?, ?)",

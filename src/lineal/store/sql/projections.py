@@ -57,6 +57,14 @@ class Sql(Protocol):
         """Rows of ``sql``, whose last condition ``COLUMN IN ({})`` takes ``values`` (of one
         type) after ``params`` have filled the placeholders before it."""
 
+    def any_of_each(
+        self, queries: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """``any_of(sql, values)`` of each query, all sent before any answer is read where
+        the database allows (PostgreSQL in a write transaction: one round trip, not one a
+        query, with the chain head held). A query without ``IN ({})`` takes ``values`` as
+        its parameters."""
+
 
 def apply_all(
     db: Sql,

@@ -98,6 +98,14 @@ class SqliteSql:
             rows += self.all(sql.format(", ".join("?" * len(chunk))), (*params, *chunk))
         return rows
 
+    def any_of_each(
+        self, queries: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        return [
+            self.any_of(sql, values) if "IN ({})" in sql else self.all(sql, values)
+            for sql, values in queries
+        ]
+
 
 # A tampered byte can leave invalid UTF-8 behind; keep reading so verify can name the seq.
 # (A partial of the C method: no Python frame per text value, which bulk reads feel.)
