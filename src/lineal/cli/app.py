@@ -37,6 +37,7 @@ GROUPS = (
     "scene",
     "replay",
     "redact",
+    "audit",
     "demo",
     "server",
 )
@@ -59,6 +60,7 @@ COMMANDS = {
     "scene": "scene",
     "replay": "replay",
     **dict.fromkeys(("redact", "retention"), "redact"),
+    "audit": "audit",
     "demo": "demo",
     "server": "server",
 }

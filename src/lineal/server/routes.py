@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.entities import MAX_LIMIT
+from lineal.server import audit_trail
 from lineal.store import wire, wire_errors
 
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ def _post(method: str, projects: Projects) -> Callable[..., Any]:
     )
 
     def endpoint(project: str, body: Any) -> Any:
-        return _answer(projects, project, method, body.model_dump())
+        args = body.model_dump()
+        audit_trail.note_body(args)
+        return _answer(projects, project, method, args)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
@@ -195,7 +198,13 @@ def writes(api: APIRouter, projects: Projects) -> None:
         store = projects.store(project)
         from starlette.concurrency import run_in_threadpool
 
-        return {"receipts": await run_in_threadpool(wire.submit_all, store, lines)}
+        receipts = await run_in_threadpool(wire.submit_all, store, lines)
+        for receipt in receipts:  # what the audit row of this request names
+            landed = (
+                [f"ledger/{receipt['first_seq']}..{receipt['last_seq']}"] if receipt["ok"] else []
+            )
+            audit_trail.note([receipt["digest"], *landed, *receipt.get("refs", ())])
+        return {"receipts": receipts}
 
     _sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
     api.add_api_route(

@@ -17,6 +17,7 @@ from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
+from lineal.store.sql.audit_rows import AuditRows, write_audit
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
@@ -39,8 +40,8 @@ class _Txn:
     """
 
     __slots__ = (
-        "author", "batch", "flushed", "head_hash", "head_seq", "key", "pending", "scrub",
-        "signer", "start_seq",
+        "author", "batch", "flushed", "head_hash", "head_seq", "key", "ops", "pending", "refs",
+        "scrub", "signer", "start_seq",
     )  # fmt: skip
 
     def __init__(self, head_seq: int, head_hash: str, signer: Signer) -> None:
@@ -56,9 +57,12 @@ class _Txn:
         self.batch: Batch | None = None
         #: whether a record erased a payload: its bytes are scrubbed from the files on commit
         self.scrub = False
+        #: what the audit row of this transaction names: refs (an ordered set) and op names
+        self.refs: dict[str, None] = {}
+        self.ops: dict[str, None] = {}
 
 
-class SqlStore(SqlReads, Submits):
+class SqlStore(SqlReads, Submits, AuditRows):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
@@ -66,9 +70,12 @@ class SqlStore(SqlReads, Submits):
     #: ``(message, hint)`` for a write without a signing key, from whoever knows why (workspace)
     unsigned: tuple[str, str] | None = None
 
-    def __init__(self, uri: str, signer: Signer | None = None) -> None:
+    def __init__(self, uri: str, signer: Signer | None = None, *, audited: bool = True) -> None:
         self.uri = uri
         self.signer = signer
+        #: whether each write transaction adds its own audit row (not on a server, whose
+        #: request's row covers its writes)
+        self.audited = audited
         self._lock = threading.RLock()
         self._txn: _Txn | None = None
         self._depth = 0
@@ -231,9 +238,10 @@ class SqlStore(SqlReads, Submits):
                 yield
                 if outer:
                     self._finish(txn)
-            except BaseException:
+            except BaseException as exc:
                 if outer:
                     self._end(commit=False)
+                    self._audit_refusal(txn, exc)
                 else:
                     self._settle(failed=True)
                     db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
@@ -272,6 +280,9 @@ class SqlStore(SqlReads, Submits):
         self._flush(txn)
         if txn.head_seq == txn.start_seq:
             return  # nothing appended, nothing to sign
+        if self.audited:  # the transaction's own audit row, committed with it
+            self._lock_audit()
+            write_audit(self.sql(), txn.signer, [self._audit_event(txn, "ok")])
         signer = txn.signer
         # Whoever signs must hold the key as of the end of what it signs (a rotated-away or
         # revoked key signs nothing after its end): the client of a batch, and this store.
@@ -307,6 +318,7 @@ class SqlStore(SqlReads, Submits):
 
     def _append_encoded(self, batch: Sequence[tuple[Op, bytes]]) -> list[Record]:
         """Append ops with their canonical payloads inside the open transaction."""
+        from lineal.model.audit import op_refs
         from lineal.store.sql import projections
 
         written: list[Record] = []
@@ -316,7 +328,9 @@ class SqlStore(SqlReads, Submits):
         db = self.sql()
         author = txn.author
         items: list[tuple[int, str, Op]] = []
+        op_refs((op for op, _ in batch), txn.refs)
         for op, payload in batch:
+            txn.ops[op.OP] = None
             if op.OP == "redact":
                 txn.scrub = True
             digest = digest_bytes(payload)
