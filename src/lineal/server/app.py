@@ -60,11 +60,11 @@ class Projects:
     def names(self) -> list[str]:
         return registry.list_projects(self.base)
 
-    def flush_audit(self, project: str | None) -> None:
-        """Append this worker's queued audit rows of ``project`` (None: the server's log)
-        before that log is read."""
+    def flush_audit(self, *project: str | None) -> None:
+        """Append this worker's queued audit rows of ``project`` (None: the server's log;
+        no argument: of every log) before that log is read."""
         if self.audit is not None:
-            self.audit.flush(project)
+            self.audit.flush(*project)
 
     def close(self) -> None:
         if self.audit is not None:

@@ -91,10 +91,20 @@ def _refs(scope: Scope, noted: list[str]) -> tuple[str, ...]:
     return tuple(_clean(ref, 512) for ref in list(found)[:MAX_REFS] if ref)
 
 
+def endpoint_of(scope: Scope) -> str | None:
+    """The route template a request matched, with the prefix its router was mounted under
+    (a router's routes know their own part only); None: no route matched."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return None
+    segments = str(scope.get("path", "")).split("/")
+    extra = len(segments) - len(template.split("/"))
+    return "/".join(segments[: extra + 1]) + template if extra > 0 else template
+
+
 def event_of(scope: Scope, started: float, status: int | None, noted: list[str]) -> AuditEvent:
     """The audit event of one answered (or failed) request."""
     principal = (scope.get("state") or {}).get("principal")
-    route = scope.get("route")
     token = getattr(principal, "token_id", None)
     agent = getattr(principal, "agent", None)
     return AuditEvent(
@@ -102,7 +112,7 @@ def event_of(scope: Scope, started: float, status: int | None, noted: list[str])
         agent=None if agent is None else _clean(str(agent), 255),
         token_id=None if token is None else _clean(str(token), 255),
         method=_clean(str(scope.get("method", "")), 16),
-        endpoint=_clean(str(getattr(route, "path", "(no route)")), 512),
+        endpoint=_clean(endpoint_of(scope) or "(no route)", 512),
         path=_clean(str(scope.get("path", "")), 2048),
         refs=_refs(scope, noted),
         outcome=outcome_of(status),
@@ -112,9 +122,8 @@ def event_of(scope: Scope, started: float, status: int | None, noted: list[str])
 
 def target_of(scope: Scope) -> str | None:
     """The project whose log a request goes to (None: the server's own)."""
-    route = scope.get("route")
     project = (scope.get("path_params") or {}).get("project")
-    if isinstance(project, str) and str(getattr(route, "path", "")).startswith(_PROJECT_ROUTES):
+    if isinstance(project, str) and (endpoint_of(scope) or "").startswith(_PROJECT_ROUTES):
         return project
     return None
 
@@ -133,11 +142,20 @@ class AuditTrail:
         started = time.time()
         status: int | None = None
         noted: list[str] = []
+        queued = False
+
+        def queue() -> None:
+            nonlocal queued
+            if not queued:
+                queued = True
+                self.writer.add(target_of(scope), event_of(scope, started, status, noted))
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                queue()  # before the client sees the answer end: a read after it finds it
             await send(message)
 
         token = _NOTED.set(noted)
@@ -148,7 +166,7 @@ class AuditTrail:
             raise
         finally:
             _NOTED.reset(token)
-            self.writer.add(target_of(scope), event_of(scope, started, status, noted))
+            queue()
 
 
 class AuditWriter:

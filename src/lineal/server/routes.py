@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from lineal.server.app import Projects
 
 
+#: The reads of the audit log: each answers after this worker's queued rows are appended.
+AUDIT_READS = frozenset({"audit_rows", "audit_heads", "verify_audit"})
 #: Text without NUL (which no database column holds).
 _TEXT = "^[^\\x00]*$"
 
@@ -123,6 +125,8 @@ def _answer(projects: Projects, project: str, method: str, args: dict[str, Any])
     from fastapi.responses import JSONResponse
 
     store = projects.store(project)
+    if method in AUDIT_READS:
+        projects.flush_audit(project)  # this worker's queued rows first
     values = wire.decode_args(method, args)
     found = getattr(store, method)(**values)
     if method in ("records", "commits"):

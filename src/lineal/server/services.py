@@ -243,8 +243,11 @@ def audit_routes(api: APIRouter, projects: "Projects") -> None:
     from lineal import audit
 
     def log_of(project: str | None) -> Any:
+        if project is None:  # every log: a request to an unknown project ends up here
+            projects.flush_audit()
+            return projects.server_log()
         projects.flush_audit(project)  # this worker's queued rows first
-        return projects.server_log() if project is None else projects.store(project)
+        return projects.store(project)
 
     def read(
         project: str | None,
