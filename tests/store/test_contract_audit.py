@@ -7,6 +7,7 @@ the request's (the server records it). Protocol only: no SQL here.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import pytest
@@ -55,10 +56,12 @@ def test_the_filters(store: Store) -> None:
         store.append(ArtifactRecord(kind="dataset", digest=blob(name), name=name))
     every = store.audit_rows()
     seqs = [row.seq for row in every]
-    assert seqs == sorted(seqs) and len(seqs) >= 3
+    assert seqs == sorted(seqs)
+    assert len(seqs) >= 3
     # (through a server, each of these reads adds a row of its own after the ones seen)
     newest = [r.seq for r in store.audit_rows(newest_first=True)]
-    assert newest == sorted(newest, reverse=True) and set(seqs) <= set(newest)
+    assert newest == sorted(newest, reverse=True)
+    assert set(seqs) <= set(newest)
     assert [r.seq for r in store.audit_rows(limit=2)] == seqs[:2]
     assert [r.seq for r in store.audit_rows(after=seqs[-2])][:1] == seqs[-1:]
     assert store.audit_rows(agent="nobody-at-all") == []
@@ -67,7 +70,7 @@ def test_the_filters(store: Store) -> None:
     if not _served(store):  # the store's own writes: its agent's
         assert store.audit_rows(agent="alice") == every
     # each row follows the one before
-    assert all(b.prev == a.hash for a, b in zip(every, every[1:], strict=False))
+    assert all(b.prev == a.hash for a, b in itertools.pairwise(every))
 
 
 def test_the_chain_verifies_and_its_head_is_signed(store: Store) -> None:
