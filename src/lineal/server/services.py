@@ -242,6 +242,9 @@ def audit_routes(api: APIRouter, projects: "Projects") -> None:
 
     from lineal import audit
 
+    class JsonLines(StreamingResponse):
+        media_type = "application/x-ndjson"
+
     def log_of(project: str | None) -> Any:
         if project is None:  # every log: a request to an unknown project ends up here
             projects.flush_audit()
@@ -264,7 +267,7 @@ def audit_routes(api: APIRouter, projects: "Projects") -> None:
 
     def export(project: str | None) -> Any:
         lines = audit.export_lines(log_of(project))
-        return StreamingResponse(lines, media_type="application/x-ndjson")
+        return JsonLines(lines)
 
     summary = "Who read or changed what, when (`lineal audit --json`)"
 
@@ -281,7 +284,7 @@ def audit_routes(api: APIRouter, projects: "Projects") -> None:
 
     export_summary = "The whole audit log as JSON lines (`lineal audit export`)"
 
-    @api.get("/projects/{project}/audit/export", summary=export_summary)
+    @api.get("/projects/{project}/audit/export", summary=export_summary, response_class=JsonLines)
     def project_export(project: str) -> Any:
         return export(project)
 
@@ -295,6 +298,10 @@ def audit_routes(api: APIRouter, projects: "Projects") -> None:
     ) -> Any:
         return read(None, agent, ref, since, until, limit)
 
-    @api.get("/audit/export", summary=export_summary + ": requests under no project")
+    @api.get(
+        "/audit/export",
+        summary=export_summary + ": requests under no project",
+        response_class=JsonLines,
+    )
     def server_export() -> Any:
         return export(None)
