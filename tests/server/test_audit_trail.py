@@ -17,8 +17,9 @@ import httpx
 import pytest
 from live_server import PROJECT, Served
 
+from lineal.errors import NotFound
 from lineal.ledger.keys import Signer
-from lineal.model.ops import AgentRegister, ArtifactRecord
+from lineal.model.ops import AgentRegister, ArtifactRecord, TagSet
 from lineal.store.registry import open_store
 
 if TYPE_CHECKING:
@@ -89,11 +90,15 @@ def test_a_write_through_the_server_is_one_row_naming_its_records(
     name = f"w-{uuid.uuid4().hex[:10]}"
     signer = Signer.generate(name)
     store = open_store(served.lineal_uri, signer)
+    refused_before = _refused_batches(served)
     try:
         store.append(AgentRegister(name=name, public_key=signer.public_key))
         store.append(ArtifactRecord(kind="dataset", digest=f"sha256:{'ab' * 32}", name=name))
+        with pytest.raises(NotFound):  # the server refuses it: its request's row says so
+            store.append(TagSet(target=f"sha256:{'cd' * 32}", key="k", value="v"))
     finally:
         store.close()
+    assert len(_refused_batches(served)) == len(refused_before) + 1
     rows = _audit(served, PROJECT, ref=f"dataset/{name}")
     assert len(rows) == 1, rows
     (row,) = rows
@@ -103,6 +108,14 @@ def test_a_write_through_the_server_is_one_row_naming_its_records(
     assert any(ref.startswith("ledger/") for ref in row["refs"])
     # the server's store added no row of its own for that write
     assert all(r["endpoint"] != "store.submit" for r in _audit(served, PROJECT))
+
+
+def _refused_batches(served: Served) -> list[dict[str, Any]]:
+    return [
+        row
+        for row in _audit(served, PROJECT)
+        if row["endpoint"].endswith("/batches") and row["outcome"] == "refused"
+    ]
 
 
 def _sql(served: Served, statement: str, params: tuple[Any, ...]) -> None:

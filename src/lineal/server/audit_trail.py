@@ -43,15 +43,35 @@ REF_PARAMS = frozenset(
 _PROJECT_ROUTES = "/api/v1/projects/{project}"
 #: flush()'s default: the queued events of every log.
 EVERY_LOG = object()
-#: The references a route noted for its request (a batch's records, a POST body's nodes).
-_NOTED: ContextVar[list[str] | None] = ContextVar("lineal_audit_noted", default=None)
+
+
+class Noted:
+    """What a route noted for its request's row: references (a batch's records, a POST
+    body's nodes), and whether something it was asked to write was refused in a 2xx answer."""
+
+    __slots__ = ("refs", "refused")
+
+    def __init__(self) -> None:
+        self.refs: list[str] = []
+        self.refused = False
+
+
+_NOTED: ContextVar[Noted | None] = ContextVar("lineal_audit_noted", default=None)
 
 
 def note(refs: Iterable[str]) -> None:
     """Add ``refs`` to the current request's audit row (outside a request: nothing)."""
     noted = _NOTED.get()
     if noted is not None:
-        noted.extend(refs)
+        noted.refs.extend(refs)
+
+
+def note_refused() -> None:
+    """The current request's row says ``refused`` though its answer is 2xx (a batch of a
+    request of many that the store refused)."""
+    noted = _NOTED.get()
+    if noted is not None:
+        noted.refused = True
 
 
 #: Body fields of the POST reads that hold lists of references.
@@ -75,7 +95,7 @@ def _clean(text: str, most: int) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _refs(scope: Scope, noted: list[str]) -> tuple[str, ...]:
+def _refs(scope: Scope, noted: Noted) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for key, value in (scope.get("path_params") or {}).items():
         if key in REF_PARAMS and isinstance(value, str):
@@ -87,7 +107,7 @@ def _refs(scope: Scope, noted: list[str]) -> tuple[str, ...]:
         for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=False):
             if key in REF_PARAMS:
                 found[value] = None
-    found.update(dict.fromkeys(ref for ref in noted if isinstance(ref, str)))
+    found.update(dict.fromkeys(ref for ref in noted.refs if isinstance(ref, str)))
     return tuple(_clean(ref, 512) for ref in list(found)[:MAX_REFS] if ref)
 
 
@@ -102,7 +122,7 @@ def endpoint_of(scope: Scope) -> str | None:
     return "/".join(segments[: extra + 1]) + template if extra > 0 else template
 
 
-def event_of(scope: Scope, started: float, status: int | None, noted: list[str]) -> AuditEvent:
+def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> AuditEvent:
     """The audit event of one answered (or failed) request."""
     principal = (scope.get("state") or {}).get("principal")
     token = getattr(principal, "token_id", None)
@@ -115,7 +135,7 @@ def event_of(scope: Scope, started: float, status: int | None, noted: list[str])
         endpoint=_clean(endpoint_of(scope) or "(no route)", 512),
         path=_clean(str(scope.get("path", "")), 2048),
         refs=_refs(scope, noted),
-        outcome=outcome_of(status),
+        outcome="refused" if noted.refused and status and status < 400 else outcome_of(status),
         status=status,
     )
 
@@ -141,7 +161,7 @@ class AuditTrail:
             return
         started = time.time()
         status: int | None = None
-        noted: list[str] = []
+        noted = Noted()
         queued = False
 
         def queue() -> None:

@@ -204,9 +204,11 @@ def writes(api: APIRouter, projects: Projects) -> None:
 
         receipts = await run_in_threadpool(wire.submit_all, store, lines)
         for receipt in receipts:  # what the audit row of this request names
-            landed = (
-                [f"ledger/{receipt['first_seq']}..{receipt['last_seq']}"] if receipt["ok"] else []
-            )
+            if receipt["ok"]:
+                landed = [f"ledger/{receipt['first_seq']}..{receipt['last_seq']}"]
+            else:
+                landed = []
+                audit_trail.note_refused()
             audit_trail.note([receipt["digest"], *landed, *receipt.get("refs", ())])
         return {"receipts": receipts}
 
