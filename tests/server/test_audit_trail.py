@@ -35,6 +35,15 @@ SCRIPT: list[tuple[str, str, dict[str, Any], Any, int, str | None]] = [
     ("POST", f"/projects/{PROJECT}/batches", {}, b"", 400, PROJECT),
     ("GET", f"/projects/{PROJECT}/store/head", {}, None, 200, PROJECT),
     ("HEAD", f"/projects/{PROJECT}/objects/sha256/{'0' * 64}", {}, None, 404, PROJECT),
+    ("GET", f"/projects/{PROJECT}/models/detector", {}, None, 200, PROJECT),
+    (
+        "GET",
+        f"/projects/{PROJECT}/store/versions",
+        {"kind": "dataset", "name": "raw"},
+        None,
+        200,
+        PROJECT,
+    ),
     ("GET", f"/projects/{PROJECT}/no-such-route", {}, None, 404, SERVER_LOG),
     ("GET", "/projects/no-such-project/show", {"ref": "dataset/x"}, None, 404, SERVER_LOG),
     ("GET", "/health", {}, None, 200, SERVER_LOG),
@@ -78,8 +87,12 @@ def test_every_request_is_in_the_audit_log_once(served: Served) -> None:
     upstream = next(row for row in logs[PROJECT] if marks[0] in row["refs"])
     assert upstream["endpoint"] == "/api/v1/projects/{project}/upstream"
     assert "model/detector@v1" in upstream["refs"]
-    unknown = next(row for row in logs[SERVER_LOG] if marks[8] in row["refs"])
+    unknown = next(row for row in logs[SERVER_LOG] if marks[10] in row["refs"])
     assert "project/no-such-project" in unknown["refs"]
+    model = next(row for row in logs[PROJECT] if marks[7] in row["refs"])
+    assert "model/detector" in model["refs"]
+    versions = next(row for row in logs[PROJECT] if marks[8] in row["refs"])
+    assert "dataset/raw" in versions["refs"]
 
 
 def test_a_write_through_the_server_is_one_row_naming_its_records(

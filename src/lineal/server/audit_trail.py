@@ -36,6 +36,9 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("lineal.server.audit")
 #: Seconds between the writer's flushes.
 INTERVAL = 1.0
+#: The most events a worker keeps while their log cannot be written (the oldest go first,
+#: each loss logged as an error).
+MAX_QUEUED = 200_000
 #: Query and path parameters that name references (their values are recorded as refs).
 REF_PARAMS = frozenset(
     {"ref", "a", "b", "run", "run_id", "root", "node", "digest", "target", "name", "subject"}
@@ -95,17 +98,23 @@ def _clean(text: str, most: int) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _refs(scope: Scope, noted: Noted) -> tuple[str, ...]:
+def _refs(scope: Scope, noted: Noted, endpoint: str) -> tuple[str, ...]:
     found: dict[str, None] = {}
+    # The model routes name a model by NAME[@vN|:ALIAS]: recorded as model/NAME….
+    model = "model/" if "/models/{" in endpoint else ""
     for key, value in (scope.get("path_params") or {}).items():
         if key in REF_PARAMS and isinstance(value, str):
-            found[value] = None
+            found[value if "/" in value else model + value] = None
         elif key == "hexdigest" and isinstance(value, str):  # an object's bytes
             found[f"sha256:{value}"] = None
     query = scope.get("query_string") or b""
     if query:
-        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=False):
-            if key in REF_PARAMS:
+        asked = parse_qsl(query.decode("latin-1"), keep_blank_values=False)
+        kind = next((value for key, value in asked if key == "kind"), None)
+        for key, value in asked:
+            if key == "name" and kind is not None and "/" not in value:
+                found[f"{kind}/{value}"] = None  # a store read's KIND and NAME
+            elif key in REF_PARAMS:
                 found[value] = None
     found.update(dict.fromkeys(ref for ref in noted.refs if isinstance(ref, str)))
     return tuple(_clean(ref, 512) for ref in list(found)[:MAX_REFS] if ref)
@@ -125,6 +134,7 @@ def endpoint_of(scope: Scope) -> str | None:
 def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> AuditEvent:
     """The audit event of one answered (or failed) request."""
     principal = (scope.get("state") or {}).get("principal")
+    endpoint = endpoint_of(scope) or "(no route)"
     token = getattr(principal, "token_id", None)
     agent = getattr(principal, "agent", None)
     return AuditEvent(
@@ -132,9 +142,9 @@ def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> 
         agent=None if agent is None else _clean(str(agent), 255),
         token_id=None if token is None else _clean(str(token), 255),
         method=_clean(str(scope.get("method", "")), 16),
-        endpoint=_clean(endpoint_of(scope) or "(no route)", 512),
+        endpoint=_clean(endpoint, 512),
         path=_clean(str(scope.get("path", "")), 2048),
-        refs=_refs(scope, noted),
+        refs=_refs(scope, noted, endpoint),
         outcome="refused" if noted.refused and status and status < 400 else outcome_of(status),
         status=status,
     )
@@ -248,6 +258,10 @@ class AuditWriter:
             if failed:
                 with self._lock:
                     self._queue[:0] = failed
+                    over = len(self._queue) - MAX_QUEUED
+                    if over > 0:
+                        del self._queue[:over]
+                        log.error("%d audit rows dropped: their log stayed unwritable", over)
 
     def _append(self, target: str | None, events: list[AuditEvent]) -> None:
         if target is not None:
