@@ -48,9 +48,7 @@ def test_every_event_lands_once_in_order(tmp_path: Path) -> None:
     try:
         rows = reopened.store("p").audit_rows()
         refs = [row.event.refs[0] for row in rows]
-        assert sorted(refs) == sorted(
-            f"dataset/d@v{k * 1000 + i}" for k in range(4) for i in range(200)
-        )
+        assert sorted(refs) == sorted(f"dataset/t{k}@v{i}" for k in range(4) for i in range(200))
         for k in range(4):  # each thread's events in the order it added them
             mine = [int(r.rsplit("v", 1)[1]) for r in refs if r.startswith(f"dataset/t{k}@")]
             assert mine == list(range(200))
