@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from contract_helpers import Boom, fail_inside
 
 from lineal.client import Lineal
 from lineal.errors import NotFound
@@ -176,3 +177,16 @@ def test_a_store_opened_for_a_server_adds_no_row(
         served.close()
     assert len(sql_store.audit_rows()) == before
     assert sql_store.verify_audit().ok
+
+
+def test_a_rolled_back_savepoint_is_not_in_the_row(sql_store: SqlStore) -> None:
+    kept = ArtifactRecord(kind="dataset", digest=digest_bytes(b"kept"), name="kept")
+    undone = ArtifactRecord(kind="model", digest=digest_bytes(b"undone"), name="undone")
+    with sql_store.atomic():
+        sql_store.append(kept)
+        with pytest.raises(Boom):
+            fail_inside(sql_store, lambda: sql_store.append(undone))
+    row = sql_store.audit_rows()[-1]
+    assert row.event.refs == ("dataset/kept", kept.digest)
+    assert row.event.ops == ("artifact.record",)
+    assert sql_store.audit_rows(ref="model/undone") == []

@@ -230,6 +230,7 @@ class SqlStore(SqlReads, Submits, AuditRows):
             txn = self._txn
             assert txn is not None  # noqa: S101 - set above or by the outer level
             saved = (txn.head_seq, txn.head_hash, len(txn.pending), txn.flushed)
+            named = (len(txn.refs), len(txn.ops))  # what the audit row names, in order
             savepoint = f"lineal_{self._depth}"
             if not outer:
                 db.execute(f"SAVEPOINT {savepoint}")
@@ -249,6 +250,8 @@ class SqlStore(SqlReads, Submits, AuditRows):
                     txn.head_seq, txn.head_hash = saved[0], saved[1]
                     del txn.pending[saved[2] :]
                     txn.flushed = saved[3]  # inserts made since the savepoint are undone
+                    txn.refs = dict.fromkeys(list(txn.refs)[: named[0]])
+                    txn.ops = dict.fromkeys(list(txn.ops)[: named[1]])
                 raise
             finally:
                 self._depth -= 1
