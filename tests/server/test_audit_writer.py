@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from lineal.model.audit import AuditEvent
 from lineal.server.app import Projects
@@ -63,5 +64,48 @@ def test_every_event_lands_once_in_order(tmp_path: Path) -> None:
         assert report.ok
         assert report.signer == "lineal-server"
         assert "_server" not in reopened.names()
+    finally:
+        reopened.close()
+
+
+def test_a_failed_answer_is_recorded_as_it_ended(tmp_path: Path) -> None:
+    """An app that fails before answering (the outer middleware answers 500), and one that
+    fails half way through its answer (aborted), each leave their row."""
+    import asyncio
+
+    import pytest
+
+    from lineal.server.audit_trail import AuditTrail
+
+    async def before(scope: object, receive: object, send: Any) -> None:
+        raise RuntimeError("before")
+
+    async def midway(scope: object, receive: object, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+        raise RuntimeError("midway")
+
+    async def sink(message: Any) -> None:
+        return None
+
+    async def nothing() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    base = f"sqlite:///{tmp_path / 'projects'}"
+    projects = Projects(base)
+    writer = projects.audit = AuditWriter(projects)
+    for app, path in ((before, "/api/v1/health"), (midway, "/api/v1/projects")):
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b""}
+        with pytest.raises(RuntimeError):
+            asyncio.run(AuditTrail(app, writer)(scope, nothing, sink))
+    projects.close()
+    reopened = Projects(base)
+    try:
+        rows = reopened.server_log().audit_rows()
+        assert [(r.event.path, r.event.status, r.event.outcome) for r in rows] == [
+            ("/api/v1/health", 500, "error"),
+            ("/api/v1/projects", 200, "aborted"),
+        ]
+        assert rows[0].event.endpoint == "(no route)"
     finally:
         reopened.close()

@@ -52,11 +52,13 @@ class Noted:
     """What a route noted for its request's row: references (a batch's records, a POST
     body's nodes), and whether something it was asked to write was refused in a 2xx answer."""
 
-    __slots__ = ("refs", "refused")
+    __slots__ = ("aborted", "refs", "refused")
 
     def __init__(self) -> None:
         self.refs: list[str] = []
         self.refused = False
+        #: the answer started but never ended (a failure mid-stream, a client gone)
+        self.aborted = False
 
 
 _NOTED: ContextVar[Noted | None] = ContextVar("lineal_audit_noted", default=None)
@@ -131,6 +133,14 @@ def endpoint_of(scope: Scope) -> str | None:
     return "/".join(segments[: extra + 1]) + template if extra > 0 else template
 
 
+def _outcome(status: int | None, noted: Noted) -> str:
+    if noted.aborted:
+        return "aborted"
+    if noted.refused and status is not None and status < 400:
+        return "refused"
+    return outcome_of(status)
+
+
 def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> AuditEvent:
     """The audit event of one answered (or failed) request."""
     principal = (scope.get("state") or {}).get("principal")
@@ -145,7 +155,7 @@ def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> 
         endpoint=_clean(endpoint, 512),
         path=_clean(str(scope.get("path", "")), 2048),
         refs=_refs(scope, noted, endpoint),
-        outcome="refused" if noted.refused and status and status < 400 else outcome_of(status),
+        outcome=_outcome(status, noted),
         status=status,
     )
 
@@ -192,7 +202,10 @@ class AuditTrail:
         try:
             await self.app(scope, receive, sending)
         except BaseException:
-            status = status or 500  # the outer error middleware answers 500
+            if status is None:
+                status = 500  # the outer error middleware answers 500
+            else:
+                noted.aborted = not queued
             raise
         finally:
             _NOTED.reset(token)
