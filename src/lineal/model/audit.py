@@ -23,7 +23,8 @@ AUDIT_GENESIS = "sha256:" + "0" * 64
 #: The most references one row keeps (a batch of thousands of records names its batch id,
 #: its digest and its first references; the ledger holds the rest under that batch id).
 MAX_REFS = 64
-#: What a request came to: a 2xx/3xx answer, a 4xx refusal, a 5xx failure, or no answer.
+#: What a request came to: a 2xx/3xx answer, a 4xx refusal, a 5xx failure, or an answer
+#: that never ended.
 OUTCOMES = ("ok", "refused", "error", "aborted")
 
 
