@@ -96,7 +96,7 @@ def read(
 
 def export_lines(store: Store) -> Iterator[str]:
     """The whole audit log as JSON lines: a header, the keys that signed its heads, every
-    row, every signed head (each line one object with ``type``)."""
+    row up to the last signed head, every signed head (each line one object with ``type``)."""
     heads = store.audit_heads()
     signers = {head.key_id for head in heads}
     yield _line({"type": "header", "format": EXPORT_FORMAT, "store": store.uri})
@@ -112,10 +112,14 @@ def export_lines(store: Store) -> Iterator[str]:
                     "key_id": key_id(agent.public_key),
                 }
             )
+    # Up to the last head signed when the export began: a log that grows meanwhile (through
+    # a server, each page read is a request, so a row) is exported as it stood then.
+    end = heads[-1].seq if heads else 0
     after = 0
-    while page := store.audit_rows(after=after, limit=PAGE):
+    while after < end and (page := store.audit_rows(after=after, limit=min(PAGE, end - after))):
         for row in page:
-            yield _line({"type": "row", **row.as_dict()})
+            if row.seq <= end:
+                yield _line({"type": "row", **row.as_dict()})
         after = page[-1].seq
     for head in heads:
         yield _line({"type": "head", **head.as_dict()})

@@ -181,3 +181,25 @@ def test_an_export_checks_offline(served: Served, tmp_path: Path, lineal_cli: Cl
     assert done.returncode == 1
     assert "audit row 3 was altered" in done.stderr
     assert done.stderr.startswith("error: ")
+
+
+def test_lineal_audit_in_a_workspace_whose_store_is_the_server(
+    served: Served, tmp_path: Path, lineal_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineal
+
+    spool = {"LINEAL_SPOOL": str(tmp_path / "spool"), "LINEAL_WRITE_WAIT": "300"}
+    for key, value in spool.items():
+        monkeypatch.setenv(key, value)
+    lineal.init(tmp_path, agent=f"u-{uuid.uuid4().hex[:8]}", uri=served.lineal_uri)
+    httpx.get(f"{served.url}/api/v1/projects/{PROJECT}/show", params={"ref": "model/detector"})
+    done = lineal_cli("audit", "--ref", "model/detector", "--json", cwd=tmp_path, env=spool)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    assert any(row["endpoint"] == "/api/v1/projects/{project}/show" for row in rows)
+    export = tmp_path / "audit.jsonl"
+    done = lineal_cli("audit", "export", "-o", str(export), cwd=tmp_path, env=spool)
+    assert done.returncode == 0, done.stderr
+    done = lineal_cli("audit", "verify", str(export), cwd=tmp_path, env=spool)
+    assert done.returncode == 0, done.stderr
+    assert "signed by lineal-server" in done.stdout
