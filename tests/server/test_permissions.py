@@ -24,7 +24,7 @@ from live_server import PROJECT, populate
 from lineal.model.grants import ROLES
 from lineal.model.tokens import at_least
 from lineal.server.app import create_app
-from lineal.server.permissions import BATCH, PUBLIC, ROUTES, needed
+from lineal.server.permissions import BATCH, PUBLIC, ROUTES, SERVER_LOG, needed
 from lineal.store.registry import create_project, open_project
 from server_process import start_server, stop
 
@@ -167,6 +167,8 @@ def _cells() -> list[tuple[str, str, str]]:
 def _allowed(rule: str, caller: str) -> bool:
     if rule == PUBLIC:
         return True
+    if rule == SERVER_LOG:
+        return False  # the matrix's project has tokens: the server's own log is not served
     return caller in ROLES and at_least(caller, rule.removesuffix(BATCH))
 
 

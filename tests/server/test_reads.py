@@ -92,6 +92,12 @@ def calls(facts: dict[str, str], sql: Store) -> list[tuple[str, tuple[Any, ...],
         ("tag_values_beside", ("stage",), {"where_key": "stage", "where_value": "candidate"}),
         ("verify", (), {}),
         ("schema_version", (), {}),
+        # the audit rows the population's own writes made (the server's request rows, which
+        # these very reads add, have no agent without auth)
+        ("audit_rows", (), {"agent": "alice", "ref": "dataset/raw"}),
+        ("audit_rows", (), {"limit": 3, "newest_first": False}),
+        ("audit_heads", (), {"limit": 2}),
+        ("verify_audit", (), {}),
     ]
 
 
@@ -107,6 +113,9 @@ def test_every_read_answers_as_the_sql_store(served: Served, pair: tuple[Store, 
     for method, args, kwargs in table:
         want = answer(sql, method, args, kwargs)
         got = answer(http, method, args, kwargs)
+        if method == "verify_audit":  # the log grows by each request between the two reads
+            assert (got.ok, got.rows >= want.rows) == (True, True), got
+            continue
         assert got == want, method
         assert type(got) is type(want), method
         assert (

@@ -31,6 +31,35 @@ CREATE TABLE artifacts (
     meta TEXT NOT NULL,
     seq INTEGER NOT NULL
 );
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    agent TEXT,
+    token_id TEXT,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    path TEXT NOT NULL,
+    refs TEXT NOT NULL,
+    ops TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_heads (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+CREATE TABLE audit_refs (
+    seq INTEGER NOT NULL,
+    ref TEXT NOT NULL,
+    base TEXT NOT NULL,
+    PRIMARY KEY (seq, ref)
+);
 CREATE TABLE commits (
     last_seq INTEGER PRIMARY KEY,
     last_hash TEXT NOT NULL,
@@ -172,6 +201,10 @@ CREATE INDEX aliases_digest ON aliases (digest);
 CREATE INDEX aliases_name ON aliases (kind, name, alias);
 CREATE INDEX approvals_digest ON approvals (digest, alias);
 CREATE INDEX artifacts_digest ON artifacts (digest);
+CREATE INDEX audit_agent ON audit (agent, seq);
+CREATE INDEX audit_refs_base ON audit_refs (base, seq);
+CREATE INDEX audit_refs_ref ON audit_refs (ref, seq);
+CREATE INDEX audit_time ON audit (time);
 CREATE UNIQUE INDEX commits_batch ON commits (batch);
 CREATE INDEX edges_child ON edges (child);
 CREATE INDEX edges_down ON edges (parent_id, child_id, seq);

@@ -62,6 +62,9 @@ def test_numbers_follow_first_mention_and_survive_a_fresh_migration(store: SqlSt
             "DROP TABLE roles",
             "DROP TABLE policies",
             "DROP TABLE tokens",
+            "DROP TABLE audit",
+            "DROP TABLE audit_refs",
+            "DROP TABLE audit_heads",
             "DELETE FROM schema_version WHERE version >= 3",
         ):
             db.execute(statement)

@@ -38,6 +38,7 @@ GROUPS = (
     "scene",
     "replay",
     "redact",
+    "audit",
     "demo",
     "server",
 )
@@ -61,6 +62,7 @@ COMMANDS = {
     "scene": "scene",
     "replay": "replay",
     **dict.fromkeys(("redact", "retention"), "redact"),
+    "audit": "audit",
     "demo": "demo",
     "server": "server",
 }

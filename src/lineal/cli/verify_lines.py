@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lineal.checkpoint_files import KnownCheck
     from lineal.ledger.checkpoint import CheckpointResult
+    from lineal.model.audit import AuditReport
     from lineal.verification import Verification
     from lineal.verify_objects import ObjectReport
 
@@ -174,6 +175,18 @@ def _objects(report: ObjectReport) -> tuple[list[str], list[Problem]]:
     return lines, [(message, "; ".join(hint))]
 
 
+def _audit(report: AuditReport) -> tuple[list[str], list[Problem]]:
+    if report.problem is not None:
+        where = f" (row {report.problem_seq})" if report.problem_seq else ""
+        return [], [(f"the audit log is damaged{where}: {report.problem}", _RESTORE)]
+    if not report.rows:
+        return ["OK: the audit log is empty"], []
+    return [
+        f"OK: audit log of {_plural(report.rows, 'row')}, its head at row {report.signed_seq} "
+        f"signed by {report.signer} (key {report.key_id})"
+    ], []
+
+
 def verification(report: Verification) -> tuple[list[str], list[Problem]]:
     """The lines `lineal verify` prints and the problems it found, the first one first."""
     lines: list[str] = []
@@ -189,7 +202,11 @@ def verification(report: Verification) -> tuple[list[str], list[Problem]]:
         problems.append(
             (f"verification failed at seq {ledger.problem.seq}: {ledger.problem.what}", _RESTORE)
         )
-    for said, found in (_known(report.checkpoint), _objects(report.objects)):
+    for said, found in (
+        _audit(report.audit),
+        _known(report.checkpoint),
+        _objects(report.objects),
+    ):
         lines.extend(said)
         problems.extend(found)
     # Every problem but the first (the error line) is said here, where the lines go.

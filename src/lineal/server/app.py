@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
+    from lineal.server.audit_trail import AuditWriter
     from lineal.store.base import Store
 
 #: Where `lineal server` tells the worker processes which store URI to serve.
@@ -42,6 +43,9 @@ class Projects:
         self._closed: set[str] = set()  # projects seen with a token: closed for good
         self._lock = threading.Lock()
         self.signer = registry.server_signer(base)
+        self._server_log: Store | None = None
+        #: this worker's audit queue (lineal.server.audit_trail), set by create_app
+        self.audit: AuditWriter | None = None
 
     def store(self, name: str) -> Store:
         with self._lock:
@@ -62,14 +66,32 @@ class Projects:
             return False
         return True
 
+    def server_log(self) -> Store:
+        """The store of the server's own audit log (requests under no project)."""
+        with self._lock:
+            if self._server_log is None:
+                self._server_log = registry.open_server_log(self.base, self.signer)
+            return self._server_log
+
     def names(self) -> list[str]:
         return registry.list_projects(self.base)
 
+    def flush_audit(self, *project: str | None) -> None:
+        """Append this worker's queued audit rows of ``project`` (None: the server's log;
+        no argument: of every log) before that log is read."""
+        if self.audit is not None:
+            self.audit.flush(*project)
+
     def close(self) -> None:
+        if self.audit is not None:
+            self.audit.close()
         with self._lock:
             for store in self._open.values():
                 store.close()
             self._open.clear()
+            if self._server_log is not None:
+                self._server_log.close()
+                self._server_log = None
 
 
 def _body(exc: LinealError) -> dict[str, Any]:
@@ -102,9 +124,11 @@ def create_app(base: str, objects: str | None = None, *, allow_open: bool = True
     from lineal.server import objects as object_routes
     from lineal.server import permissions, routes
     from lineal.server import tokens as token_routes
+    from lineal.server.audit_trail import AuditTrail, AuditWriter
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
     projects = Projects(base, allow_open=allow_open)
+    projects.audit = AuditWriter(projects)
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -164,6 +188,8 @@ def create_app(base: str, objects: str | None = None, *, allow_open: bool = True
         }
         return JSONResponse(body, status_code=500)
 
+    # Every request, refused ones too, once, after its status is known (see audit_trail).
+    app.add_middleware(AuditTrail, writer=projects.audit)
     app.router.on_shutdown.append(projects.close)
     return app
 

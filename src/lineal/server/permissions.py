@@ -26,6 +26,9 @@ API = "/api/v1"
 P = f"{API}/projects/{{project}}"
 #: Anyone, with or without a token (nothing of a project's own).
 PUBLIC = "public"
+#: The server's own audit log (requests under no project): served only while every project is
+#: open (a single machine's server); once one has tokens, read on the server machine.
+SERVER_LOG = "server log"
 #: Marks the routes whose body carries batches: the role is at least the table's, raised to
 #: the highest any op in the batch needs (lineal.model.tokens.op_role).
 BATCH = "+ops"
@@ -72,6 +75,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("HEAD", f"{P}/objects/sha256/{{hexdigest}}"): VIEWER,
     ("GET", f"{P}/objects/sha256/{{hexdigest}}"): VIEWER,
     ("PUT", f"{P}/objects/sha256/{{hexdigest}}"): CONTRIBUTOR,
+    # The audit log: its rows and signed heads are who did what (admin); whether its chain
+    # holds (counts and the first bad seq, no row's content) is a reader's question, as
+    # `lineal verify` asks it.
+    ("GET", f"{P}/store/audit_rows"): ADMIN,
+    ("GET", f"{P}/store/audit_heads"): ADMIN,
+    ("GET", f"{P}/audit"): ADMIN,
+    ("GET", f"{P}/audit/export"): ADMIN,
+    ("GET", f"{API}/audit"): SERVER_LOG,
+    ("GET", f"{API}/audit/export"): SERVER_LOG,
     # Tokens: who am I (any valid token), and managing them (admin).
     ("GET", f"{P}/whoami"): VIEWER,
     ("GET", f"{P}/tokens"): ADMIN,
@@ -122,6 +134,14 @@ def authorize(projects: Projects, request: Request) -> Principal:
         )
     if rule == PUBLIC:
         return ANONYMOUS
+    if rule == SERVER_LOG:
+        if projects.allow_open and all(projects.is_open(name) for name in projects.names()):
+            return ANONYMOUS
+        raise PermissionDenied(
+            "the server's own audit log is not served once a project has tokens",
+            hint="read it on the server machine: LINEAL_URI=SERVER_LOG_URI lineal audit "
+            "(FOLDER/_server.db beside SQLite projects, database DB__server beside PostgreSQL)",
+        )
     project = request.path_params["project"]
     header = request.headers.get("authorization")
     if header is None:

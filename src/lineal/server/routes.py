@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.entities import MAX_LIMIT
+from lineal.server import audit_trail
 from lineal.store import wire, wire_errors, wire_json
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from lineal.server.app import Projects
 
 
+#: The reads of the audit log: each answers after this worker's queued rows are appended.
+AUDIT_READS = frozenset({"audit_rows", "audit_heads", "verify_audit"})
 #: Text without NUL (which no database column holds).
 _TEXT = "^[^\\x00]*$"
 
@@ -104,7 +107,9 @@ def _post(method: str, projects: Projects) -> Callable[..., Any]:
     )
 
     def endpoint(project: str, body: Any) -> Any:
-        return _answer(projects, project, method, body.model_dump())
+        args = body.model_dump()
+        audit_trail.note_body(args)
+        return _answer(projects, project, method, args)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
@@ -120,6 +125,8 @@ def _answer(projects: Projects, project: str, method: str, args: dict[str, Any])
     from fastapi.responses import Response
 
     store = projects.store(project)
+    if method in AUDIT_READS:
+        projects.flush_audit(project)  # this worker's queued rows first
     values = wire.decode_args(method, args)
     found = getattr(store, method)(**values)
     if method in ("records", "commits"):
@@ -198,7 +205,15 @@ def writes(api: APIRouter, projects: Projects) -> None:
         principal = request.state.principal
         await run_in_threadpool(permissions.check_batches, principal, lines)
         store = projects.store(project)
-        return {"receipts": await run_in_threadpool(wire.submit_all, store, lines)}
+        receipts = await run_in_threadpool(wire.submit_all, store, lines)
+        for receipt in receipts:  # what the audit row of this request names
+            if receipt["ok"]:
+                landed = [f"ledger/{receipt['first_seq']}..{receipt['last_seq']}"]
+            else:
+                landed = []
+                audit_trail.note_refused()
+            audit_trail.note([receipt["digest"], *landed, *receipt.get("refs", ())])
+        return {"receipts": receipts}
 
     _sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
     api.add_api_route(

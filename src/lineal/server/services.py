@@ -247,4 +247,86 @@ def router(projects: "Projects") -> APIRouter:
     def checkpoint(project: str) -> Any:
         return _answer(repo(project).checkpoint())
 
+    audit_routes(api, projects)
     return api
+
+
+Since = Annotated[
+    str | None,
+    Query(pattern=_TEXT, description="from then on: an ISO date or time, or an age: 30d, 12h"),
+]
+Until = Annotated[
+    str | None, Query(pattern=_TEXT, description="up to then: an ISO date or time, or an age")
+]
+
+
+def audit_routes(api: APIRouter, projects: "Projects") -> None:
+    """``/projects/{project}/audit`` (and ``/audit``: the server's own log, of requests under
+    no project), each with its export as JSON lines."""
+    from fastapi.responses import StreamingResponse
+
+    from lineal import audit
+
+    class JsonLines(StreamingResponse):
+        media_type = "application/x-ndjson"
+
+    def log_of(project: str | None) -> Any:
+        if project is None:  # every log: a request to an unknown project ends up here
+            projects.flush_audit()
+            return projects.server_log()
+        projects.flush_audit(project)  # this worker's queued rows first
+        return projects.store(project)
+
+    def read(
+        project: str | None,
+        agent: Text,
+        ref: Text,
+        since: Since,
+        until: Until,
+        limit: Limit,
+    ) -> Any:
+        found = audit.read(
+            log_of(project), agent=agent, ref=ref, since=since, until=until, limit=limit
+        )
+        return _answer(found.as_dict())
+
+    def export(project: str | None) -> Any:
+        lines = audit.export_lines(log_of(project))
+        return JsonLines(lines)
+
+    summary = "Who read or changed what, when (`lineal audit --json`)"
+
+    @api.get("/projects/{project}/audit", summary=summary, response_model=Obj)
+    def project_audit(
+        project: str,
+        agent: Text = None,
+        ref: Text = None,
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = 100,
+    ) -> Any:
+        return read(project, agent, ref, since, until, limit)
+
+    export_summary = "The whole audit log as JSON lines (`lineal audit export`)"
+
+    @api.get("/projects/{project}/audit/export", summary=export_summary, response_class=JsonLines)
+    def project_export(project: str) -> Any:
+        return export(project)
+
+    @api.get("/audit", summary=summary + ": requests under no project", response_model=Obj)
+    def server_audit(
+        agent: Text = None,
+        ref: Text = None,
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = 100,
+    ) -> Any:
+        return read(None, agent, ref, since, until, limit)
+
+    @api.get(
+        "/audit/export",
+        summary=export_summary + ": requests under no project",
+        response_class=JsonLines,
+    )
+    def server_export() -> Any:
+        return export(None)

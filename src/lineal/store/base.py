@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
+from lineal.model.audit import AuditEvent, AuditHead, AuditReport, AuditRow
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.ops import Op
 from lineal.model.refs import Ref
@@ -88,6 +89,8 @@ class Receipt:
     first_seq: int
     last_seq: int
     duplicate: bool = False
+    #: the references the batch's records name (at most lineal.model.audit.MAX_REFS)
+    refs: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class Receipt:
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
             "duplicate": self.duplicate,
+            "refs": list(self.refs),
         }
 
 
@@ -315,6 +319,34 @@ class Store(Protocol):
 
     def verify(self) -> VerifyReport:
         """Check chain, payloads, signatures and projections (see lineal.ledger.verify)."""
+
+    # -- the audit log (apart from the ledger) ----------------------------------------------
+    def append_audit(self, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        """Chain ``events`` onto the audit log as one block and sign its head with this
+        store's key, in one transaction (a server records its requests so; a store over HTTP
+        refuses: its server records them)."""
+
+    def audit_rows(
+        self,
+        *,
+        agent: str | None = None,
+        ref: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[AuditRow]:
+        """Audit rows after seq ``after`` by ``agent``, naming ``ref`` (a reference, or
+        KIND/NAME: any version or alias of it), written from ``since`` to ``until``
+        (canonical UTC, both included), in seq order (or newest first)."""
+
+    def audit_heads(self, *, after: int = 0, limit: int | None = None) -> list[AuditHead]:
+        """The audit chain's signed heads after row ``after``, in seq order."""
+
+    def verify_audit(self) -> AuditReport:
+        """Check the audit chain, its signed heads and its reference index; name the first
+        bad row."""
 
     def schema_version(self) -> int: ...
 

@@ -26,6 +26,7 @@ from lineal.store.http_writes import SpooledWrites
 if TYPE_CHECKING:
     from lineal.ledger.chain import Commit, Record
     from lineal.ledger.keys import Signer
+    from lineal.model.audit import AuditEvent, AuditHead, AuditReport, AuditRow
     from lineal.model.entities import Agent, Artifact, Edge, Run
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
@@ -166,6 +167,7 @@ class HttpStore(SpooledWrites):
             first_seq=answer["first_seq"],
             last_seq=answer["last_seq"],
             duplicate=answer["duplicate"],
+            refs=tuple(answer.get("refs", ())),
         )
 
     def trial(self, body: bytes, read: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -380,3 +382,38 @@ class HttpStore(SpooledWrites):
 
     def erasable(self, subjects: Sequence[str]) -> list[tuple[int, str, str]]:
         return self._call("erasable", subjects=list(subjects))
+
+    # -- the audit log ------------------------------------------------------------------
+    def append_audit(self, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        raise PermissionDenied(
+            f"a client does not write the audit log of {self.uri}",
+            hint="the server records every request it answers in its project's audit log",
+        )
+
+    def audit_rows(
+        self,
+        *,
+        agent: str | None = None,
+        ref: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[AuditRow]:
+        return self._call(
+            "audit_rows",
+            agent=agent,
+            ref=ref,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+            newest_first=newest_first,
+        )
+
+    def audit_heads(self, *, after: int = 0, limit: int | None = None) -> list[AuditHead]:
+        return self._call("audit_heads", after=after, limit=limit)
+
+    def verify_audit(self) -> AuditReport:
+        return self._call("verify_audit")

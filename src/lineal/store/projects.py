@@ -147,11 +147,47 @@ def open_project(base: str, name: str, signer: Signer | None = None) -> Store:
     if not is_postgres(base) and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise missing
     try:
-        store = open_store(uri, signer)
+        # Without the store's own audit rows: the server records each request, writes too.
+        store = open_store(uri, signer, audited=False)
     except NotFound:
         raise missing from None
     if signer is not None:
         _register(store, signer)
+    return store
+
+
+#: The server-level audit log's name beside the projects: no project can be named so.
+SERVER_LOG = "_server"
+
+
+def server_log_uri(base: str) -> str:
+    """Where a server keeps the audit of requests under no project (health, the project
+    list, the API schema, an unknown project): ``FOLDER/_server.db`` beside SQLite projects,
+    database ``DB__server`` beside PostgreSQL ones."""
+    project_uri(base, "x")  # refuse an unsupported base as project_uri does
+    if is_postgres(base):
+        parts = urlsplit(base)
+        database = parts.path.strip("/") or "lineal"
+        return urlunsplit(parts._replace(path=f"/{database}_{SERVER_LOG}"))
+    folder = Path(project_uri(base, "x").removeprefix("sqlite:///")).parent
+    return f"sqlite:///{folder / (SERVER_LOG + '.db')}"
+
+
+def open_server_log(base: str, signer: Signer) -> Store:
+    """The store holding the server-level audit log (a lineal store of its own, made on
+    first use, with the server's agent registered so its signed heads verify)."""
+    from lineal.store.registry import open_store
+
+    uri = server_log_uri(base)
+    if is_postgres(base):
+        from lineal.store.sql.databases import create_database
+
+        with contextlib.suppress(Conflict):  # made before, or by another worker just now
+            create_database(uri)
+    else:
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(uri, signer, create=True, audited=False)
+    _register(store, signer)
     return store
 
 
@@ -161,7 +197,8 @@ def list_projects(base: str) -> list[str]:
         from lineal.store.sql.databases import list_databases
 
         prefix = urlsplit(project_uri(base, "x")).path.strip("/")[:-1]
-        return sorted(db[len(prefix) :] for db in list_databases(base) if db.startswith(prefix))
+        names = (db[len(prefix) :] for db in list_databases(base) if db.startswith(prefix))
+        return sorted(name for name in names if PROJECT.fullmatch(name))
     folder = Path(project_uri(base, "x").removeprefix("sqlite:///")).parent
     found = folder.glob("*.db") if folder.is_dir() else []
     return sorted(p.stem for p in found if PROJECT.fullmatch(p.stem))

@@ -16,16 +16,20 @@ if TYPE_CHECKING:
 SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "http://", "https://")
 
 
-def open_store(uri: str, signer: Signer | None = None, *, create: bool = False) -> Store:
-    """Open (or with ``create``, create and migrate) the store at ``uri``."""
+def open_store(
+    uri: str, signer: Signer | None = None, *, create: bool = False, audited: bool = True
+) -> Store:
+    """Open (or with ``create``, create and migrate) the store at ``uri``; ``audited``: each
+    write transaction adds its own audit row (a server opens its projects without: the
+    request's row covers its writes)."""
     if uri.startswith("sqlite:///"):
         from lineal.store.sql.sqlite import SqliteStore
 
-        return SqliteStore(uri, signer, create=create)
+        return SqliteStore(uri, signer, create=create, audited=audited)
     if uri.startswith(("postgresql://", "postgres://")):
         from lineal.store.sql.postgres import PostgresStore
 
-        return PostgresStore(uri, signer, create=create)
+        return PostgresStore(uri, signer, create=create, audited=audited)
     if uri.startswith(("http://", "https://")):
         from lineal.store.http import HttpStore
 
@@ -66,6 +70,13 @@ def server_signer(base: str) -> Signer:
     from lineal.store import projects
 
     return projects.server_signer(base)
+
+
+def open_server_log(base: str, signer: Signer) -> Store:
+    """The store of a server's own audit log (requests under no project), made on first use."""
+    from lineal.store import projects
+
+    return projects.open_server_log(base, signer)
 
 
 def server_objects(base: str) -> str:

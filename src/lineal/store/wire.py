@@ -23,6 +23,7 @@ from lineal.errors import InvalidInput, LinealError
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
 from lineal.model import filters, refs
+from lineal.model.audit import AuditHead, AuditReport, AuditRow
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
 from lineal.store.base import Store, VerifyReport
@@ -51,6 +52,7 @@ def _opt(name: str, kind: str = "str", default: Any = None) -> Param:
     return Param(name, kind, default)
 
 
+_PAGE = (_opt("after", "int", 0), _opt("limit", "limit"), _opt("newest_first", "bool", False))
 #: Every read: name -> (verb, arguments). POST carries a JSON body (lists, an artifact).
 READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "head": ("GET", ()),
@@ -118,6 +120,9 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "erasable": ("POST", (_req("subjects", "strs"),)),
     "verify": ("GET", ()),
     "schema_version": ("GET", ()),
+    "audit_rows": ("GET", (*map(_opt, ("agent", "ref", "since", "until")), *_PAGE)),
+    "audit_heads": ("GET", _PAGE[:2]),
+    "verify_audit": ("GET", ()),
 }
 #: The Store method argument each wire argument feeds (where the names differ).
 RENAMED = {("search_runs", "filter"): "expr"}
@@ -331,6 +336,9 @@ CODECS: dict[str, Codec] = {
         lambda b: {key: _to_series(s) for key, s in b.items()},
     ),
     "verify": (_report, _to_report),
+    "audit_rows": (_many(AuditRow.as_dict), _many(AuditRow.from_dict)),
+    "audit_heads": (_many(AuditHead.as_dict), _many(lambda b: AuditHead(**b))),
+    "verify_audit": (AuditReport.as_dict, AuditReport.from_dict),
 }
 
 

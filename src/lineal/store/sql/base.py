@@ -17,6 +17,7 @@ from lineal.ledger.chain import GENESIS, Record, commit_message, record_hash
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
+from lineal.store.sql.audit_rows import AuditRows, write_audit
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
@@ -40,8 +41,8 @@ class _Txn:
     """
 
     __slots__ = (
-        "author", "batch", "flushed", "head_hash", "head_seq", "key", "keys", "pending",
-        "scrub", "signer", "start_seq",
+        "author", "batch", "flushed", "head_hash", "head_seq", "key", "keys", "ops", "pending",
+        "refs", "scrub", "signer", "start_seq",
     )  # fmt: skip
 
     def __init__(
@@ -61,9 +62,12 @@ class _Txn:
         self.scrub = False
         #: the signer's keys as the transaction began, until a record may change them
         self.keys: list[tuple[Any, ...]] | None = keys
+        #: what the audit row of this transaction names: refs (an ordered set) and op names
+        self.refs: dict[str, None] = {}
+        self.ops: dict[str, None] = {}
 
 
-class SqlStore(SqlReads, Submits, SqlTokens):
+class SqlStore(SqlReads, Submits, SqlTokens, AuditRows):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
@@ -71,9 +75,12 @@ class SqlStore(SqlReads, Submits, SqlTokens):
     #: ``(message, hint)`` for a write without a signing key, from whoever knows why (workspace)
     unsigned: tuple[str, str] | None = None
 
-    def __init__(self, uri: str, signer: Signer | None = None) -> None:
+    def __init__(self, uri: str, signer: Signer | None = None, *, audited: bool = True) -> None:
         self.uri = uri
         self.signer = signer
+        #: whether each write transaction adds its own audit row (not on a server, whose
+        #: request's row covers its writes)
+        self.audited = audited
         self._lock = threading.RLock()
         self._txn: _Txn | None = None
         self._depth = 0
@@ -231,6 +238,7 @@ class SqlStore(SqlReads, Submits, SqlTokens):
             txn = self._txn
             assert txn is not None  # noqa: S101 - set above or by the outer level
             saved = (txn.head_seq, txn.head_hash, len(txn.pending), txn.flushed)
+            named = (len(txn.refs), len(txn.ops))  # what the audit row names, in order
             savepoint = f"lineal_{self._depth}"
             if not outer:
                 db.execute(f"SAVEPOINT {savepoint}")
@@ -239,9 +247,10 @@ class SqlStore(SqlReads, Submits, SqlTokens):
                 yield
                 if outer:
                     self._finish(txn)
-            except BaseException:
+            except BaseException as exc:
                 if outer:
                     self._end(commit=False)
+                    self._audit_refusal(txn, exc)
                 else:
                     self._settle(failed=True)
                     db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
@@ -249,6 +258,8 @@ class SqlStore(SqlReads, Submits, SqlTokens):
                     txn.head_seq, txn.head_hash = saved[0], saved[1]
                     del txn.pending[saved[2] :]
                     txn.flushed = saved[3]  # inserts made since the savepoint are undone
+                    txn.refs = dict.fromkeys(list(txn.refs)[: named[0]])
+                    txn.ops = dict.fromkeys(list(txn.ops)[: named[1]])
                 raise
             finally:
                 self._depth -= 1
@@ -282,6 +293,9 @@ class SqlStore(SqlReads, Submits, SqlTokens):
         self._flush(txn)
         if txn.head_seq == txn.start_seq:
             return  # nothing appended, nothing to sign
+        if self.audited:  # the transaction's own audit row, committed with it
+            self._lock_audit()
+            write_audit(self.sql(), txn.signer, [self._audit_event(txn, "ok")])
         signer = txn.signer
         # Whoever signs must hold the key as of the end of what it signs (a rotated-away or
         # revoked key signs nothing after its end): the client of a batch, and this store.
@@ -321,6 +335,7 @@ class SqlStore(SqlReads, Submits, SqlTokens):
 
     def _append_encoded(self, batch: Sequence[tuple[Op, bytes]]) -> list[Record]:
         """Append ops with their canonical payloads inside the open transaction."""
+        from lineal.model.audit import op_refs
         from lineal.store.sql import projections
 
         written: list[Record] = []
@@ -330,7 +345,9 @@ class SqlStore(SqlReads, Submits, SqlTokens):
         db = self.sql()
         author = txn.author
         items: list[tuple[int, str, Op]] = []
+        op_refs((op for op, _ in batch), txn.refs)
         for op, payload in batch:
+            txn.ops[op.OP] = None
             if op.OP == "redact":
                 txn.scrub = True
             elif op.OP.startswith("agent."):

@@ -8,6 +8,8 @@ backend's spelling (SQLite: INTEGER, REAL, BLOB; PostgreSQL: BIGINT, DOUBLE PREC
 
 from __future__ import annotations
 
+from lineal.store.sql.audit_rows import AUDIT
+
 # The ledger itself: the only tables that are the source of truth.
 _LEDGER = """
 CREATE TABLE ledger (
@@ -369,6 +371,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (7, "redactions name what they erased", REDACTION_SUBJECTS),
     (8, "roles and policies as ledger facts", GRANT_PROJECTIONS + _FIRST_ADMIN),
     (9, "API tokens of a server's project, hashed", TOKENS),
+    (10, "an audit log of reads and writes, hash-chained apart from the ledger", AUDIT),
 )
 
 #: Migrations that empty the projections: once every pending migration's SQL has run (the

@@ -20,6 +20,8 @@ from lineal.store.sql.reads import HEAD
 
 #: The advisory lock key that serialises appends (any constant unique to lineal).
 HEAD_LOCK = 0x6C696E65616C  # "lineal"
+#: And the one that serialises appends to the audit log (taken after HEAD_LOCK, never before).
+AUDIT_LOCK = HEAD_LOCK + 2
 
 
 def _pg(sql: str) -> str:
@@ -216,8 +218,17 @@ class PostgresStore(SqlStore):
 
     types = POSTGRES_TYPES
 
-    def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
-        super().__init__(mask_url(uri), signer)  # what messages show: never a password
+    def __init__(
+        self,
+        uri: str,
+        signer: Signer | None = None,
+        *,
+        create: bool = False,
+        audited: bool = True,
+    ) -> None:
+        super().__init__(
+            mask_url(uri), signer, audited=audited
+        )  # what messages show: never a password
         try:
             import psycopg  # noqa: F401 - here only to name the missing extra
         except ImportError as exc:
@@ -282,6 +293,14 @@ class PostgresStore(SqlStore):
 
     def _begin_read(self) -> None:
         self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def _lock_audit(self) -> None:
+        self._sql.one("SELECT pg_advisory_xact_lock(?)", (AUDIT_LOCK,))
+
+    def _begin_audit(self) -> None:
+        # The audit chain's own lock: a block of read rows never waits for a ledger append.
+        self._conn.execute("BEGIN")
+        self._lock_audit()
 
     def _begin_append(self, agent: str) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         # A write transaction runs in pipeline mode: a statement whose answer nobody reads (an

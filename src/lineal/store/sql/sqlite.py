@@ -140,8 +140,15 @@ class SqliteStore(SqlStore):
 
     types = SQLITE_TYPES
 
-    def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
-        super().__init__(uri, signer)
+    def __init__(
+        self,
+        uri: str,
+        signer: Signer | None = None,
+        *,
+        create: bool = False,
+        audited: bool = True,
+    ) -> None:
+        super().__init__(uri, signer, audited=audited)
         self.path = path_from_uri(uri)
         if not create and not Path(self.path).exists():
             from lineal.errors import NotFound

@@ -55,7 +55,13 @@ class Submits:
                 return self._appended_before(batch, int(done[0]))
             txn.author, txn.key, txn.batch = batch.agent, batch_key(self.sql(), batch), batch
             written = self._append_encoded(ops)
-        return Receipt(batch=batch.id, first_seq=written[0].seq, last_seq=written[-1].seq)
+            refs = (f"batch/{batch.id}", f"agent/{batch.agent}", *txn.refs)
+        return Receipt(
+            batch=batch.id,
+            first_seq=written[0].seq,
+            last_seq=written[-1].seq,
+            refs=tuple(dict.fromkeys(refs)),
+        )
 
     def trial(self, body: bytes, read: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         from lineal.store.sql.trial import run_trial  # see there
@@ -83,4 +89,10 @@ class Submits:
                 f"batch {batch.id} was appended before with other records",
                 hint="give each batch a new id",
             )
-        return Receipt(batch=batch.id, first_seq=first, last_seq=last_seq, duplicate=True)
+        return Receipt(
+            batch=batch.id,
+            first_seq=first,
+            last_seq=last_seq,
+            duplicate=True,
+            refs=(f"batch/{batch.id}", f"agent/{batch.agent}"),
+        )

@@ -15,8 +15,9 @@ from lineal.errors import InvalidInput
 if TYPE_CHECKING:
     from lineal.store.sql.base import SqlStore
 
-#: Reads a trial cannot run: ``verify`` opens a read transaction of its own.
-NOT_IN_A_TRIAL = frozenset({"verify"})
+#: Reads a trial cannot run: ``verify`` and ``verify_audit`` open a read transaction of
+#: their own.
+NOT_IN_A_TRIAL = frozenset({"verify", "verify_audit"})
 
 
 class _Rollback(Exception):
