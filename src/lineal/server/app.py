@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, LinealError
-from lineal.store import registry, wire, wire_errors
+from lineal.store import registry, wire_errors
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -95,7 +95,7 @@ class Projects:
 
 
 def _body(exc: LinealError) -> dict[str, Any]:
-    return wire.error_body(exc)
+    return wire_errors.error_body(exc)
 
 
 def _validation_message(errors: list[Any]) -> str:

@@ -19,14 +19,13 @@ from lineal.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
-from lineal.model.tokens import NewToken, TokenInfo, check_token_id
-from lineal.store import wire, wire_json
+from lineal.store import wire, wire_errors, wire_json
+from lineal.store.http_access import HttpAccess
 from lineal.store.http_writes import SpooledWrites
 
 if TYPE_CHECKING:
     from lineal.ledger.chain import Commit, Record
     from lineal.ledger.keys import Signer
-    from lineal.model.audit import AuditEvent, AuditHead, AuditReport, AuditRow
     from lineal.model.entities import Agent, Artifact, Edge, Run
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
@@ -68,7 +67,7 @@ def auth_headers(uri: str, token: str | None = None) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"} if token else {}
 
 
-class HttpStore(SpooledWrites):
+class HttpStore(HttpAccess, SpooledWrites):
     """A project on a lineal server: reads over HTTP, writes through the spool."""
 
     def __init__(self, uri: str, signer: Signer | None = None, *, create: bool = False) -> None:
@@ -161,7 +160,7 @@ class HttpStore(SpooledWrites):
 
         (answer,) = self._post("/batches", content=body)["receipts"]
         if not answer["ok"]:
-            raise wire.to_error(answer)
+            raise wire_errors.to_error(answer)
         return Receipt(
             batch=answer["batch"],
             first_seq=answer["first_seq"],
@@ -188,7 +187,7 @@ class HttpStore(SpooledWrites):
                 "without a lineal error",
                 hint="is this URL a lineal server? check LINEAL_URI",
             )
-        raise wire.to_error(body)
+        raise wire_errors.to_error(body)
 
     # -- the ledger -----------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -346,74 +345,9 @@ class HttpStore(SpooledWrites):
             "tag_values_beside", key=key, where_key=where_key, where_value=where_value
         )
 
-    # -- API tokens (the server's token routes) -------------------------------------------
-    def issue_token(
-        self, agent: str, role: str, expires: str | None = None, *, by: str | None = None
-    ) -> NewToken:
-        # ``by`` is the server's to say: the agent of the admin token this request carries.
-        body = {"agent": agent, "role": role, "expires": expires}
-        answer = self._post("/tokens", json=body)
-        return NewToken(token=answer.pop("token"), info=TokenInfo(**answer))
-
-    def tokens(self) -> list[TokenInfo]:
-        listed = self._post("/tokens", method="GET")
-        return [TokenInfo(**{k: v for k, v in one.items() if k != "state"}) for one in listed]
-
-    def revoke_token(self, token_id: str) -> TokenInfo:
-        check_token_id(token_id)
-        return TokenInfo(**self._post(f"/tokens/{token_id}", method="DELETE"))
-
-    def has_tokens(self) -> bool:
-        return not self._post("/whoami", method="GET")["open"]
-
-    def authenticate(self, token: str) -> TokenInfo:
-        answer = self._post("/whoami", method="GET", token=token)
-        if answer["open"] or answer["token"] is None:  # an open project asks for none
-            raise PermissionDenied(
-                f"project {self.project} is open: it has no tokens yet",
-                hint="on the server: lineal token create --uri SERVER_URI --project "
-                f"{self.project} --agent NAME --role admin",
-            )
-        return TokenInfo(**answer["token"])
-
     # -- redaction ----------------------------------------------------------------------
     def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
         return self._call("redactions", subject=subject)
 
     def erasable(self, subjects: Sequence[str]) -> list[tuple[int, str, str]]:
         return self._call("erasable", subjects=list(subjects))
-
-    # -- the audit log ------------------------------------------------------------------
-    def append_audit(self, events: Sequence[AuditEvent]) -> list[AuditRow]:
-        raise PermissionDenied(
-            f"a client does not write the audit log of {self.uri}",
-            hint="the server records every request it answers in its project's audit log",
-        )
-
-    def audit_rows(
-        self,
-        *,
-        agent: str | None = None,
-        ref: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        after: int = 0,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[AuditRow]:
-        return self._call(
-            "audit_rows",
-            agent=agent,
-            ref=ref,
-            since=since,
-            until=until,
-            after=after,
-            limit=limit,
-            newest_first=newest_first,
-        )
-
-    def audit_heads(self, *, after: int = 0, limit: int | None = None) -> list[AuditHead]:
-        return self._call("audit_heads", after=after, limit=limit)
-
-    def verify_audit(self) -> AuditReport:
-        return self._call("verify_audit")

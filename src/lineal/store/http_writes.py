@@ -255,7 +255,7 @@ class SpooledWrites:
     def _put(self, records: list[tuple[str, bytes]], signer: Signer) -> dict[str, Any] | None:
         """Spool one batch of ``(op, canonical payload)`` records; wait for the server's answer
         unless it is away: the receipt, the refusal raised, or None (spooled, sent later)."""
-        from lineal.store import wire
+        from lineal.store import wire_errors
 
         spool = self._ensure_spool()
         digest = spool.put(records, agent=signer.name, signer=signer)
@@ -278,7 +278,7 @@ class SpooledWrites:
         if receipt is not None and not receipt["ok"]:
             with contextlib.suppress(ValueError):
                 self.rejected.remove(receipt)  # the caller is told here, not by sync
-            raise wire.to_error(receipt)
+            raise wire_errors.to_error(receipt)
         return receipt
 
     def _read_your_writes(self) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lineal import errors
 from lineal.errors import InvalidInput, LinealError
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
@@ -27,7 +26,7 @@ from lineal.model.audit import AuditHead, AuditReport, AuditRow
 from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.series import Series, pack_column
 from lineal.store.base import Store, VerifyReport
-from lineal.store.wire_errors import CLASSES
+from lineal.store.wire_errors import error_body
 from lineal.store.wire_lineage import answer as _answer
 from lineal.store.wire_lineage import closure as _closure
 from lineal.store.wire_lineage import to_answer as _to_answer
@@ -348,21 +347,6 @@ def encode_result(method: str, value: Any) -> Any:
 
 def decode_result(method: str, body: Any) -> Any:
     return CODECS.get(method, _PLAIN)[1](body)
-
-
-# -- errors -------------------------------------------------------------------------------
-def error_body(exc: LinealError) -> dict[str, Any]:
-    return {"error": exc.message, "hint": exc.hint, "code": exc.code}
-
-
-def to_error(body: Mapping[str, Any]) -> LinealError:
-    """The LinealError an error body describes, of the class its code names."""
-    cls = CLASSES.get(str(body.get("code")), LinealError)
-    exc = cls.__new__(cls)
-    LinealError.__init__(exc, str(body.get("error")), hint=body.get("hint"))
-    if cls is errors.MissingExtra:
-        exc.extra = str(body.get("extra", ""))  # type: ignore[attr-defined]
-    return exc
 
 
 # -- writes: batches clients signed ------------------------------------------------------------

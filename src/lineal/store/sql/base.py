@@ -18,6 +18,7 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.store import forks
 from lineal.store.sql.audit_rows import AuditRows, write_audit
+from lineal.store.sql.heartbeats import SqlHeartbeats
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
@@ -67,7 +68,7 @@ class _Txn:
         self.ops: dict[str, None] = {}
 
 
-class SqlStore(SqlReads, Submits, SqlTokens, AuditRows):
+class SqlStore(SqlReads, Submits, SqlTokens, AuditRows, SqlHeartbeats):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
@@ -384,33 +385,3 @@ class SqlStore(SqlReads, Submits, SqlTokens, AuditRows):
             "rejected": [],
             "error": None,
         }
-
-    # -- liveness (outside the ledger) ----------------------------------------------------
-    def beat(self, run_id: str, host: str, pid: int, process_start: str | None) -> None:
-        """Note that ``run_id``'s process is alive now (a crash is told from a stale beat)."""
-        self._liveness(
-            "INSERT INTO heartbeats (run_id, host, pid, process_start, beat) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET beat = excluded.beat",
-            (run_id, host, pid, process_start, datetime.now(UTC).timestamp()),
-        )
-
-    def forget_beat(self, run_id: str) -> None:
-        self._liveness("DELETE FROM heartbeats WHERE run_id = ?", (run_id,))
-
-    def _liveness(self, sql: str, params: Sequence[Any]) -> None:
-        with self._lock:
-            if self._depth:  # inside a write transaction: ride along with it
-                self.sql().execute(sql, params)
-                return
-            self._write_beside(sql, params)
-
-    def _write_beside(self, sql: str, params: Sequence[Any]) -> None:
-        """Write one row outside the ledger in a transaction of its own (a backend hook: one
-        that can, writes it without waiting for the chain head, which it does not touch)."""
-        self._begin_write()
-        try:
-            self.sql().execute(sql, params)
-        except BaseException:
-            self._end(commit=False)
-            raise
-        self._end(commit=True)
