@@ -244,7 +244,7 @@ def test_a_bad_authorization_header_is_a_401_that_does_not_echo_it(matrix: Matri
         answer = httpx.get(url, headers={"authorization": header})
         assert answer.status_code == 401, header
         assert secret not in answer.text
-        assert secret.rsplit("_", 1)[1][:20] not in answer.text
+        assert secret.split("_", 2)[2][:20] not in answer.text
 
 
 def test_tokens_are_nowhere_in_the_servers_output_or_databases(matrix: Matrix) -> None:
@@ -256,7 +256,7 @@ def test_tokens_are_nowhere_in_the_servers_output_or_databases(matrix: Matrix) -
         with sqlite3.connect(_db(matrix.folder, project)) as db:
             dumps.append("\n".join(db.iterdump()))
     for token in matrix.made:
-        secret = token.rsplit("_", 1)[1]
+        secret = token.split("_", 2)[2]  # the secret may hold "_" itself
         assert token not in log
         assert secret not in log
         for dump in dumps:
