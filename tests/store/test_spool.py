@@ -15,6 +15,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -316,3 +317,36 @@ def test_drop_acknowledged_leaves_no_acked_bytes_behind(tmp_path: Path) -> None:
         assert [p.digest for p in spool.pending()] == [second, third]
     with Spool(tmp_path / "s") as spool:
         assert [p.digest for p in spool.pending()] == [second, third]
+
+
+def test_adopting_skips_a_spool_its_process_removed_after_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client adopts the spools of processes that have gone; one that closes meanwhile
+    removes its (empty) folder between the listing and the look inside: skipped, not a
+    FileNotFoundError out of `lineal sync`."""
+    import shutil
+    from types import SimpleNamespace
+
+    from lineal.store.http_writes import SpooledWrites
+
+    root = tmp_path / "spools"
+    doomed = root / "p1-gone"
+    kept = Spool(root / "p2-left")
+    kept.put([tag(1)], agent=AGENT)
+    kept.close()  # its process ended with a batch still spooled: adopted
+    doomed.mkdir()
+    real_scandir = os.scandir
+
+    def vanishing(path: Any) -> Any:
+        if isinstance(path, (str, os.PathLike)) and Path(path) == doomed and doomed.exists():
+            shutil.rmtree(doomed)  # its process closed it, empty, just now
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", vanishing)
+    client = SimpleNamespace(_spool=None, _adopted=[], _send=lambda group: [])
+    SpooledWrites._adopt(client, root)  # type: ignore[arg-type]
+    assert [spool.path for spool, _ in client._adopted] == [root / "p2-left"]
+    for spool, drainer in client._adopted:
+        drainer.close(timeout=5)
+        spool.close()

@@ -121,12 +121,14 @@ class SpooledWrites:
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p != mine):
             if any(s.path == folder for s, _ in self._adopted):
                 continue
-            if not any(folder.glob("seg-*.log")):
-                continue
             try:
+                if not any(folder.glob("seg-*.log")):
+                    continue
                 spool = Spool(folder)
             except Conflict:
                 continue  # a live process's own
+            except FileNotFoundError:
+                continue  # its process emptied and removed it since the listing
             self._adopted.append((spool, Drainer(spool, self._send).start()))
             self._adopted[-1][1].wake()
 
