@@ -64,12 +64,12 @@ def test_revoke_a_key_then_it_signs_nothing(ws: Path, lineal_cli: Cli) -> None:
     ok(lineal_cli, "agent", "add", "bob", cwd=ws)
     bob = {"LINEAL_AGENT": "bob"}
     bob_key = as_json(lineal_cli, "agent", "show", "bob", cwd=ws)["keys"][0]["key_id"]
-    # tester may not revoke bob's key: refused, nothing written.
+    # bob, no admin, may not revoke tester's key: refused, nothing written.
     head = len(as_json(lineal_cli, "log", cwd=ws))
     error, _ = error_and_hint(
-        lineal_cli("agent", "revoke", "bob", "--reason", "x", cwd=ws), "agent revoke"
+        lineal_cli("agent", "revoke", "tester", "--reason", "x", cwd=ws, env=bob), "agent revoke"
     )
-    assert "cannot revoke a key of agent 'bob'" in error
+    assert "revoking a key of agent tester needs role admin" in error
     assert len(as_json(lineal_cli, "log", cwd=ws)) == head
     said = ok(lineal_cli, "agent", "revoke", bob_key, "--reason", "laptop lost", cwd=ws, env=bob)
     assert f"Key {bob_key} of agent bob revoked by bob" in said
