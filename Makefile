@@ -27,7 +27,8 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
-	$(BIN)/pytest -n auto --dist loadscope
+	$(BIN)/pytest -n auto --dist loadscope -m "not serial"
+	$(BIN)/pytest -m serial
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/ledger.py

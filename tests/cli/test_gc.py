@@ -25,7 +25,8 @@ from cli_checks import error_and_hint
 from lineal.cas.objects import ObjectCache
 from lineal.cas.packs import PACK_OBJECT_MAX
 
-pytestmark = pytest.mark.slow  # real processes, real data: ~40 s in all
+# real processes, real data: ~40 s in all; processes racing each other: make test runs it alone
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 DAY = 86400
 SRC = Path(__file__).resolve().parents[2] / "src"
 
