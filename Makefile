@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 # What each set of extras brings, for the line that says what is being installed.
 WHAT_demo := usd-core, numpy, Pillow and scikit-learn for the demo
-WHAT_dev := the demo's packages plus pytest, hypothesis, ruff, mypy, moto and psycopg for the tests
+WHAT_dev := the demo's packages plus pytest, pytest-xdist, hypothesis, ruff, mypy, moto and psycopg for the tests
 
 .PHONY: demo test bench clean
 
@@ -27,7 +27,8 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadscope -m "not serial"
+	$(BIN)/pytest -m serial
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/ledger.py

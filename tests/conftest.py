@@ -4,8 +4,10 @@ the shared sample data."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,18 +40,109 @@ def _pg_admin():  # type: ignore[no-untyped-def]
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
 
 
-@pytest.fixture
-def pg_uri() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+class _Dropper:
+    """Drops the session's PostgreSQL databases in a thread of its own, so a test does not wait
+    for the server to let go of the last one's files; ``close`` waits for every drop and
+    raises the first that failed."""
+
+    def __init__(self) -> None:
+        self.names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.failed: list[str] = []
+        self.thread = threading.Thread(target=self._run, name="drop-databases", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        admin = None
+        while (name := self.names.get()) is not None:
+            try:
+                admin = admin or _pg_admin_connection()
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception as exc:  # said at the session's end, where it fails a test
+                self.failed.append(f"{name}: {exc}")
+        if admin is not None:
+            admin.close()
+
+    def drop(self, name: str) -> None:
+        self.names.put(name)
+
+    def close(self) -> None:
+        self.names.put(None)
+        self.thread.join(timeout=300)
+        assert not self.thread.is_alive(), "PostgreSQL test databases still being dropped"
+        assert not self.failed, f"could not drop test databases: {self.failed}"
+
+
+def _pg_admin_connection():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+
+
+def _fresh_database(template: str | None = None) -> str:
+    """Create a test database (a copy of ``template``, else empty); return its name.
+
+    Its commits do not wait for the disk (synchronous_commit off): they are as atomic, as
+    isolated and as serialised, and only a crash of the PostgreSQL server, which no test
+    causes, could tell; the suite's thousands of commits stop waiting on disk flushes."""
     name = f"lineal_test_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+    return name
+
+
+@pytest.fixture(scope="session")
+def pg_dropper() -> Iterator[_Dropper]:
+    dropper = _Dropper()
+    try:
+        yield dropper
+    finally:
+        dropper.close()
+
+
+@pytest.fixture
+def pg_uri(pg_dropper: _Dropper) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards (in the background:
+    the name is never used again)."""
+    name = _fresh_database()
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        pg_dropper.drop(name)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_dropper: _Dropper) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to today's schema and holding no record, made
+    once a session (a pytest-xdist worker would make its own): ``pg_store_uri`` copies it.
+    Nothing may stay connected to it: ``CREATE DATABASE ... TEMPLATE`` needs it alone."""
+    name = f"lineal_tmpl_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    try:
+        open_store(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", create=True).close()
+        yield name
+    finally:
+        pg_dropper.drop(name)
+
+
+@pytest.fixture
+def pg_store_uri(pg_template: str, pg_dropper: _Dropper) -> Iterator[str]:
+    """A fresh PostgreSQL database already migrated (a copy of ``pg_template``: the schema
+    ``open_store(..., create=True)`` makes, no records), dropped afterwards. Cheaper than
+    ``pg_uri`` plus a migration; use ``pg_uri`` where the test is about an empty database."""
+    name = _fresh_database(pg_template)
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        pg_dropper.drop(name)
 
 
 @pytest.fixture
@@ -72,11 +165,13 @@ SQL_BACKENDS = frozenset({"sqlite", "postgres"})
 # to reach a fresh store of it, below).
 @pytest.fixture(params=["sqlite", "postgres", "http"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URI of a fresh store of each backend (http: a new project on a live server)."""
+    """The URI of a fresh store of each backend (http: a new project on a live server).
+    PostgreSQL's comes migrated (``pg_store_uri``): opening it with ``create`` finds nothing
+    to do, as it would after `lineal init`."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'lineal.db'}"
     if request.param == "postgres":
-        return str(request.getfixturevalue("pg_uri"))
+        return str(request.getfixturevalue("pg_store_uri"))
     if request.param == "http":
         from lineal.store.registry import create_project
 

@@ -27,7 +27,8 @@ from lineal.cas.objects import ObjectCache
 from lineal.cas.packs import PACK_OBJECT_MAX
 from lineal.client import Lineal
 
-pytestmark = pytest.mark.slow  # real processes, real data: ~40 s in all
+# real processes, real data: ~40 s in all; processes racing each other: make test runs it alone
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 DAY = 86400
 SRC = Path(__file__).resolve().parents[2] / "src"
 

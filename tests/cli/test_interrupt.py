@@ -17,7 +17,8 @@ from cli_terminal import Terminal, lineal, make_files, ok
 
 from lineal.cas.objects import ObjectCache
 
-pytestmark = pytest.mark.slow  # real data, real processes: ~30 s in all
+# real data, real processes: ~30 s in all; Ctrl-C timed to land mid-command: make test runs it alone
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 FILES = 4000  # enough that each command is still at work when it is interrupted
 NUMBER = r"(\d[\d,]*)"
 

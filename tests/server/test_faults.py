@@ -29,6 +29,8 @@ from lineal.store.registry import create_project, open_store
 from lineal.store.spool import Spool
 from server_process import free_port, start_server, stop
 
+pytestmark = pytest.mark.serial  # servers killed and writers timed: make test runs it alone
+
 STEPS = 96  # with the run start, two tags and the finish: 100 batches per writer
 TAGS = 2
 CUT = float(os.environ.get("LINEAL_TEST_CUT_SECONDS", "5"))

@@ -187,14 +187,18 @@ def test_a_spool_left_by_a_process_that_died_is_drained_by_sync(
     tagged = subprocess.run(  # a process that writes offline, then exits with it spooled
         [sys.executable, "-c", script],
         cwd=work,
-        env={**os.environ, **env, "LINEAL_SYNC_TIMEOUT": "0.5"},
+        # The server is away: the write counts as spooled after 0.5 s, and so does closing.
+        env={**os.environ, **env, "LINEAL_SYNC_TIMEOUT": "0.5", "LINEAL_WRITE_WAIT": "0.5"},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert tagged.returncode == 0, tagged.stderr
-    status = lineal_cli("sync", "--status", "--json", cwd=work, env=env)  # type: ignore[operator]
+    # Still away: closing the client would wait LINEAL_SYNC_TIMEOUT for a spool that cannot
+    # drain (the dead process's, adopted to be counted); half a second says the same.
+    away = {**env, "LINEAL_SYNC_TIMEOUT": "0.5"}
+    status = lineal_cli("sync", "--status", "--json", cwd=work, env=away)  # type: ignore[operator]
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["pending_batches"] == 1
     port = int(fresh.url.rsplit(":", 1)[1])

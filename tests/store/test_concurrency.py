@@ -18,6 +18,8 @@ from lineal.ledger.keys import Signer, save_signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import open_store
 
+pytestmark = pytest.mark.serial  # eight processes racing for the head: run alone
+
 WORKERS = 8
 PER_WORKER = 1_000
 

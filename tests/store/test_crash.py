@@ -144,6 +144,7 @@ def _kill_writer(argv: list[str], err_path: Path, delay: float) -> tuple[str, st
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # kills timed to land mid-transaction: make test runs it alone
 def test_sigkill_mid_transaction_never_tears_or_loses(tmp_path: Path, signer: Signer) -> None:
     rng = random.Random(SEED)
     keys = tmp_path / "keys"

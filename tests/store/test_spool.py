@@ -130,6 +130,7 @@ for i in range(100_000):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a kill timed to land inside a put: make test runs it alone
 @pytest.mark.parametrize("trial", range(8))
 def test_sigkill_loses_no_batch_whose_put_returned(tmp_path: Path, trial: int) -> None:
     # Killed after a seeded number of puts and a seeded delay (up to 30 ms, a few puts'
