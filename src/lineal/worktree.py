@@ -197,16 +197,15 @@ def materialise(cache: ObjectCache, entry: Entry, dest: Path) -> None:
             while chunk := src.read(1 << 20):
                 hasher.update(chunk)
                 out.write(chunk)
-    except BaseException:  # Ctrl-C, a full disk: no half-written file is left behind
-        tmp.unlink(missing_ok=True)
+        if "sha256:" + hasher.hexdigest() != entry.digest:
+            raise IntegrityError(
+                f"the cached object for {entry.path} ({entry.digest}) is damaged",
+                hint="delete it from .lineal/objects and `lineal pull` it again",
+            )
+        tmp.replace(dest)
+    except BaseException:  # Ctrl-C (up to the rename), a full disk, a damaged object:
+        tmp.unlink(missing_ok=True)  # no half-written or unchecked file is left behind
         raise
-    if "sha256:" + hasher.hexdigest() != entry.digest:
-        tmp.unlink()
-        raise IntegrityError(
-            f"the cached object for {entry.path} ({entry.digest}) is damaged",
-            hint="delete it from .lineal/objects and `lineal pull` it again",
-        )
-    tmp.replace(dest)
 
 
 def _known_contents(repo: Lineal, artifact: Artifact) -> dict[str, set[str]]:

@@ -291,3 +291,31 @@ def test_checkout_pulls_missing_objects_and_refuses_damaged_ones(
     error = failure("checkout", "dataset/scenes", str(work / "other"), cwd=work)
     assert "damaged" in error
     assert not (work / "other" / "img04.png").exists()
+
+
+@pytest.mark.parametrize("when", ["rename", "damaged"])
+def test_a_checkout_stopped_after_a_copy_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Ctrl-C landing after a file's bytes are copied but before its rename (or a damaged
+    object found then) leaves neither the file nor its temp beside it."""
+    from lineal.cas.manifest import Entry
+    from lineal.worktree import materialise
+
+    cache = ObjectCache(tmp_path / "objects")
+    digest = cache.add_bytes(b"checked out")
+    dest = tmp_path / "copy" / "a.txt"
+    if when == "rename":
+
+        def interrupted(self: Path, target: Path) -> Path:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(Path, "replace", interrupted)
+        entry, raised = Entry(path="a.txt", digest=digest, size=11), KeyboardInterrupt
+    else:
+        entry, raised = Entry(path="a.txt", digest="sha256:" + "0" * 64, size=11), Exception
+        cache.add_bytes(b"x")  # any object; the entry names one whose bytes differ
+        monkeypatch.setattr(cache, "open", lambda _: ObjectCache.open(cache, digest))
+    with pytest.raises(raised):
+        materialise(cache, entry, dest)
+    assert list(dest.parent.iterdir()) == []
