@@ -53,3 +53,40 @@ def test_postgres_projects_are_databases(lineal_cli: object, tmp_path: Path) -> 
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_vision" WITH (FORCE)')
+
+
+def test_a_database_made_by_several_at_once_is_made_once_and_the_rest_told_conflict(
+    pg_dropper: object,
+) -> None:
+    """Two servers make the same database at one moment (each the first to need its own audit
+    log): PostgreSQL says unique violation, not duplicate database; each loser gets the
+    Conflict its caller expects, never a raw database error."""
+    import threading
+
+    from lineal.errors import Conflict
+    from lineal.store.sql.databases import create_database
+
+    name = f"lineal_race_{uuid.uuid4().hex[:8]}"
+    uri = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def make() -> None:
+        start.wait()
+        try:
+            create_database(uri)
+            outcomes.append("made")
+        except Conflict:
+            outcomes.append("conflict")
+        except Exception as exc:  # what the test looks for
+            outcomes.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=make) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        pg_dropper.drop(name)  # type: ignore[attr-defined]
+    assert sorted(outcomes) == ["conflict"] * 5 + ["made"]

@@ -37,7 +37,9 @@ def create_database(uri: str) -> None:
     conn = _admin(uri)
     try:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.errors.DuplicateDatabase as exc:
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation) as exc:
+        # Made before; or made by another session at the same moment, which PostgreSQL
+        # reports as a unique violation of pg_database's names, not as a duplicate.
         raise Conflict(
             f"database {name!r} already exists at {mask_url(uri)}",
             hint="pick another project name, or use the existing project",
