@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.digests import PREFIX
 from lineal.served_objects import CHUNK, ServedObjects
+from lineal.server.signatures import sign
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,7 +67,7 @@ def _missing(api: APIRouter, served: ServedObjects) -> None:
         remote.clean_incoming()  # what uploads cut off by a killed server left
         return Missing(missing=remote.missing(body.digests))
 
-    _sign(missing, project=str, body=Asked)
+    sign(missing, project=str, body=Asked)
     api.add_api_route(
         f"{WHERE}/missing",
         missing,
@@ -83,7 +84,7 @@ def _reads(api: APIRouter, served: ServedObjects) -> None:
         remote, digest = served.require(project, hexdigest)
         return Response(headers={"content-length": str(remote.size(digest))})
 
-    _sign(head, project=str, hexdigest=(str, _hexdigest()))
+    sign(head, project=str, hexdigest=(str, _hexdigest()))
     api.add_api_route(
         f"{WHERE}/sha256/{{hexdigest}}",
         head,
@@ -109,7 +110,7 @@ def _reads(api: APIRouter, served: ServedObjects) -> None:
             pieces(), media_type="application/octet-stream", headers={"content-length": str(size)}
         )
 
-    _sign(download, project=str, hexdigest=(str, _hexdigest()))
+    sign(download, project=str, hexdigest=(str, _hexdigest()))
     api.add_api_route(
         f"{WHERE}/sha256/{{hexdigest}}",
         download,
@@ -149,7 +150,7 @@ def _upload(api: APIRouter, served: ServedObjects) -> None:
             size = await run_in_threadpool(arrival.finish)
         return Stored(digest=digest, size=size, stored=True)
 
-    _sign(upload, project=str, hexdigest=(str, _hexdigest()), request=Request)
+    sign(upload, project=str, hexdigest=(str, _hexdigest()), request=Request)
     api.add_api_route(
         f"{WHERE}/sha256/{{hexdigest}}",
         upload,
@@ -158,18 +159,3 @@ def _upload(api: APIRouter, served: ServedObjects) -> None:
         summary="Upload an object, streamed; kept only if its bytes hash to its digest",
         openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
     )
-
-
-def _sign(endpoint: Any, **annotations: Any) -> None:
-    """Give ``endpoint`` its parameters' real types (this module's annotations are text)."""
-    import inspect
-
-    params = []
-    for name, kind in annotations.items():
-        annotation, default = kind if isinstance(kind, tuple) else (kind, inspect.Parameter.empty)
-        params.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-            )
-        )
-    endpoint.__signature__ = inspect.Signature(params)

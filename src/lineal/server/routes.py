@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from lineal.model.entities import MAX_LIMIT
 from lineal.server import audit_trail
+from lineal.server.signatures import sign
 from lineal.store import wire, wire_errors, wire_json
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
             audit_trail.note([receipt["digest"], *landed, *receipt.get("refs", ())])
         return {"receipts": receipts}
 
-    _sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
+    sign(batches, project=str, request=Request)  # annotations FastAPI can resolve
     api.add_api_route(
         "/projects/{project}/batches",
         batches,
@@ -253,7 +254,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
         store = projects.store(project)
         return await run_in_threadpool(store.trial, batch.strip(), read)
 
-    _sign(trial, project=str, request=Request)
+    sign(trial, project=str, request=Request)
     api.add_api_route(
         "/projects/{project}/trial",
         trial,
@@ -281,7 +282,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
         projects.store(project).beat(body.run_id, body.host, body.pid, body.process_start)
         return {"ok": True}
 
-    _sign(beat, project=str, body=Beat)
+    sign(beat, project=str, body=Beat)
     api.add_api_route(
         "/projects/{project}/beats",
         beat,
@@ -293,13 +294,3 @@ def writes(api: APIRouter, projects: Projects) -> None:
     def forget(project: str, run_id: str) -> dict[str, bool]:
         projects.store(project).forget_beat(run_id)
         return {"ok": True}
-
-
-def _sign(endpoint: Callable[..., Any], **annotations: Any) -> None:
-    """Give ``endpoint`` its parameters' real types (this module's annotations are text)."""
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind)
-            for name, kind in annotations.items()
-        ]
-    )

@@ -6,11 +6,12 @@ A new token's text is in the one answer that makes it and nowhere else: never lo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lineal import access
 from lineal.errors import PermissionDenied
 from lineal.model.grants import ROLES
+from lineal.server.signatures import sign
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -36,7 +37,7 @@ def router(projects: Projects) -> APIRouter:
         body = access.whoami(principal.agent, info, open_project=principal.open)
         return JSONResponse(body)
 
-    _sign(whoami, project=str, request=Request)
+    sign(whoami, project=str, request=Request)
     api.add_api_route(
         f"{WHERE}/whoami",
         whoami,
@@ -66,7 +67,7 @@ def router(projects: Projects) -> APIRouter:
         )
         return JSONResponse(made.as_dict())
 
-    _sign(create, project=str, body=Asked, request=Request)
+    sign(create, project=str, body=Asked, request=Request)
     api.add_api_route(
         f"{WHERE}/tokens",
         create,
@@ -77,7 +78,7 @@ def router(projects: Projects) -> APIRouter:
     def listed(project: str) -> JSONResponse:
         return JSONResponse(access.list_tokens(projects.store(project)).as_dict())
 
-    _sign(listed, project=str)
+    sign(listed, project=str)
     api.add_api_route(
         f"{WHERE}/tokens", listed, methods=["GET"], summary="The project's tokens (admin)"
     )
@@ -86,7 +87,7 @@ def router(projects: Projects) -> APIRouter:
         info = access.revoke_token(projects.store(project), token_id)
         return JSONResponse(info.as_dict())
 
-    _sign(revoke, project=str, token_id=(str, Path(pattern=_ID)))
+    sign(revoke, project=str, token_id=(str, Path(pattern=_ID)))
     api.add_api_route(
         f"{WHERE}/tokens/{{token_id}}",
         revoke,
@@ -94,18 +95,3 @@ def router(projects: Projects) -> APIRouter:
         summary="Revoke a token now (admin): every server process refuses it from then on",
     )
     return api
-
-
-def _sign(endpoint: Any, **annotations: Any) -> None:
-    """Give ``endpoint`` its parameters' real types (this module's annotations are text)."""
-    import inspect
-
-    params = []
-    for name, kind in annotations.items():
-        annotation, default = kind if isinstance(kind, tuple) else (kind, inspect.Parameter.empty)
-        params.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-            )
-        )
-    endpoint.__signature__ = inspect.Signature(params)
