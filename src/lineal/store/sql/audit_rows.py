@@ -108,10 +108,21 @@ def _to_head(row: Sequence[Any]) -> AuditHead:
     )
 
 
-def write_audit(db: Sql, signer: Signer, events: Sequence[AuditEvent]) -> list[AuditRow]:
+#: The audit log's head row (none for an empty log).
+AUDIT_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+
+
+def write_audit(
+    db: Sql,
+    signer: Signer,
+    events: Sequence[AuditEvent],
+    head_rows: Sequence[tuple[Any, ...]] | None = None,
+) -> list[AuditRow]:
     """Chain ``events`` after the log's head and sign the new head, inside a transaction
-    that holds the audit lock."""
-    head = db.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    that holds the audit lock. ``head_rows``: AUDIT_HEAD's answer, read already under that
+    lock in this transaction (None: read it now)."""
+    found = list(head_rows) if head_rows is not None else db.all(AUDIT_HEAD)
+    head = found[0] if found else None
     seq, prev = (int(head[0]), str(head[1])) if head else (0, AUDIT_GENESIS)
     rows: list[AuditRow] = []
     for event in events:
@@ -163,6 +174,12 @@ class AuditRows:
     def _lock_audit(self) -> None:
         """Inside a write transaction: hold the audit chain's head (SQLite's write lock
         already does)."""
+
+    def _audit_head_held(self) -> list[tuple[Any, ...]] | None:
+        """Inside an append: hold the audit chain's head; AUDIT_HEAD's answer if the backend
+        read it already (with the ledger's head, in one round trip), else None."""
+        self._lock_audit()
+        return None
 
     def _begin_audit(self) -> None:
         """Start a write transaction holding the audit chain's head (not the ledger's)."""

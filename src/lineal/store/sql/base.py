@@ -295,8 +295,8 @@ class SqlStore(SqlReads, Submits, SqlTokens, AuditRows, SqlHeartbeats):
         if txn.head_seq == txn.start_seq:
             return  # nothing appended, nothing to sign
         if self.audited:  # the transaction's own audit row, committed with it
-            self._lock_audit()
-            write_audit(self.sql(), txn.signer, [self._audit_event(txn, "ok")])
+            held = self._audit_head_held()
+            write_audit(self.sql(), txn.signer, [self._audit_event(txn, "ok")], held)
         signer = txn.signer
         # Whoever signs must hold the key as of the end of what it signs (a rotated-away or
         # revoked key signs nothing after its end): the client of a batch, and this store.

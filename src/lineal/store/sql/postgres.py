@@ -14,6 +14,7 @@ from lineal.errors import MissingExtra, NotFound, StoreUnavailable
 from lineal.ledger.keys import Signer
 from lineal.model.masking import mask_url, split_password
 from lineal.store import credentials
+from lineal.store.sql.audit_rows import AUDIT_HEAD
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import POSTGRES_TYPES
 from lineal.store.sql.postgres_sql import PostgresSql
@@ -116,6 +117,8 @@ class PostgresStore(SqlStore):
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
         self._pipeline: Any = None  # the write transaction's, while one is open
+        #: the audit log's head, read with the ledger's at the append's start (audited stores)
+        self._audit_head: list[tuple[Any, ...]] | None = None
         self._pipe: Any = None
         if create:
             self.migrate()
@@ -170,7 +173,14 @@ class PostgresStore(SqlStore):
         self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def _lock_audit(self) -> None:
-        self._sql.one("SELECT pg_advisory_xact_lock(?)", (AUDIT_LOCK,))
+        # In an append's pipeline it goes out with the next read (the audit head).
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+
+    def _audit_head_held(self) -> list[tuple[Any, ...]] | None:
+        found, self._audit_head = self._audit_head, None
+        if found is None:
+            self._lock_audit()
+        return found
 
     def _begin_audit(self) -> None:
         # The audit chain's own lock: a block of read rows never waits for a ledger append.
@@ -190,7 +200,13 @@ class PostgresStore(SqlStore):
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
         head = self._conn.execute(HEAD)
         keys = self._conn.execute(_pg(KEYS), (agent,))
-        return head.fetchone(), keys.fetchall()
+        audit = None
+        if self.audited:  # the audit lock (after the ledger's, as always) and its head too
+            self._lock_audit()
+            audit = self._conn.execute(AUDIT_HEAD)
+        found = head.fetchone(), keys.fetchall()
+        self._audit_head = None if audit is None else audit.fetchall()
+        return found
 
     def _settle(self, *, failed: bool = False) -> None:
         if self._pipeline is None:
@@ -203,6 +219,7 @@ class PostgresStore(SqlStore):
 
     def _end(self, *, commit: bool) -> None:
         pipeline, self._pipeline, self._pipe = self._pipeline, None, None
+        self._audit_head = None
         if pipeline is None:
             self._conn.execute("COMMIT" if commit else "ROLLBACK")
             return
