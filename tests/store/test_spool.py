@@ -129,6 +129,39 @@ for i in range(100_000):
 """
 
 
+def kill_after_lines(child: subprocess.Popen[bytes], after: int, delay: float) -> list[str]:
+    """SIGKILL the child once it printed ``after`` lines and ``delay`` seconds more passed;
+    return every whole line it printed before it died.
+
+    All of it is read through ``child.stdout``'s own buffer. A readline takes everything
+    waiting in the pipe, and on a loaded machine several lines wait there together; the
+    ones after the line asked for stay in that buffer. ``communicate()`` would read the
+    descriptor behind it and then close it, dropping them: batches that returned, missing
+    from what the test compares. A line the kill cut short (no newline) counts as not
+    printed; its put() returned, so the spool may hold one batch more than the lines."""
+    assert child.stdout is not None
+    lines: list[bytes] = []
+    while len(lines) < after and (line := child.stdout.readline()):
+        lines.append(line)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    lines += child.stdout.readlines()  # what is buffered, then the pipe up to its end
+    child.stdout.close()
+    return [line.decode().strip() for line in lines if line.endswith(b"\n")]
+
+
+def test_kill_after_lines_keeps_the_lines_read_ahead_with_the_first() -> None:
+    # One write puts the lines in the pipe together, so the first readline buffers them all
+    # (as when the reader falls behind); the last line is cut short, as by a kill mid-print.
+    script = (
+        "import sys, time\nsys.stdout.write('0\\n1\\n2\\n3')\nsys.stdout.flush()\ntime.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert kill_after_lines(child, 1, 0) == ["0", "1", "2"]
+    assert child.returncode == -signal.SIGKILL
+
+
 @pytest.mark.slow
 @pytest.mark.serial  # a kill timed to land inside a put: make test runs it alone
 @pytest.mark.parametrize("trial", range(8))
@@ -144,17 +177,9 @@ def test_sigkill_loses_no_batch_whose_put_returned(tmp_path: Path, trial: int) -
     child = subprocess.Popen(
         [sys.executable, str(script), str(spool_dir)], stdout=subprocess.PIPE, env=env
     )
-    assert child.stdout is not None
-    returned = []
-    for line in child.stdout:
-        returned.append(line.decode().strip())
-        if len(returned) >= after:
-            break
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    rest, _ = child.communicate(timeout=30)
-    returned += rest.decode().split()  # printed before it died
+    returned = kill_after_lines(child, after, delay)
     assert child.returncode == -signal.SIGKILL
+    assert len(returned) >= after
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spool = Spool(spool_dir)
