@@ -32,7 +32,19 @@ def test_a_token_is_checked_by_its_secret_and_kept_as_a_salted_hash(store: SqlSt
     same = store.issue_token("alice", "contributor")  # another token: another salt
     salts = [row[0] for row in store.sql().all("SELECT salt FROM tokens")]
     assert len(set(salts)) == 2
-    assert same.info.expires is None
+    assert same.info.expires is not None  # every token expires: 90 days unless asked
+
+
+def test_every_token_expires_within_a_year(store: SqlStore) -> None:
+    from datetime import datetime, timedelta
+
+    made = store.issue_token("alice", "viewer")
+    created = datetime.fromisoformat(made.info.created)
+    assert datetime.fromisoformat(str(made.info.expires)) - created == timedelta(days=90)
+    for asked, why in (("never", "every token expires"), ("400d", "longer than a year")):
+        with pytest.raises(InvalidInput, match=why):
+            store.issue_token("alice", "viewer", asked)
+    assert len(store.tokens()) == 1  # nothing made by a refused request
 
 
 @pytest.mark.parametrize(

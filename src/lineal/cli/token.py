@@ -86,7 +86,10 @@ def create(
         str, typer.Option("--role", help="viewer, contributor, approver or admin.")
     ] = "contributor",
     expires: Annotated[
-        str, typer.Option("--expires", help="Lifetime: 30d, 12h, 90m, 2w, or never.")
+        str,
+        typer.Option(
+            "--expires", help="Lifetime: 30d, 12h, 90m, 2w (at most 366d; every token expires)."
+        ),
     ] = "90d",
     uri: Uri = None,
     project: Project = None,
@@ -99,7 +102,7 @@ def create(
         who = agent or mine
         if who is None:
             raise fail("which agent? pass --agent NAME", hint="a token acts as one agent")
-        made = create_token(store, who, role, None if expires == "never" else expires, by=mine)
+        made = create_token(store, who, role, expires, by=mine)
     if as_json:
         print_json(made.as_dict())
         return

@@ -75,17 +75,29 @@ def secret_matches(salt: bytes, stored: str, secret: str) -> bool:
     return hmac.compare_digest(hash_secret(salt, secret).encode(), stored.encode())
 
 
-def expiry(text: str | None, now: datetime) -> datetime | None:
-    """When a token made ``now`` with ``--expires text`` (30d, 12h, 90m, 2w; never) ends."""
-    if text is None or text == "never":
-        return None
+#: A token's lifetime when none is asked for, and the longest one may ask for: every token
+#: ends, so a leaked one does not open a project for ever.
+DEFAULT_LIFETIME = "90d"
+MAX_LIFETIME = timedelta(days=366)
+
+
+def expiry(text: str | None, now: datetime) -> datetime:
+    """When a token made ``now`` with ``--expires text`` (30d, 12h, 90m, 2w; default 90d, at
+    most a year) ends."""
+    text = DEFAULT_LIFETIME if text is None else text
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise InvalidInput(
-            f"bad expiry {text!r}: expected a count and a unit (m, h, d, w), or never",
-            hint="e.g. --expires 30d",
+            f"bad expiry {text!r}: expected a count and a unit (m, h, d, w); every token expires",
+            hint="e.g. --expires 30d (at most 366d: make a new token then)",
         )
-    return now + timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    lifetime = timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    if lifetime > MAX_LIFETIME:
+        raise InvalidInput(
+            f"expiry {text!r} is longer than a year: a token lives at most 366 days",
+            hint="e.g. --expires 90d, and make a new token when it ends",
+        )
+    return now + lifetime
 
 
 def at_least(held: str | None, needed: str) -> bool:

@@ -67,7 +67,7 @@ class SqlTokens:
             agent=agent,
             role=role,
             created=now.isoformat(timespec="seconds"),
-            expires=None if ends is None else ends.isoformat(timespec="seconds"),
+            expires=ends.isoformat(timespec="seconds"),
             created_by=by,
         )
         self._liveness(
