@@ -39,6 +39,7 @@ GROUPS = (
     "replay",
     "redact",
     "audit",
+    "interop",
     "demo",
     "server",
 )
@@ -63,6 +64,7 @@ COMMANDS = {
     "replay": "replay",
     **dict.fromkeys(("redact", "retention"), "redact"),
     "audit": "audit",
+    **dict.fromkeys(("import", "export"), "interop"),
     "demo": "demo",
     "server": "server",
 }
