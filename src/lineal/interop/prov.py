@@ -18,6 +18,7 @@ identifier is a valid PROV-N local name.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,12 +53,14 @@ def export(repo: Lineal, ref: str, *, flavor: str) -> bytes:
     """REF and everything upstream of it, serialised as ``flavor`` (see FLAVORS)."""
     document = build(repo, ref)
     if flavor == "json":
-        return (document.serialize(indent=2) + "\n").encode()
+        return (str(document.serialize(indent=2)) + "\n").encode()
     if flavor == "provn":
         return (document.get_provn() + "\n").encode()
     rdf_format = {"turtle": "turtle", "jsonld": "json-ld"}[flavor]
     require("rdflib", "interop")
-    return str(document.serialize(format="rdf", rdf_format=rdf_format)).encode()
+    with warnings.catch_warnings():  # prov 3.2 calls rdflib 7 APIs rdflib calls deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return str(document.serialize(format="rdf", rdf_format=rdf_format)).encode()
 
 
 def build(repo: Lineal, ref: str) -> ProvDocument:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
 from lineal.client import Lineal
 from lineal.errors import NotFound
 from lineal.lineage.graph import Graph
@@ -110,15 +111,6 @@ def _runners(graph: Graph, runs: Mapping[str, Run]) -> Iterable[tuple[str, Run]]
     for edge in graph.edges:
         if edge.kind == "associated_with" and edge.child in runs:
             yield edge.parent.removeprefix("agent/"), runs[edge.child]
-
-
-def labels_of(repo: Lineal, artifact: Artifact) -> list[Artifact]:
-    """The label schemas a dataset version is ``labeled_with``, in recording order."""
-    return [
-        artifact_of(repo, edge.parent)
-        for edge in repo.edges(artifact)
-        if edge.kind == "labeled_with" and edge.child == artifact.node
-    ]
 
 
 def edges_into(repo: Lineal, artifact: Artifact, kinds: Iterable[str]) -> list[Edge]:
