@@ -20,6 +20,7 @@ import copy
 import json
 import logging
 import mimetypes
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -144,7 +145,9 @@ def validate(body: dict[str, Any]) -> None:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        dataset = mlc.Dataset(jsonld=copy.deepcopy(body))  # it edits what it is given
+        with warnings.catch_warnings():  # it calls rdflib 7 APIs rdflib calls deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = mlc.Dataset(jsonld=copy.deepcopy(body))  # it edits what it is given
     except mlc.ValidationError as exc:
         raise IntegrityError(f"the Croissant card does not validate: {exc}") from exc
     finally:
