@@ -16,6 +16,7 @@ from prov.model import ProvActivity, ProvDocument, ProvEntity
 
 from lineal.client import Lineal
 from lineal.datasets import add
+from lineal.errors import IntegrityError
 from lineal.interop import croissant
 from lineal.interop import prov as prov_export
 from lineal.model.entities import Artifact
@@ -194,3 +195,20 @@ def test_what_is_not_a_dataset_version_is_refused(
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert message in done.stderr
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_a_card_mlcroissant_rejects_is_never_returned(
+    ws: Path, repo: Lineal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add(repo, ws, COCO, "coco")
+    card = croissant.card(repo, "dataset/coco")
+    croissant.validate(card)
+    broken = {**card, "distribution": [dict(card["distribution"][0]), card["distribution"][1]]}
+    del broken["distribution"][0]["contentUrl"]
+    with pytest.raises(IntegrityError, match="the Croissant card does not validate"):
+        croissant.validate(broken)
+    # past VALIDATED_FILES, the first files are the ones loaded
+    monkeypatch.setattr(croissant, "VALIDATED_FILES", 1)
+    with pytest.raises(IntegrityError, match="contentUrl"):
+        croissant.validate(broken)

@@ -85,8 +85,10 @@ def _json(value: Any) -> str:
 
 
 def _key_ok(key: str) -> bool:
-    """Whether ``key`` makes a readable attribute name (``lineal:param.KEY``) in every syntax."""
-    return key.isascii() and key.replace("_", "a").replace("-", "a").isalnum()
+    """Whether ``key`` makes a readable attribute name (``lineal:param.KEY``) in every syntax:
+    ASCII letters, digits, ``_``, ``-`` and inner dots."""
+    plain = key.replace("_", "a").replace("-", "a").replace(".", "a")
+    return key.isascii() and plain.isalnum() and not key.startswith(".") and not key.endswith(".")
 
 
 class Builder:
