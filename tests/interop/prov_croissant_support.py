@@ -69,4 +69,6 @@ def record_history(repo: Lineal, *, ci: bool = False) -> History:
     model = repo.record_artifact("model", data=b"weights", name="net")
     repo.link("generated", train, model, role="weights")
     train = repo.finish_run(train, summary={"accuracy": 0.9})
+    repo.set_tag(model, "stage", "candidate")
+    repo.set_alias(model.ref, "candidate")
     return History(model, raw, raw2, render, schema, code, train, prepare)

@@ -123,6 +123,8 @@ def test_prov_json_round_trips_and_holds_every_node_and_edge(history_repo: Linea
     assert _attr(model, "digest") == history.model.digest
     assert _attr(model, "version") == 1
     assert str(_attr(model, PROV_TYPE.uri)) == "lineal:Model"
+    assert json.loads(_attr(model, "tags")) == {"stage": "candidate"}
+    assert _attr(model, "alias") == "model/net:candidate"
     train = _record(back, history.train.ref)
     assert _attr(train, "param.lr") == 0.1
     assert _attr(train, "status") == "finished"

@@ -158,6 +158,10 @@ class Builder:
             attributes.append((q("uri"), self.literal(artifact.uri, self.xsd["anyURI"])))
         if artifact.meta:
             attributes.append((q("meta"), _json(dict(artifact.meta))))
+        tags = self.facts.tags.get(node_id)
+        if tags:
+            attributes.append((q("tags"), _json(dict(tags))))
+        attributes += [(q("alias"), alias) for alias in self.facts.graph.nodes[node_id].aliases]
         if artifact.seq is not None:
             attributes.append((q("seq"), artifact.seq))
         record = self.facts.recorded.get(node_id)

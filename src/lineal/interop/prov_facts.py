@@ -36,6 +36,8 @@ class Facts:
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)
     runs: Mapping[str, Run] = field(default_factory=dict)
     recorded: Mapping[str, Recorded] = field(default_factory=dict)
+    #: each artifact's tags now (a run's are on the Run)
+    tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     agents: tuple[str, ...] = ()
     #: agents that ran a run under a CI service (software agents)
     services: frozenset[str] = frozenset()
@@ -77,10 +79,12 @@ def gather(repo: Lineal, graph: Graph) -> Facts:
     artifacts: dict[str, Artifact] = {}
     runs: dict[str, Run] = {}
     recorded: dict[str, Recorded] = {}
+    tags: dict[str, dict[str, str]] = {}
     agents: list[str] = []
     for node_id, node in graph.nodes.items():
         if node.type == "artifact":
             artifact = artifacts[node_id] = artifact_of(repo, node_id)
+            tags[node_id] = repo.store.tags(node_id)
             record = record_of(repo, artifact.seq)
             if record is not None:
                 recorded[node_id] = record
@@ -98,6 +102,7 @@ def gather(repo: Lineal, graph: Graph) -> Facts:
         artifacts=artifacts,
         runs=runs,
         recorded=recorded,
+        tags=tags,
         agents=tuple(dict.fromkeys(agents)),
         services=frozenset(services),
     )
