@@ -212,3 +212,19 @@ def test_a_card_mlcroissant_rejects_is_never_returned(
     monkeypatch.setattr(croissant, "VALIDATED_FILES", 1)
     with pytest.raises(IntegrityError, match="contentUrl"):
         croissant.validate(broken)
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_a_version_kept_in_place_points_at_its_files_there(ws: Path, repo: Lineal) -> None:
+    shutil.copytree(COCO, ws / "coco")
+    dataset = add(repo, [ws / "coco"], ref_only=True).artifact
+    card = _export(repo, dataset.ref)
+    _load(card)
+    base = (ws / "coco").resolve().as_uri()
+    assert card["url"] == base
+    urls = sorted(one["contentUrl"] for one in card["distribution"])
+    assert urls == [
+        f"{base}/annotations/instances_train.json",
+        f"{base}/annotations/instances_val.json",
+    ]
+    assert card["rai:dataCollection"].startswith(f"Referenced in place at {base}: 2 files")

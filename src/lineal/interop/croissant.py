@@ -109,7 +109,7 @@ def card(repo: Lineal, ref: str) -> dict[str, Any]:
     schemas = [(schema, stored_schema(schema)) for schema in labeled_with(repo, dataset)]
     name = dataset.name or dataset.digest
     body: dict[str, Any] = {
-        "@context": CONTEXT,
+        "@context": copy.deepcopy(CONTEXT),
         "@type": "sc:Dataset",
         "@id": iri(dataset.node),
         "conformsTo": CONFORMS_TO,
