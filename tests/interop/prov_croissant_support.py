@@ -57,7 +57,9 @@ def record_history(repo: Lineal, *, ci: bool = False) -> History:
     prepare = repo.start_run("prepare", meta=context)
     repo.finish_run(prepare)
     train = repo.start_run(
-        "train", params={"lr": 0.1, "epochs": 3, "opt": "adam", "odd key": 1}, meta=context
+        "train",
+        params={"lr": 0.1, "epochs": 3, "opt": "adam", "odd key": 1, "seed": 2**40},
+        meta=context,
     )
     repo.link("used", raw, train, role="train")
     repo.link("used", render, train, role="eval")

@@ -129,6 +129,8 @@ def test_prov_json_round_trips_and_holds_every_node_and_edge(history_repo: Linea
     assert _attr(train, "param.lr") == 0.1
     assert _attr(train, "status") == "finished"
     assert json.loads(_attr(train, "params"))["odd key"] == 1
+    assert int(_attr(train, "param.seed")) == 2**40
+    assert json.loads(_attr(train, "metrics")) == {"accuracy": 0.9, "loss": 0.25}
     usage = next(
         r
         for r in _of(back, ProvUsage)

@@ -42,6 +42,7 @@ DERIVATIONS = ("derived_from", "labeled_with", "rendered_from")
 #: The roles of a run's inputs that can stand for its plan, best first.
 PLAN_ROLES = ("code", "command")
 _SCALARS = (bool, int, float, str)
+_INT32 = -(2**31)
 
 
 def local_name(node: str) -> str:
@@ -185,6 +186,8 @@ class Builder:
         if run.params:
             attributes.append((q("params"), _json(dict(run.params))))
         attributes += self._scalars("param", run.params)
+        if run.metrics:
+            attributes.append((q("metrics"), _json(dict(run.metrics))))
         attributes += self._scalars("metric", run.metrics)
         if run.tags:
             attributes.append((q("tags"), _json(dict(run.tags))))
@@ -198,10 +201,17 @@ class Builder:
         """``lineal:WHAT.KEY`` = value for each scalar value under a plain key (the whole
         mapping rides in ``lineal:WHATs`` as JSON too)."""
         return [
-            (self.q(f"{what}.{key}"), value)
+            (self.q(f"{what}.{key}"), self._value(value))
             for key, value in sorted(values.items())
             if _key_ok(key) and isinstance(value, _SCALARS)
         ]
+
+    def _value(self, value: Any) -> Any:
+        """``value`` as prov writes it, but an integer past 32 bits typed xsd:long (prov would
+        call it an xsd:int, which RDF readers reject)."""
+        if isinstance(value, int) and not isinstance(value, bool) and not _INT32 <= value < -_INT32:
+            return self.literal(str(value), self.xsd["long"])
+        return value
 
     def _agent(self, name: str) -> None:
         kind = "SoftwareAgent" if name in self.facts.services else "Person"
