@@ -25,6 +25,9 @@ from lineal.store.sql.reads import HEAD
 HEAD_LOCK = 0x6C696E65616C  # "lineal"
 #: And the one that serialises appends to the audit log (taken after HEAD_LOCK, never before).
 AUDIT_LOCK = HEAD_LOCK + 2
+#: A transaction of its own that writes a commit record (txid_current() takes a transaction
+#: id), so committing it waits for the log to be flushed up to there.
+DURABLE = "SELECT txid_current()"
 
 
 #: The tables an erased payload's bytes (or values derived from them) were in.
@@ -197,6 +200,10 @@ class PostgresStore(SqlStore):
         self._pipeline = self._conn.pipeline()
         self._pipe = self._pipeline.__enter__()
         self._conn.execute("BEGIN")
+        # The commit releases the head lock without waiting for its flush to disk (see _end:
+        # the append is acknowledged only once it is durable), so the next writer's
+        # transaction overlaps this one's flush and concurrent flushes are shared.
+        self._conn.execute("SET LOCAL synchronous_commit TO off")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
         head = self._conn.execute(HEAD)
         keys = self._conn.execute(_pg(KEYS), (agent,))
@@ -235,6 +242,14 @@ class PostgresStore(SqlStore):
                 raise
         if not commit:
             self._conn.execute("ROLLBACK")
+            return
+        # Durable before it is acknowledged. The append committed without waiting for the
+        # disk, so the head lock was free for the next writer during the flush; a write
+        # transaction committed now, as the database's synchronous_commit says, flushes the
+        # log up to its own commit record and so past the append's (the log is flushed in
+        # order). Anything that read the append before then is lost with it in a crash, never
+        # without it: a later record is never durable without every earlier one.
+        self._conn.execute(DURABLE)
 
     def _rollback_failed(self) -> None:
         from psycopg.pq import TransactionStatus
