@@ -17,6 +17,7 @@ from lineal.store import credentials
 from lineal.store.sql.audit_rows import AUDIT_HEAD
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import POSTGRES_TYPES
+from lineal.store.sql.postgres_conn import GuardedConnection
 from lineal.store.sql.postgres_sql import PostgresSql
 from lineal.store.sql.postgres_sql import pg as _pg
 from lineal.store.sql.reads import HEAD
@@ -116,7 +117,7 @@ class PostgresStore(SqlStore):
         # A URI without a password may have one saved by `lineal init --uri`; else libpq's
         # own PGPASSWORD and ~/.pgpass apply, as for psql.
         self._password = None if split_password(uri)[1] else credentials.password(uri)
-        self._conn = self._connect()
+        self._conn: Any = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
         self._pipeline: Any = None  # the write transaction's, while one is open
@@ -128,7 +129,12 @@ class PostgresStore(SqlStore):
         else:
             self._check_schema()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> GuardedConnection:
+        # Guarded: a transient failure is StoreUnavailable, and a broken connection is
+        # opened again on its next use (lineal.store.sql.postgres_conn).
+        return GuardedConnection(self._open, self.uri)
+
+    def _open(self) -> Any:
         import psycopg
 
         try:
@@ -236,7 +242,7 @@ class PostgresStore(SqlStore):
             self._conn.execute("COMMIT")
         try:
             pipeline.__exit__(None, None, None)  # sends what is queued; raises its first error
-        except psycopg.Error:
+        except (psycopg.Error, StoreUnavailable):
             if commit:  # an INSERT sent with the COMMIT failed: undo all, then say why
                 self._rollback_failed()
                 raise
