@@ -1,0 +1,107 @@
+"""A workspace where a model was made the way users make one: datasets added with `lineal add`,
+a preparation run deriving clean data from raw, a training run (in a git repository, its
+environment captured) logging metrics and the model, and an evaluation run of that model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import lineal
+
+LINEAL_BIN = Path(sys.executable).parent / "lineal"
+
+PREP = """
+import pathlib, lineal
+with lineal.start_run("prep") as run:
+    run.use("dataset/raw", role="source")
+    pathlib.Path("clean").mkdir()
+    pathlib.Path("clean/rows.csv").write_text("x,y\\n1,2\\n")
+    run.log_artifact("clean", kind="dataset", name="clean")
+"""
+TRAIN = """
+import pathlib, lineal
+params = {"lr": 0.1, "epochs": 2, "approach": "supervised", "task": "classification"}
+with lineal.start_run("train", params=params, seed=7) as run:
+    run.use("dataset/clean", role="train")
+    run.use("dataset/holdout", role="eval")
+    for step in range(2):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.log({"accuracy": 0.875}, step=1)
+    pathlib.Path("out").mkdir()
+    pathlib.Path("out/weights.bin").write_bytes(b"\\x00weights")
+    pathlib.Path("out/config.json").write_text("{}")
+    run.log_model("out", name="clf", register="clf")
+"""
+EVALUATE = """
+import lineal
+with lineal.start_run("evaluate") as run:
+    run.use("model/clf@v1", role="model")
+    run.use("dataset/holdout", role="test")
+    run.log({"f1": 0.8}, step=0)
+"""
+
+
+@dataclass(frozen=True)
+class Made:
+    root: Path
+    model: dict  # `lineal show model/clf@v1 --json`
+    train: dict  # `lineal show run/ID --json` of the training run
+    commit: str  # the git commit the training ran at
+    files: dict[str, str]  # the model folder's files: path -> sha256 hex
+
+
+def lineal_cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    done = subprocess.run(  # noqa: S603 - our own console script
+        [str(LINEAL_BIN), *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"lineal {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+def _python(root: Path, source: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    subprocess.run([sys.executable, "-c", source], cwd=root, env=env, check=True, timeout=120)  # noqa: S603
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],  # noqa: S607
+        cwd=root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def make_model(root: Path) -> Made:
+    _git(root, "init", "-q", ".")
+    (root / "README").write_text("a project\n")
+    _git(root, "add", "README")
+    _git(root, "commit", "-q", "-m", "start")
+    lineal.init(root, agent="tester")
+    (root / "raw").mkdir()
+    (root / "raw/a.txt").write_text("raw a\n")
+    (root / "raw/b.txt").write_text("raw b\n")
+    (root / "holdout").mkdir()
+    (root / "holdout/c.txt").write_text("held out\n")
+    lineal_cli(root, "add", "raw", "-n", "raw", "-q", "--license", "CC-BY-4.0",
+               "--source", "https://example.org/raw")  # fmt: skip
+    lineal_cli(root, "add", "holdout", "-n", "holdout", "-q")
+    lineal_cli(root, "tag", "dataset/raw@v1", "classification=public")
+    for script in (PREP, TRAIN, EVALUATE):
+        _python(root, script)
+    model = json.loads(lineal_cli(root, "show", "model/clf@v1", "--json").stdout)
+    made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")
+    train = json.loads(lineal_cli(root, "show", made_by, "--json").stdout)
+    files = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((root / "out").iterdir())
+    }
+    return Made(root, model, train, _git(root, "rev-parse", "HEAD"), files)
