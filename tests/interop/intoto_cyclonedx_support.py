@@ -5,14 +5,17 @@ environment captured) logging metrics and the model, and an evaluation run of th
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import lineal
+from lineal.client import Lineal
 
 LINEAL_BIN = Path(sys.executable).parent / "lineal"
 
@@ -39,7 +42,10 @@ with lineal.start_run("train", params=params, seed=7) as run:
     run.log_model("out", name="clf", register="clf")
 """
 EVALUATE = """
+import pytest
+
 import lineal
+from lineal.client import Lineal
 with lineal.start_run("evaluate") as run:
     run.use("model/clf@v1", role="model")
     run.use("dataset/holdout", role="test")
@@ -50,15 +56,15 @@ with lineal.start_run("evaluate") as run:
 @dataclass(frozen=True)
 class Made:
     root: Path
-    model: dict  # `lineal show model/clf@v1 --json`
-    train: dict  # `lineal show run/ID --json` of the training run
+    model: dict[str, Any]  # `lineal show model/clf@v1 --json`
+    train: dict[str, Any]  # `lineal show run/ID --json` of the training run
     commit: str  # the git commit the training ran at
     files: dict[str, str]  # the model folder's files: path -> sha256 hex
 
 
 def lineal_cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    done = subprocess.run(  # noqa: S603 - our own console script
+    done = subprocess.run(
         [str(LINEAL_BIN), *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
         check=False,
     )  # fmt: skip
@@ -69,12 +75,12 @@ def lineal_cli(root: Path, *args: str, check: bool = True) -> subprocess.Complet
 
 def _python(root: Path, source: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    subprocess.run([sys.executable, "-c", source], cwd=root, env=env, check=True, timeout=120)  # noqa: S603
+    subprocess.run([sys.executable, "-c", source], cwd=root, env=env, check=True, timeout=120)
 
 
 def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],  # noqa: S607
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
         cwd=root, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return done.stdout.strip()
@@ -97,11 +103,30 @@ def make_model(root: Path) -> Made:
     lineal_cli(root, "tag", "dataset/raw@v1", "classification=public")
     for script in (PREP, TRAIN, EVALUATE):
         _python(root, script)
-    model = json.loads(lineal_cli(root, "show", "model/clf@v1", "--json").stdout)
-    made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")
-    train = json.loads(lineal_cli(root, "show", made_by, "--json").stdout)
+    (root / "bare.bin").write_bytes(b"downloaded weights")  # a model no run made
+    lineal_cli(root, "model", "register", "bare.bin", "--name", "bare")
+    with Lineal.open(path=root, write=False) as repo:
+        model = repo.show("model/clf@v1")
+        made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")
+        train = repo.show(made_by)
     files = {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted((root / "out").iterdir())
     }
     return Made(root, model, train, _git(root, "rev-parse", "HEAD"), files)
+
+
+_MADE: list[Made] = []
+
+
+def made_once(factory: pytest.TempPathFactory) -> Made:
+    """The workspace, made once per test process for both exports' tests (which only read it,
+    or put back what they change)."""
+    if not _MADE:
+        _MADE.append(make_model(factory.mktemp("made")))
+    return _MADE[0]
+
+
+def show(made: Made, ref: str) -> dict[str, Any]:
+    with Lineal.open(path=made.root, write=False) as repo:
+        return repo.show(ref)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from intoto_cyclonedx_support import Made, lineal_cli, make_model
+from intoto_cyclonedx_support import Made, lineal_cli, made_once, show
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
@@ -24,7 +24,7 @@ from lineal.interop import intoto
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
-    return make_model(tmp_path_factory.mktemp("intoto"))
+    return made_once(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_every_input_of_the_run_is_a_resolved_dependency(
         descriptor = by_name[one["ref"]]
         assert descriptor["uri"] == "lineal:" + one["ref"]
         assert descriptor["annotations"]["lineal_role"] == one["role"]
-        shown = json.loads(lineal_cli(made.root, "show", one["ref"], "--json").stdout)
+        shown = show(made, one["ref"])
         assert "sha256:" + descriptor["digest"]["sha256"] == shown["digest"]
     (code,) = [d for d in resolved if d["annotations"]["lineal_kind"] == "code"]
     assert code["digest"]["gitCommit"] == made.commit
@@ -154,8 +154,6 @@ def test_the_bare_statement_is_the_signed_payload(made: Made, signed: dict[str, 
 
 
 def test_a_model_no_run_made_gets_one_clear_error(made: Made) -> None:
-    (made.root / "bare.bin").write_bytes(b"downloaded weights")
-    lineal_cli(made.root, "model", "register", "bare.bin", "--name", "bare")
     done = lineal_cli(made.root, "export", "intoto", "model/bare", check=False)
     assert done.returncode != 0
     assert "model/bare@v1 has no generating run" in done.stderr

@@ -95,12 +95,11 @@ def model_card(provenance: ModelProvenance) -> dict[str, Any]:
         card["modelParameters"] = parameters
     if metrics := performance_metrics(provenance):
         card["quantitativeAnalysis"] = {"performanceMetrics": metrics}
-    considerations = {
-        field: [value]
-        for field, keys in _CONSIDERATIONS.items()
-        for value in [next(filter(None, (provenance.tagged(provenance.model, k) for k in keys)), None)]
-        if value is not None
-    }
+    considerations = {}
+    for field, keys in _CONSIDERATIONS.items():
+        stated = [v for k in keys if (v := provenance.tagged(provenance.model, k)) is not None]
+        if stated:
+            considerations[field] = stated[:1]
     if considerations:
         card["considerations"] = considerations
     return card

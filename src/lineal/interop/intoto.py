@@ -151,9 +151,7 @@ def envelope(payload: bytes, signer: Signer) -> dict[str, Any]:
     """``payload`` in a DSSE envelope signed by ``signer``; keyid = lineal's key id."""
     sslib = require("securesystemslib.signer", "interop")
     dsse = require("securesystemslib.dsse", "interop")
-    key = sslib.SSlibKey(
-        signer.key_id, "ed25519", "ed25519", {"public": signer.public_key}
-    )
+    key = sslib.SSlibKey(signer.key_id, "ed25519", "ed25519", {"public": signer.public_key})
     wrapped = dsse.Envelope(payload=payload, payload_type=PAYLOAD_TYPE, signatures={})
     wrapped.sign(sslib.CryptoSigner(signer.private_key, key))
     document: dict[str, Any] = wrapped.to_dict()
