@@ -62,8 +62,16 @@ class Made:
     files: dict[str, str]  # the model folder's files: path -> sha256 hex
 
 
-def lineal_cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+def _environ(extra: dict[str, str] | None) -> dict[str, str]:
+    """This process's variables without LINEAL_* ones (but for those ``extra`` sets)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    return {**clean, **(extra or {})}
+
+
+def lineal_cli(
+    root: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = _environ(env)
     done = subprocess.run(
         [str(LINEAL_BIN), *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
         check=False,
@@ -73,8 +81,8 @@ def lineal_cli(root: Path, *args: str, check: bool = True) -> subprocess.Complet
     return done
 
 
-def _python(root: Path, source: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+def _python(root: Path, source: str, env: dict[str, str] | None) -> None:
+    env = _environ(env)
     subprocess.run([sys.executable, "-c", source], cwd=root, env=env, check=True, timeout=120)
 
 
@@ -86,25 +94,27 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def make_model(root: Path) -> Made:
+def make_model(root: Path, uri: str | None = None, env: dict[str, str] | None = None) -> Made:
+    """Make the model in a new workspace at ``root`` (its store at ``uri``, else SQLite;
+    ``env``: LINEAL_* variables its processes need, such as a server's spool)."""
     _git(root, "init", "-q", ".")
     (root / "README").write_text("a project\n")
     _git(root, "add", "README")
     _git(root, "commit", "-q", "-m", "start")
-    lineal.init(root, agent="tester")
+    lineal.init(root, agent="tester", uri=uri)
     (root / "raw").mkdir()
     (root / "raw/a.txt").write_text("raw a\n")
     (root / "raw/b.txt").write_text("raw b\n")
     (root / "holdout").mkdir()
     (root / "holdout/c.txt").write_text("held out\n")
     lineal_cli(root, "add", "raw", "-n", "raw", "-q", "--license", "CC-BY-4.0",
-               "--source", "https://example.org/raw")  # fmt: skip
-    lineal_cli(root, "add", "holdout", "-n", "holdout", "-q")
-    lineal_cli(root, "tag", "dataset/raw@v1", "classification=public")
+               "--source", "https://example.org/raw", env=env)  # fmt: skip
+    lineal_cli(root, "add", "holdout", "-n", "holdout", "-q", env=env)
+    lineal_cli(root, "tag", "dataset/raw@v1", "classification=public", env=env)
     for script in (PREP, TRAIN, EVALUATE):
-        _python(root, script)
+        _python(root, script, env)
     (root / "bare.bin").write_bytes(b"downloaded weights")  # a model no run made
-    lineal_cli(root, "model", "register", "bare.bin", "--name", "bare")
+    lineal_cli(root, "model", "register", "bare.bin", "--name", "bare", env=env)
     with Lineal.open(path=root, write=False) as repo:
         model = repo.show("model/clf@v1")
         made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")
