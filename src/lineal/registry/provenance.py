@@ -1,5 +1,5 @@
 """What a model version was made from, in one read: the run that generated it and that run's
-inputs, the runs that evaluated it (with their data), the datasets and environments upstream.
+inputs and environment, the runs that evaluated it (with their data), the datasets upstream.
 
 What attestations and bills of materials are built from. Reads only, through the registry,
 lineage and store services; never writes and never prints.
@@ -49,7 +49,7 @@ class ModelProvenance:
     inputs: tuple[Input, ...]  # everything that run used, in recording order
     evaluations: tuple[Evaluation, ...]
     datasets: tuple[Input, ...]  # every dataset version upstream (role: how the run used it)
-    environments: tuple[Artifact, ...]  # the captured software environments upstream
+    environments: tuple[Artifact, ...]  # the software environment(s) the run captured
     files: tuple[Entry, ...]  # the model's files, when it is a folder whose manifest is here
     context: Context
 
@@ -141,7 +141,7 @@ def model_provenance(repo: Lineal, ref: str) -> ModelProvenance:
         inputs=tuple(inputs),
         evaluations=tuple(_evaluations(ctx)),
         datasets=tuple(upstream),
-        environments=tuple(ctx.artifact(node) for node in ctx.upstream("env")),
+        environments=tuple(i.artifact for i in inputs if i.artifact.kind == "env"),
         files=model_files(repo, model),
         context=ctx,
     )
