@@ -1,6 +1,7 @@
 """A workspace where a model was made the way users make one: datasets added with `lineal add`,
-a preparation run deriving clean data from raw, a training run (in a git repository, its
-environment captured) logging metrics and the model, and an evaluation run of that model."""
+a preparation run deriving clean data from raw, a downloaded base model registered, a
+training run fine-tuning it (in a git repository, its environment captured) logging metrics
+and the model, and an evaluation run of that model."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ params = {"lr": 0.1, "epochs": 2, "approach": "supervised", "task": "classificat
 with lineal.start_run("train", params=params, seed=7) as run:
     run.use("dataset/clean", role="train")
     run.use("dataset/holdout", role="eval")
+    run.use("model/base@v1", role="base")  # fine-tuned from it
     for step in range(2):
         run.log({"loss": 1.0 / (step + 1)}, step=step)
     run.log({"accuracy": 0.875}, step=1)
@@ -111,10 +113,11 @@ def make_model(root: Path, uri: str | None = None, env: dict[str, str] | None = 
                "--source", "https://example.org/raw", env=env)  # fmt: skip
     lineal_cli(root, "add", "holdout", "-n", "holdout", "-q", env=env)
     lineal_cli(root, "tag", "dataset/raw@v1", "classification=public", env=env)
+    (root / "base.bin").write_bytes(b"downloaded weights")  # a model no run here made
+    lineal_cli(root, "model", "register", "base.bin", "--name", "base", env=env)
+    lineal_cli(root, "tag", "model/base@v1", "license=Apache-2.0", env=env)
     for script in (PREP, TRAIN, EVALUATE):
         _python(root, script, env)
-    (root / "bare.bin").write_bytes(b"downloaded weights")  # a model no run made
-    lineal_cli(root, "model", "register", "bare.bin", "--name", "bare", env=env)
     with Lineal.open(path=root, write=False) as repo:
         model = repo.show("model/clf@v1")
         made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")

@@ -139,10 +139,20 @@ def test_model_tags_fill_the_card_and_an_unknown_approach_is_left_out(made: Made
 
 def test_a_model_no_run_made_still_has_a_bom(made: Made) -> None:
     with Lineal.open(path=made.root, write=False) as repo:
-        document = json.loads(cyclonedx.export(repo, "model/bare", flavor="json"))
+        document = json.loads(cyclonedx.export(repo, "model/base", flavor="json"))
     assert errors(document) is None
-    assert document["metadata"]["component"]["bom-ref"] == "model/bare@v1"
-    assert "components" not in document or not components(document, "data")
+    model = document["metadata"]["component"]
+    assert model["bom-ref"] == "model/base@v1"
+    assert model["licenses"] == [{"license": {"id": "Apache-2.0"}}]
+    assert "components" not in document
+
+
+def test_the_base_model_is_a_component_the_model_depends_on(bom: dict[str, Any]) -> None:
+    (base,) = components(bom, "machine-learning-model").values()
+    assert (base["bom-ref"], base["version"]) == ("model/base@v1", "v1")
+    assert base["licenses"] == [{"license": {"id": "Apache-2.0"}}]
+    depends = {d["ref"]: set(d.get("dependsOn", [])) for d in bom["dependencies"]}
+    assert "model/base@v1" in depends["model/clf@v1"]
 
 
 def test_a_reference_that_is_not_a_model_is_refused(made: Made) -> None:

@@ -135,7 +135,7 @@ def test_every_input_of_the_run_is_a_resolved_dependency(
     by_name = {d["name"]: d for d in resolved}
     used = [one for one in made.train["upstream"] if one["kind"] == "used"]
     assert {one["ref"] for one in used} == set(by_name)
-    assert {one["node_kind"] for one in used} == {"dataset", "code", "env"}
+    assert {one["node_kind"] for one in used} == {"dataset", "model", "code", "env"}
     for one in used:
         descriptor = by_name[one["ref"]]
         assert descriptor["uri"] == "lineal:" + one["ref"]
@@ -154,9 +154,9 @@ def test_the_bare_statement_is_the_signed_payload(made: Made, signed: dict[str, 
 
 
 def test_a_model_no_run_made_gets_one_clear_error(made: Made) -> None:
-    done = lineal_cli(made.root, "export", "intoto", "model/bare", check=False)
+    done = lineal_cli(made.root, "export", "intoto", "model/base", check=False)
     assert done.returncode != 0
-    assert "model/bare@v1 has no generating run" in done.stderr
+    assert "model/base@v1 has no generating run" in done.stderr
     assert "Traceback" not in done.stderr
     assert not done.stdout
 

@@ -23,6 +23,8 @@ from lineal.registry.provenance import Input, ModelProvenance, model_provenance
 FLAVORS: tuple[str, ...] = ("json",)
 #: Properties lineal adds to components, in CycloneDX's property-name taxonomy style.
 PROPERTY = "lineal:"
+#: What a component's dependencies are drawn from: the nearest of these upstream.
+_UPSTREAM = frozenset({"dataset", "model"})
 
 
 class _Lib:
@@ -108,6 +110,22 @@ def _dataset(lib: _Lib, provenance: ModelProvenance, item: Input) -> Any:
     )
 
 
+def _base(lib: _Lib, provenance: ModelProvenance, item: Input) -> Any:
+    """A model upstream of this one (fine-tuned from, distilled from…)."""
+    artifact = item.artifact
+    return lib.Component(
+        name=artifact.name or item.ref,
+        version=_version(artifact),
+        type=lib.ComponentType.MACHINE_LEARNING_MODEL,
+        bom_ref=item.ref,
+        hashes=lib.hashes(artifact.digest),
+        licenses=lib.licences_of(provenance.stated(artifact, "license")),
+        properties=lib.properties(
+            {"reference": item.ref, "digest": artifact.digest, "role": item.role}
+        ),
+    )
+
+
 def _packages(environments: Iterable[Artifact]) -> dict[str, str]:
     """Installed distributions of the captured environments: ``name -> version``."""
     found: dict[str, str] = {}
@@ -137,15 +155,18 @@ def bom(repo: Lineal, ref: str) -> dict[str, Any]:
     model = _model(lib, provenance)
     document.metadata.component = model
     datasets = {item.artifact.node: _dataset(lib, provenance, item) for item in provenance.datasets}
+    bases = {item.artifact.node: _base(lib, provenance, item) for item in provenance.base_models}
     libraries = [_library(lib, n, v) for n, v in _packages(provenance.environments).items()]
-    for component in [*datasets.values(), *libraries]:
+    for component in [*datasets.values(), *bases.values(), *libraries]:
         document.components.add(component)
-    nearest = [datasets[n] for n in provenance.deepest_datasets(provenance.model.node)]
-    document.register_dependency(model, [*nearest, *libraries])
-    for node, component in datasets.items():
-        document.register_dependency(
-            component, [datasets[n] for n in provenance.deepest_datasets(node) if n in datasets]
-        )
+    upstream = {**datasets, **bases}
+
+    def nearest(node: str) -> list[Any]:
+        return [upstream[n] for n in provenance.nearest_upstream(node, _UPSTREAM) if n in upstream]
+
+    document.register_dependency(model, [*nearest(provenance.model.node), *libraries])
+    for node, component in upstream.items():
+        document.register_dependency(component, nearest(node))
     found: dict[str, Any] = json.loads(lib.JsonV1Dot6(document).output_as_string())
     # What the library cannot build yet, written as the 1.6 schema has it.
     found["metadata"]["component"]["modelCard"] = model_card(provenance)

@@ -49,6 +49,7 @@ class ModelProvenance:
     inputs: tuple[Input, ...]  # everything that run used, in recording order
     evaluations: tuple[Evaluation, ...]
     datasets: tuple[Input, ...]  # every dataset version upstream (role: how the run used it)
+    base_models: tuple[Input, ...]  # other models upstream: what it was fine-tuned from…
     environments: tuple[Artifact, ...]  # the software environment(s) the run captured
     files: tuple[Entry, ...]  # the model's files, when it is a folder whose manifest is here
     context: Context
@@ -72,8 +73,10 @@ class ModelProvenance:
         value = self.context.repo.store.tags(artifact.node).get(key)
         return value or meta_value(artifact, key)
 
-    def deepest_datasets(self, node: str) -> list[str]:
-        """The dataset versions nearest upstream of ``node`` (through runs and other kinds)."""
+    def nearest_upstream(self, node: str, kinds: frozenset[str]) -> list[str]:
+        """The artifacts of ``kinds`` nearest upstream of ``node``, walking through runs and
+        other kinds (and through the model's own bytes, as a run logged them before they were
+        registered)."""
         graph = self.context.graph
         found: list[str] = []
         seen = {node}
@@ -85,7 +88,8 @@ class ModelProvenance:
                     if parent.id in seen:
                         continue
                     seen.add(parent.id)
-                    if parent.type == "artifact" and parent.kind == "dataset":
+                    own = parent.type == "artifact" and parent.id.endswith(self.model.digest)
+                    if parent.type == "artifact" and parent.kind in kinds and not own:
                         found.append(parent.id)
                     else:
                         onward.append(parent.id)
@@ -130,17 +134,22 @@ def model_provenance(repo: Lineal, ref: str) -> ModelProvenance:
     run = ctx.run(ctx.trained_by) if ctx.trained_by else None
     inputs = _inputs(ctx, run) if run is not None else []
     roles = {i.artifact.node: i.role for i in inputs}
-    upstream = [
-        Input(ctx.artifact(node), ctx.label(node), roles.get(node))
-        for node in ctx.upstream("dataset")
-    ]
+
+    def upstream(kind: str) -> tuple[Input, ...]:
+        return tuple(
+            Input(ctx.artifact(node), ctx.label(node), roles.get(node))
+            for node in ctx.upstream(kind)
+            if ctx.artifact(node).digest != model.digest  # the bytes a run logged, registered
+        )
+
     return ModelProvenance(
         model=model,
         ref=ctx.label(model.node),
         run=run,
         inputs=tuple(inputs),
         evaluations=tuple(_evaluations(ctx)),
-        datasets=tuple(upstream),
+        datasets=upstream("dataset"),
+        base_models=upstream("model"),
         environments=tuple(i.artifact for i in inputs if i.artifact.kind == "env"),
         files=model_files(repo, model),
         context=ctx,
