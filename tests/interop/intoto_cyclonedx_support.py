@@ -118,6 +118,8 @@ def make_model(root: Path, uri: str | None = None, env: dict[str, str] | None = 
     lineal_cli(root, "tag", "model/base@v1", "license=Apache-2.0", env=env)
     for script in (PREP, TRAIN, EVALUATE):
         _python(root, script, env)
+    # The trained bytes registered under a second name too: a version of its own, same run.
+    lineal_cli(root, "model", "register", "model/clf@v1", "--name", "prod", env=env)
     with Lineal.open(path=root, write=False) as repo:
         model = repo.show("model/clf@v1")
         made_by = next(one["ref"] for one in model["upstream"] if one["kind"] == "generated")

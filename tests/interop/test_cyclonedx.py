@@ -161,3 +161,18 @@ def test_a_reference_that_is_not_a_model_is_refused(made: Made) -> None:
     assert "Traceback" not in done.stderr
     with Lineal.open(path=made.root, write=False) as repo, pytest.raises(LinealError):
         cyclonedx.export(repo, "dataset/raw", flavor="json")
+
+
+def test_a_model_registered_under_another_name_has_the_same_upstream(
+    made: Made, bom: dict[str, Any]
+) -> None:
+    with Lineal.open(path=made.root, write=False) as repo:
+        prod = json.loads(cyclonedx.export(repo, "model/prod", flavor="json"))
+    assert errors(prod) is None
+    assert prod["metadata"]["component"]["bom-ref"] == "model/prod@v1"
+    assert prod["metadata"]["component"]["hashes"] == bom["metadata"]["component"]["hashes"]
+    # Its own bytes, logged as model/clf first, are not a model it depends on.
+    assert set(components(prod, "machine-learning-model")) == {"model/base@v1"}
+    assert set(components(prod, "data")) == set(components(bom, "data"))
+    depends = {d["ref"]: set(d.get("dependsOn", [])) for d in prod["dependencies"]}
+    assert {"dataset/clean@v1", "dataset/holdout@v1", "model/base@v1"} <= depends["model/prod@v1"]

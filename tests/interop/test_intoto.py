@@ -153,6 +153,14 @@ def test_the_bare_statement_is_the_signed_payload(made: Made, signed: dict[str, 
     assert json.loads(done.stdout) == payload(signed)
 
 
+def test_a_version_registered_from_a_runs_model_has_that_runs_provenance(made: Made) -> None:
+    with Lineal.open(path=made.root, write=False) as repo:
+        prod = json.loads(intoto.export(repo, "model/prod@v1", flavor="statement"))
+    assert prod["subject"][0]["name"] == "model/prod@v1"
+    metadata = prod["predicate"]["runDetails"]["metadata"]
+    assert metadata["invocationId"] == made.train["id"]
+
+
 def test_a_model_no_run_made_gets_one_clear_error(made: Made) -> None:
     done = lineal_cli(made.root, "export", "intoto", "model/base", check=False)
     assert done.returncode != 0
