@@ -22,6 +22,8 @@ IMPORTERS: dict[str, str] = {}
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
 EXPORTERS: dict[str, str] = {
+    "intoto": "lineal.interop.intoto",
+    "cyclonedx": "lineal.interop.cyclonedx",
     "prov": "lineal.interop.prov",
     "croissant": "lineal.interop.croissant",
 }
