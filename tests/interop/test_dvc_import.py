@@ -1,0 +1,193 @@
+"""`lineal import dvc` on the real sample projects in ../shared/data/dvc: everything DVC wrote
+is imported (counts checked against the YAML files), the pipeline joins up, a second import
+adds nothing, on every store backend; bad input gets one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_checks import error_and_hint
+from conftest import Cli
+from dvc_support import copy_sample, lock_stages, tracked_outs
+
+from lineal.client import Lineal
+from lineal.errors import InvalidInput, NotFound
+from lineal.interop.dvc_import import import_dvc, lineal_name
+from lineal.lineage.queries import upstream
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes
+from lineal.model.entities import Artifact, Run
+from lineal.store.base import Store
+
+EXPERIMENTS = "iterative__example-get-started-experiments"
+REGISTRY = "iterative__dataset-registry"
+
+
+def _placeholder(path: str, md5: str) -> str:
+    return digest_bytes(canonical.encode({"path": path, "md5": md5}))
+
+
+def test_the_experiments_pipeline_imports_whole_and_reaches_its_raw_data(
+    repo: Lineal, shared_data: Path, tmp_path: Path
+) -> None:
+    root = copy_sample(shared_data, EXPERIMENTS, tmp_path)
+    stages = lock_stages(root)
+    outs = {o["path"]: o for s in stages.values() for o in s["outs"]}
+    deps = {d["path"]: d for s in stages.values() for d in s["deps"]}
+    tracked = tracked_outs(root)
+    result = import_dvc(repo, root)
+
+    assert result.files == len(tracked) == 1
+    assert result.stages == len(stages) == 4
+    assert result.added_runs == len(stages)
+    # Each stage: its deps used, its outs generated, and its command used.
+    assert result.edges == result.added_edges == sum(
+        len(s["deps"]) + len(s["outs"]) + 1 for s in stages.values()
+    )
+    # Every distinct path is one version: outs, the .dvc file's data, deps no stage makes.
+    paths = set(outs) | set(deps) | {"data/pool_data"}
+    assert result.datasets + result.models + result.code + result.configs == len(paths)
+    assert result.models == 2  # models/model.pkl and models/model.pth
+    assert result.code == 3  # src/*.py
+    assert result.absent == len(paths) and result.hashed == 0  # no bytes in the sample
+    assert result.unrun == ()
+
+    # Each out is a version named after its path, DVC's record and a placeholder identity kept.
+    for path, out in outs.items():
+        kind = "model" if path.startswith("models/") else "dataset"
+        found = repo.resolve(f"{kind}/{lineal_name(path)}")
+        assert isinstance(found, Artifact)
+        assert found.digest == _placeholder(path, out["md5"])
+        assert found.meta["content"] == "absent"
+        assert found.meta["dvc"]["md5"] == out["md5"] and found.meta["dvc"]["path"] == path
+        assert found.meta["dvc"]["size"] == out["size"]
+        assert found.meta["dvc"].get("nfiles") == out.get("nfiles")
+    declared = repo.resolve("model/models-model.pkl")
+    assert isinstance(declared, Artifact)
+    assert declared.meta["dvc"]["artifact"]["name"] == "pool-segmentation"
+
+    # Runs: named after the stage, the lock's params flattened, cmd kept.
+    for run_ref in result.runs:
+        run = repo.resolve(run_ref)
+        assert isinstance(run, Run) and run.status == "finished"
+        entry = stages[run.meta["dvc"]["stage"]]
+        assert run.name == run.meta["dvc"]["stage"]
+        assert run.meta["dvc"]["cmd"] == entry["cmd"]
+    train = next(r for r in map(repo.resolve, result.runs) if isinstance(r, Run) and r.name == "train")
+    assert isinstance(train, Run)
+    assert train.params["train.fine_tune_args.epochs"] == 8
+    assert train.params["train.arch"] == "shufflenet_v2_x2_0"
+    assert train.params["base.random_seed"] == 42
+
+    # The lineage of the final evaluation reaches the raw data through every stage.
+    graph = upstream(repo, "dataset/results-evaluate")
+    names = {node.name for node in graph.nodes.values()}
+    assert {"data-pool_data", "data-train_data", "data-test_data", "models-model.pkl"} <= names
+    assert {"evaluate", "train", "data_split"} <= names
+    raw = repo.resolve("dataset/data-pool_data")
+    assert isinstance(raw, Artifact) and raw.node in graph.nodes
+
+    # A second import adds nothing.
+    head = repo.store.head()
+    again = import_dvc(repo, root)
+    assert repo.store.head() == head
+    assert (again.added_versions, again.added_runs, again.added_edges) == (0, 0, 0)
+    assert again.runs == result.runs and again.edges == result.edges
+
+
+def test_the_dataset_registry_imports_every_dvc_file_on_every_store(
+    store: Store, shared_data: Path, tmp_path: Path
+) -> None:
+    root = copy_sample(shared_data, REGISTRY, tmp_path)
+    repo = Lineal(store)
+    tracked = tracked_outs(root)
+    result = import_dvc(repo, root)
+    assert result.files == len(tracked) == 8
+    assert result.datasets == result.added_versions == result.absent == 8
+    assert (result.stages, result.models, result.edges) == (0, 0, 0)
+    for file, out in tracked:
+        folder = file.parent.relative_to(root).as_posix()
+        base = folder if "wdir" not in yaml.safe_load(file.read_text()) else ""
+        path = f"{base}/{out['path']}".lstrip("/")
+        found = repo.resolve(f"dataset/{lineal_name(path)}")
+        assert isinstance(found, Artifact)
+        assert found.digest == _placeholder(path, out["md5"])
+        assert found.meta["dvc"]["md5"] == out["md5"]
+        assert found.meta["dvc"]["file"] == file.relative_to(root).as_posix()
+    described = repo.resolve("dataset/get-started-data.xml")
+    assert isinstance(described, Artifact)
+    assert described.meta["description"] == "10K StackOverflow posts (1/3 is R lang)"
+    head = store.head()
+    assert import_dvc(repo, root).added_versions == 0
+    assert store.head() == head
+
+
+def test_the_cli_imports_and_prints_json(
+    ws: Path, shared_data: Path, tmp_path: Path, lineal_cli: Cli
+) -> None:
+    root = copy_sample(shared_data, EXPERIMENTS, tmp_path)
+    done = lineal_cli("import", "dvc", str(root), "--json", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["stages"] == 4 and body["files"] == 1 and body["added_runs"] == 4
+    assert set(body) >= {"files", "datasets", "models", "stages", "edges", "hashed", "absent"}
+    done = lineal_cli("import", "dvc", str(root), cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "Added 0 versions, 0 runs and 0 edges" in done.stdout
+    shown = lineal_cli("upstream", "dataset/model.tar.gz", cwd=ws)
+    assert "sagemaker" in shown.stdout and "model/models-model.pth" in shown.stdout
+    assert "dataset/data-pool_data" in shown.stdout
+
+
+def test_a_folder_that_is_not_a_dvc_repository_is_one_clear_line(
+    ws: Path, tmp_path: Path, lineal_cli: Cli
+) -> None:
+    (tmp_path / "plain").mkdir()
+    done = lineal_cli("import", "dvc", str(tmp_path / "plain"), cwd=ws)
+    error, hint = error_and_hint(done)
+    assert "is not a DVC repository" in error and "no .dvc/ folder" in error
+    assert "dvc init" in hint
+    missing = lineal_cli("import", "dvc", str(tmp_path / "nowhere"), cwd=ws)
+    assert "no such folder" in error_and_hint(missing)[0]
+
+
+@pytest.mark.parametrize(
+    ("lock", "problem"),
+    [
+        ("schema: '2.0'\nstages:\n  train:\n\tcmd: x\n", "cannot start any token at line 4"),
+        ("schema: '2.0'\nstages:\n  train:\n    outs: []\n", "must be a mapping with a cmd"),
+        ("schema: '2.0'\nstages:\n  t:\n    cmd: x\n    outs: [{md5: abc}]\n", "with a path"),
+        ("schema: '9.9'\nstages: {}\n", "unknown schema"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_a_malformed_dvc_lock_is_one_clear_line_and_writes_nothing(
+    repo: Lineal, shared_data: Path, tmp_path: Path, lock: str, problem: str
+) -> None:
+    root = copy_sample(shared_data, EXPERIMENTS, tmp_path)
+    (root / "dvc.lock").write_text(lock)
+    head = repo.store.head()
+    with pytest.raises(InvalidInput) as caught:
+        import_dvc(repo, root)
+    assert str(caught.value).startswith("malformed dvc.lock: ")
+    assert problem in str(caught.value)
+    assert caught.value.hint is not None and "dvc repro" in caught.value.hint
+    assert repo.store.head() == head  # read before anything is written
+
+
+def test_a_malformed_dvc_lock_through_the_cli(
+    ws: Path, shared_data: Path, tmp_path: Path, lineal_cli: Cli
+) -> None:
+    root = copy_sample(shared_data, EXPERIMENTS, tmp_path)
+    (root / "dvc.lock").write_text("schema: '2.0'\nstages:\n  train: {cmd: 'a', deps: [\n")
+    error, hint = error_and_hint(lineal_cli("import", "dvc", str(root), cwd=ws))
+    assert error.startswith("error: malformed dvc.lock: ")
+    assert "git checkout -- dvc.lock" in hint
+
+
+def test_the_service_refuses_a_missing_path(repo: Lineal, tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        import_dvc(repo, tmp_path / "nowhere")
