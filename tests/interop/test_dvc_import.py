@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_checks import error_and_hint
-from conftest import Cli
 from dvc_support import copy_sample, lock_stages, tracked_outs
 
+from cli_checks import error_and_hint
+from conftest import Cli
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.interop.dvc_import import import_dvc, lineal_name
@@ -44,15 +44,18 @@ def test_the_experiments_pipeline_imports_whole_and_reaches_its_raw_data(
     assert result.stages == len(stages) == 4
     assert result.added_runs == len(stages)
     # Each stage: its deps used, its outs generated, and its command used.
-    assert result.edges == result.added_edges == sum(
-        len(s["deps"]) + len(s["outs"]) + 1 for s in stages.values()
+    assert (
+        result.edges
+        == result.added_edges
+        == sum(len(s["deps"]) + len(s["outs"]) + 1 for s in stages.values())
     )
     # Every distinct path is one version: outs, the .dvc file's data, deps no stage makes.
     paths = set(outs) | set(deps) | {"data/pool_data"}
     assert result.datasets + result.models + result.code + result.configs == len(paths)
     assert result.models == 2  # models/model.pkl and models/model.pth
     assert result.code == 3  # src/*.py
-    assert result.absent == len(paths) and result.hashed == 0  # no bytes in the sample
+    assert result.absent == len(paths)
+    assert result.hashed == 0
     assert result.unrun == ()
 
     # Each out is a version named after its path, DVC's record and a placeholder identity kept.
@@ -62,7 +65,8 @@ def test_the_experiments_pipeline_imports_whole_and_reaches_its_raw_data(
         assert isinstance(found, Artifact)
         assert found.digest == _placeholder(path, out["md5"])
         assert found.meta["content"] == "absent"
-        assert found.meta["dvc"]["md5"] == out["md5"] and found.meta["dvc"]["path"] == path
+        assert found.meta["dvc"]["md5"] == out["md5"]
+        assert found.meta["dvc"]["path"] == path
         assert found.meta["dvc"]["size"] == out["size"]
         assert found.meta["dvc"].get("nfiles") == out.get("nfiles")
     declared = repo.resolve("model/models-model.pkl")
@@ -72,11 +76,14 @@ def test_the_experiments_pipeline_imports_whole_and_reaches_its_raw_data(
     # Runs: named after the stage, the lock's params flattened, cmd kept.
     for run_ref in result.runs:
         run = repo.resolve(run_ref)
-        assert isinstance(run, Run) and run.status == "finished"
+        assert isinstance(run, Run)
+        assert run.status == "finished"
         entry = stages[run.meta["dvc"]["stage"]]
         assert run.name == run.meta["dvc"]["stage"]
         assert run.meta["dvc"]["cmd"] == entry["cmd"]
-    train = next(r for r in map(repo.resolve, result.runs) if isinstance(r, Run) and r.name == "train")
+    train = next(
+        r for r in map(repo.resolve, result.runs) if isinstance(r, Run) and r.name == "train"
+    )
     assert isinstance(train, Run)
     assert train.params["train.fine_tune_args.epochs"] == 8
     assert train.params["train.arch"] == "shufflenet_v2_x2_0"
@@ -88,14 +95,16 @@ def test_the_experiments_pipeline_imports_whole_and_reaches_its_raw_data(
     assert {"data-pool_data", "data-train_data", "data-test_data", "models-model.pkl"} <= names
     assert {"evaluate", "train", "data_split"} <= names
     raw = repo.resolve("dataset/data-pool_data")
-    assert isinstance(raw, Artifact) and raw.node in graph.nodes
+    assert isinstance(raw, Artifact)
+    assert raw.node in graph.nodes
 
     # A second import adds nothing.
     head = repo.store.head()
     again = import_dvc(repo, root)
     assert repo.store.head() == head
     assert (again.added_versions, again.added_runs, again.added_edges) == (0, 0, 0)
-    assert again.runs == result.runs and again.edges == result.edges
+    assert again.runs == result.runs
+    assert again.edges == result.edges
 
 
 def test_the_dataset_registry_imports_every_dvc_file_on_every_store(
@@ -132,13 +141,16 @@ def test_the_cli_imports_and_prints_json(
     done = lineal_cli("import", "dvc", str(root), "--json", cwd=ws)
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
-    assert body["stages"] == 4 and body["files"] == 1 and body["added_runs"] == 4
+    assert body["stages"] == 4
+    assert body["files"] == 1
+    assert body["added_runs"] == 4
     assert set(body) >= {"files", "datasets", "models", "stages", "edges", "hashed", "absent"}
     done = lineal_cli("import", "dvc", str(root), cwd=ws)
     assert done.returncode == 0, done.stderr
     assert "Added 0 versions, 0 runs and 0 edges" in done.stdout
     shown = lineal_cli("upstream", "dataset/model.tar.gz", cwd=ws)
-    assert "sagemaker" in shown.stdout and "model/models-model.pth" in shown.stdout
+    assert "sagemaker" in shown.stdout
+    assert "model/models-model.pth" in shown.stdout
     assert "dataset/data-pool_data" in shown.stdout
 
 
@@ -148,7 +160,8 @@ def test_a_folder_that_is_not_a_dvc_repository_is_one_clear_line(
     (tmp_path / "plain").mkdir()
     done = lineal_cli("import", "dvc", str(tmp_path / "plain"), cwd=ws)
     error, hint = error_and_hint(done)
-    assert "is not a DVC repository" in error and "no .dvc/ folder" in error
+    assert "is not a DVC repository" in error
+    assert "no .dvc/ folder" in error
     assert "dvc init" in hint
     missing = lineal_cli("import", "dvc", str(tmp_path / "nowhere"), cwd=ws)
     assert "no such folder" in error_and_hint(missing)[0]
@@ -174,7 +187,8 @@ def test_a_malformed_dvc_lock_is_one_clear_line_and_writes_nothing(
         import_dvc(repo, root)
     assert str(caught.value).startswith("malformed dvc.lock: ")
     assert problem in str(caught.value)
-    assert caught.value.hint is not None and "dvc repro" in caught.value.hint
+    assert caught.value.hint is not None
+    assert "dvc repro" in caught.value.hint
     assert repo.store.head() == head  # read before anything is written
 
 

@@ -132,7 +132,6 @@ class Locator:
                 return listing
         return None
 
-
     def _listing_of(self, folder: Path, md5: str) -> list[tuple[str, str]] | None:
         """The workspace folder's listing, when DVC would hash it to ``md5`` (else None)."""
         if not folder.is_dir():
@@ -149,6 +148,7 @@ class Locator:
         if hashlib.md5(text, usedforsecurity=False).hexdigest() + ".dir" != md5:
             return None
         return [(row["relpath"], row["md5"]) for row in rows]
+
 
 def placeholder(out: Output) -> Content:
     """The identity of an out whose bytes are not here: sha256 of ``{path, md5}``'s JSON."""

@@ -318,7 +318,7 @@ class _Import:
                     for e in self.repo.store.edges(f"run/{run_id}")
                 }
             node = f"run/{run_id}"
-            wanted = [("used", command, node, "command")]
+            wanted: list[tuple[str, str, str, str | None]] = [("used", command, node, "command")]
             wanted += [("used", dep, node, "dep") for dep in deps]
             wanted += [("generated", node, out, None) for out in outs]
             for kind, parent, child, role in dict.fromkeys(wanted):
