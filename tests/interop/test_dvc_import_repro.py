@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from dvc_support import dvc, git, lock_stages, tracked_outs
 
 from lineal import datasets
@@ -68,6 +69,22 @@ def _build(root: Path) -> None:
         args = [a for d in deps for a in ("-d", d)] + [a for p in params for a in ("-p", p)]
         args += [a for o in outs for a in ("-o", o)]
         dvc(root, "stage", "add", "-q", "-n", name, *args, cmd)
+    # foreach and matrix stages (written by hand: `dvc stage add` makes neither), one of them
+    # with params from two files.
+    (root / "extra.yaml").write_text("extra:\n  depth: 3\n")
+    pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    pipeline["stages"]["shard"] = {
+        "foreach": ["us", "eu"],
+        "do": {"cmd": "mkdir -p shards && echo ${item} > shards/${item}.txt",
+               "outs": ["shards/${item}.txt"]},
+    }  # fmt: skip
+    pipeline["stages"]["grid"] = {
+        "matrix": {"size": [1, 2]},
+        "cmd": "mkdir -p grid && echo ${item.size} > grid/${item.size}.txt",
+        "params": ["prep.scale", {"extra.yaml": ["extra.depth"]}],
+        "outs": ["grid/${item.size}.txt"],
+    }
+    (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     dvc(root, "repro", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "pipeline")
@@ -123,9 +140,13 @@ def test_a_repository_built_by_dvc_imports_with_the_sha256_of_every_out(
     repo: Lineal, project: Path
 ) -> None:
     outs = _outs(project)
+    (project / "dvc.yaml").write_text(
+        (project / "dvc.yaml").read_text() + "  later:\n    cmd: echo not yet\n"
+    )  # declared, never run: no lock entry
     result = import_dvc(repo, project)
-    assert result.stages == 3
+    assert result.stages == 7
     assert result.files == 2
+    assert result.unrun == ("later",)
     assert result.absent == 0
     assert result.hashed == result.datasets + result.models + result.code + result.configs
     assert (result.models, result.code) == (1, 1)  # models/model.pkl; src/prep.sh
@@ -140,10 +161,15 @@ def test_a_repository_built_by_dvc_imports_with_the_sha256_of_every_out(
         assert run.meta["author"] == "dana@example.org"
         assert run.meta["dvc"]["commit"] == commit[0]
         assert run.started == when
-    train = repo.resolve(result.runs[-1])
-    assert isinstance(train, Run)
-    assert train.name == "train"
-    assert train.params == {"train.lr": 0.1, "train.layers": [8, 4]}
+    runs = {r.name: r for r in map(repo.resolve, result.runs) if isinstance(r, Run)}
+    assert set(runs) == {"vocab", "prep", "train", "shard-us", "shard-eu", "grid-1", "grid-2"}
+    assert runs["train"].params == {"train.lr": 0.1, "train.layers": [8, 4]}
+    assert runs["prep"].params == {"prep.scale": 2}
+    assert runs["grid-2"].params == {"prep.scale": 2, "extra.yaml:extra.depth": 3}
+    assert runs["shard-eu"].meta["dvc"]["stage"] == "shard@eu"
+    assert [e.child for e in repo.edges(runs["shard-eu"]) if e.kind == "generated"] == [
+        repo.node("dataset/shards-eu.txt")
+    ]
     graph = upstream(repo, "model/models-model.pkl")
     names = {node.name for node in graph.nodes.values()}
     assert {"data-raw", "data-prepared", "data-labels.csv", "src-vocab.txt", "prep"} <= names
@@ -176,6 +202,11 @@ def test_new_raw_data_and_a_repro_add_new_versions_and_new_runs_only(
         assert len(repo.versions(kind, name)) == 2, name
     assert len(repo.versions("dataset", "data-labels.csv")) == 1
     _check_digests(repo, project, outs)  # the latest versions are the new bytes
+    # The folder versions' manifests are in lineal's cache: they diff file by file.
+    changed = datasets.diff_versions(repo, "dataset/data-raw@v1", "dataset/data-raw@v2")[2]
+    assert [new.path for _, new in changed.modified] == ["a.txt"]
+    assert not changed.added
+    assert not changed.removed
     # The new model's lineage reaches the new raw data; the old one's still the old.
     new = upstream(repo, "model/models-model.pkl@v2")
     old = upstream(repo, "model/models-model.pkl@v1")
@@ -217,7 +248,8 @@ def test_bytes_only_in_the_cache_are_hashed_and_absent_ones_added_when_found(
     assert model.version == 2
     # The run that made the placeholder made the real bytes too.
     makers = [e.parent for e in repo.edges(model) if e.kind == "generated"]
-    assert makers == [later.runs[-1]]
+    train = [r for r in later.runs if repo.resolve(r).name == "train"]  # type: ignore[union-attr]
+    assert makers == train
     prepared = repo.resolve("dataset/data-prepared")
     assert isinstance(prepared, Artifact)
     assert prepared.meta["files"] == 3

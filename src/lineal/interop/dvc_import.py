@@ -33,7 +33,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,10 +206,9 @@ class _Import:
         kind: str,
         file: str,
         sources: list[dict[str, Any]] | None = None,
-        name_path: str | None = None,
     ) -> str:
         """The node of ``out``'s version (``kind``), recorded unless it already is."""
-        name = lineal_name(name_path or out.path)
+        name = lineal_name(out.path)
         content = self.locator.content(out)
         node = f"{kind}/{name}@{content.digest}"
         if node in self.nodes:
@@ -241,12 +240,13 @@ class _Import:
             meta["dvc"]["artifact"] = dict(declared)
         if sources:
             meta["dvc"]["import"] = sources
-        if content.manifest is not None:
+        if content.manifest is not None and self.cache is not None:
+            # A snapshot's manifest, kept where `lineal data diff` and `verify` read it; the
+            # files' bytes stay with DVC (reference-only, as `lineal add --ref-only`).
+            self.cache.add_bytes(content.manifest.encode())
+            self.cache.sync()
             meta["files"] = len(content.manifest)
-            meta["ref_only"] = True  # the bytes stay with DVC; lineal keeps the manifest
-            if self.cache is not None:
-                self.cache.add_bytes(content.manifest.encode())
-                self.cache.sync()
+            meta["ref_only"] = True
         uri = (self.project.root / out.path).as_uri() if out.inside else out.path
         self.repo.record_artifact(
             kind, digest=content.digest, name=name, size=content.size, uri=uri, meta=meta
@@ -260,8 +260,8 @@ class _Import:
             if kind is not None:
                 return self.version(dep, kind, file)
             maker = self.made_by_hash.get(value)
-            if maker is not None:  # the same bytes another out made, under its name
-                return self.version(dep, self.made[(maker, value)], file, name_path=maker)
+            if maker is not None:  # the same bytes another out made: that out's version
+                return self.version(replace(dep, path=maker), self.made[(maker, value)], file)
         return self.version(dep, dep_kind(dep.path, self.project.declared), file)
 
     def _command(self, cmd: str) -> str:
