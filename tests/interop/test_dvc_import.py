@@ -15,7 +15,8 @@ from cli_checks import error_and_hint
 from conftest import Cli
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
-from lineal.interop.dvc_import import import_dvc, lineal_name
+from lineal.interop.dvc_import import import_dvc
+from lineal.interop.dvc_naming import dep_kind, lineal_name, out_kind
 from lineal.lineage.queries import upstream
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
@@ -205,3 +206,26 @@ def test_a_malformed_dvc_lock_through_the_cli(
 def test_the_service_refuses_a_missing_path(repo: Lineal, tmp_path: Path) -> None:
     with pytest.raises(NotFound):
         import_dvc(repo, tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "as_out", "as_dep"),
+    [
+        ("data/pool_data", "data-pool_data", "dataset", "dataset"),
+        ("data/my file (1).csv", "data-my-file--1-.csv", "dataset", "dataset"),
+        ("models/model.bin", "models-model.bin", "model", "model"),
+        ("weights/net.onnx", "weights-net.onnx", "model", "model"),
+        ("out/Model/final", "out-Model-final", "model", "model"),
+        ("src/train.py", "src-train.py", "dataset", "code"),
+        ("conf/train.yaml", "conf-train.yaml", "dataset", "config"),
+        (".hidden/x", "hidden-x", "dataset", "dataset"),
+        ("declared/thing", "declared-thing", "model", "model"),
+    ],
+)
+def test_names_and_kinds_follow_the_documented_rule(
+    path: str, name: str, as_out: str, as_dep: str
+) -> None:
+    declared = {"declared/thing": {"name": "thing", "type": "model"}}
+    assert lineal_name(path) == name
+    assert out_kind(path, declared) == as_out
+    assert dep_kind(path, declared) == as_dep

@@ -21,7 +21,8 @@ from dvc_support import dvc, git, lock_stages, tracked_outs
 
 from lineal import datasets
 from lineal.client import Lineal
-from lineal.interop.dvc_import import import_dvc, lineal_name, out_kind
+from lineal.interop.dvc_import import import_dvc
+from lineal.interop.dvc_naming import lineal_name, out_kind
 from lineal.lineage.queries import upstream
 from lineal.model import canonical
 from lineal.model.entities import Artifact, Run
@@ -176,6 +177,12 @@ def test_a_repository_built_by_dvc_imports_with_the_sha256_of_every_out(
 
     head = repo.store.head()
     assert import_dvc(repo, project).added_versions == 0
+    assert repo.store.head() == head
+    # What was hashed once is known by its md5: gone from the disk, it is not "absent" now.
+    shutil.rmtree(project / ".dvc" / "cache")
+    shutil.rmtree(project / "data" / "prepared")
+    again = import_dvc(repo, project)
+    assert again.absent == 0
     assert repo.store.head() == head
 
 

@@ -17,7 +17,8 @@ from lineal.cli.plain import print_json
 @handle_errors
 def command(
     path: Annotated[
-        Path, typer.Argument(help="The DVC repository's root (where `dvc init` ran).")
+        Path,
+        typer.Argument(metavar="PATH", help="The DVC repository's root (where `dvc init` ran)."),
     ] = Path(),
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:

@@ -38,7 +38,7 @@ class Content:
     digest: str
     size: int | None
     manifest: Manifest | None = None
-    where: str | None = None  # "workspace" or "cache"; None: absent
+    where: str | None = None  # "workspace", "cache", "ledger" (hashed before); None: absent
 
     @property
     def present(self) -> bool:

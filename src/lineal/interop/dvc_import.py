@@ -2,16 +2,11 @@
 
 Mapping (see lineal.interop.dvc_files for what is read, dvc_content for the digests):
 
-- Each out of a ``.dvc`` file or a ``dvc.lock`` stage is a version of a named artifact, the
-  name its path in the repository with every character outside ``[A-Za-z0-9._-]`` made ``-``
-  (``data/pool_data`` → ``dataset/data-pool_data``). Its kind is ``model`` when ``dvc.yaml``'s
-  ``artifacts`` says ``type: model``, when a folder of its path is ``models`` or ``model``,
-  or when its extension is a model format's (``MODEL_SUFFIXES``); else ``dataset``. DVC's
-  record is kept in meta as ``dvc: {md5, size, nfiles, path, hash}`` with ``content:
-  present`` or ``absent``.
-- A dep that no stage or ``.dvc`` file produces (a script, a config) is a version named after
-  its path too: ``code`` for source files (``CODE_SUFFIXES``), ``config`` for YAML, TOML and
-  INI files, else by the out rule.
+- Each out of a ``.dvc`` file or a ``dvc.lock`` stage is a version of a named artifact, named
+  and kinded after its path (lineal.interop.dvc_naming: ``data/pool_data`` →
+  ``dataset/data-pool_data``), and so is each dep no stage or ``.dvc`` file produces (a
+  script: ``code``; a config). DVC's record is kept in meta as ``dvc: {md5, size, nfiles,
+  path, hash}`` with ``content: present`` or ``absent``.
 - Each ``dvc.lock`` stage is a finished run named after the stage, with the lock's params
   (flattened: ``train.lr``; another file's as ``FILE:train.lr``), its ``cmd`` in meta and as
   an unnamed ``config`` artifact it used (role ``command``), each dep ``used`` (role ``dep``)
@@ -30,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import posixpath
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,25 +33,14 @@ from typing import TYPE_CHECKING, Any
 from lineal.client import Lineal
 from lineal.interop.dvc_content import Content, Locator
 from lineal.interop.dvc_files import Output, Project, Stage, read_project
+from lineal.interop.dvc_naming import dep_kind, lineal_name, out_kind
 from lineal.interop.dvc_origin import Origin, origin_of, repository_id
 from lineal.model import canonical
 from lineal.model.digests import digest_bytes
+from lineal.model.entities import Artifact
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
-
-MODEL_SUFFIXES = frozenset({
-    ".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".onnx", ".safetensors", ".keras",
-    ".tflite", ".pb", ".mlmodel", ".gguf",
-})  # fmt: skip
-MODEL_FOLDERS = frozenset({"models", "model"})
-CODE_SUFFIXES = frozenset({
-    ".py", ".ipynb", ".sh", ".bash", ".r", ".jl", ".scala", ".java", ".js", ".ts", ".go",
-    ".rs", ".c", ".cc", ".cpp", ".h", ".sql", ".m", ".lua", ".pl", ".rb",
-})  # fmt: skip
-CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf"})
-_NOT_NAME = re.compile(r"[^A-Za-z0-9._-]")
-_PRODUCED = ("dataset", "model")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,30 +68,6 @@ class DvcImport:
         body = asdict(self)
         body["unrun"], body["runs"] = list(self.unrun), list(self.runs)
         return body
-
-
-def lineal_name(path: str) -> str:
-    """A lineal name for a DVC path: other characters made ``-``, a letter or digit first."""
-    name = _NOT_NAME.sub("-", path).lstrip("._-")[:128]
-    return name or "root"
-
-
-def out_kind(path: str, declared: Mapping[str, Mapping[str, Any]]) -> str:
-    """``model`` or ``dataset`` for an out (the rule in the module docstring)."""
-    kind = declared.get(path, {}).get("type")
-    if kind in _PRODUCED:
-        return str(kind)
-    folders = path.lower().split("/")[:-1]
-    suffix = posixpath.splitext(path.lower())[1]
-    return "model" if MODEL_FOLDERS & set(folders) or suffix in MODEL_SUFFIXES else "dataset"
-
-
-def dep_kind(path: str, declared: Mapping[str, Mapping[str, Any]]) -> str:
-    """The kind of a dep no stage produces: ``code``, ``config``, else as an out."""
-    suffix = posixpath.splitext(path.lower())[1]
-    if suffix in CODE_SUFFIXES:
-        return "code"
-    return "config" if suffix in CONFIG_SUFFIXES else out_kind(path, declared)
 
 
 def import_dvc(repo: Lineal, path: str | Path) -> DvcImport:
@@ -209,7 +167,7 @@ class _Import:
     ) -> str:
         """The node of ``out``'s version (``kind``), recorded unless it already is."""
         name = lineal_name(out.path)
-        content = self.locator.content(out)
+        content = self._hashed_before(kind, name, out) or self.locator.content(out)
         node = f"{kind}/{name}@{content.digest}"
         if node in self.nodes:
             return node
@@ -217,6 +175,23 @@ class _Import:
             self._record(out, kind, name, content, file, sources)
         self.nodes[node] = (kind, content.present)
         return node
+
+    def _hashed_before(self, kind: str, name: str, out: Output) -> Content | None:
+        """The content an earlier import hashed for this md5 under this name: a re-import
+        reads no bytes again (the signed ledger vouches for what was hashed)."""
+        if out.md5 is None:
+            return None
+        for _, digest, _ in self.repo.store.versions(kind, name):
+            found = self.repo.resolve(f"{kind}/{name}@{digest}")
+            dvc = found.meta.get("dvc") if isinstance(found, Artifact) else None
+            if (
+                isinstance(found, Artifact)
+                and found.meta.get("content") == "present"
+                and isinstance(dvc, dict)
+                and dvc.get("md5") == out.md5
+            ):
+                return Content(found.digest, found.size, where="ledger")
+        return None
 
     def _record(
         self,
