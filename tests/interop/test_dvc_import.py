@@ -4,6 +4,7 @@ adds nothing, on every store backend; bad input gets one clear line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -229,3 +230,30 @@ def test_names_and_kinds_follow_the_documented_rule(
     assert lineal_name(path) == name
     assert out_kind(path, declared) == as_out
     assert dep_kind(path, declared) == as_dep
+
+
+def test_dvc_2_entries_match_text_files_by_the_md5_dvc_2_gave_them(
+    repo: Lineal, tmp_path: Path
+) -> None:
+    # A DVC 2 `.dvc` file (no `hash: md5`): DVC 2 hashed text with CRLF made LF, binary as is.
+    root = tmp_path / "old"
+    (root / ".dvc").mkdir(parents=True)
+    text, binary = b"id,label\r\n1,cat\r\n", b"\x00\x01\r\n\x02" * 100
+    (root / "labels.csv").write_bytes(text)
+    (root / "blob.bin").write_bytes(binary)
+
+    def md5(data: bytes) -> str:
+        return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+    for name, digest in (
+        ("labels.csv", md5(text.replace(b"\r\n", b"\n"))),
+        ("blob.bin", md5(binary)),
+    ):
+        (root / f"{name}.dvc").write_text(f"outs:\n- md5: {digest}\n  path: {name}\n")
+    result = import_dvc(repo, root)
+    assert (result.hashed, result.absent) == (2, 0)
+    for name, data in (("labels.csv", text), ("blob.bin", binary)):
+        found = repo.resolve(f"dataset/{name}")
+        assert isinstance(found, Artifact)
+        assert found.digest == "sha256:" + hashlib.sha256(data).hexdigest()
+        assert "hash" not in found.meta["dvc"]

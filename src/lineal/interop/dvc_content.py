@@ -4,7 +4,8 @@ workspace or the DVC cache, or a placeholder identity when they are in neither.
 - **A file**: the workspace copy when its md5 is DVC's, else the cache object
   (``.dvc/cache/files/md5/XX/REST``, or ``.dvc/cache/XX/REST`` as DVC 2 kept it). Its digest
   is the sha256 of those bytes. A DVC 3 entry (``hash: md5``) is checked against its md5
-  wherever it is read; a DVC 2 cache object is trusted (DVC 2 hashed text with CRLF made LF).
+  wherever it is read. A DVC 2 entry (no ``hash``) hashed text with CRLF made LF: a workspace
+  file matches by either md5, and a DVC 2 cache object is trusted.
 - **A folder** (md5 ``HEX.dir``): the listing ``[{md5, relpath}]`` from the cache (its own md5
   checked), or, when the cache lacks it, the workspace folder whose listing DVC would hash to
   that md5; each file's bytes as for a file. Its digest is lineal's own manifest digest over
@@ -77,8 +78,8 @@ class Locator:
     def _file(self, path: Path, md5: str, checked: bool) -> Content | None:
         if md5 in self._known:
             return self._known[md5]
-        hashed = _hash(path)
-        if hashed is not None and hashed[0] == md5:
+        hashed = _hash(path, legacy=not checked)
+        if hashed is not None and md5 in (hashed[0], hashed[3]):
             found = self._known[md5] = Content(hashed[1], hashed[2], where="workspace")
             return found
         for obj in self._objects(md5):
@@ -156,22 +157,40 @@ def placeholder(out: Output) -> Content:
     return Content(digest_bytes(canonical.encode({"path": out.path, field: value})), out.size)
 
 
-def _hash(path: Path) -> tuple[str, str, int] | None:
-    """(md5 hex, sha256 digest, size) of a regular file's bytes; None when there is none."""
+def _hash(path: Path, *, legacy: bool = False) -> tuple[str, str, int, str | None] | None:
+    """(md5 hex, sha256 digest, size, DVC 2's md5 or None) of a regular file's bytes; None
+    when there is none. With ``legacy``, also the md5 DVC 2 gave a text file: of each 1 MiB
+    chunk with CRLF made LF (DVC 2's own chunking), so its entries match the workspace."""
     md5 = hashlib.md5(usedforsecurity=False)
     sha = hashlib.sha256()
+    old = hashlib.md5(usedforsecurity=False) if legacy else None
     size = 0
     try:
         if not path.is_file():
             return None
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
+                if old is not None and size == 0 and not _is_text(chunk[:512]):
+                    old = None
                 md5.update(chunk)
                 sha.update(chunk)
+                if old is not None:
+                    old.update(chunk.replace(b"\r\n", b"\n"))
                 size += len(chunk)
     except OSError:
         return None
-    return md5.hexdigest(), "sha256:" + sha.hexdigest(), size
+    legacy_md5 = old.hexdigest() if old is not None else None
+    return md5.hexdigest(), "sha256:" + sha.hexdigest(), size, legacy_md5
+
+
+_TEXT = bytes(range(32, 127)) + b"\n\r\t\f\b"
+
+
+def _is_text(block: bytes) -> bool:
+    """DVC 2's test for a text file: no NUL, at most 30% other bytes in its first 512."""
+    if b"\x00" in block:
+        return False
+    return not block or len(block.translate(None, _TEXT)) / len(block) <= 0.30
 
 
 def _parse_listing(data: bytes) -> list[tuple[str, str]] | None:
