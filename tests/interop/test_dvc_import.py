@@ -257,3 +257,17 @@ def test_dvc_2_entries_match_text_files_by_the_md5_dvc_2_gave_them(
         assert isinstance(found, Artifact)
         assert found.digest == "sha256:" + hashlib.sha256(data).hexdigest()
         assert "hash" not in found.meta["dvc"]
+
+
+def test_an_out_a_stage_used_unchanged_is_used_not_generated(repo: Lineal, tmp_path: Path) -> None:
+    root = tmp_path / "persist"
+    (root / ".dvc").mkdir(parents=True)
+    (root / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  grow:\n    cmd: append\n"
+        "    deps:\n    - path: state.db\n      hash: md5\n      md5: 'aa'\n"
+        "    outs:\n    - path: state.db\n      hash: md5\n      md5: 'aa'\n      persist: true\n"
+    )
+    result = import_dvc(repo, root)
+    assert result.edges == 2  # the command and the dep
+    kinds = sorted(e.kind for e in repo.edges(result.runs[0]))
+    assert kinds == ["used", "used"]

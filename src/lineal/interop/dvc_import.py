@@ -295,7 +295,9 @@ class _Import:
             node = f"run/{run_id}"
             wanted: list[tuple[str, str, str, str | None]] = [("used", command, node, "command")]
             wanted += [("used", dep, node, "dep") for dep in deps]
-            wanted += [("generated", node, out, None) for out in outs]
+            # An out the stage also used, unchanged (a persisted out), was not made by it:
+            # `used` alone (both would be a cycle, which the store refuses).
+            wanted += [("generated", node, out, None) for out in outs if out not in deps]
             for kind, parent, child, role in dict.fromkeys(wanted):
                 self.edges += 1
                 if (kind, parent, child, role) not in have:
