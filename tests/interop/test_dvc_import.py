@@ -271,3 +271,29 @@ def test_an_out_a_stage_used_unchanged_is_used_not_generated(repo: Lineal, tmp_p
     assert result.edges == 2  # the command and the dep
     kinds = sorted(e.kind for e in repo.edges(result.runs[0]))
     assert kinds == ["used", "used"]
+
+
+def test_stages_are_recorded_in_pipeline_order_whatever_order_dvc_wrote(
+    repo: Lineal, tmp_path: Path
+) -> None:
+    root = tmp_path / "reversed"
+    (root / ".dvc").mkdir(parents=True)
+
+    def entry(name: str, dep: str, dep_md5: str, out: str, out_md5: str) -> str:
+        return (
+            f"  {name}:\n    cmd: {name}\n"
+            f"    deps:\n    - path: {dep}\n      hash: md5\n      md5: '{dep_md5}'\n"
+            f"    outs:\n    - path: {out}\n      hash: md5\n      md5: '{out_md5}'\n"
+        )
+
+    (root / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n"
+        + entry("evaluate", "model.pt", "c2", "report.json", "d3")
+        + entry("train", "clean.csv", "b1", "model.pt", "c2")
+        + entry("clean", "raw.csv", "a0", "clean.csv", "b1")
+    )
+    result = import_dvc(repo, root)
+    names = [run.name for run in map(repo.resolve, result.runs) if isinstance(run, Run)]
+    assert names == ["clean", "train", "evaluate"]
+    graph = upstream(repo, "dataset/report.json")
+    assert repo.node("dataset/raw.csv") in graph.nodes

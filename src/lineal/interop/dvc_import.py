@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -85,27 +86,33 @@ def import_dvc(repo: Lineal, path: str | Path) -> DvcImport:
 
 
 def pipeline_order(stages: Sequence[Stage]) -> list[Stage]:
-    """``stages`` with each after those whose outs it uses (else in the order DVC wrote)."""
+    """``stages`` with each after those whose outs it uses, else in the order DVC wrote them
+    (a cycle, which DVC itself refuses, is left in that order too)."""
     makers: dict[str, int] = {}
     for i, stage in enumerate(stages):
         for out in stage.outs:
             if out.identity is not None:
                 makers.setdefault(out.identity[1], i)
+    needs: list[set[int]] = [
+        {makers[d.identity[1]] for d in stage.deps if d.identity and d.identity[1] in makers} - {i}
+        for i, stage in enumerate(stages)
+    ]
+    users: dict[int, list[int]] = {}
+    for i, needed in enumerate(needs):
+        for maker in needed:
+            users.setdefault(maker, []).append(i)
+    ready = [i for i, needed in enumerate(needs) if not needed]
+    heapq.heapify(ready)
     done: list[int] = []
-    placed: set[int] = set()
-
-    def place(i: int, seen: frozenset[int]) -> None:
-        if i in placed or i in seen:
-            return  # placed, or a cycle DVC itself would refuse: keep the written order
-        for dep in stages[i].deps:
-            maker = makers.get(dep.identity[1]) if dep.identity is not None else None
-            if maker is not None and maker != i:
-                place(maker, seen | {i})
-        placed.add(i)
+    while ready:
+        i = heapq.heappop(ready)
         done.append(i)
-
-    for i in range(len(stages)):
-        place(i, frozenset())
+        for user in users.get(i, ()):
+            needs[user].discard(i)
+            if not needs[user]:
+                heapq.heappush(ready, user)
+    placed = set(done)
+    done += [i for i in range(len(stages)) if i not in placed]
     return [stages[i] for i in done]
 
 
