@@ -297,3 +297,34 @@ def test_stages_are_recorded_in_pipeline_order_whatever_order_dvc_wrote(
     assert names == ["clean", "train", "evaluate"]
     graph = upstream(repo, "dataset/report.json")
     assert repo.node("dataset/raw.csv") in graph.nodes
+
+
+def test_where_dvc_import_took_data_from_is_kept_without_credentials(
+    repo: Lineal, tmp_path: Path
+) -> None:
+    root = tmp_path / "imports"
+    (root / "data").mkdir(parents=True)
+    (root / ".dvc").mkdir()
+    (root / "data" / "data.xml.dvc").write_text(  # as `dvc import` writes it
+        "md5: 3bd4b4a4b4c5e0a5e3c3f6c3d1c1a1b1\nfrozen: true\ndeps:\n"
+        "- path: get-started/data.xml\n  repo:\n"
+        "    url: https://github.com/iterative/dataset-registry\n"
+        "    rev_lock: f31f5c4cdae787b4bdeb97a717687d44667d9e62\n"
+        "outs:\n- md5: 22a1a2931c8370d3aeedd7183606fd7f\n  size: 14445097\n  hash: md5\n"
+        "  path: data.xml\n"
+    )
+    (root / "data" / "web.csv.dvc").write_text(  # as `dvc import-url` writes it
+        "deps:\n- path: https://reader:s3cr3t-token@example.com/web.csv\n  etag: '\"abc\"'\n"
+        "outs:\n- md5: 0cc175b9c0f1b6a831c399e269772661\n  size: 1\n  hash: md5\n"
+        "  path: web.csv\n"
+    )
+    import_dvc(repo, root)
+    imported = repo.resolve("dataset/data-data.xml")
+    assert isinstance(imported, Artifact)
+    (source,) = imported.meta["dvc"]["import"]
+    assert source["repo"]["url"] == "https://github.com/iterative/dataset-registry"
+    assert source["path"] == "get-started/data.xml"
+    web = repo.resolve("dataset/data-web.csv")
+    assert isinstance(web, Artifact)
+    assert "s3cr3t-token" not in json.dumps(web.meta)
+    assert web.meta["dvc"]["import"][0]["path"].startswith("https://")

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from lineal.errors import InvalidInput, NotFound
+from lineal.model.masking import mask_url
 
 #: The params file DVC reads when a stage names none: its keys are recorded bare.
 DEFAULT_PARAMS = "params.yaml"
@@ -202,7 +203,9 @@ def _read_tracked(root: Path, rel: str) -> TrackedFile:
     outs = tuple(_output(rel, f"out #{i + 1}", one, base) for i, one in enumerate(body["outs"]))
     deps = body.get("deps")
     sources = (
-        tuple(_clean(d) for d in deps if isinstance(d, dict)) if isinstance(deps, list) else ()
+        tuple(_masked(_clean(d)) for d in deps if isinstance(d, dict))
+        if isinstance(deps, list)
+        else ()
     )
     return TrackedFile(file=rel, outs=outs, sources=sources)
 
@@ -228,7 +231,9 @@ def _read_pipeline(
         stages.append(_stage(lock_rel, prefix + name, name, entry, base, spec))
     waiting = [prefix + str(n) for n in specs if not any(_base(k) == n for k in entries)]
     artifacts: dict[str, Mapping[str, Any]] = {}
-    for name, item in (declared.get("artifacts") or {}).items():
+    found_artifacts = declared.get("artifacts")
+    listed = found_artifacts if isinstance(found_artifacts, dict) else {}
+    for name, item in listed.items():
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             artifacts[_norm(folder, item["path"])] = {"name": str(name), **_clean(item)}
     return stages, waiting, artifacts
@@ -312,7 +317,7 @@ def _output(rel: str, what: str, item: Any, base: str) -> Output:
             raise _malformed(rel, f"{what}: {label} must be a non-negative integer")
     raw = item["path"]
     inside = "://" not in raw and not posixpath.isabs(raw)
-    path = _norm(base, raw) if inside else raw
+    path = _norm(base, raw) if inside else mask_url(raw)  # a URL's credentials stay out
     inside = inside and not (path == ".." or path.startswith("../"))
     keep = ("path", "md5", "size", "nfiles", "hash")
     return Output(
@@ -352,6 +357,15 @@ def _clean(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with credentials in its URLs hidden (where a `dvc import` took data from)."""
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return mask_url(value) if isinstance(value, str) else value
 
 
 def _caches(root: Path) -> tuple[Path, ...]:
