@@ -293,9 +293,9 @@ def test_an_import_killed_half_way_finishes_when_run_again(ws: Path, tmp_path: P
         with Lineal.open(path=ws, write=False) as reader:
             deadline = time.monotonic() + 60
             while proc.poll() is None and time.monotonic() < deadline:
-                if len(reader.store.search_runs(None, limit=10)[0]) >= 5:
+                if len(reader.store.search_runs(None, limit=10)[0]) >= 3:
                     break
-                time.sleep(0.01)
+                time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
