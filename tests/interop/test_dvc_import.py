@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 from dvc_support import copy_sample, lock_stages, tracked_outs
 
 from cli_checks import error_and_hint
-from conftest import Cli
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.interop.dvc_import import import_dvc
@@ -23,6 +23,9 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.store.base import Store
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 EXPERIMENTS = "iterative__example-get-started-experiments"
 REGISTRY = "iterative__dataset-registry"
