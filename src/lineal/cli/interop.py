@@ -21,7 +21,10 @@ from lineal.errors import InvalidInput
 IMPORTERS: dict[str, str] = {"dvc": "lineal.cli.import_dvc"}
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {
+    "intoto": "lineal.interop.intoto",
+    "cyclonedx": "lineal.interop.cyclonedx",
+}
 
 import_app = typer.Typer(
     help="Take in what other tools recorded: OpenLineage events, MLflow stores, DVC projects.",
