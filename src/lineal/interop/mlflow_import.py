@@ -1,0 +1,89 @@
+"""`lineal import mlflow`: an MLflow tracking store's experiments, runs and models into lineal.
+
+Follows the one mapping of MLflow onto lineal (lineal.interop.mlflow_mapping). Each run and
+each model lands whole in its own transaction, and what is already there is skipped, so a
+second import records nothing and an interrupted one, run again, finishes the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lineal.interop import mlflow_models, mlflow_runs
+from lineal.interop import mlflow_source as mlsource
+from lineal.interop.mlflow_result import MlflowImport
+
+if TYPE_CHECKING:
+    from lineal.cas.objects import ObjectCache
+    from lineal.client import Lineal
+
+#: Told ``(what, done, total)`` as the import goes: "runs" or "models".
+Progress = Callable[[str, int, int], None]
+
+
+def import_mlflow(
+    repo: Lineal,
+    target: str,
+    *,
+    experiments: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> MlflowImport:
+    """Import the MLflow store at ``target`` (an ``mlruns/`` folder, a sqlite file, or a
+    tracking URI), or only the ``experiments`` named (by name or id)."""
+    with mlsource.quiet():
+        return _import(repo, target, experiments, progress)
+
+
+def _import(
+    repo: Lineal, target: str, experiments: tuple[str, ...], progress: Progress | None
+) -> MlflowImport:
+    from lineal.model.masking import mask_url
+
+    opened = mlsource.open_source(target)
+    # Its URI goes into each run's meta: never with a database password in it.
+    source = mlsource.Source(client=opened.client, uri=mask_url(opened.uri), root=opened.root)
+    result = MlflowImport(source=source.uri)
+    job = mlflow_runs.Importing(repo=repo, source=source, result=result, cache=_cache(repo))
+    found = mlsource.experiments(source, experiments)
+    runs = {e.experiment_id: list(mlsource.runs(source, [e.experiment_id])) for e in found}
+    every = {r.info.run_id: r for rs in runs.values() for r in rs}
+    job.run_ids = {run_id: mlflow_runs.lineal_run_id(r) for run_id, r in every.items()}
+    done = 0
+    for experiment in found:
+        before = result.imported.total()
+        for run in runs[experiment.experiment_id]:
+            mlflow_runs.import_run(job, run, experiment.name)
+            done += 1
+            if progress is not None:
+                progress("runs", done, len(every))
+        if result.imported.total() > before:
+            result.imported.experiments += 1
+        else:
+            result.already.experiments += 1
+    models = mlsource.logged_models(source, [e.experiment_id for e in found])
+    registered = mlsource.registered_models(source)
+    if experiments:  # only the versions that came from the runs imported
+        registered = [
+            (model, [v for v in versions if v.run_id in every]) for model, versions in registered
+        ]
+    registered = [(model, versions) for model, versions in registered if versions]
+    total = len(models) + len(registered)
+    for done, model in enumerate(models, 1):
+        mlflow_models.import_logged_model(job, model)
+        if progress is not None:
+            progress("models", done, total)
+    for done, (model, versions) in enumerate(registered, len(models) + 1):
+        mlflow_models.import_registered(job, model, versions, every)
+        if progress is not None:
+            progress("models", done, total)
+    return result
+
+
+def _cache(repo: Lineal) -> ObjectCache | None:
+    """The workspace's object store, where the files MLflow logged are kept; None without one."""
+    if repo.workspace is None or repo.workspace.root is None:
+        return None
+    from lineal.datasets import objects
+
+    return objects(repo)
