@@ -134,9 +134,12 @@ def _database(uri: str) -> str:
     scheme = urlparse(uri).scheme.lower()
     if scheme.split("+")[0] not in ("sqlite", "postgresql", "mysql", "mssql"):
         return uri
-    if scheme == "postgresql" and importlib.util.find_spec("psycopg2") is None:
-        if importlib.util.find_spec("psycopg") is not None:  # psycopg 3 is what is installed
-            uri = "postgresql+psycopg" + uri[len("postgresql") :]
+    if (
+        scheme == "postgresql"
+        and importlib.util.find_spec("psycopg2") is None
+        and importlib.util.find_spec("psycopg") is not None
+    ):  # SQLAlchemy's default driver is missing; psycopg 3 is what is installed
+        uri = "postgresql+psycopg" + uri[len("postgresql") :]
     sqlalchemy = require("sqlalchemy", "mlflow")
     timeout = {"connect_timeout": 10} if scheme.startswith(("postgresql", "mysql")) else {}
     try:
