@@ -106,3 +106,37 @@ def count_file_store(root: Path) -> tuple[FileCounts, dict[str, dict[str, Any]]]
         counts.models += len(history)
         runs[info["run_id"]] = {"meta": info, "params": params, "tags": tags, "metrics": metrics}
     return counts, runs
+
+
+_MADE: list[Made] = []
+
+
+def made_once(factory: Any) -> Made:
+    """The store of ``make_store``, made once per test process (MLflow takes seconds to create
+    its tables) and shared by the test modules: tests import a copy of its database."""
+    import warnings
+
+    if _MADE:
+        return _MADE[0]
+    folder = factory.mktemp("mlflow")
+    here, before = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
+    os.chdir(folder)  # the default experiment's files land here
+    try:
+        with warnings.catch_warnings():  # MLflow's own: deprecated stages, SQLAlchemy's noload
+            warnings.simplefilter("ignore")
+            _MADE.append(make_store(folder))
+    finally:
+        os.chdir(here)
+        if before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+    return _MADE[0]
+
+
+def copy_of(made: Made, folder: Path) -> Made:
+    """``made`` with a database of its own in ``folder`` (its files stay where MLflow put them)."""
+    import shutil
+    from dataclasses import replace
+
+    copy = folder / "mlflow.db"
+    shutil.copyfile(made.uri.removeprefix("sqlite:///"), copy)
+    return replace(made, uri=f"sqlite:///{copy}")

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
-import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from mlflow_import_support import SKLEARN_MODEL, Made, count_file_store, make_store
+from mlflow_import_support import SKLEARN_MODEL, Made, copy_of, count_file_store, made_once
 
 from lineal.client import Lineal
 from lineal.interop.mlflow_import import import_mlflow
@@ -98,28 +95,9 @@ def test_a_file_store_imports_completely_and_once(aryan: Path, repo: Lineal) -> 
     assert again.already.metric_points == counts.metric_points
 
 
-@pytest.fixture(scope="session")
-def made_once(tmp_path_factory: pytest.TempPathFactory) -> Made:
-    """The sqlite MLflow store, made once (MLflow takes seconds to create its tables)."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    here, before = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
-    os.chdir(folder)  # the default experiment's files land here
-    try:
-        with warnings.catch_warnings():  # MLflow's own: deprecated stages, SQLAlchemy's noload
-            warnings.simplefilter("ignore")
-            return make_store(folder)
-    finally:
-        os.chdir(here)
-        if before is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-
-
 @pytest.fixture
-def made(made_once: Made, tmp_path: Path) -> Made:
-    """A copy of the store's database for one test (its files stay where MLflow put them)."""
-    copy = tmp_path / "mlflow.db"
-    shutil.copyfile(made_once.uri.removeprefix("sqlite:///"), copy)
-    return replace(made_once, uri=f"sqlite:///{copy}")
+def made(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Made:
+    return copy_of(made_once(tmp_path_factory), tmp_path)
 
 
 def test_a_sqlite_store_imports_point_by_point(made: Made, repo: Lineal) -> None:

@@ -57,6 +57,8 @@ def _import(
             done += 1
             if progress is not None:
                 progress("runs", done, len(every))
+        if not runs[experiment.experiment_id]:
+            continue  # an empty experiment (MLflow's Default, often) brings nothing
         if result.imported.total() > before:
             result.imported.experiments += 1
         else:

@@ -8,8 +8,9 @@ from typing import Any
 
 @dataclass(slots=True)
 class Counts:
-    """How many of each MLflow thing: experiments, runs, params, metric points, tags, dataset
-    inputs, files, logged models, registered model versions and aliases (stages included)."""
+    """How many of each MLflow thing: experiments (with runs), runs, params, metric points,
+    tags, dataset inputs, files, logged models, registered model versions and aliases
+    (stages included)."""
 
     experiments: int = 0
     runs: int = 0

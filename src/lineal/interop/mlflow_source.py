@@ -107,7 +107,7 @@ def open_source(target: str) -> Source:
     from lineal.model.masking import mask_url
 
     uri, root = locate(target)
-    uri = _database(uri)
+    reach = _database(uri)
     # mlflow 3 refuses a FileStore unless told it may; a server that does not answer should
     # say so at once, not after minutes of retries.
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
@@ -116,7 +116,7 @@ def open_source(target: str) -> Source:
     tracking = require("mlflow.tracking", "mlflow")
     entities = require("mlflow.entities", "mlflow")
     try:
-        client = tracking.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client = tracking.MlflowClient(tracking_uri=reach, registry_uri=reach)
         client.search_experiments(view_type=entities.ViewType.ACTIVE_ONLY, max_results=1)
     except Exception as exc:  # mlflow, sqlalchemy, requests: all mean "cannot read"
         raise StoreUnavailable(
