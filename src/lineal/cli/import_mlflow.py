@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from lineal.cli.common import handle_errors, open_client, out
+from lineal.cli.common import Quiet, handle_errors, open_client, out
 from lineal.cli.plain import print_json
+from lineal.cli.progress import progress
 
 
 @handle_errors
@@ -27,14 +28,15 @@ def command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Import MLflow experiments, runs (params, every metric point, tags, dataset inputs,
     files), logged and registered models, versions, aliases and stages. Running it again
     records only what is new."""
     from lineal.interop.mlflow_import import import_mlflow
 
-    with open_client() as repo:
-        result = import_mlflow(repo, target, experiments=tuple(experiment or ()))
+    with open_client() as repo, progress(quiet=quiet) as shown:
+        result = import_mlflow(repo, target, experiments=tuple(experiment or ()), progress=shown)
     if as_json:
         print_json(result.as_dict())
         return

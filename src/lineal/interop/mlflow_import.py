@@ -7,7 +7,6 @@ second import records nothing and an interrupted one, run again, finishes the re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lineal.interop import mlflow_models, mlflow_runs
@@ -16,10 +15,10 @@ from lineal.interop.mlflow_result import MlflowImport
 
 if TYPE_CHECKING:
     from lineal.cas.objects import ObjectCache
+    from lineal.cas.progress import Progress
     from lineal.client import Lineal
 
-#: Told ``(what, done, total)`` as the import goes: "runs" or "models".
-Progress = Callable[[str, int, int], None]
+_AFTER = "what was imported is whole: import again to bring the rest"
 
 
 def import_mlflow(
@@ -31,12 +30,14 @@ def import_mlflow(
 ) -> MlflowImport:
     """Import the MLflow store at ``target`` (an ``mlruns/`` folder, a sqlite file, or a
     tracking URI), or only the ``experiments`` named (by name or id)."""
+    from lineal.cas.progress import Tally
+
     with mlsource.quiet():
-        return _import(repo, target, experiments, progress)
+        return _import(repo, target, experiments, progress or Tally())
 
 
 def _import(
-    repo: Lineal, target: str, experiments: tuple[str, ...], progress: Progress | None
+    repo: Lineal, target: str, experiments: tuple[str, ...], progress: Progress
 ) -> MlflowImport:
     from lineal.model.masking import mask_url
 
@@ -50,13 +51,13 @@ def _import(
     every = {r.info.run_id: r for rs in runs.values() for r in rs}
     job.run_ids = {run_id: mlflow_runs.lineal_run_id(r) for run_id, r in every.items()}
     done = 0
+    progress.stage("importing runs", "imported", unit="runs", total=len(every), after=_AFTER)
     for experiment in found:
         before = result.imported.total()
         for run in runs[experiment.experiment_id]:
             mlflow_runs.import_run(job, run, experiment.name)
             done += 1
-            if progress is not None:
-                progress("runs", done, len(every))
+            progress(done, len(every))
         if not runs[experiment.experiment_id]:
             continue  # an empty experiment (MLflow's Default, often) brings nothing
         if result.imported.total() > before:
@@ -71,14 +72,13 @@ def _import(
         ]
     registered = [(model, versions) for model, versions in registered if versions]
     total = len(models) + len(registered)
+    progress.stage("importing models", "imported", unit="models", total=total, after=_AFTER)
     for done, model in enumerate(models, 1):
         mlflow_models.import_logged_model(job, model)
-        if progress is not None:
-            progress("models", done, total)
+        progress(done, total)
     for done, (model, versions) in enumerate(registered, len(models) + 1):
         mlflow_models.import_registered(job, model, versions, every)
-        if progress is not None:
-            progress("models", done, total)
+        progress(done, total)
     return result
 
 

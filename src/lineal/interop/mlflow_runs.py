@@ -37,6 +37,8 @@ class Importing:
     cache: ObjectCache | None = None
     #: MLflow run id → lineal run id, for every run of the import (parents, models).
     run_ids: dict[str, str] = field(default_factory=dict)
+    #: The lineal ids of the runs the store holds so far.
+    landed: set[str] = field(default_factory=set)
 
     def holding(self) -> AbstractContextManager[None]:
         """The object cache held against gc until what was put in it is recorded."""
@@ -124,6 +126,7 @@ def import_run(job: Importing, run: Any, experiment_name: str) -> None:
                 job.result.records += len(job.repo.store.append(unit.ops))
         if job.cache is not None:
             job.cache.sync()
+    job.landed.add(run_id)
 
 
 def _run_itself(job: Importing, unit: Unit, run: Any, run_id: str, experiment_name: str) -> None:
@@ -163,8 +166,10 @@ def _run_itself(job: Importing, unit: Unit, run: Any, run_id: str, experiment_na
             continue
         unit.ops.append(TagSet(target=node, key=key, value=value))
         done.tags += 1
+    # The parent, once it is in (runs come oldest first; one that comes later, from another
+    # experiment, is linked by the next import).
     parent = job.run_ids.get(run.data.tags.get("mlflow.parentRunId", ""))
-    if parent is not None:
+    if parent is not None and parent in job.landed:
         unit.edge("informed_by", f"run/{parent}", node)
 
 
