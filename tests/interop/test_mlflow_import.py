@@ -15,6 +15,7 @@ import pytest
 from mlflow_import_support import SKLEARN_MODEL, Made, copy_of, count_file_store, made_once
 
 from lineal.client import Lineal
+from lineal.errors import NotFound
 from lineal.interop.mlflow_import import import_mlflow
 from lineal.interop.mlflow_mapping import lineal_name, run_ulid
 from lineal.model.entities import Run
@@ -224,3 +225,40 @@ def test_what_is_not_an_mlflow_store_gets_one_clear_line(
     assert lines[1].startswith("hint: ")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+class _StopAfter:
+    """A progress that stops the import (as Ctrl-C would) once ``runs`` runs are in."""
+
+    def __init__(self, runs: int) -> None:
+        self.runs = runs
+
+    def stage(self, label: str, past: str = "", **_: object) -> None:
+        self.label = label
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.label == "importing runs" and done == self.runs:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_import_finishes_on_the_next(aryan: Path, repo: Lineal) -> None:
+    counts, runs = count_file_store(aryan)
+    with pytest.raises(KeyboardInterrupt):
+        import_mlflow(repo, str(aryan), progress=_StopAfter(3))
+    rest = import_mlflow(repo, str(aryan))
+    assert (rest.already.runs, rest.imported.runs) == (3, counts.runs - 3)
+    both = rest.imported.metric_points + rest.already.metric_points
+    assert both == counts.metric_points
+    assert rest.already.metric_points > 0
+    for run_id, files in runs.items():
+        meta = files["meta"]
+        run = repo.store.get_run(run_ulid(meta["start_time"], meta["experiment_id"], run_id))
+        assert run.params == files["params"]
+        lines = sum(len(points) for points in files["metrics"].values())
+        assert sum(len(one) for one in repo.store.metric_series(run.id).values()) == lines
+
+
+def test_an_unknown_experiment_is_named_with_those_there(made: Made, repo: Lineal) -> None:
+    with pytest.raises(NotFound, match="no MLflow experiment 'churn'") as raised:
+        import_mlflow(repo, made.uri, experiments=("churn",))
+    assert "digits training" in (raised.value.hint or "")
