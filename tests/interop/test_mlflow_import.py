@@ -262,3 +262,21 @@ def test_an_unknown_experiment_is_named_with_those_there(made: Made, repo: Linea
     with pytest.raises(NotFound, match="no MLflow experiment 'churn'") as raised:
         import_mlflow(repo, made.uri, experiments=("churn",))
     assert "digits training" in (raised.value.hint or "")
+
+
+def test_files_out_of_reach_are_said_so(made: Made, repo: Lineal) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=made.uri)
+    remote = client.create_experiment("remote", artifact_location="s3://nowhere/mlflow")
+    run = client.create_run(remote)
+    client.log_param(run.info.run_id, "k", "v")
+    result = import_mlflow(repo, made.uri, experiments=("remote",))
+    assert (result.imported.runs, result.imported.artifacts) == (1, 0)
+    (note,) = result.notes
+    assert "the files of 1 runs are not on this machine" in note
+    assert "s3://nowhere/mlflow" in note
+    assert (
+        repo.store.get_run(run_ulid(run.info.start_time, remote, run.info.run_id)).status
+        == "running"
+    )  # MLflow has it running still

@@ -64,6 +64,11 @@ def _import(
             result.imported.experiments += 1
         else:
             result.already.experiments += 1
+    if job.elsewhere:
+        result.notes.append(
+            f"the files of {len(job.elsewhere)} runs are not on this machine (such as "
+            f"{job.elsewhere[0]}): their runs are in, their files are not"
+        )
     models = mlsource.logged_models(source, [e.experiment_id for e in found])
     registered = mlsource.registered_models(source)
     if experiments:  # only the versions that came from the runs imported

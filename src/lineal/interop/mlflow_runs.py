@@ -39,6 +39,8 @@ class Importing:
     run_ids: dict[str, str] = field(default_factory=dict)
     #: The lineal ids of the runs the store holds so far.
     landed: set[str] = field(default_factory=set)
+    #: Where the files are of the runs whose files this machine cannot read.
+    elsewhere: list[str] = field(default_factory=list)
 
     def holding(self) -> AbstractContextManager[None]:
         """The object cache held against gc until what was put in it is recorded."""
@@ -198,10 +200,7 @@ def _hashed_files(job: Importing, run: Any) -> list[tuple[str, str, int, Path]]:
     folder = mlsource.local_dir(job.source, info.artifact_uri, info.experiment_id, info.run_id)
     if folder is None:
         if info.artifact_uri and not info.artifact_uri.startswith(("file:", "/")):
-            job.result.notes.append(
-                f"files of MLflow run {info.run_id} are at {info.artifact_uri}, not on this "
-                "machine: not imported"
-            )
+            job.elsewhere.append(info.artifact_uri)
         return []
     hashed = []
     for relative, path in mlsource.files_under(folder):
