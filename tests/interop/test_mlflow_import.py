@@ -167,6 +167,14 @@ def test_a_sqlite_store_imports_point_by_point(made: Made, repo: Lineal) -> None
     later = import_mlflow(repo, made.uri)
     assert (later.imported.metric_points, later.imported.tags) == (1, 1)
     assert later.imported.runs == 0
+
+    # A version moved from Staging to Production: the stage alias moves with it.
+    client.transition_model_version_stage("digits-clf", "1", "Production")
+    moved = import_mlflow(repo, made.uri)
+    assert moved.imported.aliases == 2  # production set, staging taken away
+    assert repo.resolve("model/digits-clf:production").digest == version.digest
+    held = {alias for _, alias, _, _ in repo.store.alias_holders("model", "digits-clf")}
+    assert held == {"champion", "production"}
     assert list(repo.store.metric_series(ids[made.train])["loss"].steps) == [0, 1, 2, 3, 4, 5]
 
 
