@@ -288,3 +288,20 @@ def test_files_out_of_reach_are_said_so(made: Made, repo: Lineal) -> None:
         repo.store.get_run(run_ulid(run.info.start_time, remote, run.info.run_id)).status
         == "running"
     )  # MLflow has it running still
+
+
+def test_a_protected_alias_is_left_to_promotions(made: Made, ws: Path) -> None:
+    from lineal.registry.grants import apply
+
+    (ws / "lineal.toml").write_text(
+        '[roles]\nadmin = ["tester"]\n\n[registry]\nprotected = ["staging"]\n'
+    )
+    with Lineal.open(path=ws) as repo:
+        apply(repo)
+        result = import_mlflow(repo, made.uri)
+        assert result.imported.versions == 1
+        assert result.imported.aliases == 1  # champion; staging is not the import's to move
+        (note,) = result.notes
+        assert "model/digits-clf:staging is protected here" in note
+        held = {alias for _, alias, _, _ in repo.store.alias_holders("model", "digits-clf")}
+        assert held == {"champion"}
