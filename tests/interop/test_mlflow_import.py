@@ -48,8 +48,11 @@ def aryan(shared_data: Path, tmp_path: Path) -> Path:
 def test_a_file_store_imports_completely_and_once(aryan: Path, repo: Lineal) -> None:
     counts, runs = count_file_store(aryan)
     assert counts.runs == 7  # the store's README says so; the rest is counted from its files
+    before = sorted(path.relative_to(aryan) for path in aryan.rglob("*"))
 
     result = import_mlflow(repo, str(aryan))
+
+    assert sorted(path.relative_to(aryan) for path in aryan.rglob("*")) == before
 
     got = result.imported
     assert (got.experiments, got.runs, got.params, got.tags) == (

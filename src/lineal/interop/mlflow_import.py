@@ -32,7 +32,8 @@ def import_mlflow(
     tracking URI), or only the ``experiments`` named (by name or id)."""
     from lineal.cas.progress import Tally
 
-    with mlsource.quiet():
+    root = mlsource.locate(target)[1]
+    with mlsource.quiet(), mlsource.left_as_found(root):
         return _import(repo, target, experiments, progress or Tally())
 
 
@@ -70,7 +71,9 @@ def _import(
             f"{job.elsewhere[0]}): their runs are in, their files are not"
         )
     models = mlsource.logged_models(source, [e.experiment_id for e in found])
-    registered = mlsource.registered_models(source)
+    # A FileStore without a models/ folder has no registry (and asking would make one).
+    no_registry = source.root is not None and not (source.root / "models").is_dir()
+    registered = [] if no_registry else mlsource.registered_models(source)
     if experiments:  # only the versions that came from the runs imported
         registered = [
             (model, [v for v in versions if v.run_id in every]) for model, versions in registered

@@ -13,7 +13,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,21 @@ def quiet() -> Iterator[None]:
         finally:
             for one, level in zip(loggers, levels, strict=True):
                 one.setLevel(level)
+
+
+@contextmanager
+def left_as_found(root: Path | None) -> Iterator[None]:
+    """A FileStore as it was found: MLflow makes its ``.trash`` and ``models`` folders in any
+    FileStore it opens; those it made (still empty) are taken away again when the import ends."""
+    made = (
+        [] if root is None else [root / n for n in (".trash", "models") if not (root / n).exists()]
+    )
+    try:
+        yield
+    finally:
+        for folder in made:
+            with suppress(OSError):  # not empty, or not ours to remove: leave it
+                folder.rmdir()
 
 
 def open_source(target: str) -> Source:
