@@ -23,7 +23,12 @@ IMPORTERS: dict[str, str] = {
 }
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {
+    "intoto": "lineal.interop.intoto",
+    "cyclonedx": "lineal.interop.cyclonedx",
+    "prov": "lineal.interop.prov",
+    "croissant": "lineal.interop.croissant",
+}
 
 import_app = typer.Typer(
     help="Take in what other tools recorded: OpenLineage events, MLflow stores, DVC projects.",

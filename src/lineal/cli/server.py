@@ -59,6 +59,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8470,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=256)] = 1,
     objects: Annotated[str | None, typer.Option("--objects", help=OBJECTS_HELP)] = None,
+    project: Annotated[
+        str,
+        typer.Option(
+            "--project",
+            help="The project of the routes that name none: OpenLineage's POST "
+            "/api/v1/lineage and MLflow's /api/2.0/mlflow/… (MLFLOW_TRACKING_URI=http://HOST:PORT).",
+        ),
+    ] = "default",
     open_: Annotated[
         bool,
         typer.Option(
@@ -77,7 +85,13 @@ def serve(
         return
     from lineal.errors import MissingExtra
     from lineal.model.masking import mask_url
-    from lineal.server.app import OBJECTS_VARIABLE, OPEN_VARIABLE, URI_VARIABLE, create_app
+    from lineal.server.app import (
+        OBJECTS_VARIABLE,
+        OPEN_VARIABLE,
+        PROJECT_VARIABLE,
+        URI_VARIABLE,
+        create_app,
+    )
     from lineal.store import registry
 
     base = _base(uri)
@@ -102,6 +116,7 @@ def serve(
         )
     os.environ[URI_VARIABLE] = base
     os.environ[OBJECTS_VARIABLE] = objects
+    os.environ[PROJECT_VARIABLE] = project
     # Beyond loopback without --open, a project made later is not served open either.
     os.environ[OPEN_VARIABLE] = "1" if open_ or is_loopback(host) else "0"
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")

@@ -29,6 +29,10 @@ URI_VARIABLE = "LINEAL_SERVER_URI"
 OBJECTS_VARIABLE = "LINEAL_SERVER_OBJECTS"
 #: "0" when the server listens beyond loopback without --open: an open project is refused.
 OPEN_VARIABLE = "LINEAL_SERVER_OPEN"
+#: The project of the routes that name none: the Marquez-style `POST /api/v1/lineage` and the
+#: MLflow REST surface at `/api/2.0/mlflow/…` (`lineal server --project NAME`).
+PROJECT_VARIABLE = "LINEAL_SERVER_PROJECT"
+DEFAULT_PROJECT = "default"
 API = "/api/v1"
 log = logging.getLogger("lineal.server")
 
@@ -36,9 +40,13 @@ log = logging.getLogger("lineal.server")
 class Projects:
     """The projects under one base URI, each store opened once and shared by the threads."""
 
-    def __init__(self, base: str, *, allow_open: bool = True) -> None:
+    def __init__(
+        self, base: str, *, allow_open: bool = True, default: str = DEFAULT_PROJECT
+    ) -> None:
         self.base = base
         self.allow_open = allow_open
+        #: the project of a route that names none (see PROJECT_VARIABLE)
+        self.default = default
         self._open: dict[str, Store] = {}
         self._closed: set[str] = set()  # projects seen with a token: closed for good
         self._lock = threading.Lock()
@@ -110,7 +118,13 @@ def _validation_message(errors: list[Any]) -> str:
     return f"bad {where or 'request'}: {what}{more}"
 
 
-def create_app(base: str, objects: str | None = None, *, allow_open: bool = True) -> FastAPI:
+def create_app(
+    base: str,
+    objects: str | None = None,
+    *,
+    allow_open: bool = True,
+    default_project: str = DEFAULT_PROJECT,
+) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
     objects under ``objects`` (default: lineal.store.registry.server_objects). Without
     ``allow_open``, a project with no token yet answers no one (a project made after the
@@ -127,7 +141,7 @@ def create_app(base: str, objects: str | None = None, *, allow_open: bool = True
     from lineal.server.audit_trail import AuditTrail, AuditWriter
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    projects = Projects(base, allow_open=allow_open)
+    projects = Projects(base, allow_open=allow_open, default=default_project)
     projects.audit = AuditWriter(projects)
     app = FastAPI(
         title="lineal server",
@@ -200,4 +214,5 @@ def app_from_env() -> FastAPI:
         os.environ[URI_VARIABLE],
         os.environ.get(OBJECTS_VARIABLE),
         allow_open=os.environ.get(OPEN_VARIABLE, "1") != "0",
+        default_project=os.environ.get(PROJECT_VARIABLE) or DEFAULT_PROJECT,
     )

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from lineal.errors import NotFound
 from lineal.model import canonical
 from lineal.model.audit import MAX_REFS, AuditEvent, outcome_of
+from lineal.server.permissions import DEFAULT_PROJECT_ROUTES
 
 if TYPE_CHECKING:
     from lineal.server.app import Projects
@@ -163,8 +164,12 @@ def event_of(scope: Scope, started: float, status: int | None, noted: Noted) -> 
 def target_of(scope: Scope) -> str | None:
     """The project whose log a request goes to (None: the server's own)."""
     project = (scope.get("path_params") or {}).get("project")
-    if isinstance(project, str) and (endpoint_of(scope) or "").startswith(_PROJECT_ROUTES):
+    endpoint = endpoint_of(scope) or ""
+    if isinstance(project, str) and endpoint.startswith(_PROJECT_ROUTES):
         return project
+    if endpoint.startswith(DEFAULT_PROJECT_ROUTES):  # served on the server's default project
+        app = scope.get("app")
+        return str(app.state.projects.default) if app is not None else None
     return None
 
 

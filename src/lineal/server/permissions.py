@@ -29,6 +29,9 @@ PUBLIC = "public"
 #: The server's own audit log (requests under no project): served only while every project is
 #: open (a single machine's server); once one has tokens, read on the server machine.
 SERVER_LOG = "server log"
+#: Route prefixes that name no project and act on the server's default one
+#: (`lineal server --project NAME`): OpenLineage's Marquez-style endpoint and MLflow's REST API.
+DEFAULT_PROJECT_ROUTES = (f"{API}/lineage", "/api/2.0/")
 #: Marks the routes whose body carries batches: the role is at least the table's, raised to
 #: the highest any op in the batch needs (lineal.model.tokens.op_role).
 BATCH = "+ops"
@@ -119,7 +122,13 @@ def route_path(request: Request) -> str:
     """The path template of the route a request matched, with the API prefix (every router
     of the app is included under it; FastAPI may hand over the route without the prefix)."""
     path = str(getattr(request.scope.get("route"), "path", request.url.path))
-    return path if path.startswith(API) else API + path
+    return path if path.startswith("/api/") else API + path
+
+
+def project_of(projects: Projects, request: Request) -> str:
+    """The project a request is for: its path's, else the server's default project (for the
+    routes that name none, such as `POST /api/v1/lineage` and `/api/2.0/mlflow/…`)."""
+    return str(request.path_params.get("project") or projects.default)
 
 
 def authorize(projects: Projects, request: Request) -> Principal:
@@ -142,7 +151,7 @@ def authorize(projects: Projects, request: Request) -> Principal:
             hint="read it on the server machine: LINEAL_URI=SERVER_LOG_URI lineal audit "
             "(FOLDER/_server.db beside SQLite projects, database DB__server beside PostgreSQL)",
         )
-    project = request.path_params["project"]
+    project = project_of(projects, request)
     header = request.headers.get("authorization")
     if header is None:
         if not projects.is_open(project):
