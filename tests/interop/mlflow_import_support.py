@@ -81,13 +81,15 @@ class FileCounts:
     tags: int = 0
     artifacts: int = 0
     models: int = 0
+    versions: int = 0
+    stages: int = 0
 
 
 def count_file_store(root: Path) -> tuple[FileCounts, dict[str, dict[str, Any]]]:
     """Counts read from the files of a FileStore, and each run's own files: its meta.yaml,
     params, tags and metric lines (``timestamp value step``)."""
     counts, runs = FileCounts(), {}
-    for meta in sorted(root.glob("*/*/meta.yaml")):
+    for meta in sorted(root.glob("[0-9]*/*/meta.yaml")):
         folder = meta.parent
         info = yaml.safe_load(meta.read_text())
         params = {p.name: p.read_text() for p in (folder / "params").glob("*")}
@@ -105,6 +107,10 @@ def count_file_store(root: Path) -> tuple[FileCounts, dict[str, dict[str, Any]]]
         counts.artifacts += len(files)
         counts.models += len(history)
         runs[info["run_id"]] = {"meta": info, "params": params, "tags": tags, "metrics": metrics}
+    for meta in sorted(root.glob("models/*/version-*/meta.yaml")):  # the registry, if any
+        stage = yaml.safe_load(meta.read_text()).get("current_stage")
+        counts.versions += 1
+        counts.stages += stage not in (None, "None")
     return counts, runs
 
 

@@ -60,6 +60,7 @@ def test_a_file_store_imports_completely_and_once(aryan: Path, repo: Lineal) -> 
     )  # fmt: skip
     assert got.metric_points == counts.metric_points
     assert (got.artifacts, got.models) == (counts.artifacts, counts.models)
+    assert (got.versions, got.aliases) == (counts.versions, counts.stages)  # no registry here
     assert result.already.total() == 0
     for run_id, files in runs.items():
         meta = files["meta"]
