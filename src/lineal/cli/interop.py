@@ -18,7 +18,10 @@ from lineal.cli.common import handle_errors, open_client, out
 from lineal.errors import InvalidInput
 
 #: `lineal import NAME`: the module of lineal.cli that defines its ``command``.
-IMPORTERS: dict[str, str] = {"dvc": "lineal.cli.import_dvc"}
+IMPORTERS: dict[str, str] = {
+    "dvc": "lineal.cli.import_dvc",
+    "mlflow": "lineal.cli.import_mlflow",
+}
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
 EXPORTERS: dict[str, str] = {
