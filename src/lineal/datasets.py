@@ -349,6 +349,14 @@ def resolve_dataset(repo: Lineal, ref: str) -> Artifact:
 
 def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
     cache = objects(repo)
+    if not cache.has(artifact.digest) and "files" not in artifact.meta:
+        # `lineal add` records how many files a manifest lists; a version recorded by its
+        # digest alone (an import from MLflow or OpenLineage, a DVC out whose bytes were
+        # absent) never had one, and no remote will have it.
+        raise NotFound(
+            f"{artifact.ref} was recorded by its digest alone, without a list of its files",
+            hint=f"record its files: lineal add PATH --name {artifact.name or 'NAME'}",
+        )
     if not cache.has(artifact.digest):
         raise NotFound(
             f"the manifest of {artifact.ref} is not in the local cache",

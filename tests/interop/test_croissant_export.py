@@ -170,13 +170,29 @@ def test_kitti_classes_without_ids_and_a_derived_version(ws: Path, repo: Lineal)
 def test_a_version_whose_manifest_is_not_here_is_refused_in_one_line(
     lineal_cli: Cli, ws: Path, repo: Lineal
 ) -> None:
-    repo.record_artifact("dataset", data=b"files kept elsewhere", name="ghost")
+    # Added on another machine (`lineal add` says how many files it lists): on a remote.
+    meta = {"files": 3}
+    repo.record_artifact("dataset", data=b"files kept elsewhere", name="ghost", meta=meta)
     done = lineal_cli("export", "croissant", "dataset/ghost", cwd=ws)
     assert done.returncode != 0
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: the manifest of dataset/ghost@v1 is not in the local cache",
         "hint: run `lineal pull dataset/ghost@v1` to fetch it from a remote",
+    ]
+
+
+def test_a_version_recorded_without_files_is_refused_without_sending_to_pull(
+    lineal_cli: Cli, ws: Path, repo: Lineal
+) -> None:
+    # Recorded by its digest alone (an MLflow dataset input, an OpenLineage dataset): no
+    # remote has a manifest of it, so `lineal pull` would not help.
+    repo.record_artifact("dataset", data=b"an mlflow dataset's identity", name="digits")
+    done = lineal_cli("export", "croissant", "dataset/digits", cwd=ws)
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [
+        "error: dataset/digits@v1 was recorded by its digest alone, without a list of its files",
+        "hint: record its files: lineal add PATH --name digits",
     ]
 
 
