@@ -35,7 +35,7 @@ def lineal_run(registry: Registry, name: str = "train") -> str:
 
 def lineal_json(registry: Registry, *args: str) -> Any:
     """`lineal ARGS --json` in the workspace (through the HTTP store)."""
-    done = subprocess.run(  # noqa: S603 - the installed console script
+    done = subprocess.run(
         [str(LINEAL_BIN), *args, "--json"],
         cwd=registry.workspace,
         capture_output=True,

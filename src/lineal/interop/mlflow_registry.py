@@ -37,15 +37,15 @@ class RegisteredModel:
     latest: tuple[versions.ModelVersion, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "name": self.name,
             "creation_timestamp": self.created,
             "last_updated_timestamp": self.updated,
-            "description": self.description or "",
             "latest_versions": [one.as_dict() for one in self.latest],
             "tags": nodes.tag_list(self.tags),
             "aliases": [{"alias": a, "version": v} for a, v in sorted(self.aliases.items())],
         }
+        return body if self.description is None else body | {"description": self.description}
 
     def row(self) -> dict[str, Any]:
         columns = {

@@ -49,18 +49,20 @@ class ModelVersion:
             "creation_timestamp": self.created,
             "last_updated_timestamp": self.updated,
             "current_stage": self.stage,
-            "description": self.description or "",
             "source": self.source or "",
-            "run_id": self.run_id or "",
             "status": "READY",
             "tags": nodes.tag_list(self.tags),
             "run_link": self.run_link or "",
             "aliases": list(self.aliases),
         }
-        if self.model_id:
-            body["model_id"] = self.model_id
-        if self.user_id:
-            body["user_id"] = self.user_id
+        # As MLflow's server: the optional fields only when they hold something.
+        optional = {
+            "description": self.description,
+            "run_id": self.run_id,
+            "model_id": self.model_id,
+            "user_id": self.user_id,
+        }
+        body |= {key: value for key, value in optional.items() if value is not None}
         return body
 
     def row(self) -> dict[str, Any]:
