@@ -189,6 +189,7 @@ def install(app: FastAPI, projects: Projects) -> None:
 
     def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, MlflowError)  # noqa: S101 - registered for this class only
-        return JSONResponse(exc.as_dict(), status_code=exc.status)
+        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
 
     app.add_exception_handler(MlflowError, refused)
