@@ -93,6 +93,13 @@ def test_a_logged_model_is_a_lineal_model_generated_by_its_run(registry: Registr
         f"run/{run.id}",
     }
 
+    # The fluent API, as training code calls it, with the tracking URI from the environment.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MLFLOW_TRACKING_URI", registry.url)
+        registered = mlflow.register_model(f"models:/{made.model_id}", "classifier-fluent")
+    assert (registered.name, registered.version) == ("classifier-fluent", "1")
+    assert client.get_model_version("classifier-fluent", "1").source == f"models:/{made.model_id}"
+
     client.delete_logged_model(made.model_id)
     with pytest.raises(MlflowException) as caught:
         client.get_logged_model(made.model_id)
