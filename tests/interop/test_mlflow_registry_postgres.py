@@ -70,9 +70,7 @@ def test_the_registry_on_postgres(served: tuple[str, str]) -> None:
     with pytest.raises(MlflowException) as caught:
         client.transition_model_version_stage("pg-model", "2", "Production")
     assert caught.value.error_code == "PERMISSION_DENIED"
-    assert [m.name for m in client.search_registered_models("tags.db = 'postgres'")] == [
-        "pg-model"
-    ]
+    assert [m.name for m in client.search_registered_models("tags.db = 'postgres'")] == ["pg-model"]
 
     made = client.create_logged_model(experiment_id="0", name="pg-logged", source_run_id=run_id)
     client.finalize_logged_model(made.model_id, LoggedModelStatus.READY)

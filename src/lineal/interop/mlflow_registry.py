@@ -13,13 +13,14 @@ from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.interop import mlflow_registry_aliases as aliases
 from lineal.interop import mlflow_registry_nodes as nodes
 from lineal.interop import mlflow_registry_search as search
 from lineal.interop import mlflow_registry_versions as versions
 from lineal.model.ops import AliasSet, ArtifactRecord, EdgeRecord, Op, TagSet
 
 __all__ = [
-    "RegisteredModel", "create", "delete", "delete_tag", "get", "names", "rename", "search_models",
+    "RegisteredModel", "create", "delete", "delete_tag", "get", "rename", "search_models",
     "set_tag", "update",
 ]  # fmt: skip
 
@@ -57,15 +58,6 @@ class RegisteredModel:
         return {"columns": columns, "tags": nodes.user_tags(self.tags), "view": self}
 
 
-def names(repo: Lineal) -> list[str]:
-    """MLflow's names of every registered model there is now, sorted."""
-    return sorted(
-        repo.store.tag_values_beside(
-            nodes.NAME, where_key=nodes.KIND, where_value=nodes.REGISTERED_MODEL
-        )
-    )
-
-
 def get(repo: Lineal, name: object) -> RegisteredModel:
     lname, _, tags = nodes.registration(repo, name)
     by_lineal = {one.lineal_version: one.version for one in versions.versions(repo, str(name))}
@@ -78,7 +70,7 @@ def get(repo: Lineal, name: object) -> RegisteredModel:
         description=tags.get(nodes.DESCRIPTION),
         tags=tags,
         aliases={a: by_lineal[v] for a, v in held.items() if v in by_lineal},
-        latest=tuple(versions.latest(repo, str(name))),
+        latest=tuple(aliases.latest(repo, str(name))),
     )
 
 
@@ -236,7 +228,9 @@ def search_models(repo: Lineal, request: dict[str, Any]) -> dict[str, Any]:
     """MLflow's SearchRegisteredModels: ``filter``, ``order_by``, ``max_results`` and
     ``page_token``."""
     clauses = search.parse_filter(request.get("filter"))
-    rows = [row for name in names(repo) if search.matches(row := get(repo, name).row(), clauses)]
+    rows = [
+        row for name in nodes.names(repo) if search.matches(row := get(repo, name).row(), clauses)
+    ]
     keys = search.order_keys(request.get("order_by"), ["name ASC"])
     chosen, token = search.page(
         search.ordered(rows, keys), request.get("max_results"), request.get("page_token"), 1000

@@ -130,6 +130,11 @@ def as_int(value: object, default: int = 0) -> int:
         return default
 
 
+def names(repo: Lineal) -> list[str]:
+    """MLflow's names of every registered model there is now, sorted."""
+    return sorted(repo.store.tag_values_beside(NAME, where_key=KIND, where_value=REGISTERED_MODEL))
+
+
 def registration_digest(lname: str) -> str:
     return content_digest({"mlflow_registered_model": lname})
 

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from lineal.client import Lineal
 from lineal.errors import LinealError
 from lineal.interop import mlflow_registry as models
+from lineal.interop import mlflow_registry_aliases as aliases
 from lineal.interop import mlflow_registry_logged as logged
 from lineal.interop import mlflow_registry_versions as versions
 from lineal.interop.mlflow_registry_errors import MlflowError, from_lineal
@@ -68,20 +69,20 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("DELETE", "/registered-models/delete-tag"): lambda r, a, _: models.delete_tag(
         r, a.get("name"), a.get("key")
     ),
-    ("POST", "/registered-models/alias"): lambda r, a, _: versions.set_alias(
+    ("POST", "/registered-models/alias"): lambda r, a, _: aliases.set_alias(
         r, a.get("name"), a.get("alias"), a.get("version")
     ),
-    ("DELETE", "/registered-models/alias"): lambda r, a, _: versions.delete_alias(
+    ("DELETE", "/registered-models/alias"): lambda r, a, _: aliases.delete_alias(
         r, a.get("name"), a.get("alias")
     ),
     ("GET", "/registered-models/alias"): lambda r, a, _: _mv(
-        versions.by_alias(r, a.get("name"), a.get("alias"))
+        aliases.by_alias(r, a.get("name"), a.get("alias"))
     ),
     ("POST", "/registered-models/get-latest-versions"): lambda r, a, _: {
-        "model_versions": [v.as_dict() for v in versions.latest(r, a.get("name"), a.get("stages"))]
+        "model_versions": [v.as_dict() for v in aliases.latest(r, a.get("name"), a.get("stages"))]
     },
     ("GET", "/registered-models/get-latest-versions"): lambda r, a, _: {
-        "model_versions": [v.as_dict() for v in versions.latest(r, a.get("name"), a.get("stages"))]
+        "model_versions": [v.as_dict() for v in aliases.latest(r, a.get("name"), a.get("stages"))]
     },
     ("POST", "/model-versions/create"): lambda r, a, user: _mv(versions.create(r, a, user=user)),
     ("GET", "/model-versions/get"): lambda r, a, _: _mv(
@@ -91,7 +92,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
         versions.update(r, a.get("name"), a.get("version"), a.get("description"))
     ),
     ("POST", "/model-versions/transition-stage"): lambda r, a, _: _mv(
-        versions.transition(
+        aliases.transition(
             r, a.get("name"), a.get("version"), a.get("stage"), a.get("archive_existing_versions")
         )
     ),
