@@ -232,6 +232,12 @@ def test_rename_records_the_versions_under_the_new_name(registry: Registry) -> N
     up = lineal_json(registry, "upstream", "model/new-name:blue")
     labels = {node["label"] for node in up["nodes"]}
     assert labels == {"model/new-name@v1", "model/old-name@v1", f"run/{run_id}"}
+    # Back to the first name, whose version lineal still holds (deleted): it lives again.
+    client.rename_registered_model("new-name", "old-name")
+    back = client.get_registered_model("old-name")
+    assert (back.tags, back.aliases) == ({"t": "1"}, {"blue": "1"})
+    assert client.get_model_version("old-name", "1").run_id == run_id
+    assert [v.version for v in client.search_model_versions("name = 'old-name'")] == ["1"]
 
 
 def test_a_project_named_in_the_tracking_uri_keeps_its_own_registry(registry: Registry) -> None:

@@ -182,6 +182,8 @@ def rename(repo: Lineal, name: object, new_name: object) -> RegisteredModel:
         for alias, number in held.items():
             nodes.guard(repo, lname, alias, number)
         _, new_node, ops = nodes.registration_ops(repo, new_name)
+        if not ops:  # a name used and deleted before: what it held goes
+            ops += [TagSet(target=new_node, key=k, value=None) for k in repo.store.tags(new_node)]
         ops += [
             TagSet(target=new_node, key=k, value=v) for k, v in old_tags.items() if k != nodes.NAME
         ]
@@ -193,7 +195,10 @@ def rename(repo: Lineal, name: object, new_name: object) -> RegisteredModel:
         for artifact, tags in versions.live(repo, lname):
             meta = nodes.mlflow_meta(artifact) | {"registered_model": new_name}
             node = f"model/{new_lname}@{artifact.digest}"
-            if artifact.digest not in moved:
+            known = artifact.digest in moved
+            if known:  # a version the new name had and deleted: its old tags go
+                ops += [TagSet(target=node, key=k, value=None) for k in repo.store.tags(node)]
+            else:
                 ops.append(
                     ArtifactRecord(
                         kind="model",
@@ -203,17 +208,23 @@ def rename(repo: Lineal, name: object, new_name: object) -> RegisteredModel:
                         meta={"mlflow": meta},
                     )
                 )
-            ops.append(
-                EdgeRecord(kind="derived_from", parent=artifact.node, child=node, role="renamed")
-            )
-            if (run := nodes.run_of(repo, meta.get("run_id"))) is not None:
-                ops.append(EdgeRecord(kind="generated", parent=f"run/{run.id}", child=node))
-            ops += [TagSet(target=node, key=k, value=v) for k, v in tags.items()]
-            for alias, number in held.items():
-                if number == artifact.version:
-                    ops.append(
-                        AliasSet(kind="model", name=new_lname, alias=alias, digest=artifact.digest)
+            edges = []
+            # Back to a name it had: that version is upstream already, no edge loops back.
+            if not known or node not in repo.store.subgraph([artifact.node], upstream=True)[0]:
+                edges.append(
+                    EdgeRecord(
+                        kind="derived_from", parent=artifact.node, child=node, role="renamed"
                     )
+                )
+            if (run := nodes.run_of(repo, meta.get("run_id"))) is not None:
+                edges.append(EdgeRecord(kind="generated", parent=f"run/{run.id}", child=node))
+            ops += nodes.new_edges(repo, node, edges, known=known)
+            ops += [TagSet(target=node, key=k, value=v) for k, v in tags.items()]
+            ops += [
+                AliasSet(kind="model", name=new_lname, alias=alias, digest=artifact.digest)
+                for alias, number in held.items()
+                if number == artifact.version
+            ]
             ops += versions.drop_ops(repo, lname, artifact, held)
         ops += [
             TagSet(target=old_node, key=k, value=None)

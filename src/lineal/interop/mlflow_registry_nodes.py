@@ -19,7 +19,7 @@ from lineal.model import canonical
 from lineal.model.digests import digest_bytes
 from lineal.model.entities import Artifact, Run
 from lineal.model.grants import PolicyApply, is_protected
-from lineal.model.ops import ArtifactRecord, TagSet
+from lineal.model.ops import ArtifactRecord, EdgeRecord, TagSet
 
 #: Tag keys lineal keeps MLflow's mutable state under; MLflow's own tags keep their keys.
 PREFIX = "lineal.mlflow."
@@ -116,6 +116,14 @@ def run_of(repo: Lineal, run_id: object) -> Run | None:
         return repo.store.get_run(run_id)
     except (NotFound, InvalidInput):
         return None
+
+
+def new_edges(repo: Lineal, node: str, edges: list[EdgeRecord], *, known: bool) -> list[EdgeRecord]:
+    """``edges`` into ``node`` less those it has already (``known``: the node exists)."""
+    if not known:
+        return edges
+    have = {(e.kind, e.parent, e.child, e.role) for e in repo.edges(node)}
+    return [e for e in edges if (e.kind, e.parent, e.child, e.role) not in have]
 
 
 def mlflow_meta(artifact: Artifact) -> dict[str, Any]:

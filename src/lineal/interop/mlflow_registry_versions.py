@@ -153,10 +153,13 @@ def _version_ops(
 ) -> tuple[str, list[Op]]:
     node = f"model/{lname}@{digest}"
     ops: list[Op] = []
-    if digest in repo.versions("model", lname):  # the same version made again: revive it
+    known = digest in repo.versions("model", lname)
+    if known:  # the same version made again (after a delete): it lives again, afresh
         old = repo.store.tags(node)
         ops += [TagSet(target=node, key=k, value=None) for k in nodes.user_tags(old)]
         ops += [TagSet(target=node, key=k, value=None) for k in (nodes.DELETED, nodes.STAGE)]
+        description = str(fields.get("description", ""))
+        ops.append(TagSet(target=node, key=nodes.DESCRIPTION, value=description))
     else:
         ops.append(
             ArtifactRecord(
@@ -167,11 +170,15 @@ def _version_ops(
                 meta={"mlflow": fields},
             )
         )
+    edges = []
     if (run := nodes.run_of(repo, fields.get("run_id"))) is not None:
-        ops.append(EdgeRecord(kind="generated", parent=f"run/{run.id}", child=node))
+        edges.append(EdgeRecord(kind="generated", parent=f"run/{run.id}", child=node))
     if fields.get("model_id"):
         made, _ = logged.find(repo, fields["model_id"])
-        ops.append(EdgeRecord(kind="derived_from", parent=made.node, child=node, role="registered"))
+        edges.append(
+            EdgeRecord(kind="derived_from", parent=made.node, child=node, role="registered")
+        )
+    ops += nodes.new_edges(repo, node, edges, known=known)
     ops += nodes.tag_ops(node, request.get("tags"))
     return node, ops
 
