@@ -266,3 +266,49 @@ def test_tokens_are_checked_and_refusals_are_mlflow_errors(
     assert client.create_registered_model("yes").name == "yes"
     version = client.create_model_version("yes", source="s3://y")
     assert version.user_id == "contributor"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "registered-models/create", b"[1, 2]"),
+        ("POST", "registered-models/create", b"{not json"),
+        ("POST", "registered-models/create", b'{"name": ""}'),
+        ("POST", "registered-models/create", b'{"name": "x", "tags": "nope"}'),
+        ("POST", "registered-models/create", b'{"name": "%s"}' % (b"n" * 200)),
+        ("GET", "registered-models/search?max_results=0", None),
+        ("GET", "registered-models/search?filter=name%20%3D", None),
+        ("GET", "registered-models/search?order_by=name%20SIDEWAYS", None),
+        ("GET", "model-versions/get?name=fraud&version=one", None),
+        ("POST", "model-versions/create", b'{"name": "fraud"}'),
+        ("POST", "model-versions/transition-stage", b'{"name": "fraud", "version": "1"}'),
+        ("POST", "registered-models/alias", b'{"name": "fraud", "alias": "v3", "version": "1"}'),
+        ("POST", "logged-models", b'{"experiment_id": "0", "params": [{"value": "x"}]}'),
+        ("PATCH", "logged-models/m-nope", b'{"status": "LOGGED_MODEL_READY"}'),
+    ],
+)
+def test_bad_requests_get_one_mlflow_error_and_write_nothing(
+    registry: Registry, method: str, path: str, body: bytes | None
+) -> None:
+    import httpx
+
+    with registry.open() as repo:
+        before = repo.store.head()
+    answer = httpx.request(
+        method,
+        f"{registry.url}/api/2.0/mlflow/{path}",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    assert answer.status_code in (400, 404), answer.text
+    error = answer.json()
+    assert set(error) == {"error_code", "message"}
+    assert error["error_code"] in (
+        "INVALID_PARAMETER_VALUE",
+        "MALFORMED_REQUEST",
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    assert "\n" not in error["message"]
+    with registry.open() as repo:
+        assert repo.store.head() == before
