@@ -17,6 +17,7 @@ from lineal.store import credentials
 from lineal.store.sql.audit_rows import AUDIT_HEAD
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import POSTGRES_TYPES
+from lineal.store.sql.postgres_conn import GuardedConnection
 from lineal.store.sql.postgres_sql import PostgresSql
 from lineal.store.sql.postgres_sql import pg as _pg
 from lineal.store.sql.reads import HEAD
@@ -25,6 +26,9 @@ from lineal.store.sql.reads import HEAD
 HEAD_LOCK = 0x6C696E65616C  # "lineal"
 #: And the one that serialises appends to the audit log (taken after HEAD_LOCK, never before).
 AUDIT_LOCK = HEAD_LOCK + 2
+#: A transaction of its own that writes a commit record (txid_current() takes a transaction
+#: id), so committing it waits for the log to be flushed up to there.
+DURABLE = "SELECT txid_current()"
 
 
 #: The tables an erased payload's bytes (or values derived from them) were in.
@@ -113,7 +117,7 @@ class PostgresStore(SqlStore):
         # A URI without a password may have one saved by `lineal init --uri`; else libpq's
         # own PGPASSWORD and ~/.pgpass apply, as for psql.
         self._password = None if split_password(uri)[1] else credentials.password(uri)
-        self._conn = self._connect()
+        self._conn: Any = self._connect()
         self._sql = PostgresSql(self._conn)
         self._cursors = 0
         self._pipeline: Any = None  # the write transaction's, while one is open
@@ -125,7 +129,12 @@ class PostgresStore(SqlStore):
         else:
             self._check_schema()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> GuardedConnection:
+        # Guarded: a transient failure is StoreUnavailable, and a broken connection is
+        # opened again on its next use (lineal.store.sql.postgres_conn).
+        return GuardedConnection(self._open, self.uri)
+
+    def _open(self) -> Any:
         import psycopg
 
         try:
@@ -197,6 +206,10 @@ class PostgresStore(SqlStore):
         self._pipeline = self._conn.pipeline()
         self._pipe = self._pipeline.__enter__()
         self._conn.execute("BEGIN")
+        # The commit releases the head lock without waiting for its flush to disk (see _end:
+        # the append is acknowledged only once it is durable), so the next writer's
+        # transaction overlaps this one's flush and concurrent flushes are shared.
+        self._conn.execute("SET LOCAL synchronous_commit TO off")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HEAD_LOCK,))
         head = self._conn.execute(HEAD)
         keys = self._conn.execute(_pg(KEYS), (agent,))
@@ -229,12 +242,20 @@ class PostgresStore(SqlStore):
             self._conn.execute("COMMIT")
         try:
             pipeline.__exit__(None, None, None)  # sends what is queued; raises its first error
-        except psycopg.Error:
+        except (psycopg.Error, StoreUnavailable):
             if commit:  # an INSERT sent with the COMMIT failed: undo all, then say why
                 self._rollback_failed()
                 raise
         if not commit:
             self._conn.execute("ROLLBACK")
+            return
+        # Durable before it is acknowledged. The append committed without waiting for the
+        # disk, so the head lock was free for the next writer during the flush; a write
+        # transaction committed now, as the database's synchronous_commit says, flushes the
+        # log up to its own commit record and so past the append's (the log is flushed in
+        # order). Anything that read the append before then is lost with it in a crash, never
+        # without it: a later record is never durable without every earlier one.
+        self._conn.execute(DURABLE)
 
     def _rollback_failed(self) -> None:
         from psycopg.pq import TransactionStatus
