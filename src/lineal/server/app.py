@@ -169,6 +169,9 @@ def create_app(
         dependencies=checked,
     )
     app.include_router(token_routes.router(projects), prefix=API, dependencies=checked)
+    from lineal.server import mlflow_registry_routes
+
+    mlflow_registry_routes.install(app, projects)  # checks tokens itself, answers as MLflow
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:

@@ -36,6 +36,45 @@ DEFAULT_PROJECT_ROUTES = (f"{API}/lineage", "/api/2.0/")
 #: the highest any op in the batch needs (lineal.model.tokens.op_role).
 BATCH = "+ops"
 
+#: MLflow's REST API: on the server's default project, and on the project a path names
+#: (``MLFLOW_TRACKING_URI=http://HOST:PORT/api/v1/projects/P/mlflow``).
+MLFLOW_PREFIXES = ("/api/2.0/mlflow", f"{P}/mlflow/api/2.0/mlflow")
+#: MLflow's model registry and logged models (lineal.server.mlflow_registry_routes), under
+#: each of MLFLOW_PREFIXES: reads viewer, writes contributor. An alias or stage move that
+#: the project's promotion policy protects is refused by the service, whatever the role.
+MLFLOW_REGISTRY_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/registered-models/create", CONTRIBUTOR),
+    ("GET", "/registered-models/get", VIEWER),
+    ("POST", "/registered-models/rename", CONTRIBUTOR),
+    ("PATCH", "/registered-models/update", CONTRIBUTOR),
+    ("DELETE", "/registered-models/delete", CONTRIBUTOR),
+    ("GET", "/registered-models/search", VIEWER),
+    ("POST", "/registered-models/set-tag", CONTRIBUTOR),
+    ("DELETE", "/registered-models/delete-tag", CONTRIBUTOR),
+    ("POST", "/registered-models/alias", CONTRIBUTOR),
+    ("DELETE", "/registered-models/alias", CONTRIBUTOR),
+    ("GET", "/registered-models/alias", VIEWER),
+    ("POST", "/registered-models/get-latest-versions", VIEWER),
+    ("GET", "/registered-models/get-latest-versions", VIEWER),
+    ("POST", "/model-versions/create", CONTRIBUTOR),
+    ("GET", "/model-versions/get", VIEWER),
+    ("PATCH", "/model-versions/update", CONTRIBUTOR),
+    ("POST", "/model-versions/transition-stage", CONTRIBUTOR),
+    ("DELETE", "/model-versions/delete", CONTRIBUTOR),
+    ("GET", "/model-versions/search", VIEWER),
+    ("GET", "/model-versions/get-download-uri", VIEWER),
+    ("POST", "/model-versions/set-tag", CONTRIBUTOR),
+    ("DELETE", "/model-versions/delete-tag", CONTRIBUTOR),
+    ("POST", "/logged-models", CONTRIBUTOR),
+    ("POST", "/logged-models/search", VIEWER),
+    ("GET", "/logged-models/{model_id}", VIEWER),
+    ("PATCH", "/logged-models/{model_id}", CONTRIBUTOR),
+    ("DELETE", "/logged-models/{model_id}", CONTRIBUTOR),
+    ("PATCH", "/logged-models/{model_id}/tags", CONTRIBUTOR),
+    ("DELETE", "/logged-models/{model_id}/tags/{tag_key}", CONTRIBUTOR),
+    ("POST", "/logged-models/{model_id}/params", CONTRIBUTOR),
+)
+
 #: (method, route path) -> the role it needs (viewer < contributor < approver < admin), or
 #: PUBLIC. The project list is public: names are not a project's data, and a client needs
 #: them before it holds any project's token.
@@ -92,6 +131,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", f"{P}/tokens"): ADMIN,
     ("POST", f"{P}/tokens"): ADMIN,
     ("DELETE", f"{P}/tokens/{{token_id}}"): ADMIN,
+    **{
+        (method, prefix + path): role
+        for prefix in MLFLOW_PREFIXES
+        for method, path, role in MLFLOW_REGISTRY_ROUTES
+    },
 }
 _LOGIN = "run `lineal login URL` with a token an admin of the project made (or set LINEAL_TOKEN)"
 
