@@ -135,8 +135,9 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     from lineal import __version__
+    from lineal.interop import mlflow_errors
+    from lineal.server import mlflow_routes, permissions, routes
     from lineal.server import objects as object_routes
-    from lineal.server import permissions, routes
     from lineal.server import tokens as token_routes
     from lineal.server.audit_trail import AuditTrail, AuditWriter
 
@@ -169,6 +170,10 @@ def create_app(
         dependencies=checked,
     )
     app.include_router(token_routes.router(projects), prefix=API, dependencies=checked)
+    app.include_router(
+        mlflow_routes.router(projects, objects or registry.server_objects(base)),
+        dependencies=checked,
+    )
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
@@ -176,6 +181,9 @@ def create_app(
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         headers = {"www-authenticate": "Bearer"} if status == 401 else None
+        if mlflow_errors.is_mlflow_path(request.url.path):  # MLflow's clients read its shape
+            body = mlflow_errors.error_body(exc)
+            return JSONResponse(body, status_code=mlflow_errors.status_of(exc), headers=headers)
         return JSONResponse(_body(exc), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -188,6 +196,13 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            missing = exc.status_code in (404, 405)
+            error = mlflow_errors.MlflowError(
+                mlflow_errors.ENDPOINT_NOT_FOUND if missing else mlflow_errors.BAD_REQUEST,
+                f"{request.method} {request.url.path}: {exc.detail}",
+            )
+            return JSONResponse(mlflow_errors.error_body(error), status_code=exc.status_code)
         code = {404: "not_found", 405: "invalid_input"}.get(exc.status_code, "error")
         body = {"error": str(exc.detail), "hint": f"see {API}/openapi.json", "code": code}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
