@@ -159,7 +159,9 @@ def create_run(repo: Lineal, body: Mapping[str, Any], *, user: str | None) -> di
     start = api.integer(body, "start_time") or api.now_ms()
     tags = api.key_values(body, "tags")
     given = dict(tags)
-    user_id = api.field(body, "user_id", required=False) or given.get(USER) or user or ""
+    named = api.field(body, "user_id", required=False) or given.get(USER)
+    # The client says "unknown" when it knows no user: the token's agent is known better.
+    user_id = (named if named not in (None, "", "unknown") else user) or named or ""
     run_id = str(ULID.from_timestamp(start / 1000))
     run_name = api.field(body, "run_name", required=False) or given.get(RUN_NAME)
     run_name = run_name or f"run-{run_id[-8:].lower()}"
