@@ -163,8 +163,11 @@ def parse(text: str) -> list[Clause]:
     reader, clauses = _Reader(text), []
     while reader.more():
         clauses.append(reader.clause())
-        if reader.more() and reader.take()[1].upper() != "AND":
-            raise _bad(text, "clauses are joined by AND")
+        if reader.more():
+            if reader.take()[1].upper() != "AND":
+                raise _bad(text, "clauses are joined by AND")
+            if not reader.more():
+                raise _bad(text, "it ends too soon")
     return clauses
 
 
