@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from lineal.client import Lineal
-from lineal.errors import NotFound
+from lineal.errors import Conflict, NotFound
 from lineal.interop import mlflow_api as api
 from lineal.interop.mlflow_api_runs import active_run, param_ops, tag_ops, the_run
 from lineal.interop.mlflow_errors import INVALID_PARAMETER, MlflowError
@@ -76,11 +77,21 @@ def log_metric(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     if body.get("value") is None:
         raise MlflowError(INVALID_PARAMETER, "Missing value for required parameter 'value'.")
     run = active_run(repo, run_id)
-    point = {**body, "key": key}
-    op = metrics_op(run.id, [point])
+    op = metrics_op(run.id, [{**body, "key": key}])
     if op is not None:
-        repo.store.append(op)
+        with _in_order():
+            repo.store.append(op)
     return {}
+
+
+@contextmanager
+def _in_order() -> Iterator[None]:
+    """A metric's steps only go forward in lineal (MLflow allows any order): a point behind
+    its key's last step is refused as MLflow refuses a bad value, saying so."""
+    try:
+        yield
+    except Conflict as exc:
+        raise MlflowError(INVALID_PARAMETER, exc.message, hint=exc.hint) from None
 
 
 def log_batch(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,7 +118,8 @@ def log_batch(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
         if op is not None:
             ops.append(op)
         if ops:
-            repo.store.append(ops)
+            with _in_order():
+                repo.store.append(ops)
     return {}
 
 
