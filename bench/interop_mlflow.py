@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(tmp)
         with _lineal(folder, args.backend) as lineal, _mlflow(folder, args.backend) as mlflow:
             runs = {lineal: _run(lineal), mlflow: _run(mlflow)}
-            for url in runs:  # warm both: first requests pay imports and connections
-                _one_point_calls(url, runs[url], 5, 0, "warm")
-                _batches(url, runs[url], 1, 0, "warm")
+            for url, run in runs.items():  # warm both: first calls pay imports, connections
+                _one_point_calls(url, run, 5, 0, "warm")
+                _batches(url, run, 1, 0, "warm")
             figures: list[tuple[str, Any, Any]] = []
             ours, reference = _turns(
                 args.rounds,
