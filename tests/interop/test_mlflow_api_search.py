@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mlflow_api_support import NAMED, Site, serve
 
-from lineal.interop.mlflow_api_search import Clause, matches, order_runs, parse
+from lineal.interop.mlflow_api_search import Clause, matches, narrowing, order_runs, parse
 from lineal.interop.mlflow_errors import MlflowError
 
 
@@ -84,6 +84,15 @@ def test_clauses_match_as_mlflow_matches() -> None:
     assert passes("attributes.start_time >= 1")
     with pytest.raises(MlflowError, match="comparator"):
         passes("params.opt > 'a'")
+
+
+def test_metric_comparisons_narrow_the_store_read() -> None:
+    from lineal.model.filters import format as render
+
+    found = narrowing(parse("metrics.acc >= 0.5 and params.x = 'a' and metrics.loss < 1e-3"))
+    assert found is not None
+    assert render(found) == "metrics.acc >= 0.5 and metrics.loss < 0.001"
+    assert narrowing(parse("params.x = 'a' and metrics.`a b` > 1 and metrics.acc != 1")) is None
 
 
 def test_order_by_puts_missing_values_last_then_newest_first() -> None:

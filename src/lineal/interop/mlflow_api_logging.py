@@ -19,7 +19,7 @@ from typing import Any
 from lineal.client import Lineal
 from lineal.errors import Conflict, NotFound
 from lineal.interop import mlflow_api as api
-from lineal.interop.mlflow_api_runs import active_run, param_ops, tag_ops, the_run
+from lineal.interop.mlflow_api_runs import active_run, param_ops, tag_ops, the_run, writable
 from lineal.interop.mlflow_errors import INVALID_PARAMETER, MlflowError
 from lineal.model.entities import Artifact
 from lineal.model.ops import ArtifactRecord, EdgeRecord, MetricsBatch, Op
@@ -76,8 +76,7 @@ def log_metric(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     key = api.field(body, "key")
     if body.get("value") is None:
         raise MlflowError(INVALID_PARAMETER, "Missing value for required parameter 'value'.")
-    run = active_run(repo, run_id)
-    op = metrics_op(run.id, [{**body, "key": key}])
+    op = metrics_op(writable(repo, run_id), [{**body, "key": key}])
     if op is not None:
         with _in_order():
             repo.store.append(op)
@@ -112,9 +111,15 @@ def log_batch(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
                 f"A batch logging request can contain at most {most} {what}. Got {count} {what}.",
             )
     with repo.atomic():
-        run = active_run(repo, run_id)
-        ops: list[Op] = [*param_ops(run, params), *tag_ops(repo, f"run/{run.id}", tags)]
-        op = metrics_op(run.id, metrics)
+        if params:
+            run = active_run(repo, run_id)
+            ops: list[Op] = param_ops(run, params)
+            run_id = run.id
+        else:
+            ops = []
+            run_id = writable(repo, run_id)
+        ops += tag_ops(repo, f"run/{run_id}", tags)
+        op = metrics_op(run_id, metrics)
         if op is not None:
             ops.append(op)
         if ops:

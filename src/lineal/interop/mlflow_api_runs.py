@@ -10,6 +10,7 @@ Metrics and inputs: lineal.interop.mlflow_api_logging.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ from lineal.interop.mlflow_errors import (
 )
 from lineal.model.entities import Artifact, Run
 from lineal.model.ops import EdgeRecord, Op, RunFinish, RunParams, RunStart, TagSet
+from lineal.model.refs import ULID_PATTERN
 
+_ULID = re.compile(ULID_PATTERN)
 STATUSES = {"finished": "FINISHED", "failed": "FAILED", "killed": "KILLED", "crashed": "FAILED"}
 FINAL = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
 RUN_NAME, PARENT, USER = "mlflow.runName", "mlflow.parentRunId", "mlflow.user"
@@ -104,6 +107,23 @@ def active_run(repo: Lineal, run_id: str) -> Run:
             f"The run {run_id} must be in the 'active' state. Current state is deleted.",
         )
     return run
+
+
+def check_ulid(run_id: str) -> bool:
+    return _ULID.fullmatch(run_id) is not None
+
+
+def writable(repo: Lineal, run_id: str) -> str:
+    """The lineal id of a run MLflow may write to, in one read (its tags): a run that does not
+    exist is found out by the append, which the store refuses as NotFound."""
+    if not check_ulid(run_id):
+        raise MlflowError(DOES_NOT_EXIST, f"Run '{run_id}' not found")
+    if repo.store.tags(f"run/{run_id}").get(STAGE) == api.DELETED:
+        raise MlflowError(
+            INVALID_STATE,
+            f"The run {run_id} must be in the 'active' state. Current state is deleted.",
+        )
+    return run_id
 
 
 def run_inputs(repo: Lineal, run_id: str) -> list[dict[str, Any]]:

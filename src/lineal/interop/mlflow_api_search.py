@@ -4,7 +4,8 @@
 attributes.status = 'FINISHED'``: clauses joined by AND, comparators ``= != < <= > >=`` for
 numbers and ``= != LIKE ILIKE IN NOT IN`` for text, ``IS NULL``/``IS NOT NULL``. The runs come
 from lineal's run search (lineal.store search_runs, one read with params, latest metrics and
-tags); the clauses are answered here, exactly as MLflow answers them.
+tags; comparisons of metrics with numbers narrow that read); every clause is answered here,
+as MLflow answers it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.client import Lineal
+from lineal.errors import InvalidInput
 from lineal.interop import mlflow_api as api
 from lineal.interop.mlflow_api_runs import as_json
 from lineal.interop.mlflow_errors import INVALID_PARAMETER, MlflowError
+
+if TYPE_CHECKING:
+    from lineal.model.filters import Expr
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<ident>`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_.:/-]*)(?=[\s=!<>(`"]|$)"""
@@ -39,7 +45,7 @@ _ATTRIBUTES = {
     "lifecycle_stage", "created", "Created", "experiment_id", "name", "creation_time",
     "last_update_time",
 }  # fmt: skip
-_NUMERIC = {"start_time", "end_time", "created", "Created"}
+_LINEAL_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a metric key lineal's filter reads bare
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -265,6 +271,29 @@ def page(items: list[Any], size: int, token: Any) -> tuple[list[Any], str | None
     ) else None
 
 
+def narrowing(clauses: list[Clause]) -> Expr | None:
+    """The part of an MLflow filter lineal's run search answers the same way (comparisons of
+    a metric's latest value with a number), for the store to narrow the runs read; the service
+    still answers every clause."""
+    from lineal.model.filters import parse as parse_filter
+
+    parts = [
+        f"metrics.{one.key} {one.op} {one.value!r}"
+        for one in clauses
+        if one.scope == "metrics"
+        and one.op in ("=", "<", "<=", ">", ">=")
+        and isinstance(one.value, float)
+        and math.isfinite(one.value)
+        and _LINEAL_KEY.fullmatch(one.key)
+    ]
+    if not parts:
+        return None
+    try:
+        return parse_filter(" and ".join(parts))
+    except InvalidInput:  # a key lineal's filter spells otherwise: read every run
+        return None
+
+
 def search_runs(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     """``runs/search``: runs of the experiments passing the filter, ordered, one page."""
     wanted = {str(one) for one in body.get("experiment_ids") or []}
@@ -276,7 +305,7 @@ def search_runs(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     order_by = body.get("order_by") or []
     found = []
     needs_inputs = any(one.scope == "datasets" for one in clauses)
-    for run in repo.store.search_runs(None)[0]:
+    for run in repo.store.search_runs(narrowing(clauses))[0]:
         mlflow = run.meta.get("mlflow") or {}
         if str(mlflow.get("experiment_id")) not in wanted or not mlflow.get("run_id"):
             continue
