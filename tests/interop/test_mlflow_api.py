@@ -176,6 +176,34 @@ def test_a_named_project_takes_a_batch_of_a_thousand_metrics_in_one_append(
     assert repo.show(f"run/{run.info.run_id}")["status"] == "killed"
 
 
+def test_inputs_logged_twice_append_nothing_and_a_parent_run_is_linked(
+    site: Site, request: pytest.FixtureRequest
+) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    client = _client(site, NAMED)
+    parent = client.create_run("0", run_name="sweep")
+    child = client.create_run("0", tags={"mlflow.parentRunId": parent.info.run_id})
+    data = Dataset("eval set", "d1f2a3b4", "local", '{"uri": "/data/eval"}', None, None)
+    used = DatasetInput(data, [InputTag("mlflow.data.context", "validation")])
+    client.log_inputs(child.info.run_id, [used])
+    repo = site.repo(NAMED)
+    request.addfinalizer(repo.close)
+    before = repo.store.head()[0]
+    client.log_inputs(child.info.run_id, [used])
+    assert repo.store.head()[0] == before
+    edges = {(e.kind, e.parent, e.role) for e in repo.edges(f"run/{child.info.run_id}")}
+    dataset = repo.resolve("dataset/eval-set")
+    assert edges == {
+        ("informed_by", f"run/{parent.info.run_id}", None),
+        ("used", dataset.node, "validation"),  # type: ignore[union-attr]
+    }
+    assert dataset.meta["mlflow_digest"] == "d1f2a3b4"  # type: ignore[union-attr]
+    got = client.get_run(child.info.run_id).inputs.dataset_inputs
+    assert [(one.dataset.name, one.dataset.digest) for one in got] == [("eval set", "d1f2a3b4")]
+    assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == (parent.info.run_id)
+
+
 def test_experiments_are_created_renamed_tagged_deleted_and_found(site: Site) -> None:
     from mlflow.entities import ViewType
 

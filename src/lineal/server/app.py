@@ -210,6 +210,12 @@ def create_app(
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            failed = LinealError(
+                f"internal server error ({type(exc).__name__})",
+                hint="the server's log has the details",
+            )
+            return JSONResponse(mlflow_errors.error_body(failed), status_code=500)
         body = {
             "error": f"internal server error ({type(exc).__name__})",
             "hint": "the server's log has the details",

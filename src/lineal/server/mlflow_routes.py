@@ -243,11 +243,15 @@ def _artifacts(api: APIRouter, projects: Projects, served: ServedObjects, path: 
             project, repo = repo_of(request)
             artifacts.locate(artifact_path)  # a bad path is refused before the bytes are read
             with tempfile.SpooledTemporaryFile(max_size=CHUNK) as spool:
-                hasher, size = hashlib.sha256(), 0
+                hasher, size, pending = hashlib.sha256(), 0, bytearray()
                 async for piece in request.stream():
                     hasher.update(piece)
                     size += len(piece)
-                    spool.write(piece)
+                    pending += piece
+                    if len(pending) >= CHUNK:  # the disk is written off the event loop
+                        await run_in_threadpool(spool.write, bytes(pending))
+                        pending.clear()
+                await run_in_threadpool(spool.write, bytes(pending))
                 digest = PREFIX + hasher.hexdigest()
                 spool.seek(0)
                 await run_in_threadpool(_keep, served, project, digest, spool)
