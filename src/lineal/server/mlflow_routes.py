@@ -109,7 +109,8 @@ def router(projects: Projects, objects_url: str) -> APIRouter:
     """The MLflow routes of the projects in ``projects``, their artifacts under ``objects_url``."""
     from fastapi import APIRouter
 
-    api = APIRouter(include_in_schema=True, tags=["MLflow"])
+    # MLflow documents this API (its REST reference): not in lineal's own OpenAPI schema.
+    api = APIRouter(include_in_schema=False)
     served = ServedObjects(objects_url, projects.store)
     for root in ROOTS:
         for (method, path), handler in ENDPOINTS.items():
