@@ -71,7 +71,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     other.close()
     tokens = {role: one.token for role, one in made.items()}
     tokens |= {"expired": expired.token, "revoked": revoked.token, "other-project": foreign.token}
-    proc, url = start_server(base, folder, args=["--workers", "2"])
+    proc, url = start_server(base, folder, args=["--workers", "2", "--project", PROJECT])
     served = Matrix(url, folder, facts, tokens, made=list(tokens.values()))
     try:
         yield served
@@ -118,7 +118,12 @@ _PATH_VALUES = {
     "run_id": "0" * 26,
     "hexdigest": hashlib.sha256(b"matrix").hexdigest(),
     "token_id": "0" * 16,
+    "model_id": "m-0",
+    "tag_key": "k",
 }
+#: MLflow's REST API refuses in MLflow's shape, which its client reads.
+_MLFLOW_API = "/api/2.0/"
+_MLFLOW_CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
 
 
 def _value(schema: dict[str, Any], name: str) -> Any:
@@ -160,6 +165,10 @@ def _request(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     return request
 
 
+#: MLflow's artifact routes (``…/mlflow-artifacts/artifacts/{artifact_path:path}``).
+_PATH_VALUES["artifact_path"] = f"0/{'0' * 26}/artifacts/matrix.txt"
+
+
 def _cells() -> list[tuple[str, str, str]]:
     return [(m, p, caller) for (m, p) in sorted(ROUTES) for caller in CALLERS]
 
@@ -177,7 +186,7 @@ def test_the_matrix(matrix: Matrix) -> None:
     wrong: list[str] = []
     with httpx.Client(base_url=matrix.url, timeout=30) as client:
         for method, path, caller in _cells():
-            url = path.format(**_PATH_VALUES)
+            url = path.replace(":path}", "}").format(**_PATH_VALUES)  # {artifact_path:path}
             answer = client.request(
                 method, url, headers=matrix.headers(caller), **_request(spec, method, path)
             )
@@ -190,6 +199,14 @@ def test_the_matrix(matrix: Matrix) -> None:
                 wrong.append(f"refused or failed: {cell} {answer.text[:200]}")
             elif not allowed and status not in (401, 403):
                 wrong.append(f"NOT REFUSED: {cell}")
+            elif not allowed and _MLFLOW_API in path:
+                body = answer.json()
+                if set(body) != {"error_code", "message"} or (
+                    body["error_code"] != _MLFLOW_CODES[status]
+                ):
+                    wrong.append(f"bad MLflow error body: {cell} {body}")
+                if status == 401 and answer.headers.get("www-authenticate") != "Bearer":
+                    wrong.append(f"no WWW-Authenticate: {cell}")
             elif not allowed and method != "HEAD":
                 body = answer.json()
                 expected = "unauthenticated" if status == 401 else "permission"

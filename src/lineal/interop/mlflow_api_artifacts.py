@@ -84,6 +84,14 @@ def listing(repo: Lineal, path: str) -> dict[str, Any]:
     return {"files": [entries[name] for name in sorted(entries)]}
 
 
+def check_upload(repo: Lineal, path: str) -> None:
+    """Refuse an upload before its bytes are read: a bad path, or a run MLflow may not write."""
+    run_id, inner = locate(path)
+    if not inner:
+        raise MlflowError(INVALID_PARAMETER, f"Invalid artifact path {path!r}: no file name")
+    active_run(repo, run_id)
+
+
 def record(repo: Lineal, path: str, digest: str, size: int) -> Artifact:
     """Record the upload of ``EXPERIMENT/RUN/artifacts/PATH`` (bytes ``digest``, kept by the
     caller): a ``file`` the run generated. Uploading the same bytes again appends nothing."""

@@ -242,7 +242,8 @@ def _artifacts(api: APIRouter, projects: Projects, served: ServedObjects, path: 
     async def upload(request: Request, artifact_path: str) -> Response:
         try:
             project, repo = repo_of(request)
-            artifacts.locate(artifact_path)  # a bad path is refused before the bytes are read
+            # A bad path or a run that takes no artifacts is refused before the bytes are read.
+            await run_in_threadpool(artifacts.check_upload, repo, artifact_path)
             with tempfile.SpooledTemporaryFile(max_size=CHUNK) as spool:
                 hasher, size, pending = hashlib.sha256(), 0, bytearray()
                 async for piece in request.stream():
