@@ -206,6 +206,7 @@ def test_inputs_logged_twice_append_nothing_and_a_parent_run_is_linked(
 
 def test_experiments_are_created_renamed_tagged_deleted_and_found(site: Site) -> None:
     from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
 
     client = _client(site, NAMED)
     first = client.create_experiment("exp-a", tags={"owner": "ana"})
@@ -228,6 +229,8 @@ def test_experiments_are_created_renamed_tagged_deleted_and_found(site: Site) ->
     client.restore_experiment(second)
     assert client.get_experiment(second).lifecycle_stage == "active"
     assert client.get_experiment("0").name == "Default"
+    with pytest.raises(MlflowException, match="Cannot delete the default experiment"):
+        client.delete_experiment("0")
 
 
 def test_mlflow_errors_come_in_mlflow_shape(site: Site) -> None:

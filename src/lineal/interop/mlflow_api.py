@@ -270,6 +270,8 @@ def rename_experiment(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
 def set_stage(repo: Lineal, body: Mapping[str, Any], stage: str) -> dict[str, Any]:
     """``experiments/delete`` and ``experiments/restore``: its lifecycle stage."""
     experiment_id = field(body, "experiment_id")
+    if experiment_id == DEFAULT_ID and stage == DELETED:
+        raise MlflowError(INVALID_PARAMETER, "Cannot delete the default experiment '0'.")
     with repo.atomic():
         node = experiment_node(repo, experiment_id)
         _touch(repo, node, STAGE, stage)

@@ -163,8 +163,11 @@ def tag_ops(repo: Lineal, node: str, tags: list[tuple[str, str]]) -> list[Op]:
         if key.startswith("lineal."):
             raise MlflowError(INVALID_PARAMETER, f"Tag key {key!r}: lineal. keys are lineal's own")
         ops.append(TagSet(target=node, key=key, value=value))
-        if key == PARENT and value:
-            parent = the_run(repo, value)
+        if key == PARENT and check_ulid(value):  # a parent lineal holds: linked too
+            try:
+                parent = repo.store.get_run(value)
+            except NotFound:
+                continue  # a parent run recorded elsewhere: the tag says it
             edge = EdgeRecord(kind="informed_by", parent=f"run/{parent.id}", child=node)
             if all(e.parent != edge.parent or e.kind != edge.kind for e in repo.store.edges(node)):
                 ops.append(edge)
@@ -188,11 +191,10 @@ def create_run(repo: Lineal, body: Mapping[str, Any], *, user: str | None) -> di
     if given.get(RUN_NAME, run_name) != run_name:
         raise MlflowError(INVALID_PARAMETER, "run_name and the mlflow.runName tag differ")
     with repo.atomic():
-        node = api.experiment_node(repo, experiment_id)
+        api.experiment_node(repo, experiment_id)  # the Default experiment's record, if new
         found = api.experiment(repo, experiment_id)
         if found["lifecycle_stage"] != api.ACTIVE:
             raise MlflowError(INVALID_STATE, f"The experiment {experiment_id} is deleted.")
-        del node
         mlflow = {
             "run_id": run_id,
             "run_name": run_name,
