@@ -131,6 +131,11 @@ def test_a_training_script_records_into_lineal_unchanged(site: Site, tmp_path: P
     upstream = _cli(site, "upstream", f"run/{run}")
     refs = {node["label"] for node in upstream["nodes"]}
     assert refs == {f"run/{run}", "dataset/toy-train@v1"}
+    # What the run wrote has the run and its input dataset upstream.
+    upstream = _cli(site, "upstream", "file/reports-text-notes.txt")
+    assert {node["label"] for node in upstream["nodes"]} == {
+        "file/reports-text-notes.txt@v1", f"run/{run}", "dataset/toy-train@v1"
+    }  # fmt: skip
     points = _cli(site, "metrics", f"run/{run}")
     assert points["acc"]["steps"] == [0, 1, 2]
 
