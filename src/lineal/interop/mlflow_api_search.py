@@ -307,7 +307,9 @@ def search_runs(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     needs_inputs = any(one.scope == "datasets" for one in clauses)
     for run in repo.store.search_runs(narrowing(clauses))[0]:
         mlflow = run.meta.get("mlflow") or {}
-        if str(mlflow.get("experiment_id")) not in wanted or not mlflow.get("run_id"):
+        # Runs of this API's experiments; an imported run (meta mlflow.source) belongs to
+        # an experiment of the store it came from, whose ids are not this API's.
+        if str(mlflow.get("experiment_id")) not in wanted or "source" in mlflow:
             continue
         metrics = {key: {"value": value, "step": 0} for key, value in run.metrics.items()}
         inputs = None
