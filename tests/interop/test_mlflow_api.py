@@ -209,6 +209,20 @@ def test_inputs_logged_twice_append_nothing_and_a_parent_run_is_linked(
     assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == (parent.info.run_id)
 
 
+def test_artifacts_of_a_named_project_are_audited_in_its_log(site: Site, tmp_path: Path) -> None:
+    client = _client(site, NAMED)
+    run = client.create_run("0")
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"audited")
+    client.log_artifact(run.info.run_id, str(weights), artifact_path="model/final")
+    rows = httpx.get(f"{site.url}/api/v1/projects/{NAMED}/audit", params={"limit": 20}).json()
+    puts = [row for row in rows["rows"] if row["method"] == "PUT"]
+    assert [row["endpoint"] for row in puts] == [
+        "/api/v1/projects/{project}/mlflow/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}"
+    ]
+    assert puts[0]["path"].endswith(f"/{run.info.run_id}/artifacts/model/final/weights.bin")
+
+
 def test_experiments_are_created_renamed_tagged_deleted_and_found(site: Site) -> None:
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
