@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -207,6 +208,21 @@ def test_inputs_logged_twice_append_nothing_and_a_parent_run_is_linked(
     got = client.get_run(child.info.run_id).inputs.dataset_inputs
     assert [(one.dataset.name, one.dataset.digest) for one in got] == [("eval set", "d1f2a3b4")]
     assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == (parent.info.run_id)
+
+
+def test_nan_and_infinities_travel_both_ways(site: Site) -> None:
+    client = _client(site, NAMED)
+    run = client.create_run("0")
+    for step, value in enumerate([math.nan, math.inf, -math.inf]):
+        client.log_metric(run.info.run_id, "odd", value, step=step)
+        client.log_metric(run.info.run_id, f"odd{step}", value)
+    got = client.get_run(run.info.run_id).data.metrics
+    assert math.isnan(got["odd0"])
+    assert got["odd1"] == math.inf
+    assert got["odd2"] == got["odd"] == -math.inf
+    history = [m.value for m in client.get_metric_history(run.info.run_id, "odd")]
+    assert math.isnan(history[0])
+    assert history[1:] == [math.inf, -math.inf]
 
 
 def test_artifacts_of_a_named_project_are_audited_in_its_log(site: Site, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ Never touches SQL, FastAPI or the object store.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -53,6 +54,16 @@ def ms_to_time(ms: int) -> str:
 
 def time_to_ms(text: str | None) -> int | None:
     return None if text is None else int(canonical.parse_time(text).timestamp() * 1000 + 0.5)
+
+
+def number(value: float | None) -> float | str:
+    """A metric value as proto JSON spells it: NaN (and None, lineal's NaN) and infinities
+    as the words ``NaN``, ``Infinity``, ``-Infinity``."""
+    if value is None or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def lineal_name(text: str, fallback: str = "mlflow") -> str:

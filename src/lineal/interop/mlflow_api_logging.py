@@ -10,7 +10,6 @@ run whose role is the ``mlflow.data.context`` tag.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -192,18 +191,12 @@ def _points(repo: Lineal, run_id: str, key: str) -> list[dict[str, Any]]:
     return [
         {
             "key": key,
-            "value": value if math.isfinite(value) else str(value).replace("inf", "Infinity"),
+            "value": api.number(value),
             "timestamp": int(when * 1000 + 0.5),
             "step": step,
         }
         for step, value, when in zip(found.steps, found.values, found.times, strict=True)
     ]
-
-
-def _nan(value: Any) -> Any:
-    if isinstance(value, str) and value == "nan":
-        return "NaN"
-    return value
 
 
 def metric_history(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +206,7 @@ def metric_history(repo: Lineal, body: Mapping[str, Any]) -> dict[str, Any]:
     run_id = api.field(body, "run_id", required=False) or api.field(body, "run_uuid")
     key = api.field(body, "metric_key")
     run = the_run(repo, run_id)
-    points = [{**one, "value": _nan(one["value"])} for one in _points(repo, run.id, key)]
+    points = _points(repo, run.id, key)
     size = api.integer(body, "max_results")
     if size is None and not body.get("page_token"):
         return {"metrics": points}
@@ -239,7 +232,7 @@ def metric_history_bulk(repo: Lineal, query: Mapping[str, list[str]]) -> dict[st
     for run_id in runs:
         run = the_run(repo, run_id)
         points = [
-            {**one, "value": _nan(one["value"]), "run_id": run.id}
+            {**one, "run_id": run.id}
             for one in _points(repo, run.id, keys[0])
             if (bounds["start_step"] is None or one["step"] >= bounds["start_step"])
             and (bounds["end_step"] is None or one["step"] <= bounds["end_step"])

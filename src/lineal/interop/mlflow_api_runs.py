@@ -70,7 +70,7 @@ def as_json(
             "metrics": [
                 {
                     "key": key,
-                    "value": "NaN" if one.get("value") is None else one["value"],
+                    "value": api.number(one.get("value")),
                     "timestamp": when,
                     "step": one.get("step") or 0,
                 }
