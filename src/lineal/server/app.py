@@ -135,8 +135,9 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     from lineal import __version__
+    from lineal.interop import mlflow_errors
+    from lineal.server import mlflow_routes, permissions, routes
     from lineal.server import objects as object_routes
-    from lineal.server import permissions, routes
     from lineal.server import tokens as token_routes
     from lineal.server.audit_trail import AuditTrail, AuditWriter
 
@@ -172,6 +173,10 @@ def create_app(
     from lineal.server import mlflow_registry_routes
 
     mlflow_registry_routes.install(app, projects)  # checks tokens itself, answers as MLflow
+    app.include_router(
+        mlflow_routes.router(projects, objects or registry.server_objects(base)),
+        dependencies=checked,
+    )
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:
@@ -179,6 +184,9 @@ def create_app(
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         headers = {"www-authenticate": "Bearer"} if status == 401 else None
+        if mlflow_errors.is_mlflow_path(request.url.path):  # MLflow's clients read its shape
+            body = mlflow_errors.error_body(exc)
+            return JSONResponse(body, status_code=mlflow_errors.status_of(exc), headers=headers)
         return JSONResponse(_body(exc), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -191,6 +199,13 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            missing = exc.status_code in (404, 405)
+            error = mlflow_errors.MlflowError(
+                mlflow_errors.ENDPOINT_NOT_FOUND if missing else mlflow_errors.BAD_REQUEST,
+                f"{request.method} {request.url.path}: {exc.detail}",
+            )
+            return JSONResponse(mlflow_errors.error_body(error), status_code=exc.status_code)
         code = {404: "not_found", 405: "invalid_input"}.get(exc.status_code, "error")
         body = {"error": str(exc.detail), "hint": f"see {API}/openapi.json", "code": code}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
@@ -198,6 +213,12 @@ def create_app(
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            failed = LinealError(
+                f"internal server error ({type(exc).__name__})",
+                hint="the server's log has the details",
+            )
+            return JSONResponse(mlflow_errors.error_body(failed), status_code=500)
         body = {
             "error": f"internal server error ({type(exc).__name__})",
             "hint": "the server's log has the details",

@@ -129,6 +129,8 @@ def endpoint_of(scope: Scope) -> str | None:
     template = getattr(scope.get("route"), "path", None)
     if not isinstance(template, str):
         return None
+    if template.startswith("/api/"):  # mounted whole (MLflow's routes: a {…:path} spans
+        return template  # segments, so counting them would misplace the prefix)
     segments = str(scope.get("path", "")).split("/")
     extra = len(segments) - len(template.split("/"))
     return "/".join(segments[: extra + 1]) + template if extra > 0 else template

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from lineal.errors import PermissionDenied, Unauthenticated
 from lineal.model import tokens
 from lineal.model.grants import ADMIN, CONTRIBUTOR, VIEWER
+from lineal.server import mlflow_routes
 from lineal.store import wire
 
 if TYPE_CHECKING:
@@ -135,6 +136,12 @@ ROUTES: dict[tuple[str, str], str] = {
         (method, prefix + path): role
         for prefix in MLFLOW_PREFIXES
         for method, path, role in MLFLOW_REGISTRY_ROUTES
+    },
+    # MLflow's tracking REST API, on the default project and under a named one
+    # (lineal.server.mlflow_routes): its reads a viewer's, its writes a contributor's.
+    **{
+        route: VIEWER if reads else CONTRIBUTOR
+        for route, reads in mlflow_routes.route_paths().items()
     },
 }
 _LOGIN = "run `lineal login URL` with a token an admin of the project made (or set LINEAL_TOKEN)"
