@@ -18,10 +18,10 @@ from lineal.cli.common import handle_errors, open_client, out
 from lineal.errors import InvalidInput
 
 #: `lineal import NAME`: the module of lineal.cli that defines its ``command``.
-IMPORTERS: dict[str, str] = {}
+IMPORTERS: dict[str, str] = {"openlineage": "lineal.cli.import_openlineage"}
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {"openlineage": "lineal.interop.openlineage_export"}
 
 import_app = typer.Typer(
     help="Take in what other tools recorded: OpenLineage events, MLflow stores, DVC projects.",

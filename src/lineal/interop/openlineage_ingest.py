@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.interop import openlineage_map as m
+from lineal.interop.openlineage_files import Sourced
 from lineal.interop.openlineage_validate import Validator, parse_event_time, validator
 from lineal.model import canonical
 from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
@@ -294,6 +295,20 @@ def ingest_one(
     'created' or 'duplicate'; raise the one-line error of an invalid event."""
     kind = check.check(event)
     assert isinstance(event, Mapping)  # noqa: S101 - check() refuses anything else
+    return record_checked(repo, event, kind, check=check, known=known, result=result, sender=sender)
+
+
+def record_checked(
+    repo: Lineal,
+    event: Mapping[str, Any],
+    kind: str,
+    *,
+    check: Validator,
+    known: Known,
+    result: IngestResult,
+    sender: str | None = None,
+) -> str:
+    """Record an event ``check`` has passed (as ``kind``): 'created' or 'duplicate'."""
     digest, _ = m.event_digest(event)
     if known.has_node(digest) or repo.store.unnamed(digest) is not None:
         known.nodes.add(digest)
@@ -369,15 +384,18 @@ def ingest(
     check = validator(spec)
     known = known if known is not None else Known()
     result = IngestResult(validation="full" if check.full else "basic")
-    for index, event in enumerate(events):
+    for index, item in enumerate(events):
+        where, event = (item.where, item.event) if isinstance(item, Sourced) else (None, item)
         try:
             status = ingest_one(
                 repo, event, check=check, known=known, result=result, sender=sender
             )
         except (InvalidInput, Conflict) as exc:
             if not keep_going:
-                raise type(exc)(f"event {index + 1}: {exc.message}", hint=exc.hint) from exc
-            result.outcomes.append({"index": index, "status": "invalid", "error": exc.message})
+                label = where or f"event {index + 1}"
+                raise type(exc)(f"{label}: {exc.message}", hint=exc.hint) from exc
+            failed = {"index": index, "status": "invalid", "error": exc.message}
+            result.outcomes.append(failed if where is None else {**failed, "where": where})
             continue
         result.outcomes.append({"index": index, "status": status})
     return result

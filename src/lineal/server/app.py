@@ -136,6 +136,7 @@ def create_app(
 
     from lineal import __version__
     from lineal.server import objects as object_routes
+    from lineal.server import openlineage as openlineage_routes
     from lineal.server import permissions, routes
     from lineal.server import tokens as token_routes
     from lineal.server.audit_trail import AuditTrail, AuditWriter
@@ -169,6 +170,7 @@ def create_app(
         dependencies=checked,
     )
     app.include_router(token_routes.router(projects), prefix=API, dependencies=checked)
+    app.include_router(openlineage_routes.router(projects), prefix=API, dependencies=checked)
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:

@@ -92,6 +92,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", f"{P}/tokens"): ADMIN,
     ("POST", f"{P}/tokens"): ADMIN,
     ("DELETE", f"{P}/tokens/{{token_id}}"): ADMIN,
+    # OpenLineage events (lineal.server.openlineage): the server records them.
+    ("POST", f"{API}/lineage"): CONTRIBUTOR,
+    ("POST", f"{API}/lineage/batch"): CONTRIBUTOR,
+    ("POST", f"{P}/lineage"): CONTRIBUTOR,
+    ("POST", f"{P}/lineage/batch"): CONTRIBUTOR,
 }
 _LOGIN = "run `lineal login URL` with a token an admin of the project made (or set LINEAL_TOKEN)"
 

@@ -1,0 +1,169 @@
+"""OpenLineage's endpoint, Marquez-compatible: ``POST /api/v1/lineage`` (the server's default
+project) and ``POST /api/v1/projects/{project}/lineage``, one event each, 201 with what was
+recorded; ``…/lineage/batch`` takes a JSON array or JSON Lines and answers per event.
+
+An event is validated in the request (400 naming the JSON path and the rule), then recorded
+by the project's GroupWriter (lineal.interop.openlineage_group): concurrent requests share a
+transaction, and each answers once the transaction holding its events has committed. The
+server signs what it records; the token's agent that sent each event is kept with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import InvalidInput
+from lineal.server.permissions import project_of
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, Request
+    from fastapi.responses import JSONResponse
+
+    from lineal.interop.openlineage_group import GroupWriter
+    from lineal.server.app import Projects
+
+#: A body past this many bytes is refused (a batch: split it).
+MAX_BODY = 64 * 1024 * 1024
+_HINT = "send one OpenLineage event as a JSON object (the batch endpoint takes an array)"
+
+
+class Writers:
+    """One GroupWriter per project of this worker, made on first use."""
+
+    def __init__(self, projects: Projects) -> None:
+        self.projects = projects
+        self._writers: dict[str, GroupWriter] = {}
+        self._lock = threading.Lock()
+
+    def of(self, project: str) -> GroupWriter:
+        with self._lock:
+            writer = self._writers.get(project)
+            if writer is None:
+                from lineal.client import Lineal
+                from lineal.interop.openlineage_group import GroupWriter
+                from lineal.interop.openlineage_ingest import IngestResult
+    from lineal.interop.openlineage_validate import validator
+
+                store = self.projects.store(project)
+                writer = self._writers[project] = GroupWriter(Lineal(store), validator())
+            return writer
+
+    def close(self) -> None:
+        with self._lock:
+            for writer in self._writers.values():
+                writer.close()
+            self._writers.clear()
+
+
+def _parse(body: bytes, *, batch: bool) -> list[Any]:
+    import orjson
+
+    if len(body) > MAX_BODY:
+        raise InvalidInput(
+            f"the body is {len(body):,} bytes, more than {MAX_BODY:,}", hint="send smaller batches"
+        )
+    text = body.lstrip()
+    try:
+        if not batch or text.startswith(b"["):
+            found = orjson.loads(body)
+        else:  # JSON Lines
+            found = [orjson.loads(line) for line in body.splitlines() if line.strip()]
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not JSON: {exc}", hint=_HINT) from None
+    if not batch:
+        if not isinstance(found, Mapping):
+            raise InvalidInput("the body is not a JSON object (one event)", hint=_HINT)
+        return [found]
+    if not isinstance(found, list):
+        found = [found]
+    return found
+
+
+def router(projects: Projects) -> APIRouter:
+    from fastapi import APIRouter, Request
+    from fastapi.responses import JSONResponse
+    from starlette.concurrency import run_in_threadpool
+
+    from lineal.interop.openlineage_validate import validator
+
+    writers = Writers(projects)
+    api = APIRouter(tags=["openlineage"])
+    api.on_shutdown.append(writers.close)
+
+    def checked(
+        body: bytes, batch: bool
+    ) -> tuple[list[Any], list[tuple[Mapping[str, Any], str]], dict[int, str]]:
+        events = _parse(body, batch=batch)
+        check = validator()
+        valid: list[tuple[Mapping[str, Any], str]] = []
+        refused: dict[int, str] = {}
+        for index, event in enumerate(events):
+            try:
+                valid.append((event, check.check(event)))
+            except InvalidInput as exc:
+                if not batch:
+                    raise
+                refused[index] = exc.message
+        return events, valid, refused
+
+    async def record(request: Request, *, batch: bool) -> tuple[dict[str, Any], bool]:
+        body = await request.body()
+        if batch:  # many events: parsed and checked beside the event loop, not in it
+            events, valid, refused = await run_in_threadpool(checked, body, batch)
+        else:
+            events, valid, refused = checked(body, batch)
+        project = project_of(projects, request)
+        principal = getattr(request.state, "principal", None)
+        sender = getattr(principal, "agent", None)
+        if valid:
+            result = await asyncio.wrap_future(writers.of(project).submit(valid, sender))
+        else:  # nothing to record: no transaction
+            result = IngestResult(validation="full" if validator().full else "basic")
+        body = result.as_dict()
+        if not batch:
+            outcome = result.outcomes[0]
+            if outcome["status"] == "invalid":
+                raise InvalidInput(outcome["error"], hint=_HINT)
+            return body, True
+        kept = iter(result.outcomes)
+        outcomes = []
+        for index in range(len(events)):
+            if index in refused:
+                outcomes.append({"index": index, "status": "invalid", "error": refused[index]})
+            else:
+                outcomes.append({**next(kept), "index": index})
+        body["failed"] = sum(1 for one in outcomes if one["status"] == "invalid")
+        body["results"] = outcomes
+        return body, body["failed"] == 0
+
+    async def one(request: Request) -> JSONResponse:
+        body, _ = await record(request, batch=False)
+        return JSONResponse(body, status_code=201)
+
+    async def many(request: Request) -> JSONResponse:
+        body, ok = await record(request, batch=True)
+        return JSONResponse(body, status_code=201 if ok else 207)
+
+    # The module defers its annotations: FastAPI must see the Request class itself.
+    for endpoint in (one, many):
+        endpoint.__annotations__ = {"request": Request, "return": JSONResponse}
+    one_help = {
+        "summary": "Record one OpenLineage event (RunEvent, DatasetEvent or JobEvent)",
+        "description": "Marquez-compatible: 201 with what was recorded; 400 names the JSON "
+        "path and the spec's rule an invalid event breaks.",
+        "status_code": 201,
+    }
+    many_help = {
+        "summary": "Record OpenLineage events: a JSON array or JSON Lines",
+        "description": "201 when every event was recorded (or seen before), 207 when some "
+        "were refused; ``results`` says what each became.",
+        "status_code": 201,
+    }
+    api.add_api_route("/lineage", one, methods=["POST"], **one_help)
+    api.add_api_route("/lineage/batch", many, methods=["POST"], **many_help)
+    api.add_api_route("/projects/{project}/lineage", one, methods=["POST"], **one_help)
+    api.add_api_route("/projects/{project}/lineage/batch", many, methods=["POST"], **many_help)
+    return api
