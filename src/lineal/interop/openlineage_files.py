@@ -22,7 +22,10 @@ def event_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise NotFound(f"no such file or folder: {path}", hint="give a .jsonl or .json file, or a folder of them")
+        raise NotFound(
+            f"no such file or folder: {path}",
+            hint="give a .jsonl or .json file, or a folder of them",
+        )
     found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
     if not found:
         raise NotFound(

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, InvalidInput
-from lineal.interop.openlineage_ingest import IngestResult, Known, record_checked
+from lineal.interop.openlineage_ingest import IngestResult, record_checked
+from lineal.interop.openlineage_plan import Known
 
 if TYPE_CHECKING:
     from lineal.client import Lineal

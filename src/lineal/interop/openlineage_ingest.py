@@ -22,18 +22,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
+from lineal.errors import Conflict, InvalidInput
 from lineal.interop import openlineage_map as m
 from lineal.interop.openlineage_files import Sourced
-from lineal.interop.openlineage_validate import Validator, parse_event_time, validator
-from lineal.model import canonical
-from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
+from lineal.interop.openlineage_plan import Known, Plan, plan_event
+from lineal.interop.openlineage_validate import Validator, validator
+from lineal.model.ops import RunFinish, RunStart
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
 
-#: The role of the edge from a run to the report of one of its events.
-EVENT_ROLE = "openlineage"
 #: How many ways an event is tried before it is refused: as it comes; its outputs as
 #: versions of their own (a job that reads and writes one table); without dataset edges.
 _MODES = ("plain", "own-outputs", "no-edges")
@@ -92,196 +90,6 @@ class IngestResult:
         return self.outcomes[index]
 
 
-class Known:
-    """What a store is known to hold: only what exists (it never stops existing), so a
-    cache kept across ingests never says a record is missing that another writer made.
-    ``base``: a longer-lived cache read through (a group's writes join it once committed)."""
-
-    def __init__(self, base: Known | None = None, limit: int = 200_000) -> None:
-        self.base = base
-        self.nodes: set[str] = set()
-        self.edges: set[tuple[str, str, str, str | None]] = set()
-        self.finished: set[str] = set()  # run ids
-        self.running: set[str] = set()
-        self.limit = limit
-
-    def has_node(self, node: str) -> bool:
-        return node in self.nodes or (self.base is not None and self.base.has_node(node))
-
-    def has_edge(self, key: tuple[str, str, str, str | None]) -> bool:
-        return key in self.edges or (self.base is not None and self.base.has_edge(key))
-
-    def status(self, run_id: str) -> str | None:
-        if run_id in self.finished:
-            return "finished"
-        if run_id in self.running:
-            return "running"
-        return None if self.base is None else self.base.status(run_id)
-
-    def merge(self, other: Known) -> None:
-        if len(self.nodes) + len(self.edges) > self.limit:
-            self.nodes.clear()
-            self.edges.clear()
-            self.finished.clear()
-            self.running.clear()
-        self.nodes |= other.nodes
-        self.edges |= other.edges
-        self.finished |= other.finished
-        self.running = (self.running | other.running) - self.finished
-
-    def forget_run(self, run_id: str) -> None:
-        """Read this run again (another writer may have started or finished it)."""
-        for known in (self, self.base):
-            if known is not None:
-                known.running.discard(run_id)
-                known.finished.discard(run_id)
-                known.nodes.discard(f"run/{run_id}")
-
-
-class _Plan:
-    """The ops of one event, and what they add (merged into Known once they commit)."""
-
-    def __init__(self, repo: Lineal, known: Known) -> None:
-        self.repo, self.known = repo, known
-        self.ops: list[Op] = []
-        self.added = Known(base=known)
-        self.counts = {"runs": 0, "finished": 0, "datasets": 0, "edges": 0}
-
-    # -- reads (what exists is remembered; what does not is asked again next time) --------
-    def has_node(self, node: str, kind: str, name: str | None, digest: str) -> bool:
-        if self.added.has_node(node):
-            return True
-        store = self.repo.store
-        found = (
-            store.unnamed(digest) is not None
-            if name is None
-            else store.version_of(kind, name, digest) is not None
-        )
-        if found:
-            self.known.nodes.add(node)
-        return found
-
-    def run_status(self, run_id: str) -> str | None:
-        status = self.added.status(run_id)
-        if status is not None:
-            return status
-        try:
-            status = self.repo.store.get_run(run_id).status
-        except NotFound:
-            return None
-        (self.known.running if status == "running" else self.known.finished).add(run_id)
-        if status == "running" and not self.known.has_node(f"run/{run_id}"):
-            self.known.nodes.add(f"run/{run_id}")
-            for edge in self.repo.store.edges(f"run/{run_id}"):
-                self.known.edges.add((edge.kind, edge.parent, edge.child, edge.role))
-        return status
-
-    # -- writes --------------------------------------------------------------------------
-    def artifact(self, version: m.DatasetVersion) -> str:
-        if not self.has_node(version.node, version.kind, version.name, version.digest):
-            self.ops.append(
-                ArtifactRecord(
-                    kind=version.kind,
-                    digest=version.digest,
-                    name=version.name,
-                    size=version.size,
-                    uri=version.uri,
-                    meta=version.meta,
-                )
-            )
-            self.added.nodes.add(version.node)
-            self.counts["datasets"] += version.kind in ("dataset", "model")
-        return version.node
-
-    def edge(self, kind: str, parent: str, child: str, role: str | None = None) -> None:
-        key = (kind, parent, child, role)
-        if parent == child or self.added.has_edge(key):
-            return
-        self.ops.append(EdgeRecord(kind=kind, parent=parent, child=child, role=role))
-        self.added.edges.add(key)
-        self.counts["edges"] += 1
-
-    def run(self, run_id: str, job: Mapping[str, Any], when: str, meta: dict[str, Any]) -> str:
-        ulid = m.run_ulid(run_id)
-        if self.run_status(ulid) is None:
-            name = m.lineal_name(str(job["name"]))
-            self.ops.append(RunStart(id=ulid, name=name, started=when, meta=meta))
-            self.added.running.add(ulid)
-            self.added.nodes.add(f"run/{ulid}")
-            self.counts["runs"] += 1
-        return ulid
-
-    def finish(self, ulid: str, status: str, when: str, error: str | None) -> None:
-        if self.run_status(ulid) != "running":
-            return  # finished by an earlier event: this one is kept as its report
-        self.ops.append(RunFinish(id=ulid, status=status, ended=when, error=error))
-        self.added.running.discard(ulid)
-        self.added.finished.add(ulid)
-        self.counts["finished"] += 1
-
-
-def plan_event(
-    repo: Lineal, known: Known, event: Mapping[str, Any], kind: str, mode: str, sender: str | None
-) -> _Plan:
-    """The ops that record ``event`` (validated, of ``kind``), given what the store holds."""
-    plan = _Plan(repo, known)
-    when = canonical.format_time(parse_event_time(event["eventTime"]))
-    digest, size = m.event_digest(event)
-    run = None
-    if kind == "run":
-        run_id = event["run"]["runId"]
-        ulid = plan.run(run_id, event["job"], when, m.run_identity(event))
-        run = f"run/{ulid}"
-        parent = m.parent_of(event)
-        if parent is not None and parent[0] != run_id:
-            meta = {"openlineage": {"runId": parent[0], "job": parent[1]}}
-            parent_ulid = plan.run(parent[0], parent[1], when, meta)
-            plan.edge("informed_by", f"run/{parent_ulid}", run)
-        final = m.FINAL_STATUS.get(str(event.get("eventType")))
-        if final is not None:
-            plan.finish(ulid, final, when, m.error_of(event) if final == "failed" else None)
-    if kind == "dataset":
-        plan.artifact(m.dataset_version(event["dataset"]))
-    elif mode != "no-edges" or run is None:
-        _datasets(plan, event, run, mode)
-    if run is not None and (code := m.code_of(event["job"])) is not None:
-        code_digest, body = code
-        node = plan.artifact(m.DatasetVersion(kind="code", name=None, digest=code_digest, meta=body))
-        plan.edge("used", node, run, "code")
-    meta: dict[str, Any] = {"event": dict(event)}
-    if sender is not None:
-        meta["sent_by"] = sender
-    report = {"openlineage": meta}
-    plan.artifact(m.DatasetVersion(kind="report", name=None, digest=digest, size=size, meta=report))
-    if run is not None:
-        plan.edge("generated", run, digest, EVENT_ROLE)
-    return plan
-
-
-def _datasets(plan: _Plan, event: Mapping[str, Any], run: str | None, mode: str) -> None:
-    inputs = {}
-    for one in event.get("inputs") or []:
-        version = m.dataset_version(one)
-        inputs[(one["namespace"], one["name"])] = node = plan.artifact(version)
-        if run is not None:
-            plan.edge("used", node, run)
-    input_nodes = set(inputs.values())
-    run_id = event["run"]["runId"] if run is not None else None
-    for one in event.get("outputs") or []:
-        version = m.dataset_version(one)
-        if run_id is not None and (mode == "own-outputs" or version.node in input_nodes):
-            version = m.dataset_version(one, written_by=run_id)
-        node = plan.artifact(version)
-        if run is not None:
-            plan.edge("generated", run, node)
-        for source in m.column_sources(one):
-            parent = inputs.get(source)
-            if parent is None:
-                ns, name = source
-                parent = plan.artifact(m.dataset_version({"namespace": ns, "name": name}))
-            plan.edge("derived_from", parent, node)
-
-
 def ingest_one(
     repo: Lineal,
     event: object,
@@ -336,7 +144,7 @@ def record_checked(
 
 
 def _count(
-    result: IngestResult, event: Mapping[str, Any], kind: str, plan: _Plan, check: Validator,
+    result: IngestResult, event: Mapping[str, Any], kind: str, plan: Plan, check: Validator,
     *, own: bool,
 ) -> None:  # fmt: skip
     result.events += 1
@@ -387,9 +195,7 @@ def ingest(
     for index, item in enumerate(events):
         where, event = (item.where, item.event) if isinstance(item, Sourced) else (None, item)
         try:
-            status = ingest_one(
-                repo, event, check=check, known=known, result=result, sender=sender
-            )
+            status = ingest_one(repo, event, check=check, known=known, result=result, sender=sender)
         except (InvalidInput, Conflict) as exc:
             if not keep_going:
                 label = where or f"event {index + 1}"

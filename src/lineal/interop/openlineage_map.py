@@ -16,7 +16,9 @@ that what one writes the other reads back:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -112,7 +114,11 @@ def dataset_version(dataset: Mapping[str, Any], *, written_by: str | None = None
         bare = is_digest(rest)
         if bare or _NOT_NAME.search(rest) is None:
             return DatasetVersion(kind=kind, name=None if bare else rest, digest=version)
-    kind = "model" if (_text(facets.get("datasetType"), "datasetType") or "").upper() == "MODEL" else "dataset"
+    kind = (
+        "model"
+        if (_text(facets.get("datasetType"), "datasetType") or "").upper() == "MODEL"
+        else "dataset"
+    )
     identity: dict[str, Any] = {"namespace": namespace, "name": name}
     if version is not None and is_digest(version):
         digest = version
@@ -160,8 +166,10 @@ def column_sources(dataset: Mapping[str, Any]) -> list[tuple[str, str]]:
     if isinstance(facet.get("dataset"), list):
         inputs += facet["dataset"]
     for one in inputs:
-        if isinstance(one, Mapping) and isinstance(one.get("namespace"), str) and isinstance(
-            one.get("name"), str
+        if (
+            isinstance(one, Mapping)
+            and isinstance(one.get("namespace"), str)
+            and isinstance(one.get("name"), str)
         ):
             found[(one["namespace"], one["name"])] = None
     return list(found)
@@ -211,3 +219,34 @@ def error_of(event: Mapping[str, Any]) -> str | None:
     """The message of a run's ``errorMessage`` facet."""
     facet = ((event.get("run") or {}).get("facets") or {}).get("errorMessage")
     return _text(facet, "message")
+
+
+def params_of(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's params from its ``executionParameters`` facet (values that are JSON text,
+    as lineal's export writes them, come back as the values they spell)."""
+    facet = ((event.get("run") or {}).get("facets") or {}).get("executionParameters")
+    found: dict[str, Any] = {}
+    if not isinstance(facet, Mapping) or not isinstance(facet.get("parameters"), list):
+        return found
+    for one in facet["parameters"]:
+        if not isinstance(one, Mapping) or not isinstance(one.get("key"), str):
+            continue
+        value = one.get("value")
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        found[one["key"]] = value
+    return found
+
+
+def metrics_of(event: Mapping[str, Any]) -> dict[str, float]:
+    """The metric values of lineal's own ``lineal_metrics`` run facet (numbers only)."""
+    facet = ((event.get("run") or {}).get("facets") or {}).get(METRICS_FACET)
+    metrics = facet.get("metrics") if isinstance(facet, Mapping) else None
+    if not isinstance(metrics, Mapping):
+        return {}
+    return {
+        str(key): value
+        for key, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }

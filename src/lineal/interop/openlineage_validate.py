@@ -180,30 +180,20 @@ class Validator:
                     {"$ref": target}, registry=self._registry, format_checker=self._checker
                 )
                 found = self._facets[url] = (slow, self._fast_validator(target))
-        return found  # type: ignore[no-any-return]
+        return found
 
     # -- what holds without the files ----------------------------------------------------
     def _basic(self, event: Mapping[str, Any]) -> str:
         for key in ("eventTime", "producer", "schemaURL"):
             if not isinstance(event.get(key), str):
                 what = "is required" if key not in event else "must be a string"
-                raise _bad(f"$.{key}", f"{key!r} {what}", "required" if key not in event else "type")
+                raise _bad(
+                    f"$.{key}", f"{key!r} {what}", "required" if key not in event else "type"
+                )
         parse_event_time(event["eventTime"])
         kind = event_kind(event)
         if kind == "run":
-            run = _object(event, "run", "$")
-            run_id = run.get("runId")
-            if not isinstance(run_id, str):
-                raise _bad("$.run.runId", "'runId' is required", "required")
-            try:
-                uuid.UUID(run_id)
-            except ValueError:
-                raise _bad("$.run.runId", f"{run_id!r} is not a 'uuid'", "format") from None
-            kind_type = event.get("eventType")
-            if kind_type is not None and kind_type not in EVENT_TYPES:
-                raise _bad(
-                    "$.eventType", f"{kind_type!r} is not one of {list(EVENT_TYPES)}", "enum"
-                )
+            _run_rules(event)
         if kind in ("run", "job"):
             _named(_object(event, "job", "$"), "$.job")
             for side in ("inputs", "outputs"):
@@ -221,6 +211,21 @@ class Validator:
                 if not isinstance(facet.get(key), str):
                     raise _bad(where, f"{key!r} is a required property", "required of BaseFacet")
         return kind
+
+
+def _run_rules(event: Mapping[str, Any]) -> None:
+    """A RunEvent's own rules: ``run.runId`` a UUID, ``eventType`` one of the enum."""
+    run = _object(event, "run", "$")
+    run_id = run.get("runId")
+    if not isinstance(run_id, str):
+        raise _bad("$.run.runId", "'runId' is required", "required")
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        raise _bad("$.run.runId", f"{run_id!r} is not a 'uuid'", "format") from None
+    kind_type = event.get("eventType")
+    if kind_type is not None and kind_type not in EVENT_TYPES:
+        raise _bad("$.eventType", f"{kind_type!r} is not one of {list(EVENT_TYPES)}", "enum")
 
 
 def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
@@ -293,4 +298,3 @@ def _fast_registry(schemas: list[tuple[str, Any]]) -> Any:
 @functools.cache
 def _compiled(spec: Path | None) -> Validator:
     return Validator(spec)
-

@@ -44,8 +44,7 @@ class Writers:
             if writer is None:
                 from lineal.client import Lineal
                 from lineal.interop.openlineage_group import GroupWriter
-                from lineal.interop.openlineage_ingest import IngestResult
-    from lineal.interop.openlineage_validate import validator
+                from lineal.interop.openlineage_validate import validator
 
                 store = self.projects.store(project)
                 writer = self._writers[project] = GroupWriter(Lineal(store), validator())
@@ -82,88 +81,110 @@ def _parse(body: bytes, *, batch: bool) -> list[Any]:
     return found
 
 
+def _checked(
+    body: bytes, batch: bool
+) -> tuple[int, list[tuple[Mapping[str, Any], str]], dict[int, str]]:
+    """How many events the body holds, those that pass the spec (with their kind) and the
+    error of each that does not (by index). One event: its error is raised."""
+    from lineal.interop.openlineage_validate import validator
+
+    events = _parse(body, batch=batch)
+    check = validator()
+    valid: list[tuple[Mapping[str, Any], str]] = []
+    refused: dict[int, str] = {}
+    for index, event in enumerate(events):
+        try:
+            valid.append((event, check.check(event)))
+        except InvalidInput as exc:
+            if not batch:
+                raise
+            refused[index] = exc.message
+    return len(events), valid, refused
+
+
+async def _record(
+    writers: Writers, projects: Projects, request: Request, *, batch: bool
+) -> tuple[dict[str, Any], bool]:
+    from starlette.concurrency import run_in_threadpool
+
+    from lineal.interop.openlineage_ingest import IngestResult
+    from lineal.interop.openlineage_validate import validator
+
+    body = await request.body()
+    if batch:  # many events: parsed and checked beside the event loop, not in it
+        count, valid, refused = await run_in_threadpool(_checked, body, batch)
+    else:
+        count, valid, refused = _checked(body, batch)
+    project = project_of(projects, request)
+    sender = getattr(getattr(request.state, "principal", None), "agent", None)
+    if valid:
+        result = await asyncio.wrap_future(writers.of(project).submit(valid, sender))
+    else:  # nothing to record: no transaction
+        result = IngestResult(validation="full" if validator().full else "basic")
+    answer = result.as_dict()
+    if not batch:
+        outcome = result.outcomes[0]
+        if outcome["status"] == "invalid":
+            raise InvalidInput(outcome["error"], hint=_HINT)
+        return answer, True
+    kept = iter(result.outcomes)
+    outcomes = []
+    for index in range(count):
+        if index in refused:
+            outcomes.append({"index": index, "status": "invalid", "error": refused[index]})
+        else:
+            outcomes.append({**next(kept), "index": index})
+    answer["failed"] = sum(1 for one in outcomes if one["status"] == "invalid")
+    answer["results"] = outcomes
+    return answer, answer["failed"] == 0
+
+
+_ONE = "Record one OpenLineage event (RunEvent, DatasetEvent or JobEvent)"
+_ONE_MORE = (
+    "Marquez-compatible: 201 with what was recorded; 400 names the JSON path and the spec's "
+    "rule an invalid event breaks."
+)
+_MANY = "Record OpenLineage events: a JSON array or JSON Lines"
+_MANY_MORE = (
+    "201 when every event was recorded (or seen before), 207 when some were refused; "
+    "``results`` says what each became."
+)
+
+
 def router(projects: Projects) -> APIRouter:
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse
-    from starlette.concurrency import run_in_threadpool
-
-    from lineal.interop.openlineage_validate import validator
 
     writers = Writers(projects)
     api = APIRouter(tags=["openlineage"])
     api.on_shutdown.append(writers.close)
 
-    def checked(
-        body: bytes, batch: bool
-    ) -> tuple[list[Any], list[tuple[Mapping[str, Any], str]], dict[int, str]]:
-        events = _parse(body, batch=batch)
-        check = validator()
-        valid: list[tuple[Mapping[str, Any], str]] = []
-        refused: dict[int, str] = {}
-        for index, event in enumerate(events):
-            try:
-                valid.append((event, check.check(event)))
-            except InvalidInput as exc:
-                if not batch:
-                    raise
-                refused[index] = exc.message
-        return events, valid, refused
-
-    async def record(request: Request, *, batch: bool) -> tuple[dict[str, Any], bool]:
-        body = await request.body()
-        if batch:  # many events: parsed and checked beside the event loop, not in it
-            events, valid, refused = await run_in_threadpool(checked, body, batch)
-        else:
-            events, valid, refused = checked(body, batch)
-        project = project_of(projects, request)
-        principal = getattr(request.state, "principal", None)
-        sender = getattr(principal, "agent", None)
-        if valid:
-            result = await asyncio.wrap_future(writers.of(project).submit(valid, sender))
-        else:  # nothing to record: no transaction
-            result = IngestResult(validation="full" if validator().full else "basic")
-        body = result.as_dict()
-        if not batch:
-            outcome = result.outcomes[0]
-            if outcome["status"] == "invalid":
-                raise InvalidInput(outcome["error"], hint=_HINT)
-            return body, True
-        kept = iter(result.outcomes)
-        outcomes = []
-        for index in range(len(events)):
-            if index in refused:
-                outcomes.append({"index": index, "status": "invalid", "error": refused[index]})
-            else:
-                outcomes.append({**next(kept), "index": index})
-        body["failed"] = sum(1 for one in outcomes if one["status"] == "invalid")
-        body["results"] = outcomes
-        return body, body["failed"] == 0
-
     async def one(request: Request) -> JSONResponse:
-        body, _ = await record(request, batch=False)
+        body, _ = await _record(writers, projects, request, batch=False)
         return JSONResponse(body, status_code=201)
 
     async def many(request: Request) -> JSONResponse:
-        body, ok = await record(request, batch=True)
+        body, ok = await _record(writers, projects, request, batch=True)
         return JSONResponse(body, status_code=201 if ok else 207)
 
     # The module defers its annotations: FastAPI must see the Request class itself.
     for endpoint in (one, many):
         endpoint.__annotations__ = {"request": Request, "return": JSONResponse}
-    one_help = {
-        "summary": "Record one OpenLineage event (RunEvent, DatasetEvent or JobEvent)",
-        "description": "Marquez-compatible: 201 with what was recorded; 400 names the JSON "
-        "path and the spec's rule an invalid event breaks.",
-        "status_code": 201,
-    }
-    many_help = {
-        "summary": "Record OpenLineage events: a JSON array or JSON Lines",
-        "description": "201 when every event was recorded (or seen before), 207 when some "
-        "were refused; ``results`` says what each became.",
-        "status_code": 201,
-    }
-    api.add_api_route("/lineage", one, methods=["POST"], **one_help)
-    api.add_api_route("/lineage/batch", many, methods=["POST"], **many_help)
-    api.add_api_route("/projects/{project}/lineage", one, methods=["POST"], **one_help)
-    api.add_api_route("/projects/{project}/lineage/batch", many, methods=["POST"], **many_help)
+    for prefix in ("", "/projects/{project}"):
+        api.add_api_route(
+            f"{prefix}/lineage",
+            one,
+            methods=["POST"],
+            status_code=201,
+            summary=_ONE,
+            description=_ONE_MORE,
+        )
+        api.add_api_route(
+            f"{prefix}/lineage/batch",
+            many,
+            methods=["POST"],
+            status_code=201,
+            summary=_MANY,
+            description=_MANY_MORE,
+        )
     return api
