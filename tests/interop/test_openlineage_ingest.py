@@ -8,15 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lineal.client import Lineal
-from lineal.errors import InvalidInput
-from lineal.interop.openlineage_ingest import ingest
-from lineal.interop.openlineage_map import lineal_name, run_ulid, run_uuid
-from lineal.lineage.queries import upstream
-from lineal.model import canonical
-from lineal.model.digests import digest_bytes
-from lineal.store.base import Store
 from openlineage_support import (
     dataset,
     event,
@@ -27,6 +18,15 @@ from openlineage_support import (
     spec_dir,
     v4,
 )
+
+from lineal.client import Lineal
+from lineal.errors import InvalidInput
+from lineal.interop.openlineage_ingest import ingest
+from lineal.interop.openlineage_map import lineal_name, run_ulid, run_uuid
+from lineal.lineage.queries import upstream
+from lineal.model import canonical
+from lineal.model.digests import digest_bytes
+from lineal.store.base import Store
 
 SCHEMA = "1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 LINEAGE = "1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
@@ -50,7 +50,13 @@ def _pipeline(run_id: str, parent_id: str) -> list[dict[str, Any]]:
     )
     lineage = facet(
         LINEAGE,
-        fields={"w": {"inputFields": [{"namespace": "postgres://db:5432", "name": "public.images", "field": "id"}]}},
+        fields={
+            "w": {
+                "inputFields": [
+                    {"namespace": "postgres://db:5432", "name": "public.images", "field": "id"}
+                ]
+            }
+        },
     )
     model = dataset(
         "s3://models",
@@ -80,11 +86,15 @@ def test_events_map_onto_runs_datasets_and_edges(repo: Lineal) -> None:
     result = ingest(repo, _pipeline(run_id, parent_id), spec=str(spec_dir()))
     assert result.as_dict() | {"validation": "full"} == result.as_dict()
     assert (result.events, result.runs, result.finished, result.jobs) == (2, 2, 1, 1)
-    assert result.datasets == 2 and result.unchecked_facets == 0
+    assert result.datasets == 2
+    assert result.unchecked_facets == 0
     run = repo.store.get_run(run_ulid(run_id))
     assert run_uuid(run.id) == run_id  # the runId comes back exactly
     assert (run.name, run.status) == ("train-model", "finished")
-    assert (run.started, run.ended) == ("2026-12-01T10:00:00.000000Z", "2026-12-01T10:05:00.000000Z")
+    assert (run.started, run.ended) == (
+        "2026-12-01T10:00:00.000000Z",
+        "2026-12-01T10:05:00.000000Z",
+    )
     assert run.meta["openlineage"] == {
         "runId": run_id,
         "job": {"namespace": "airflow", "name": "train model"},
@@ -98,7 +108,9 @@ def test_events_map_onto_runs_datasets_and_edges(repo: Lineal) -> None:
     model = repo.resolve("model/s3-models-detector-weights.pt")
     assert model.uri == "s3://models/detector/weights.pt"
     graph = upstream(repo, "model/s3-models-detector-weights.pt")
-    edges = {(e.kind, graph.nodes[e.parent].kind, graph.nodes[e.child].kind, e.role) for e in graph.edges}
+    edges = {
+        (e.kind, graph.nodes[e.parent].kind, graph.nodes[e.child].kind, e.role) for e in graph.edges
+    }
     assert edges == {
         ("generated", "run", "model", None),
         ("used", "dataset", "run", None),
@@ -107,7 +119,8 @@ def test_events_map_onto_runs_datasets_and_edges(repo: Lineal) -> None:
         ("derived_from", "dataset", "model", None),
     }
     parent = repo.store.get_run(run_ulid(parent_id))
-    assert parent.name == "nightly" and parent.meta["openlineage"]["runId"] == parent_id
+    assert parent.name == "nightly"
+    assert parent.meta["openlineage"]["runId"] == parent_id
     # Every event is kept whole: a report the run generated, its digest the event's bytes.
     reports = [e for e in repo.edges(f"run/{run.id}") if e.role == "openlineage"]
     kept = sorted(repo.unnamed(e.child).meta["openlineage"]["event"]["eventType"] for e in reports)
@@ -118,7 +131,8 @@ def test_a_second_ingest_appends_nothing(store: Store) -> None:
     repo = Lineal(store)
     events = _pipeline(new_run_id(), new_run_id())
     first = ingest(repo, events)
-    assert first.events == 2 and first.validation == "basic"
+    assert first.events == 2
+    assert first.validation == "basic"
     assert "full schema validation was off" in first.as_dict()["validation_note"]
     head = repo.store.head()
     again = ingest(repo, events)
@@ -149,7 +163,10 @@ def test_events_may_come_in_any_order(tmp_path: Path) -> None:
     lineal.init(tmp_path / "late", agent="tester")
     with Lineal.open(path=tmp_path / "late") as repo:
         ingest(repo, events)
-        late = ingest(repo, [event("START", parent_id, job="nightly"), event("COMPLETE", parent_id, job="nightly")])
+        late = ingest(
+            repo,
+            [event("START", parent_id, job="nightly"), event("COMPLETE", parent_id, job="nightly")],
+        )
         assert (late.runs, late.finished) == (0, 1)
         assert repo.store.get_run(run_ulid(parent_id)).status == "finished"
 
@@ -163,7 +180,8 @@ def test_a_job_reading_and_writing_one_table_stays_acyclic(repo: Lineal) -> None
         event("COMPLETE", second, job="b", inputs=[table], outputs=[other]),
         event("COMPLETE", new_run_id(), job="c", inputs=[other], outputs=[table]),  # a loop
     ])  # fmt: skip
-    assert result.events == 3 and result.own_outputs == 1
+    assert result.events == 3
+    assert result.own_outputs == 1
     versions = repo.versions("dataset", "warehouse-daily")
     assert len(versions) == 3  # as read; as the first run wrote it; as the third did
 
@@ -174,7 +192,10 @@ def _completed(one: dict[str, Any], index: int) -> dict[str, Any]:
     filled = json.loads(json.dumps(one).replace("{{ any(result) }}", "x"))
     filled.setdefault("eventTime", f"2026-06-01T21:13:{index:02d}Z")
     filled["eventTime"] = f"2026-06-01T21:13:{index:02d}Z"
-    filled.update(producer="https://github.com/OpenLineage/OpenLineage", schemaURL=event("START", v4())["schemaURL"])
+    filled.update(
+        producer="https://github.com/OpenLineage/OpenLineage",
+        schemaURL=event("START", v4())["schemaURL"],
+    )
     if "run" in filled:
         filled["run"]["runId"] = v4()
         parent = filled["run"].get("facets", {}).get("parent", {})
@@ -184,8 +205,8 @@ def _completed(one: dict[str, Any], index: int) -> dict[str, Any]:
             parent["run"] = {"runId": v4()}
     filled.setdefault("job", {"namespace": "spark", "name": f"job{index}"})
     datasets = [*filled.get("inputs", []), *filled.get("outputs", [])]
-    for one in datasets:
-        one.setdefault("namespace", "jdbc://test")  # a matcher may leave it out too
+    for named in datasets:
+        named.setdefault("namespace", "jdbc://test")  # a matcher may leave it out too
     for holder in [filled.get("run", {}), filled["job"], *datasets]:
         for group in ("facets", "inputFacets", "outputFacets"):
             for body in holder.get(group, {}).values():
@@ -197,8 +218,8 @@ def _completed(one: dict[str, Any], index: int) -> dict[str, Any]:
 def test_the_real_sample_events_ingest_completely(repo: Lineal) -> None:
     root = ol_root()
     spec = str(spec_dir())
-    whole = [json.loads((root / p).read_text()) for p in
-             ("spec/tests/example_full_event.json", "client/python/tests/example_full_event.json")]  # fmt: skip
+    examples = ("spec/tests/example_full_event.json", "client/python/tests/example_full_event.json")
+    whole = [json.loads((root / p).read_text()) for p in examples]
     # The spec's facet examples, each as an output's (or the job's) facet.
     wrapped = event("COMPLETE", v4(), outputs=[dataset("SnowflakeOpenLineage", "REPORT")])
     for name, group, schema in (
@@ -210,7 +231,8 @@ def test_the_real_sample_events_ingest_completely(repo: Lineal) -> None:
     lineage = json.loads((root / "spec/tests/LineageFacet/job-to-dataset.json").read_text())
     wrapped["job"]["facets"].update(lineage)
     result = ingest(repo, [*whole, wrapped], spec=spec)
-    assert result.events == 3 and result.failed == 0
+    assert result.events == 3
+    assert result.failed == 0
     report = repo.resolve("dataset/SnowflakeOpenLineage-REPORT")
     sources = {e.parent.split("@")[0] for e in repo.edges(report) if e.kind == "derived_from"}
     assert sources == {
@@ -231,7 +253,8 @@ def test_the_real_sample_events_ingest_completely(repo: Lineal) -> None:
             ingest(repo, [one], spec=spec)
     filled = [_completed(one, i) for i, one in enumerate(found)]
     result = ingest(repo, filled, spec=spec)
-    assert result.events == len(filled) and result.failed == 0
+    assert result.events == len(filled)
+    assert result.failed == 0
     named = sum(len(one.get("inputs", [])) + len(one.get("outputs", [])) for one in filled)
     assert named > 10
     for one in filled:

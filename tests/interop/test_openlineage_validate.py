@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from openlineage_support import dataset, event, facet, new_run_id, ol_root, spec_dir
 
 from lineal.errors import InvalidInput
 from lineal.interop.openlineage_validate import validator
-from openlineage_support import dataset, event, facet, new_run_id, ol_root, spec_dir
 
 
 @pytest.fixture
@@ -27,8 +27,12 @@ def _error(check: Any, bad: object) -> str:
 
 def test_the_spec_examples_pass_both_ways(full: Any) -> None:
     basic = validator(None)
-    assert full.full and not basic.full
-    for path in ("spec/tests/example_full_event.json", "client/python/tests/example_full_event.json"):
+    assert full.full
+    assert not basic.full
+    for path in (
+        "spec/tests/example_full_event.json",
+        "client/python/tests/example_full_event.json",
+    ):
         one = json.loads((ol_root() / path).read_text())
         assert full.check(one) == basic.check(one) == "run"
 
@@ -81,7 +85,7 @@ def test_dataset_and_job_events(full: Any) -> None:
 
 
 def test_a_folder_without_the_spec_is_refused_in_one_line(tmp_path: Any) -> None:
-    with pytest.raises(InvalidInput, match="no OpenLineage.json"):
+    with pytest.raises(InvalidInput, match=r"no OpenLineage\.json"):
         validator(tmp_path)
     with pytest.raises(InvalidInput, match="does not exist"):
         validator(tmp_path / "absent")

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lineal.interop import openlineage_map as m
-from lineal.model.entities import Artifact, Run, split_node
+from lineal.model.entities import Artifact, Edge, Run, split_node
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
@@ -108,6 +108,13 @@ class _Exporter:
                 facets["columnLineage"] = _facet("columnLineage", {"fields": {}, "dataset": fields})
         return {"namespace": namespace, "name": name, "facets": facets}
 
+    def side(self, node: str, role: str | None, group: str) -> dict[str, Any]:
+        """An input or output of a run (its edge's role in lineal's own facet)."""
+        found = self.dataset(node, output=group == "outputFacets")
+        if role is not None:
+            found[group] = {m.ROLE_FACET: m.role_facet(role)}
+        return found
+
     def dataset_name(self, node: str) -> tuple[str, str]:
         artifact = self.artifact(node)
         came = artifact.meta.get("openlineage")
@@ -118,16 +125,18 @@ class _Exporter:
     def events(self, run: Run) -> list[dict[str, Any]]:
         node = f"run/{run.id}"
         edges = self.repo.store.edges(node)
-        inputs, outputs, code, parent = [], [], None, None
+        inputs: list[Edge] = []
+        outputs: list[Edge] = []
+        code = parent = None
         for edge in edges:
             if edge.kind == "used" and edge.child == node:
                 if edge.role == "code":
                     code = edge.parent
                 elif self.artifact(edge.parent).kind not in _NOT_DATASETS:
-                    inputs.append(edge.parent)
+                    inputs.append(edge)
             elif edge.kind == "generated" and edge.parent == node:
                 if edge.role != "openlineage":  # the reports of events it came from
-                    outputs.append(edge.child)
+                    outputs.append(edge)
             elif edge.kind == "informed_by" and edge.child == node:
                 parent = edge.parent
         job = {**self.job(run), "facets": self.job_facets(run, code)}
@@ -137,14 +146,14 @@ class _Exporter:
             "eventTime": run.started,
             "run": {"runId": m.run_uuid(run.id), "facets": run_facets},
             "job": job,
-            "inputs": [self.dataset(one) for one in inputs],
+            "inputs": [self.side(one.parent, one.role, "inputFacets") for one in inputs],
             "outputs": [],
             "producer": m.PRODUCER,
             "schemaURL": f"{SPEC}#/$defs/RunEvent",
         }
         terminal = _TERMINAL.get(run.status)
         if terminal is None:  # still running (or crashed): what it wrote so far, on START
-            start["outputs"] = [self.dataset(one, output=True) for one in outputs]
+            start["outputs"] = [self.side(one.child, one.role, "outputFacets") for one in outputs]
             return [start]
         end_facets = dict(run_facets)
         if run.metrics:
@@ -163,7 +172,7 @@ class _Exporter:
             "eventType": terminal,
             "eventTime": run.ended or run.started,
             "run": {"runId": m.run_uuid(run.id), "facets": end_facets},
-            "outputs": [self.dataset(one, output=True) for one in outputs],
+            "outputs": [self.side(one.child, one.role, "outputFacets") for one in outputs],
         }
         return [start, end]
 

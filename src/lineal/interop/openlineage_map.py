@@ -39,6 +39,12 @@ METRICS_SCHEMA = (
     "https://pypi.org/project/lineal/spec/facets/1-0-0/LinealMetricsRunFacet.json"
     "#/$defs/LinealMetricsRunFacet"
 )
+#: The input or output facet holding the role of lineal's edge (train, eval, model…).
+ROLE_FACET = "lineal_role"
+ROLE_SCHEMA = (
+    "https://pypi.org/project/lineal/spec/facets/1-0-0/LinealRoleDatasetFacet.json"
+    "#/$defs/LinealRoleDatasetFacet"
+)
 #: The event types that end a run, and the run status each gives.
 FINAL_STATUS = {"COMPLETE": "finished", "FAIL": "failed", "ABORT": "killed"}
 #: The facets a dataset's meta keeps from the first event that names it.
@@ -250,3 +256,15 @@ def metrics_of(event: Mapping[str, Any]) -> dict[str, float]:
         for key, value in metrics.items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
+
+
+def role_of(dataset: Mapping[str, Any], group: str) -> str | None:
+    """The role lineal's own ``lineal_role`` facet gives an input or output, if a valid one."""
+    from lineal.model.refs import NAME_PATTERN
+
+    role = _text((dataset.get(group) or {}).get(ROLE_FACET), "role")
+    return role if role is not None and re.fullmatch(NAME_PATTERN, role) else None
+
+
+def role_facet(role: str) -> dict[str, Any]:
+    return {"_producer": PRODUCER, "_schemaURL": ROLE_SCHEMA, "role": role}

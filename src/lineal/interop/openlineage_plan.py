@@ -208,7 +208,7 @@ def _datasets(plan: Plan, event: Mapping[str, Any], run: str | None, mode: str) 
         version = m.dataset_version(one)
         inputs[(one["namespace"], one["name"])] = node = plan.artifact(version)
         if run is not None:
-            plan.edge("used", node, run)
+            plan.edge("used", node, run, m.role_of(one, "inputFacets"))
     input_nodes = set(inputs.values())
     run_id = event["run"]["runId"] if run is not None else None
     for one in event.get("outputs") or []:
@@ -217,7 +217,7 @@ def _datasets(plan: Plan, event: Mapping[str, Any], run: str | None, mode: str) 
             version = m.dataset_version(one, written_by=run_id)
         node = plan.artifact(version)
         if run is not None:
-            plan.edge("generated", run, node)
+            plan.edge("generated", run, node, m.role_of(one, "outputFacets"))
         for source in m.column_sources(one):
             parent = inputs.get(source)
             if parent is None:

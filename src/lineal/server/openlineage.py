@@ -11,6 +11,7 @@ server signs what it records; the token's agent that sent each event is kept wit
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,17 @@ def _parse(body: bytes, *, batch: bool) -> list[Any]:
     return found
 
 
+def _gunzip(body: bytes) -> bytes:
+    import gzip
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+            return stream.read(MAX_BODY + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInput(f"the gzip body does not decompress: {exc}", hint=_HINT) from None
+
+
 def _checked(
     body: bytes, batch: bool
 ) -> tuple[int, list[tuple[Mapping[str, Any], str]], dict[int, str]]:
@@ -111,6 +123,8 @@ async def _record(
     from lineal.interop.openlineage_validate import validator
 
     body = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":  # the client's option
+        body = _gunzip(body)
     if batch:  # many events: parsed and checked beside the event loop, not in it
         count, valid, refused = await run_in_threadpool(_checked, body, batch)
     else:
