@@ -16,9 +16,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lineal.errors import Conflict, InvalidInput
-from lineal.interop.openlineage_ingest import IngestResult, record_checked
-from lineal.interop.openlineage_plan import Known
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.interop.openlineage_ingest import (
+    IngestResult,
+    count_event,
+    is_duplicate,
+    record_checked,
+)
+from lineal.interop.openlineage_map import event_digest
+from lineal.interop.openlineage_plan import Known, Plan, plan_event
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
@@ -34,6 +40,7 @@ class _Request:
     sender: str | None
     result: IngestResult
     future: Future[IngestResult] = field(default_factory=Future)
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class GroupWriter:
@@ -82,33 +89,67 @@ class GroupWriter:
             self._write(group)
 
     def _write(self, group: list[_Request]) -> None:
+        """Plan every event of the group (reads, outside any transaction: the ledger's lock
+        is not held while they run), then append all their ops in one transaction. Should
+        that fail (a plan gone stale: another worker was first; a cycle), each planned event
+        is recorded alone instead, read afresh."""
         known = Known(base=self.known)
+        planned: list[tuple[_Request, int, Mapping[str, Any], Plan]] = []
+        for request in group:
+            for index, (event, kind) in enumerate(request.events):
+                try:
+                    plan = self._plan(request, event, kind, known)
+                except (InvalidInput, Conflict, NotFound) as exc:
+                    request.outcomes[index] = {"status": "invalid", "error": exc.message}
+                    continue
+                if plan is None:
+                    request.result.duplicates += 1
+                    request.outcomes[index] = {"status": "duplicate"}
+                    continue
+                known.merge(plan.added)  # the group's later events build on it
+                planned.append((request, index, event, plan))
         try:
-            with self.repo.atomic():
-                for request in group:
-                    self._record(request, known)
-        except Exception as exc:  # the commit failed: no caller's events are recorded
+            if planned:
+                with self.repo.atomic():
+                    self.repo.store.append([op for *_, plan in planned for op in plan.ops])
+        except (InvalidInput, Conflict, NotFound):
+            self._one_by_one(planned)
+        except Exception as exc:  # the store failed: no caller's events are recorded
             for request in group:
                 request.future.set_exception(exc)
             return
-        self.known.merge(known)
+        else:
+            self.known.merge(known)
+            for request, index, event, plan in planned:
+                count_event(request.result, event, plan, self.check, own=False)
+                request.outcomes[index] = {"status": "created"}
         for request in group:
+            request.result.outcomes = [
+                {"index": index, **request.outcomes[index]} for index in sorted(request.outcomes)
+            ]
             request.future.set_result(request.result)
 
-    def _record(self, request: _Request, known: Known) -> None:
-        result = request.result
-        for index, (event, kind) in enumerate(request.events):
+    def _plan(
+        self, request: _Request, event: Mapping[str, Any], kind: str, known: Known
+    ) -> Plan | None:
+        digest = event_digest(event)
+        if is_duplicate(self.repo, known, digest[0]):
+            return None
+        return plan_event(self.repo, known, event, kind, "plain", request.sender, digest=digest)
+
+    def _one_by_one(self, planned: list[tuple[_Request, int, Mapping[str, Any], Plan]]) -> None:
+        for request, index, event, _ in planned:
             try:
                 status = record_checked(
                     self.repo,
                     event,
-                    kind,
+                    self.check.kind_of(event),
                     check=self.check,
-                    known=known,
-                    result=result,
+                    known=self.known,
+                    result=request.result,
                     sender=request.sender,
                 )
-            except (InvalidInput, Conflict) as exc:
-                result.outcomes.append({"index": index, "status": "invalid", "error": exc.message})
+            except (InvalidInput, Conflict, NotFound) as exc:
+                request.outcomes[index] = {"status": "invalid", "error": exc.message}
                 continue
-            result.outcomes.append({"index": index, "status": status})
+            request.outcomes[index] = {"status": status}

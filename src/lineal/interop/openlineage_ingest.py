@@ -106,6 +106,14 @@ def ingest_one(
     return record_checked(repo, event, kind, check=check, known=known, result=result, sender=sender)
 
 
+def is_duplicate(repo: Lineal, known: Known, digest: str) -> bool:
+    """Whether the event of ``digest`` was recorded before (its report is there)."""
+    if known.has_node(digest) or repo.store.unnamed(digest) is not None:
+        known.nodes.add(digest)
+        return True
+    return False
+
+
 def record_checked(
     repo: Lineal,
     event: Mapping[str, Any],
@@ -116,15 +124,15 @@ def record_checked(
     result: IngestResult,
     sender: str | None = None,
 ) -> str:
-    """Record an event ``check`` has passed (as ``kind``): 'created' or 'duplicate'."""
-    digest, _ = m.event_digest(event)
-    if known.has_node(digest) or repo.store.unnamed(digest) is not None:
-        known.nodes.add(digest)
+    """Record an event ``check`` has passed (as ``kind``) in its own transaction (nested in
+    the caller's, if any): 'created' or 'duplicate'."""
+    digest = m.event_digest(event)
+    if is_duplicate(repo, known, digest[0]):
         result.duplicates += 1
         return "duplicate"
     modes, tries = list(_MODES), 0
     while True:
-        plan = plan_event(repo, known, event, kind, modes[0], sender)
+        plan = plan_event(repo, known, event, kind, modes[0], sender, digest=digest)
         try:
             with repo.atomic():
                 repo.store.append(plan.ops)
@@ -139,14 +147,14 @@ def record_checked(
                 raise
             continue
         known.merge(plan.added)
-        _count(result, event, kind, plan, check, own=modes[0] == "own-outputs")
+        count_event(result, event, plan, check, own=modes[0] == "own-outputs")
         return "created"
 
 
-def _count(
-    result: IngestResult, event: Mapping[str, Any], kind: str, plan: Plan, check: Validator,
-    *, own: bool,
-) -> None:  # fmt: skip
+def count_event(
+    result: IngestResult, event: Mapping[str, Any], plan: Plan, check: Validator, *, own: bool
+) -> None:
+    """Add what ``plan`` recorded for ``event`` to ``result``."""
     result.events += 1
     for key, value in plan.counts.items():
         setattr(result, key, getattr(result, key) + value)

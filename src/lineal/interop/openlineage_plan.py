@@ -76,12 +76,16 @@ class Plan:
         self.repo, self.known = repo, known
         self.ops: list[Op] = []
         self.added = Known(base=known)
+        #: nodes the caller has just found missing (not to be asked again)
+        self.absent: set[str] = set()
         self.counts = {"runs": 0, "finished": 0, "datasets": 0, "edges": 0}
 
     # -- reads (what exists is remembered; what does not is asked again next time) --------
     def has_node(self, node: str, kind: str, name: str | None, digest: str) -> bool:
         if self.added.has_node(node):
             return True
+        if node in self.absent:  # just read, and missing
+            return False
         store = self.repo.store
         found = (
             store.unnamed(digest) is not None
@@ -162,12 +166,22 @@ class Plan:
 
 
 def plan_event(
-    repo: Lineal, known: Known, event: Mapping[str, Any], kind: str, mode: str, sender: str | None
+    repo: Lineal,
+    known: Known,
+    event: Mapping[str, Any],
+    kind: str,
+    mode: str,
+    sender: str | None,
+    *,
+    digest: tuple[str, int] | None = None,
 ) -> Plan:
-    """The ops that record ``event`` (validated, of ``kind``), given what the store holds."""
+    """The ops that record ``event`` (validated, of ``kind``), given what the store holds.
+    ``digest``: the event's digest and size, when the caller has just found no report of it."""
     plan = Plan(repo, known)
     when = canonical.format_time(parse_event_time(event["eventTime"]))
-    digest, size = m.event_digest(event)
+    if digest is not None:
+        plan.absent.add(digest[0])
+    report, size = digest or m.event_digest(event)
     run = None
     if kind == "run":
         run_id = event["run"]["runId"]
@@ -195,10 +209,12 @@ def plan_event(
     meta: dict[str, Any] = {"event": dict(event)}
     if sender is not None:
         meta["sent_by"] = sender
-    report = {"openlineage": meta}
-    plan.artifact(m.DatasetVersion(kind="report", name=None, digest=digest, size=size, meta=report))
+    kept = m.DatasetVersion(
+        kind="report", name=None, digest=report, size=size, meta={"openlineage": meta}
+    )
+    plan.artifact(kept)
     if run is not None:
-        plan.edge("generated", run, digest, EVENT_ROLE)
+        plan.edge("generated", run, report, EVENT_ROLE)
     return plan
 
 

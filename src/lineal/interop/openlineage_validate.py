@@ -141,6 +141,10 @@ class Validator:
             self._schema(kind, event)
         return kind
 
+    def kind_of(self, event: Mapping[str, Any]) -> str:
+        """The kind of an event this validator has passed."""
+        return event_kind(event)
+
     def facet_checked(self, facet: Mapping[str, Any]) -> bool:
         """Whether a facet's ``_schemaURL`` names a schema this validator holds."""
         url = facet.get("_schemaURL")
