@@ -24,7 +24,8 @@ from lineal.interop.openlineage_ingest import (
     record_checked,
 )
 from lineal.interop.openlineage_map import event_digest
-from lineal.interop.openlineage_plan import Known, Plan, plan_event
+from lineal.interop.openlineage_plan import Known, Plan, first_stale, plan_event, prefetch
+from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
@@ -41,6 +42,17 @@ class _Request:
     result: IngestResult
     future: Future[IngestResult] = field(default_factory=Future)
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+_Planned = tuple[_Request, int, Mapping[str, Any], Plan]
+#: The order a group's ops are appended in: each kind after what it needs (an edge after its
+#: nodes, a run's end after its start), so the store projects each kind in one statement.
+_KIND_ORDER = {ArtifactRecord: 0, RunStart: 1, RunFinish: 2, EdgeRecord: 3}
+
+
+def _in_kind_order(planned: list[_Planned]) -> list[Op]:
+    ops = [op for *_, plan in planned for op in plan.ops]
+    return sorted(ops, key=lambda op: _KIND_ORDER[type(op)])  # stable: each kind in order
 
 
 class GroupWriter:
@@ -90,54 +102,63 @@ class GroupWriter:
 
     def _write(self, group: list[_Request]) -> None:
         """Plan every event of the group (reads, outside any transaction: the ledger's lock
-        is not held while they run), then append all their ops in one transaction. Should
-        that fail (a plan gone stale: another worker was first; a cycle), each planned event
-        is recorded alone instead, read afresh."""
+        is not held while they run), then append all their ops in one transaction. What
+        another writer overtook meanwhile (found under the lock, before any write), and what
+        follows it, is recorded alone afterwards, read afresh."""
         known = Known(base=self.known)
-        planned: list[tuple[_Request, int, Mapping[str, Any], Plan]] = []
-        for request in group:
-            for index, (event, kind) in enumerate(request.events):
-                try:
-                    plan = self._plan(request, event, kind, known)
-                except (InvalidInput, Conflict, NotFound) as exc:
-                    request.outcomes[index] = {"status": "invalid", "error": exc.message}
-                    continue
-                if plan is None:
-                    request.result.duplicates += 1
-                    request.outcomes[index] = {"status": "duplicate"}
-                    continue
-                known.merge(plan.added)  # the group's later events build on it
-                planned.append((request, index, event, plan))
         try:
+            planned = self._planned(group, known)
+            done = planned
             if planned:
                 with self.repo.atomic():
-                    self.repo.store.append([op for *_, plan in planned for op in plan.ops])
-        except (InvalidInput, Conflict, NotFound):
-            self._one_by_one(planned)
+                    stale = first_stale(self.repo, [plan for *_, plan in planned])
+                    done = planned if stale is None else planned[:stale]
+                    if done:
+                        self.repo.store.append(_in_kind_order(done))
+        except (InvalidInput, Conflict, NotFound):  # a cycle: each alone, its own way
+            done = []
         except Exception as exc:  # the store failed: no caller's events are recorded
             for request in group:
                 request.future.set_exception(exc)
             return
-        else:
-            self.known.merge(known)
-            for request, index, event, plan in planned:
-                count_event(request.result, event, plan, self.check, own=False)
-                request.outcomes[index] = {"status": "created"}
+        for request, index, event, plan in done:
+            self.known.merge(plan.added)
+            count_event(request.result, event, plan, self.check, own=False)
+            request.outcomes[index] = {"status": "created"}
+        self._one_by_one(planned[len(done) :])
         for request in group:
             request.result.outcomes = [
                 {"index": index, **request.outcomes[index]} for index in sorted(request.outcomes)
             ]
             request.future.set_result(request.result)
 
-    def _plan(
-        self, request: _Request, event: Mapping[str, Any], kind: str, known: Known
-    ) -> Plan | None:
-        digest = event_digest(event)
-        if is_duplicate(self.repo, known, digest[0]):
-            return None
-        return plan_event(self.repo, known, event, kind, "plain", request.sender, digest=digest)
+    def _planned(self, group: list[_Request], known: Known) -> list[_Planned]:
+        """The plans of the group's new events (each after those before it); the outcome of
+        the others (seen before, or refused) set on their requests."""
+        items = [(r, i, e, event_digest(e)) for r in group for i, (e, _) in enumerate(r.events)]
+        absent = prefetch(
+            self.repo, known, [e for _, _, e, _ in items], [d for *_, (d, _) in items]
+        )
+        planned: list[_Planned] = []
+        for request, index, event, digest in items:
+            if is_duplicate(self.repo, known, digest[0], absent):
+                request.result.duplicates += 1
+                request.outcomes[index] = {"status": "duplicate"}
+                continue
+            kind = request.events[index][1]
+            try:
+                plan = plan_event(
+                    self.repo, known, event, kind, "plain", request.sender,
+                    digest=digest, absent=absent,
+                )  # fmt: skip
+            except (InvalidInput, Conflict, NotFound) as exc:
+                request.outcomes[index] = {"status": "invalid", "error": exc.message}
+                continue
+            known.merge(plan.added)  # the group's later events build on it
+            planned.append((request, index, event, plan))
+        return planned
 
-    def _one_by_one(self, planned: list[tuple[_Request, int, Mapping[str, Any], Plan]]) -> None:
+    def _one_by_one(self, planned: list[_Planned]) -> None:
         for request, index, event, _ in planned:
             try:
                 status = record_checked(

@@ -18,14 +18,14 @@ Never prints; reads the store only through the Store protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import Conflict, InvalidInput
 from lineal.interop import openlineage_map as m
 from lineal.interop.openlineage_files import Sourced
-from lineal.interop.openlineage_plan import Known, Plan, plan_event
+from lineal.interop.openlineage_plan import Known, Plan, first_stale, plan_event
 from lineal.interop.openlineage_validate import Validator, validator
 from lineal.model.ops import RunFinish, RunStart
 
@@ -106,9 +106,16 @@ def ingest_one(
     return record_checked(repo, event, kind, check=check, known=known, result=result, sender=sender)
 
 
-def is_duplicate(repo: Lineal, known: Known, digest: str) -> bool:
-    """Whether the event of ``digest`` was recorded before (its report is there)."""
-    if known.has_node(digest) or repo.store.unnamed(digest) is not None:
+class _Stale(Exception):
+    """A plan another writer overtook (found inside the transaction, before any write)."""
+
+
+def is_duplicate(repo: Lineal, known: Known, digest: str, absent: Set[str] = frozenset()) -> bool:
+    """Whether the event of ``digest`` was recorded before (its report is there);
+    ``absent``: nodes just found missing."""
+    if known.has_node(digest):
+        return True
+    if digest not in absent and repo.store.unnamed(digest) is not None:
         known.nodes.add(digest)
         return True
     return False
@@ -135,16 +142,22 @@ def record_checked(
         plan = plan_event(repo, known, event, kind, modes[0], sender, digest=digest)
         try:
             with repo.atomic():
+                if first_stale(repo, [plan]) is not None:
+                    raise _Stale
                 repo.store.append(plan.ops)
-        except Conflict as exc:  # a cycle, or another writer was first: read again, retry
+        except (Conflict, _Stale) as exc:  # a cycle, or another writer was first: read again
             tries += 1
             for op in plan.ops:
                 if isinstance(op, RunStart | RunFinish):
                     known.forget_run(op.id)
-            if "cycle" in exc.message and len(modes) > 1:
+            if isinstance(exc, Conflict) and "cycle" in exc.message and len(modes) > 1:
                 modes.pop(0)
             elif tries >= _TRIES:
-                raise
+                raise Conflict(
+                    f"event of run {event.get('run', {}).get('runId')} kept meeting other "
+                    "writers' changes",
+                    hint="send it again",
+                ) from exc
             continue
         known.merge(plan.added)
         count_event(result, event, plan, check, own=modes[0] == "own-outputs")

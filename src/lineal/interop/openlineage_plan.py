@@ -7,7 +7,7 @@ a writer may keep one across events and requests. See lineal.interop.openlineage
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import NotFound
@@ -100,12 +100,14 @@ class Plan:
         status = self.added.status(run_id)
         if status is not None:
             return status
+        if f"run/{run_id}" in self.absent:
+            return None
         try:
             status = self.repo.store.get_run(run_id).status
         except NotFound:
             return None
         (self.known.running if status == "running" else self.known.finished).add(run_id)
-        if status == "running" and not self.known.has_node(f"run/{run_id}"):
+        if not self.known.has_node(f"run/{run_id}"):  # its edges, not to record them twice
             self.known.nodes.add(f"run/{run_id}")
             for edge in self.repo.store.edges(f"run/{run_id}"):
                 self.known.edges.add((edge.kind, edge.parent, edge.child, edge.role))
@@ -174,10 +176,13 @@ def plan_event(
     sender: str | None,
     *,
     digest: tuple[str, int] | None = None,
+    absent: Set[str] = frozenset(),
 ) -> Plan:
     """The ops that record ``event`` (validated, of ``kind``), given what the store holds.
-    ``digest``: the event's digest and size, when the caller has just found no report of it."""
+    ``digest``: the event's digest and size, when the caller has just found no report of it;
+    ``absent``: nodes the caller has just found missing (see ``prefetch``)."""
     plan = Plan(repo, known)
+    plan.absent |= absent
     when = canonical.format_time(parse_event_time(event["eventTime"]))
     if digest is not None:
         plan.absent.add(digest[0])
@@ -240,3 +245,82 @@ def _datasets(plan: Plan, event: Mapping[str, Any], run: str | None, mode: str) 
                 ns, name = source
                 parent = plan.artifact(m.dataset_version({"namespace": ns, "name": name}))
             plan.edge("derived_from", parent, node)
+
+
+def first_stale(repo: Lineal, plans: Sequence[Plan]) -> int | None:
+    """The index of the first plan whose run ops the store now contradicts (a run another
+    writer started or finished since the plan read it), or None. Asked inside the write
+    transaction, with the ledger's lock held, in one read: a plan that passes cannot fail
+    for it, and a store never has to refuse (and roll back) a run op."""
+    ids = {op.id for plan in plans for op in plan.ops if isinstance(op, RunStart | RunFinish)}
+    if not ids:
+        return None
+    _, _, rows = repo.store.subgraph([f"run/{one}" for one in ids], upstream=True, depth=0)
+    status = {one: rows[f"run/{one}"].status for one in ids if f"run/{one}" in rows}
+    for index, plan in enumerate(plans):
+        for op in plan.ops:
+            if isinstance(op, RunStart):
+                if op.id in status:
+                    return index
+                status[op.id] = "running"
+            elif isinstance(op, RunFinish):
+                if status.get(op.id) != "running":
+                    return index
+                status[op.id] = op.status
+    return None
+
+
+def prefetch(
+    repo: Lineal,
+    known: Known,
+    events: Sequence[Mapping[str, Any]],
+    digests: Sequence[str] | None = None,
+) -> set[str]:
+    """Read at once what ``events`` (validated; ``digests``: theirs, if known) name: which of
+    their reports, datasets, code and runs exist (added to ``known``, with the edges of those
+    runs), in three reads for the lot instead of several each. Returns the nodes found
+    missing, for plan_event."""
+    nodes = set(digests if digests is not None else (m.event_digest(e)[0] for e in events))
+    runs: set[str] = set()
+    for event in events:
+        _named_by(event, nodes, runs)
+    wanted = [node for node in nodes if not known.has_node(node)]
+    found = set(repo.store.labels(wanted)) if wanted else set()
+    known.nodes |= found
+    absent = set(wanted) - found
+    asked = [run for run in runs if not known.has_node(run)]
+    if asked:
+        rows: dict[str, Any] = {}
+        for upstream in (True, False):  # the runs, with the edges into and out of them
+            _, edges, rows = repo.store.subgraph(asked, upstream=upstream, depth=1)
+            known.edges.update((e.kind, e.parent, e.child, e.role) for e in edges)
+        for run in asked:
+            row = rows.get(run)
+            if row is None:
+                absent.add(run)
+                continue
+            known.nodes.add(run)
+            (known.running if row.status == "running" else known.finished).add(run[4:])
+    return absent
+
+
+def _named_by(event: Mapping[str, Any], nodes: set[str], runs: set[str]) -> None:
+    """Add the artifact nodes and run nodes an event may record to ``nodes`` and ``runs``."""
+    run_id = None
+    if isinstance(event.get("run"), Mapping):
+        run_id = event["run"]["runId"]
+        runs.add(f"run/{m.run_ulid(run_id)}")
+        parent = m.parent_of(event)
+        if parent is not None:
+            runs.add(f"run/{m.run_ulid(parent[0])}")
+        if (code := m.code_of(event["job"])) is not None:
+            nodes.add(code[0])
+    named = [*(event.get("inputs") or []), *(event.get("outputs") or [])]
+    if isinstance(event.get("dataset"), Mapping):
+        named.append(event["dataset"])
+    for one in named:
+        nodes.add(m.dataset_version(one).node)
+        if run_id is not None:
+            nodes.add(m.dataset_version(one, written_by=run_id).node)
+        for ns, name in m.column_sources(one):
+            nodes.add(m.dataset_version({"namespace": ns, "name": name}).node)
