@@ -32,7 +32,9 @@ _HINT = "send one OpenLineage event as a JSON object (the batch endpoint takes a
 
 
 class Writers:
-    """One GroupWriter per project of this worker, made on first use."""
+    """One GroupWriter per project of this worker, made on first use, each with a store
+    connection of its own: its transactions never hold up the requests' reads (token
+    checks, the audit trail), which go through the project's shared store."""
 
     def __init__(self, projects: Projects) -> None:
         self.projects = projects
@@ -46,8 +48,10 @@ class Writers:
                 from lineal.client import Lineal
                 from lineal.interop.openlineage_group import GroupWriter
                 from lineal.interop.openlineage_validate import validator
+                from lineal.store import registry
 
-                store = self.projects.store(project)
+                self.projects.store(project)  # NotFound for a project that does not exist
+                store = registry.open_project(self.projects.base, project, self.projects.signer)
                 writer = self._writers[project] = GroupWriter(Lineal(store), validator())
             return writer
 
@@ -55,6 +59,7 @@ class Writers:
         with self._lock:
             for writer in self._writers.values():
                 writer.close()
+                writer.repo.close()
             self._writers.clear()
 
 
