@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openlineage_support import dataset, event, new_run_id
 
 from lineal.client import Lineal
 from lineal.interop import openlineage_group as group
@@ -18,7 +19,6 @@ from lineal.interop.openlineage_map import run_ulid
 from lineal.interop.openlineage_plan import Known, first_stale, plan_event
 from lineal.interop.openlineage_validate import validator
 from lineal.store.base import Store
-from openlineage_support import dataset, event, new_run_id
 
 
 def _pairs(check: Any, events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
