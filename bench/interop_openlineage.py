@@ -11,6 +11,8 @@ sends one request per event), from CONCURRENCY keep-alive connections (aiohttp).
      Reference: the raw PostgreSQL floor, measured in the same run: the same events' JSON
      inserted as rows of a plain table (jsonb), one committed transaction per event (what a
      201 promises), from CONCURRENCY connections (psycopg, async).
+     Beside it, the same events 100 to a POST of the batch endpoint (8 at once): what the
+     ingest itself sustains, apart from one HTTP request per event.
   2. p99 latency at a fixed RATE events/s, open loop (each event is sent at its scheduled
      time whether or not earlier ones were answered; latency is from that time to the
      answer, so queueing counts) for SECONDS seconds. Goal: under 50 ms.
@@ -216,6 +218,33 @@ async def post_all(url: str, events: list[bytes], concurrency: int) -> float:
     return took
 
 
+async def post_batches(url: str, events: list[bytes], size: int, concurrency: int) -> float:
+    """Post the events as JSON Lines, ``size`` a request, to the batch endpoint."""
+    bodies = [b"\n".join(events[i : i + size]) for i in range(0, len(events), size)]
+    import aiohttp
+
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for one in bodies:
+        queue.put_nowait(one)
+    failures: list[str] = []
+
+    async def worker(session: Any) -> None:
+        while not queue.empty():
+            status, text = await _post(session, url, queue.get_nowait())
+            if status != 201:
+                failures.append(f"{status} {text[:300]}")
+
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=2)
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        took = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"{len(failures)} batches refused, e.g. {failures[0]}")
+    return took
+
+
 async def post_open_loop(url: str, events: list[bytes], rate: float) -> list[float]:
     """Send event i at start + i/rate; each one's seconds from then to its 201."""
     import aiohttp
@@ -300,6 +329,7 @@ def figures(
     warm = pipeline_events(250, "warm")
     sustained = pipeline_events(args.events // 2, "load")
     paced = pipeline_events(int(args.rate * args.seconds) // 2, "paced")
+    grouped = pipeline_events(args.events // 2, "batched")
     with _server(cmd, f"{url}/api/v1/health", folder / "server.log") as pid:
         endpoint = f"{url}/api/v1/lineage"
         asyncio.run(post_all(endpoint, warm, args.concurrency))
@@ -307,12 +337,15 @@ def figures(
         ours = len(sustained) / asyncio.run(post_all(endpoint, sustained, args.concurrency))
         cpu = (_cpu_seconds(pid) - before) / len(sustained) * 1000
         latencies = asyncio.run(post_open_loop(endpoint, paced, args.rate))
+        batch_url = f"{endpoint}/batch"
+        batched = len(grouped) / asyncio.run(post_batches(batch_url, grouped, 100, 8))
     asyncio.run(insert_all(raw, warm, args.concurrency))
     reference = len(sustained) / asyncio.run(insert_all(raw, sustained, args.concurrency))
     raw_latencies = asyncio.run(insert_open_loop(raw, paced, args.rate, args.concurrency))
-    sent = len(warm) + len(sustained) + len(paced)
+    sent = len(warm) + len(sustained) + len(paced) + len(grouped)
     found = _counted(store_uri)
     line("ingest events/s (sustained)", ours, reference, "ev/s", "goal >= 2,000")
+    line("ingest events/s, batch endpoint (100/POST)", batched, reference, "ev/s")
     line(
         f"p99 latency at {args.rate:,.0f} ev/s (open loop)",
         pct(latencies, 0.99) * 1000,

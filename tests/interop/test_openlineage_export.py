@@ -166,3 +166,36 @@ def test_import_and_export_commands(ws: Path, lineal_cli: Any) -> None:
     assert bad.returncode == 1
     assert "no such file or folder" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_runs_git_capture_becomes_its_source_code_location(
+    repo: Lineal, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import subprocess
+
+    from lineal.tracking.runs import start
+
+    code = tmp_path / "code"
+    code.mkdir()
+    git = ["git", "-C", str(code), "-c", "user.name=t", "-c", "user.email=t@x"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "https://github.com/acme/train.git"], check=True
+    )
+    (code / "train.py").write_text("print(1)\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    monkeypatch.chdir(code)
+    run = start(repo, "train", flush_interval=60)
+    model = repo.record_artifact("model", data=b"w", name="m")
+    repo.link("generated", run.info, model)
+    run.finish()
+    found = events(repo, "model/m")
+    location = found[0]["job"]["facets"]["sourceCodeLocation"]
+    assert (location["url"], location["version"], location["branch"]) == (remote, commit, "main")
+    for one in found:
+        validator(spec_dir()).check(one)
+    assert not any(d["name"].startswith("env/") for one in found for d in one["inputs"])
