@@ -179,9 +179,8 @@ def test_a_runs_git_capture_becomes_its_source_code_location(
     code.mkdir()
     git = ["git", "-C", str(code), "-c", "user.name=t", "-c", "user.email=t@x"]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run(
-        [*git, "remote", "add", "origin", "https://github.com/acme/train.git"], check=True
-    )
+    remote = "https://github.com/acme/train.git"
+    subprocess.run([*git, "remote", "add", "origin", remote], check=True)
     (code / "train.py").write_text("print(1)\n")
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
