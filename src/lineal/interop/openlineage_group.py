@@ -9,6 +9,7 @@ caller: an answer still means the events are durable.
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,15 @@ _KIND_ORDER = {ArtifactRecord: 0, RunStart: 1, RunFinish: 2, EdgeRecord: 3}
 def _in_kind_order(planned: list[_Planned]) -> list[Op]:
     ops = [op for *_, plan in planned for op in plan.ops]
     return sorted(ops, key=lambda op: _KIND_ORDER[type(op)])  # stable: each kind in order
+
+
+def _own_copy(exc: Exception) -> Exception:
+    """The error for one caller: each raises its own (raising one object from many threads
+    would tangle their tracebacks)."""
+    try:
+        return copy.copy(exc)
+    except Exception:  # an error that does not copy: the same one
+        return exc
 
 
 class GroupWriter:
@@ -119,7 +129,7 @@ class GroupWriter:
             done = []
         except Exception as exc:  # the store failed: no caller's events are recorded
             for request in group:
-                request.future.set_exception(exc)
+                request.future.set_exception(_own_copy(exc))
             return
         for request, index, event, plan in done:
             self.known.merge(plan.added)
