@@ -13,7 +13,7 @@ from openlineage_support import dataset, event, new_run_id, parent_facet, spec_d
 
 import lineal
 from lineal.client import Lineal
-from lineal.interop.openlineage_export import events, export
+from lineal.interop.openlineage_export import events, export, run_events
 from lineal.interop.openlineage_ingest import ingest
 from lineal.interop.openlineage_map import run_uuid
 from lineal.interop.openlineage_validate import validator
@@ -71,6 +71,7 @@ def test_every_exported_event_is_valid_and_says_what_lineal_knows(repo: Lineal) 
     assert model["name"] == "model/det"
     assert model["facets"]["datasetType"]["datasetType"] == "MODEL"
     assert model["facets"]["version"]["datasetVersion"] == repo.resolve("model/det").digest
+    assert run_events(repo, train.id) == found[2:]  # one run's, as an emitter sends them
     clean = found[1]["outputs"][0]
     lineage = clean["facets"]["columnLineage"]["dataset"]
     assert lineage == [{"namespace": "lineal", "name": "dataset/raw", "field": ""}]

@@ -243,6 +243,13 @@ def events(repo: Lineal, ref: str) -> list[dict[str, Any]]:
     return found
 
 
+def run_events(repo: Lineal, run_id: str) -> list[dict[str, Any]]:
+    """One run's events as the export writes them: START, and its terminal event once it
+    ended (for an emitter sending each run as it happens)."""
+    exporter = _Exporter(repo)
+    return exporter.events(exporter.run(run_id))
+
+
 def _recorded_time(repo: Lineal, artifact: Artifact) -> str:
     """When an artifact was recorded: its ledger record's time."""
     if artifact.seq is not None:
