@@ -21,14 +21,16 @@ from lineal.errors import InvalidInput
 IMPORTERS: dict[str, str] = {
     "dvc": "lineal.cli.import_dvc",
     "mlflow": "lineal.cli.import_mlflow",
+    "openlineage": "lineal.cli.import_openlineage",
 }
 #: `lineal export FORMAT`: the module of lineal.interop with ``FLAVORS`` (the first is the
 #: default) and ``export(repo, ref, *, flavor) -> bytes``.
 EXPORTERS: dict[str, str] = {
-    "intoto": "lineal.interop.intoto",
-    "cyclonedx": "lineal.interop.cyclonedx",
+    "openlineage": "lineal.interop.openlineage_export",
     "prov": "lineal.interop.prov",
     "croissant": "lineal.interop.croissant",
+    "intoto": "lineal.interop.intoto",
+    "cyclonedx": "lineal.interop.cyclonedx",
 }
 
 import_app = typer.Typer(

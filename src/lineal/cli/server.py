@@ -67,6 +67,15 @@ def serve(
             "/api/v1/lineage and MLflow's /api/2.0/mlflow/… (MLFLOW_TRACKING_URI=http://HOST:PORT).",
         ),
     ] = "default",
+    openlineage_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--openlineage-spec",
+            help="The OpenLineage spec/ folder (OpenLineage.json, facets/): check every event "
+            "POSTed to /api/v1/lineage against its schemas (default: "
+            "$LINEAL_OPENLINEAGE_SPEC; without one, the spec's basic rules only).",
+        ),
+    ] = None,
     open_: Annotated[
         bool,
         typer.Option(
@@ -117,6 +126,11 @@ def serve(
     os.environ[URI_VARIABLE] = base
     os.environ[OBJECTS_VARIABLE] = objects
     os.environ[PROJECT_VARIABLE] = project
+    if openlineage_spec is not None:
+        from lineal.interop.openlineage_validate import SPEC_VARIABLE, validator
+
+        validator(openlineage_spec)  # a folder without the spec fails now, in one line
+        os.environ[SPEC_VARIABLE] = str(openlineage_spec.resolve())
     # Beyond loopback without --open, a project made later is not served open either.
     os.environ[OPEN_VARIABLE] = "1" if open_ or is_loopback(host) else "0"
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")

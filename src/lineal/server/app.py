@@ -138,6 +138,7 @@ def create_app(
     from lineal.interop import mlflow_errors
     from lineal.server import mlflow_routes, permissions, routes
     from lineal.server import objects as object_routes
+    from lineal.server import openlineage as openlineage_routes
     from lineal.server import tokens as token_routes
     from lineal.server.audit_trail import AuditTrail, AuditWriter
 
@@ -177,6 +178,7 @@ def create_app(
         mlflow_routes.router(projects, objects or registry.server_objects(base)),
         dependencies=checked,
     )
+    app.include_router(openlineage_routes.router(projects), prefix=API, dependencies=checked)
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:

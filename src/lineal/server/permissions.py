@@ -143,6 +143,11 @@ ROUTES: dict[tuple[str, str], str] = {
         route: VIEWER if reads else CONTRIBUTOR
         for route, reads in mlflow_routes.route_paths().items()
     },
+    # OpenLineage events (lineal.server.openlineage): the server records them.
+    ("POST", f"{API}/lineage"): CONTRIBUTOR,
+    ("POST", f"{API}/lineage/batch"): CONTRIBUTOR,
+    ("POST", f"{P}/lineage"): CONTRIBUTOR,
+    ("POST", f"{P}/lineage/batch"): CONTRIBUTOR,
 }
 _LOGIN = "run `lineal login URL` with a token an admin of the project made (or set LINEAL_TOKEN)"
 

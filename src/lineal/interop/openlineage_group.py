@@ -1,0 +1,186 @@
+"""Group commit of OpenLineage events: many callers' events, one transaction.
+
+A server takes events from many requests at once; one transaction each would cap it at the
+rate the ledger commits (a signed, hash-chained append). ``GroupWriter`` keeps one thread per
+store that takes whatever events are waiting, records each in a nested transaction (a bad
+event rolls back alone) inside one outer transaction, commits, and only then answers every
+caller: an answer still means the events are durable.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.interop.openlineage_ingest import (
+    IngestResult,
+    count_event,
+    is_duplicate,
+    record_checked,
+)
+from lineal.interop.openlineage_map import event_digest
+from lineal.interop.openlineage_plan import Known, Plan, first_stale, plan_event, prefetch
+from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
+
+if TYPE_CHECKING:
+    from lineal.client import Lineal
+    from lineal.interop.openlineage_validate import Validator
+
+#: The most events one transaction takes (the rest wait for the next).
+GROUP_LIMIT = 512
+
+
+@dataclass(slots=True)
+class _Request:
+    events: Sequence[tuple[Mapping[str, Any], str]]  # (event, kind), validated
+    sender: str | None
+    result: IngestResult
+    future: Future[IngestResult] = field(default_factory=Future)
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+_Planned = tuple[_Request, int, Mapping[str, Any], Plan]
+#: The order a group's ops are appended in: each kind after what it needs (an edge after its
+#: nodes, a run's end after its start), so the store projects each kind in one statement.
+_KIND_ORDER = {ArtifactRecord: 0, RunStart: 1, RunFinish: 2, EdgeRecord: 3}
+
+
+def _in_kind_order(planned: list[_Planned]) -> list[Op]:
+    ops = [op for *_, plan in planned for op in plan.ops]
+    return sorted(ops, key=lambda op: _KIND_ORDER[type(op)])  # stable: each kind in order
+
+
+def _own_copy(exc: Exception) -> Exception:
+    """The error for one caller: each raises its own (raising one object from many threads
+    would tangle their tracebacks)."""
+    try:
+        return copy.copy(exc)
+    except Exception:  # an error that does not copy: the same one
+        return exc
+
+
+class GroupWriter:
+    """Records validated events for many threads, grouped into shared transactions."""
+
+    def __init__(self, repo: Lineal, check: Validator, *, limit: int = GROUP_LIMIT) -> None:
+        self.repo, self.check, self.limit = repo, check, limit
+        self.known = Known()
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="openlineage-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, events: Sequence[tuple[Mapping[str, Any], str]], sender: str | None
+    ) -> Future[IngestResult]:
+        """Queue validated ``(event, kind)`` pairs; the future holds their result once the
+        transaction holding them has committed (or the error that kept it from committing)."""
+        request = _Request(
+            events=events,
+            sender=sender,
+            result=IngestResult(validation="full" if self.check.full else "basic"),
+        )
+        self._queue.put(request)
+        return request.future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group, size = [first], len(first.events)
+            while size < self.limit:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(more)
+                size += len(more.events)
+            self._write(group)
+
+    def _write(self, group: list[_Request]) -> None:
+        """Plan every event of the group (reads, outside any transaction: the ledger's lock
+        is not held while they run), then append all their ops in one transaction. What
+        another writer overtook meanwhile (found under the lock, before any write), and what
+        follows it, is recorded alone afterwards, read afresh."""
+        known = Known(base=self.known)
+        try:
+            planned = self._planned(group, known)
+            done = planned
+            if planned:
+                with self.repo.atomic():
+                    stale = first_stale(self.repo, [plan for *_, plan in planned])
+                    done = planned if stale is None else planned[:stale]
+                    if done:
+                        self.repo.store.append(_in_kind_order(done))
+        except (InvalidInput, Conflict, NotFound):  # a cycle: each alone, its own way
+            done = []
+        except Exception as exc:  # the store failed: no caller's events are recorded
+            for request in group:
+                request.future.set_exception(_own_copy(exc))
+            return
+        for request, index, event, plan in done:
+            self.known.merge(plan.added)
+            count_event(request.result, event, plan, self.check, own=False)
+            request.outcomes[index] = {"status": "created"}
+        self._one_by_one(planned[len(done) :])
+        for request in group:
+            request.result.outcomes = [
+                {"index": index, **request.outcomes[index]} for index in sorted(request.outcomes)
+            ]
+            request.future.set_result(request.result)
+
+    def _planned(self, group: list[_Request], known: Known) -> list[_Planned]:
+        """The plans of the group's new events (each after those before it); the outcome of
+        the others (seen before, or refused) set on their requests."""
+        items = [(r, i, e, event_digest(e)) for r in group for i, (e, _) in enumerate(r.events)]
+        absent = prefetch(
+            self.repo, known, [e for _, _, e, _ in items], [d for *_, (d, _) in items]
+        )
+        planned: list[_Planned] = []
+        for request, index, event, digest in items:
+            if is_duplicate(self.repo, known, digest[0], absent):
+                request.result.duplicates += 1
+                request.outcomes[index] = {"status": "duplicate"}
+                continue
+            kind = request.events[index][1]
+            try:
+                plan = plan_event(
+                    self.repo, known, event, kind, "plain", request.sender,
+                    digest=digest, absent=absent,
+                )  # fmt: skip
+            except (InvalidInput, Conflict, NotFound) as exc:
+                request.outcomes[index] = {"status": "invalid", "error": exc.message}
+                continue
+            known.merge(plan.added)  # the group's later events build on it
+            planned.append((request, index, event, plan))
+        return planned
+
+    def _one_by_one(self, planned: list[_Planned]) -> None:
+        for request, index, event, _ in planned:
+            try:
+                status = record_checked(
+                    self.repo,
+                    event,
+                    self.check.kind_of(event),
+                    check=self.check,
+                    known=self.known,
+                    result=request.result,
+                    sender=request.sender,
+                )
+            except (InvalidInput, Conflict, NotFound) as exc:
+                request.outcomes[index] = {"status": "invalid", "error": exc.message}
+                continue
+            request.outcomes[index] = {"status": status}

@@ -1,0 +1,93 @@
+"""Group commit of OpenLineage events: many threads' events share transactions, each caller
+answered once its events are durable; a plan another writer overtook is found under the
+ledger's lock and recorded alone, never refused."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openlineage_support import dataset, event, new_run_id
+
+from lineal.client import Lineal
+from lineal.interop import openlineage_group as group
+from lineal.interop.openlineage_group import GroupWriter
+from lineal.interop.openlineage_ingest import ingest
+from lineal.interop.openlineage_map import run_ulid
+from lineal.interop.openlineage_plan import Known, first_stale, plan_event
+from lineal.interop.openlineage_validate import validator
+from lineal.store.base import Store
+
+
+def _pairs(check: Any, events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    return [(one, check.check(one)) for one in events]
+
+
+def test_many_threads_share_transactions(store: Store) -> None:
+    repo = Lineal(store)
+    check = validator(None)
+    writer = GroupWriter(repo, check)
+    runs = [new_run_id() for _ in range(12)]
+    results: list[Any] = []
+
+    def send(run_id: str) -> None:
+        events = [
+            event("START", run_id, inputs=[dataset("db", "shared")]),
+            event("COMPLETE", run_id, time="2026-12-01T10:01:00Z",
+                  outputs=[dataset("db", f"out-{run_id}")]),
+        ]  # fmt: skip
+        results.append(writer.submit(_pairs(check, events), "bob").result(timeout=60))
+
+    try:
+        threads = [threading.Thread(target=send, args=(one,)) for one in runs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        writer.close()
+    assert sum(one.events for one in results) == 24
+    assert all([o["status"] for o in one.outcomes] == ["created"] * 2 for one in results)
+    for run_id in runs:
+        assert repo.store.get_run(run_ulid(run_id)).status == "finished"
+    assert len(repo.versions("dataset", "db-shared")) == 1  # one node, whoever named it first
+    head = repo.store.head()
+    again = ingest(repo, [event("START", runs[0], inputs=[dataset("db", "shared")])])
+    assert again.duplicates == 1  # what the group recorded, a later ingest finds
+    assert repo.store.head() == head
+
+
+def test_a_plan_another_writer_overtook_is_found_before_any_write(
+    ws: Path, repo: Lineal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = new_run_id()
+    start = event("START", run_id, inputs=[dataset("db", "in")])
+    plan = plan_event(repo, Known(), start, "run", "plain", None)
+    assert first_stale(repo, [plan]) is None
+    other = event("RUNNING", run_id, time="2026-12-01T10:00:30Z")
+
+    real = group.prefetch
+
+    def overtaken(*args: Any) -> set[str]:
+        found = real(*args)  # what the group read; then another writer is first
+        with Lineal.open(path=ws) as elsewhere:
+            ingest(elsewhere, [other])
+        return found
+
+    monkeypatch.setattr(group, "prefetch", overtaken)
+    check = validator(None)
+    writer = GroupWriter(repo, check)
+    try:
+        late = event("COMPLETE", run_id, time="2026-12-01T10:01:00Z")
+        result = writer.submit(_pairs(check, [start, late]), None).result(timeout=60)
+    finally:
+        writer.close()
+    assert [one["status"] for one in result.outcomes] == ["created", "created"]
+    run = repo.store.get_run(run_ulid(run_id))
+    assert run.status == "finished"
+    assert run.started == "2026-12-01T10:00:30.000000Z"  # the other writer's start stands
+    used = [e for e in repo.edges(f"run/{run.id}") if e.kind == "used"]
+    assert len(used) == 1  # the START's input, recorded once, alone, after the group
+    assert first_stale(repo, [plan]) == 0
