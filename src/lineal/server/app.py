@@ -214,7 +214,8 @@ def create_app(
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
+        # Not inside an except block: the exception is passed, or the log shows no traceback.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         if mlflow_errors.is_mlflow_path(request.url.path):
             failed = LinealError(
                 f"internal server error ({type(exc).__name__})",
