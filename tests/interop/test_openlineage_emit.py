@@ -12,12 +12,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from openlineage_support import spec_dir
+from ulid import ULID
 
 import lineal
 from lineal.client import Lineal
@@ -289,14 +291,24 @@ def test_a_bad_table_is_one_line_and_records_no_run(tmp_path: Path) -> None:
     assert json.loads(_lineal("runs", "--json", cwd=ws).stdout) == []
 
 
-def test_lineal_run_sends_the_commands_run(receiver: Receiver, tmp_path: Path) -> None:
+def test_lineal_run_sends_the_command_and_the_runs_inside(
+    receiver: Receiver, tmp_path: Path
+) -> None:
     ws = _workspace(tmp_path, f'url = "{receiver.url}"\nendpoint = "{ENDPOINT}"\n')
-    done = _lineal("run", "--", sys.executable, "-c", "pass", cwd=ws)
+    inner = "import lineal\nwith lineal.start_run('inner', capture=False):\n    pass\n"
+    done = _lineal("run", "--name", "outer", "--", sys.executable, "-c", inner, cwd=ws)
     assert done.returncode == 0, done.stderr
-    assert _lineal("sync", cwd=ws).returncode == 0  # whatever the exit left, if anything
-    status, events = _received(receiver.url, _only_run(ws))
-    assert status == "finished"
-    assert [event["eventType"] for event in events] == ["START", "COMPLETE"]
+    assert _lineal("sync", cwd=ws).returncode == 0  # whatever the exits left, if anything
+    shown = _lineal("runs", "--json", cwd=ws)
+    runs = {run["name"]: run["ref"].removeprefix("run/") for run in json.loads(shown.stdout)}
+    assert set(runs) == {"outer", "inner"}
+    for run_id in runs.values():
+        status, events = _received(receiver.url, run_id)
+        assert status == "finished"
+        assert [event["eventType"] for event in events] == ["START", "COMPLETE"]
+    _, events = _received(receiver.url, runs["inner"])
+    parent = events[0]["run"]["facets"]["parent"]  # type: ignore[index]
+    assert parent["run"]["runId"] == str(uuid.UUID(bytes=ULID.from_str(runs["outer"]).bytes))
 
 
 _KILLED = """

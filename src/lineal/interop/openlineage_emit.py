@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: How long a process's exit waits for the sending thread, at most.
 EXIT_WAIT = 2.0
+#: How long the sending thread waits for another process's pass to end before giving up.
+BUSY_WAIT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,9 @@ class Emitter:
     def _loop(self) -> None:
         while True:
             with contextlib.suppress(Exception):  # never let the thread die noisily
-                self.outbox.send(self.config)
+                give_up = time.monotonic() + BUSY_WAIT
+                while self.outbox.send(self.config).busy and time.monotonic() < give_up:
+                    time.sleep(0.1)  # another process's pass: ours then sends what it left
             with self._lock:
                 if not self._again:
                     self._thread = None

@@ -77,6 +77,10 @@ class Outbox:
             return []
         return sorted(self.pending.glob("*.json"))
 
+    def _oldest(self) -> Path | None:
+        waiting = self.waiting()
+        return waiting[0] if waiting else None
+
     def refused_count(self) -> int:
         return len(list(self.refused.glob("*.json"))) if self.refused.is_dir() else 0
 
@@ -126,14 +130,14 @@ class Outbox:
             sent = refused = 0
             error: str | None = None
             with httpx.Client(timeout=config.timeout, headers=headers) as client:
-                for path in self.waiting():
+                while (path := self._oldest()) is not None:  # what others add meanwhile too
                     if deadline is not None and time.monotonic() > deadline:
                         error = error or "stopped: out of time (the rest wait in the outbox)"
                         break
                     try:
                         body = path.read_bytes()
                     except FileNotFoundError:
-                        continue  # sent by a pass that ran before this one took the lock
+                        continue  # gone between the listing and the read
                     try:
                         answer = client.post(config.target, content=body)
                     except httpx.HTTPError as exc:
