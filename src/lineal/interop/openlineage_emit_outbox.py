@@ -93,6 +93,8 @@ class Outbox:
 
     def note_error(self, error: str | None) -> None:
         """Keep the last error of a pass (None: the last pass delivered everything)."""
+        if error == self.last_error() and (error is not None or self.state.exists()):
+            return  # unchanged: no write (a receiver that stays away is asked often)
         with contextlib.suppress(OSError):
             self.base.mkdir(parents=True, exist_ok=True)
             _write_whole(self.state, json.dumps({"error": error}).encode())
