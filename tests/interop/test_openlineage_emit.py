@@ -13,7 +13,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,12 +77,15 @@ def _workspace(folder: Path, table: str) -> Path:
     return folder
 
 
-def _train(ws: Path, *, fail: bool = False) -> str:
-    """Record a run that uses dataset/images and writes model/net (or fails); its id."""
+def _train(ws: Path, *, fail: bool = False, during: Callable[[str], object] | None = None) -> str:
+    """Record a run that uses dataset/images and writes model/net (or fails); its id.
+    ``during`` is called with the run's id while it runs."""
     with Lineal.open(path=ws) as repo:
         add(repo, [ws / "images"], name="images")
         with lineal.start_run("train", repo=repo, capture=False) as run:
             run.use("dataset/images", role="train")
+            if during is not None:
+                during(run.id)
             if fail:
                 raise RuntimeError("out of memory")
             run.log_model(ws / "net.bin", name="net")
@@ -128,7 +131,14 @@ def test_a_run_reaches_the_receiver_as_it_happens(receiver: Receiver, tmp_path: 
         namespace = "training"
         """,
     )
-    run_id = _train(ws)
+    seen: list[str] = []
+
+    def live(run_id: str) -> None:  # the START reaches the receiver while the run goes on
+        _drained(ws)
+        seen.append(_received(receiver.url, run_id)[0])
+
+    run_id = _train(ws, during=live)
+    assert seen == ["running"]
     outbox = _drained(ws)
     assert outbox.waiting() == []
     assert outbox.refused_count() == 0, list(outbox.refused.iterdir())
