@@ -209,3 +209,80 @@ def load(found: Workspace | None) -> RegistryConfig:
         return RegistryConfig()
     path, document = found.project_config()
     return parse(document, path)
+
+
+# -- [openlineage]: the emitter that sends each run's events as it happens -------------------
+_OPENLINEAGE_KEYS = ("url", "endpoint", "api_key", "api_key_env", "namespace", "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLineageConfig:
+    """Where runs' OpenLineage events go. The key itself is never kept here when it comes
+    from the environment: ``api_key_env`` names the variable, read at each send."""
+
+    url: str
+    endpoint: str = "api/v1/lineage"
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    namespace: str | None = None
+    timeout: float = 5.0
+
+    @property
+    def target(self) -> str:
+        return f"{self.url.rstrip('/')}/{self.endpoint.lstrip('/')}"
+
+
+def _ol_bad(key: str, message: str, path: Path | None) -> InvalidInput:
+    shown = str(path) if path else "lineal.toml"
+    return InvalidInput(
+        f"{shown}: bad [openlineage] {key}: {message}",
+        hint="see `Other tools' formats` in the README for the [openlineage] table",
+    )
+
+
+def _ol_text(body: Mapping[str, Any], key: str, path: Path | None) -> str | None:
+    value = body.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _ol_bad(key, f"expected a non-empty string, not {value!r}", path)
+    return value
+
+
+def openlineage(document: Mapping[str, Any], path: Path | None = None) -> OpenLineageConfig | None:
+    """The ``[openlineage]`` table of a decoded `lineal.toml` (None when it has none)."""
+    if "openlineage" not in document:
+        return None
+    body = document["openlineage"]
+    if not isinstance(body, Mapping):
+        raise _ol_bad("table", f"expected a table, not {body!r}", path)
+    if extra := sorted(set(body) - set(_OPENLINEAGE_KEYS)):
+        raise _ol_bad(
+            "table", f"unknown keys {extra}; expected {', '.join(_OPENLINEAGE_KEYS)}", path
+        )
+    url = _ol_text(body, "url", path)
+    if url is None:
+        raise _ol_bad(
+            "url", "missing: give the receiver's base URL, e.g. http://marquez:5000", path
+        )
+    if not url.startswith(("http://", "https://")):
+        raise _ol_bad("url", f"{url!r} is not an http:// or https:// URL", path)
+    if "api_key" in body and "api_key_env" in body:
+        raise _ol_bad("api_key", "give api_key or api_key_env, not both", path)
+    timeout = body.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 3600:
+        raise _ol_bad("timeout", f"expected seconds between 0 and 3600, not {timeout!r}", path)
+    return OpenLineageConfig(
+        url=url,
+        endpoint=_ol_text(body, "endpoint", path) or "api/v1/lineage",
+        api_key=_ol_text(body, "api_key", path),
+        api_key_env=_ol_text(body, "api_key_env", path),
+        namespace=_ol_text(body, "namespace", path),
+        timeout=float(timeout),
+    )
+
+
+def load_openlineage(found: Workspace | None) -> OpenLineageConfig | None:
+    """The emitter's settings of the workspace's `lineal.toml` (None: no emitter)."""
+    if found is None or found.root is None:
+        return None
+    path, document = found.project_config()
+    return openlineage(document, path)

@@ -177,9 +177,17 @@ def sync(
     ] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
 ) -> None:
-    """Send what is spooled for the lineal server now, and show what is still pending."""
+    """Send what is spooled for the lineal server (and OpenLineage events for the receiver in
+    `[openlineage]`) now, and show what is still pending."""
+    from lineal.interop import openlineage_emit
+
     with open_client() as client:
         state = client.sync(timeout, status_only=status)
+        emitted = (
+            openlineage_emit.status(client) if status else openlineage_emit.sync(client, timeout)
+        )
+    if emitted is not None:  # the OpenLineage events waiting in the workspace's outbox
+        state = {**state, "openlineage": emitted.as_dict()}
     if as_json:
         print_json(state)
     else:
@@ -195,7 +203,12 @@ def sync(
                 f"refused by the server: batch {refused['digest']}: {refused['error']}",
                 markup=False,
             )
-    if state["rejected"] or (state["pending_batches"] and not status):
+        if emitted is not None:
+            out.print(openlineage_emit.describe(emitted.as_dict()), markup=False)
+            if emitted.pending and emitted.error:
+                out.print(f"  the receiver: {emitted.error}", markup=False)
+    waiting = emitted is not None and emitted.pending > 0
+    if state["rejected"] or ((state["pending_batches"] or waiting) and not status):
         raise typer.Exit(1)
 
 

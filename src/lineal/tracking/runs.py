@@ -99,6 +99,7 @@ class ActiveRun:
         self._lent = repo.lend_store()
         self._writer_store: Any = self._lent
         self.owns_repo = False  # set by lineal.start_run when it opened the store itself
+        self.emitter: Any = None  # the OpenLineage emitter told of its start and end, if any
         self._flusher = Flusher(self._buffer, self._write, beat=self._beat, interval=flush_interval)
         self._flusher.start()
 
@@ -242,6 +243,8 @@ class ActiveRun:
         pending = self._stop_flusher(write=False)  # they land with the finish
         try:
             self.info = record_finish(self, pending, status, dict(self._summary), error)
+            if self.emitter is not None:  # only writes its outbox: never blocks, never raises
+                self.emitter.run_changed(self.repo, self.info, ended=True)
         finally:
             if self.owns_repo:
                 self.repo.close()
@@ -344,6 +347,9 @@ def start(
     checked = mask_params(_checked_params(params, "params"))  # a secret param is not recorded
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InvalidInput(f"bad seed {seed!r}: expected an integer")
+    from lineal.interop import openlineage_emit
+
+    emitter = openlineage_emit.for_repo(repo)  # a bad [openlineage] table: before any record
     if parent is None:  # the run this one was started in: in this process, or a fork's parent
         parent = active_run() or inherited_run()
     # ...else the run `lineal run` wraps this process in (checked: in this store, running).
@@ -377,6 +383,9 @@ def start(
     info = started_run(op, author=first.author, seq=first.seq or None)
     info = replace(info, tags={key: str(value) for key, value in (tags or {}).items()})
     run = ActiveRun(repo, info, flush_interval=flush_interval)
+    if emitter is not None:
+        run.emitter = emitter
+        emitter.run_changed(repo, run.info)
     remember(run)
     return run
 
