@@ -19,12 +19,11 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from lineal.client import Lineal
-from lineal.errors import LinealError
 from lineal.interop import mlflow_registry as models
 from lineal.interop import mlflow_registry_aliases as aliases
 from lineal.interop import mlflow_registry_logged as logged
 from lineal.interop import mlflow_registry_versions as versions
-from lineal.interop.mlflow_registry_errors import MlflowError, from_lineal
+from lineal.interop.mlflow_errors import MlflowError
 from lineal.server import permissions
 
 if TYPE_CHECKING:
@@ -149,10 +148,8 @@ def _endpoint(projects: Projects, handler: Handler) -> Callable[..., Any]:
     from starlette.concurrency import run_in_threadpool
 
     def call(project: str, args: Args, user: str | None) -> Any:
-        try:
-            answer = handler(Lineal(projects.store(project)), args, user)
-        except LinealError as exc:
-            raise from_lineal(exc) from exc
+        # A lineal error answers in MLflow's shape: the app's handler, on MLflow's paths.
+        answer = handler(Lineal(projects.store(project)), args, user)
         return {} if answer is None else answer
 
     async def endpoint(request: Request) -> Response:
@@ -167,13 +164,9 @@ def _endpoint(projects: Projects, handler: Handler) -> Callable[..., Any]:
 def install(app: FastAPI, projects: Projects) -> None:
     """Serve the endpoints under both prefixes; their refusals in MLflow's shape."""
     from fastapi import APIRouter, Depends
-    from fastapi.responses import JSONResponse
 
     def authorized(request: Request) -> None:
-        try:
-            permissions.authorize(projects, request)
-        except LinealError as exc:
-            raise from_lineal(exc) from exc
+        permissions.authorize(projects, request)
 
     api = APIRouter(tags=["MLflow model registry"])
     for method, path, _ in permissions.MLFLOW_REGISTRY_ROUTES:
@@ -190,10 +183,3 @@ def install(app: FastAPI, projects: Projects) -> None:
                 dependencies=[Depends(authorized)],
             )
     app.include_router(api)
-
-    def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, MlflowError)  # noqa: S101 - registered for this class only
-        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
-
-    app.add_exception_handler(MlflowError, refused)
