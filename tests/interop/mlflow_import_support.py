@@ -132,9 +132,16 @@ def made_once(factory: Any) -> Made:
             warnings.simplefilter("ignore")
             _MADE.append(make_store(folder))
     finally:
+        import mlflow
+
         os.chdir(here)
         if before is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+        # make_store set MLflow's own tracking URI, which outranks the variable: later tests
+        # of this process (the fluent API against a lineal server) must not log into this store.
+        mlflow.set_tracking_uri(None)
     return _MADE[0]
 
 
