@@ -174,8 +174,10 @@ def router(projects: Projects) -> APIRouter:
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse
 
+    from lineal.server.routes import error_responses
+
     writers = Writers(projects)
-    api = APIRouter(tags=["openlineage"])
+    api = APIRouter(tags=["openlineage"], responses=error_responses())
     api.on_shutdown.append(writers.close)
 
     async def one(request: Request) -> JSONResponse:
@@ -186,13 +188,26 @@ def router(projects: Projects) -> APIRouter:
         body, ok = await _record(writers, projects, request, batch=True)
         return JSONResponse(body, status_code=201 if ok else 207)
 
+    # The same under a named project: its ``project`` declared, so the schema has it.
+    async def one_in(request: Request, project: str) -> JSONResponse:
+        return await one(request)
+
+    async def many_in(request: Request, project: str) -> JSONResponse:
+        return await many(request)
+
     # The module defers its annotations: FastAPI must see the Request class itself.
     for endpoint in (one, many):
         endpoint.__annotations__ = {"request": Request, "return": JSONResponse}
-    for prefix in ("", "/projects/{project}"):
+    for named in (one_in, many_in):
+        named.__annotations__ = {"request": Request, "project": str, "return": JSONResponse}
+    partly: dict[int | str, dict[str, Any]] = {
+        207: {"description": "Some events were refused: `results` says which and why"}
+    }
+    routes: list[tuple[str, Any, Any]] = [("", one, many), ("/projects/{project}", one_in, many_in)]
+    for prefix, single, batch in routes:
         api.add_api_route(
             f"{prefix}/lineage",
-            one,
+            single,
             methods=["POST"],
             status_code=201,
             summary=_ONE,
@@ -200,10 +215,11 @@ def router(projects: Projects) -> APIRouter:
         )
         api.add_api_route(
             f"{prefix}/lineage/batch",
-            many,
+            batch,
             methods=["POST"],
             status_code=201,
             summary=_MANY,
             description=_MANY_MORE,
+            responses=partly,
         )
     return api
