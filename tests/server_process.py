@@ -65,3 +65,23 @@ def stop(proc: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def drop_server_databases(admin_uri: str, base: str) -> list[str]:
+    """Drop every database of the PostgreSQL server base ``base`` (``postgresql://…/PREFIX``):
+    its projects (``PREFIX_NAME``) and the server's own audit log (``PREFIX__server``), which
+    a server makes on its first request. What it dropped, by name."""
+    import psycopg
+
+    prefix = base.rsplit("/", 1)[1]
+    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "\\_%"
+    with psycopg.connect(admin_uri, autocommit=True) as admin:
+        names = [
+            str(row[0])
+            for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+            ).fetchall()
+        ]
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return names

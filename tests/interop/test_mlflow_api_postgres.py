@@ -13,7 +13,7 @@ import pytest
 from mlflow_api_support import QUIET
 
 from lineal.store.registry import create_project
-from server_process import start_server, stop
+from server_process import drop_server_databases, start_server, stop
 
 pytestmark = pytest.mark.postgres
 PG_ADMIN = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -22,7 +22,7 @@ PROJECT = "tracked"
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
+    pytest.importorskip("psycopg")
     os.environ.update(QUIET)
     folder = tmp_path_factory.mktemp("mlflow-api-pg")
     prefix = f"lineal_mla_{uuid.uuid4().hex[:8]}"
@@ -35,8 +35,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield served
     finally:
         stop(proc)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{PROJECT}" WITH (FORCE)')
+        drop_server_databases(PG_ADMIN, base)
 
 
 def test_tracking_on_postgres(url: str, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from lineal.ledger.keys import Signer
 from lineal.model.grants import PolicyApply
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import create_project, open_store
-from server_process import start_server, stop
+from server_process import drop_server_databases, start_server, stop
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
@@ -30,7 +30,6 @@ PROJECT = "default"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(server URL, a run's ULID recorded in the project) on a PostgreSQL base."""
-    import psycopg
 
     folder = tmp_path_factory.mktemp("mlflow-registry-pg")
     prefix = f"lineal_mlr_{uuid.uuid4().hex[:8]}"
@@ -50,8 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield url, run.id
     finally:
         stop(proc)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{PROJECT}" WITH (FORCE)')
+        drop_server_databases(PG_ADMIN, base)
 
 
 @pytest.mark.filterwarnings("ignore:.*transition_model_version_stage")

@@ -22,7 +22,7 @@ from lineal.ledger.keys import Signer
 from lineal.model.grants import PolicyApply
 from lineal.model.ops import AgentRegister, ModelApprove, ModelPromote
 from lineal.store.registry import create_project, open_store
-from server_process import start_server, stop
+from server_process import drop_server_databases, start_server, stop
 
 PROJECT = "vision"
 LINEAL_BIN = Path(sys.executable).parent / "lineal"
@@ -84,12 +84,10 @@ def populate(uri: str) -> dict[str, str]:
 
 
 def _pg_base() -> Iterator[str]:
-    import psycopg
-
     prefix = f"lineal_srv_{uuid.uuid4().hex[:8]}"
-    yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{prefix}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{PROJECT}" WITH (FORCE)')
+    base = f"{PG_ADMIN.rsplit('/', 1)[0]}/{prefix}"
+    yield base
+    drop_server_databases(PG_ADMIN, base)  # the projects and the server's own audit log
 
 
 @pytest.fixture(

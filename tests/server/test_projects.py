@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from live_server import PG_ADMIN
 
-from lineal.store.registry import open_store, project_uri
+from lineal.store.registry import create_project, open_store, project_uri
+from server_process import drop_server_databases, start_server, stop
 
 
 def test_sqlite_projects_are_files(lineal_cli: object, tmp_path: Path) -> None:
@@ -33,7 +34,6 @@ def test_sqlite_projects_are_files(lineal_cli: object, tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_projects_are_databases(lineal_cli: object, tmp_path: Path) -> None:
-    import psycopg
 
     run = lineal_cli
     prefix = f"lineal_srv_{uuid.uuid4().hex[:8]}"
@@ -51,8 +51,7 @@ def test_postgres_projects_are_databases(lineal_cli: object, tmp_path: Path) -> 
         listed = run("server", "project", "list", "--uri", base, cwd=tmp_path)  # type: ignore[operator]
         assert listed.stdout.split() == ["vision"]
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_vision" WITH (FORCE)')
+        drop_server_databases(PG_ADMIN, base)
 
 
 def test_a_database_made_by_several_at_once_is_made_once_and_the_rest_told_conflict(
@@ -90,3 +89,28 @@ def test_a_database_made_by_several_at_once_is_made_once_and_the_rest_told_confl
     finally:
         pg_dropper.drop(name)  # type: ignore[attr-defined]
     assert sorted(outcomes) == ["conflict"] * 5 + ["made"]
+
+
+@pytest.mark.postgres
+def test_a_postgresql_server_leaves_no_database_behind_its_tests(tmp_path: Path) -> None:
+    # A server makes its own audit log (PREFIX__server) beside the projects on its first
+    # request; the tests' clean-up drops it with them (it used to be left, one per run).
+    import httpx
+    import psycopg
+
+    base = f"{PG_ADMIN.rsplit('/', 1)[0]}/lineal_srv_{uuid.uuid4().hex[:8]}"
+    prefix = base.rsplit("/", 1)[1]
+    create_project(base, "vision")
+    proc, url = start_server(base, tmp_path)
+    try:
+        assert httpx.get(f"{url}/api/v1/projects").status_code == 200
+        assert httpx.get(f"{url}/api/v1/audit").status_code == 200  # the server's own log
+    finally:
+        stop(proc)
+        dropped = drop_server_databases(PG_ADMIN, base)
+    assert sorted(dropped) == [f"{prefix}__server", f"{prefix}_vision"]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        left = admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+    assert left == []

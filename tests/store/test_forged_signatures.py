@@ -211,12 +211,11 @@ def test_records_forged_in_a_servers_postgresql_are_named_by_lineal_verify(
         create_project,
         open_project,
         open_store,
-        project_uri,
         server_signer,
     )
-    from server_process import start_server, stop
+    from server_process import drop_server_databases, start_server, stop
 
-    psycopg = pytest.importorskip("psycopg")
+    pytest.importorskip("psycopg")
     admin_uri = os.environ.get("LINEAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     base = f"{admin_uri.rsplit('/', 1)[0]}/lineal_forge_{uuid.uuid4().hex[:8]}"
     keys = {"LINEAL_SERVER_KEYS": str(tmp_path / "keys")}
@@ -261,6 +260,4 @@ def test_records_forged_in_a_servers_postgresql_are_named_by_lineal_verify(
     finally:
         stop(proc)
         database.close()
-        with psycopg.connect(admin_uri, autocommit=True) as admin:
-            database_name = project_uri(base, "vision").rsplit("/", 1)[1]
-            admin.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        drop_server_databases(admin_uri, base)
