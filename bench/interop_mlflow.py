@@ -77,6 +77,20 @@ def _pg_database(name: str) -> str:
     return f"{PG}/{name}"
 
 
+def _drop_databases(prefix: str) -> None:
+    """Drop the database ``prefix`` and every ``prefix_…`` one (a lineal server's projects and
+    its own audit log ``prefix__server``): the bench leaves nothing behind."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as db:
+        names = db.execute(
+            "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
+            (prefix, f"{prefix}_"),
+        ).fetchall()
+        for (name,) in names:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def _lineal(folder: Path, backend: str) -> Iterator[str]:
     from lineal.store.registry import create_project
@@ -89,23 +103,32 @@ def _lineal(folder: Path, backend: str) -> Iterator[str]:
     port = _port()
     command = [str(BIN / "lineal"), "server", "--uri", base, "--port", str(port)]
     command += ["--project", "bench", "--objects", str(folder / "lineal-objects")]
-    with _serving(command, f"http://127.0.0.1:{port}", "/api/v1/health", folder / "l.log") as url:
-        yield url
+    try:
+        with _serving(
+            command, f"http://127.0.0.1:{port}", "/api/v1/health", folder / "l.log"
+        ) as url:
+            yield url
+    finally:
+        if backend == "postgres":
+            _drop_databases(base.rsplit("/", 1)[1])
 
 
 @contextmanager
 def _mlflow(folder: Path, backend: str) -> Iterator[str]:
+    name = f"mb{uuid.uuid4().hex[:10]}"
     if backend == "postgres":
-        uri = _pg_database(f"mb{uuid.uuid4().hex[:10]}").replace(
-            "postgresql:", "postgresql+psycopg:"
-        )
+        uri = _pg_database(name).replace("postgresql:", "postgresql+psycopg:")
     else:
         uri = f"sqlite:///{folder / 'mlflow.db'}"
     port = _port()
     command = [str(BIN / "mlflow"), "server", "--backend-store-uri", uri, "--port", str(port)]
     command += ["--workers", "1", "--artifacts-destination", str(folder / "mlflow-artifacts")]
-    with _serving(command, f"http://127.0.0.1:{port}", "/health", folder / "m.log") as url:
-        yield url
+    try:
+        with _serving(command, f"http://127.0.0.1:{port}", "/health", folder / "m.log") as url:
+            yield url
+    finally:
+        if backend == "postgres":
+            _drop_databases(name)
 
 
 def _one_point_calls(url: str, run_id: str, points: int, offset: int, key: str = "loss") -> float:
