@@ -555,7 +555,8 @@ def main() -> None:
                                args.client_points, folder)  # fmt: skip
     finally:
         with psycopg.connect(args.pg, autocommit=True) as admin:
-            for db in made:
+            # The projects, and the server's own audit log it made beside them (PREFIX__server).
+            for db in [*made, f"{base.rsplit('/', 1)[1]}__server"]:
                 admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         shutil.rmtree(folder, ignore_errors=True)
 
