@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lineal.interop import mlflow_mapping as mapping
 from lineal.interop import mlflow_source as mlsource
@@ -27,18 +26,8 @@ def _mlmodel(job: Importing, folder: Path | None) -> str | None:
     return job.cache.add_bytes(data) if job.cache is not None else digest_bytes(data)
 
 
-def _local(uri: str | None) -> Path | None:
-    if not uri:
-        return None
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
-        return None
-    path = Path(unquote(parsed.path))
-    return path if path.exists() else None
-
-
 def _logged_folder(job: Importing, model: Any) -> Path | None:
-    folder = _local(model.artifact_location)
+    folder = mlsource.local_path(model.artifact_location)
     if folder is None and job.source.root is not None:  # a FileStore that was moved
         moved = job.source.root / model.experiment_id / "models" / model.model_id / "artifacts"
         folder = moved if moved.is_dir() else None
@@ -102,7 +91,7 @@ def _version_folder(job: Importing, version: Any, runs: dict[str, Any]) -> Path 
         info = run.info
         folder = mlsource.local_dir(job.source, info.artifact_uri, info.experiment_id, info.run_id)
         return None if folder is None else folder / path
-    found = _local(source)
+    found = mlsource.local_path(source)
     if found is None and run is not None and run.info.artifact_uri:
         info = run.info  # a moved FileStore: the part under the run's artifact_uri, here
         if source.startswith(info.artifact_uri):

@@ -270,13 +270,19 @@ def local_dir(source: Source, uri: str | None, experiment_id: str, run_id: str) 
         moved = source.root / experiment_id / run_id / "artifacts"
         if moved.is_dir():
             return moved
+    path = local_path(uri)
+    return path if path is not None and path.is_dir() else None
+
+
+def local_path(uri: str | None) -> Path | None:
+    """The existing file or folder a plain path or ``file:`` URI names on this machine."""
     if not uri:
         return None
     parsed = urlparse(uri)
     if parsed.scheme not in ("", "file"):
         return None
     path = Path(unquote(parsed.path))
-    return path if path.is_dir() else None
+    return path if path.exists() else None
 
 
 def files_under(folder: Path) -> list[tuple[str, Path]]:

@@ -72,9 +72,9 @@ class Emitter:
         raises: a failure is kept as the last error for `lineal sync --status`."""
         run_id = run.id
         try:
-            from lineal.interop.openlineage_export import _Exporter
+            from lineal.interop.openlineage_export import run_events
 
-            events = _Exporter(repo).events(run)  # what run_events gives, from this record
+            events = run_events(repo, run)  # from this record, not the store's
         except Exception as exc:
             with contextlib.suppress(Exception):
                 self.outbox.note_error(f"run/{run_id}: events not built: {exc}"[:500])

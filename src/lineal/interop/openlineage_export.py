@@ -243,11 +243,12 @@ def events(repo: Lineal, ref: str) -> list[dict[str, Any]]:
     return found
 
 
-def run_events(repo: Lineal, run_id: str) -> list[dict[str, Any]]:
+def run_events(repo: Lineal, run: str | Run) -> list[dict[str, Any]]:
     """One run's events as the export writes them: START, and its terminal event once it
-    ended (for an emitter sending each run as it happens)."""
+    ended (for an emitter sending each run as it happens). ``run``: its id (read from the
+    store), or the Run as its writer holds it (a server may not have had its end yet)."""
     exporter = _Exporter(repo)
-    return exporter.events(exporter.run(run_id))
+    return exporter.events(exporter.run(run) if isinstance(run, str) else run)
 
 
 def _recorded_time(repo: Lineal, artifact: Artifact) -> str:
