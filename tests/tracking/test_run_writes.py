@@ -186,3 +186,38 @@ def test_what_an_add_records_with_a_version_lands_with_it_or_not_at_all(sql_repo
     with pytest.raises(lineal.InvalidInput):  # the same bytes: its own transaction, undone
         datasets.add(sql_repo, [out], name="m", kind="model", then=refuse)
     assert [a.digest for a in sql_repo.artifacts("model")] == [made.digest]
+
+
+def test_many_finishes_in_one_append_act_as_one_by_one(sql_repo: Lineal) -> None:
+    from ulid import ULID
+
+    from lineal.model.ops import RunFinish, RunStart
+
+    def new_run_id() -> str:
+        return str(ULID())
+
+    store = sql_repo.store
+    ids = [new_run_id() for _ in range(3)]
+    started = ["2026-12-07T10:00:00.000000Z"] * 3
+    store.append([RunStart(id=i, name="r", started=s) for i, s in zip(ids, started, strict=True)])
+    finish = [
+        RunFinish(id=i, status="finished", ended="2026-12-07T10:00:02.500000Z", summary={"acc": n})
+        for n, i in enumerate(ids)
+    ]
+    store.append(finish)  # one statement group for the three
+    for n, run_id in enumerate(ids):
+        run = store.get_run(run_id)
+        assert (run.status, run.duration, run.metrics) == ("finished", 2.5, {"acc": n})
+    later = new_run_id()
+    store.append(RunStart(id=later, name="r", started=started[0]))
+    head = store.head()
+    twice = [RunFinish(id=later, status="finished", ended=started[0])] * 2
+    with pytest.raises(lineal.Conflict, match="already finished"):
+        store.append(twice)  # the second finish of the batch is refused, and the first with it
+    unknown = [RunFinish(id=later, status="failed", ended=started[0]),
+               RunFinish(id=new_run_id(), status="failed", ended=started[0])]  # fmt: skip
+    with pytest.raises(lineal.NotFound, match="unknown run"):
+        store.append(unknown)
+    assert store.head() == head
+    assert store.get_run(later).status == "running"
+    assert sql_repo.verify().ok

@@ -281,6 +281,13 @@ def validator(spec: str | os.PathLike[str] | None = None) -> Validator:
     chosen = spec if spec is not None else os.environ.get(SPEC_VARIABLE) or None
     if chosen is None:
         return _compiled(None)
+    return _of_folder(os.fspath(chosen))
+
+
+@functools.lru_cache(maxsize=64)
+def _of_folder(chosen: str) -> Validator:
+    """The validator of the folder named ``chosen``: resolved once, not on each event (the
+    ingest endpoint asks for it on every request)."""
     path = Path(chosen).expanduser().resolve()
     if not path.is_dir():
         raise InvalidInput(

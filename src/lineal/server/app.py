@@ -164,6 +164,9 @@ def create_app(
     )
 
     checked = [Depends(authorized)]  # every route of the API, before its endpoint runs
+    # The router matches routes in the order they were included and stops at the first:
+    # the ingest endpoint, called once per event, comes first.
+    app.include_router(openlineage_routes.router(projects), prefix=API, dependencies=checked)
     app.include_router(routes.router(projects), prefix=API, dependencies=checked)
     app.include_router(
         object_routes.router(projects, objects or registry.server_objects(base)),
@@ -178,7 +181,6 @@ def create_app(
         mlflow_routes.router(projects, objects or registry.server_objects(base)),
         dependencies=checked,
     )
-    app.include_router(openlineage_routes.router(projects), prefix=API, dependencies=checked)
 
     @app.exception_handler(LinealError)
     def lineal_error(request: Request, exc: LinealError) -> JSONResponse:

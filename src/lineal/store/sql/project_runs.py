@@ -106,16 +106,38 @@ def run_params(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:
 
 
 def run_finish(db: Any, seq: int, author: str, op: RunFinish, replay: bool) -> None:
-    status, started = require_run(db, op.id)
-    if status != "running":
-        raise Conflict(f"run/{op.id} has already finished")
-    duration = (canonical.parse_time(op.ended) - canonical.parse_time(started)).total_seconds()
-    db.execute(
-        "UPDATE runs SET status = ?, ended = ?, duration = ?, summary = ?, error = ?, "
-        "finish_seq = ? WHERE id = ?",
-        (op.status, op.ended, duration, json_text(op.summary), op.error, seq, op.id),
-    )
-    _summary_metrics(db, op.id, op.summary, seq)
+    run_finishes(db, [(seq, author, op)])
+
+
+_FINISH = (
+    "UPDATE runs SET status = ?, ended = ?, duration = ?, summary = ?, error = ?, "
+    "finish_seq = ? WHERE id = ?"
+)
+
+
+def run_finishes(db: Any, items: Sequence[tuple[int, str, RunFinish]]) -> None:
+    """Many run.finish ops ``(seq, author, op)`` at once, with the effect and error of one by
+    one: each run must have started and still be running (a run finished twice, before or
+    earlier in the batch, is refused)."""
+    ids = [op.id for _, _, op in items]
+    rows = {row[0]: (str(row[1]), str(row[2])) for row in db.any_of(_RUNS_OF, ids)}
+    updates, metrics = [], []
+    for seq, _, op in items:
+        status, started = _found_run(op.id, rows.get(op.id))
+        if status != "running":
+            raise Conflict(f"run/{op.id} has already finished")
+        rows[op.id] = (op.status, started)
+        ended, began = canonical.parse_time(op.ended), canonical.parse_time(started)
+        duration = (ended - began).total_seconds()
+        summary = json_text(op.summary)
+        updates.append((op.status, op.ended, duration, summary, op.error, seq, op.id))
+        metrics += _summary_rows(op.id, op.summary, seq)
+    db.many(_FINISH, updates)
+    if metrics:
+        db.many(_UPSERT, metrics)
+
+
+_RUNS_OF = "SELECT id, status, started FROM runs WHERE id IN ({})"
 
 
 _UPSERT = (
@@ -126,14 +148,21 @@ _UPSERT = (
 
 
 def _summary_metrics(db: Any, run_id: str, summary: Mapping[str, Any], seq: int) -> None:
+    rows = _summary_rows(run_id, summary, seq)
+    if rows:
+        db.many(_UPSERT, rows)
+
+
+def _summary_rows(
+    run_id: str, summary: Mapping[str, Any], seq: int
+) -> list[tuple[str, str, Any, None, int, int]]:
     """Explicit summary values override the latest logged ones (step NULL marks them)."""
     rows = []
     for key, value in summary.items():
         stored = summary_value(value)
         if stored is not False:
             rows.append((run_id, key, stored, None, 0, seq))
-    if rows:
-        db.many(_UPSERT, rows)
+    return rows
 
 
 def _check_order(op: MetricsBatch, last: dict[str, int]) -> None:

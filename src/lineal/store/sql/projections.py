@@ -310,6 +310,7 @@ _INDEPENDENT: dict[type[Op], Any] = {
 _SET_BASED: dict[type[Op], Any] = {
     **_INDEPENDENT,
     EdgeRecord: lambda db, items: project_edges.edge_records(db, [(s, o) for s, _, o in items]),
+    RunFinish: project_runs.run_finishes,
 }
 
 _HANDLERS: dict[type[Op], Any] = {
