@@ -1,6 +1,6 @@
 """Group commit of OpenLineage events: many threads' events share transactions, each caller
 answered once its events are durable; a plan another writer overtook is found under the
-ledger's lock and recorded alone, never refused."""
+ledger's lock and planned again, read afresh, never refused."""
 
 from __future__ import annotations
 
@@ -79,15 +79,20 @@ def test_a_plan_another_writer_overtook_is_found_before_any_write(
     monkeypatch.setattr(group, "prefetch", overtaken)
     check = validator(None)
     writer = GroupWriter(repo, check)
+    more = [event("START", new_run_id(), inputs=[dataset("db", f"in{i}")]) for i in range(3)]
     try:
         late = event("COMPLETE", run_id, time="2026-12-01T10:01:00Z")
-        result = writer.submit(_pairs(check, [start, late]), None).result(timeout=60)
+        commits = len(list(repo.store.commits()))
+        result = writer.submit(_pairs(check, [start, late, *more]), None).result(timeout=60)
     finally:
         writer.close()
-    assert [one["status"] for one in result.outcomes] == ["created", "created"]
+    assert [one["status"] for one in result.outcomes] == ["created"] * 5
+    # The other writer's commit, then the group's five events planned again: one more
+    # transaction for them all (each alone would be five).
+    assert len(list(repo.store.commits())) == commits + 2
     run = repo.store.get_run(run_ulid(run_id))
     assert run.status == "finished"
     assert run.started == "2026-12-01T10:00:30.000000Z"  # the other writer's start stands
     used = [e for e in repo.edges(f"run/{run.id}") if e.kind == "used"]
-    assert len(used) == 1  # the START's input, recorded once, alone, after the group
+    assert len(used) == 1  # the START's input, recorded once, in the second round
     assert first_stale(repo, [plan]) == 0

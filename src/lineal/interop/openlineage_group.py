@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: The most events one transaction takes (the rest wait for the next).
 GROUP_LIMIT = 512
+#: How many times a group's events are planned again after another writer overtook some.
+ROUNDS = 3
 
 
 @dataclass(slots=True)
@@ -45,6 +47,7 @@ class _Request:
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
+_Item = tuple[_Request, int, Mapping[str, Any]]  # an event: its request, index, body
 _Planned = tuple[_Request, int, Mapping[str, Any], Plan]
 #: The order a group's ops are appended in: each kind after what it needs (an edge after its
 #: nodes, a run's end after its start), so the store projects each kind in one statement.
@@ -111,46 +114,60 @@ class GroupWriter:
             self._write(group)
 
     def _write(self, group: list[_Request]) -> None:
-        """Plan every event of the group (reads, outside any transaction: the ledger's lock
-        is not held while they run), then append all their ops in one transaction. What
-        another writer overtook meanwhile (found under the lock, before any write), and what
-        follows it, is recorded alone afterwards, read afresh."""
-        known = Known(base=self.known)
+        """Record the group's events in shared transactions, then answer every caller.
+
+        Each round plans the events still to record (reads, outside any transaction: the
+        ledger's lock is not held while they run) and appends their ops in one transaction.
+        What another writer overtook meanwhile (found under the lock, before any write) and
+        what follows it is planned again, read afresh, in the next round; after the last
+        round, or when a group is refused as a whole, each event is recorded alone."""
+        items: list[_Item] = [(r, i, e) for r in group for i, (e, _) in enumerate(r.events)]
+        alone: list[_Item] = []
         try:
-            planned = self._planned(group, known)
-            done = planned
-            if planned:
-                with self.repo.atomic():
-                    stale = first_stale(self.repo, [plan for *_, plan in planned])
-                    done = planned if stale is None else planned[:stale]
-                    if done:
-                        self.repo.store.append(_in_kind_order(done))
-        except (InvalidInput, Conflict, NotFound):  # a cycle: each alone, its own way
-            done = []
+            for _ in range(ROUNDS):
+                items, alone = self._round(items)
+                if not items:
+                    break
         except Exception as exc:  # the store failed: no caller's events are recorded
             for request in group:
                 request.future.set_exception(_own_copy(exc))
             return
-        for request, index, event, plan in done:
-            self.known.merge(plan.added)
-            count_event(request.result, event, plan, self.check, own=False)
-            request.outcomes[index] = {"status": "created"}
-        self._one_by_one(planned[len(done) :])
+        self._one_by_one(alone + items)
         for request in group:
             request.result.outcomes = [
                 {"index": index, **request.outcomes[index]} for index in sorted(request.outcomes)
             ]
             request.future.set_result(request.result)
 
-    def _planned(self, group: list[_Request], known: Known) -> list[_Planned]:
-        """The plans of the group's new events (each after those before it); the outcome of
-        the others (seen before, or refused) set on their requests."""
-        items = [(r, i, e, event_digest(e)) for r in group for i, (e, _) in enumerate(r.events)]
-        absent = prefetch(
-            self.repo, known, [e for _, _, e, _ in items], [d for *_, (d, _) in items]
-        )
+    def _round(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
+        """Plan ``items`` and append what still holds in one transaction: the items to plan
+        again (overtaken, and those after them), and those to record alone (the group was
+        refused: a cycle, each its own way)."""
+        known = Known(base=self.known)
+        planned = self._planned(items, known)
+        if not planned:
+            return [], []
+        try:
+            with self.repo.atomic():
+                stale = first_stale(self.repo, [plan for *_, plan in planned])
+                done = planned if stale is None else planned[:stale]
+                if done:
+                    self.repo.store.append(_in_kind_order(done))
+        except (InvalidInput, Conflict, NotFound):
+            return [], [(request, index, event) for request, index, event, _ in planned]
+        for request, index, event, plan in done:
+            self.known.merge(plan.added)
+            count_event(request.result, event, plan, self.check, own=False)
+            request.outcomes[index] = {"status": "created"}
+        return [(request, index, event) for request, index, event, _ in planned[len(done) :]], []
+
+    def _planned(self, items: list[_Item], known: Known) -> list[_Planned]:
+        """The plans of the new events among ``items`` (each after those before it); the
+        outcome of the others (seen before, or refused) set on their requests."""
+        digests = [event_digest(event) for _, _, event in items]
+        absent = prefetch(self.repo, known, [e for _, _, e in items], [d for d, _ in digests])
         planned: list[_Planned] = []
-        for request, index, event, digest in items:
+        for (request, index, event), digest in zip(items, digests, strict=True):
             if is_duplicate(self.repo, known, digest[0], absent):
                 request.result.duplicates += 1
                 request.outcomes[index] = {"status": "duplicate"}
@@ -168,8 +185,8 @@ class GroupWriter:
             planned.append((request, index, event, plan))
         return planned
 
-    def _one_by_one(self, planned: list[_Planned]) -> None:
-        for request, index, event, _ in planned:
+    def _one_by_one(self, items: list[_Item]) -> None:
+        for request, index, event in items:
             try:
                 status = record_checked(
                     self.repo,
