@@ -11,7 +11,7 @@ import base64
 import binascii
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +145,22 @@ def value_at(series: Series | None, step: int) -> float | None:
     if index >= 0 and series.steps[index] == step:
         return float(series.values[index])
     return None
+
+
+def between(series: Series, first: int | None = None, last: int | None = None) -> Series:
+    """The points of ``series`` from step ``first`` to step ``last`` (both kept; None: no
+    bound). Steps never go back, so the ends are found by bisection."""
+    lo = 0 if first is None else bisect_left(series.steps, first)
+    hi = len(series.steps) if last is None else bisect_right(series.steps, last)
+    if lo == 0 and hi == len(series.steps):
+        return series
+    return Series(
+        series.key,
+        series.steps[lo:hi],
+        series.values[lo:hi],
+        series.times[lo:hi],
+        ordered=series.ordered,
+    )
 
 
 def downsample(series: Series, max_points: int) -> Series:

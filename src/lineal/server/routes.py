@@ -53,6 +53,7 @@ def _annotation(param: wire.Param) -> tuple[Any, dict[str, Any]]:
             },
         ),
         "int": (int, {"ge": 0, "le": MAX_LIMIT}),
+        "step": (int, {"ge": -MAX_LIMIT - 1, "le": MAX_LIMIT}),
         "limit": (int, {"ge": 1, "le": MAX_LIMIT}),
         "bool": (bool, {}),
         "strs": (list[Annotated[str, StringConstraints(pattern=_TEXT)]], {"max_length": 100_000}),

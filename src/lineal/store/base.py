@@ -265,11 +265,35 @@ class Store(Protocol):
     ) -> RunMatches:
         """The runs a parsed filter matches (None: all), newest first, crashed shown so."""
 
+    def runs_page(
+        self,
+        expr: Expr | None,
+        *,
+        sort: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        with_meta: bool = True,
+    ) -> tuple[list[Run], int]:
+        """``limit`` runs from ``offset`` of those a parsed filter matches (None: all), in the
+        order ``sort`` names (lineal.model.run_order; None: newest first), crashed shown so;
+        and how many the filter matches in all."""
+
+    def run_keys(self) -> dict[str, list[str]]:
+        """The ``params``, ``metrics`` and (current) ``tags`` keys some run has, sorted."""
+
     def metric_series(
-        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+        self,
+        run_id: str,
+        key: str | None = None,
+        *,
+        max_points: int | None = None,
+        from_step: int | None = None,
+        to_step: int | None = None,
     ) -> dict[str, Series]:
-        """Every logged point of a run's metrics (or of one key), joined across batches; with
-        ``max_points``, at most that many per key, extremes kept (model.series.downsample)."""
+        """Every logged point of a run's metrics (or of one key), joined across batches; only
+        those from step ``from_step`` to ``to_step`` (each kept; None: no bound), a key with
+        none left out; with ``max_points``, at most that many per key, extremes kept
+        (model.series.downsample)."""
 
     def crashed_runs(self) -> list[str]:
         """Ids of runs recorded as running whose process has died (see store.liveness)."""

@@ -329,10 +329,39 @@ class HttpStore(HttpAccess, SpooledWrites):
     ) -> RunMatches:
         return self._call("search_runs", expr=expr, limit=limit, with_meta=with_meta)
 
+    def runs_page(
+        self,
+        expr: Expr | None,
+        *,
+        sort: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        with_meta: bool = True,
+    ) -> tuple[list[Run], int]:
+        return self._call(
+            "runs_page", expr=expr, sort=sort, offset=offset, limit=limit, with_meta=with_meta
+        )
+
+    def run_keys(self) -> dict[str, list[str]]:
+        return self._call("run_keys")
+
     def metric_series(
-        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+        self,
+        run_id: str,
+        key: str | None = None,
+        *,
+        max_points: int | None = None,
+        from_step: int | None = None,
+        to_step: int | None = None,
     ) -> dict[str, Series]:
-        return self._call("metric_series", run_id=run_id, key=key, max_points=max_points)
+        return self._call(
+            "metric_series",
+            run_id=run_id,
+            key=key,
+            max_points=max_points,
+            from_step=from_step,
+            to_step=to_step,
+        )
 
     def crashed_runs(self) -> list[str]:
         return self._call("crashed_runs")

@@ -38,7 +38,7 @@ class Param:
     """One argument of a read: its name, wire type and default (``REQUIRED``: none)."""
 
     name: str
-    type: str  # str, int, limit, bool, strs, ref, filter, artifact
+    type: str  # str, int, step, limit, bool, strs, ref, filter, artifact
     default: Any = None
     required: bool = False
 
@@ -111,7 +111,27 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         "POST",
         (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
     ),
-    "metric_series": ("GET", (_req("run_id"), _opt("key"), _opt("max_points", "limit"))),
+    "runs_page": (
+        "POST",
+        (
+            _opt("filter", "filter"),
+            _opt("sort"),
+            _opt("offset", "int", 0),
+            _opt("limit", "limit"),
+            _opt("with_meta", "bool", True),
+        ),
+    ),
+    "run_keys": ("GET", ()),
+    "metric_series": (
+        "GET",
+        (
+            _req("run_id"),
+            _opt("key"),
+            _opt("max_points", "limit"),
+            _opt("from_step", "step"),
+            _opt("to_step", "step"),
+        ),
+    ),
     "crashed_runs": ("GET", ()),
     "finished_runs_tagged": ("GET", (_req("key"), _req("value"), _req("without"))),
     "tag_values_beside": ("GET", (_req("key"), _req("where_key"), _req("where_value"))),
@@ -124,7 +144,7 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "verify_audit": ("GET", ()),
 }
 #: The Store method argument each wire argument feeds (where the names differ).
-RENAMED = {("search_runs", "filter"): "expr"}
+RENAMED = {("search_runs", "filter"): "expr", ("runs_page", "filter"): "expr"}
 
 
 # -- arguments ----------------------------------------------------------------------------
@@ -330,6 +350,10 @@ CODECS: dict[str, Codec] = {
     "path_subgraph": _ANSWER,
     "closure": (_closure, _to_closure),
     "search_runs": (_matches, _to_matches),
+    "runs_page": (
+        lambda v: {"runs": [entity(run) for run in v[0]], "total": v[1]},
+        lambda b: ([to_entity(run) for run in b["runs"]], b["total"]),
+    ),
     "metric_series": (
         lambda v: {key: _series(s) for key, s in v.items()},
         lambda b: {key: _to_series(s) for key, s in b.items()},

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Run, check_limit
+from lineal.model.filters import COLUMNS
 from lineal.model.filters import parse as parse_filter
+from lineal.model.run_order import parse_order
 from lineal.model.series import Series
 
 
@@ -26,6 +29,52 @@ def search_runs(
     return repo.store.search_runs(expr, limit=limit, with_meta=with_meta)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """A page of a runs listing: ``runs`` from ``offset`` in ``sort`` order, of ``total``."""
+
+    runs: list[Run]
+    total: int
+    offset: int
+    sort: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "offset": self.offset,
+            "sort": self.sort,
+            "runs": [run_summary(run) for run in self.runs],
+        }
+
+
+def page_runs(
+    repo: Lineal,
+    where: str | None = "",
+    *,
+    sort: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> RunPage:
+    """``limit`` runs from ``offset`` of those ``where`` matches (empty: all), in the order
+    ``sort`` names (``-metrics.acc``, ``params.lr``, ``created``…; None: newest first), with
+    how many match in all. The database sorts and counts (Store.runs_page)."""
+    limit = check_limit(limit)
+    order = parse_order(sort)  # a bad sort is refused before the store is asked
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput(f"bad offset {offset!r}: expected 0 or more", hint="e.g. --offset 50")
+    expr = parse_filter(where) if where is not None and where.strip() else None
+    runs, total = repo.store.runs_page(
+        expr, sort=str(order), offset=offset, limit=limit, with_meta=True
+    )
+    return RunPage(runs, total, offset, str(order))
+
+
+def run_columns(repo: Lineal) -> dict[str, list[str]]:
+    """The keys a runs table can show as columns: ``params``, ``metrics`` and ``tags`` keys
+    some run has, each sorted, and the run ``columns`` themselves."""
+    return {"columns": ["created", *COLUMNS], **repo.store.run_keys()}
+
+
 def effective_status(repo: Lineal, run: Run) -> str:
     """``run``'s status, with a dead process's run shown as crashed."""
     if run.status == "running" and run.id in repo.store.crashed_runs():
@@ -34,15 +83,30 @@ def effective_status(repo: Lineal, run: Run) -> str:
 
 
 def metric_points(
-    repo: Lineal, ref: str, key: str | None = None, *, max_points: int | None = None
+    repo: Lineal,
+    ref: str,
+    key: str | None = None,
+    *,
+    max_points: int | None = None,
+    from_step: int | None = None,
+    to_step: int | None = None,
 ) -> dict[str, Series]:
     """Every logged point of ``ref``'s metrics (or of one ``key``), by key; ``max_points``: at
-    most that many per key, the shape and extremes kept (for a chart)."""
+    most that many per key, the shape and extremes kept (for a chart); ``from_step`` and
+    ``to_step``: only the points between those steps (both kept), as a chart's zoom asks."""
     run = repo.resolve(ref)
     if not isinstance(run, Run):
         raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
-    found = repo.store.metric_series(run.id, key, max_points=max_points)
-    if key is not None and key not in found:
+    if from_step is not None and to_step is not None and from_step > to_step:
+        raise InvalidInput(
+            f"bad step range {from_step}..{to_step}: the first step is after the last",
+            hint="pass from_step <= to_step",
+        )
+    found = repo.store.metric_series(
+        run.id, key, max_points=max_points, from_step=from_step, to_step=to_step
+    )
+    ranged = from_step is not None or to_step is not None
+    if key is not None and key not in found and not (ranged and key in run.metrics):
         known = ", ".join(sorted(run.metrics)) or "none"
         raise NotFound(f"{run.ref} has no metric {key!r}", hint=f"its metrics: {known}")
     return found

@@ -219,14 +219,57 @@ class SqlReads:
                 self.sql(), expr, crashed=self.crashed_runs(), limit=limit, with_meta=with_meta
             )
 
+    def runs_page(
+        self,
+        expr: Expr | None,
+        *,
+        sort: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        with_meta: bool = True,
+    ) -> tuple[list[Run], int]:
+        from lineal.errors import InvalidInput
+        from lineal.model.entities import check_limit
+        from lineal.model.run_order import parse_order
+        from lineal.store.sql import run_page
+
+        order = parse_order(sort)
+        limit = check_limit(limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidInput(f"bad offset {offset!r}: expected 0 or more", hint="e.g. 100")
+        with self._lock:
+            return run_page.runs_page(
+                self.sql(),
+                expr,
+                order,
+                crashed=self.crashed_runs(),
+                offset=offset,
+                limit=limit,
+                with_meta=with_meta,
+            )
+
+    def run_keys(self) -> dict[str, list[str]]:
+        from lineal.store.sql import run_page
+
+        with self._lock:
+            return run_page.run_keys(self.sql())
+
     def metric_series(
-        self, run_id: str, key: str | None = None, *, max_points: int | None = None
+        self,
+        run_id: str,
+        key: str | None = None,
+        *,
+        max_points: int | None = None,
+        from_step: int | None = None,
+        to_step: int | None = None,
     ) -> dict[str, Series]:
         from lineal.model.series import downsample
         from lineal.store.sql import run_queries
 
         with self._lock:
-            found = run_queries.metric_series(self.sql(), run_id, key)
+            found = run_queries.metric_series(
+                self.sql(), run_id, key, from_step=from_step, to_step=to_step
+            )
         if max_points is None:
             return found
         return {name: downsample(one, max_points) for name, one in found.items()}

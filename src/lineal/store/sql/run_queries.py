@@ -14,7 +14,7 @@ from typing import Any
 from lineal.model import canonical
 from lineal.model.entities import Run
 from lineal.model.ops import MetricsBatch
-from lineal.model.series import Series, merge
+from lineal.model.series import Series, between, merge
 from lineal.store.sql.projections import Sql
 
 _CHUNK = 500
@@ -105,13 +105,28 @@ def list_runs(
     ]  # fmt: skip
 
 
-def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Series]:
-    """Every logged point of a run's metrics (or of one key), joined across batches."""
+def metric_series(
+    db: Sql,
+    run_id: str,
+    key: str | None = None,
+    *,
+    from_step: int | None = None,
+    to_step: int | None = None,
+) -> dict[str, Series]:
+    """Every logged point of a run's metrics (or of one key), joined across batches; with
+    ``from_step``/``to_step``, only the points between them (and only the batches that hold
+    some are read)."""
     sql = "SELECT DISTINCT seq FROM metric_batches WHERE run_id = ?"
     args: list[Any] = [run_id]
     if key is not None:
         sql += " AND key = ?"
         args.append(key)
+    if from_step is not None:
+        sql += " AND last_step >= ?"
+        args.append(from_step)
+    if to_step is not None:
+        sql += " AND first_step <= ?"
+        args.append(to_step)
     seqs = [row[0] for row in db.all(sql + " ORDER BY seq", args)]
     found: list[Series] = []
     for start in range(0, len(seqs), _CHUNK):
@@ -122,7 +137,11 @@ def metric_series(db: Sql, run_id: str, key: str | None = None) -> dict[str, Ser
         ):
             batch = MetricsBatch.from_payload(canonical.decode(bytes(payload)))
             found.extend(one for one in batch.series if key is None or one.key == key)
-    return merge(found)
+    merged = merge(found)
+    if from_step is None and to_step is None:
+        return merged
+    kept = {name: between(one, from_step, to_step) for name, one in merged.items()}
+    return {name: one for name, one in kept.items() if len(one)}
 
 
 def finished_runs_tagged(db: Sql, key: str, value: str, *, without: str) -> list[str]:

@@ -29,7 +29,7 @@ _CHUNK = 500
 Matches = tuple[list[Run], dict[Field, dict[str, float]]]
 
 
-def _resolver(db: Sql) -> Any:
+def resolver(db: Sql) -> Any:
     cache: dict[str, list[str]] = {}
 
     def resolve(text: str) -> list[str]:
@@ -58,7 +58,7 @@ def search_runs(
     status = run_queries.status_sql(crashed)
     if expr is None:
         return run_queries.list_runs(db, status_sql=status, limit=limit, with_meta=with_meta), {}
-    resolve = _resolver(db)
+    resolve = resolver(db)
     where, params = compile_where(expr, resolve=resolve, status_sql=status)
     fields = check_step_fields(expr)
     if not fields:
@@ -72,14 +72,7 @@ def search_runs(
             f"SELECT r.id FROM runs r WHERE {where} ORDER BY r.started DESC, r.id DESC", params
         )
     ]
-    at_step = _values_at_steps(db, fields, where, params)
-
-    def ids(part: Expr) -> set[str]:
-        sql, more = compile_where(part, resolve=resolve, status_sql=status)
-        rows = db.all(f"SELECT r.id FROM runs r WHERE ({where}) AND ({sql})", [*params, *more])
-        return {row[0] for row in rows}
-
-    found = evaluate(expr, set(ordered), at_step, ids)
+    found, at_step = step_matches(db, expr, set(ordered), where, params, status=status)
     chosen = [run_id for run_id in ordered if run_id in found][:limit]
     runs = []
     for start in range(0, len(chosen), _CHUNK):  # each slice is in order: so is the whole
@@ -92,6 +85,22 @@ def search_runs(
             with_meta=with_meta,
         )
     return runs, at_step
+
+
+def step_matches(
+    db: Sql, expr: Expr, candidates: set[str], where: str, params: list[Any], *, status: str
+) -> tuple[set[str], dict[Field, dict[str, float]]]:
+    """Which of ``candidates`` (the runs the covering ``where`` matched) a filter with step
+    fields matches exactly, and the values at those steps."""
+    resolve = resolver(db)
+    at_step = _values_at_steps(db, check_step_fields(expr), where, params)
+
+    def ids(part: Expr) -> set[str]:
+        sql, more = compile_where(part, resolve=resolve, status_sql=status)
+        rows = db.all(f"SELECT r.id FROM runs r WHERE ({where}) AND ({sql})", [*params, *more])
+        return {row[0] for row in rows}
+
+    return evaluate(expr, candidates, at_step, ids), at_step
 
 
 def _values_at_steps(
