@@ -90,20 +90,40 @@ def runs(
             "status = finished and uses(dataset/coco@v3)'.",
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).")] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            "-s",
+            help="Order by created, name, status, duration, metrics.KEY, params.KEY or "
+            "tags.KEY; a leading - sorts descending (e.g. -metrics.acc). Default: newest first.",
+        ),
+    ] = None,
+    offset: Annotated[
+        int, typer.Option(min=0, help="Skip this many first (with --limit: a page).")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List runs with status, duration, key params and metrics; filter with --where."""
-    from lineal.tracking.search import run_summary, search_runs, seed_of
+    from lineal.tracking.search import page_runs, seed_of
 
     with open_client() as client:
-        found = search_runs(client, where or "", limit=limit)
+        page = page_runs(client, where or "", sort=sort, offset=offset, limit=limit)
+    found = page.runs
     if as_json:
-        print_json([run_summary(run) for run in found])
+        print_json(page.as_dict()["runs"])
         return
     if not found:
-        out.print("no runs" + (" match" if where else " yet"), markup=False)
+        more = f" past {offset} of {page.total}" if offset and page.total else ""
+        out.print("no runs" + (" match" if where else " yet") + more, markup=False)
         return
+    if offset or page.total > len(found):  # on stderr: stdout stays the table
+        last = offset + len(found)
+        sys.stderr.write(
+            f"note: runs {offset + 1}-{last} of {page.total}"
+            + (f" (--offset {last} for more)\n" if last < page.total else "\n")
+        )
     from rich.table import Table
 
     # Scalar params only (a split's dict would crowd out everything else); --json has all.
@@ -160,6 +180,12 @@ def metrics(
             "--max-points", min=1, help="At most N points per key, shape and extremes kept."
         ),
     ] = None,
+    from_step: Annotated[
+        int | None, typer.Option("--from-step", help="Only points from this step on.")
+    ] = None,
+    to_step: Annotated[
+        int | None, typer.Option("--to-step", help="Only points up to this step.")
+    ] = None,
 ) -> None:
     """Show a run's metrics: a summary per key, or every point of one KEY."""
     from lineal.tracking.search import erased_metrics, metric_points
@@ -167,7 +193,9 @@ def metrics(
     with open_client() as client:
         # The summary table counts every point: only listed points are thinned.
         thin = max_points if key is not None or as_json else None
-        series = metric_points(client, ref, key, max_points=thin)
+        series = metric_points(
+            client, ref, key, max_points=thin, from_step=from_step, to_step=to_step
+        )
         erased = erased_metrics(client, ref)
     for gone in erased:  # on stderr: stdout stays the table (or JSON) a script reads
         sys.stderr.write(f"note: redacted metrics batch: {redaction_line(gone)}\n")
@@ -175,7 +203,10 @@ def metrics(
         sys.stdout.write(_series_json(series))
         return
     if key is not None:
-        one = series[key]
+        one = series.get(key)
+        if one is None:  # logged, but not between --from-step and --to-step
+            sys.stdout.write("step\tvalue\n")
+            return
         sys.stdout.write("step\tvalue\n")
         sys.stdout.writelines(
             f"{step}\t{_number(value)}\n" for step, value in zip(one.steps, one.values, strict=True)

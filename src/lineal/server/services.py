@@ -14,12 +14,13 @@ diff of two dataset versions is refused) and no kept checkpoints.
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 # Imported only by lineal.server.routes.router, when the server is built: FastAPI is there.
 # No ``from __future__ import annotations``: FastAPI reads the parameter types below.
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from pydantic import StringConstraints
 
 from lineal.client import Lineal
 from lineal.model.entities import MAX_LIMIT
@@ -55,6 +56,13 @@ Columns = Annotated[
         "position (`--format columns`): compact for a big answer"
     ),
 ]
+Format = Annotated[
+    Literal["json", "columns", "dot", "mermaid", "tree"],
+    Query(
+        description="json (default), columns (as columns=true), or as text/plain: dot "
+        "(Graphviz), mermaid, tree (`lineal upstream --format …`)"
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many")]
 Where = Annotated[
     str | None,
@@ -63,6 +71,20 @@ Where = Annotated[
 Points = Annotated[
     int | None, Query(ge=1, le=MAX_LIMIT, description="at most N points a key, extremes kept")
 ]
+Sort = Annotated[
+    str | None,
+    Query(
+        pattern=_TEXT,
+        description="order: created, name, status, duration, metrics.KEY, params.KEY, "
+        "tags.KEY…; a leading - sorts descending (default -created, newest first)",
+    ),
+]
+Offset = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="skip this many first")]
+_STEP = {"ge": -(2**63), "le": 2**63 - 1}
+FromStep = Annotated[int | None, Query(**_STEP, description="only points from this step on (kept)")]
+ToStep = Annotated[int | None, Query(**_STEP, description="only points up to this step (kept)")]
+#: The most runs one chart request compares.
+MAX_RUNS = 50
 Shown = Annotated[
     list[str] | None, Query(description="inputs, outputs, params or metrics; may repeat")
 ]
@@ -97,9 +119,22 @@ def _answer(body: Any, *, floats: bool = True) -> Response:
     return Response(encode(body, floats=floats), media_type="application/json")
 
 
-def _graph(found: "Graph", columns: bool) -> Response:
+def _graph(found: "Graph", columns: bool, fmt: str = "json") -> Response:
+    if fmt in ("dot", "mermaid", "tree"):  # the text `lineal upstream --format …` prints
+        if fmt == "tree":
+            text = "\n".join(found.to_tree()) + "\n"
+        else:
+            text = found.to_dot() if fmt == "dot" else found.to_mermaid()
+        return Response(text, media_type="text/plain; charset=utf-8")
     # A lineage answer holds no float (text, integers, None): orjson may write it.
+    columns = columns or fmt == "columns"
     return _answer(found.as_columns() if columns else found.as_dict(), floats=False)
+
+
+#: The lineage endpoints' answers: JSON (or ``format=dot|mermaid|tree``: text).
+_LINEAGE_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}}
+}
 
 
 def router(projects: "Projects") -> APIRouter:
@@ -109,11 +144,12 @@ def router(projects: "Projects") -> APIRouter:
     def repo(project: str) -> Lineal:
         return Lineal(projects.store(project))
 
-    def get(path: str, summary: str, returns: Any) -> Callable[[Any], Any]:
+    def get(path: str, summary: str, returns: Any, **more: Any) -> Callable[[Any], Any]:
         return api.get(
             f"/projects/{{project}}/{path}",
             summary=summary,
             response_model=returns,
+            **more,
         )
 
     @get("show", "An artifact or run in full (`lineal show --json`)", Obj)
@@ -128,24 +164,7 @@ def router(projects: "Projects") -> APIRouter:
 
         return _answer([one.as_dict() for one in named_artifacts(repo(project), kind)])
 
-    @get("runs", "Runs a filter matches, newest first (`lineal runs --json`)", Objs)
-    def runs(project: str, where: Where = None, limit: Limit = 50) -> Any:
-        from lineal.tracking.search import run_summary, search_runs
-
-        found = search_runs(repo(project), where or "", limit=limit)
-        return _answer([run_summary(run) for run in found])
-
-    @get("metrics", "A run's metric points by key (`lineal metrics --json`)", Obj)
-    def metrics(
-        project: str,
-        run: Ref,
-        key: Text = None,
-        max_points: Points = None,
-    ) -> Any:
-        from lineal.tracking.search import metric_points, series_dict
-
-        found = metric_points(repo(project), run, key, max_points=max_points)
-        return _answer(series_dict(found))
+    run_routes(get, repo)
 
     @get("query", "A cross-run question (`lineal query --json`)", Obj)
     def query(
@@ -158,7 +177,7 @@ def router(projects: "Projects") -> APIRouter:
 
         return _answer(query(repo(project), where, show=show or (), limit=limit).as_dict())
 
-    @get("upstream", "Where REF came from (`lineal upstream --json`)", Obj)
+    @get("upstream", "Where REF came from (`lineal upstream --json`)", Obj, responses=_LINEAGE_TEXT)
     def upstream(
         project: str,
         ref: Ref,
@@ -166,13 +185,16 @@ def router(projects: "Projects") -> APIRouter:
         kind: Kinds = None,
         as_of: AsOf = None,
         columns: Columns = False,
+        format: Format = "json",
     ) -> Any:
         from lineal.lineage.queries import upstream
 
         found = upstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _graph(found, columns)
+        return _graph(found, columns, format)
 
-    @get("downstream", "What REF fed into (`lineal downstream --json`)", Obj)
+    @get(
+        "downstream", "What REF fed into (`lineal downstream --json`)", Obj, responses=_LINEAGE_TEXT
+    )
     def downstream(
         project: str,
         ref: Ref,
@@ -180,17 +202,50 @@ def router(projects: "Projects") -> APIRouter:
         kind: Kinds = None,
         as_of: AsOf = None,
         columns: Columns = False,
+        format: Format = "json",
     ) -> Any:
         from lineal.lineage.queries import downstream
 
         found = downstream(repo(project), ref, depth=depth, kinds=kind, as_of=as_of)
-        return _graph(found, columns)
+        return _graph(found, columns, format)
 
-    @get("path", "Every node on a path from A down to B (`lineal path --json`)", Obj)
-    def path(project: str, a: Ref, b: Ref, as_of: AsOf = None, columns: Columns = False) -> Any:
+    @get(
+        "path",
+        "Every node on a path from A down to B (`lineal path --json`)",
+        Obj,
+        responses=_LINEAGE_TEXT,
+    )
+    def path(
+        project: str,
+        a: Ref,
+        b: Ref,
+        as_of: AsOf = None,
+        columns: Columns = False,
+        format: Format = "json",
+    ) -> Any:
         from lineal.lineage.queries import path
 
-        return _graph(path(repo(project), a, b, as_of=as_of), columns)
+        return _graph(path(repo(project), a, b, as_of=as_of), columns, format)
+
+    @get(
+        "timeline",
+        "The ledger's span and the moments that named something, for a time slider",
+        Obj,
+        description="The first and last ledger record (seq, time) and events, newest first: "
+        "versions of named artifacts, aliases, promotions, approvals (and runs, if asked). "
+        "Pass an event's seq as `as_of` to upstream, downstream or path.",
+    )
+    def timeline(
+        project: str,
+        events: Annotated[
+            list[Literal["versions", "aliases", "promotions", "approvals", "runs"]] | None,
+            Query(description="which events; may repeat (default all but runs)"),
+        ] = None,
+        limit: Limit = 1000,
+    ) -> Any:
+        from lineal.lineage.timeline import timeline
+
+        return _answer(timeline(repo(project), events, limit=limit).as_dict())
 
     @get("diff", "What differs upstream of two runs or models (`lineal diff --json`)", Obj)
     def diff(project: str, a: Ref, b: Ref) -> Any:
@@ -249,6 +304,75 @@ def router(projects: "Projects") -> APIRouter:
 
     audit_routes(api, projects)
     return api
+
+
+def run_routes(get: Callable[..., Callable[[Any], Any]], repo: Callable[[str], Lineal]) -> None:
+    """The runs table and the metric charts: ``runs``, ``runs/columns``, ``metrics``,
+    ``series``."""
+
+    @get(
+        "runs",
+        summary="A page of the runs a filter matches, in any order (`lineal runs --json`)",
+        description="The runs `where` matches, sorted by `sort` (newest first without one), "
+        "`limit` of them from `offset`. The `X-Total-Count` header says how many match in "
+        "all, for a pager.",
+        returns=Objs,
+        responses={200: {"headers": {"X-Total-Count": {"schema": {"type": "integer"}}}}},
+    )
+    def runs(
+        project: str,
+        where: Where = None,
+        sort: Sort = None,
+        offset: Offset = 0,
+        limit: Limit = 50,
+    ) -> Any:
+        from lineal.tracking.search import page_runs
+
+        page = page_runs(repo(project), where or "", sort=sort, offset=offset, limit=limit)
+        answer = _answer(page.as_dict()["runs"])
+        answer.headers["X-Total-Count"] = str(page.total)
+        return answer
+
+    @get("runs/columns", "The run columns and the param, metric and tag keys of runs", Obj)
+    def run_columns(project: str) -> Any:
+        from lineal.tracking.search import run_columns
+
+        return _answer(run_columns(repo(project)))
+
+    @get("metrics", "A run's metric points by key (`lineal metrics --json`)", Obj)
+    def metrics(
+        project: str,
+        run: Ref,
+        key: Text = None,
+        max_points: Points = None,
+        from_step: FromStep = None,
+        to_step: ToStep = None,
+    ) -> Any:
+        from lineal.tracking.search import metric_points, series_dict
+
+        found = metric_points(
+            repo(project), run, key, max_points=max_points, from_step=from_step, to_step=to_step
+        )
+        return _answer(series_dict(found))
+
+    @get("series", "Several runs' metric points by run and key, for one chart", Obj)
+    def series(
+        project: str,
+        run: Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, pattern=_TEXT)]],
+            Query(min_length=1, max_length=MAX_RUNS, description="run/ULID; repeat for each"),
+        ],
+        key: Text = None,
+        max_points: Points = None,
+        from_step: FromStep = None,
+        to_step: ToStep = None,
+    ) -> Any:
+        from lineal.tracking.search import compared_points
+
+        found = compared_points(
+            repo(project), run, key, max_points=max_points, from_step=from_step, to_step=to_step
+        )
+        return _answer(found)
 
 
 Since = Annotated[

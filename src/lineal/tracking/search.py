@@ -82,6 +82,14 @@ def effective_status(repo: Lineal, run: Run) -> str:
     return run.status
 
 
+def _check_range(from_step: int | None, to_step: int | None) -> None:
+    if from_step is not None and to_step is not None and from_step > to_step:
+        raise InvalidInput(
+            f"bad step range {from_step}..{to_step}: the first step is after the last",
+            hint="pass from_step <= to_step",
+        )
+
+
 def metric_points(
     repo: Lineal,
     ref: str,
@@ -97,11 +105,7 @@ def metric_points(
     run = repo.resolve(ref)
     if not isinstance(run, Run):
         raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
-    if from_step is not None and to_step is not None and from_step > to_step:
-        raise InvalidInput(
-            f"bad step range {from_step}..{to_step}: the first step is after the last",
-            hint="pass from_step <= to_step",
-        )
+    _check_range(from_step, to_step)
     found = repo.store.metric_series(
         run.id, key, max_points=max_points, from_step=from_step, to_step=to_step
     )
@@ -110,6 +114,36 @@ def metric_points(
         known = ", ".join(sorted(run.metrics)) or "none"
         raise NotFound(f"{run.ref} has no metric {key!r}", hint=f"its metrics: {known}")
     return found
+
+
+def compared_points(
+    repo: Lineal,
+    refs: list[str],
+    key: str | None = None,
+    *,
+    max_points: int | None = None,
+    from_step: int | None = None,
+    to_step: int | None = None,
+) -> dict[str, dict[str, dict[str, list[Any]]]]:
+    """Each run's points as :func:`series_dict` gives them, by the run's ``run/ID``: the
+    series of a chart comparing runs. A run without ``key`` has no entry for it (only a
+    ``key`` no run has is NotFound)."""
+    _check_range(from_step, to_step)
+    answer: dict[str, dict[str, dict[str, list[Any]]]] = {}
+    for ref in dict.fromkeys(refs):
+        run = repo.resolve(ref)
+        if not isinstance(run, Run):
+            raise InvalidInput(f"{ref} is an artifact, not a run", hint="pass run/ULID")
+        found = repo.store.metric_series(
+            run.id, key, max_points=max_points, from_step=from_step, to_step=to_step
+        )
+        answer[run.ref] = series_dict(found)
+        have = answer[run.ref]
+        if key is not None and key not in have and key in run.metrics:
+            have[key] = {"steps": [], "times": [], "values": []}  # none in this range
+    if key is not None and not any(key in one for one in answer.values()):
+        raise NotFound(f"no run of {', '.join(answer)} has metric {key!r}", hint="pick a key")
+    return answer
 
 
 def erased_metrics(repo: Lineal, ref: str) -> list[dict[str, Any]]:
