@@ -52,6 +52,11 @@ def _opt(name: str, kind: str = "str", default: Any = None) -> Param:
 
 
 _PAGE = (_opt("after", "int", 0), _opt("limit", "limit"), _opt("newest_first", "bool", False))
+_FILTER, _FILTER_PAGE = (
+    _opt("filter", "filter"),
+    (_opt("limit", "limit"), _opt("with_meta", "bool", True)),
+)
+_STEPS = (_opt("from_step", "step"), _opt("to_step", "step"))
 #: Every read: name -> (verb, arguments). POST carries a JSON body (lists, an artifact).
 READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "head": ("GET", ()),
@@ -107,31 +112,11 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
         "GET",
         (_req("root"), _req("upstream", "bool"), _opt("depth", "int"), _opt("as_of", "int")),
     ),
-    "search_runs": (  # a filter may hold thousands of conditions: more than a URL takes
-        "POST",
-        (_opt("filter", "filter"), _opt("limit", "limit"), _opt("with_meta", "bool", True)),
-    ),
-    "runs_page": (
-        "POST",
-        (
-            _opt("filter", "filter"),
-            _opt("sort"),
-            _opt("offset", "int", 0),
-            _opt("limit", "limit"),
-            _opt("with_meta", "bool", True),
-        ),
-    ),
+    # a filter may hold thousands of conditions: more than a URL takes
+    "search_runs": ("POST", (_FILTER, *_FILTER_PAGE)),
+    "runs_page": ("POST", (_FILTER, _opt("sort"), _opt("offset", "int", 0), *_FILTER_PAGE)),
     "run_keys": ("GET", ()),
-    "metric_series": (
-        "GET",
-        (
-            _req("run_id"),
-            _opt("key"),
-            _opt("max_points", "limit"),
-            _opt("from_step", "step"),
-            _opt("to_step", "step"),
-        ),
-    ),
+    "metric_series": ("GET", (_req("run_id"), _opt("key"), _opt("max_points", "limit"), *_STEPS)),
     "crashed_runs": ("GET", ()),
     "finished_runs_tagged": ("GET", (_req("key"), _req("value"), _req("without"))),
     "tag_values_beside": ("GET", (_req("key"), _req("where_key"), _req("where_value"))),
@@ -350,10 +335,7 @@ CODECS: dict[str, Codec] = {
     "path_subgraph": _ANSWER,
     "closure": (_closure, _to_closure),
     "search_runs": (_matches, _to_matches),
-    "runs_page": (
-        lambda v: {"runs": [entity(run) for run in v[0]], "total": v[1]},
-        lambda b: ([to_entity(run) for run in b["runs"]], b["total"]),
-    ),
+    "runs_page": (lambda v: [_many(entity)(v[0]), v[1]], lambda b: (_many(to_entity)(b[0]), b[1])),
     "metric_series": (
         lambda v: {key: _series(s) for key, s in v.items()},
         lambda b: {key: _to_series(s) for key, s in b.items()},
