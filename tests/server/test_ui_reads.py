@@ -22,8 +22,10 @@ from lineal.ledger.keys import Signer
 from lineal.lineage import queries
 from lineal.lineage.timeline import timeline
 from lineal.model.grants import PolicyApply
-from lineal.model.ops import AgentRegister, MetricsBatch, ModelApprove, ModelPromote
+from lineal.model.ops import AgentRegister, MetricsBatch
 from lineal.model.series import Series
+from lineal.registry.approvals import approvals, policy_in_force
+from lineal.registry.promote import approve, check_all, promote
 from lineal.store.registry import create_project, open_store
 from lineal.tracking.search import compared_points, page_runs, run_columns
 from server_process import drop_server_databases, start_server, stop
@@ -53,7 +55,7 @@ def populate(uri: str) -> dict[str, Any]:
     signer = Signer.generate("alice")
     store = open_store(uri, signer)
     store.append(AgentRegister(name="alice", public_key=signer.public_key))
-    store.append(PolicyApply(protected=("prod",)))
+    store.append(PolicyApply(protected=("prod",), policies={"prod": {"approvers": {"admin": 1}}}))
     lin = Lineal(store)
     scene = lin.record_artifact("scene", data=b"a street", name="street")
     facts: dict[str, Any] = {"runs": []}
@@ -70,12 +72,10 @@ def populate(uri: str) -> dict[str, Any]:
         lin.link("generated", run, model)
         lin.finish_run(run)
         why = f"iteration {i}"
-        store.append(ModelApprove(name="detector", alias="prod", digest=model.digest, reason=why))
-        promoted = store.append(
-            ModelPromote(name="detector", alias="prod", digest=model.digest, reason=why)
-        )[0]
+        ref = f"detector@v{i}"
+        approve(lin, ref, "prod", why)
+        facts[f"promoted{i}"] = promote(lin, ref, "prod", why)["seq"]
         facts["runs"].append(f"run/{run.id}")
-        facts[f"promoted{i}"] = promoted.seq
         facts[f"labels{i}"] = labels.node
         facts[f"model{i}"] = model.node
     store.close()
@@ -238,6 +238,28 @@ def test_the_timeline_marks_replay_the_graph_as_it_stood(
     assert facts["labels2"] in {n["id"] for n in ok(get("downstream", ref="scene/street"))["nodes"]}
 
 
+def test_the_registry_answers_who_approved_and_what_is_in_force(
+    repo: Lineal, get: Callable[..., httpx.Response]
+) -> None:
+    every = ok(get("models/detector/approvals"))
+    assert every == approvals(repo, "detector")
+    assert [(a["ref"], a["alias"], a["by"], a["reason"]) for a in every] == [
+        ("model/detector@v1", "prod", "alice", "iteration 1"),
+        ("model/detector@v2", "prod", "alice", "iteration 2"),
+    ]
+    assert [a["ref"] for a in ok(get("models/detector:prod/approvals"))] == ["model/detector@v2"]
+    assert [a["ref"] for a in ok(get("models/detector@v1/approvals"))] == ["model/detector@v1"]
+    policy = ok(get("policy"))
+    assert policy == policy_in_force(repo).as_dict()
+    assert policy["ledger"]["protected"] == ["prod"]
+    assert [(r["agent"], r["role"]) for r in policy["roles"]] == [("alice", "admin")]
+    checked = ok(get("policy/check"))
+    assert checked == check_all(repo)
+    assert [(c["ref"], c["alias"], c["passed"]) for c in checked] == [
+        ("model/detector@v2", "prod", True)
+    ]
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status"),
     [
@@ -251,6 +273,7 @@ def test_the_timeline_marks_replay_the_graph_as_it_stood(
         ("series", {"run": "RUN", "key": "nope"}, 404),
         ("upstream", {"ref": "scene/street", "format": "png"}, 422),
         ("timeline", {"events": "weather"}, 422),
+        ("models/nope/approvals", {}, 404),
     ],
 )
 def test_bad_ui_requests_get_one_json_error(

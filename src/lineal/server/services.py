@@ -246,6 +246,28 @@ def router(projects: "Projects") -> APIRouter:
 
         return _answer(check_version(repo(project), ref, alias))
 
+    @get("models/{ref}/approvals", "Who approved a model's versions, when, why", Objs)
+    def approvals(project: str, ref: Named) -> Any:
+        from lineal.registry.approvals import approvals
+
+        return _answer(approvals(repo(project), ref))
+
+    @get("policy", "Protected aliases, policies and roles in force in the ledger", Obj)
+    def policy(project: str) -> Any:
+        from lineal.registry.approvals import policy_in_force
+
+        return _answer(policy_in_force(repo(project)).as_dict())
+
+    @get(
+        "policy/check",
+        "Every aliased version's policy checks now (`lineal policy check --all`)",
+        Objs,
+    )
+    def policy_check(project: str) -> Any:
+        from lineal.registry.promote import check_all
+
+        return _answer(check_all(repo(project)))
+
     @get("aliases", "Aliases held now and what each names (`lineal alias list`)", Objs)
     def aliases(
         project: str,
