@@ -365,9 +365,17 @@ def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
     return Manifest.decode(cache.read_bytes(artifact.digest), expected=artifact.digest)
 
 
-def diff_versions(repo: Lineal, a: str, b: str) -> tuple[Artifact, Artifact, ManifestDiff]:
+def diff_versions(
+    repo: Lineal,
+    a: str,
+    b: str,
+    manifest: Callable[[Lineal, Artifact], Manifest] | None = None,
+) -> tuple[Artifact, Artifact, ManifestDiff]:
+    """The file-level difference of two dataset versions, their manifests read by
+    ``manifest`` (default: from the workspace's object cache, :func:`manifest_of`)."""
+    read = manifest or manifest_of
     old, new = resolve_dataset(repo, a), resolve_dataset(repo, b)
-    return old, new, diff(manifest_of(repo, old), manifest_of(repo, new))
+    return old, new, diff(read(repo, old), read(repo, new))
 
 
 def checkouts(root: Path) -> dict[str, str]:

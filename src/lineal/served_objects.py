@@ -11,9 +11,11 @@ import threading
 from collections.abc import Callable
 
 from lineal.cas.arrival import Arrival
+from lineal.cas.manifest import Manifest
 from lineal.cas.remote import CHUNK, Remote
 from lineal.errors import NotFound
 from lineal.model.digests import PREFIX
+from lineal.model.entities import Artifact
 
 __all__ = ["CHUNK", "ServedObjects"]
 
@@ -47,6 +49,27 @@ class ServedObjects:
                 hint="push it from a machine whose cache holds it (lineal push)",
             )
         return remote, digest
+
+    def manifest(self, project: str, artifact: Artifact) -> Manifest:
+        """The manifest of dataset version ``artifact`` (what a file-level diff reads), from
+        ``project``'s objects; NotFound when no one pushed it."""
+        remote = self.remote(project)
+        if not remote.has(artifact.digest):
+            if "files" not in artifact.meta:  # never had one: see lineal.datasets.manifest_of
+                raise NotFound(
+                    f"{artifact.ref} was recorded by its digest alone, without a list of its files",
+                    hint=f"record its files: lineal add PATH --name {artifact.name or 'NAME'}",
+                )
+            raise NotFound(
+                f"the manifest of {artifact.ref} is not on the server (project {project!r})",
+                hint="run `lineal push` where the version was added, then ask again",
+            )
+        with remote.open_object(artifact.digest) as stream:
+            return Manifest.decode(stream.read(), expected=artifact.digest)
+
+    def manifests(self, project: str) -> Callable[[object, Artifact], Manifest]:
+        """:meth:`manifest` of ``project`` as lineal.datasets.diff_versions reads one."""
+        return lambda _, artifact: self.manifest(project, artifact)
 
     def arrival(self, remote: Remote, digest: str) -> Arrival:
         """An upload of ``digest`` to ``remote``: hashed as it is written, kept under its

@@ -201,7 +201,8 @@ def test_the_server_signs_a_checkpoint_of_the_whole_ledger(
         ("upstream", {"ref": "model/detector", "kind": "tractor"}, 400, "invalid_input"),
         ("upstream", {"ref": "model/detector", "depth": -1}, 422, "invalid_input"),
         ("upstream", {}, 422, "invalid_input"),
-        ("diff", {"a": "dataset/raw@v1", "b": "dataset/raw@v2"}, 400, "invalid_input"),
+        # recorded by their digests alone: no list of files to diff
+        ("diff", {"a": "dataset/raw@v1", "b": "dataset/raw@v2"}, 404, "not_found"),
         ("models/nope", {}, 404, "not_found"),
         ("models/detector/check", {}, 400, "invalid_input"),
         ("query", {"where": "params.lr = 0.1", "show": "colours"}, 400, "invalid_input"),

@@ -137,15 +137,14 @@ def diff(
 ) -> None:
     """Changed layers and assets; changed lights, cameras and transforms."""
     from lineal.scenes import record
-    from lineal.scenes.diff import diff as scene_diff
     from lineal.scenes.diff import lines
 
     with open_client() as client:
-        (left, old), (right, new) = record.load(client, a), record.load(client, b)
-    result = scene_diff(old, new)
+        result = record.compare(client, a, b)
     if as_json:
-        print_json({"a": left, "b": right, **result})
+        print_json(result)
         return
+    left, right = result["a"], result["b"]
     out.print(f"{left} -> {right}" + (": same scene" if result["same"] else ""), markup=False)
     for line in lines(result):
         out.print(f"  {line}", markup=False)

@@ -125,14 +125,12 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Classes added, removed, renamed, re-numbered; supercategory and type changes."""
-    from lineal.labels.diff import diff as schema_diff
-    from lineal.labels.record import load
+    from lineal.labels.record import compare, compared
 
     with open_client() as client:
-        (left, old), (right, new) = load(client, a), load(client, b)
-    result = schema_diff(old, new)
+        left, right, result = compare(client, a, b)
     if as_json:
-        print_json({"a": left, "b": right, "same": result.same, **result.as_dict()})
+        print_json(compared(left, right, result))
         return
     out.print(f"{left} -> {right}" + (": same schema" if result.same else ""), markup=False)
     for line in result.lines():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, LinealError, NotFound
@@ -17,6 +17,9 @@ from lineal.labels.imported import Imported
 from lineal.labels.schema import LabelSchema, Problem
 from lineal.model.entities import Artifact, check_name, kind_name
 from lineal.model.refs import Ref
+
+if TYPE_CHECKING:
+    from lineal.labels.diff import SchemaDiff
 
 KIND = "schema"
 #: At most this many problems are kept in a dataset version's record (all count).
@@ -141,12 +144,12 @@ def resolve(repo: Lineal, text: str) -> Artifact:
     raise InvalidInput(f"{text} is not a label schema", hint="use schema/NAME[@vN]")
 
 
-def load(repo: Lineal, text: str) -> tuple[str, LabelSchema]:
-    """A stored schema by reference, or one read from a label file or folder (not recorded):
-    what it is called, and the schema."""
+def load(repo: Lineal, text: str, *, paths: bool = True) -> tuple[str, LabelSchema]:
+    """A stored schema by reference, or (with ``paths``; never on a server) one read from a
+    label file or folder (not recorded): what it is called, and the schema."""
     from lineal.labels.detect import import_path
 
-    if _is_path(text):
+    if paths and _is_path(text):
         return text, import_path(Path(text)).schema
     artifact = resolve(repo, text)
     return artifact.ref, stored_schema(artifact)
@@ -261,3 +264,58 @@ def label_dataset(
             repo.link("labeled_with", recorded.artifact, dataset)
         done.append(recorded)
     return done
+
+
+def compare(repo: Lineal, a: str, b: str, *, paths: bool = True) -> tuple[str, str, SchemaDiff]:
+    """Two schemas (references, or with ``paths`` label files) and what changed from ``a`` to
+    ``b``; :func:`compared` is `lineal schema diff --json`."""
+    from lineal.labels.diff import diff
+
+    (left, old), (right, new) = load(repo, a, paths=paths), load(repo, b, paths=paths)
+    return left, right, diff(old, new)
+
+
+def compared(left: str, right: str, result: SchemaDiff) -> dict[str, Any]:
+    return {"a": left, "b": right, "same": result.same, **result.as_dict()}
+
+
+def annotation_stats(repo: Lineal, text: str) -> dict[str, Any]:
+    """What a labelled dataset version recorded about its annotations, per label schema: the
+    format, the schema version, the statistics, and ``classes``, a histogram of annotations
+    per class, most first (``share``: of the schema's annotations)."""
+    found = repo.resolve(text if "/" in text or text.startswith("sha256:") else f"dataset/{text}")
+    if not isinstance(found, Artifact) or found.kind != "dataset":
+        raise InvalidInput(f"{text} is not a dataset version", hint="use dataset/NAME[@vN]")
+    labels = found.meta.get("labels")
+    if not isinstance(labels, dict) or not isinstance(labels.get("schemas"), list):
+        raise InvalidInput(
+            f"{found.ref} recorded no annotations",
+            hint="`lineal add` records them for a folder in a known label layout (COCO, YOLO, "
+            "KITTI, VOC)",
+        )
+    linked = {one.digest: named(repo, one) for one in labeled_with(repo, found)}
+    schemas = []
+    for one in labels["schemas"]:
+        stats = one.get("stats", {})
+        counts = stats.get("per_class", {})
+        total = sum(counts.values()) or 1
+        digest = one.get("schema")
+        schema = linked.get(digest) if isinstance(digest, str) else None
+        schemas.append(
+            {
+                "format": one.get("format"),
+                "schema": schema.ref if schema is not None else digest,
+                "files": one.get("files"),
+                "stats": stats,
+                "classes": [
+                    {"name": name, "count": count, "share": round(count / total, 6)}
+                    for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                ],
+            }
+        )
+    return {
+        "ref": found.ref,
+        "schemas": schemas,
+        "problems": labels.get("problems", 0),
+        "problem_list": labels.get("problem_list", []),
+    }

@@ -163,11 +163,12 @@ def resolve(repo: Lineal, text: str) -> Artifact:
     return found
 
 
-def load(repo: Lineal, text: str) -> tuple[str, dict[str, Any]]:
-    """A recorded scene by reference, or a USD file read now (not recorded): its name and the
-    meta a scene version records."""
+def load(repo: Lineal, text: str, *, paths: bool = True) -> tuple[str, dict[str, Any]]:
+    """A recorded scene by reference, or (with ``paths``; never on a server) a USD file read
+    now (not recorded): its name and the meta a scene version records."""
     path = Path(text)
-    if path.suffix.lower() in (".usd", ".usda", ".usdc", ".usdz") and path.exists():
+    usd = path.suffix.lower() in (".usd", ".usda", ".usdc", ".usdz")
+    if paths and usd and path.exists():
         found, summary = inspect(path)
         return text, {**scene_meta(None, found, summary), "digest": found.digest}
     artifact = resolve(repo, text)
@@ -194,3 +195,12 @@ def show(repo: Lineal, text: str) -> dict[str, Any]:
         "derived_from": previous,
         "rendered": [e["ref"] for e in body["downstream"] if e["kind"] == "rendered_from"],
     }
+
+
+def compare(repo: Lineal, a: str, b: str, *, paths: bool = True) -> dict[str, Any]:
+    """What changed from scene ``a`` to ``b`` (references, or with ``paths`` USD files):
+    `lineal scene diff --json`."""
+    from lineal.scenes.diff import diff
+
+    (left, old), (right, new) = load(repo, a, paths=paths), load(repo, b, paths=paths)
+    return {"a": left, "b": right, **diff(old, new)}

@@ -167,7 +167,11 @@ def create_app(
     # The router matches routes in the order they were included and stops at the first:
     # the ingest endpoint, called once per event, comes first.
     app.include_router(openlineage_routes.router(projects), prefix=API, dependencies=checked)
-    app.include_router(routes.router(projects), prefix=API, dependencies=checked)
+    app.include_router(
+        routes.router(projects, objects or registry.server_objects(base)),
+        prefix=API,
+        dependencies=checked,
+    )
     app.include_router(
         object_routes.router(projects, objects or registry.server_objects(base)),
         prefix=API,

@@ -150,7 +150,9 @@ def error_responses() -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def router(projects: Projects) -> APIRouter:
+def router(projects: Projects, objects: str | None = None) -> APIRouter:
+    """The store routes, the writes and the services of ``projects`` (whose objects, for the
+    services that read a manifest, are under URL ``objects``)."""
     from fastapi import APIRouter
 
     from lineal.server import services
@@ -166,7 +168,7 @@ def router(projects: Projects) -> APIRouter:
         return projects.names()
 
     writes(api, projects)
-    api.include_router(services.router(projects))  # what the CLI answers, one call each
+    api.include_router(services.router(projects, objects))  # what the CLI answers, one call each
     for method, (verb, _) in wire.READS.items():
         build = _get if verb == "GET" else _post
         api.add_api_route(

@@ -7,9 +7,10 @@ are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (JSON has no such 
 Lineage answers also come as ``as_columns()`` (``?columns=true``, ``--format columns``).
 Nothing here reads the store itself.
 
-The server has no workspace: no `lineal.toml` (so no promotion policy is in force: a policy
-check says so), no object cache (verify reports its objects as not checked, and a file-level
-diff of two dataset versions is refused) and no kept checkpoints.
+The server has no workspace: no `lineal.toml` (the policy in force is the one the ledger holds,
+from `lineal policy apply`), no object cache (verify reports its objects as not checked; a
+file-level diff of two dataset versions reads their manifests from the project's objects, where
+`lineal push` put them) and no kept checkpoints.
 """
 
 import math
@@ -122,9 +123,13 @@ _LINEAGE_TEXT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def router(projects: "Projects") -> APIRouter:
-    """The service endpoints, under ``/projects/{project}/``."""
+def router(projects: "Projects", objects: str | None = None) -> APIRouter:
+    """The service endpoints, under ``/projects/{project}/``; a file-level diff of two dataset
+    versions reads their manifests from the projects' objects under URL ``objects``."""
+    from lineal.served_objects import ServedObjects
+
     api = APIRouter()
+    served = None if objects is None else ServedObjects(objects, projects.store)
 
     def repo(project: str) -> Lineal:
         return Lineal(projects.store(project))
@@ -149,9 +154,11 @@ def router(projects: "Projects") -> APIRouter:
 
         return _answer([one.as_dict() for one in named_artifacts(repo(project), kind)])
 
+    from lineal.server.catalog_services import catalog_routes
     from lineal.server.run_services import run_routes
 
     run_routes(get, repo)
+    catalog_routes(get, repo)
 
     @get("query", "A cross-run question (`lineal query --json`)", Obj)
     def query(
@@ -221,11 +228,16 @@ def router(projects: "Projects") -> APIRouter:
 
         opened = repo(project)
         if diff.is_file_diff(opened, a, b):
-            raise InvalidInput(
-                f"{a} and {b} are dataset versions: their file-level diff needs their "
-                "manifests, which the server does not hold",
-                hint=f"run `lineal diff {a} {b}` where the versions are pulled",
-            )
+            if served is None:
+                raise InvalidInput(
+                    f"{a} and {b} are dataset versions: their file-level diff needs their "
+                    "manifests, and this server keeps no objects",
+                    hint=f"run `lineal diff {a} {b}` where the versions are pulled",
+                )
+            from lineal.datasets import diff_versions
+
+            old, new, changes = diff_versions(opened, a, b, served.manifests(project))
+            return _answer({"a": old.ref, "b": new.ref, **changes.as_dict()})
         return _answer(diff.diff(opened, a, b).as_dict())
 
     @get("models/{ref}", "A model's versions, evaluations, upstream (`lineal model show`)", Obj)
@@ -245,28 +257,6 @@ def router(projects: "Projects") -> APIRouter:
         from lineal.registry.promote import check_version
 
         return _answer(check_version(repo(project), ref, alias))
-
-    @get("models/{ref}/approvals", "Who approved a model's versions, when, why", Objs)
-    def approvals(project: str, ref: Named) -> Any:
-        from lineal.registry.approvals import approvals
-
-        return _answer(approvals(repo(project), ref))
-
-    @get("policy", "Protected aliases, policies and roles in force in the ledger", Obj)
-    def policy(project: str) -> Any:
-        from lineal.registry.approvals import policy_in_force
-
-        return _answer(policy_in_force(repo(project)).as_dict())
-
-    @get(
-        "policy/check",
-        "Every aliased version's policy checks now (`lineal policy check --all`)",
-        Objs,
-    )
-    def policy_check(project: str) -> Any:
-        from lineal.registry.promote import check_all
-
-        return _answer(check_all(repo(project)))
 
     @get("aliases", "Aliases held now and what each names (`lineal alias list`)", Objs)
     def aliases(
