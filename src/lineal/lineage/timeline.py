@@ -9,6 +9,7 @@ version number each ``artifact.record`` gave); never writes and never prints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,7 @@ def _event(kind: str, record: Record, body: dict[str, Any], versions: _Versions)
 
 
 def timeline(
-    repo: Lineal, events: list[str] | tuple[str, ...] | None = None, *, limit: int | None = 1000
+    repo: Lineal, events: Sequence[str] | None = None, *, limit: int | None = 1000
 ) -> Timeline:
     """The ledger's span and its ``events`` (of :data:`EVENTS`; default: versions, aliases,
     promotions and approvals), at most ``limit`` of them, newest first."""

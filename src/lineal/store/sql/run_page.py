@@ -68,7 +68,7 @@ def runs_page(
     """The runs ``expr`` matches (None: all) in ``order``, ``limit`` of them from ``offset``,
     and how many it matches in all."""
     status = run_queries.status_sql(crashed)
-    where, params = "", []
+    where, params = "", list[Any]()  # no filter: every run
     if expr is not None:
         where, params = compile_where(expr, resolve=resolver(db), status_sql=status)
     join, join_args, order_by = _order_sql(order, status)
