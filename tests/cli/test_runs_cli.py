@@ -100,6 +100,40 @@ def test_runs_filters_and_metrics_prints_points(ws: Path, lineal_cli: Cli) -> No
     assert "its metrics: mAP" in missing.stderr
 
 
+def test_runs_sorts_and_pages_and_metrics_takes_a_step_range(ws: Path, lineal_cli: Cli) -> None:
+    with lineal.open(path=ws) as repo:
+        for name, lr in (("a", 0.3), ("b", 0.1), ("c", 0.2)):
+            with lineal.start_run(name, params={"lr": lr}, repo=repo, capture=False) as run:
+                for step in range(10):
+                    run.log({"mAP": lr * step}, step=step)
+
+    def names(*args: str) -> list[str]:
+        done = lineal_cli("runs", "--json", *args, cwd=ws)
+        assert done.returncode == 0, done.stderr
+        return [r["name"] for r in json.loads(done.stdout)]
+
+    assert names() == ["c", "b", "a"]
+    assert names("--sort", "params.lr") == ["b", "c", "a"]
+    assert names("--sort", "-metrics.mAP", "--limit", "1", "--offset", "1") == ["c"]
+    assert names("--sort", "created", "-w", "params.lr > 0.15") == ["a", "c"]
+    page = lineal_cli("runs", "--sort", "name", "--limit", "2", cwd=ws)
+    assert page.stderr == "note: runs 1-2 of 3 (--offset 2 for more)\n"
+    assert [line.split()[1] for line in page.stdout.splitlines()[1:]] == ["a", "b"]
+    bad = lineal_cli("runs", "--sort", "colour", cwd=ws)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: bad sort 'colour': not a run column or a scoped key\n")
+    (ref,) = [
+        r["ref"] for r in json.loads(lineal_cli("runs", "--json", "-w", "name = a", cwd=ws).stdout)
+    ]
+    zoom = lineal_cli("metrics", ref, "mAP", "--from-step", "3", "--to-step", "5", cwd=ws)
+    assert [line.split("\t")[0] for line in zoom.stdout.splitlines()[1:]] == ["3", "4", "5"]
+    tail = json.loads(lineal_cli("metrics", ref, "--json", "--from-step", "8", cwd=ws).stdout)
+    assert tail["mAP"]["steps"] == [8, 9]
+    backwards = lineal_cli("metrics", ref, "--from-step", "5", "--to-step", "3", cwd=ws)
+    assert backwards.returncode == 1
+    assert "the first step is after the last" in backwards.stderr
+
+
 def test_an_output_identical_to_an_input_is_not_a_cycle(ws: Path, lineal_cli: Cli) -> None:
     (ws / "data").mkdir()
     (ws / "data" / "x").write_text("same")
