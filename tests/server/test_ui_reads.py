@@ -184,6 +184,9 @@ def test_lineage_as_dot_and_mermaid_text(
         answer = get("upstream", ref=model, format=fmt)
         assert answer.headers["content-type"].startswith("text/plain")
         assert answer.text == getattr(queries.upstream(repo, model), method)()
+    tree = get("upstream", ref=model, format="tree").text
+    assert tree == "\n".join(queries.upstream(repo, model).to_tree()) + "\n"
+    assert "scene/street@v1" in tree
     dot = get("downstream", ref="scene/street", format="dot", depth=1).text
     assert dot.startswith("digraph")
     assert "dataset/labels@v2" in dot
