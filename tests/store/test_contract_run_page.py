@@ -16,6 +16,7 @@ from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.model import filters
 from lineal.model.ops import MetricsBatch
+from lineal.registry.aliases import unset_alias
 from lineal.store.base import Store
 
 
@@ -115,3 +116,33 @@ def test_metric_points_between_two_steps(store: Store) -> None:
     assert len(thin["loss"]) == 10
     assert (thin["loss"].steps[0], thin["loss"].steps[-1]) == (100, 299)
     assert store.metric_series(run.id, from_step=400) == {}
+
+
+def test_the_timeline_events_newest_first(store: Store) -> None:
+    lin = Lineal(store)
+    first = lin.record_artifact("dataset", data=b"one", name="raw")
+    lin.record_artifact("file", data=b"unnamed")  # no version: no event
+    lin.record_artifact("dataset", data=b"two", name="raw")
+    lin.record_artifact("dataset", data=b"one", name="raw")  # the same bytes: no new version
+    lin.set_alias("dataset/raw@v1", "good")
+    lin.set_alias("dataset/raw@v2", "good")
+    unset_alias(lin, "dataset/raw", "good")
+    cleared = store.head()[0]
+    run = lin.start_run("train")
+    events = store.timeline_events(["versions", "aliases", "promotions", "approvals", "runs"], 50)
+    seqs = [row["seq"] for row in events]
+    assert seqs == sorted(seqs, reverse=True)
+    assert [(r["event"], r.get("version"), r.get("alias"), r.get("digest")) for r in events] == [
+        ("runs", None, None, None),
+        ("aliases", None, "good", None),  # cleared
+        ("aliases", None, "good", events[2]["digest"]),
+        ("aliases", None, "good", first.digest),
+        ("versions", 2, None, events[4]["digest"]),
+        ("versions", 1, None, first.digest),
+    ]
+    assert events[0]["id"] == run.id
+    assert events[1]["seq"] == cleared
+    assert all(row["author"] == "alice" and row["time"] for row in events)
+    assert len(store.timeline_events(["versions"], 1)) == 1
+    with pytest.raises(InvalidInput, match="unknown timeline event 'weather'"):
+        store.timeline_events(["weather"], 5)

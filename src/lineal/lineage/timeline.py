@@ -3,8 +3,10 @@ new version of a named artifact, an alias set or cleared, a model promoted or ap
 started — each with its seq and time, so that a time slider can place marks and ask
 ``as_of=SEQ`` of the lineage queries.
 
-A service over ``Store.records`` (filtered by op, newest first) and ``Store.versions`` (the
-version number each ``artifact.record`` gave); never writes and never prints.
+A service over ``Store.timeline_events`` (read from the projections, newest first: its cost
+follows the answer, not the ledger), ``Store.records`` (the first and last) and
+``Store.versions`` (the version an alias, promotion or approval names); never writes and never
+prints.
 """
 
 from __future__ import annotations
@@ -16,17 +18,10 @@ from typing import Any
 from lineal.client import Lineal
 from lineal.errors import InvalidInput
 from lineal.ledger.chain import Record
-from lineal.model import canonical
 from lineal.model.entities import check_limit
 
-#: What a timeline can mark, and the ledger op each comes from.
-EVENTS = {
-    "versions": "artifact.record",
-    "aliases": "alias.set",
-    "promotions": "model.promote",
-    "approvals": "model.approve",
-    "runs": "run.start",
-}
+#: What a timeline can mark (lineal.store.sql.timeline reads each).
+EVENTS = ("versions", "aliases", "promotions", "approvals", "runs")
 DEFAULT_EVENTS = ("versions", "aliases", "promotions", "approvals")
 
 
@@ -47,50 +42,42 @@ def _moment(records: list[Record]) -> dict[str, Any] | None:
     return {"seq": records[0].seq, "time": records[0].time} if records else None
 
 
-class _Versions:
-    """Version numbers by (kind, name) and digest, read once per name."""
-
-    def __init__(self, repo: Lineal) -> None:
-        self.repo = repo
-        self.found: dict[tuple[str, str], dict[str, int]] = {}
-
-    def of(self, kind: str, name: str, digest: str | None) -> str | None:
-        if digest is None:
-            return None
-        if (kind, name) not in self.found:
-            held = self.repo.store.versions(kind, name)
-            self.found[kind, name] = {one_digest: number for number, one_digest, _ in held}
-        number = self.found[kind, name].get(digest)
-        return f"{kind}/{name}@v{number}" if number is not None else f"{kind}/{name}@{digest}"
+def _ref(kind: str, name: str, version: int | None, digest: str | None) -> str | None:
+    if digest is None:
+        return None
+    return f"{kind}/{name}@v{version}" if version is not None else f"{kind}/{name}@{digest}"
 
 
-def _event(kind: str, record: Record, body: dict[str, Any], versions: _Versions) -> Any:
-    base = {"seq": record.seq, "time": record.time, "author": record.author, "event": kind}
+def _event(row: dict[str, Any], versions: dict[tuple[str, str, str], int]) -> dict[str, Any]:
+    """A store row as a timeline event: references spelled as the CLI spells them."""
+    kind = row["event"]
+    base = {k: row[k] for k in ("seq", "time", "author", "event")}
+
+    def version(of: str, name: str, digest: str | None) -> str | None:
+        return _ref(of, name, versions.get((of, name, digest or "")), digest)
+
     if kind == "versions":
-        if body.get("name") is None:
-            return None  # an unnamed artifact has no version to mark
-        ref = versions.of(body["kind"], body["name"], body["digest"])
-        return {**base, "ref": ref, "kind": body["kind"]}
+        ref = _ref(row["kind"], row["name"], row["version"], row["digest"])
+        return {**base, "ref": ref, "kind": row["kind"]}
     if kind == "aliases":
-        held = versions.of(body["kind"], body["name"], body.get("digest"))
-        return {**base, "ref": f"{body['kind']}/{body['name']}:{body['alias']}", "target": held}
+        target = version(row["kind"], row["name"], row["digest"])
+        return {**base, "ref": f"{row['kind']}/{row['name']}:{row['alias']}", "target": target}
     if kind in ("promotions", "approvals"):
         return {
             **base,
-            "ref": f"model/{body['name']}:{body['alias']}",
-            "target": versions.of("model", body["name"], body["digest"]),
-            "reason": body.get("reason"),
-            **({"override": bool(body.get("override"))} if kind == "promotions" else {}),
+            "ref": f"model/{row['name']}:{row['alias']}",
+            "target": version("model", row["name"], row["digest"]),
+            "reason": row["reason"],
+            **({"override": row["override"]} if kind == "promotions" else {}),
         }
-    return {**base, "ref": f"run/{body['id']}", "name": body.get("name")}
+    return {**base, "ref": f"run/{row['id']}", "name": row["name"]}
 
 
-def timeline(
-    repo: Lineal, events: Sequence[str] | None = None, *, limit: int | None = 1000
-) -> Timeline:
+def timeline(repo: Lineal, events: Sequence[str] | None = None, *, limit: int = 1000) -> Timeline:
     """The ledger's span and its ``events`` (of :data:`EVENTS`; default: versions, aliases,
     promotions and approvals), at most ``limit`` of them, newest first."""
-    limit = check_limit(limit)
+    if check_limit(limit) is None:
+        raise InvalidInput("a timeline needs a limit", hint="e.g. limit=1000")
     chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
     unknown = [one for one in chosen if one not in EVENTS]
     if unknown:
@@ -101,14 +88,12 @@ def timeline(
     store = repo.store
     first = _moment(list(store.records(limit=1)))
     last = _moment(list(store.records(limit=1, newest_first=True)))
-    versions = _Versions(repo)
-    found: list[dict[str, Any]] = []
-    for kind in chosen:
-        for record in store.records(op=EVENTS[kind], limit=limit, newest_first=True):
-            if record.payload is None:  # erased: nothing left to name
-                continue
-            event = _event(kind, record, canonical.decode(record.payload), versions)
-            if event is not None:
-                found.append(event)
-    found.sort(key=lambda one: one["seq"], reverse=True)
-    return Timeline(first, last, found[:limit])
+    rows = store.timeline_events(chosen, limit)
+    named = ("aliases", "promotions", "approvals")  # a digest, to spell as its version
+    names = {(row.get("kind", "model"), row["name"]) for row in rows if row["event"] in named}
+    versions = {
+        (kind, name, digest): number
+        for kind, name in names
+        for number, digest, _ in store.versions(kind, name)
+    }
+    return Timeline(first, last, [_event(row, versions) for row in rows])

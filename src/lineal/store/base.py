@@ -278,6 +278,11 @@ class Store(Protocol):
         order ``sort`` names (lineal.model.run_order; None: newest first), crashed shown so;
         and how many the filter matches in all."""
 
+    def timeline_events(self, events: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        """At most ``limit`` moments of the kinds ``events`` names (``versions``, ``aliases``,
+        ``promotions``, ``approvals``, ``runs``), newest first: ``event``, ``seq``, ``time``,
+        ``author`` and the kind's fields (lineal.store.sql.timeline)."""
+
     def run_keys(self) -> dict[str, list[str]]:
         """The ``params``, ``metrics`` and (current) ``tags`` keys some run has, sorted."""
 

@@ -342,6 +342,9 @@ class HttpStore(HttpAccess, SpooledWrites):
             "runs_page", expr=expr, sort=sort, offset=offset, limit=limit, with_meta=with_meta
         )
 
+    def timeline_events(self, events: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        return self._call("timeline_events", events=list(events), limit=limit)
+
     def run_keys(self) -> dict[str, list[str]]:
         return self._call("run_keys")
 

@@ -116,6 +116,7 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "search_runs": ("POST", (_FILTER, *_FILTER_PAGE)),
     "runs_page": ("POST", (_FILTER, _opt("sort"), _opt("offset", "int", 0), *_FILTER_PAGE)),
     "run_keys": ("GET", ()),
+    "timeline_events": ("POST", (_req("events", "strs"), _req("limit", "limit"))),
     "metric_series": ("GET", (_req("run_id"), _opt("key"), _opt("max_points", "limit"), *_STEPS)),
     "crashed_runs": ("GET", ()),
     "finished_runs_tagged": ("GET", (_req("key"), _req("value"), _req("without"))),

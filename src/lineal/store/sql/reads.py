@@ -248,6 +248,20 @@ class SqlReads:
                 with_meta=with_meta,
             )
 
+    def timeline_events(self, events: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        from lineal.errors import InvalidInput
+        from lineal.model.entities import check_limit
+        from lineal.store.sql import timeline
+
+        unknown = [one for one in events if one not in timeline.EVENTS]
+        if unknown or check_limit(limit) is None:
+            raise InvalidInput(
+                f"unknown timeline event {unknown[0]!r}" if unknown else "a timeline needs a limit",
+                hint=f"events: {', '.join(timeline.EVENTS)}",
+            )
+        with self._lock:
+            return timeline.timeline_events(self.sql(), events, limit)
+
     def run_keys(self) -> dict[str, list[str]]:
         from lineal.store.sql import run_page
 
