@@ -348,7 +348,10 @@ def resolve_dataset(repo: Lineal, ref: str) -> Artifact:
 
 
 def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
-    cache = objects(repo)
+    return manifest_in(objects(repo), artifact)
+
+
+def manifest_in(cache: ObjectCache, artifact: Artifact) -> Manifest:
     if not cache.has(artifact.digest) and "files" not in artifact.meta:
         # `lineal add` records how many files a manifest lists; a version recorded by its
         # digest alone (an import from MLflow or OpenLineage, a DVC out whose bytes were
@@ -366,13 +369,9 @@ def manifest_of(repo: Lineal, artifact: Artifact) -> Manifest:
 
 
 def diff_versions(
-    repo: Lineal,
-    a: str,
-    b: str,
-    manifest: Callable[[Lineal, Artifact], Manifest] | None = None,
+    repo: Lineal, a: str, b: str, manifest: Callable[[Lineal, Artifact], Manifest] | None = None
 ) -> tuple[Artifact, Artifact, ManifestDiff]:
-    """The file-level difference of two dataset versions, their manifests read by
-    ``manifest`` (default: from the workspace's object cache, :func:`manifest_of`)."""
+    """Two dataset versions' file-level difference, ``manifest`` reading (or manifest_of)."""
     read = manifest or manifest_of
     old, new = resolve_dataset(repo, a), resolve_dataset(repo, b)
     return old, new, diff(read(repo, old), read(repo, new))

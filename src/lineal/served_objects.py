@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from lineal.cas.arrival import Arrival
 from lineal.cas.manifest import Manifest
@@ -18,6 +19,17 @@ from lineal.model.digests import PREFIX
 from lineal.model.entities import Artifact
 
 __all__ = ["CHUNK", "ServedObjects"]
+
+
+def cached_manifests(root: Path) -> Callable[[object, Artifact], Manifest]:
+    """Dataset manifests from the object cache of the workspace whose folder (``.lineal``)
+    is ``root``, as lineal.datasets.manifest_of reads them, for a server holding that
+    workspace's store but not the workspace (`lineal ui`: ``Projects.manifests``)."""
+    from lineal.cas.objects import ObjectCache
+    from lineal.datasets import manifest_in
+
+    cache = ObjectCache(root / "objects")
+    return lambda _, artifact: manifest_in(cache, artifact)
 
 
 class ServedObjects:

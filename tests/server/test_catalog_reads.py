@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from lineal.client import Lineal
+from lineal.datasets import diff_versions
 from lineal.labels.record import annotation_stats
+from lineal.served_objects import cached_manifests
 from lineal.store.registry import create_project
 from shared_data import SHARED_DATA
 
@@ -91,6 +93,12 @@ def test_the_catalog_pages_read_what_the_cli_recorded(
         _ok(lineal_cli, "push", cwd=ws)
         files = get("diff", a=v1, b=v2)
         assert files == cli_json("diff", v1, v2)
+        # The same diff from the workspace's own object cache, read without the workspace
+        # (what `lineal ui` serves): lineal.served_objects.cached_manifests.
+        with Lineal.open(path=ws) as opened:
+            bare = Lineal(opened.store)  # its store alone
+            old_v, new_v, changes = diff_versions(bare, v1, v2, cached_manifests(ws / ".lineal"))
+            assert {"a": old_v.ref, "b": new_v.ref, **changes.as_dict()} == files
         summary = files["summary"]
         assert (summary["added"], summary["removed"], summary["modified"]) == (1, 0, 2)
 

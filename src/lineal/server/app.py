@@ -17,6 +17,8 @@ from lineal.errors import InvalidInput, LinealError
 from lineal.store import registry, wire_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
@@ -83,6 +85,13 @@ class Projects:
 
     def names(self) -> list[str]:
         return registry.list_projects(self.base)
+
+    def manifests(self, name: str) -> Callable[[Any, Any], Any] | None:
+        """How a file-level diff reads project ``name``'s dataset manifests (a reader as
+        lineal.datasets.diff_versions takes one); None: from the objects the server keeps
+        for it (lineal.served_objects). `lineal ui` may read a workspace's object cache
+        instead (lineal.served_objects.cached_manifests)."""
+        return None
 
     def flush_audit(self, *project: str | None) -> None:
         """Append this worker's queued audit rows of ``project`` (None: the server's log;

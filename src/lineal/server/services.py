@@ -228,7 +228,10 @@ def router(projects: "Projects", objects: str | None = None) -> APIRouter:
 
         opened = repo(project)
         if diff.is_file_diff(opened, a, b):
-            if served is None:
+            reader = projects.manifests(project)
+            if reader is None and served is not None:
+                reader = served.manifests(project)
+            if reader is None:
                 raise InvalidInput(
                     f"{a} and {b} are dataset versions: their file-level diff needs their "
                     "manifests, and this server keeps no objects",
@@ -236,7 +239,7 @@ def router(projects: "Projects", objects: str | None = None) -> APIRouter:
                 )
             from lineal.datasets import diff_versions
 
-            old, new, changes = diff_versions(opened, a, b, served.manifests(project))
+            old, new, changes = diff_versions(opened, a, b, reader)
             return _answer({"a": old.ref, "b": new.ref, **changes.as_dict()})
         return _answer(diff.diff(opened, a, b).as_dict())
 
