@@ -124,11 +124,15 @@ def create_app(
     *,
     allow_open: bool = True,
     default_project: str = DEFAULT_PROJECT,
+    projects: Projects | None = None,
+    audit: bool = True,
 ) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
-    objects under ``objects`` (default: lineal.store.registry.server_objects). Without
-    ``allow_open``, a project with no token yet answers no one (a project made after the
-    server started on a public address is not open to the world)."""
+    objects under ``objects`` (default: lineal.store.registry.server_objects), and the web UI
+    at ``/`` (lineal.server.ui). Without ``allow_open``, a project with no token yet answers no
+    one (a project made after the server started on a public address is not open to the
+    world). ``projects``: other projects than those under ``base`` (`lineal ui`'s one store);
+    without ``audit``, requests are not recorded."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -143,8 +147,10 @@ def create_app(
     from lineal.server.audit_trail import AuditTrail, AuditWriter
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    projects = Projects(base, allow_open=allow_open, default=default_project)
-    projects.audit = AuditWriter(projects)
+    if projects is None:
+        projects = Projects(base, allow_open=allow_open, default=default_project)
+    if audit:
+        projects.audit = AuditWriter(projects)
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -229,8 +235,12 @@ def create_app(
         }
         return JSONResponse(body, status_code=500)
 
+    from lineal.server import ui
+
+    ui.mount(app)  # after the API's routes: they are matched first
     # Every request, refused ones too, once, after its status is known (see audit_trail).
-    app.add_middleware(AuditTrail, writer=projects.audit)
+    if projects.audit is not None:
+        app.add_middleware(AuditTrail, writer=projects.audit)
     app.router.on_shutdown.append(projects.close)
     return app
 
