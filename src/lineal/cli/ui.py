@@ -48,7 +48,7 @@ def ui(
         import uvicorn
     except ImportError as exc:
         raise MissingExtra("uvicorn", "server") from exc
-    repo = Lineal.open(write=False)
+    repo = Lineal.open()  # its key signs checkpoints; the UI only reads
     if not is_loopback(host) and not repo.store.has_tokens():
         repo.close()
         raise fail(
