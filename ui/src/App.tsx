@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router-dom";
 import { get, whenUnauthorized } from "./api";
 import { ErrorLine, Loading } from "./components";
@@ -128,8 +128,11 @@ export function App() {
       }
     });
   }, [navigate]);
+  const first = useRef(true);
   useEffect(() => {
-    document.getElementById("main")?.focus({ preventScroll: true });
+    // After a move to another page (not on the first), focus goes to its content.
+    if (first.current) first.current = false;
+    else document.getElementById("main")?.focus({ preventScroll: true });
   }, [location.pathname]);
   return (
     <Routes>

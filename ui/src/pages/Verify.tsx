@@ -58,7 +58,7 @@ export default function Verify() {
         <p className="muted">A Merkle tree head over the ledger, signed now: keep it to prove later that history was not rewritten.</p>
         <ErrorLine error={checkpoint.error} />
         <Loading when={checkpoint.loading} />
-        {checkpoint.data ? <pre className="json">{JSON.stringify(checkpoint.data, null, 2)}</pre> : null}
+        {checkpoint.data ? <pre className="json" tabIndex={0} aria-label="The checkpoint, as JSON">{JSON.stringify(checkpoint.data, null, 2)}</pre> : null}
       </section>
     </div>
   );
