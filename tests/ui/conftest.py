@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from browser_checks import AXE
+
 from server_process import LINEAL_BIN, free_port, stop
 
 if TYPE_CHECKING:
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "src" / "lineal" / "server" / "ui_static" / "index.html"
-AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _missing(what: str) -> None:
@@ -140,14 +141,3 @@ def page(chromium: Browser, ui_url: str) -> Iterator[Page]:
     finally:
         context.close()
     assert not errors, f"errors in the page: {errors}"
-
-
-def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document)).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in found
-        if v["impact"] in ("serious", "critical")
-    ]

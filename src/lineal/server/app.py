@@ -144,13 +144,11 @@ def create_app(
     from lineal.server import objects as object_routes
     from lineal.server import openlineage as openlineage_routes
     from lineal.server import tokens as token_routes
-    from lineal.server.audit_trail import AuditTrail, AuditWriter
+    from lineal.server.audit_trail import AuditWriter
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    if projects is None:
-        projects = Projects(base, allow_open=allow_open, default=default_project)
-    if audit:
-        projects.audit = AuditWriter(projects)
+    projects = projects or Projects(base, allow_open=allow_open, default=default_project)
+    projects.audit = AuditWriter(projects) if audit else None
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -235,14 +233,21 @@ def create_app(
         }
         return JSONResponse(body, status_code=500)
 
-    from lineal.server import ui
+    _outer_layers(app, projects)
+    return app
 
-    ui.mount(app)  # after the API's routes: they are matched first
+
+def _outer_layers(app: FastAPI, projects: Projects) -> None:
+    """The web UI at ``/`` (after the API's routes, which are matched first), the audit trail
+    around every request, and the projects closed at shutdown."""
+    from lineal.server import ui
+    from lineal.server.audit_trail import AuditTrail
+
+    ui.mount(app)
     # Every request, refused ones too, once, after its status is known (see audit_trail).
     if projects.audit is not None:
         app.add_middleware(AuditTrail, writer=projects.audit)
     app.router.on_shutdown.append(projects.close)
-    return app
 
 
 def app_from_env() -> FastAPI:

@@ -54,7 +54,7 @@ class StaticUI:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+        from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
         path = str(scope.get("path", "/"))
         method = scope.get("method", "GET")
@@ -74,6 +74,7 @@ class StaticUI:
             await FileResponse(found, headers={"cache-control": cache})(scope, receive, send)
             return
         index = self.folder / "index.html"
+        response: Response
         if index.is_file():
             response = FileResponse(index, headers={"cache-control": "no-cache"})
         else:

@@ -212,7 +212,7 @@ export default function Registry() {
               </button>{" "}
               <span className="muted">
                 v{m.version}
-                {Object.entries(m.aliases).map(([alias, v]) => ` :${alias}=v${v}`)}
+                {Object.keys(m.aliases).map((alias) => ` :${alias}`)}
               </span>
             </li>
           ))}
