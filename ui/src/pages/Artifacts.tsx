@@ -1,8 +1,8 @@
 import { useSearchParams } from "react-router-dom";
-import { read } from "../api";
+import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, RefLink, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
-import { classChanges, classesOf } from "../lib/schema";
+import { classChanges, classesOf, type ClassChange } from "../lib/schema";
 import type { Json, NamedArtifact } from "../types";
 
 const KINDS = ["dataset", "schema", "scene", "config", "file"];
@@ -127,21 +127,40 @@ function Version({ project, reference }: { project: string; reference: string })
   );
 }
 
+interface SchemaDiffAnswer {
+  added: { id: number | string; name: string }[];
+  removed: { id: number | string; name: string }[];
+  renamed: { id: number | string; before: string; after: string }[];
+}
+
+/** Classes renamed, removed, added: the server's `schema/diff`, else worked out here from
+ * both versions' classes (a server without that endpoint). */
+async function schemaChanges(project: string, a: string, b: string, signal: AbortSignal): Promise<ClassChange[]> {
+  try {
+    const found = await read<SchemaDiffAnswer>(project, "schema/diff", { a, b }, signal);
+    return [
+      ...found.renamed.map((c) => ({ change: "renamed" as const, id: c.id, before: c.before, after: c.after })),
+      ...found.removed.map((c) => ({ change: "removed" as const, id: c.id, before: c.name, after: null })),
+      ...found.added.map((c) => ({ change: "added" as const, id: c.id, before: null, after: c.name })),
+    ];
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404 || !/no such endpoint/.test(error.message)) throw error;
+    const [one, two] = await Promise.all([a, b].map((ref) => read<Shown>(project, "show", { ref }, signal)));
+    return classChanges(classesOf(one!.meta), classesOf(two!.meta));
+  }
+}
+
 function SchemaDiff({ project, a, b }: { project: string; a: string; b: string }) {
-  const both = useData(
-    (signal) => Promise.all([a, b].map((ref) => read<Shown>(project, "show", { ref }, signal))),
-    [project, a, b],
-  );
-  if (!both.data) return <ErrorLine error={both.error} />;
-  const changes = classChanges(classesOf(both.data[0]!.meta), classesOf(both.data[1]!.meta));
+  const changes = useData((signal) => schemaChanges(project, a, b, signal), [project, a, b]);
   return (
     <section aria-labelledby="schema-diff">
       <h3 id="schema-diff">
         Classes: {a} → {b}
       </h3>
-      {changes.length === 0 ? <p>The same classes.</p> : null}
+      <ErrorLine error={changes.error} />
+      {changes.data && changes.data.length === 0 ? <p>The same classes.</p> : null}
       <ul>
-        {changes.map((c) => (
+        {(changes.data ?? []).map((c) => (
           <li key={`${c.change}-${String(c.id)}`}>
             <strong>{c.change}</strong> class {String(c.id)}: {c.before ?? ""}
             {c.change === "renamed" ? " → " : ""}
@@ -149,6 +168,65 @@ function SchemaDiff({ project, a, b }: { project: string; a: string; b: string }
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+type Changes = { added?: unknown[]; removed?: unknown[]; changed?: unknown[] };
+
+function describe(item: unknown): string {
+  if (item && typeof item === "object") {
+    const one = item as Record<string, unknown>;
+    const name = String(one.path ?? one.name ?? one.id ?? "");
+    if (one.changes && typeof one.changes === "object") {
+      const parts = Object.entries(one.changes as Record<string, { before?: unknown; after?: unknown }>).map(
+        ([key, change]) => `${key}: ${JSON.stringify(change.before)} → ${JSON.stringify(change.after)}`,
+      );
+      return `${name} (${parts.join("; ")})`;
+    }
+    return name || JSON.stringify(item);
+  }
+  return String(item);
+}
+
+/** `scene/diff` (layers, assets, lights, cameras, transforms, labels) or `diff` (a dataset's
+ * files), each part listed with what was added, removed or changed. */
+function VersionDiff({ project, kind, a, b }: { project: string; kind: string; a: string; b: string }) {
+  const path = kind === "scene" ? "scene/diff" : "diff";
+  const found = useData((signal) => read<Record<string, Json>>(project, path, { a, b }, signal), [project, path, a, b]);
+  const parts = Object.entries(found.data ?? {}).filter(
+    ([, value]) => value && typeof value === "object" && !Array.isArray(value) && ["added", "removed", "changed"].some((k) => k in (value as object)),
+  ) as [string, Changes][];
+  return (
+    <section aria-labelledby="version-diff">
+      <h3 id="version-diff">
+        What changed: {a} → {b}
+      </h3>
+      <ErrorLine error={found.error} />
+      <Loading when={found.loading} />
+      {found.data && parts.every(([, c]) => !c.added?.length && !c.removed?.length && !c.changed?.length) ? (
+        <p>No change found.</p>
+      ) : null}
+      <dl className="facts">
+        {parts
+          .filter(([, c]) => c.added?.length || c.removed?.length || c.changed?.length)
+          .map(([name, c]) => (
+            <div key={name} className="diff-part">
+              <dt>{name}</dt>
+              <dd>
+                <ul>
+                  {(["added", "removed", "changed"] as const).flatMap((change) =>
+                    (c[change] ?? []).slice(0, 200).map((item, i) => (
+                      <li key={`${change}-${i}`}>
+                        <strong>{change}</strong> {describe(item)}
+                      </li>
+                    )),
+                  )}
+                </ul>
+              </dd>
+            </div>
+          ))}
+      </dl>
     </section>
   );
 }
@@ -226,6 +304,9 @@ export default function Artifacts() {
             </p>
           ) : null}
           {kind === "schema" && a && b && a !== b ? <SchemaDiff project={project} a={a} b={b} /> : null}
+          {(kind === "scene" || kind === "dataset") && a && b && a !== b ? (
+            <VersionDiff project={project} kind={kind} a={a} b={b} />
+          ) : null}
           <div className="versions">
             {[...new Set([a, b].filter((v): v is string => v !== null))].map((v) => (
               <Version key={v} project={project} reference={v} />

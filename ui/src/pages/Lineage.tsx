@@ -12,11 +12,12 @@ import {
 } from "@xyflow/react";
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { read } from "../api";
+import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { caption, edgeLabel, mergeGraphs, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
 import { layout } from "../lib/layout";
+import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
 const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
@@ -210,18 +211,21 @@ export default function Lineage() {
     (signal) => read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", {}, signal),
     [project],
   );
-  const ledger = useData((signal) => read<LogRecord[]>(project, "log", { limit: 10000 }, signal), [project]);
-  const span = useMemo(() => {
-    const seqs = (ledger.data ?? []).map((r) => r.seq);
-    return seqs.length ? { first: Math.min(...seqs), last: Math.max(...seqs) } : null;
-  }, [ledger.data]);
-  const marks = useMemo(
-    () => (ledger.data ?? []).filter((r) => MARK_OPS.has(r.op)).sort((a, b) => a.seq - b.seq),
-    [ledger.data],
+  const timeline = useData<Timeline>(
+    (signal) =>
+      read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
+        // A server without /timeline: the ledger's own records give the span and the marks.
+        if (!(error instanceof ApiError) || error.status !== 404) throw error;
+        const records = await read<LogRecord[]>(project, "log", { limit: 10000 }, signal);
+        return fromLog(records, MARK_OPS);
+      }),
+    [project],
   );
+  const span = timeline.data?.first && timeline.data.last ? { first: timeline.data.first.seq, last: timeline.data.last.seq } : null;
+  const marks = useMemo(() => [...(timeline.data?.events ?? [])].sort((a, b) => a.seq - b.seq), [timeline.data]);
   const asOfRecord = useMemo(
-    () => (asOf ? (ledger.data ?? []).find((r) => String(r.seq) === asOf) : undefined),
-    [asOf, ledger.data],
+    () => (asOf ? marks.find((r) => String(r.seq) === asOf) : undefined),
+    [asOf, marks],
   );
 
   const graph = useData<Merged | null>(
@@ -396,7 +400,7 @@ export default function Lineage() {
           />
           <datalist id="marks">
             {marks.map((m) => (
-              <option key={m.seq} value={m.seq} label={m.op} />
+              <option key={m.seq} value={m.seq} label={m.event} />
             ))}
           </datalist>
           <output htmlFor="asof" data-testid="asof-value">
@@ -410,9 +414,9 @@ export default function Lineage() {
           <label htmlFor="jump">Jump to</label>
           <select id="jump" value="" onChange={(e) => e.target.value && update({ asof: e.target.value })}>
             <option value="">an event…</option>
-            {marks.map((m) => (
+            {[...marks].reverse().map((m) => (
               <option key={m.seq} value={String(m.seq)}>
-                {m.seq}: {m.op} {String(m.payload?.name ?? m.payload?.alias ?? "")}
+                {m.seq}: {markText(m)}
               </option>
             ))}
           </select>

@@ -1,5 +1,5 @@
 import { useSearchParams } from "react-router-dom";
-import { read } from "../api";
+import { ApiError, read } from "../api";
 import { ErrorLine, Loading, RefLink, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import type { Json, NamedArtifact } from "../types";
@@ -42,6 +42,15 @@ interface Check {
   fix?: string | null;
 }
 
+interface Approval {
+  ref: string;
+  alias: string;
+  by: string;
+  reason: string | null;
+  seq: number;
+  time: string;
+}
+
 interface PolicyCheck {
   ref: string;
   alias: string;
@@ -75,6 +84,14 @@ function ModelDetail({ project, name }: { project: string; name: string }) {
           )
       : null,
     [project, name, holders.map((h) => h.alias).join(",")],
+  );
+  const approvals = useData(
+    (signal) =>
+      read<Approval[]>(project, `models/${encodeURIComponent(name)}/approvals`, {}, signal).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) return null; // a server without them
+        throw error;
+      }),
+    [project, name],
   );
   const versions = (shown.data?.versions ?? []) as Record<string, Json>[];
   const evaluations = (shown.data?.evaluations ?? []) as unknown as Evaluation[];
@@ -163,7 +180,22 @@ function ModelDetail({ project, name }: { project: string; name: string }) {
           ))}
         </tbody>
       </table>
-      <h3>Promotions and approvals</h3>
+      {approvals.data !== null ? (
+        <>
+          <h3>Approvals</h3>
+          <ErrorLine error={approvals.error} />
+          {approvals.data && approvals.data.length === 0 ? <p className="muted">No version of this model was approved.</p> : null}
+          <ul>
+            {(approvals.data ?? []).map((a) => (
+              <li key={a.seq}>
+                <RefLink reference={a.ref} /> approved for :{a.alias} by <strong>{a.by}</strong> at {a.time} (record {a.seq})
+                {a.reason ? <span className="reason"> “{a.reason}”</span> : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      <h3>Promotions</h3>
       <ol className="promotions" aria-label="Promotions, oldest first">
         {(history.data?.promotions ?? []).map((p) => (
           <li key={p.seq}>

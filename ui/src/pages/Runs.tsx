@@ -1,5 +1,5 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { read, request } from "../api";
 import { ErrorLine, Loading, useProject } from "../components";
@@ -13,7 +13,7 @@ const ROW_HEIGHT = 34;
 
 interface Page {
   runs: RunSummary[];
-  total: number | null; // the server's X-Total-Count, when it pages
+  total: number | null; // the server's X-Total-Count (or what it answered, when it does not page)
 }
 
 export default function Runs() {
@@ -25,7 +25,8 @@ export default function Runs() {
   const chosen = params.get("cols");
   const [text, setText] = useState(where);
   const [picked, setPicked] = useState<string[]>([]);
-  const [limit, setLimit] = useState(PAGE);
+  const loadedFor = useRef("");
+  const serverSorts = useRef(true);
 
   function update(changes: Record<string, string | null>) {
     const next = new URLSearchParams(params);
@@ -36,32 +37,54 @@ export default function Runs() {
     setParams(next);
   }
 
-  const page = useData<Page>(
-    async (signal) => {
-      const answer = await request<RunSummary[]>(
-        `/projects/${encodeURIComponent(project)}/runs`,
-        { where, limit, sort: sort || null },
-        signal,
-      ).catch(async (error: unknown) => {
-        // A server without sorting refuses `sort`: ask again without, and sort here.
-        if (sort && error instanceof Error && /sort/.test(error.message)) {
-          return request<RunSummary[]>(`/projects/${encodeURIComponent(project)}/runs`, { where, limit }, signal);
+  // Pages of rows from the server (offset, limit; the total from X-Total-Count), the next one
+  // asked for as the table scrolls near the end of what it holds.
+  const [page, setPage] = useState<Page & { loading: boolean; error: Error | undefined }>({
+    runs: [],
+    total: null,
+    loading: true,
+    error: undefined,
+  });
+  const [wanted, setWanted] = useState(PAGE);
+  useEffect(() => setWanted(PAGE), [project, where, sort]);
+  useEffect(() => {
+    const controller = new AbortController();
+    const key = `${project}\u0000${where}\u0000${sort}`;
+    const held = loadedFor.current === key ? page.runs : [];
+    if (held.length >= wanted || (loadedFor.current === key && page.total !== null && held.length >= page.total)) return;
+    setPage((old) => ({ ...old, runs: held, loading: true, error: undefined }));
+    request<RunSummary[]>(
+      `/projects/${encodeURIComponent(project)}/runs`,
+      { where, sort: sort || null, offset: held.length || null, limit: PAGE },
+      controller.signal,
+    ).then(
+      (answer) => {
+        const total = answer.headers.get("x-total-count");
+        loadedFor.current = key;
+        // A server without paging answers its first rows whatever the offset: take them once.
+        const paged = total !== null;
+        setPage({
+          runs: paged ? [...held, ...answer.body] : answer.body,
+          total: paged ? Number(total) : answer.body.length,
+          loading: false,
+          error: undefined,
+        });
+        if (!paged) serverSorts.current = false;
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted) {
+          setPage({ runs: held, total: null, loading: false, error: error instanceof Error ? error : new Error(String(error)) });
         }
-        throw error;
-      });
-      const total = answer.headers.get("x-total-count");
-      return { runs: answer.body, total: total === null ? null : Number(total) };
-    },
-    [project, where, sort, limit],
-  );
+      },
+    );
+    return () => controller.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [project, where, sort, wanted]);
   const serverKeys = useData<Keys | null>(
     (signal) => read<Keys>(project, "runs/columns", {}, signal).catch(() => null),
     [project],
   );
-  const runs = useMemo(() => {
-    const found = page.data?.runs ?? [];
-    return page.data?.total === null ? sortRuns(found, sort) : found;
-  }, [page.data, sort]);
+  const runs = useMemo(() => (serverSorts.current ? page.runs : sortRuns(page.runs, sort)), [page.runs, sort]);
   const all = useMemo(() => columnsOf(serverKeys.data ?? keysOf(runs)), [serverKeys.data, runs]);
   const columns = useMemo(() => {
     if (chosen === null) return all.slice(0, 12);
@@ -76,12 +99,14 @@ export default function Runs() {
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
   });
-  const total = page.data?.total ?? null;
+  const total = page.total;
   const items = rows.getVirtualItems();
   const last = items[items.length - 1];
-  if (last && last.index >= runs.length - 20 && total !== null && runs.length < total && !page.loading) {
-    queueMicrotask(() => setLimit((n) => Math.max(n, runs.length + PAGE)));
-  }
+  useEffect(() => {
+    if (last && last.index >= runs.length - 50 && total !== null && runs.length < total && !page.loading) {
+      setWanted(runs.length + PAGE);
+    }
+  }, [last, runs.length, total, page.loading]);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -141,7 +166,7 @@ export default function Runs() {
           </fieldset>
         </details>
         <span className="muted" role="status">
-          {total !== null ? `${runs.length} of ${total} runs` : `${runs.length} runs`}
+          {total !== null && total > runs.length ? `${runs.length} of ${total} runs` : `${runs.length} runs`}
         </span>
       </div>
       <ErrorLine error={page.error} />
