@@ -9,6 +9,9 @@ navigation started, polled each animation frame):
   lineage   (--lineage) the explorer on the 155k-node graph of bench/lineage.py: a depth-2
             view of a model drawn (layout done), then a click expanding a node, drawn
 
+A zoom, an added run and an expansion are timed once the page's other reads are answered
+(the network idle), as a user clicks.
+
 Each figure is the median of ``--reps`` page loads after a warm-up. The stores are built with
 lineal's own write path first (their build times are printed).
 
@@ -139,6 +142,7 @@ def bench_chart(browser: Any, url: str, project: str, runs: tuple[str, str], rep
             f"{url}/p/{project}/compare?runs={','.join(runs)}&metrics=loss", wait_until="commit"
         )
         at = when(page, f"{drawn_chart} && {drawn_chart}.querySelector('canvas')")
+        page.wait_for_load_state("networkidle")  # the page's other reads (the diff) done
         box = page.locator(".chart .u-over").first.bounding_box()
         assert box is not None
         start = page.evaluate("performance.now()")
@@ -150,6 +154,7 @@ def bench_chart(browser: Any, url: str, project: str, runs: tuple[str, str], rep
         # The page loaded with the short run alone, then the long run added with a click.
         page.goto(f"{url}/p/{project}/compare?runs={runs[1]}&metrics=loss", wait_until="commit")
         when(page, f"{drawn_chart} && {drawn_chart}.querySelector('canvas')")
+        page.wait_for_load_state("networkidle")
         page.get_by_label("Add a run").fill(runs[0])
         start_click = page.evaluate("performance.now()")
         page.get_by_role("button", name="Add", exact=True).click()
@@ -184,6 +189,7 @@ def bench_lineage(browser: Any, reps: int, folder: Path) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{url}/p/{project}/lineage?ref={model}&depth=2", wait_until="commit")
             at = when(page, ready)
+            page.wait_for_load_state("networkidle")  # the page's other reads (the timeline) done
             count = page.locator("ul.node-list button").count()
             start = page.evaluate("performance.now()")
             page.locator("ul.node-list button").nth(count - 1).click()
