@@ -16,7 +16,7 @@ import { useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
-import { caption, edgeLabel, mergeGraphs, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
+import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
 import { layout, warmUp } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
@@ -280,17 +280,7 @@ export default function Lineage() {
 
   const [boxes, setBoxes] = useState<Box[]>([]);
   const [laidOut, setLaidOut] = useState<string>("");
-  const shown = useMemo<Merged | null>(() => {
-    if (!graph.data) return null;
-    if (graph.data.nodes.length <= MAX_NODES) return graph.data;
-    const kept = [...graph.data.nodes].sort((a, b) => a.depth - b.depth).slice(0, MAX_NODES);
-    const ids = new Set(kept.map((n) => n.id));
-    return {
-      roots: graph.data.roots,
-      nodes: kept,
-      edges: graph.data.edges.filter((e) => ids.has(e.parent) && ids.has(e.child)),
-    };
-  }, [graph.data]);
+  const shown = useMemo<Merged | null>(() => (graph.data ? nearest(graph.data, MAX_NODES) : null), [graph.data]);
   useEffect(() => {
     if (!shown) return;
     let current = true;
