@@ -9,7 +9,6 @@ import {
   type Edge,
   type Node,
   type NodeProps,
-  type ReactFlowInstance,
 } from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
@@ -17,7 +16,7 @@ import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
-import { layout, warmUp } from "../lib/layout";
+import { layout, NODE_HEIGHT, NODE_WIDTH, warmUp } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
@@ -235,7 +234,11 @@ export default function Lineage() {
       read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
         // A server without /timeline: the ledger's own records give the span and the marks.
         if (!(error instanceof ApiError) || error.status !== 404) throw error;
-        const records = await read<LogRecord[]>(project, "log", { limit: 10000 }, signal);
+        // The newest record (the span's end), and the marks' records by op, a few hundred each.
+        const asks = [read<LogRecord[]>(project, "log", { limit: 1 }, signal)];
+        for (const op of MARK_OPS) asks.push(read<LogRecord[]>(project, "log", { op, limit: 300 }, signal));
+        const records = (await Promise.all(asks)).flat();
+        records.push({ seq: 1, time: "", author: "", op: "", payload: {} }); // a ledger starts at 1
         return fromLog(records, MARK_OPS);
       }),
     [project],
@@ -306,6 +309,9 @@ export default function Lineage() {
       id: node.id,
       type: "lineage",
       position: { x: at.get(node.id)?.x ?? 0, y: at.get(node.id)?.y ?? 0 },
+      // The size the layout gave it (and its CSS has): drawn at once, never hidden unmeasured.
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
       data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
       selected: node.id === selectedId,
       ariaLabel: `${node.kind} ${node.label}`,
@@ -324,11 +330,6 @@ export default function Lineage() {
       })),
     [shown, onPath],
   );
-  // A new layout is fitted into view once React Flow has measured its nodes.
-  const flow = useRef<ReactFlowInstance<Node<NodeData>, Edge> | null>(null);
-  useEffect(() => {
-    if (laidOut) requestAnimationFrame(() => void flow.current?.fitView());
-  }, [laidOut]);
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
   const ready = shown !== null && laidOut === shown.nodes.map((n) => n.id).join("|");
 
@@ -473,9 +474,7 @@ export default function Lineage() {
               nodesDraggable={false}
               nodesConnectable={false}
               fitView
-              onInit={(instance) => {
-                flow.current = instance;
-              }}
+              key={laidOut}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}
             >
