@@ -42,6 +42,7 @@ GROUPS = (
     "interop",
     "demo",
     "server",
+    "ui",
 )
 #: The module that registers each top-level command (tests check it against the full app).
 COMMANDS = {
@@ -67,6 +68,7 @@ COMMANDS = {
     **dict.fromkeys(("import", "export"), "interop"),
     "demo": "demo",
     "server": "server",
+    "ui": "ui",
 }
 
 

@@ -133,11 +133,15 @@ def create_app(
     *,
     allow_open: bool = True,
     default_project: str = DEFAULT_PROJECT,
+    projects: Projects | None = None,
+    audit: bool = True,
 ) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
-    objects under ``objects`` (default: lineal.store.registry.server_objects). Without
-    ``allow_open``, a project with no token yet answers no one (a project made after the
-    server started on a public address is not open to the world)."""
+    objects under ``objects`` (default: lineal.store.registry.server_objects), and the web UI
+    at ``/`` (lineal.server.ui). Without ``allow_open``, a project with no token yet answers no
+    one (a project made after the server started on a public address is not open to the
+    world). ``projects``: other projects than those under ``base`` (`lineal ui`'s one store);
+    without ``audit``, requests are not recorded."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -149,11 +153,11 @@ def create_app(
     from lineal.server import objects as object_routes
     from lineal.server import openlineage as openlineage_routes
     from lineal.server import tokens as token_routes
-    from lineal.server.audit_trail import AuditTrail, AuditWriter
+    from lineal.server.audit_trail import AuditWriter
 
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
-    projects = Projects(base, allow_open=allow_open, default=default_project)
-    projects.audit = AuditWriter(projects)
+    projects = projects or Projects(base, allow_open=allow_open, default=default_project)
+    projects.audit = AuditWriter(projects) if audit else None
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -244,10 +248,21 @@ def create_app(
         }
         return JSONResponse(body, status_code=500)
 
-    # Every request, refused ones too, once, after its status is known (see audit_trail).
-    app.add_middleware(AuditTrail, writer=projects.audit)
-    app.router.on_shutdown.append(projects.close)
+    _outer_layers(app, projects)
     return app
+
+
+def _outer_layers(app: FastAPI, projects: Projects) -> None:
+    """The web UI at ``/`` (for the paths no route answers), the audit trail around every
+    request, and the projects closed at shutdown."""
+    from lineal.server import ui
+    from lineal.server.audit_trail import AuditTrail
+
+    ui.mount(app)
+    # Every request, refused ones too, once, after its status is known (see audit_trail).
+    if projects.audit is not None:
+        app.add_middleware(AuditTrail, writer=projects.audit)
+    app.router.on_shutdown.append(projects.close)
 
 
 def app_from_env() -> FastAPI:

@@ -1,0 +1,143 @@
+"""The web UI in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright;
+nothing downloads a browser) against a real `lineal ui` process over one demo store.
+
+Skipped, with the reason, when the browser, Playwright or the built UI is missing, except
+under CI (``CI`` set), where each is a failure: CI installs them (.ci/run, make test).
+Screenshots go to $LINEAL_UI_SHOTS, else a folder under pytest's temporary directory (its
+path is printed in the summary).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from browser_checks import AXE
+
+from server_process import LINEAL_BIN, free_port, stop
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "src" / "lineal" / "server" / "ui_static" / "index.html"
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: CI must run the browser tests, never skip them", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        _missing(f"no {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("no playwright: pip install -e '.[dev]'")
+    if not BUNDLE.is_file() or not AXE.is_file():
+        _missing("the UI is not built: cd ui && npm ci && npm run build (make test does)")
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `lineal demo` folder for the session (~10 s to make)."""
+    folder = tmp_path_factory.mktemp("ui") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    made = subprocess.run(
+        [str(LINEAL_BIN), "demo", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ui_url(demo_store: Path, chromium: Browser) -> Iterator[str]:
+    """A `lineal ui` process over the demo store, on a free loopback port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    log_path = demo_store.parent / "ui.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(LINEAL_BIN), "ui", "--port", str(port)],
+            cwd=demo_store,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, f"lineal ui exited: {log_path.read_text()}"
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "lineal ui did not answer within 30 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def project(ui_url: str) -> str:
+    (name,) = httpx.get(f"{ui_url}/api/v1/projects").json()
+    return str(name)
+
+
+@pytest.fixture(scope="session")
+def api(ui_url: str, project: str) -> Any:
+    def get(path: str, **params: Any) -> Any:
+        answer = httpx.get(f"{ui_url}/api/v1/projects/{project}/{path}", params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("LINEAL_UI_SHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("ui-shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(chromium: Browser, ui_url: str) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, base_url=ui_url)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not errors, f"errors in the page: {errors}"

@@ -1,0 +1,75 @@
+// The one door to the server: every read of the UI goes through get() to the REST API.
+export const TOKEN_KEY = "lineal.token";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly hint: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Raised on 401: the app goes to its login page. */
+export class Unauthorized extends ApiError {}
+
+type Query = Record<string, string | number | boolean | null | undefined | string[]>;
+
+export function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === null || value === undefined || value === "") continue;
+    if (Array.isArray(value)) value.forEach((one) => params.append(key, one));
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value: string | null): void {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+let onUnauthorized: () => void = () => {};
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+export interface Answer<T> {
+  body: T;
+  headers: Headers;
+}
+
+export async function request<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<Answer<T>> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const held = token();
+  if (held) headers.authorization = `Bearer ${held}`;
+  const response = await fetch(`/api/v1${path}${queryString(query)}`, { headers, signal });
+  const type = response.headers.get("content-type") ?? "";
+  const body: unknown = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    const error = (body ?? {}) as { error?: string; hint?: string | null };
+    const message = error.error ?? `${response.status} ${response.statusText}`;
+    if (response.status === 401) {
+      onUnauthorized();
+      throw new Unauthorized(401, message, error.hint ?? null);
+    }
+    throw new ApiError(response.status, message, error.hint ?? null);
+  }
+  return { body: body as T, headers: response.headers };
+}
+
+export async function get<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
+  return (await request<T>(path, query, signal)).body;
+}
+
+/** A read of project ``project``: ``/projects/{project}/{path}``. */
+export function read<T>(project: string, path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
+  return get<T>(`/projects/${encodeURIComponent(project)}/${path}`, query, signal);
+}

@@ -1,0 +1,558 @@
+import "@xyflow/react/dist/style.css";
+import {
+  Background,
+  Controls,
+  Handle,
+  MarkerType,
+  Position,
+  ReactFlow,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from "@xyflow/react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useSearchParams } from "react-router-dom";
+import { ApiError, read } from "../api";
+import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
+import { useData } from "../hooks";
+import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
+import { layout, NODE_HEIGHT, NODE_WIDTH, warmUp } from "../lib/layout";
+import { fromLog, markText, type Timeline } from "../lib/timeline";
+import type { Graph, GraphNode, Json, LogRecord } from "../types";
+
+const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
+/** The most nodes drawn at once: a bigger answer is cut, deepest first, and says so. */
+export const MAX_NODES = 400;
+/** Ledger ops that mark the time slider (a version, an alias, a promotion). */
+const MARK_OPS = new Set(["artifact.record", "alias.set", "model.promote", "model.approve"]);
+
+function list(value: string | null): string[] {
+  return value ? value.split(",").filter(Boolean) : [];
+}
+
+function download(name: string, type: string, data: BlobPart) {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function svgToPng(svg: string): Promise<Blob> {
+  const image = new Image();
+  image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext("2d")!.drawImage(image, 0, 0);
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("no PNG"))), "image/png"),
+  );
+}
+
+interface NodeData extends Record<string, unknown> {
+  node: GraphNode;
+  highlighted: boolean;
+  root: boolean;
+}
+
+function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
+  const { title, detail } = caption(data.node);
+  const classes = ["lnode", `k-${data.node.kind}`, data.node.type === "run" ? "is-run" : ""];
+  if (data.highlighted) classes.push("on-path");
+  if (data.root) classes.push("is-root");
+  if (selected) classes.push("is-selected");
+  return (
+    <div className={classes.join(" ")} title={data.node.label}>
+      <Handle type="target" position={Position.Left} />
+      <div className="lnode-title">{title}</div>
+      <div className="lnode-detail">
+        <span className="kind">{data.node.kind}</span>
+        {detail ? ` · ${detail}` : ""}
+      </div>
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
+const NODE_TYPES = { lineage: LineageNode };
+const EMPTY: Graph = { roots: [], nodes: [], edges: [], as_of: null };
+warmUp(); // elkjs loads in its worker while the first graph is asked for
+
+function Details({ project, node, asOf }: { project: string; node: GraphNode; asOf: string | null }) {
+  const shown = useData(
+    (signal) => read<Record<string, Json>>(project, "show", { ref: nodeRef(node) }, signal),
+    [project, node.id],
+  );
+  const data = shown.data;
+  const meta = (data?.meta ?? {}) as Record<string, Json>;
+  const tags = (data?.tags ?? {}) as Record<string, Json>;
+  const licence = (tags.license ?? meta.license ?? null) as string | null;
+  const metrics = (data?.metrics ?? {}) as Record<string, { value: Json } | Json>;
+  return (
+    <section aria-labelledby="details-title" className="details">
+      <h2 id="details-title">{node.label}</h2>
+      {asOf ? <p className="muted">Graph as of ledger record {asOf}; details as they are now.</p> : null}
+      <Loading when={shown.loading} />
+      <ErrorLine error={shown.error} />
+      {data ? (
+        <dl className="facts">
+          <dt>Kind</dt>
+          <dd>{String(data.kind ?? node.kind)}</dd>
+          {data.digest ? (
+            <>
+              <dt>Digest</dt>
+              <dd>
+                <code title={String(data.digest)}>{shortDigest(String(data.digest))}</code>
+              </dd>
+            </>
+          ) : null}
+          {data.version ? (
+            <>
+              <dt>Version</dt>
+              <dd>v{String(data.version)}</dd>
+            </>
+          ) : null}
+          {Array.isArray(data.versions) && data.versions.length ? (
+            <>
+              <dt>Versions</dt>
+              <dd>{(data.versions as string[]).join(", ")}</dd>
+            </>
+          ) : null}
+          {node.aliases.length || (Array.isArray(data.aliases) && data.aliases.length) ? (
+            <>
+              <dt>Aliases</dt>
+              <dd>{[...new Set([...node.aliases, ...((data.aliases as string[]) ?? [])])].join(", ")}</dd>
+            </>
+          ) : null}
+          <dt>Licence</dt>
+          <dd data-testid="licence">{licence ?? "none recorded"}</dd>
+          {data.status ? (
+            <>
+              <dt>Status</dt>
+              <dd>{String(data.status)}</dd>
+            </>
+          ) : null}
+          {data.author ? (
+            <>
+              <dt>Author</dt>
+              <dd>{String(data.author)}</dd>
+            </>
+          ) : null}
+          {data.started ? (
+            <>
+              <dt>Started</dt>
+              <dd>{String(data.started)}</dd>
+            </>
+          ) : null}
+        </dl>
+      ) : null}
+      {data && Object.keys(tags).length ? (
+        <>
+          <h3>Tags</h3>
+          <KeyValues values={tags} label="Tags" />
+        </>
+      ) : null}
+      {data && Object.keys(metrics).length ? (
+        <>
+          <h3>Metrics</h3>
+          <KeyValues
+            label="Metrics"
+            values={Object.fromEntries(
+              Object.entries(metrics).map(([k, v]) => [k, v && typeof v === "object" && "value" in v ? v.value : v]),
+            )}
+          />
+        </>
+      ) : null}
+      {data && data.params && Object.keys(data.params as object).length ? (
+        <>
+          <h3>Params</h3>
+          <KeyValues values={data.params as Record<string, Json>} label="Params" />
+        </>
+      ) : null}
+      {data && (meta.context || meta.hardware) ? (
+        <>
+          <h3>Capture</h3>
+          <KeyValues
+            label="Capture"
+            values={{ ...((meta.context as object) ?? {}), ...(meta.hardware ? { hardware: meta.hardware } : {}) }}
+          />
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+export default function Lineage() {
+  const project = useProject();
+  const [params, setParams] = useSearchParams();
+  const ref = params.get("ref") ?? "";
+  const depth = Number(params.get("depth") ?? "2") || 0;
+  const direction = params.get("dir") ?? "both";
+  const kinds = list(params.get("kinds"));
+  const asOf = params.get("asof");
+  const expanded = list(params.get("expand"));
+  const selectedId = params.get("sel");
+  const pathA = params.get("pa");
+  const pathB = params.get("pb");
+  const [search, setSearch] = useState(ref);
+  useEffect(() => setSearch(ref), [ref]);
+
+  function update(changes: Record<string, string | null>) {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null || value === "") next.delete(key);
+      else next.set(key, value);
+    }
+    setParams(next);
+  }
+
+  // The start page offers the models (a big store holds too many artifacts to list them all).
+  const artifacts = useData(
+    ref
+      ? null
+      : (signal) =>
+              read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", { kind: "model" }, signal),
+        [project, ref === ""],
+      );
+      // Each answer is kept for the page's life: an expansion asks only for the new node's.
+      const answers = useRef(new Map<string, Promise<Graph>>());
+      function ask(path: string, query: Record<string, string | number | string[] | null>): Promise<Graph> {
+        const key = `${project} ${path} ${JSON.stringify(query)}`;
+        let found = answers.current.get(key);
+        if (!found) {
+          found = read<Graph>(project, path, query);
+          found.catch(() => answers.current.delete(key)); // a failure is asked again next time
+          answers.current.set(key, found);
+        }
+        return found;
+      }
+      const graph = useData<Merged | null>(
+        ref
+          ? async () => {
+              const common = { depth, kind: kinds, as_of: asOf };
+              const asks: Promise<Graph>[] = [];
+              if (direction !== "down") asks.push(ask("upstream", { ref, ...common }));
+              if (direction !== "up") asks.push(ask("downstream", { ref, ...common }));
+              for (const id of expanded) {
+                const one = { ref: id, depth: 1, kind: kinds, as_of: asOf };
+                asks.push(ask("upstream", one).catch(() => EMPTY));
+                asks.push(ask("downstream", one).catch(() => EMPTY));
+              }
+              return mergeGraphs(await Promise.all(asks));
+            }
+          : null,
+        [project, ref, depth, direction, kinds.join(","), asOf, expanded.join(",")],
+      );
+      // Asked once the first graph is drawn (or with no reference), not beside it: on a long
+      // ledger it is the slower read, and the view comes first.
+      const graphShown = !ref || graph.data !== undefined || graph.error !== undefined;
+      const timeline = useData<Timeline>(
+        !graphShown
+          ? null
+          : (signal) =>
+          read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
+            // A server without /timeline: the ledger's own records give the span and the marks.
+            if (!(error instanceof ApiError) || error.status !== 404) throw error;
+            // The newest record (the span's end), and the marks' records by op, a few hundred each.
+            const asks = [read<LogRecord[]>(project, "log", { limit: 1 }, signal)];
+            for (const op of MARK_OPS) asks.push(read<LogRecord[]>(project, "log", { op, limit: 300 }, signal));
+            const records = (await Promise.all(asks)).flat();
+            records.push({ seq: 1, time: "", author: "", op: "", payload: {} }); // a ledger starts at 1
+            return fromLog(records, MARK_OPS);
+          }),
+    [project, graphShown],
+  );
+  const span = timeline.data?.first && timeline.data.last ? { first: timeline.data.first.seq, last: timeline.data.last.seq } : null;
+  const marks = useMemo(() => [...(timeline.data?.events ?? [])].sort((a, b) => a.seq - b.seq), [timeline.data]);
+  const asOfRecord = useMemo(
+    () => (asOf ? marks.find((r) => String(r.seq) === asOf) : undefined),
+    [asOf, marks],
+  );
+
+  const pathGraph = useData<Set<string>>(
+    pathA && pathB
+      ? async (signal) => {
+          const found = await read<Graph>(project, "path", { a: pathA, b: pathB, as_of: asOf }, signal);
+          const back = found.nodes.length
+            ? found
+            : await read<Graph>(project, "path", { a: pathB, b: pathA, as_of: asOf }, signal);
+          return new Set(back.nodes.map((n) => n.id));
+        }
+      : null,
+    [project, pathA, pathB, asOf],
+  );
+  const onPath = pathGraph.data ?? new Set<string>();
+
+  const [boxes, setBoxes] = useState<Box[]>([]);
+  const [laidOut, setLaidOut] = useState<string>("");
+  const shown = useMemo<Merged | null>(() => (graph.data ? nearest(graph.data, MAX_NODES) : null), [graph.data]);
+  useEffect(() => {
+    if (!shown) return;
+    let current = true;
+    const key = shown.nodes.map((n) => n.id).join("|");
+    layout(
+      shown.nodes.map((n) => n.id),
+      shown.edges.map((e) => [e.parent, e.child]),
+    ).then((found) => {
+      if (current) {
+        setBoxes(found);
+        setLaidOut(key);
+      }
+    });
+    return () => {
+      current = false;
+    };
+  }, [shown]);
+
+  const nodes = useMemo<Node<NodeData>[]>(() => {
+    if (!shown) return [];
+    const at = new Map(boxes.map((b) => [b.id, b]));
+    return shown.nodes.map((node) => ({
+      id: node.id,
+      type: "lineage",
+      position: { x: at.get(node.id)?.x ?? 0, y: at.get(node.id)?.y ?? 0 },
+      // The size the layout gave it (and its CSS has): drawn at once, never hidden unmeasured.
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
+      data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
+      selected: node.id === selectedId,
+      ariaLabel: `${node.kind} ${node.label}`,
+    }));
+  }, [shown, boxes, onPath, selectedId]);
+  const edges = useMemo<Edge[]>(
+    () =>
+      (shown?.edges ?? []).map((edge, i) => ({
+        id: `e${i}`,
+        source: edge.parent,
+        target: edge.child,
+        label: edgeLabel(edge),
+        markerEnd: { type: MarkerType.ArrowClosed },
+        className: onPath.has(edge.parent) && onPath.has(edge.child) ? "on-path" : "",
+        animated: onPath.has(edge.parent) && onPath.has(edge.child),
+      })),
+    [shown, onPath],
+  );
+  const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
+  const ready = shown !== null && laidOut === shown.nodes.map((n) => n.id).join("|");
+
+  function choose(node: GraphNode) {
+    const isRoot = shown?.roots.includes(node.id);
+    const more = isRoot || expanded.includes(node.id) ? expanded : [...expanded, node.id];
+    update({ sel: node.id, expand: more.join(",") });
+  }
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    update({ ref: search.trim(), sel: null, expand: null, pa: null, pb: null });
+  }
+
+  const suggestions = (artifacts.data ?? []).flatMap((a) => [
+    a.latest,
+    ...Object.keys(a.aliases).map((alias) => `${a.ref}:${alias}`),
+  ]);
+
+  return (
+    <div className="lineage page wide">
+      <h1 className="visually-hidden">Lineage explorer</h1>
+      <form className="toolbar" onSubmit={submit} role="search">
+        <label htmlFor="ref">Reference</label>
+        <input
+          id="ref"
+          list="refs"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          placeholder="model/NAME:production, dataset/NAME@v2, run/ID…"
+          size={36}
+        />
+        <datalist id="refs">
+          {suggestions.map((one) => (
+            <option key={one} value={one} />
+          ))}
+        </datalist>
+        <button type="submit">Show</button>
+        <label htmlFor="depth">Depth</label>
+        <input
+          id="depth"
+          type="number"
+          min={1}
+          max={20}
+          value={depth}
+          onChange={(e) => update({ depth: e.target.value === "2" ? null : e.target.value })}
+        />
+        <label htmlFor="dir">Direction</label>
+        <select id="dir" value={direction} onChange={(e) => update({ dir: e.target.value === "both" ? null : e.target.value })}>
+          <option value="both">up and down</option>
+          <option value="up">upstream</option>
+          <option value="down">downstream</option>
+        </select>
+      </form>
+      <fieldset className="toolbar kinds">
+        <legend>Kinds shown (none checked: all)</legend>
+        {KINDS.map((kind) => (
+          <label key={kind}>
+            <input
+              type="checkbox"
+              checked={kinds.includes(kind)}
+              onChange={(e) =>
+                update({ kinds: (e.target.checked ? [...kinds, kind] : kinds.filter((k) => k !== kind)).join(",") })
+              }
+            />
+            {kind}
+          </label>
+        ))}
+      </fieldset>
+      {span ? (
+        <div className="toolbar timeline">
+          <label htmlFor="asof">As of</label>
+          <input
+            id="asof"
+            type="range"
+            min={span.first}
+            max={span.last}
+            step={1}
+            list="marks"
+            value={asOf ?? span.last}
+            aria-valuetext={asOf ? `ledger record ${asOf}${asOfRecord ? ` at ${asOfRecord.time}` : ""}` : "now"}
+            onChange={(e) => update({ asof: Number(e.target.value) >= span.last ? null : e.target.value })}
+          />
+          <datalist id="marks">
+            {marks.map((m) => (
+              <option key={m.seq} value={m.seq} label={m.event} />
+            ))}
+          </datalist>
+          <output htmlFor="asof" data-testid="asof-value">
+            {asOf ? `record ${asOf}${asOfRecord ? ` · ${asOfRecord.time.replace("T", " ").slice(0, 19)}` : ""}` : "now"}
+          </output>
+          {asOf ? (
+            <button type="button" onClick={() => update({ asof: null })}>
+              Now
+            </button>
+          ) : null}
+          <label htmlFor="jump">Jump to</label>
+          <select id="jump" value="" onChange={(e) => e.target.value && update({ asof: e.target.value })}>
+            <option value="">an event…</option>
+            {[...marks].reverse().map((m) => (
+              <option key={m.seq} value={String(m.seq)}>
+                {m.seq}: {markText(m)}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
+      <ErrorLine error={graph.error ?? pathGraph.error} />
+      {!ref ? (
+        <section className="start">
+          <p>Start from any reference: a model, a dataset version, a run.</p>
+          <ul>
+            {(artifacts.data ?? []).slice(0, 30).map((a) => (
+              <li key={a.ref}>
+                <button type="button" className="linkish" onClick={() => update({ ref: a.latest })}>
+                  {a.latest}
+                </button>
+                {Object.keys(a.aliases).map((alias) => (
+                  <button key={alias} type="button" className="linkish" onClick={() => update({ ref: `${a.ref}:${alias}` })}>
+                    :{alias}
+                  </button>
+                ))}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      {graph.data && graph.data.nodes.length > MAX_NODES ? (
+        <p className="warning" role="status">
+          {graph.data.nodes.length} nodes: the {MAX_NODES} nearest are drawn. Lower the depth or filter kinds.
+        </p>
+      ) : null}
+      {shown ? (
+        <div className="explorer">
+          <div className="canvas" data-testid="graph" data-ready={ready ? "yes" : "no"} aria-label="Lineage graph" role="region">
+            <Loading when={graph.loading || !ready} />
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={NODE_TYPES}
+              onNodeClick={(_, node) => choose(node.data.node)}
+              nodesDraggable={false}
+              nodesConnectable={false}
+              fitView
+              key={laidOut}
+              minZoom={0.1}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          </div>
+          <aside className="side" aria-label="Node details">
+            <div className="exports" role="group" aria-label="Export">
+              <button type="button" onClick={() => download("lineage.svg", "image/svg+xml", toSvg(shown, boxes, onPath))}>
+                SVG
+              </button>
+              <button
+                type="button"
+                onClick={() => svgToPng(toSvg(shown, boxes, onPath)).then((png) => download("lineage.png", "image/png", png))}
+              >
+                PNG
+              </button>
+              <button type="button" onClick={() => download("lineage.dot", "text/vnd.graphviz", toDot(shown))}>
+                dot
+              </button>
+              <button type="button" onClick={() => download("lineage.mmd", "text/plain", toMermaid(shown))}>
+                mermaid
+              </button>
+            </div>
+            {pathA || pathB ? (
+              <p className="path-info" role="status">
+                Path from <code>{pathA ?? "?"}</code> to <code>{pathB ?? "?"}</code>
+                {pathGraph.data ? `: ${pathGraph.data.size} nodes highlighted` : ""}{" "}
+                <button type="button" onClick={() => update({ pa: null, pb: null })}>
+                  Clear path
+                </button>
+              </p>
+            ) : null}
+            {selected ? (
+              <>
+                <div className="actions" role="group" aria-label="Selected node">
+                  <button type="button" onClick={() => update({ ref: nodeRef(selected), sel: null, expand: null })}>
+                    Centre here
+                  </button>
+                  <button type="button" onClick={() => update({ pa: selected.id })}>
+                    Path from here
+                  </button>
+                  <button type="button" onClick={() => update({ pb: selected.id })}>
+                    Path to here
+                  </button>
+                </div>
+                <Details project={project} node={selected} asOf={asOf} />
+              </>
+            ) : (
+              <p className="muted">Select a node (click it, or pick it below) to see its details and expand it.</p>
+            )}
+            <h2 id="nodes-title">Nodes in view ({shown.nodes.length})</h2>
+            <ul className="node-list" aria-labelledby="nodes-title">
+              {[...shown.nodes]
+                .sort((a, b) => a.depth - b.depth)
+                .map((node) => (
+                  <li key={node.id}>
+                    <button
+                      type="button"
+                      className={`linkish${node.id === selectedId ? " current" : ""}${onPath.has(node.id) ? " on-path" : ""}`}
+                      aria-pressed={node.id === selectedId}
+                      onClick={() => choose(node)}
+                    >
+                      {node.label}
+                    </button>{" "}
+                    <span className="muted">{node.kind}</span>
+                  </li>
+                ))}
+            </ul>
+          </aside>
+        </div>
+      ) : null}
+    </div>
+  );
+}
