@@ -34,7 +34,14 @@ def test_the_project_is_named_after_the_workspace(folder: str | None, name: str)
     assert project_name(folder) == name
 
 
-def test_the_ui_serves_this_workspace_as_one_project(ws: Path) -> None:
+def test_the_ui_serves_this_workspace_as_one_project(lineal_cli: Cli, ws: Path) -> None:
+    data = ws / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("one")
+    assert lineal_cli("add", "data", "--name", "files", cwd=ws).returncode == 0
+    (data / "a.txt").write_text("two")
+    (data / "b.txt").write_text("new")
+    assert lineal_cli("add", "data", "--name", "files", cwd=ws).returncode == 0
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
     with (ws.parent / "ui.log").open("w") as log:
@@ -60,7 +67,16 @@ def test_the_ui_serves_this_workspace_as_one_project(ws: Path) -> None:
             time.sleep(0.1)
         name = project_name(ws.name)
         assert httpx.get(f"{url}/api/v1/projects").json() == [name]
-        assert httpx.get(f"{url}/api/v1/projects/{name}/artifacts").json() == []
+        listed = httpx.get(f"{url}/api/v1/projects/{name}/artifacts").json()
+        assert [one["name"] for one in listed] == ["files"]
+        # A file-level diff reads the manifests from the workspace's object cache.
+        diff = httpx.get(
+            f"{url}/api/v1/projects/{name}/diff",
+            params={"a": "dataset/files@v1", "b": "dataset/files@v2"},
+        )
+        assert diff.status_code == 200, diff.text
+        summary = diff.json()["summary"]
+        assert (summary["added"], summary["removed"], summary["modified"]) == (1, 0, 1)
         verified = httpx.get(f"{url}/api/v1/projects/{name}/verify").json()
         assert verified["ok"] is True
         other = httpx.get(f"{url}/api/v1/projects/other/artifacts")

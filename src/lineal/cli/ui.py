@@ -59,7 +59,7 @@ def ui(
         )
     root = repo.workspace.root if repo.workspace is not None else None
     name = project_name(root.parent.name if root is not None else None)
-    app = local_app(repo.store, name, trusted=is_loopback(host))
+    app = local_app(repo.store, name, trusted=is_loopback(host), cache=root)
     url = f"http://{host}:{port}/"
     out.print(f"lineal ui on {url} (project {name})", markup=False, highlight=False)
     if not (STATIC / "index.html").is_file():

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lineal.errors import NotFound
 from lineal.server.app import API, Projects
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
     from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -91,12 +93,24 @@ class OneStore(Projects):
     store's file anyway), no token is asked for; else a store with tokens asks for one. The
     server's own key and log live in a temporary folder of this process."""
 
-    def __init__(self, store: Store, name: str, *, trusted: bool) -> None:
+    def __init__(
+        self, store: Store, name: str, *, trusted: bool, cache: Path | None = None
+    ) -> None:
         self._state = tempfile.TemporaryDirectory(prefix="lineal-ui-")
         super().__init__(f"sqlite:///{self._state.name}", default=name)
         self._one = store
         self._name = name
         self._trusted = trusted
+        self._cache = cache
+
+    def manifests(self, name: str) -> Callable[[Any, Any], Any] | None:
+        """A file-level diff reads the workspace's object cache (``cache``: its ``.lineal``
+        folder), where `lineal add` put the manifests; no workspace: the server's objects."""
+        if self._cache is None:
+            return None
+        from lineal.served_objects import cached_manifests
+
+        return cached_manifests(self._cache)
 
     def is_open(self, name: str) -> bool:
         return self._trusted or super().is_open(name)
@@ -117,11 +131,13 @@ class OneStore(Projects):
         self._state.cleanup()
 
 
-def local_app(store: Store, name: str, *, trusted: bool = True) -> FastAPI:
+def local_app(
+    store: Store, name: str, *, trusted: bool = True, cache: Path | None = None
+) -> FastAPI:
     """The app of `lineal ui`: the REST API over ``store`` as project ``name``, and the UI
     (``trusted``: see OneStore). Its requests are not audited (the CLI's reads are not
     either), so the UI needs no key."""
     from lineal.server.app import create_app
 
-    projects = OneStore(store, name, trusted=trusted)
+    projects = OneStore(store, name, trusted=trusted, cache=cache)
     return create_app(projects.base, projects=projects, audit=False)
