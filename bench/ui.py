@@ -14,9 +14,13 @@ after the next paint. Every figure is the median of --loads loads after one warm
      loaded and timed the same way, to the first rows of its runs table (it shows 100).
   2. comparison page, a run with a 1,000,000-point metric beside a short run (deep link
      compare?runs=A,B&metrics=loss): navigation to the chart drawn (the last canvas stroke
-     before the chart is still for 600 ms). Goal: under 1 s.
+     after the long run's series was answered, the chart then still for 600 ms). Goal: under
+     1 s. Then a drag over a tenth of the steps (uPlot's zoom, which asks for that range) to
+     the chart drawn again; and, on a page comparing two short runs, the long run typed into
+     "Add a run" and a click on Add to the chart drawn with it (once the page's other reads
+     are answered). Goal for the click: under 1 s.
      Reference: GET .../metrics?max_points=1000 for the long run alone (what the chart asks
-     the server for: the floor of the round trip).
+     the server for: the floor of the round trip), and the same for the zoomed range.
   3. lineage explorer on the 155k-node graph of bench/lineage.py (the peers' generator,
      written through lineal's write path): a depth-2 view of a model, navigation to its
      nodes drawn in place (the last change under .react-flow before it is still for 600 ms);
@@ -55,6 +59,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -108,6 +113,13 @@ WATCH = """
     };
   }
   addEventListener("pointerdown", () => { B.click = performance.now(); }, true);
+  // When the last request whose URL holds PART, started after SINCE, was answered (or null).
+  B.fetched = (part, since) => {
+    const ends = performance.getEntriesByType("resource")
+      .filter((e) => e.name.includes(part) && e.startTime >= since && e.responseEnd > 0)
+      .map((e) => e.responseEnd);
+    return ends.length ? Math.max(...ends) : null;
+  };
 })();
 """
 
@@ -225,9 +237,9 @@ def _series(key: str, steps: range, values: Iterable[float]) -> Any:
     )
 
 
-def build_runs(folder: Path, runs: int, points: int) -> tuple[str, str]:
-    """``runs`` runs, then a run with a ``points``-point "loss" and a short one beside it
-    (their refs). Ops appended in transactions of 2,000."""
+def build_runs(folder: Path, runs: int, points: int) -> list[str]:
+    """``runs`` runs, then a run with a ``points``-point "loss" and two short ones (their
+    refs). Ops appended in transactions of 2,000."""
     from ulid import ULID
 
     from lineal.model.ops import MetricsBatch, RunFinish, RunStart, TagSet
@@ -253,7 +265,7 @@ def build_runs(folder: Path, runs: int, points: int) -> tuple[str, str]:
         repo.store.append(batch)
     rnd = random.Random(7)
     refs = []
-    for name, n in (("long", points), ("short", 1000)):
+    for name, n in (("long", points), ("short", 1000), ("short2", 1000)):
         run_id = str(ULID())
         repo.store.append(RunStart(id=run_id, name=name, started=stamp, params={"points": n}))
         for start in range(0, n, 100_000):
@@ -263,7 +275,7 @@ def build_runs(folder: Path, runs: int, points: int) -> tuple[str, str]:
         repo.store.append(RunFinish(id=run_id, status="finished", ended=stamp))
         refs.append(f"run/{run_id}")
     repo.close()
-    return refs[0], refs[1]
+    return refs
 
 
 def build_mlflow(folder: Path, runs: int) -> str:
@@ -426,12 +438,46 @@ def settled(page: Any, more: str = "true") -> None:
     page.wait_for_function(SETTLED.replace("__MORE__", more), timeout=120_000, polling=50)
 
 
-def chart_drawn(browser: Browser, url: str) -> tuple[float, int, str]:
+def drawn_after(part: str, since: str = "0") -> str:
+    """Canvas strokes after the answer to a request holding ``part`` (started after ``since``)."""
+    got = f"B.fetched({json.dumps(part)}, {since})"
+    return f"{got} !== null && B.strokes > 0 && B.last > {got}"
+
+
+def chart_drawn(browser: Browser, url: str, long: str) -> tuple[float, float, int, str]:
+    """Navigation to the chart drawn with the long run's series; then a drag over a tenth of
+    its steps (uPlot's zoom, which asks for that range) to the chart drawn again."""
     page = browser.open(url, region=".chart", strokes=True)
     try:
-        settled(page, "B.strokes > 0 && !!document.querySelector('.chart canvas')")
+        settled(page, drawn_after(f"run={quote(long, safe='')}"))
         drawn = float(page.evaluate("window.__lb.lastPainted"))
-        return drawn, int(page.evaluate("window.__lb.strokes")), api_calls(page)[0]
+        calls = api_calls(page)[0]
+        strokes = int(page.evaluate("window.__lb.strokes"))
+        box = page.locator(".chart .u-over").first.bounding_box()
+        assert box is not None, "no uPlot chart on the page"
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.45, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.55, y, steps=4)
+        page.mouse.up()
+        settled(page, "B.click !== null && " + drawn_after("from_step=", "B.click"))
+        zoom = float(page.evaluate("window.__lb.lastPainted - window.__lb.click"))
+        return drawn, zoom, strokes, calls
+    finally:
+        page.context.close()
+
+
+def run_added(browser: Browser, url: str, long: str) -> float:
+    """From a click on Add (the long run typed in) to the chart drawn with its series."""
+    page = browser.open(url, region=".chart", strokes=True)
+    try:
+        settled(page, "B.strokes > 0")
+        page.wait_for_load_state("networkidle")  # the page's other reads answered, as a user sees
+        page.get_by_label("Add a run").fill(long)
+        page.get_by_role("button", name="Add", exact=True).click()
+        wanted = f"run={quote(long, safe='')}"
+        settled(page, "B.click !== null && " + drawn_after(wanted, "B.click"))
+        return float(page.evaluate("window.__lb.lastPainted - window.__lb.click"))
     finally:
         page.context.close()
 
@@ -492,7 +538,7 @@ def repeat(loads: int, measure: Callable[[], Any]) -> list[Any]:
 
 def runs_and_chart(browser: Browser, scratch: Path, args: argparse.Namespace) -> None:
     start = time.perf_counter()
-    long, short = build_runs(scratch / "runs", args.runs, args.points)
+    long, short, short2 = build_runs(scratch / "runs", args.runs, args.points)
     print(
         f"# lineal store: {args.runs:,} runs and a {args.points:,}-point metric written in "
         f"{time.perf_counter() - start:.1f} s",
@@ -560,29 +606,37 @@ def runs_and_chart(browser: Browser, scratch: Path, args: argparse.Namespace) ->
             1000,
         )
 
-        compare = f"{url}/p/{project}/compare?runs={long},{short}&metrics=loss"
-        drawn = repeat(args.loads, lambda: chart_drawn(browser, compare))
-        floor = api_ms(
-            lambda: httpx.get(
-                f"{base}/metrics",
-                timeout=120,
-                params={"run": long, "key": "loss", "max_points": 1000},
-            ).raise_for_status(),
-            args.loads,
-        )
-        full = httpx.get(f"{base}/metrics", params={"run": long, "key": "loss"}, timeout=300)
-        points = len(full.json()["loss"]["steps"]) if full.status_code == 200 else 0
-        print(
-            f"# the long run holds {points:,} points; the chart stroked "
-            f"{drawn[-1][1]} paths; its API calls: {drawn[-1][2]}",
-            flush=True,
-        )
-        line(
-            f"compare, {args.points:,}-point metric: drawn vs API fetch",
-            [d[0] for d in drawn],
-            floor,
-            1000,
-        )
+        charts(browser, url, project, [long, short, short2], args)
+
+
+def charts(
+    browser: Browser, url: str, project: str, refs: list[str], args: argparse.Namespace
+) -> None:
+    long, short, short2 = refs
+    base = f"{url}/api/v1/projects/{project}"
+    compare = f"{url}/p/{project}/compare?runs={long},{short}&metrics=loss"
+    drawn = repeat(args.loads, lambda: chart_drawn(browser, compare, long))
+    two_short = f"{url}/p/{project}/compare?runs={short},{short2}&metrics=loss"
+    added = repeat(args.loads, lambda: run_added(browser, two_short, long))
+
+    def fetch(**extra: int) -> None:
+        params: dict[str, str | int] = {"run": long, "key": "loss", "max_points": 1000, **extra}
+        httpx.get(f"{base}/metrics", params=params, timeout=120).raise_for_status()
+
+    floor = api_ms(fetch, args.loads)
+    tenth = args.points // 10
+    zoom_floor = api_ms(lambda: fetch(from_step=4 * tenth, to_step=5 * tenth), args.loads)
+    full = httpx.get(f"{base}/metrics", params={"run": long, "key": "loss"}, timeout=300)
+    points = len(full.json()["loss"]["steps"]) if full.status_code == 200 else 0
+    print(
+        f"# the long run holds {points:,} points; the chart stroked "
+        f"{drawn[-1][2]} paths; the page's API calls: {drawn[-1][3]}",
+        flush=True,
+    )
+    name = f"compare, {args.points:,}-point metric"
+    line(f"{name}: navigation to drawn vs API fetch", [d[0] for d in drawn], floor, 1000)
+    line(f"{name}: click adding it to drawn vs API fetch", added, floor, 1000)
+    line(f"{name}: zoom (drag) to drawn again vs API fetch", [d[1] for d in drawn], zoom_floor)
 
 
 def mlflow_version() -> str:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Graph, GraphNode } from "../types";
-import { caption, mergeGraphs, nodeRef, toDot, toMermaid, toSvg } from "./graph";
+import { caption, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg } from "./graph";
 
 function node(id: string, depth: number, extra: Partial<GraphNode> = {}): GraphNode {
   return { id, type: "artifact", kind: id.split("/")[0]!, label: id, name: null, version: null, status: null, depth, aliases: [], ...extra };
@@ -68,5 +68,15 @@ describe("captions", () => {
     expect(caption(node("run/01ABCDEFGHJK", 0, { type: "run", kind: "run", name: "train", status: "finished" })).title).toBe("run train");
     expect(caption(node("sha256:0123456789abcdef0123", 0, { kind: "env" })).title).toBe("env 0123456789ab…");
     expect(nodeRef(node("x", 0, { label: "" }))).toBe("x");
+  });
+});
+
+describe("nearest", () => {
+  it("keeps the nodes nearest the roots and the edges among them", () => {
+    const merged = mergeGraphs([up, expanded]);
+    const cut = nearest(merged, 2);
+    expect(cut.nodes.map((n) => n.id).sort()).toEqual(["model/m@sha256:1", "run/R1"]);
+    expect(cut.edges).toEqual([{ kind: "generated", parent: "run/R1", child: "model/m@sha256:1", role: "model", seq: 3 }]);
+    expect(nearest(merged, 10)).toBe(merged);
   });
 });

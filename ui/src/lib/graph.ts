@@ -29,6 +29,18 @@ export function mergeGraphs(graphs: Graph[]): Merged {
   return { nodes: [...nodes.values()], edges: kept, roots };
 }
 
+/** At most ``max`` nodes: the nearest to the roots first, and the edges between those kept. */
+export function nearest(graph: Merged, max: number): Merged {
+  if (graph.nodes.length <= max) return graph;
+  const kept = [...graph.nodes].sort((a, b) => a.depth - b.depth).slice(0, max);
+  const ids = new Set(kept.map((n) => n.id));
+  return {
+    roots: graph.roots,
+    nodes: kept,
+    edges: graph.edges.filter((e) => ids.has(e.parent) && ids.has(e.child)),
+  };
+}
+
 /** The reference to ask /show about a node: its label when it is one (KIND/NAME@vN, run/…). */
 export function nodeRef(node: GraphNode): string {
   return node.label || node.id;

@@ -8,6 +8,11 @@ export const NODE_HEIGHT = 50;
 
 let elk: InstanceType<typeof ELK> | null = null;
 
+/** Start the worker now (loading elkjs while the page asks for its graph). */
+export function warmUp(): void {
+  engine();
+}
+
 function engine(): InstanceType<typeof ELK> {
   if (elk === null) {
     elk = new ELK({

@@ -59,6 +59,7 @@ function Chart({ title, runs, series, onZoom }: {
       element,
     );
     element.dataset.drawn = String(data[0].length);
+    element.dataset.firstStep = String(data[0][0] ?? "");
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, element.clientWidth), height: 220 }));
     resize.observe(element);
     return () => {
@@ -254,12 +255,21 @@ export default function Compare() {
                 ))}
               </tbody>
             </table>
-            <div className="charts">
-              {charted.map((metric) => (
-                <MetricChart key={metric} project={project} runs={runs} metric={metric} />
-              ))}
-            </div>
           </section>
+        </>
+      ) : null}
+      {runs.length && charted.length ? (
+        <section aria-labelledby="compare-charts">
+          <h2 id="compare-charts">Charts</h2>
+          <div className="charts">
+            {charted.map((metric) => (
+              <MetricChart key={metric} project={project} runs={runs} metric={metric} />
+            ))}
+          </div>
+        </section>
+      ) : null}
+      {shown.data ? (
+        <>
           <section aria-labelledby="compare-params">
             <h2 id="compare-params">Params</h2>
             {rows.length === 0 ? <p className="muted">These runs record no params.</p> : null}

@@ -9,14 +9,15 @@ import {
   type Edge,
   type Node,
   type NodeProps,
+  type ReactFlowInstance,
 } from "@xyflow/react";
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
-import { caption, edgeLabel, mergeGraphs, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
-import { layout } from "../lib/layout";
+import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
+import { layout, warmUp } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
@@ -78,6 +79,8 @@ function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
 }
 
 const NODE_TYPES = { lineage: LineageNode };
+const EMPTY: Graph = { roots: [], nodes: [], edges: [], as_of: null };
+warmUp(); // elkjs loads in its worker while the first graph is asked for
 
 function Details({ project, node, asOf }: { project: string; node: GraphNode; asOf: string | null }) {
   const shown = useData(
@@ -207,10 +210,26 @@ export default function Lineage() {
     setParams(next);
   }
 
+  // The start page offers the models (a big store holds too many artifacts to list them all).
   const artifacts = useData(
-    (signal) => read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", {}, signal),
-    [project],
+    ref
+      ? null
+      : (signal) =>
+          read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", { kind: "model" }, signal),
+    [project, ref === ""],
   );
+  // Each answer is kept for the page's life: an expansion asks only for the new node's.
+  const answers = useRef(new Map<string, Promise<Graph>>());
+  function ask(path: string, query: Record<string, string | number | string[] | null>): Promise<Graph> {
+    const key = `${project} ${path} ${JSON.stringify(query)}`;
+    let found = answers.current.get(key);
+    if (!found) {
+      found = read<Graph>(project, path, query);
+      found.catch(() => answers.current.delete(key)); // a failure is asked again next time
+      answers.current.set(key, found);
+    }
+    return found;
+  }
   const timeline = useData<Timeline>(
     (signal) =>
       read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
@@ -230,15 +249,15 @@ export default function Lineage() {
 
   const graph = useData<Merged | null>(
     ref
-      ? async (signal) => {
+      ? async () => {
           const common = { depth, kind: kinds, as_of: asOf };
           const asks: Promise<Graph>[] = [];
-          if (direction !== "down") asks.push(read<Graph>(project, "upstream", { ref, ...common }, signal));
-          if (direction !== "up") asks.push(read<Graph>(project, "downstream", { ref, ...common }, signal));
+          if (direction !== "down") asks.push(ask("upstream", { ref, ...common }));
+          if (direction !== "up") asks.push(ask("downstream", { ref, ...common }));
           for (const id of expanded) {
             const one = { ref: id, depth: 1, kind: kinds, as_of: asOf };
-            asks.push(read<Graph>(project, "upstream", one, signal).catch(() => ({ roots: [], nodes: [], edges: [], as_of: null })));
-            asks.push(read<Graph>(project, "downstream", one, signal).catch(() => ({ roots: [], nodes: [], edges: [], as_of: null })));
+            asks.push(ask("upstream", one).catch(() => EMPTY));
+            asks.push(ask("downstream", one).catch(() => EMPTY));
           }
           return mergeGraphs(await Promise.all(asks));
         }
@@ -261,17 +280,7 @@ export default function Lineage() {
 
   const [boxes, setBoxes] = useState<Box[]>([]);
   const [laidOut, setLaidOut] = useState<string>("");
-  const shown = useMemo<Merged | null>(() => {
-    if (!graph.data) return null;
-    if (graph.data.nodes.length <= MAX_NODES) return graph.data;
-    const kept = [...graph.data.nodes].sort((a, b) => a.depth - b.depth).slice(0, MAX_NODES);
-    const ids = new Set(kept.map((n) => n.id));
-    return {
-      roots: graph.data.roots,
-      nodes: kept,
-      edges: graph.data.edges.filter((e) => ids.has(e.parent) && ids.has(e.child)),
-    };
-  }, [graph.data]);
+  const shown = useMemo<Merged | null>(() => (graph.data ? nearest(graph.data, MAX_NODES) : null), [graph.data]);
   useEffect(() => {
     if (!shown) return;
     let current = true;
@@ -315,6 +324,11 @@ export default function Lineage() {
       })),
     [shown, onPath],
   );
+  // A new layout is fitted into view once React Flow has measured its nodes.
+  const flow = useRef<ReactFlowInstance<Node<NodeData>, Edge> | null>(null);
+  useEffect(() => {
+    if (laidOut) requestAnimationFrame(() => void flow.current?.fitView());
+  }, [laidOut]);
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
   const ready = shown !== null && laidOut === shown.nodes.map((n) => n.id).join("|");
 
@@ -459,7 +473,9 @@ export default function Lineage() {
               nodesDraggable={false}
               nodesConnectable={false}
               fitView
-              key={laidOut}
+              onInit={(instance) => {
+                flow.current = instance;
+              }}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}
             >

@@ -117,7 +117,7 @@ export default function Runs() {
     setPicked((old) => (old.includes(ref) ? old.filter((r) => r !== ref) : [...old, ref].slice(-10)));
   }
 
-  const template = `2.5rem 9rem ${columns.map((c) => (c.id === "started" ? "11rem" : c.id === "name" ? "12rem" : "8rem")).join(" ")}`;
+  const template = `2.5rem 9rem ${columns.map((c) => (c.id === "started" ? "13rem" : c.id === "name" ? "12rem" : "8rem")).join(" ")}`;
 
   return (
     <div className="page wide runs">
@@ -179,7 +179,7 @@ export default function Runs() {
           {columns.map((column) => {
             const state = sort === column.id ? "ascending" : sort === `-${column.id}` ? "descending" : "none";
             return (
-              <span role="columnheader" key={column.id} aria-sort={state}>
+              <span role="columnheader" key={column.id} aria-sort={state} className={column.id.startsWith("metrics.") || column.id === "duration" ? "num" : ""}>
                 <button type="button" className="sort" title={column.id} onClick={() => update({ sort: nextSort(sort, column.id) })}>
                   {column.title}
                   {state === "ascending" ? " ▲" : state === "descending" ? " ▼" : ""}

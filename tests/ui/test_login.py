@@ -1,0 +1,77 @@
+"""The web UI served by `lineal server` for a project with tokens: a page asks for a token, a
+wrong one is refused in one line, the right one opens the page the link named (kept in the
+tab's sessionStorage, sent as a bearer token)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from browser_checks import serious_violations
+
+from lineal.ledger.keys import Signer
+from lineal.model.ops import AgentRegister
+from lineal.store.registry import create_project, open_project, open_store
+from server_process import start_server, stop
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = pytest.mark.ui
+
+PROJECT = "vision"
+
+
+@pytest.fixture(scope="module")
+def guarded(
+    tmp_path_factory: pytest.TempPathFactory, chromium: Browser
+) -> Iterator[tuple[str, str]]:
+    """A `lineal server` whose one project has a viewer token: (its URL, the token)."""
+    folder = tmp_path_factory.mktemp("guarded")
+    base = f"sqlite:///{folder / 'projects'}"
+    alice = Signer.generate("alice")
+    store = open_store(create_project(base, PROJECT), alice)
+    store.append(AgentRegister(name="alice", public_key=alice.public_key))
+    store.close()
+    store = open_project(base, PROJECT)
+    token = store.issue_token("alice", "viewer").token
+    store.close()
+    proc, url = start_server(base, folder)
+    try:
+        yield url, token
+    finally:
+        stop(proc)
+
+
+def test_a_guarded_project_asks_for_a_token(
+    chromium: Browser, guarded: tuple[str, str], shots: Path
+) -> None:
+    url, token = guarded
+    context = chromium.new_context(base_url=url)
+    page = context.new_page()
+    try:
+        page.goto(f"/p/{PROJECT}/verify")
+        page.wait_for_url(re.compile(r"/login\?next="))
+        page.get_by_role("heading", name="Sign in to lineal").wait_for()
+        assert serious_violations(page) == []
+        page.screenshot(path=str(shots / "login.png"), full_page=True)
+
+        page.get_by_label("Token").fill("lineal_not-a-token")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("alert").wait_for()
+        assert "/login" in page.url
+
+        page.get_by_label("Token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(rf"/p/{PROJECT}/verify$"))
+        page.get_by_text("verified").wait_for()
+        held = page.evaluate("sessionStorage.getItem('lineal.token')")
+        assert held == token
+        page.goto(f"/p/{PROJECT}/audit")  # the token opens the other pages too
+        page.get_by_role("table", name="Audit rows, newest first").wait_for()
+        assert "/login" not in page.url
+    finally:
+        context.close()
