@@ -238,8 +238,8 @@ def create_app(
 
 
 def _outer_layers(app: FastAPI, projects: Projects) -> None:
-    """The web UI at ``/`` (after the API's routes, which are matched first), the audit trail
-    around every request, and the projects closed at shutdown."""
+    """The web UI at ``/`` (for the paths no route answers), the audit trail around every
+    request, and the projects closed at shutdown."""
     from lineal.server import ui
     from lineal.server.audit_trail import AuditTrail
 

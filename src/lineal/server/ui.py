@@ -18,7 +18,7 @@ from lineal.server.app import API, Projects
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from lineal.store.base import Store
 
@@ -40,9 +40,12 @@ it: see <a href="/docs">/docs</a>.</p>
 
 
 class StaticUI:
-    """ASGI app: the built files, else ``index.html`` (the SPA fallback), else MISSING."""
+    """ASGI app for what no route answers: the built files, else ``index.html`` (the SPA
+    fallback), else MISSING; the API's paths and other methods go on to ``fallback`` (the
+    router's own not-found answer)."""
 
-    def __init__(self, folder: Path = STATIC) -> None:
+    def __init__(self, fallback: ASGIApp, folder: Path = STATIC) -> None:
+        self.fallback = fallback
         self.folder = folder.resolve()
 
     def _file(self, path: str) -> Path | None:
@@ -54,17 +57,12 @@ class StaticUI:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+        from starlette.responses import FileResponse, HTMLResponse, Response
 
         path = str(scope.get("path", "/"))
         method = scope.get("method", "GET")
-        if path.startswith(NOT_UI) or method not in ("GET", "HEAD"):
-            body = {
-                "error": f"{method} {path}: no such endpoint",
-                "hint": f"see {API}/openapi.json",
-                "code": "not_found",
-            }
-            await JSONResponse(body, status_code=404)(scope, receive, send)
+        if scope["type"] != "http" or path.startswith(NOT_UI) or method not in ("GET", "HEAD"):
+            await self.fallback(scope, receive, send)
             return
         found = self._file(path)
         if found is not None:
@@ -83,8 +81,8 @@ class StaticUI:
 
 
 def mount(app: FastAPI, folder: Path = STATIC) -> None:
-    """Serve the UI at ``/``, after every route of the API (which are matched first)."""
-    app.mount("/", StaticUI(folder), name="ui")
+    """Serve the UI at ``/`` for every path no route answers (routes added later included)."""
+    app.router.default = StaticUI(app.router.default, folder)
 
 
 class OneStore(Projects):
