@@ -502,7 +502,9 @@ def graph_and_expand(
     page = browser.open(url, region=".react-flow", count=nodes, first="[data-ready=yes]")
     try:
         try:
-            settled(page, "B.count > 0 && B.hidden === 0", timeout=60_000)
+            # The app's own word that its layout is done (data-ready), then its nodes shown.
+            laid_out = "!!document.querySelector('[data-ready=yes]')"
+            settled(page, f"{laid_out} && B.count > 0 && B.hidden === 0", timeout=60_000)
         except PlaywrightTimeout:
             state = page.evaluate("[window.__lb.count, window.__lb.hidden]")
             raise NotDrawn(
@@ -514,10 +516,17 @@ def graph_and_expand(
         ready = float(page.evaluate("window.__lb.firstPainted ?? NaN"))
         before = int(page.evaluate(f"document.querySelectorAll('{nodes}').length"))
         target = page.locator(f"{nodes}[data-id={json.dumps(edge)}]")
-        target.click()
+        try:
+            target.click(timeout=10_000)
+        except PlaywrightTimeout:
+            state = page.evaluate("[window.__lb.count, window.__lb.hidden]")
+            raise NotDrawn(
+                f"the node to expand could not be clicked within 10 s: {state[0]} nodes "
+                f"shown, {state[1]} hidden"
+            ) from None
         try:
             wanted = f"B.click !== null && B.last > B.click && B.count > {before}"
-            settled(page, wanted + " && B.hidden === 0", timeout=60_000)
+            settled(page, f"{wanted} && {laid_out} && B.hidden === 0", timeout=60_000)
         except PlaywrightTimeout:
             state = page.evaluate("[window.__lb.count, window.__lb.hidden]")
             raise NotDrawn(
