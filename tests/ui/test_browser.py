@@ -20,8 +20,16 @@ pytestmark = pytest.mark.ui
 MODEL = "model/street-classifier"
 
 
+#: Every node of the graph drawn (React Flow hides a node it has not measured).
+ALL_NODES_SHOWN = """() => {
+    const nodes = [...document.querySelectorAll('.react-flow__node')];
+    return nodes.length > 0 && nodes.every(n => n.checkVisibility({visibilityProperty: true}));
+}"""
+
+
 def _graph_ready(page: Page) -> None:
     page.wait_for_selector("[data-testid=graph][data-ready=yes]", timeout=20_000)
+    page.wait_for_function(ALL_NODES_SHOWN, timeout=10_000)
 
 
 def _nodes(page: Page) -> list[str]:

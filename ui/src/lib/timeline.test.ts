@@ -22,6 +22,11 @@ describe("timeline from the ledger", () => {
     ]);
   });
 
+  it("counts a record given twice once", () => {
+    const promote = record(9, "model.promote", { name: "m", alias: "production" });
+    expect(fromLog([promote, record(1, "agent.register"), promote], new Set(["model.promote"])).events).toHaveLength(1);
+  });
+
   it("is empty for an empty ledger", () => {
     expect(fromLog([], new Set())).toEqual({ first: null, last: null, events: [] });
   });

@@ -23,11 +23,12 @@ const EVENT_OF: Record<string, string> = {
   "model.approve": "approvals",
 };
 
-/** A timeline from ledger records (newest first, as /log answers): their span, and an event
- * for each record whose op is in ``marked``. */
+/** A timeline from ledger records (in any order, each seq once however often given): their
+ * span, and an event for each record whose op is in ``marked``. */
 export function fromLog(records: LogRecord[], marked: ReadonlySet<string>): Timeline {
   if (records.length === 0) return { first: null, last: null, events: [] };
-  const sorted = [...records].sort((a, b) => a.seq - b.seq);
+  const unique = new Map(records.map((r) => [r.seq, r]));
+  const sorted = [...unique.values()].sort((a, b) => a.seq - b.seq);
   const first = sorted[0]!;
   const last = sorted[sorted.length - 1]!;
   const events = sorted

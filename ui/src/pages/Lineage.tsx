@@ -9,7 +9,6 @@ import {
   type Edge,
   type Node,
   type NodeProps,
-  type ReactFlowInstance,
 } from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
@@ -17,7 +16,7 @@ import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
-import { layout, warmUp } from "../lib/layout";
+import { layout, NODE_HEIGHT, NODE_WIDTH, warmUp } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
@@ -215,30 +214,56 @@ export default function Lineage() {
     ref
       ? null
       : (signal) =>
-          read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", { kind: "model" }, signal),
-    [project, ref === ""],
-  );
-  // Each answer is kept for the page's life: an expansion asks only for the new node's.
-  const answers = useRef(new Map<string, Promise<Graph>>());
-  function ask(path: string, query: Record<string, string | number | string[] | null>): Promise<Graph> {
-    const key = `${project} ${path} ${JSON.stringify(query)}`;
-    let found = answers.current.get(key);
-    if (!found) {
-      found = read<Graph>(project, path, query);
-      found.catch(() => answers.current.delete(key)); // a failure is asked again next time
-      answers.current.set(key, found);
-    }
-    return found;
-  }
-  const timeline = useData<Timeline>(
-    (signal) =>
-      read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
-        // A server without /timeline: the ledger's own records give the span and the marks.
-        if (!(error instanceof ApiError) || error.status !== 404) throw error;
-        const records = await read<LogRecord[]>(project, "log", { limit: 10000 }, signal);
-        return fromLog(records, MARK_OPS);
-      }),
-    [project],
+              read<{ ref: string; latest: string; aliases: Record<string, Json> }[]>(project, "artifacts", { kind: "model" }, signal),
+        [project, ref === ""],
+      );
+      // Each answer is kept for the page's life: an expansion asks only for the new node's.
+      const answers = useRef(new Map<string, Promise<Graph>>());
+      function ask(path: string, query: Record<string, string | number | string[] | null>): Promise<Graph> {
+        const key = `${project} ${path} ${JSON.stringify(query)}`;
+        let found = answers.current.get(key);
+        if (!found) {
+          found = read<Graph>(project, path, query);
+          found.catch(() => answers.current.delete(key)); // a failure is asked again next time
+          answers.current.set(key, found);
+        }
+        return found;
+      }
+      const graph = useData<Merged | null>(
+        ref
+          ? async () => {
+              const common = { depth, kind: kinds, as_of: asOf };
+              const asks: Promise<Graph>[] = [];
+              if (direction !== "down") asks.push(ask("upstream", { ref, ...common }));
+              if (direction !== "up") asks.push(ask("downstream", { ref, ...common }));
+              for (const id of expanded) {
+                const one = { ref: id, depth: 1, kind: kinds, as_of: asOf };
+                asks.push(ask("upstream", one).catch(() => EMPTY));
+                asks.push(ask("downstream", one).catch(() => EMPTY));
+              }
+              return mergeGraphs(await Promise.all(asks));
+            }
+          : null,
+        [project, ref, depth, direction, kinds.join(","), asOf, expanded.join(",")],
+      );
+      // Asked once the first graph is drawn (or with no reference), not beside it: on a long
+      // ledger it is the slower read, and the view comes first.
+      const graphShown = !ref || graph.data !== undefined || graph.error !== undefined;
+      const timeline = useData<Timeline>(
+        !graphShown
+          ? null
+          : (signal) =>
+          read<Timeline>(project, "timeline", { limit: 1000 }, signal).catch(async (error: unknown) => {
+            // A server without /timeline: the ledger's own records give the span and the marks.
+            if (!(error instanceof ApiError) || error.status !== 404) throw error;
+            // The newest record (the span's end), and the marks' records by op, a few hundred each.
+            const asks = [read<LogRecord[]>(project, "log", { limit: 1 }, signal)];
+            for (const op of MARK_OPS) asks.push(read<LogRecord[]>(project, "log", { op, limit: 300 }, signal));
+            const records = (await Promise.all(asks)).flat();
+            records.push({ seq: 1, time: "", author: "", op: "", payload: {} }); // a ledger starts at 1
+            return fromLog(records, MARK_OPS);
+          }),
+    [project, graphShown],
   );
   const span = timeline.data?.first && timeline.data.last ? { first: timeline.data.first.seq, last: timeline.data.last.seq } : null;
   const marks = useMemo(() => [...(timeline.data?.events ?? [])].sort((a, b) => a.seq - b.seq), [timeline.data]);
@@ -247,23 +272,6 @@ export default function Lineage() {
     [asOf, marks],
   );
 
-  const graph = useData<Merged | null>(
-    ref
-      ? async () => {
-          const common = { depth, kind: kinds, as_of: asOf };
-          const asks: Promise<Graph>[] = [];
-          if (direction !== "down") asks.push(ask("upstream", { ref, ...common }));
-          if (direction !== "up") asks.push(ask("downstream", { ref, ...common }));
-          for (const id of expanded) {
-            const one = { ref: id, depth: 1, kind: kinds, as_of: asOf };
-            asks.push(ask("upstream", one).catch(() => EMPTY));
-            asks.push(ask("downstream", one).catch(() => EMPTY));
-          }
-          return mergeGraphs(await Promise.all(asks));
-        }
-      : null,
-    [project, ref, depth, direction, kinds.join(","), asOf, expanded.join(",")],
-  );
   const pathGraph = useData<Set<string>>(
     pathA && pathB
       ? async (signal) => {
@@ -306,6 +314,9 @@ export default function Lineage() {
       id: node.id,
       type: "lineage",
       position: { x: at.get(node.id)?.x ?? 0, y: at.get(node.id)?.y ?? 0 },
+      // The size the layout gave it (and its CSS has): drawn at once, never hidden unmeasured.
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
       data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
       selected: node.id === selectedId,
       ariaLabel: `${node.kind} ${node.label}`,
@@ -324,11 +335,6 @@ export default function Lineage() {
       })),
     [shown, onPath],
   );
-  // A new layout is fitted into view once React Flow has measured its nodes.
-  const flow = useRef<ReactFlowInstance<Node<NodeData>, Edge> | null>(null);
-  useEffect(() => {
-    if (laidOut) requestAnimationFrame(() => void flow.current?.fitView());
-  }, [laidOut]);
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
   const ready = shown !== null && laidOut === shown.nodes.map((n) => n.id).join("|");
 
@@ -473,9 +479,7 @@ export default function Lineage() {
               nodesDraggable={false}
               nodesConnectable={false}
               fitView
-              onInit={(instance) => {
-                flow.current = instance;
-              }}
+              key={laidOut}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}
             >
