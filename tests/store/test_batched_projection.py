@@ -199,3 +199,19 @@ def test_a_batch_on_postgres_equals_one_by_one_on_sqlite(pg_uri: str, ops: list[
 @given(st.lists(st.one_of(_ARTIFACT, _RUN, _EDGE, _EDGE), min_size=2, max_size=20))
 def test_a_mixed_batch_on_postgres_equals_one_by_one_on_sqlite(pg_uri: str, ops: list[Op]) -> None:
     _same_on_pg_as_one_by_one_on_sqlite(pg_uri, ops)
+
+
+@pytest.mark.postgres
+def test_a_batch_refused_in_a_pipeline_falls_back_with_its_own_error(pg_uri: str) -> None:
+    """Hypothesis found it: the set-based projection refuses a run started twice, the batch
+    rolls back to its savepoint and is projected one by one in the same pipeline, where
+    psycopg dropped the statements it had just prepared when it read the ROLLBACK's result
+    ("prepared statement _pg3_6 does not exist"). The batch's own error it must be."""
+    ops: list[Op] = [
+        RunStart(id=RUNS[1], name="r", started=STARTED, params={"lr": 0.1}),
+        ArtifactRecord(kind="dataset", digest=DIGESTS[1], name="d"),
+        RunStart(id=RUNS[0], name="r", started=STARTED, params={"lr": 0.1}),
+        EdgeRecord(kind="derived_from", parent=DIGESTS[0], child=DIGESTS[1]),
+        EdgeRecord(kind="derived_from", parent=DIGESTS[1], child=DIGESTS[3]),
+    ]
+    _same_on_pg_as_one_by_one_on_sqlite(pg_uri, ops)

@@ -73,6 +73,14 @@ class PostgresSql:
         """Run one statement; in a write transaction it is sent with the next that needs an
         answer, and its row count is not known (-1)."""
         cursor = self.conn.execute(self._q(sql), params or None)
+        if sql.startswith("ROLLBACK TO"):
+            # psycopg forgets its prepared statements when it reads a ROLLBACK's result, and
+            # has the server drop them all before its next statement. In a pipeline that
+            # result is read later, after statements prepared since under reused names, which
+            # the drop then takes too ("prepared statement _pg3_N does not exist"): read it
+            # now (a pipeline sync), so the two stay in step.
+            with self.conn.pipeline():
+                pass
         return int(cursor.rowcount)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
