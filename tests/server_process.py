@@ -1,4 +1,5 @@
-"""Starting and stopping a real `lineal server` process on a free loopback port (tests only).
+"""Starting and stopping a real `lineal server` (or `lineal ui`) process on a free loopback
+port (tests only).
 
 Kills only the process it started; waits a bounded time for it to answer.
 """
@@ -33,14 +34,28 @@ def start_server(
     env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `lineal server --uri BASE` (plus ``args``; ``env`` added to the environment)."""
+    return start_lineal(["server", "--uri", base, *args], cwd, port=port, env=env)
+
+
+def start_lineal(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `lineal ARGS --port PORT` (`server …`, `ui`) in ``cwd``, its output in ``log``
+    (default ``cwd/server.log``), and wait until it answers; the process and its URL."""
     port = port or free_port()
+    log = log or cwd / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")} | dict(env or {})
-    with (cwd / "server.log").open("w") as log:  # the child keeps its own copy
+    with log.open("w") as out:  # the child keeps its own copy
         proc = subprocess.Popen(
-            [str(LINEAL_BIN), "server", "--uri", base, "--port", str(port), *args],
+            [str(LINEAL_BIN), *args, "--port", str(port)],
             cwd=cwd,
             env=env,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -48,14 +63,14 @@ def start_server(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"lineal server exited: {(cwd / 'server.log').read_text()}")
+            raise RuntimeError(f"lineal {args[0]} exited: {log.read_text()}")
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.1)
     stop(proc)
-    raise RuntimeError("lineal server did not answer within 30 s")
+    raise RuntimeError(f"lineal {args[0]} did not answer within 30 s")
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

@@ -3,9 +3,6 @@ it, as a real process on a free loopback port; bad starts fail in one line."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +11,7 @@ import pytest
 
 from cli_checks import error_and_hint
 from lineal.cli.ui import project_name
-from server_process import LINEAL_BIN, free_port, stop
+from server_process import free_port, start_lineal, stop
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -42,29 +39,8 @@ def test_the_ui_serves_this_workspace_as_one_project(lineal_cli: Cli, ws: Path) 
     (data / "a.txt").write_text("two")
     (data / "b.txt").write_text("new")
     assert lineal_cli("add", "data", "--name", "files", cwd=ws).returncode == 0
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    with (ws.parent / "ui.log").open("w") as log:
-        proc = subprocess.Popen(
-            [str(LINEAL_BIN), "ui", "--port", str(port)],
-            cwd=ws,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_lineal(["ui"], ws, log=ws.parent / "ui.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (ws.parent / "ui.log").read_text()
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "lineal ui did not answer within 30 s"
-            time.sleep(0.1)
         name = project_name(ws.name)
         assert httpx.get(f"{url}/api/v1/projects").json() == [name]
         listed = httpx.get(f"{url}/api/v1/projects/{name}/artifacts").json()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ import httpx
 import pytest
 from browser_checks import AXE
 
-from server_process import LINEAL_BIN, free_port, stop
+from server_process import LINEAL_BIN, start_lineal, stop
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -77,30 +76,8 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def ui_url(demo_store: Path, chromium: Browser) -> Iterator[str]:
     """A `lineal ui` process over the demo store, on a free loopback port."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    log_path = demo_store.parent / "ui.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(LINEAL_BIN), "ui", "--port", str(port)],
-            cwd=demo_store,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_lineal(["ui"], demo_store, log=demo_store.parent / "ui.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"lineal ui exited: {log_path.read_text()}"
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "lineal ui did not answer within 30 s"
-            time.sleep(0.1)
         yield url
     finally:
         stop(proc)
