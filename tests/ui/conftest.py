@@ -9,6 +9,7 @@ path is printed in the summary).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
@@ -35,7 +36,11 @@ def _missing(what: str) -> None:
     pytest.skip(what)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an asyncio loop in this thread for as
+# long as it lives, and any later test of the worker calling asyncio.run would fail ("cannot be
+# called from a running event loop"). It stops with the module (a folder without __init__.py
+# keeps a package-scoped fixture to the session's end).
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         _missing(f"no {CHROMIUM}: apt-get install chromium (.ci/run does)")
@@ -54,6 +59,7 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+    asyncio.run(asyncio.sleep(0))  # the thread is free for asyncio again
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +79,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_url(demo_store: Path, chromium: Browser) -> Iterator[str]:
     """A `lineal ui` process over the demo store, on a free loopback port."""
     proc, url = start_lineal(["ui"], demo_store, log=demo_store.parent / "ui.log")
@@ -83,13 +89,13 @@ def ui_url(demo_store: Path, chromium: Browser) -> Iterator[str]:
         stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def project(ui_url: str) -> str:
     (name,) = httpx.get(f"{ui_url}/api/v1/projects").json()
     return str(name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(ui_url: str, project: str) -> Any:
     def get(path: str, **params: Any) -> Any:
         answer = httpx.get(f"{ui_url}/api/v1/projects/{project}/{path}", params=params)
