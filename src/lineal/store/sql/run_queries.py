@@ -135,13 +135,26 @@ def metric_series(
         for (payload,) in db.all(
             f"SELECT payload FROM ledger WHERE seq IN ({marks}) ORDER BY seq", chunk
         ):
-            batch = MetricsBatch.from_payload(canonical.decode(bytes(payload)))
-            found.extend(one for one in batch.series if key is None or one.key == key)
+            found.extend(_stored_series(canonical.decode(bytes(payload)), key))
     merged = merge(found)
     if from_step is None and to_step is None:
         return merged
     kept = {name: between(one, from_step, to_step) for name, one in merged.items()}
     return {name: one for name, one in kept.items() if len(one)}
+
+
+def _stored_series(payload: Any, key: str | None) -> list[Series]:
+    """The series of a stored metrics.batch payload (of ``key`` only). The ledger holds only
+    batches that passed MetricsBatch's checks when written, so only the wanted key's columns
+    are unpacked, and its steps are known to be in order (checking a million again costs
+    ~80 ms a read)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("series"), list):
+        return list(MetricsBatch.from_payload(payload).series)  # its one-line error
+    return [
+        Series.unpack(one, ordered=True)
+        for one in payload["series"]
+        if key is None or (isinstance(one, dict) and one.get("key") == key)
+    ]
 
 
 def finished_runs_tagged(db: Sql, key: str, value: str, *, without: str) -> list[str]:
