@@ -9,6 +9,7 @@ import {
   type Edge,
   type Node,
   type NodeProps,
+  useReactFlow,
 } from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
@@ -75,6 +76,18 @@ function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
 }
 
 const NODE_TYPES = { lineage: LineageNode };
+
+/** Fits the view to each new layout, in the same graph (no remount: an expansion redraws only
+ * what changed). React Flow queues the fit until it has taken the new nodes. */
+function FitEachLayout({ laidOut }: { laidOut: string }) {
+  const { fitView } = useReactFlow();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false; // the graph's own fitView fits the first
+    else if (laidOut) void fitView();
+  }, [laidOut, fitView]);
+  return null;
+}
 const EMPTY: Graph = { roots: [], nodes: [], edges: [], as_of: null };
 
 function Details({ project, node, asOf }: { project: string; node: GraphNode; asOf: string | null }) {
@@ -484,12 +497,12 @@ export default function Lineage() {
               nodesDraggable={false}
               nodesConnectable={false}
               fitView
-              key={laidOut}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}
             >
               <Background />
               <Controls showInteractive={false} />
+              <FitEachLayout laidOut={laidOut} />
             </ReactFlow>
           </div>
           <aside className="side" aria-label="Node details">
