@@ -18,7 +18,8 @@ import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../compo
 import { useData } from "../hooks";
 import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
 import { list, viewAsks } from "../lib/asks";
-import { layout, layoutNow, NODE_HEIGHT, NODE_WIDTH, SYNC_LIMIT } from "../lib/layout";
+import { flowNodes, type NodeData } from "../lib/flow";
+import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
@@ -50,11 +51,6 @@ async function svgToPng(svg: string): Promise<Blob> {
   );
 }
 
-interface NodeData extends Record<string, unknown> {
-  node: GraphNode;
-  highlighted: boolean;
-  root: boolean;
-}
 
 function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
   const { title, detail } = caption(data.node);
@@ -324,21 +320,10 @@ export default function Lineage() {
   const boxes = placedNow ?? placedLater.boxes;
   const laidOut = placedNow ? shownKey : placedLater.key;
 
-  const nodes = useMemo<Node<NodeData>[]>(() => {
-    if (!shown) return [];
-    const at = new Map(boxes.map((b) => [b.id, b]));
-    return shown.nodes.map((node) => ({
-      id: node.id,
-      type: "lineage",
-      position: { x: at.get(node.id)?.x ?? 0, y: at.get(node.id)?.y ?? 0 },
-      // The size the layout gave it (and its CSS has): drawn at once, never hidden unmeasured.
-      width: NODE_WIDTH,
-      height: NODE_HEIGHT,
-      data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
-      selected: node.id === selectedId,
-      ariaLabel: `${node.kind} ${node.label}`,
-    }));
-  }, [shown, boxes, onPath, selectedId]);
+  const nodes = useMemo<Node<NodeData>[]>(
+    () => (shown ? flowNodes(shown, boxes, onPath, selectedId) : []),
+    [shown, boxes, onPath, selectedId],
+  );
   const edges = useMemo<Edge[]>(
     () =>
       (shown?.edges ?? []).map((edge, i) => ({
