@@ -34,6 +34,7 @@ copies of that run's rows with their own ids and values, written in one transact
 (log_batch makes ~8 runs a second here: 20 minutes for 10,000).
 
     python bench/ui.py [--runs 10000] [--points 1000000] [--loads 5] [--no-mlflow] [--quick]
+                       [--only runs|compare|lineage]
 
 Prints ``name  ours  reference  ratio`` lines; every store and process it starts is removed.
 """
@@ -643,6 +644,18 @@ def runs_and_chart(browser: Browser, scratch: Path, args: argparse.Namespace) ->
         charts(browser, url, project, [long, short, short2], args)
 
 
+def compare_only(browser: Browser, scratch: Path, args: argparse.Namespace) -> None:
+    start = time.perf_counter()
+    refs = build_runs(scratch / "runs", args.runs, args.points)
+    print(
+        f"# lineal store: {args.runs:,} runs and a {args.points:,}-point metric written in "
+        f"{time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
+    with lineal_ui(scratch / "runs") as (url, project):
+        charts(browser, url, project, refs, args)
+
+
 def charts(
     browser: Browser, url: str, project: str, refs: list[str], args: argparse.Namespace
 ) -> None:
@@ -765,7 +778,13 @@ def main() -> None:
         action="store_true",
         help="a smoke run: 1,000 runs, 100,000 points, a 15.5k-node graph, 2 loads",
     )
-    parser.add_argument("--only", choices=["runs", "lineage"], default=None)
+    parser.add_argument(
+        "--only",
+        choices=["runs", "compare", "lineage"],
+        default=None,
+        help="one part: runs (the runs page, then the comparison), compare (the comparison "
+        "alone, over the same store, without MLflow), lineage",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.points, args.loads = min(args.runs, 1000), min(args.points, 100_000), 2
@@ -791,6 +810,8 @@ def main() -> None:
                 )
                 if args.only in (None, "runs"):
                     runs_and_chart(browser, scratch, args)
+                if args.only == "compare":
+                    compare_only(browser, scratch, args)
                 if args.only in (None, "lineage"):
                     lineage(browser, scratch, args)
             finally:

@@ -1,12 +1,42 @@
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
+import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
+
+// index.html's early script preloads the chunks of the page opened by address (the lineage
+// explorer's, the comparison's), beside the app's own: their names are known once built.
+const PAGES: Record<string, string> = { lineage: "src/pages/Lineage.tsx", compare: "src/pages/Compare.tsx" };
+
+function pageChunks(): Plugin {
+  return {
+    name: "lineal-page-chunks",
+    transformIndexHtml: {
+      order: "post",
+      handler(html, context) {
+        const bundle = context.bundle;
+        const chunks: Record<string, string[]> = {};
+        if (bundle) {
+          for (const [page, source] of Object.entries(PAGES)) {
+            const entry = Object.values(bundle).find(
+              (one) => one.type === "chunk" && one.facadeModuleId?.endsWith(source),
+            );
+            if (!entry || entry.type !== "chunk") continue;
+            // The page's chunk and the chunks it imports that the app's entry does not.
+            const files = [entry.fileName, ...entry.imports.filter((f) => !bundle[f] || !(bundle[f] as { isEntry?: boolean }).isEntry)];
+            chunks[page] = files.map((f) => `/${f}`);
+          }
+        }
+        return html.replace("/*page-chunks*/ {}", JSON.stringify(chunks));
+      },
+    },
+  };
+}
 
 // The bundle goes into the Python package, which serves it at / (lineal.server.ui).
 const outDir = fileURLToPath(new URL("../src/lineal/server/ui_static", import.meta.url));
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), pageChunks()],
   base: "/",
   build: {
     outDir,

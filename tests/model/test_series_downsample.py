@@ -53,3 +53,37 @@ def test_a_million_points_chart_in_a_thousand() -> None:
 def test_max_points_must_be_positive() -> None:
     with pytest.raises(InvalidInput, match="max_points"):
         downsample(_series([1.0, 2.0]), 0)
+
+
+def _reference(values: list[float], max_points: int) -> list[int]:
+    """The points each run of consecutive points gives, the slow way (NaN counts as neither)."""
+    n, buckets = len(values), (max_points - 2) // 2
+    size, chosen = (n - 2) / buckets, [0]
+    for b in range(buckets):
+        lo, hi = 1 + int(b * size), 1 + int((b + 1) * size)
+        finite = [i for i in range(lo, hi) if not math.isnan(values[i])]
+        if not finite:
+            chosen.append(lo)
+            continue
+        low = min(finite, key=values.__getitem__)
+        high = max(finite, key=values.__getitem__)
+        chosen.extend(sorted({low, high}))
+    return [*chosen, n - 1]
+
+
+@given(
+    st.lists(st.one_of(st.floats(allow_nan=False), st.just(math.nan)), min_size=10, max_size=300),
+    st.integers(min_value=4, max_value=9),
+)
+def test_each_run_gives_its_own_extremes_wherever_a_nan_or_an_infinity_sits(
+    values: list[float], max_points: int
+) -> None:
+    thin = downsample(_series(values), max_points)
+    assert list(thin.steps) == _reference(values, max_points)
+
+
+def test_a_nan_before_a_runs_extremes_does_not_hide_them() -> None:
+    values = [0.5, 1.0, math.nan, 9.0, -9.0, 2.0, math.nan, 3.0, 4.0, 0.0]
+    assert list(downsample(_series(values), 4).steps) == [0, 3, 4, 9]
+    values[1] = math.nan  # the run starts with a NaN
+    assert list(downsample(_series(values), 4).steps) == [0, 3, 4, 9]

@@ -37,6 +37,20 @@ def test_assets_are_served_and_kept_for_good(bundle: Path) -> None:
     assert "immutable" in answer.headers["cache-control"]
 
 
+def test_an_asset_is_answered_from_memory_the_same_each_time(bundle: Path) -> None:
+    with TestClient(_app(bundle)) as client:
+        first = client.get("/assets/index-abc123.js")
+        (bundle / "assets" / "index-abc123.js").unlink()  # named by content: read once
+        again = client.get("/assets/index-abc123.js")
+        head = client.head("/assets/index-abc123.js")
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert "javascript" in again.headers["content-type"]
+    assert again.headers["cache-control"] == first.headers["cache-control"]
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(first.content))
+
+
 @pytest.mark.parametrize(
     "path", ["/", "/p/vision/lineage?ref=model/m:production", "/p/vision/runs", "/login"]
 )

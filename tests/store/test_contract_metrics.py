@@ -267,3 +267,38 @@ def test_metric_series_thinned_to_max_points_keeps_the_extremes(store: Store) ->
     assert store.metric_series(run.id, "loss", max_points=5000) == store.metric_series(
         run.id, "loss"
     )  # a series that fits comes back whole
+
+
+def test_a_thinned_read_equals_the_full_read_thinned(store: Store) -> None:
+    """Thinning reads only the columns it needs (the values; steps for a range; the kept points'
+    times), and answers exactly what thinning the whole read answers, across batches."""
+    from lineal.model.series import between, downsample
+
+    lin = Lineal(store)
+    run = lin.start_run("train")
+    step = 0
+    for size in (7, 100, 1, 333, 50, 2):
+        steps = list(range(step, step + size))
+        loss = [math.nan if s % 17 == 3 else math.cos(s / 9) * (1 + s % 5) for s in steps]
+        times = [1000.0 + s / 4 for s in steps]
+        acc = [s / 500 for s in steps]
+        store.append(
+            MetricsBatch(
+                run=run.id,
+                series=(series("loss", steps, loss, times), series("acc", steps, acc, times)),
+            )
+        )
+        step += size + (size % 3)  # some gaps between batches
+    full = store.metric_series(run.id)
+    for max_points in (1, 3, 4, 9, 40, 493, 1000):
+        for first, last in ((None, None), (0, 99), (50, None), (None, 320), (106, 107), (900, 999)):
+            want = {
+                key: downsample(part, max_points)
+                for key, one in full.items()
+                if len(part := between(one, first, last))
+            }
+            got = store.metric_series(run.id, max_points=max_points, from_step=first, to_step=last)
+            assert got == want, (max_points, first, last)
+            assert store.metric_series(
+                run.id, "loss", max_points=max_points, from_step=first, to_step=last
+            ) == {k: v for k, v in want.items() if k == "loss"}

@@ -20,10 +20,19 @@ pytestmark = pytest.mark.ui
 MODEL = "model/street-classifier"
 
 
-#: Every node of the graph drawn (React Flow hides a node it has not measured).
+#: Every node of the graph drawn (React Flow hides a node it has not measured), and inside the
+#: canvas (the view fitted to its layout).
 ALL_NODES_SHOWN = """() => {
     const nodes = [...document.querySelectorAll('.react-flow__node')];
-    return nodes.length > 0 && nodes.every(n => n.checkVisibility({visibilityProperty: true}));
+    const pane = document.querySelector('.react-flow')?.getBoundingClientRect();
+    const inside = (n) => {
+        const r = n.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        return r.width > 0 && x >= pane.left && x <= pane.right
+            && y >= pane.top && y <= pane.bottom;
+    };
+    return nodes.length > 0 && !!pane
+        && nodes.every(n => n.checkVisibility({visibilityProperty: true}) && inside(n));
 }"""
 
 

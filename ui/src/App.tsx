@@ -6,8 +6,13 @@ import { useData } from "./hooks";
 import { Login } from "./pages/Login";
 
 // The big pages load on first visit: the graph (React Flow, elkjs) and the charts (uPlot).
-const Lineage = lazy(() => import("./pages/Lineage"));
-const Compare = lazy(() => import("./pages/Compare"));
+const loadLineage = () => import("./pages/Lineage");
+const loadCompare = () => import("./pages/Compare");
+const Lineage = lazy(loadLineage);
+const Compare = lazy(loadCompare);
+// The page opened by address starts loading now, not once the shell has rendered.
+if (/^\/p\/[^/]+\/lineage\/?$/.test(window.location.pathname)) void loadLineage();
+if (/^\/p\/[^/]+\/compare\/?$/.test(window.location.pathname)) void loadCompare();
 const Runs = lazy(() => import("./pages/Runs"));
 const Registry = lazy(() => import("./pages/Registry"));
 const Artifacts = lazy(() => import("./pages/Artifacts"));

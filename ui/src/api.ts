@@ -41,6 +41,20 @@ export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
 
+declare global {
+  interface Window {
+    /** Reads sent by index.html's script before the app loaded, by address. */
+    __linealEarly?: Record<string, Promise<Response>>;
+  }
+}
+
+function started(url: string): Promise<Response> | undefined {
+  const early = typeof window === "undefined" ? undefined : window.__linealEarly;
+  const found = early?.[url];
+  if (found) delete early![url];
+  return found;
+}
+
 export interface Answer<T> {
   body: T;
   headers: Headers;
@@ -50,7 +64,11 @@ export async function request<T>(path: string, query: Query = {}, signal?: Abort
   const headers: Record<string, string> = { accept: "application/json" };
   const held = token();
   if (held) headers.authorization = `Bearer ${held}`;
-  const response = await fetch(`/api/v1${path}${queryString(query)}`, { headers, signal });
+  const url = `/api/v1${path}${queryString(query)}`;
+  // A read index.html already sent for the page opened by address: taken once (a failed one is
+  // sent again).
+  const early = started(url);
+  const response = await (early ? early.catch(() => fetch(url, { headers, signal })) : fetch(url, { headers, signal }));
   const type = response.headers.get("content-type") ?? "";
   const body: unknown = type.includes("json") ? await response.json() : await response.text();
   if (!response.ok) {

@@ -14,7 +14,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from math import isnan
 from typing import Any
 
 from lineal.errors import InvalidInput
@@ -34,7 +33,7 @@ def _pack(column: array[Any]) -> str:
     return pack_column(column).decode("ascii")
 
 
-def _unpack(text: object, typecode: str, count: int, what: str) -> array[Any]:
+def unpack_column(text: object, typecode: str, count: int, what: str) -> array[Any]:
     if not isinstance(text, str):
         raise InvalidInput(f"bad metric {what}: expected base64 text")
     try:
@@ -104,7 +103,9 @@ class Series:
         }
 
     @classmethod
-    def unpack(cls, packed: Mapping[str, Any]) -> Series:
+    def unpack(cls, packed: Mapping[str, Any], *, ordered: bool = False) -> Series:
+        """The series of a packed form; ``ordered``: its steps are known not to decrease (a
+        batch read back from the ledger, checked when it was written)."""
         if not isinstance(packed, Mapping) or set(packed) != {
             "key",
             "n",
@@ -120,9 +121,10 @@ class Series:
             raise InvalidInput(f"bad metric series size {count!r}: expected a positive integer")
         return cls(
             key=packed["key"],
-            steps=_unpack(packed["steps"], "q", count, "steps"),
-            values=_unpack(packed["values"], "d", count, "values"),
-            times=_unpack(packed["times"], "d", count, "times"),
+            steps=unpack_column(packed["steps"], "q", count, "steps"),
+            values=unpack_column(packed["values"], "d", count, "values"),
+            times=unpack_column(packed["times"], "d", count, "times"),
+            ordered=ordered,
         )
 
 
@@ -164,42 +166,77 @@ def between(series: Series, first: int | None = None, last: int | None = None) -
     )
 
 
+def thin_indices(values: array[float], max_points: int) -> list[int]:
+    """Which of ``values`` a series thinned to ``max_points`` keeps (see :func:`downsample`),
+    in order; all of them when they fit."""
+    n = len(values)
+    if max_points < 1:
+        raise InvalidInput(f"bad max_points {max_points}: expected 1 or more")
+    if n <= max_points:
+        return list(range(n))
+    if max_points < 4:
+        return [0, n - 1][-max_points:] if max_points < 3 else [0, n // 2, n - 1]
+    buckets = (max_points - 2) // 2
+    size = (n - 2) / buckets
+    chosen = [0]
+    for b in range(buckets):
+        lo, hi = 1 + int(b * size), 1 + int((b + 1) * size)
+        chunk = values[lo:hi]
+        # min() and max() never take a NaN after a number (every comparison with NaN is
+        # false), so with a first value that is a number they give the extremes of the
+        # numbers, at C speed, with no pass looking for NaN.
+        if chunk and chunk[0] == chunk[0]:
+            low, high = lo + chunk.index(min(chunk)), lo + chunk.index(max(chunk))
+            chosen.extend(sorted({low, high}))
+            continue
+        finite = [i for i in range(lo, hi) if values[i] == values[i]]  # not NaN
+        if not finite:
+            chosen.append(lo)
+            continue
+        low = min(finite, key=values.__getitem__)
+        high = max(finite, key=values.__getitem__)
+        chosen.extend(sorted({low, high}))
+    chosen.append(n - 1)
+    return chosen
+
+
 def downsample(series: Series, max_points: int) -> Series:
     """At most ``max_points`` of the series' points, keeping its shape and extremes: the points
     are cut into ``max_points // 2`` runs of consecutive points, and each run gives its lowest
     and its highest value (NaN counts as neither), in step order; the first and last points
     always stay. A series that fits is returned as it is."""
-    n = len(series.steps)
     if max_points < 1:
         raise InvalidInput(f"bad max_points {max_points}: expected 1 or more")
-    if n <= max_points:
+    if len(series.steps) <= max_points:
         return series
-    values = series.values
-    if max_points < 4:
-        chosen = [0, n - 1][-max_points:] if max_points < 3 else [0, n // 2, n - 1]
-    else:
-        buckets = (max_points - 2) // 2
-        size = (n - 2) / buckets
-        chosen = [0]
-        for b in range(buckets):
-            lo, hi = 1 + int(b * size), 1 + int((b + 1) * size)
-            chunk = values[lo:hi]
-            if chunk and not any(map(isnan, chunk)):  # the common case, at C speed
-                low, high = lo + chunk.index(min(chunk)), lo + chunk.index(max(chunk))
-                chosen.extend(sorted({low, high}))
-                continue
-            finite = [i for i in range(lo, hi) if values[i] == values[i]]  # not NaN
-            if not finite:
-                chosen.append(lo)
-                continue
-            low = min(finite, key=values.__getitem__)
-            high = max(finite, key=values.__getitem__)
-            chosen.extend(sorted({low, high}))
-        chosen.append(n - 1)
+    chosen = thin_indices(series.values, max_points)
     return Series(
         series.key,
         array("q", (series.steps[i] for i in chosen)),
-        array("d", (values[i] for i in chosen)),
+        array("d", (series.values[i] for i in chosen)),
         array("d", (series.times[i] for i in chosen)),
         ordered=series.ordered,
     )
+
+
+def packed_items(
+    text: object, typecode: str, count: int, indices: list[int], what: str
+) -> array[Any]:
+    """The items at ``indices`` of a packed column of ``count`` items, decoding only theirs:
+    every 3 items (24 bytes) are 32 base64 characters of their own, so item ``i`` is read from
+    the 32 characters of its group. For a thinned series, whose other points are never read."""
+    if not isinstance(text, str) or len(text) != 4 * -(-8 * count // 3):
+        raise InvalidInput(f"bad metric {what}: expected the base64 of {count} points")
+    found = array(typecode)
+    try:
+        for i in indices:
+            group = i // 3
+            raw = base64.b64decode(text[32 * group : 32 * group + 32], validate=True)
+            found.frombytes(raw[8 * (i % 3) : 8 * (i % 3) + 8])
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"bad metric {what}: not base64 ({exc})") from exc
+    if len(found) != len(indices):
+        raise InvalidInput(f"bad metric {what}: fewer than {count} points")
+    if _SWAP:
+        found.byteswap()
+    return found

@@ -49,6 +49,10 @@ class StaticUI:
     def __init__(self, fallback: ASGIApp, folder: Path = STATIC) -> None:
         self.fallback = fallback
         self.folder = folder.resolve()
+        # /assets/ files by name (named by their content, so never stale): answered from memory
+        # in one piece, not read from disk in chunks through the thread pool, which the API's
+        # reads keep busy when a page's first reads and its code are asked for at once.
+        self._assets: dict[str, tuple[bytes, str]] = {}
 
     def _file(self, path: str) -> Path | None:
         if not path.strip("/"):
@@ -66,7 +70,19 @@ class StaticUI:
         if scope["type"] != "http" or path.startswith(NOT_UI) or method not in ("GET", "HEAD"):
             await self.fallback(scope, receive, send)
             return
+        kept = self._assets.get(path)
+        if kept is not None:
+            headers = {"cache-control": "public, max-age=31536000, immutable"}
+            await Response(kept[0], media_type=kept[1], headers=headers)(scope, receive, send)
+            return
         found = self._file(path)
+        if found is not None and path.startswith("/assets/"):
+            import mimetypes
+
+            kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+            self._assets[path] = (found.read_bytes(), kind)
+            await self(scope, receive, send)
+            return
         if found is not None:
             # Vite names every asset by its content: it may be kept for good.
             immutable = path.startswith("/assets/")

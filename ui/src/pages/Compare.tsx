@@ -3,14 +3,13 @@ import "uplot/dist/uPlot.min.css";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
+import { POINTS } from "../lib/asks";
 import { ErrorLine, Loading, RefLink, useProject } from "../components";
 import { useData } from "../hooks";
 import { align, paramRows, runsFromParam, within } from "../lib/compare";
 import { formatCell } from "../lib/runs";
 import type { Diff, Json, Series } from "../types";
 
-/** Points a chart asks for per run and key: the server downsamples, keeping extremes. */
-const POINTS = 1000;
 const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#475569"];
 
 interface Shown {
@@ -70,28 +69,30 @@ function Chart({ title, runs, series, onZoom }: {
   return <div ref={box} className="chart" role="img" aria-label={`Chart of ${title} for ${runs.length} runs`} />;
 }
 
-function MetricChart({ project, runs, metric }: { project: string; runs: string[]; metric: string }) {
+/** Series answers kept for the page's life, by read: a run added to the comparison asks
+ * only for its own series, not again for those already drawn. */
+type SeriesCache = Map<string, Promise<Series | undefined>>;
+
+function MetricChart({ project, runs, metric, cache }: { project: string; runs: string[]; metric: string; cache: SeriesCache }) {
   const [range, setRange] = useState<[number, number] | null>(null);
-  const loaded = useData(
-    (signal) =>
-      Promise.all(
-        runs.map((run) =>
-          read<Record<string, Series>>(
-            project,
-            "metrics",
-            { run, key: metric, max_points: POINTS, from_step: range?.[0], to_step: range?.[1] },
-            signal,
-          )
-            .then((found) => within(found[metric], range))
-            .catch((error: unknown) => {
-              // A run without this metric draws no line; other errors are shown.
-              if (error instanceof ApiError && error.status === 404) return undefined;
-              throw error;
-            }),
-        ),
-      ),
-    [project, runs.join(","), metric, range?.[0], range?.[1]],
-  );
+  function one(run: string): Promise<Series | undefined> {
+    const query = { run, key: metric, max_points: POINTS, from_step: range?.[0], to_step: range?.[1] };
+    const key = `${project} ${JSON.stringify(query)}`;
+    let found = cache.get(key);
+    if (!found) {
+      found = read<Record<string, Series>>(project, "metrics", query)
+        .then((answer) => within(answer[metric], range))
+        .catch((error: unknown) => {
+          // A run without this metric draws no line; other errors are shown.
+          if (error instanceof ApiError && error.status === 404) return undefined;
+          throw error;
+        });
+      found.catch(() => cache.delete(key)); // a failure is asked again next time
+      cache.set(key, found);
+    }
+    return found;
+  }
+  const loaded = useData(() => Promise.all(runs.map(one)), [project, runs.join(","), metric, range?.[0], range?.[1]]);
   return (
     <figure className="metric">
       <Loading when={loaded.loading} />
@@ -118,6 +119,7 @@ export default function Compare() {
   const [params, setParams] = useSearchParams();
   const runs = useMemo(() => runsFromParam(params.get("runs")), [params]);
   const [adding, setAdding] = useState("");
+  const series = useRef<SeriesCache>(new Map());
   const shown = useData(
     runs.length ? (signal) => Promise.all(runs.map((ref) => read<Shown>(project, "show", { ref }, signal))) : null,
     [project, runs.join(",")],
@@ -263,7 +265,7 @@ export default function Compare() {
           <h2 id="compare-charts">Charts</h2>
           <div className="charts">
             {charted.map((metric) => (
-              <MetricChart key={metric} project={project} runs={runs} metric={metric} />
+              <MetricChart key={metric} project={project} runs={runs} metric={metric} cache={series.current} />
             ))}
           </div>
         </section>

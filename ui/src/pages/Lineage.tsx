@@ -9,6 +9,7 @@ import {
   type Edge,
   type Node,
   type NodeProps,
+  useReactFlow,
 } from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
@@ -16,7 +17,9 @@ import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
-import { layout, NODE_HEIGHT, NODE_WIDTH, warmUp } from "../lib/layout";
+import { list, viewAsks } from "../lib/asks";
+import { flowNodes, type NodeData } from "../lib/flow";
+import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 
@@ -25,10 +28,6 @@ const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "
 export const MAX_NODES = 400;
 /** Ledger ops that mark the time slider (a version, an alias, a promotion). */
 const MARK_OPS = new Set(["artifact.record", "alias.set", "model.promote", "model.approve"]);
-
-function list(value: string | null): string[] {
-  return value ? value.split(",").filter(Boolean) : [];
-}
 
 function download(name: string, type: string, data: BlobPart) {
   const url = URL.createObjectURL(new Blob([data], { type }));
@@ -52,11 +51,6 @@ async function svgToPng(svg: string): Promise<Blob> {
   );
 }
 
-interface NodeData extends Record<string, unknown> {
-  node: GraphNode;
-  highlighted: boolean;
-  root: boolean;
-}
 
 function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
   const { title, detail } = caption(data.node);
@@ -78,8 +72,19 @@ function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
 }
 
 const NODE_TYPES = { lineage: LineageNode };
+
+/** Fits the view to each new layout, in the same graph (no remount: an expansion redraws only
+ * what changed). React Flow queues the fit until it has taken the new nodes. */
+function FitEachLayout({ laidOut }: { laidOut: string }) {
+  const { fitView } = useReactFlow();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false; // the graph's own fitView fits the first
+    else if (laidOut) void fitView();
+  }, [laidOut, fitView]);
+  return null;
+}
 const EMPTY: Graph = { roots: [], nodes: [], edges: [], as_of: null };
-warmUp(); // elkjs loads in its worker while the first graph is asked for
 
 function Details({ project, node, asOf }: { project: string; node: GraphNode; asOf: string | null }) {
   const shown = useData(
@@ -232,15 +237,9 @@ export default function Lineage() {
       const graph = useData<Merged | null>(
         ref
           ? async () => {
-              const common = { depth, kind: kinds, as_of: asOf };
-              const asks: Promise<Graph>[] = [];
-              if (direction !== "down") asks.push(ask("upstream", { ref, ...common }));
-              if (direction !== "up") asks.push(ask("downstream", { ref, ...common }));
-              for (const id of expanded) {
-                const one = { ref: id, depth: 1, kind: kinds, as_of: asOf };
-                asks.push(ask("upstream", one).catch(() => EMPTY));
-                asks.push(ask("downstream", one).catch(() => EMPTY));
-              }
+              const asks = viewAsks(params).map(({ path, query, optional }) =>
+                optional ? ask(path, query).catch(() => EMPTY) : ask(path, query),
+              );
               return mergeGraphs(await Promise.all(asks));
             }
           : null,
@@ -266,6 +265,8 @@ export default function Lineage() {
     [project, graphShown],
   );
   const span = timeline.data?.first && timeline.data.last ? { first: timeline.data.first.seq, last: timeline.data.last.seq } : null;
+  // The slider's place is kept (disabled) until its span is read, so its arrival moves nothing.
+  const slider = span ?? { first: 0, last: 0 };
   const marks = useMemo(() => [...(timeline.data?.events ?? [])].sort((a, b) => a.seq - b.seq), [timeline.data]);
   const asOfRecord = useMemo(
     () => (asOf ? marks.find((r) => String(r.seq) === asOf) : undefined),
@@ -284,44 +285,45 @@ export default function Lineage() {
       : null,
     [project, pathA, pathB, asOf],
   );
-  const onPath = pathGraph.data ?? new Set<string>();
+  // One set while the path's answer stands: a new set each render would make the graph's nodes
+  // and edges anew, and React Flow redraw them.
+  const onPath = useMemo(() => pathGraph.data ?? new Set<string>(), [pathGraph.data]);
 
-  const [boxes, setBoxes] = useState<Box[]>([]);
-  const [laidOut, setLaidOut] = useState<string>("");
   const shown = useMemo<Merged | null>(() => (graph.data ? nearest(graph.data, MAX_NODES) : null), [graph.data]);
+  const shownKey = useMemo(() => (shown ? shown.nodes.map((n) => n.id).join("|") : ""), [shown]);
+  // A view of up to SYNC_LIMIT nodes is laid out here, in the render that draws it; a bigger one
+  // in elkjs's worker, drawn when its layout comes back.
+  const placedNow = useMemo<Box[] | null>(
+    () =>
+      shown && shown.nodes.length <= SYNC_LIMIT
+        ? layoutNow(
+            shown.nodes.map((n) => n.id),
+            shown.edges.map((e) => [e.parent, e.child]),
+          )
+        : null,
+    [shown],
+  );
+  const [placedLater, setPlacedLater] = useState<{ key: string; boxes: Box[] }>({ key: "", boxes: [] });
   useEffect(() => {
-    if (!shown) return;
+    if (!shown || placedNow) return;
     let current = true;
-    const key = shown.nodes.map((n) => n.id).join("|");
     layout(
       shown.nodes.map((n) => n.id),
       shown.edges.map((e) => [e.parent, e.child]),
     ).then((found) => {
-      if (current) {
-        setBoxes(found);
-        setLaidOut(key);
-      }
+      if (current) setPlacedLater({ key: shownKey, boxes: found });
     });
     return () => {
       current = false;
     };
-  }, [shown]);
+  }, [shown, shownKey, placedNow]);
+  const boxes = placedNow ?? placedLater.boxes;
+  const laidOut = placedNow ? shownKey : placedLater.key;
 
-  const nodes = useMemo<Node<NodeData>[]>(() => {
-    if (!shown) return [];
-    const at = new Map(boxes.map((b) => [b.id, b]));
-    return shown.nodes.map((node) => ({
-      id: node.id,
-      type: "lineage",
-      position: { x: at.get(node.id)?.x ?? 0, y: at.get(node.id)?.y ?? 0 },
-      // The size the layout gave it (and its CSS has): drawn at once, never hidden unmeasured.
-      width: NODE_WIDTH,
-      height: NODE_HEIGHT,
-      data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
-      selected: node.id === selectedId,
-      ariaLabel: `${node.kind} ${node.label}`,
-    }));
-  }, [shown, boxes, onPath, selectedId]);
+  const nodes = useMemo<Node<NodeData>[]>(
+    () => (shown ? flowNodes(shown, boxes, onPath, selectedId) : []),
+    [shown, boxes, onPath, selectedId],
+  );
   const edges = useMemo<Edge[]>(
     () =>
       (shown?.edges ?? []).map((edge, i) => ({
@@ -336,7 +338,7 @@ export default function Lineage() {
     [shown, onPath],
   );
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
-  const ready = shown !== null && laidOut === shown.nodes.map((n) => n.id).join("|");
+  const ready = shown !== null && laidOut === shownKey;
 
   function choose(node: GraphNode) {
     const isRoot = shown?.roots.includes(node.id);
@@ -404,19 +406,20 @@ export default function Lineage() {
           </label>
         ))}
       </fieldset>
-      {span ? (
+      {span || ref ? (
         <div className="toolbar timeline">
           <label htmlFor="asof">As of</label>
           <input
             id="asof"
             type="range"
-            min={span.first}
-            max={span.last}
+            min={slider.first}
+            max={slider.last}
             step={1}
             list="marks"
-            value={asOf ?? span.last}
+            disabled={!span}
+            value={asOf ?? slider.last}
             aria-valuetext={asOf ? `ledger record ${asOf}${asOfRecord ? ` at ${asOfRecord.time}` : ""}` : "now"}
-            onChange={(e) => update({ asof: Number(e.target.value) >= span.last ? null : e.target.value })}
+            onChange={(e) => update({ asof: Number(e.target.value) >= slider.last ? null : e.target.value })}
           />
           <datalist id="marks">
             {marks.map((m) => (
@@ -432,7 +435,7 @@ export default function Lineage() {
             </button>
           ) : null}
           <label htmlFor="jump">Jump to</label>
-          <select id="jump" value="" onChange={(e) => e.target.value && update({ asof: e.target.value })}>
+          <select id="jump" disabled={!span} value="" onChange={(e) => e.target.value && update({ asof: e.target.value })}>
             <option value="">an event…</option>
             {[...marks].reverse().map((m) => (
               <option key={m.seq} value={String(m.seq)}>
@@ -479,12 +482,12 @@ export default function Lineage() {
               nodesDraggable={false}
               nodesConnectable={false}
               fitView
-              key={laidOut}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}
             >
               <Background />
               <Controls showInteractive={false} />
+              <FitEachLayout laidOut={laidOut} />
             </ReactFlow>
           </div>
           <aside className="side" aria-label="Node details">

@@ -277,16 +277,17 @@ class SqlReads:
         from_step: int | None = None,
         to_step: int | None = None,
     ) -> dict[str, Series]:
-        from lineal.model.series import downsample
         from lineal.store.sql import run_queries
 
         with self._lock:
-            found = run_queries.metric_series(
-                self.sql(), run_id, key, from_step=from_step, to_step=to_step
+            return run_queries.metric_series(
+                self.sql(),
+                run_id,
+                key,
+                from_step=from_step,
+                to_step=to_step,
+                max_points=max_points,
             )
-        if max_points is None:
-            return found
-        return {name: downsample(one, max_points) for name, one in found.items()}
 
     def crashed_runs(self) -> list[str]:
         from lineal.store.sql import run_queries
