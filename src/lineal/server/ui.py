@@ -83,11 +83,8 @@ class StaticUI:
             self._assets[path] = (found.read_bytes(), kind)
             await self(scope, receive, send)
             return
-        if found is not None:
-            # Vite names every asset by its content: it may be kept for good.
-            immutable = path.startswith("/assets/")
-            cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
-            await FileResponse(found, headers={"cache-control": cache})(scope, receive, send)
+        if found is not None:  # not an asset (those are kept above): asked again each time
+            await FileResponse(found, headers={"cache-control": "no-cache"})(scope, receive, send)
             return
         index = self.folder / "index.html"
         response: Response

@@ -20,6 +20,20 @@ interface Shown {
   metric_points?: number;
 }
 
+/** A side-by-side table's header row: its first column, then one per run (its id, short). */
+function RunsHeader({ first, runs }: { first: string; runs: { ref: string }[] }) {
+  return (
+    <tr>
+      <th scope="col">{first}</th>
+      {runs.map((run) => (
+        <th scope="col" key={run.ref}>
+          {run.ref.slice(4, 14)}…
+        </th>
+      ))}
+    </tr>
+  );
+}
+
 function Chart({ title, runs, series, onZoom }: {
   title: string;
   runs: string[];
@@ -235,14 +249,7 @@ export default function Compare() {
             <h2 id="compare-metrics">Metrics</h2>
             <table className="side-by-side" aria-label="Last metric values">
               <thead>
-                <tr>
-                  <th scope="col">Metric</th>
-                  {shown.data.map((run) => (
-                    <th scope="col" key={run.ref}>
-                      {run.ref.slice(4, 14)}…
-                    </th>
-                  ))}
-                </tr>
+                <RunsHeader first="Metric" runs={shown.data} />
               </thead>
               <tbody>
                 {metricKeys.map((key) => (
@@ -278,14 +285,7 @@ export default function Compare() {
             {rows.length ? (
               <table className="side-by-side" aria-label="Params side by side">
                 <thead>
-                  <tr>
-                    <th scope="col">Param</th>
-                    {shown.data.map((run) => (
-                      <th scope="col" key={run.ref}>
-                        {run.ref.slice(4, 14)}…
-                      </th>
-                    ))}
-                  </tr>
+                  <RunsHeader first="Param" runs={shown.data} />
                 </thead>
                 <tbody>
                   {rows.map((row) => (
