@@ -13,7 +13,7 @@ from lineal.registry.checks import Context
 from lineal.registry.models import resolve_model, versions
 
 
-def _environment(meta: dict[str, Any]) -> str:
+def environment_summary(meta: dict[str, Any]) -> str:
     python = meta.get("python") or {}
     system = meta.get("os") or {}
     packages = meta.get("packages") or {}
@@ -51,7 +51,7 @@ def upstream_summary(ctx: Context) -> dict[str, list[dict[str, Any]]]:
         for d in ctx.upstream("code")
     ]  # fmt: skip
     summary["environments"] = [
-        {"ref": ctx.label(d), "summary": _environment(dict(ctx.artifact(d).meta))}
+        {"ref": ctx.label(d), "summary": environment_summary(dict(ctx.artifact(d).meta))}
         for d in ctx.upstream("env")
     ]
     summary["runs"] = [

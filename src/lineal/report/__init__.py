@@ -1,0 +1,1 @@
+"""`lineal report`: one self-contained document answering an auditor about a model or dataset."""
