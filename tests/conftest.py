@@ -310,3 +310,31 @@ def lineal_cli() -> Cli:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `lineal demo` folder per test process (~15 s to make): never changed; tests that
+    write take ``demo_copy``."""
+    folder = tmp_path_factory.mktemp("demo-pristine") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
+    made = subprocess.run(
+        [str(LINEAL_BIN), "demo", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo's workspace of the module's own (its store, cache and files)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("demo-copy") / "demo"
+    shutil.copytree(demo_pristine, folder, symlinks=True)
+    return folder

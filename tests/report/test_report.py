@@ -67,25 +67,22 @@ def _needs(program: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(demo_copy: Path) -> Path:
     """The demo's store, with an approval of the production model added."""
-    folder = tmp_path_factory.mktemp("report") / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    for args in (
-        ["demo", str(folder)],
-        ["model", "approve", PRODUCTION, "--for", "production", "--reason", "reviewed <b>ok</b>"],
-    ):
-        done = subprocess.run(
-            [str(LINEAL_BIN), *args],
-            cwd=folder if args[0] != "demo" else folder.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    return folder
+    reason = "reviewed <b>ok</b>"
+    approve = ["model", "approve", PRODUCTION, "--for", "production", "--reason", reason]
+    done = subprocess.run(
+        [str(LINEAL_BIN), *approve],
+        cwd=demo_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return demo_copy
 
 
 def _json(lineal_cli: Cli, cwd: Path, *args: str) -> dict:
