@@ -17,6 +17,7 @@ counts once it is in the ledger: `lineal policy apply` records the policies and
     licenses = { allow = ["MIT", "Apache-2.0", "CC-BY-4.0"], deny = ["CC-BY-NC-*"] }
     schema_match = true
     lineage_complete = true
+    no_leakage = true
     approvers = { ml-lead = 1 }
 """
 
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 
 ADMIN = "admin"
 _POLICY_KEYS = (
-    "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",
+    "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "no_leakage",
+    "approvers",
 )  # fmt: skip
 
 
@@ -72,6 +74,7 @@ class Policy:
     deny: tuple[str, ...] = ()
     schema_match: bool = False
     lineage_complete: bool = False
+    no_leakage: bool = False  # no training run upstream shares files with evaluation data
     approvers: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -172,6 +175,7 @@ def _policy(alias: str, value: object, path: Path | None) -> Policy:
         lineage_complete=_bool(
             body.get("lineage_complete", False), f"{where} lineage_complete", path
         ),
+        no_leakage=_bool(body.get("no_leakage", False), f"{where} no_leakage", path),
         approvers=approvers,
     )
 

@@ -46,12 +46,22 @@ def add(
         str | None,
         typer.Option(help="With an s3:// URL: an S3-compatible endpoint (MinIO, Ceph, moto)."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse the version when it breaks any validation rule in lineal.toml."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Snapshot files or folders as a new version of a dataset."""
+    """Snapshot files or folders as a new version of a dataset, checked against the
+    validation rules of lineal.toml (a failing rule warns; refuses with --strict or enforce)."""
+    from lineal.quality.check import AddGuard
+
     extra = datasets.parse_meta(meta or [])
     with open_client() as client, progress(quiet=quiet) as shown:
+        guard = AddGuard(client, strict=strict)
         result = datasets.add(
             client,
             paths,
@@ -64,6 +74,7 @@ def add(
             extra=extra,
             endpoint_url=endpoint_url,
             progress=shown,
+            then=guard,
         )
     snap, artifact = result.snapshot, result.artifact
     if as_json:
@@ -88,6 +99,7 @@ def add(
                     for one in result.labels
                 ],
                 "label_problems": list(result.label_problems),
+                "rules": [one.as_dict() for one in guard.findings],
             }
         )
         return
@@ -111,6 +123,8 @@ def add(
         )
     for line in result.label_problems:
         err.print(f"warning: annotations skipped: {line}", markup=False)
+    for finding in guard.warnings:
+        err.print(f"warning: rule {finding.rule}: {finding.message}", markup=False)
 
 
 @handle_errors

@@ -17,7 +17,10 @@ from lineal.cli.common import err, handle_errors, open_client, out
 from lineal.cli.plain import print_json, redaction_line
 
 if TYPE_CHECKING:
+    from lineal.client import Lineal
+    from lineal.model.entities import Run
     from lineal.model.series import Series
+    from lineal.quality.leakage import Leakage
 
 WARNING_TAG = "schema.warning"  # lineal.labels.runs.WARNING_TAG, without importing labels
 
@@ -79,6 +82,23 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _leaks(client: Lineal, found: Iterable[Run]) -> dict[str, list[Leakage]]:
+    """Each run's leaks (lineal.quality.leakage), the manifests read once for all."""
+    from lineal.quality.leakage import Manifests, run_leaks
+
+    manifests = Manifests(client)
+    return {run.ref: run_leaks(client, run, manifests) for run in found}
+
+
+def _leak_cell(found: list[Leakage]) -> str:
+    """``LEAK 12`` (files shared), ``0``, ``?`` (a file list not here) or blank (no eval)."""
+    if any(one.leaked for one in found):
+        return f"LEAK {sum(one.shared for one in found):,}"
+    if any(one.unknown for one in found):
+        return "?"
+    return "0" if found else ""
+
+
 @handle_errors
 def runs(
     where: Annotated[
@@ -103,6 +123,12 @@ def runs(
     offset: Annotated[
         int, typer.Option(min=0, help="Skip this many first (with --limit: a page).")
     ] = 0,
+    leakage: Annotated[
+        bool,
+        typer.Option(
+            "--leakage", help="Add a column: files each run's train and eval inputs share."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List runs with status, duration, key params and metrics; filter with --where."""
@@ -110,9 +136,14 @@ def runs(
 
     with open_client() as client:
         page = page_runs(client, where or "", sort=sort, offset=offset, limit=limit)
+        leaks = _leaks(client, page.runs) if leakage else {}
     found = page.runs
     if as_json:
-        print_json(page.as_dict()["runs"])
+        listed = page.as_dict()["runs"]
+        if leakage:
+            for one, run in zip(listed, found, strict=True):
+                one["leakage"] = [leak.as_dict() for leak in leaks[run.ref]]
+        print_json(listed)
         return
     if not found:
         more = f" past {offset} of {page.total}" if offset and page.total else ""
@@ -147,6 +178,8 @@ def runs(
     table.add_column("duration", no_wrap=True, justify="right")
     for column in _labels(params, seeded, metrics):
         table.add_column(column, no_wrap=True, justify="right")
+    if leakage:
+        table.add_column("leakage", no_wrap=True, justify="right")
     if warned:
         table.add_column("warning", no_wrap=True, max_width=60, overflow="ellipsis")
     for run, seed in zip(found, seeds, strict=True):
@@ -159,6 +192,7 @@ def runs(
             *(str(run.params.get(key, "")) for key in params),
             *([] if not seeded else ["" if seed is None else str(seed)]),
             *(_number(run.metrics[key]) if key in run.metrics else "" for key in metrics),
+            *([_leak_cell(leaks[run.ref])] if leakage else []),
             *([run.tags.get(WARNING_TAG, "")] if warned else []),
         )
     if out.is_terminal:

@@ -34,7 +34,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
-    from lineal.labels.runs import show as show_all
+    from lineal.quality.leakage import show as show_all
 
     with open_client() as client:
         body = show_all(client, ref)
@@ -49,6 +49,7 @@ def show(
             "schemas",
             "class_metrics",
             "redactions",
+            "leakage",
         ):
             continue
         _line(key, value)
@@ -60,12 +61,30 @@ def show(
         _line("class", f"{key} measures {value['class']} in {value['schema']}")
     for warning in body.get("schema_warnings", ()):
         _line("warning", warning)
+    _leakage(body.get("leakage", []))
     for direction in ("upstream", "downstream"):
         for edge in body[direction]:
             role = f" ({edge['role']})" if edge["role"] else ""
             unnamed = edge["ref"].startswith("sha256:")
             what = f"{edge['node_kind']} {edge['ref']}" if unnamed else edge["ref"]
             _line(direction, f"{edge['kind']}{role} {what}")
+
+
+def _leakage(found: list[dict[str, Any]]) -> None:
+    for one in found:
+        trained = f" (trained by {one['trained_by']})" if one["trained_by"] else ""
+        if not one["leaked"]:
+            unknown = one["unknown"]
+            not_here = f"; not compared: {', '.join(unknown)}" if unknown else ""
+            _line("leakage", f"none: eval data shares no file with the training data{not_here}")
+            continue
+        _line(
+            "leakage",
+            f"LEAK: {one['shared']:,} file(s) of the eval data ({', '.join(one['eval'])}) are "
+            f"in the training data ({', '.join(one['train'])}){trained}",
+        )
+        for shared in one["examples"]:
+            _line("shared", f"{shared['eval']} = {shared['train']}")
 
 
 def _pairs(pairs: list[str]) -> dict[str, str]:

@@ -24,6 +24,9 @@ from lineal.labels.schema import (
 )
 from lineal.labels.stats import Stats
 
+#: The images a COCO file lists: id -> (width, height), None when it states no size.
+Sizes = dict[Any, tuple[float, float] | None]
+
 
 class ResultsFileError(LabelFileError):
     """A COCO results file (detections with scores): predictions, not a label schema."""
@@ -187,14 +190,15 @@ def _categories(file: str, items: list[Any], problems: Problems) -> list[LabelCl
     return list(classes.values())
 
 
-def _images(file: str, items: Any, problems: Problems, stats: Stats) -> set[Any] | None:
-    """Ids of the listed images (None: the file lists none, so ids cannot be checked)."""
+def _images(file: str, items: Any, problems: Problems, stats: Stats) -> Sizes | None:
+    """The listed images' ids and sizes (None: the file lists none, so ids cannot be
+    checked)."""
     if items is None:
         return None
     if not isinstance(items, list):
         problems.report(file, "images is not a list", path="$.images")
         return None
-    ids: set[Any] = set()
+    ids: Sizes = {}
     for index, item in enumerate(items):
         where = f"$.images[{index}]"
         image_id = item.get("id") if isinstance(item, Mapping) else None
@@ -204,12 +208,13 @@ def _images(file: str, items: Any, problems: Problems, stats: Stats) -> set[Any]
         if image_id in ids:
             problems.report(file, f"duplicate image id {image_id}", path=f"{where}.id")
             continue
-        ids.add(image_id)
         width, height = item.get("width"), item.get("height")
         for key, value in (("width", width), ("height", height)):
             if value is not None and not _number(value):
                 problems.report(file, f"{key} {value!r} is not a number", path=f"{where}.{key}")
-        stats.image(width if _number(width) else None, height if _number(height) else None)
+        size = (float(width), float(height)) if _number(width) and _number(height) else None
+        ids[image_id] = size
+        stats.image(*(size or (None, None)))
     return ids
 
 
@@ -218,7 +223,7 @@ def _annotation(
     index: int,
     one: Any,
     names: Mapping[int, str],
-    images: set[Any] | None,
+    images: Sizes | None,
     problems: Problems,
     stats: Stats,
     types: set[str],
@@ -251,6 +256,10 @@ def _annotation(
         attributes.update(str(k) for k in one["attributes"])
     types.update(found)
     stats.annotation(names[cid], tuple(found), box_area=area, crowd=crowd)
+    size = images.get(image_id) if images is not None else None
+    if "box" in found and size is not None:
+        x, y, w, h = (float(v) for v in one["bbox"])
+        stats.box_bounds((x, y, x + w, y + h), *size)
 
 
 def _shapes(

@@ -82,7 +82,9 @@ def _read_file(
     sizes: ImageSizes,
 ) -> None:
     text = folder.read_text(path)
-    stats.image(*(sizes.size(path) or (None, None)))
+    size = sizes.size(path)
+    stats.image(*(size or (None, None)))
+    stats.label_file(empty=not text.strip())
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
@@ -112,3 +114,5 @@ def _read_file(
             names.add(fields[0])
             area = max(0.0, right - left) * max(0.0, bottom - top)
             stats.annotation(fields[0], found, box_area=area)
+            if size is not None and fields[0] != "DontCare":
+                stats.box_bounds((left, top, right, bottom), *size)

@@ -15,6 +15,9 @@ from typing import Any, TypeGuard
 SMALL, MEDIUM = 32.0**2, 96.0**2
 #: At most this many distinct image sizes are listed; the rest are counted as "other".
 MAX_IMAGE_SIZES = 50
+#: How far a box may reach past its image's edge and still count as inside it (rounding):
+#: half a pixel for absolute boxes, a thousandth of the image for normalised ones.
+TOLERANCE = {"px": 0.5, "image": 1e-3}
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
@@ -49,6 +52,12 @@ class Stats:
     crowd: int = 0
     box_areas: list[float] = field(default_factory=list)
     image_sizes: Counter[str] = field(default_factory=Counter)
+    #: Boxes whose image size was known, and those of them reaching past the image's edge.
+    boxes_checked: int = 0
+    boxes_outside: int = 0
+    #: Per-image label files read (KITTI, YOLO), and those holding no annotation at all.
+    label_files: int = 0
+    empty_label_files: int = 0
 
     def image(self, width: float | None = None, height: float | None = None) -> None:
         self.images += 1
@@ -72,6 +81,24 @@ class Stats:
         if box_area is not None and math.isfinite(box_area) and box_area >= 0:
             self.box_areas.append(box_area)
 
+    def box_bounds(
+        self, box: tuple[float, float, float, float], width: float | None, height: float | None
+    ) -> None:
+        """Check that ``box`` (x1, y1, x2, y2, in ``box_unit``) lies inside a ``width`` x
+        ``height`` image (1 x 1 for normalised boxes); unknown sizes are not counted."""
+        if not (_size(width) and _size(height)) or not all(map(math.isfinite, box)):
+            return
+        slack = TOLERANCE.get(self.box_unit, 0.0)
+        x1, y1, x2, y2 = box
+        self.boxes_checked += 1
+        if min(x1, y1) < -slack or x2 > width + slack or y2 > height + slack:
+            self.boxes_outside += 1
+
+    def label_file(self, *, empty: bool) -> None:
+        self.label_files += 1
+        if empty:
+            self.empty_label_files += 1
+
     def merge(self, other: Stats) -> None:
         self.images += other.images
         self.annotations += other.annotations
@@ -80,6 +107,10 @@ class Stats:
         self.crowd += other.crowd
         self.box_areas.extend(other.box_areas)
         self.image_sizes.update(other.image_sizes)
+        self.boxes_checked += other.boxes_checked
+        self.boxes_outside += other.boxes_outside
+        self.label_files += other.label_files
+        self.empty_label_files += other.empty_label_files
 
     def as_dict(self) -> dict[str, Any]:
         boxes: dict[str, Any] = {"unit": self.box_unit, "count": len(self.box_areas)}
@@ -102,6 +133,10 @@ class Stats:
             "crowd": self.crowd,
             "box_area": boxes,
             "image_sizes": sizes,
+            "boxes_checked": self.boxes_checked,
+            "boxes_outside": self.boxes_outside,
+            "label_files": self.label_files,
+            "empty_label_files": self.empty_label_files,
         }
 
 

@@ -268,7 +268,9 @@ def _label_file(
 ) -> None:
     stats.image(*(sizes.size(path) or (None, None)))
     expected = 5 + len(pose.names) * pose.dims if pose is not None else 0
-    for number, line in enumerate(folder.read_text(path).splitlines(), 1):
+    lines = folder.read_text(path).splitlines()
+    stats.label_file(empty=not any(line.strip() for line in lines))
+    for number, line in enumerate(lines, 1):
         fields = line.split()
         if not fields:
             continue
@@ -302,6 +304,16 @@ def _label_file(
         area = values[2] * values[3] if found[0] == "box" else _polygon_box_area(values)
         types.update(found)
         stats.annotation(names[index], found, box_area=area)
+        stats.box_bounds(_extent(values, box=found[0] == "box"), 1.0, 1.0)
+
+
+def _extent(values: list[float], *, box: bool) -> tuple[float, float, float, float]:
+    """The (x1, y1, x2, y2) a box (``cx cy w h …``) or polygon covers, normalised."""
+    if box:
+        cx, cy, w, h = values[:4]
+        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+    xs, ys = values[0::2], values[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _polygon_box_area(values: list[float]) -> float:

@@ -127,7 +127,20 @@ def diff(repo: Lineal, a: str, b: str) -> LineageDiff:
         MetricChange(key=key, before=_metric(run_a, key), after=_metric(run_b, key)) for key in keys
     )
     return LineageDiff(a=a, b=b, run_a=run_a.ref, run_b=run_b.ref, changes=tuple(changes),
-                       metrics=metrics, warnings=side_warnings(run_a, run_b))  # fmt: skip
+                       metrics=metrics, warnings=_warnings(repo, run_a, run_b))  # fmt: skip
+
+
+def _warnings(repo: Lineal, a: Run, b: Run) -> dict[str, tuple[str, ...]]:
+    """Each side's recorded schema warnings, and any train/eval leakage it shows."""
+    from lineal.quality.leakage import Manifests, run_leaks
+
+    found = side_warnings(a, b)
+    manifests = Manifests(repo)
+    for side, run in (("a", a), ("b", b)):
+        found_here = run_leaks(repo, run, manifests)
+        leaked = [f"leakage: {one.message()}" for one in found_here if one.leaked]
+        found[side] = (*found.get(side, ()), *leaked)
+    return found
 
 
 def _metric(run: Run, key: str) -> float | None:

@@ -24,7 +24,8 @@ ROLES = (VIEWER, CONTRIBUTOR, APPROVER, ADMIN)
 SERVER_AGENT = "lineal-server"
 #: The keys a ``[policy.ALIAS]`` table may hold.
 POLICY_KEYS = (
-    "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",
+    "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "no_leakage",
+    "approvers",
 )  # fmt: skip
 
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -89,7 +90,7 @@ def _check_body(alias: str, body: object) -> None:  # noqa: PLR0912 - one branch
     licenses = body.get("licenses", {})
     if not isinstance(licenses, Mapping) or set(licenses) - {"allow", "deny"}:
         raise _bad(f"{where} licenses", "expected allow, deny")
-    for key in ("schema_match", "lineage_complete"):
+    for key in ("schema_match", "lineage_complete", "no_leakage"):
         if not isinstance(body.get(key, False), bool):
             raise _bad(f"{where} {key}", "expected true or false")
     approvers = body.get("approvers", {})
@@ -140,6 +141,8 @@ def expected_checks(body: Mapping[str, Any]) -> list[str]:
         names.append("schema match")
     if body.get("lineage_complete", False):
         names.append("lineage complete")
+    if body.get("no_leakage", False):
+        names.append("no leakage")
     return names + [f"approvers {role}" for role in sorted(body.get("approvers", {}))]
 
 

@@ -231,6 +231,28 @@ def _completeness(ctx: Context) -> Outcome:
     )
 
 
+def _leakage(ctx: Context) -> Outcome:
+    from lineal.quality.leakage import model_leakage
+
+    found = model_leakage(ctx.repo, ctx.model)
+    leaked = [one.message() for one in found if one.leaked]
+    if leaked:
+        return Outcome(
+            "no leakage",
+            False,
+            "; ".join(leaked),
+            "evaluate on data that shares no file with the training data "
+            "(lineal check RUN lists the shared files)",
+        )
+    if not found:
+        return Outcome("no leakage", True, "no run behind it compares training and eval data")
+    unknown = sorted({ref for one in found for ref in one.unknown})
+    detail = "training and eval data share no file"
+    if unknown:
+        detail += f" (not compared, file lists not here: {', '.join(unknown)})"
+    return Outcome("no leakage", True, detail)
+
+
 def _approvers(ctx: Context, policy: Policy, config: RegistryConfig) -> list[Outcome]:
     model = ctx.model
     assert model.name is not None  # noqa: S101 - registered models are named
@@ -264,5 +286,7 @@ def run_checks(
         found.append(_schemas(ctx))
     if policy.lineage_complete:
         found.append(_completeness(ctx))
+    if policy.no_leakage:
+        found.append(_leakage(ctx))
     found += _approvers(ctx, policy, config)
     return found

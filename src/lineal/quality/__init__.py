@@ -1,0 +1,1 @@
+"""Data quality over the lineage: validation rules, train/eval leakage, drift and health."""
