@@ -183,10 +183,32 @@ def _run(repo: Lineal, ref: str) -> Run | None:
     return found if isinstance(found, Run) else None
 
 
+#: The role of the ``derived_from`` edge from a logged model to its registered version (as
+#: lineal.registry.models records it; the registry builds on this package, not the reverse).
+REGISTERED = "registered"
+
+
+def _sources(repo: Lineal, artifact: Artifact) -> list[str]:
+    """``artifact``'s node, then the nodes it was registered from, nearest first."""
+    chain = [artifact.node]
+    while len(chain) <= MAX_DEPTH:
+        before = [
+            e.parent
+            for e in repo.edges(chain[-1])
+            if e.child == chain[-1] and e.kind == "derived_from" and e.role == REGISTERED
+        ]
+        if not before or before[0] in chain:
+            break
+        chain.append(before[0])
+    return chain
+
+
 def _maker(repo: Lineal, artifact: Artifact) -> Run | None:
-    for edge in repo.edges(artifact):
-        if edge.kind == "generated" and edge.child == artifact.node:
-            return _run(repo, edge.parent)
+    """The run that generated ``artifact`` (or the bytes it was registered from)."""
+    for node in _sources(repo, artifact):
+        for edge in repo.edges(node):
+            if edge.kind == "generated" and edge.child == node:
+                return _run(repo, edge.parent)
     return None
 
 
@@ -226,16 +248,19 @@ def model_leakage(repo: Lineal, model: Artifact) -> list[Leakage]:
     trained_on = [artifact for run in trainers for artifact in inputs(repo, run)[0]]
     if not trained_on:
         return found
-    for edge in repo.edges(model):
-        if edge.kind != "used" or edge.parent != model.node:
-            continue
-        evaluation = _run(repo, edge.child)
-        if evaluation is None or evaluation.ref in {r.ref for r in trainers}:
-            continue
-        data = inputs(repo, evaluation)[1]
-        if data:
-            by = ", ".join(run.ref for run in trainers)
-            found.append(compare(evaluation.ref, trained_on, data, manifests, trained_by=by))
+    done = {run.ref for run in trainers}
+    for node in _sources(repo, model):
+        for edge in repo.edges(node):
+            if edge.kind != "used" or edge.parent != node or edge.child in done:
+                continue
+            done.add(edge.child)
+            evaluation = _run(repo, edge.child)
+            if evaluation is None:
+                continue
+            data = inputs(repo, evaluation)[1]
+            if data:
+                by = ", ".join(run.ref for run in trainers)
+                found.append(compare(evaluation.ref, trained_on, data, manifests, trained_by=by))
     return found
 
 
