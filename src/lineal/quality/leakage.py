@@ -6,9 +6,8 @@ an eval image under another name or folder is found. Reads only; never writes, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from lineal import datasets
@@ -106,7 +105,8 @@ class Manifests:
             else:
                 found: dict[str, str] = {}
                 for entry in manifest.entries:
-                    if entry.size and PurePosixPath(entry.path).name not in NOT_SAMPLES:
+                    # the last path segment, without a PurePosixPath per file (100k: ~0.3 s)
+                    if entry.size and entry.path.rpartition("/")[2] not in NOT_SAMPLES:
                         found.setdefault(entry.digest, entry.path)
                 self._files[artifact.digest] = found
         return self._files[artifact.digest]
@@ -128,10 +128,10 @@ def inputs(repo: Lineal, run: Run) -> tuple[list[Artifact], list[Artifact]]:
     return list(train.values()), list(evaluation.values())
 
 
-def join(train: Mapping[str, str], evaluation: Mapping[str, str]) -> set[str]:
+def join(train: Collection[str], evaluation: Collection[str]) -> set[str]:
     """The digests both sides hold: the leak, as a set intersection."""
     small, large = (train, evaluation) if len(train) < len(evaluation) else (evaluation, train)
-    return set(small).intersection(large)
+    return {digest for digest in small if digest in large}  # hashed lookups into the larger
 
 
 def compare(
@@ -143,7 +143,7 @@ def compare(
     trained_by: str | None = None,
 ) -> Leakage:
     """What ``train`` and ``evaluation`` share, said of ``run``."""
-    sides: list[dict[str, str]] = [{}, {}]  # digest -> "ref:path", the first seen
+    sides: list[list[tuple[str, dict[str, str]]]] = [[], []]  # (ref, {digest: path})
     unknown: list[str] = []
     refs: list[list[str]] = [[], []]
     for index, artifacts in enumerate((train, evaluation)):
@@ -152,13 +152,19 @@ def compare(
             files = manifests.files(artifact)
             if files is None:
                 unknown.append(artifact.ref)
-                continue
-            side = sides[index]
-            for digest, path in files.items():
-                if digest not in side:
-                    side[digest] = f"{artifact.ref}:{path}"
-    common = sorted(join(*sides))
-    examples = tuple(Shared(d, sides[0][d], sides[1][d]) for d in common[:EXAMPLES])
+            else:
+                sides[index].append((artifact.ref, files))
+    keys = [
+        side[0][1] if len(side) == 1 else set().union(*(files for _, files in side))
+        for side in sides
+    ]
+    common = sorted(join(*keys))
+
+    def where(side: int, digest: str) -> str:
+        ref, files = next((ref, files) for ref, files in sides[side] if digest in files)
+        return f"{ref}:{files[digest]}"
+
+    examples = tuple(Shared(d, where(0, d), where(1, d)) for d in common[:EXAMPLES])
     return Leakage(
         run=run,
         train=tuple(refs[0]),
