@@ -15,7 +15,6 @@ pytest.importorskip("pxr")
 pytest.importorskip("sklearn")
 pytest.importorskip("PIL")
 
-from conftest import LINEAL_BIN
 from lineal.client import Lineal
 from lineal.datasets import add
 from lineal.model.entities import Artifact, Run
@@ -26,6 +25,7 @@ from lineal.registry.grants import apply
 from lineal.registry.promote import check as policy_check
 from lineal.tracking.runs import start
 from lineal.tracking.search import search_runs
+from server_process import LINEAL_BIN
 
 MODEL = "model/street-classifier"
 

@@ -221,3 +221,20 @@ def test_add_warns_or_refuses_and_a_refusal_records_nothing(repo: Lineal, ws: Pa
         check(repo, plain.ref)
     with pytest.raises(InvalidInput, match="check what"):
         check(repo)
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_rules_on_real_voc_check_boxes_against_each_image_size(repo: Lineal, ws: Path) -> None:
+    voc = SHARED_DATA / "voc/rafaelpadilla__review_object_detection_metrics/data/database/gts"
+    shutil.copytree(voc / "pascalvoc_format", ws / "voc/Annotations")  # a VOC root's layout
+    add(repo, [ws / "voc"], name="voc")
+    found = check_version(
+        repo,
+        _dataset(repo, "dataset/voc"),
+        parse({"rules": {"*": {"annotation_sanity": True, "image_size": {"min_height": 300}}}}),
+    )
+    assert [(f.rule, f.verdict, f.measured) for f in found] == [
+        ("image_size", "fail", {"out_of_bounds": 1, "images": 4}),  # 500x281
+        ("boxes_inside", "pass", 0),
+    ]
+    assert found[1].message == "0 of 9 boxes reach past their image"

@@ -196,8 +196,8 @@ def _number(element: Element | None, file: Path, problems: Problems, what: str) 
         raise _Skip from None
 
 
-def _box(owner: Element, file: Path, problems: Problems) -> float | None:
-    """The area of ``owner``'s bndbox (None: it has none)."""
+def _box(owner: Element, file: Path, problems: Problems) -> tuple[float, ...] | None:
+    """The corners (xmin, ymin, xmax, ymax) of ``owner``'s bndbox (None: it has none)."""
     box = owner.find("bndbox")
     if box is None:
         return None
@@ -208,8 +208,7 @@ def _box(owner: Element, file: Path, problems: Problems) -> float | None:
             problems.report(str(file), f"bndbox without {key}", line=box.line)
             raise _Skip
         corners.append(_number(element, file, problems, key))
-    xmin, ymin, xmax, ymax = (c or 0.0 for c in corners)
-    return max(0.0, xmax - xmin) * max(0.0, ymax - ymin)
+    return tuple(c or 0.0 for c in corners)
 
 
 def _read_file(
@@ -248,11 +247,15 @@ def _read_file(
             problems.report(str(file), f"class {name!r} is not in labelmap.txt", line=obj.line)
             continue
         try:
-            area = _box(obj, file, problems)
+            box = _box(obj, file, problems)
             for part in obj.all("part"):
                 _box(part, file, problems)
         except _Skip:
             continue
+        area = None
+        if box is not None:
+            xmin, ymin, xmax, ymax = box
+            area = max(0.0, xmax - xmin) * max(0.0, ymax - ymin)
         parts = seen.setdefault(name, set())
         for part in obj.all("part"):
             part_name = part.find("name")
@@ -265,3 +268,5 @@ def _read_file(
         found = ("box",) if area is not None else ()
         types.update(found)
         stats.annotation(name, found, box_area=area)
+        if box is not None:
+            stats.box_bounds((box[0], box[1], box[2], box[3]), width, height)
