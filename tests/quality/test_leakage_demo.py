@@ -4,9 +4,7 @@ under new names are found, on the run and through the production policy."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,26 +23,8 @@ from lineal.registry.grants import apply
 from lineal.registry.promote import check as policy_check
 from lineal.tracking.runs import start
 from lineal.tracking.search import search_runs
-from server_process import LINEAL_BIN
 
 MODEL = "model/street-classifier"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One `lineal demo` folder for this module (left as the demo made it)."""
-    folder = tmp_path_factory.mktemp("quality") / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    made = subprocess.run(
-        [str(LINEAL_BIN), "demo", str(folder)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    return folder
 
 
 def _artifact(repo: Lineal, ref: str) -> Artifact:
@@ -53,8 +33,8 @@ def _artifact(repo: Lineal, ref: str) -> Artifact:
     return found
 
 
-def test_the_demo_has_no_leak_and_its_sets_meet_their_rules(demo: Path) -> None:
-    with Lineal.open(path=demo) as repo:
+def test_the_demo_has_no_leak_and_its_sets_meet_their_rules(demo_pristine: Path) -> None:
+    with Lineal.open(path=demo_pristine) as repo:
         evaluations = search_runs(repo, "name = evaluate-classifier")
         assert len(evaluations) == 3
         for run in evaluations:  # each compared with its model's training set, none shared
@@ -89,11 +69,8 @@ def test_the_demo_has_no_leak_and_its_sets_meet_their_rules(demo: Path) -> None:
         assert verdicts["dataset/render-train@v2"]["required_classes"] == "pass"
 
 
-def test_eval_images_copied_into_training_under_new_names_are_found(
-    demo: Path, tmp_path: Path
-) -> None:
-    here = tmp_path / "demo"
-    shutil.copytree(demo, here)
+def test_eval_images_copied_into_training_under_new_names_are_found(demo_copy: Path) -> None:
+    here = demo_copy
     leaky = here / "render-train-leaky"
     shutil.copytree(here / "render-train", leaky)
     copied = sorted((here / "render-eval/images").glob("*.png"))[:12]
