@@ -288,11 +288,12 @@ def gather(
     repo: Lineal,
     ref: str,
     *,
-    sections: Iterable[Callable[[Lineal, Report], None]] = (),
+    sections: Iterable[Callable[[Lineal, Report], None]] | None = None,
     verify: bool = True,
 ) -> Report:
     """The facts of the report on ``ref`` (a model or dataset version). ``sections``: more
-    findings to add (each fills ``report.findings``); ``verify``: run `lineal verify`'s checks
+    findings to add (each fills ``report.findings``; default: lineal.report.sections.ALL);
+    ``verify``: run `lineal verify`'s checks
     (the report then states the ledger's, audit log's and checkpoint's status)."""
     from lineal.lineage import queries
     from lineal.registry.models import generated_by
@@ -344,6 +345,10 @@ def gather(
         verification=_verification(repo) if verify else {"skipped": True},
         generated=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
+    if sections is None:
+        from lineal.report import sections as quality
+
+        sections = quality.ALL
     for section in sections:
         try:
             section(repo, report)

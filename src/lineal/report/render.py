@@ -58,7 +58,9 @@ def _passed(body: dict[str, Any]) -> dict[str, Any]:
         "verify": None if verification.get("skipped") else bool(verification.get("ok")),
         "policies": None if not policies else all(p["passed"] for p in policies),
         "missing": len(body["missing"]),
-        "findings": sum(len(found) for found in body["findings"].values()),
+        "findings": sum(
+            1 for found in body["findings"].values() for row in found if row["verdict"] == "fail"
+        ),
     }
 
 
