@@ -18,6 +18,7 @@ counts once it is in the ledger: `lineal policy apply` records the policies and
     schema_match = true
     lineage_complete = true
     approvers = { ml-lead = 1 }
+    deny_classifications = ["pii", "restricted"]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 ADMIN = "admin"
 _POLICY_KEYS = (
     "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",
+    "deny_classifications",
 )  # fmt: skip
 
 
@@ -73,6 +75,8 @@ class Policy:
     schema_match: bool = False
     lineage_complete: bool = False
     approvers: Mapping[str, int] = field(default_factory=dict)
+    #: classifications (lineal.quality.classify) no node upstream of the version may carry
+    deny_classifications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,12 @@ def _policy(alias: str, value: object, path: Path | None) -> Policy:
             body.get("lineage_complete", False), f"{where} lineage_complete", path
         ),
         approvers=approvers,
+        deny_classifications=tuple(
+            c.strip().lower()
+            for c in _strings(
+                body.get("deny_classifications", []), f"{where} deny_classifications", path
+            )
+        ),
     )
 
 

@@ -49,9 +49,12 @@ def show(
             "schemas",
             "class_metrics",
             "redactions",
+            "classified",
         ):
             continue
         _line(key, value)
+    for one in body.get("classified", ()):
+        _line("classified", one["text"])
     for one in body.get("redactions", ()):
         _line("redacted", redaction_line(one))
     for one in body.get("schemas", ()):

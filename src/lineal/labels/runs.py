@@ -161,12 +161,17 @@ def run_labels(repo: Lineal, run: Run) -> dict[str, Any]:
 
 def show(repo: Lineal, ref: str) -> dict[str, Any]:
     """Everything known about one artifact or run (Lineal.show), a run with its label
-    schemas, warnings and per-class metrics: what `lineal show --json` prints."""
+    schemas, warnings and per-class metrics, and the classifications it carries (its own and
+    inherited, lineal.quality.classify): what `lineal show --json` prints."""
+    from lineal.quality.classify import carried
+
     body = repo.show(ref)
     if body["type"] == "run":
         run = repo.resolve(ref)
         if isinstance(run, Run):
             body.update(run_labels(repo, run))
+    node = body["ref"] if body["type"] == "run" else body["node"]
+    body["classified"] = [one.as_dict() for one in carried(repo, node)]
     return body
 
 

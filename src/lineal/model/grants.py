@@ -25,6 +25,7 @@ SERVER_AGENT = "lineal-server"
 #: The keys a ``[policy.ALIAS]`` table may hold.
 POLICY_KEYS = (
     "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "approvers",
+    "deny_classifications",
 )  # fmt: skip
 
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -92,6 +93,9 @@ def _check_body(alias: str, body: object) -> None:  # noqa: PLR0912 - one branch
     for key in ("schema_match", "lineage_complete"):
         if not isinstance(body.get(key, False), bool):
             raise _bad(f"{where} {key}", "expected true or false")
+    denied = body.get("deny_classifications", [])
+    if not isinstance(denied, list) or not all(isinstance(c, str) and c for c in denied):
+        raise _bad(f"{where} deny_classifications", "expected a list of class names")
     approvers = body.get("approvers", {})
     if not isinstance(approvers, Mapping):
         raise _bad(f"{where} approvers", "expected an object")
@@ -140,6 +144,8 @@ def expected_checks(body: Mapping[str, Any]) -> list[str]:
         names.append("schema match")
     if body.get("lineage_complete", False):
         names.append("lineage complete")
+    if body.get("deny_classifications"):
+        names.append("classifications")
     return names + [f"approvers {role}" for role in sorted(body.get("approvers", {}))]
 
 

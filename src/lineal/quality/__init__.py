@@ -1,0 +1,1 @@
+"""Quality: validation, drift, leakage, lineage health, classifications and alerts."""

@@ -1,0 +1,99 @@
+"""A policy's ``deny_classifications``: a promotion of a model with a denied classification
+upstream is refused with a one-line reason naming the tagged ancestor; `lineal verify` holds
+every promotion to the tags as they stood at its seq, and refuses a forged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lineal.client import Lineal
+from lineal.errors import InvalidInput, PermissionDenied
+from lineal.model.entities import Artifact
+from lineal.model.ops import ModelPromote
+from lineal.registry.grants import apply
+from lineal.registry.promote import PolicyRefused, check_version, promote
+from lineal.settings import parse
+
+POLICY = """
+[policy.production]
+deny_classifications = ["PII", "restricted"]
+"""
+
+
+def _model(repo: Lineal, raw: Artifact, content: bytes) -> Artifact:
+    """raw -> ingest -> clean -> train -> model/det (a new version)."""
+    ingest = repo.start_run("ingest")
+    clean = repo.record_artifact("dataset", data=b"clean " + content, name="clean")
+    train = repo.start_run("train")
+    model = repo.record_artifact("model", data=content, name="det")
+    repo.link("used", raw, ingest, role="input")
+    repo.link("generated", ingest, clean)
+    repo.link("used", clean, train, role="train")
+    repo.link("generated", train, model)
+    return model
+
+
+@pytest.fixture
+def repo(ws: Path) -> Lineal:
+    (ws / "lineal.toml").write_text(POLICY)
+    with Lineal.open(path=ws) as opened:
+        apply(opened)
+        yield opened  # type: ignore[misc]
+
+
+def test_a_denied_classification_upstream_refuses_the_promotion(repo: Lineal) -> None:
+    raw = repo.record_artifact("dataset", data=b"faces", name="raw")
+    _model(repo, raw, b"v1")
+    done = promote(repo, "det@v1", "production", "clean data")
+    assert [(c["check"], c["passed"]) for c in done["checks"]] == [("classifications", True)]
+    assert done["checks"][0]["detail"] == "nothing upstream is classified pii or restricted"
+
+    repo.set_tag(raw, "classification", "pii")  # later: reaches v1 too, recorded before it
+    _model(repo, raw, b"v2")
+    head = repo.store.head()
+    with pytest.raises(PolicyRefused) as caught:
+        promote(repo, "det@v2", "production", "ship it")
+    assert repo.store.head() == head  # nothing written
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "classifications: model/det@v2 carries pii from dataset/raw@v1 (4 edges up)" in message
+    assert "lineal tag dataset/raw@v1 --unset classification" in (caught.value.hint or "")
+    (now,) = check_version(repo, "det@v1", "production")
+    assert now["passed"] is False  # the tag reaches what was promoted before it
+
+    # An admin may still override; the record says the check failed, and verify holds:
+    # each promotion against the tags of its own seq.
+    forced = promote(repo, "det@v2", "production", "legal cleared it", override=True)
+    assert forced["override"] is True
+    repo.set_tag(raw, "classification", None)
+    again = promote(repo, "det@v1", "production", "tag withdrawn")
+    assert again["checks"][0]["passed"] is True
+    report = repo.verify()
+    assert report.ok, report.problem
+
+
+def test_a_promotion_that_hides_a_denied_classification_is_refused(repo: Lineal) -> None:
+    raw = repo.record_artifact("dataset", data=b"faces", name="raw")
+    model = _model(repo, raw, b"v1")
+    repo.set_tag(raw, "classification", "restricted")
+    forged = ModelPromote(
+        name="det",
+        alias="production",
+        digest=model.digest,
+        reason="claims to pass",
+        policy="production",
+        checks=({"check": "classifications", "passed": True, "detail": "", "fix": None},),
+        override=False,
+    )
+    with pytest.raises(PermissionDenied, match="dataset/raw@v1 upstream is classified restricted"):
+        repo.store.append(forged)
+    assert repo.verify().ok
+
+
+def test_the_policy_key_is_checked() -> None:
+    found = parse({"policy": {"production": {"deny_classifications": ["PII", "restricted"]}}})
+    assert found.policies["production"].deny_classifications == ("pii", "restricted")
+    with pytest.raises(InvalidInput, match="deny_classifications"):
+        parse({"policy": {"production": {"deny_classifications": "pii"}}})
