@@ -11,7 +11,7 @@ import pytest
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, PermissionDenied
 from lineal.model.entities import Artifact
-from lineal.model.ops import ModelPromote
+from lineal.model.ops import EdgeRecord, ModelPromote
 from lineal.registry.grants import apply
 from lineal.registry.promote import PolicyRefused, check_version, promote
 from lineal.settings import parse
@@ -33,6 +33,19 @@ def _model(repo: Lineal, raw: Artifact, content: bytes) -> Artifact:
     repo.link("used", clean, train, role="train")
     repo.link("generated", train, model)
     return model
+
+
+def _forged(model: Artifact) -> ModelPromote:
+    """A promotion to production that says its classifications check passed."""
+    return ModelPromote(
+        name="det",
+        alias="production",
+        digest=model.digest,
+        reason="claims to pass",
+        policy="production",
+        checks=({"check": "classifications", "passed": True, "detail": "", "fix": None},),
+        override=False,
+    )
 
 
 @pytest.fixture
@@ -78,18 +91,25 @@ def test_a_promotion_that_hides_a_denied_classification_is_refused(repo: Lineal)
     raw = repo.record_artifact("dataset", data=b"faces", name="raw")
     model = _model(repo, raw, b"v1")
     repo.set_tag(raw, "classification", "restricted")
-    forged = ModelPromote(
-        name="det",
-        alias="production",
-        digest=model.digest,
-        reason="claims to pass",
-        policy="production",
-        checks=({"check": "classifications", "passed": True, "detail": "", "fix": None},),
-        override=False,
-    )
+    forged = _forged(model)
     with pytest.raises(PermissionDenied, match="dataset/raw@v1 upstream is classified restricted"):
         repo.store.append(forged)
     assert repo.verify().ok
+
+
+def test_edges_in_the_same_batch_count_for_the_promotion(repo: Lineal) -> None:
+    raw = repo.record_artifact("dataset", data=b"faces", name="raw")
+    train = repo.start_run("train")
+    model = repo.record_artifact("model", data=b"w", name="det")
+    repo.set_tag(raw, "classification", "pii")
+    head = repo.store.head()
+    edges = [
+        EdgeRecord(kind="used", parent=raw.node, child=train.ref, role="train"),
+        EdgeRecord(kind="generated", parent=train.ref, child=model.node),
+    ]
+    with pytest.raises(PermissionDenied, match="dataset/raw@v1 upstream is classified pii"):
+        repo.store.append([*edges, _forged(model)])  # one batch: its edges project first
+    assert repo.store.head() == head
 
 
 def test_the_policy_key_is_checked() -> None:
