@@ -11,10 +11,12 @@ import pytest
 from lineal.client import Lineal
 from lineal.errors import InvalidInput, PermissionDenied
 from lineal.model.entities import Artifact
+from lineal.model.grants import PolicyApply
 from lineal.model.ops import EdgeRecord, ModelPromote
 from lineal.registry.grants import apply
 from lineal.registry.promote import PolicyRefused, check_version, promote
 from lineal.settings import parse
+from lineal.store.base import Store
 
 POLICY = """
 [policy.production]
@@ -110,6 +112,24 @@ def test_edges_in_the_same_batch_count_for_the_promotion(repo: Lineal) -> None:
     with pytest.raises(PermissionDenied, match="dataset/raw@v1 upstream is classified pii"):
         repo.store.append([*edges, _forged(model)])  # one batch: its edges project first
     assert repo.store.head() == head
+
+
+def test_every_store_refuses_a_forged_pass(store: Store) -> None:
+    """The same check on SQLite, PostgreSQL and a server (which checks a client's batch)."""
+    lin = Lineal(store)
+    store.append(PolicyApply(policies={"production": {"deny_classifications": ["pii"]}}))
+    raw = lin.record_artifact("dataset", data=b"faces", name="raw")
+    train = lin.start_run("train")
+    model = lin.record_artifact("model", data=b"w", name="det")
+    lin.link("used", raw, train, role="train")
+    lin.link("generated", train, model)
+    passed = store.append(_forged(model))  # nothing classified yet: the claim holds
+    lin.set_tag(raw, "classification", "PII")
+    with pytest.raises(PermissionDenied, match="dataset/raw@v1 upstream is classified pii"):
+        store.append(_forged(model))
+    assert passed[0].seq < store.head()[0]
+    report = store.verify()  # the first promotion, replayed as of its seq, still holds
+    assert report.ok, report.problem
 
 
 def test_the_policy_key_is_checked() -> None:
