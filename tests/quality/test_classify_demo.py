@@ -12,7 +12,6 @@ pytest.importorskip("sklearn")
 pytest.importorskip("PIL")
 
 from lineal.client import Lineal
-from lineal.demo import story
 from lineal.labels.runs import show
 from lineal.quality.classify import classified
 from lineal.registry.grants import apply
@@ -22,10 +21,9 @@ MODEL = "model/street-classifier"
 
 
 def test_a_pii_tag_on_a_dataset_shows_on_the_production_model_and_blocks_it(
-    tmp_path: Path,
+    demo_copy: Path,
 ) -> None:
-    here = tmp_path / "demo"
-    story.run(here, lambda text: None)
+    here = demo_copy
     with Lineal.open(path=here) as repo:
         production = repo.resolve(f"{MODEL}:production")
         assert production.ref == f"{MODEL}@v2"
