@@ -19,6 +19,7 @@ counts once it is in the ledger: `lineal policy apply` records the policies and
     lineage_complete = true
     no_leakage = true
     approvers = { ml-lead = 1 }
+    deny_classifications = ["pii", "restricted"]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 ADMIN = "admin"
 _POLICY_KEYS = (
     "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "no_leakage",
-    "approvers",
+    "approvers", "deny_classifications",
 )  # fmt: skip
 
 
@@ -76,6 +77,8 @@ class Policy:
     lineage_complete: bool = False
     no_leakage: bool = False  # no training run upstream shares files with evaluation data
     approvers: Mapping[str, int] = field(default_factory=dict)
+    #: classifications (lineal.quality.classify) no node upstream of the version may carry
+    deny_classifications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,12 @@ def _policy(alias: str, value: object, path: Path | None) -> Policy:
         ),
         no_leakage=_bool(body.get("no_leakage", False), f"{where} no_leakage", path),
         approvers=approvers,
+        deny_classifications=tuple(
+            c.strip().lower()
+            for c in _strings(
+                body.get("deny_classifications", []), f"{where} deny_classifications", path
+            )
+        ),
     )
 
 

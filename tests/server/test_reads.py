@@ -98,6 +98,8 @@ def calls(facts: dict[str, str], sql: Store) -> list[tuple[str, tuple[Any, ...],
         ("crashed_runs", (), {}),
         ("finished_runs_tagged", ("team", "perception"), {"without": "stage"}),
         ("tag_values_beside", ("stage",), {"where_key": "stage", "where_value": "candidate"}),
+        ("tagged", ("stage",), {}),
+        ("tagged", ("team",), {"as_of": 50}),
         ("verify", (), {}),
         ("schema_version", (), {}),
         # the audit rows the population's own writes made (the server's request rows, which

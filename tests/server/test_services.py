@@ -13,8 +13,8 @@ import pytest
 from live_server import PROJECT, Served
 
 from lineal.client import Lineal
-from lineal.labels.runs import show
 from lineal.lineage import diff, queries
+from lineal.quality.show import show
 from lineal.registry import aliases, listing, promote
 from lineal.registry import show as model_show
 from lineal.store.registry import open_store

@@ -34,7 +34,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
-    from lineal.quality.leakage import show as show_all
+    from lineal.quality.show import show as show_all
 
     with open_client() as client:
         body = show_all(client, ref)
@@ -50,9 +50,12 @@ def show(
             "class_metrics",
             "redactions",
             "leakage",
+            "classified",
         ):
             continue
         _line(key, value)
+    for one in body.get("classified", ()):
+        _line("classified", one["text"])
     for one in body.get("redactions", ()):
         _line("redacted", redaction_line(one))
     for one in body.get("schemas", ()):

@@ -161,7 +161,7 @@ def run_labels(repo: Lineal, run: Run) -> dict[str, Any]:
 
 def show(repo: Lineal, ref: str) -> dict[str, Any]:
     """Everything known about one artifact or run (Lineal.show), a run with its label
-    schemas, warnings and per-class metrics: what `lineal show --json` prints."""
+    schemas, warnings and per-class metrics (lineal.quality.show adds what quality knows)."""
     body = repo.show(ref)
     if body["type"] == "run":
         run = repo.resolve(ref)

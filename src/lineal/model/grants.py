@@ -25,7 +25,7 @@ SERVER_AGENT = "lineal-server"
 #: The keys a ``[policy.ALIAS]`` table may hold.
 POLICY_KEYS = (
     "eval_alias", "metrics", "licenses", "schema_match", "lineage_complete", "no_leakage",
-    "approvers",
+    "approvers", "deny_classifications",
 )  # fmt: skip
 
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -93,6 +93,9 @@ def _check_body(alias: str, body: object) -> None:  # noqa: PLR0912 - one branch
     for key in ("schema_match", "lineage_complete", "no_leakage"):
         if not isinstance(body.get(key, False), bool):
             raise _bad(f"{where} {key}", "expected true or false")
+    denied = body.get("deny_classifications", [])
+    if not isinstance(denied, list) or not all(isinstance(c, str) and c for c in denied):
+        raise _bad(f"{where} deny_classifications", "expected a list of class names")
     approvers = body.get("approvers", {})
     if not isinstance(approvers, Mapping):
         raise _bad(f"{where} approvers", "expected an object")
@@ -143,6 +146,8 @@ def expected_checks(body: Mapping[str, Any]) -> list[str]:
         names.append("lineage complete")
     if body.get("no_leakage", False):
         names.append("no leakage")
+    if body.get("deny_classifications"):
+        names.append("classifications")
     return names + [f"approvers {role}" for role in sorted(body.get("approvers", {}))]
 
 

@@ -1,1 +1,2 @@
-"""Data quality over the lineage: validation rules, train/eval leakage, drift and health."""
+"""Quality over the lineage: validation rules, train/eval leakage, drift, lineage health,
+classifications that propagate, and alerts."""

@@ -296,18 +296,3 @@ def run_leaks(repo: Lineal, run: Run, manifests: Manifests | None = None) -> lis
             by = ", ".join(t.ref for t in trainers)
             found.append(compare(run.ref, trained_on, evaluation, manifests, trained_by=by))
     return found
-
-
-def show(repo: Lineal, ref: str) -> dict[str, Any]:
-    """`lineal show --json`: everything known about an artifact or run (lineal.labels.runs),
-    a run with the files its eval data shares with training data (``leakage``: see
-    :func:`run_leaks`; absent when the run evaluated nothing)."""
-    from lineal.labels.runs import show as show_all
-
-    body = show_all(repo, ref)
-    if body["type"] == "run":
-        run = repo.resolve(ref)
-        found = run_leaks(repo, run) if isinstance(run, Run) else []
-        if found:
-            body["leakage"] = [one.as_dict() for one in found]
-    return body

@@ -15,6 +15,7 @@ from lineal.labels import runs as labelled
 from lineal.lineage import queries as lineage
 from lineal.lineage.graph import Graph
 from lineal.model.entities import Artifact, Run, node_type
+from lineal.quality.classify import TAG, denied
 from lineal.registry.models import generated_by
 from lineal.registry.stated import stated
 from lineal.settings import MetricRule, Policy, RegistryConfig
@@ -253,6 +254,21 @@ def _leakage(ctx: Context) -> Outcome:
     return Outcome("no leakage", True, detail)
 
 
+def _classifications(ctx: Context, policy: Policy) -> Outcome:
+    found = denied(ctx.repo, ctx.model.node, policy.deny_classifications)
+    if not found:
+        shown = " or ".join(policy.deny_classifications)
+        return Outcome("classifications", True, f"nothing upstream is classified {shown}")
+    ref = f"model/{ctx.model.name}@v{ctx.model.version}"
+    return Outcome(
+        "classifications",
+        False,
+        "; ".join(f"{ref} carries {one.text()}" for one in found),
+        "train without the classified data, or, if the tag is wrong, remove it: "
+        f"lineal tag {found[0].label} --unset {TAG}",
+    )
+
+
 def _approvers(ctx: Context, policy: Policy, config: RegistryConfig) -> list[Outcome]:
     model = ctx.model
     assert model.name is not None  # noqa: S101 - registered models are named
@@ -288,5 +304,7 @@ def run_checks(
         found.append(_completeness(ctx))
     if policy.no_leakage:
         found.append(_leakage(ctx))
+    if policy.deny_classifications:
+        found.append(_classifications(ctx, policy))
     found += _approvers(ctx, policy, config)
     return found

@@ -14,6 +14,7 @@ from lineal.errors import InvalidInput, PermissionDenied
 from lineal.lineage.queries import as_of_seq
 from lineal.model.entities import Artifact
 from lineal.model.ops import ModelApprove, ModelPromote, check_alias
+from lineal.quality.alerts import notify
 from lineal.registry.checks import Outcome, run_checks
 from lineal.registry.grants import in_force
 from lineal.registry.models import resolve_model
@@ -31,6 +32,18 @@ class PolicyRefused(PermissionDenied):
             + " | or, as an admin: --override --reason TEXT",
         )
         self.outcomes = outcomes
+        self.ref, self.alias = ref, alias
+
+    #: an alert's kind (lineal.quality.alerts): a refused promotion is a policy violation
+    kind = "policy"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "alias": self.alias,
+            "message": self.message,
+            "failed": [one.as_dict() for one in self.outcomes if not one.passed],
+        }
 
 
 def _agent(repo: Lineal) -> str:
@@ -78,7 +91,9 @@ def promote(
         model, policy, outcomes = check(repo, ref, alias, config)
         failed = [one for one in outcomes if not one.passed]
         if failed and not override:
-            raise PolicyRefused(_ref(model), alias, outcomes)
+            refused = PolicyRefused(_ref(model), alias, outcomes)
+            notify(refused, repo)  # queued only: never blocks or fails
+            raise refused
         if override and not failed:
             raise InvalidInput(
                 f"nothing to override: {_ref(model)} passes every check for {alias}",

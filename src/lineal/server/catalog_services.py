@@ -9,13 +9,13 @@ from typing import Any
 
 # No ``from __future__ import annotations``: FastAPI reads the parameter types below.
 from lineal.client import Lineal
-from lineal.server.services import Named, Obj, Objs, Ref, _answer
+from lineal.server.services import Named, Obj, Objs, Ref, Text, _answer
 
 
 def catalog_routes(get: Callable[..., Callable[[Any], Any]], repo: Callable[[str], Lineal]) -> None:
     """``models/{ref}/approvals``, ``policy``, ``policy/check``; ``schema``, ``schema/diff``,
-    ``scene``, ``scene/diff``, ``dataset/stats``. References only: a server never reads a
-    label file or a USD file a request names."""
+    ``scene``, ``scene/diff``, ``dataset/stats``; ``classified``. References only: a server
+    never reads a label file or a USD file a request names."""
 
     @get("schema", "A label schema version: classes, types, lineage (`lineal schema show`)", Obj)
     def schema(project: str, ref: Ref) -> Any:
@@ -50,6 +50,12 @@ def catalog_routes(get: Callable[..., Callable[[Any], Any]], repo: Callable[[str
         from lineal.labels.record import annotation_stats
 
         return _answer(annotation_stats(repo(project), ref))
+
+    @get("classified", "What carries a classification, and from where (`lineal classified`)", Objs)
+    def classified(project: str, classification: Text = None) -> Any:
+        from lineal.quality.classify import classified
+
+        return _answer([one.as_dict() for one in classified(repo(project), classification)])
 
     @get("models/{ref}/approvals", "Who approved a model's versions, when, why", Objs)
     def approvals(project: str, ref: Named) -> Any:

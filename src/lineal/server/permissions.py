@@ -114,6 +114,7 @@ ROUTES: dict[tuple[str, str], str] = {
             "scene",
             "scene/diff",
             "dataset/stats",
+            "classified",
             "aliases",
             "log",
             "verify",

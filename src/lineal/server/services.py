@@ -144,7 +144,7 @@ def router(projects: "Projects", objects: str | None = None) -> APIRouter:
 
     @get("show", "An artifact or run in full (`lineal show --json`)", Obj)
     def show(project: str, ref: Ref) -> Any:
-        from lineal.quality.leakage import show
+        from lineal.quality.show import show
 
         return _answer(show(repo(project), ref))
 

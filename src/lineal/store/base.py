@@ -309,6 +309,10 @@ class Store(Protocol):
     def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
         """Current values of tag ``key`` on nodes whose ``where_key`` tag is ``where_value``."""
 
+    def tagged(self, key: str, as_of: int | None = None) -> list[tuple[str, str, int]]:
+        """``(node, value, seq)`` of every node holding tag ``key`` at seq ``as_of`` (None:
+        now), in the order the values were set."""
+
     # -- redaction ----------------------------------------------------------------------
     def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
         """Every redaction (or those about ``subject``: ``run/ID``, a tagged node), oldest

@@ -377,6 +377,9 @@ class HttpStore(HttpAccess, SpooledWrites):
             "tag_values_beside", key=key, where_key=where_key, where_value=where_value
         )
 
+    def tagged(self, key: str, as_of: int | None = None) -> list[tuple[str, str, int]]:
+        return self._call("tagged", key=key, as_of=as_of)
+
     # -- redaction ----------------------------------------------------------------------
     def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
         return self._call("redactions", subject=subject)

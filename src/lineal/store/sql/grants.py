@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lineal.errors import PermissionDenied
 from lineal.model import canonical
 from lineal.model.agent_ops import AgentRevoke
+from lineal.model.entities import artifact_node
 from lineal.model.grants import (
     ADMIN,
     APPROVER,
@@ -23,6 +24,8 @@ from lineal.model.grants import (
     is_protected,
 )
 from lineal.model.ops import AliasSet, ModelApprove, ModelPromote, Op, Redact
+from lineal.store.sql.queries import labels
+from lineal.store.sql.tag_reads import classified_upstream
 
 if TYPE_CHECKING:
     from lineal.store.sql.projections import Sql
@@ -130,6 +133,15 @@ def _promotion(db: Sql, seq: int, author: str, op: ModelPromote) -> None:
             raise refused(
                 f"records approvers {role} as {'passed' if said else 'failed'}; "
                 f"{len(approvers)} of {count} approvals come from holders of {role}"
+            )
+    if recorded.get("classifications"):
+        node = artifact_node("model", op.name, op.digest)
+        denied = classified_upstream(db, node, (body or {}).get("deny_classifications", ()))
+        if denied:
+            source = labels(db, [denied[0][0]]).get(denied[0][0], (denied[0][0], ""))[0]
+            raise refused(
+                f"records classifications as passed; {source} upstream is classified "
+                f"{denied[0][1]}, which the policy denies"
             )
     if not op.override and not all(recorded.values()):
         raise refused("records failing checks without an override")

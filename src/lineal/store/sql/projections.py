@@ -77,7 +77,8 @@ def apply_all(
 
     Runs of ``artifact.record`` go through set-based statements. The batch's edges go in one
     set-based pass after its other ops (no other projection reads edges), unless an edge
-    names a node the batch records only later; should anything fail, the batch is projected
+    names a node the batch records only later or a promotion comes with them (its check
+    walks the edges); should anything fail, the batch is projected
     again in order, so the error is the one a record-by-record projection raises.
     ``signing_key`` is the writer's key, checked when an op adds a key to an agent (replay
     leaves that to the chain walk, which knows each commit's key).
@@ -110,7 +111,10 @@ def apply_all(
 
 
 def _edges_may_wait(items: Sequence[tuple[int, str, Op]]) -> bool:
-    """No edge names a node that a later op of the batch records first."""
+    """No edge names a node that a later op of the batch records first, and no promotion
+    comes in the batch (its check walks the edges before it: lineal.store.sql.grants)."""
+    if any(type(op) is ModelPromote for _, _, op in items):
+        return False
     first: dict[str, int] = {}
     for position, (_, _, op) in enumerate(items):
         made = None
