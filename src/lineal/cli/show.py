@@ -34,7 +34,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show an artifact or a run: identity, versions, aliases, params, metrics, edges."""
-    from lineal.quality.leakage import show as show_all
+    from lineal.quality.drift import shown as show_all
 
     with open_client() as client:
         body = show_all(client, ref)
@@ -50,6 +50,7 @@ def show(
             "class_metrics",
             "redactions",
             "leakage",
+            "drift",
         ):
             continue
         _line(key, value)
@@ -59,6 +60,11 @@ def show(
         _line("schema", f"{one['schema']} ({one['role']} data {one['input']})")
     for key, value in body.get("class_metrics", {}).items():
         _line("class", f"{key} measures {value['class']} in {value['schema']}")
+    if "drift" in body:
+        drifted = body["drift"]["drifted"]
+        what = f"{', '.join(drifted)} (lineal drift {body['ref']})" if drifted else "none"
+        what = body["drift"].get("error", what)
+        _line("drift", f"from {body['drift']['a']}: {what}")
     for warning in body.get("schema_warnings", ()):
         _line("warning", warning)
     _leakage(body.get("leakage", []))

@@ -184,6 +184,9 @@ class Store(Protocol):
     def tags(self, node: str) -> dict[str, str]:
         """The tags ``node`` holds now."""
 
+    def tagged(self, key: str) -> dict[str, str]:
+        """``node -> value`` of every node whose tag ``key`` is set now (one read for all)."""
+
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         """``node -> (reference, kind)``: ``KIND/NAME@vN``, a digest, ``run/ID``, ``agent/N``."""
 

@@ -253,6 +253,9 @@ class HttpStore(HttpAccess, SpooledWrites):
     def tags(self, node: str) -> dict[str, str]:
         return self._call("tags", node=node)
 
+    def tagged(self, key: str) -> dict[str, str]:
+        return self._call("tagged", key=key)
+
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         return self._call("labels", nodes=nodes)
 

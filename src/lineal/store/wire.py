@@ -81,6 +81,7 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "holders": ("GET", (_req("digest"),)),
     "version_of": ("GET", (_req("kind"), _req("name"), _req("digest"))),
     "tags": ("GET", (_req("node"),)),
+    "tagged": ("GET", (_req("key"),)),
     "labels": ("POST", (_req("nodes", "strs"),)),
     "names": ("GET", (_req("kind"),)),
     "versions": ("GET", (_req("kind"), _req("name"))),

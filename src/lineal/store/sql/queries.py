@@ -190,6 +190,11 @@ def tags(db: Sql, node: str) -> dict[str, str]:
     return dict(rows)
 
 
+def tagged(db: Sql, key: str) -> dict[str, str]:
+    rows = db.all("SELECT target, value FROM tags WHERE key = ? AND until_seq IS NULL", (key,))
+    return dict(rows)
+
+
 def run_details(db: Sql, run_id: str) -> dict[str, Any]:
     summary = db.one("SELECT summary FROM runs WHERE id = ?", (run_id,))
     rows = db.all(

@@ -93,6 +93,10 @@ class SqlReads:
         with self._lock:
             return queries.tags(self.sql(), node)
 
+    def tagged(self, key: str) -> dict[str, str]:
+        with self._lock:
+            return queries.tagged(self.sql(), key)
+
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         with self._lock:
             return queries.labels(self.sql(), nodes)
