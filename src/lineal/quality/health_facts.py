@@ -34,14 +34,27 @@ class Facts:
     evaluated_on: dict[str, set[str]]  # model node -> dataset nodes runs measured it on
     stated: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> node -> tag
 
+    def _earlier_version(self, edge: Edge) -> bool:
+        """Whether ``edge`` only links a version to the one it followed (``schema/x@v1 ->
+        schema/x@v2``): the older one is history, not an input."""
+        parent, child = self.nodes.get(edge.parent), self.nodes.get(edge.child)
+        return (
+            edge.kind == "derived_from"
+            and parent is not None
+            and child is not None
+            and parent.name is not None
+            and (parent.kind, parent.name) == (child.kind, child.name)
+        )
+
     def upstream(self, node: str) -> list[str]:
-        """Every node upstream of ``node`` (itself excluded), nearest first."""
+        """Every node upstream of ``node`` (itself excluded), nearest first, without the
+        earlier versions of a named input (see :meth:`_earlier_version`)."""
         seen, order, frontier = {node}, [], [node]
         while frontier:
             onward = []
             for current in frontier:
                 for edge in self.parents.get(current, ()):
-                    if edge.parent not in seen:
+                    if edge.parent not in seen and not self._earlier_version(edge):
                         seen.add(edge.parent)
                         order.append(edge.parent)
                         onward.append(edge.parent)

@@ -22,6 +22,7 @@ from lineal.store.sql.heartbeats import SqlHeartbeats
 from lineal.store.sql.migrations import MIGRATIONS, REPLAYED, statements
 from lineal.store.sql.reads import HEAD, RECORD_COLUMNS, SqlReads
 from lineal.store.sql.submit import Submits
+from lineal.store.sql.tag_reads import SqlTagReads
 from lineal.store.sql.tokens import SqlTokens
 
 # Ops, projections and the replay load with the first write or verify: a read-only command
@@ -68,7 +69,7 @@ class _Txn:
         self.ops: dict[str, None] = {}
 
 
-class SqlStore(SqlReads, Submits, SqlTokens, AuditRows, SqlHeartbeats):
+class SqlStore(SqlReads, SqlTagReads, Submits, SqlTokens, AuditRows, SqlHeartbeats):
     """A Store over a DB-API connection; subclasses supply the connection and dialect."""
 
     uri: str
