@@ -14,13 +14,16 @@ and `lineal stale --all --json`.
 
     python bench/quality_health.py [--runs 10000] [--reps 3]
 
-Prints ``name  ours  reference  ratio`` lines (seconds, medians; ratio = ours / reference).
+Prints ``name  ours  reference  ratio`` lines (seconds, medians; ratio = ours / reference); the
+commands' lines in wall time and in CPU time (user + system), which a loaded machine does not
+inflate.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -97,8 +100,11 @@ def timed(call: Callable[[], Any], reps: int) -> float:
     return statistics.median(samples)
 
 
-def command(folder: Path, *args: str) -> float:
+def command(folder: Path, *args: str) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of ``lineal ARGS`` in a fresh process: on a
+    loaded machine the wall time is mostly waiting for a CPU."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", "from lineal.cli.main import main; main()", *args],
@@ -109,9 +115,11 @@ def command(folder: Path, *args: str) -> float:
         check=False,
     )
     took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"lineal {' '.join(args)} failed: {done.stderr}")
-    return took
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return took, cpu
 
 
 def main() -> None:
@@ -144,8 +152,10 @@ def main() -> None:
         ("health_vs_runs_listing", ours_health, listing),
         ("stale_all_vs_runs_listing", ours_stale, listing),
         ("health_vs_count", ours_health, count),
-        ("cli_health_vs_cli_runs", cli_health, cli_runs),
-        ("cli_stale_vs_cli_runs", cli_stale, cli_runs),
+        ("cli_health_vs_cli_runs", cli_health[0], cli_runs[0]),
+        ("cli_stale_vs_cli_runs", cli_stale[0], cli_runs[0]),
+        ("cli_health_cpu_vs_cli_runs_cpu", cli_health[1], cli_runs[1]),
+        ("cli_stale_cpu_vs_cli_runs_cpu", cli_stale[1], cli_runs[1]),
     ):
         print(f"{name}  {ours:.3f}  {reference:.3f}  {ours / reference:.2f}")
 
