@@ -147,9 +147,11 @@ def freshness(facts: Facts, now: datetime, days: float) -> Finding:
 
 def orphans(repo: Lineal, facts: Facts) -> Finding:
     candidates = [a for a in facts.artifacts.values() if a.kind in ORPHAN_KINDS]
-    roots = [a.node for a in candidates]
+    # Inputs of the edges already read are used; ask the store only about the rest.
+    used = {edge.parent for edges in facts.parents.values() for edge in edges}
+    roots = [a.node for a in candidates if a.node not in used]
     _, edges, _ = repo.store.subgraph(roots, upstream=False, depth=1) if roots else ({}, [], {})
-    used = {edge.parent for edge in edges}
+    used.update(edge.parent for edge in edges)
     found = [{"artifact": a.ref, "kind": a.kind} for a in candidates if a.node not in used]
     return Finding(
         measure="orphans",
