@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from lineal.model.entities import Artifact, Run
 from lineal.quality.health import health
 from lineal.quality.stale import stale
 from lineal.store import liveness
-
-LINEAL_BIN = Path(sys.executable).parent / "lineal"
 
 
 def _digest(text: str) -> str:
@@ -132,22 +129,13 @@ def test_approved_data_follows_the_policy_alias(repo: Lineal, story: Any, ws: Pa
     assert any("no evaluation on approved data" in one["gaps"] for one in coverage["items"])
 
 
-# -- the demo's store ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+# -- the demo's store (read only: the session's demo_pristine) ---------------------------------
+@pytest.fixture
+def demo(demo_pristine: Path) -> Path:
     pytest.importorskip("pxr")
     pytest.importorskip("sklearn")
     pytest.importorskip("PIL")
-    folder = tmp_path_factory.mktemp("quality") / "demo"
-    done = subprocess.run(
-        [str(LINEAL_BIN), "demo", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return folder
+    return demo_pristine
 
 
 def test_the_demo_model_trained_before_the_new_data_is_stale(demo: Path) -> None:
