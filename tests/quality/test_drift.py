@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from lineal.client import Lineal
 from lineal.datasets import add
-from lineal.errors import InvalidInput
+from lineal.errors import InvalidInput, MissingExtra
 from lineal.quality import drift_config
 from lineal.quality.drift import drift, shown
 from shared_data import SHARED_DATA
@@ -159,3 +160,18 @@ def test_drift_names_a_dataset(repo: Lineal, ws: Path) -> None:
     # No labels recorded: the label measures say so rather than guess.
     assert verdicts["class_js"] == verdicts["schema"] == "unknown"
     assert verdicts["file_count"] == "ok"
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_without_scipy_drift_names_the_extra_and_show_still_shows(
+    repo: Lineal, ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _coco_versions(repo, ws)
+    for name in ("scipy", "scipy.spatial", "scipy.stats"):
+        monkeypatch.setitem(sys.modules, name, None)  # import scipy now fails
+    with pytest.raises(MissingExtra, match="scipy is not installed") as raised:
+        drift(repo, "dataset/x@v1", "dataset/x@v2")
+    assert raised.value.hint == "pip install 'lineal[quality]'"
+    body = shown(repo, "dataset/x@v2")
+    assert body["ref"] == "dataset/x@v2"
+    assert body["drift"]["error"] == "scipy is not installed (pip install 'lineal[quality]')"
