@@ -51,6 +51,7 @@ def show(
             "redactions",
             "leakage",
             "classified",
+            "drift",
         ):
             continue
         _line(key, value)
@@ -62,6 +63,11 @@ def show(
         _line("schema", f"{one['schema']} ({one['role']} data {one['input']})")
     for key, value in body.get("class_metrics", {}).items():
         _line("class", f"{key} measures {value['class']} in {value['schema']}")
+    if "drift" in body:
+        drifted = body["drift"]["drifted"]
+        what = f"{', '.join(drifted)} (lineal drift {body['ref']})" if drifted else "none"
+        what = body["drift"].get("error", what)
+        _line("drift", f"from {body['drift']['a']}: {what}")
     for warning in body.get("schema_warnings", ()):
         _line("warning", warning)
     _leakage(body.get("leakage", []))

@@ -255,10 +255,12 @@ def _annotation(
     if isinstance(one.get("attributes"), Mapping):
         attributes.update(str(k) for k in one["attributes"])
     types.update(found)
-    stats.annotation(names[cid], tuple(found), box_area=area, crowd=crowd)
+    box = one["bbox"] if "box" in found else None  # checked by _shapes: 4 numbers
+    aspect = float(box[2]) / float(box[3]) if box is not None and box[3] else None
+    stats.annotation(names[cid], tuple(found), box_area=area, crowd=crowd, box_aspect=aspect)
     size = images.get(image_id) if images is not None else None
-    if "box" in found and size is not None:
-        x, y, w, h = (float(v) for v in one["bbox"])
+    if box is not None and size is not None:
+        x, y, w, h = (float(v) for v in box)
         stats.box_bounds((x, y, x + w, y + h), *size)
 
 

@@ -113,6 +113,7 @@ def _read_file(
             types.update(found)
             names.add(fields[0])
             area = max(0.0, right - left) * max(0.0, bottom - top)
-            stats.annotation(fields[0], found, box_area=area)
+            aspect = (right - left) / (bottom - top) if bottom > top else None
+            stats.annotation(fields[0], found, box_area=area, box_aspect=aspect)
             if size is not None and fields[0] != "DontCare":
                 stats.box_bounds((left, top, right, bottom), *size)

@@ -51,6 +51,8 @@ class Stats:
     per_type: Counter[str] = field(default_factory=Counter)
     crowd: int = 0
     box_areas: list[float] = field(default_factory=list)
+    #: width / height of each box whose importer knows both (drift compares them)
+    box_aspects: list[float] = field(default_factory=list)
     image_sizes: Counter[str] = field(default_factory=Counter)
     #: Boxes whose image size was known, and those of them reaching past the image's edge.
     boxes_checked: int = 0
@@ -71,6 +73,7 @@ class Stats:
         *,
         box_area: float | None = None,
         crowd: bool = False,
+        box_aspect: float | None = None,
     ) -> None:
         self.annotations += 1
         self.per_class[class_name] += 1
@@ -80,6 +83,8 @@ class Stats:
         # A label file can say 1e999: infinity is no area, and has no canonical form.
         if box_area is not None and math.isfinite(box_area) and box_area >= 0:
             self.box_areas.append(box_area)
+        if box_aspect is not None and math.isfinite(box_aspect) and box_aspect > 0:
+            self.box_aspects.append(box_aspect)
 
     def box_bounds(
         self, box: tuple[float, float, float, float], width: float | None, height: float | None
@@ -106,6 +111,7 @@ class Stats:
         self.per_type.update(other.per_type)
         self.crowd += other.crowd
         self.box_areas.extend(other.box_areas)
+        self.box_aspects.extend(other.box_aspects)
         self.image_sizes.update(other.image_sizes)
         self.boxes_checked += other.boxes_checked
         self.boxes_outside += other.boxes_outside
@@ -120,6 +126,9 @@ class Stats:
                 boxes["small"] = sum(1 for a in self.box_areas if a < SMALL)
                 boxes["medium"] = sum(1 for a in self.box_areas if SMALL <= a < MEDIUM)
                 boxes["large"] = sum(1 for a in self.box_areas if a >= MEDIUM)
+        aspects: dict[str, Any] = {"count": len(self.box_aspects)}
+        if self.box_aspects:
+            aspects.update(_quantiles(self.box_aspects))
         common = self.image_sizes.most_common()
         sizes = dict(sorted(common[:MAX_IMAGE_SIZES]))
         other = sum(n for _, n in common[MAX_IMAGE_SIZES:])
@@ -132,6 +141,7 @@ class Stats:
             "per_type": dict(sorted(self.per_type.items())),
             "crowd": self.crowd,
             "box_area": boxes,
+            "box_aspect": aspects,
             "image_sizes": sizes,
             "boxes_checked": self.boxes_checked,
             "boxes_outside": self.boxes_outside,

@@ -252,10 +252,12 @@ def _read_file(
                 _box(part, file, problems)
         except _Skip:
             continue
-        area = None
+        area = aspect = None
         if box is not None:
             xmin, ymin, xmax, ymax = box
-            area = max(0.0, xmax - xmin) * max(0.0, ymax - ymin)
+            extent = max(0.0, xmax - xmin), max(0.0, ymax - ymin)
+            area = extent[0] * extent[1]
+            aspect = extent[0] / extent[1] if extent[1] else None
         parts = seen.setdefault(name, set())
         for part in obj.all("part"):
             part_name = part.find("name")
@@ -265,8 +267,8 @@ def _read_file(
         actions = obj.find("actions")
         if actions is not None:
             attributes.update(f"actions/{a.tag}" for a in actions.children)
-        found = ("box",) if area is not None else ()
+        found = ("box",) if box is not None else ()
         types.update(found)
-        stats.annotation(name, found, box_area=area)
+        stats.annotation(name, found, box_area=area, box_aspect=aspect)
         if box is not None:
             stats.box_bounds((box[0], box[1], box[2], box[3]), width, height)

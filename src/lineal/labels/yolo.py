@@ -303,7 +303,8 @@ def _label_file(
         found = ("box", "keypoints") if pose else ("box",) if len(values) == 4 else ("polygon",)
         area = values[2] * values[3] if found[0] == "box" else _polygon_box_area(values)
         types.update(found)
-        stats.annotation(names[index], found, box_area=area)
+        aspect = values[2] / values[3] if found[0] == "box" and values[3] else None
+        stats.annotation(names[index], found, box_area=area, box_aspect=aspect)
         stats.box_bounds(_extent(values, box=found[0] == "box"), 1.0, 1.0)
 
 

@@ -2,7 +2,8 @@
 (lineal.labels.runs.show), with what the quality services know of it: the classifications it
 carries, its own and inherited (lineal.quality.classify), and for a run the files its eval data
 shares with training data (``leakage``, lineal.quality.leakage; absent when the run evaluated
-nothing)."""
+nothing), and for a dataset version after the first its ``drift`` from the version before it
+(lineal.quality.drift)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lineal.labels.runs import show as show_all
 from lineal.model.entities import Run
 from lineal.quality.classify import carried
+from lineal.quality.drift import shown
 from lineal.quality.leakage import run_leaks
 
 if TYPE_CHECKING:
@@ -24,6 +26,9 @@ def show(repo: Lineal, ref: str) -> dict[str, Any]:
         found = run_leaks(repo, run) if isinstance(run, Run) else []
         if found:
             body["leakage"] = [one.as_dict() for one in found]
+    drift = shown(repo, body)
+    if drift is not None:
+        body["drift"] = drift
     node = body["ref"] if body["type"] == "run" else body["node"]
     body["classified"] = [one.as_dict() for one in carried(repo, node)]
     return body

@@ -155,10 +155,11 @@ def router(projects: "Projects", objects: str | None = None) -> APIRouter:
         return _answer([one.as_dict() for one in named_artifacts(repo(project), kind)])
 
     from lineal.server.catalog_services import catalog_routes
+    from lineal.server.quality_services import quality_routes
     from lineal.server.run_services import run_routes
 
-    run_routes(get, repo)
-    catalog_routes(get, repo)
+    for routes in (run_routes, catalog_routes, quality_routes):
+        routes(get, repo)
 
     @get("query", "A cross-run question (`lineal query --json`)", Obj)
     def query(

@@ -89,10 +89,6 @@ class SqlReads:
         with self._lock:
             return queries.edges(self.sql(), node)
 
-    def tags(self, node: str) -> dict[str, str]:
-        with self._lock:
-            return queries.tags(self.sql(), node)
-
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         with self._lock:
             return queries.labels(self.sql(), nodes)
@@ -294,20 +290,6 @@ class SqlReads:
 
         with self._lock:
             return liveness.crashed(run_queries.running_beats(self.sql()))
-
-    def finished_runs_tagged(self, key: str, value: str, *, without: str) -> list[str]:
-        from lineal.store.sql import run_queries
-
-        with self._lock:
-            return run_queries.finished_runs_tagged(self.sql(), key, value, without=without)
-
-    def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
-        from lineal.store.sql import run_queries
-
-        with self._lock:
-            return run_queries.tag_values_beside(
-                self.sql(), key, where_key=where_key, where_value=where_value
-            )
 
     def redactions(self, subject: str | None = None) -> list[dict[str, Any]]:
         from lineal.store.sql import redaction_queries

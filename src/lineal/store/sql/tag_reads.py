@@ -1,6 +1,7 @@
-"""Which nodes hold a tag: the Store protocol's ``tagged``, answered in SQL (a part of SqlStore
-kept apart by concept), as of any seq, so a past moment's tags are read as they stood then;
-and the classifications upstream of a node, which a promotion's record is checked against.
+"""The Store protocol's questions about tags, answered in SQL (a part of SqlStore kept apart by
+concept): the tags of one node, every node holding a tag as of any seq (so a past moment's tags
+are read as they stood then), the runs and values found beside a tag, and the classifications
+upstream of a node, which a promotion's record is checked against.
 
 Reads only; the tags projection (project_tags) is written elsewhere.
 """
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lineal.model.classification import TAG, classes
+from lineal.store.sql import queries
 
 if TYPE_CHECKING:
     from lineal.store.sql.projections import Sql
@@ -51,13 +53,31 @@ def classified_upstream(db: Sql, node: str, deny: Iterable[str]) -> list[tuple[s
 
 
 class SqlTagReads:
-    """``tagged`` of the Store protocol over ``self.sql()``."""
+    """``tags``, ``tagged``, ``finished_runs_tagged`` and ``tag_values_beside``."""
 
     if TYPE_CHECKING:  # SqlStore's
         _lock: threading.RLock
 
         def sql(self) -> Sql: ...
 
+    def tags(self, node: str) -> dict[str, str]:
+        with self._lock:
+            return queries.tags(self.sql(), node)
+
     def tagged(self, key: str, as_of: int | None = None) -> list[tuple[str, str, int]]:
         with self._lock:
             return tagged(self.sql(), key, as_of)
+
+    def finished_runs_tagged(self, key: str, value: str, *, without: str) -> list[str]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return run_queries.finished_runs_tagged(self.sql(), key, value, without=without)
+
+    def tag_values_beside(self, key: str, *, where_key: str, where_value: str) -> list[str]:
+        from lineal.store.sql import run_queries
+
+        with self._lock:
+            return run_queries.tag_values_beside(
+                self.sql(), key, where_key=where_key, where_value=where_value
+            )
