@@ -76,6 +76,11 @@ def add(
             progress=shown,
             then=guard,
         )
+        drift = None
+        if result.created and result.artifact.kind == "dataset":
+            from lineal.quality.drift import after_add
+
+            drift = after_add(client, result.artifact)
     snap, artifact = result.snapshot, result.artifact
     if as_json:
         print_json(
@@ -100,6 +105,7 @@ def add(
                 ],
                 "label_problems": list(result.label_problems),
                 "rules": [one.as_dict() for one in guard.findings],
+                "drift": None if drift is None else drift.as_dict(),
             }
         )
         return
@@ -125,6 +131,12 @@ def add(
         err.print(f"warning: annotations skipped: {line}", markup=False)
     for finding in guard.warnings:
         err.print(f"warning: rule {finding.rule}: {finding.message}", markup=False)
+    if drift is not None:
+        said = f"{drift.summary()} (lineal drift {artifact.ref})"
+        if drift.drifted:
+            err.print(f"warning: {said}", markup=False)
+        else:
+            out.print(said, markup=False)
 
 
 @handle_errors

@@ -46,6 +46,24 @@ class Finding(Protocol):
     def as_dict(self) -> Mapping[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A finding to alert about: its ``kind`` (one of KINDS), what it is about, one line, and
+    the findings behind it (each an ``as_dict()``)."""
+
+    kind: str
+    subject: str
+    message: str
+    findings: tuple[Mapping[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "message": self.message,
+            "findings": [dict(one) for one in self.findings],
+        }
+
+
 def message(finding: Finding, store: str | None = None) -> dict[str, Any]:
     """The alert's JSON: what is sent to each receiver."""
     from ulid import ULID

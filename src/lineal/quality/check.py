@@ -292,7 +292,13 @@ def _latest_datasets(repo: Lineal) -> list[Artifact]:
 
 def check(repo: Lineal, ref: str | None = None, *, every: bool = False) -> CheckReport:
     """Check ``ref`` (a dataset version against its rules; a run or model for leakage) or,
-    with ``every``, the latest version of every dataset a rule names."""
+    with ``every``, the latest version of every dataset a rule names; what failed alerts."""
+    report = _check(repo, ref, every=every)
+    _alert(repo, report.findings, "lineal check")
+    return report
+
+
+def _check(repo: Lineal, ref: str | None, *, every: bool) -> CheckReport:
     if (ref is None) == (not every):
         raise InvalidInput("check what?", hint="give one REF, or --all for every dataset")
     tables = load(repo.workspace)
@@ -322,6 +328,22 @@ def check(repo: Lineal, ref: str | None = None, *, every: bool = False) -> Check
     return CheckReport((found.ref,), tuple(check_version(repo, found, applied)))
 
 
+def _alert(repo: Lineal, findings: Iterable[Finding], where: str) -> None:
+    """Alert (lineal.quality.alerts: queued, never blocking) about the failed findings: one
+    alert per kind (``leakage`` for the no-leakage check, else ``validation``) and subject."""
+    from lineal.quality.alerts import Alert, notify
+
+    grouped: dict[tuple[str, str], list[Finding]] = {}
+    for one in findings:
+        if one.failed:
+            kind = "leakage" if one.rule == "no_leakage" else "validation"
+            grouped.setdefault((kind, one.ref), []).append(one)
+    for (kind, subject), failed in grouped.items():
+        said = "; ".join(f"{f.rule}: {f.message}" for f in failed)
+        body = tuple(f.as_dict() for f in failed)
+        notify(Alert(kind, subject, f"{subject} ({where}): {said}", body), repo)
+
+
 @dataclass(slots=True)
 class AddGuard:
     """The rules `lineal add` checks a new version against, inside the transaction that
@@ -343,6 +365,7 @@ class AddGuard:
             return
         self.findings = check_version(self.repo, artifact, tables)
         refused = [f for f in self.findings if f.failed and (f.enforce or self.strict)]
+        _alert(self.repo, self.findings, "refused by lineal add" if refused else "lineal add")
         if refused:
             why = "; ".join(f"{f.rule}: {f.message}" for f in refused)
             raise RuleViolation(

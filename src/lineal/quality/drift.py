@@ -155,6 +155,21 @@ def since_previous(repo: Lineal, artifact: Artifact) -> DriftReport | None:
     return None if before is None else compare(repo, before, artifact)
 
 
+def after_add(repo: Lineal, artifact: Artifact) -> DriftReport | None:
+    """`lineal add`'s word on a new dataset version: its drift from the version before it,
+    alerting (lineal.quality.alerts, kind ``drift``) when a measure drifted. None: the first
+    version, or scipy missing (`lineal drift` says how to install it)."""
+    from lineal.quality.alerts import Alert, notify
+
+    try:
+        found = since_previous(repo, artifact)
+    except MissingExtra:
+        return None
+    if found is not None and found.drifted:
+        notify(Alert("drift", found.b, f"{found.b}: {found.summary()}", (found.as_dict(),)), repo)
+    return found
+
+
 def shown(repo: Lineal, body: dict[str, Any]) -> dict[str, Any] | None:
     """For `lineal show` of a dataset version after the first (``body``: what show says of
     it): how it differs from the version before it, else None."""
