@@ -28,7 +28,14 @@ from lineal.interop.openlineage_ingest import (
     record_checked,
 )
 from lineal.interop.openlineage_map import event_digest
-from lineal.interop.openlineage_plan import Known, Plan, first_stale, plan_event, prefetch
+from lineal.interop.openlineage_plan import (
+    Known,
+    Plan,
+    Versions,
+    first_stale,
+    plan_event,
+    prefetch,
+)
 from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
 
 if TYPE_CHECKING:
@@ -196,7 +203,9 @@ class GroupWriter:
         """The plans of the new events among ``items`` (each after those before it); the
         outcome of the others (seen before, or refused) set on their requests."""
         digests = [event_digest(event) for _, _, event in items]
-        absent = prefetch(self.repo, known, [e for _, _, e in items], [d for d, _ in digests])
+        versions = Versions()  # each dataset's, worked out once for the round
+        found = [d for d, _ in digests]
+        absent = prefetch(self.repo, known, [e for _, _, e in items], found, versions)
         planned: list[_Planned] = []
         for (request, index, event), digest in zip(items, digests, strict=True):
             if is_duplicate(self.repo, known, digest[0], absent):
@@ -207,7 +216,7 @@ class GroupWriter:
             try:
                 plan = plan_event(
                     self.repo, known, event, kind, "plain", request.sender,
-                    digest=digest, absent=absent,
+                    digest=digest, absent=absent, versions=versions,
                 )  # fmt: skip
             except (InvalidInput, Conflict, NotFound) as exc:
                 request.outcomes[index] = {"status": "invalid", "error": exc.message}
