@@ -1,5 +1,6 @@
 """Who may call what: the one table of the role each route needs, and the check every request
-passes before its endpoint runs (a FastAPI dependency on every router).
+passes before its endpoint runs (a FastAPI dependency on every router; the OpenLineage
+ingest routes finish theirs where their events are written, see ``deferred`` and ``admit``).
 
 A project with no token at all is open (anyone acts as today); once it has one, every request
 to it needs a token of that project (``Authorization: Bearer …``), active, whose role holds the
