@@ -70,13 +70,14 @@ class Known:
 
 
 class Versions:
-    """The artifact each dataset of a group's events stands for, worked out once: prefetch
-    and plan_event both ask (a dataset's version costs a canonical encoding and a hash).
+    """The artifact each dataset (and job's code) of a group's events stands for, worked out
+    once: prefetch and plan_event both ask (each costs a canonical encoding and a hash).
     Holds each dataset it answered for, so its key (the object's id) stays its own."""
 
     def __init__(self) -> None:
         self._found: dict[tuple[int, str | None], tuple[object, m.DatasetVersion]] = {}
         self._named: dict[tuple[str, str], m.DatasetVersion] = {}
+        self._code: dict[int, tuple[object, tuple[str, dict[str, Any]] | None]] = {}
 
     def of(self, dataset: Mapping[str, Any], written_by: str | None = None) -> m.DatasetVersion:
         key = (id(dataset), written_by)
@@ -86,6 +87,15 @@ class Versions:
         version = m.dataset_version(dataset, written_by=written_by)
         self._found[key] = (dataset, version)
         return version
+
+    def code(self, job: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The code a job's facet names (lineal.interop.openlineage_map.code_of)."""
+        found = self._code.get(id(job))
+        if found is not None and found[0] is job:
+            return found[1]
+        code = m.code_of(job)
+        self._code[id(job)] = (job, code)
+        return code
 
     def named(self, namespace: str, name: str) -> m.DatasetVersion:
         """The version of a dataset known by its name alone (a column's source)."""
@@ -235,7 +245,7 @@ def plan_event(
         plan.artifact(plan.versions.of(event["dataset"]))
     elif mode != "no-edges" or run is None:
         _datasets(plan, event, run, mode)
-    if run is not None and (code := m.code_of(event["job"])) is not None:
+    if run is not None and (code := plan.versions.code(event["job"])) is not None:
         code_digest, body = code
         node = plan.artifact(
             m.DatasetVersion(kind="code", name=None, digest=code_digest, meta=body)
@@ -347,7 +357,7 @@ def _named_by(
         parent = m.parent_of(event)
         if parent is not None:
             runs.add(f"run/{m.run_ulid(parent[0])}")
-        if (code := m.code_of(event["job"])) is not None:
+        if (code := versions.code(event["job"])) is not None:
             nodes.add(code[0])
     inputs = list(event.get("inputs") or [])
     named = [(one, False) for one in inputs]
