@@ -12,6 +12,7 @@ import pytest
 from openlineage_support import dataset, event, new_run_id
 
 from lineal.client import Lineal
+from lineal.errors import NotFound, Unauthenticated
 from lineal.interop import openlineage_group as group
 from lineal.interop.openlineage_group import GroupWriter
 from lineal.interop.openlineage_ingest import ingest
@@ -57,6 +58,50 @@ def test_many_threads_share_transactions(store: Store) -> None:
     again = ingest(repo, [event("START", runs[0], inputs=[dataset("db", "shared")])])
     assert again.duplicates == 1  # what the group recorded, a later ingest finds
     assert repo.store.head() == head
+
+
+def test_a_group_asks_each_admission_once_and_a_refused_request_writes_nothing(
+    store: Store,
+) -> None:
+    repo = Lineal(store)
+    check = validator(None)
+    writer = GroupWriter(repo, check)
+    gate = threading.Event()
+    shared: list[dict[Any, Any]] = []
+
+    def first(_: Store, asked: dict[Any, Any]) -> str:
+        gate.wait(30)  # the writer is busy: the next requests queue up as one group
+        return "alice"
+
+    def refused(_: Store, asked: dict[Any, Any]) -> str:
+        shared.append(asked)
+        asked["token"] = "read"  # what this check read, the next of the group reuses
+        raise Unauthenticated("project p needs a token", hint="log in")
+
+    def admitted(_: Store, asked: dict[Any, Any]) -> str:
+        shared.append(asked)
+        assert asked.get("token") == "read"
+        return "bob"
+
+    runs = [new_run_id() for _ in range(3)]
+    try:
+        futures = [
+            writer.submit(_pairs(check, [event("START", run)]), None, admit)
+            for run, admit in zip(runs, (first, refused, admitted), strict=True)
+        ]
+        gate.set()
+        assert futures[0].result(timeout=60).outcomes[0]["status"] == "created"
+        with pytest.raises(Unauthenticated, match="needs a token"):
+            futures[1].result(timeout=60)
+        assert futures[2].result(timeout=60).outcomes[0]["status"] == "created"
+    finally:
+        writer.close()
+    assert len(shared) == 2
+    assert shared[0] is shared[1]  # one group, its answers shared
+    assert repo.store.get_run(run_ulid(runs[0])).status == "running"
+    with pytest.raises(NotFound):
+        repo.store.get_run(run_ulid(runs[1]))  # refused: nothing of it written
+    assert repo.store.get_run(run_ulid(runs[2])).status == "running"
 
 
 def test_a_plan_another_writer_overtook_is_found_before_any_write(

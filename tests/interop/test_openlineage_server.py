@@ -171,6 +171,12 @@ def test_a_token_protected_project_needs_the_clients_api_key(site: Site) -> None
     )
     assert answer.status_code == 403
     assert "needs role contributor" in answer.json()["error"]
+    # The token is checked where the events are written; a caller that may not write
+    # learns nothing of its body, nor of events already recorded.
+    for path, body in ((endpoint, b"[1"), (endpoint, b"{}"), (f"{endpoint}/batch", b"[]")):
+        answer = httpx.post(f"{site.url}/{path}", content=body)
+        assert answer.status_code == 401, (path, answer.text)
+        assert answer.json()["error"] == f"project {LOCKED} needs a token"
     client = _client(site.url, endpoint=endpoint, auth=ApiKeyTokenProvider({"apiKey": site.token}))
     _emit_pipeline(client, new_run_id(), raw="/a", out="/b")
     uri = f"{site.url}/projects/{LOCKED}"

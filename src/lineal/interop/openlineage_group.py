@@ -5,6 +5,9 @@ rate the ledger commits (a signed, hash-chained append). ``GroupWriter`` keeps o
 store that takes whatever events are waiting, records each in a nested transaction (a bad
 event rolls back alone) inside one outer transaction, commits, and only then answers every
 caller: an answer still means the events are durable.
+
+A request may come with its admission still to check (a server's token check): the writer
+asks it once per group, just before the group's transaction, each credential read once.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import copy
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lineal.errors import Conflict, InvalidInput, NotFound
+from lineal.errors import Conflict, InvalidInput, LinealError, NotFound
 from lineal.interop.openlineage_ingest import (
     IngestResult,
     count_event,
@@ -25,12 +28,25 @@ from lineal.interop.openlineage_ingest import (
     record_checked,
 )
 from lineal.interop.openlineage_map import event_digest
-from lineal.interop.openlineage_plan import Known, Plan, first_stale, plan_event, prefetch
+from lineal.interop.openlineage_plan import (
+    Known,
+    Plan,
+    Versions,
+    first_stale,
+    plan_event,
+    prefetch,
+)
 from lineal.model.ops import ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
     from lineal.interop.openlineage_validate import Validator
+    from lineal.store.base import Store
+
+#: Checks whether a request may write (raising the LinealError that refuses it) with the
+#: writer's store, and names the agent that sent it. Its second argument is shared by the
+#: group's requests: what one check read, for the next to reuse.
+Admission = Callable[["Store", dict[Any, Any]], "str | None"]
 
 #: The most events one transaction takes (the rest wait for the next).
 GROUP_LIMIT = 512
@@ -43,6 +59,7 @@ class _Request:
     events: Sequence[tuple[Mapping[str, Any], str]]  # (event, kind), validated
     sender: str | None
     result: IngestResult
+    admit: Admission | None = None
     future: Future[IngestResult] = field(default_factory=Future)
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -79,14 +96,19 @@ class GroupWriter:
         self._thread.start()
 
     def submit(
-        self, events: Sequence[tuple[Mapping[str, Any], str]], sender: str | None
+        self,
+        events: Sequence[tuple[Mapping[str, Any], str]],
+        sender: str | None,
+        admit: Admission | None = None,
     ) -> Future[IngestResult]:
         """Queue validated ``(event, kind)`` pairs; the future holds their result once the
-        transaction holding them has committed (or the error that kept it from committing)."""
+        transaction holding them has committed (or the error that kept it from committing,
+        or the one ``admit`` refused the request with; what it returns is the sender)."""
         request = _Request(
             events=events,
             sender=sender,
             result=IngestResult(validation="full" if self.check.full else "basic"),
+            admit=admit,
         )
         self._queue.put(request)
         return request.future
@@ -121,16 +143,18 @@ class GroupWriter:
         What another writer overtook meanwhile (found under the lock, before any write) and
         what follows it is planned again, read afresh, in the next round; after the last
         round, or when a group is refused as a whole, each event is recorded alone."""
-        items: list[_Item] = [(r, i, e) for r in group for i, (e, _) in enumerate(r.events)]
         alone: list[_Item] = []
         try:
+            group = self._admitted(group)
+            items = [(r, i, e) for r in group for i, (e, _) in enumerate(r.events)]
             for _ in range(ROUNDS):
                 items, alone = self._round(items)
                 if not items:
                     break
         except Exception as exc:  # the store failed: no caller's events are recorded
             for request in group:
-                request.future.set_exception(_own_copy(exc))
+                if not request.future.done():  # not refused already
+                    request.future.set_exception(_own_copy(exc))
             return
         self._one_by_one(alone + items)
         for request in group:
@@ -138,6 +162,20 @@ class GroupWriter:
                 {"index": index, **request.outcomes[index]} for index in sorted(request.outcomes)
             ]
             request.future.set_result(request.result)
+
+    def _admitted(self, group: list[_Request]) -> list[_Request]:
+        """The group's requests that may write (each refused one answered with its error)."""
+        asked: dict[Any, Any] = {}
+        admitted = []
+        for request in group:
+            if request.admit is not None:
+                try:
+                    request.sender = request.admit(self.repo.store, asked)
+                except LinealError as exc:
+                    request.future.set_exception(exc)
+                    continue
+            admitted.append(request)
+        return admitted
 
     def _round(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
         """Plan ``items`` and append what still holds in one transaction: the items to plan
@@ -165,7 +203,9 @@ class GroupWriter:
         """The plans of the new events among ``items`` (each after those before it); the
         outcome of the others (seen before, or refused) set on their requests."""
         digests = [event_digest(event) for _, _, event in items]
-        absent = prefetch(self.repo, known, [e for _, _, e in items], [d for d, _ in digests])
+        versions = Versions()  # each dataset's, worked out once for the round
+        found = [d for d, _ in digests]
+        absent = prefetch(self.repo, known, [e for _, _, e in items], found, versions)
         planned: list[_Planned] = []
         for (request, index, event), digest in zip(items, digests, strict=True):
             if is_duplicate(self.repo, known, digest[0], absent):
@@ -176,7 +216,7 @@ class GroupWriter:
             try:
                 plan = plan_event(
                     self.repo, known, event, kind, "plain", request.sender,
-                    digest=digest, absent=absent,
+                    digest=digest, absent=absent, versions=versions,
                 )  # fmt: skip
             except (InvalidInput, Conflict, NotFound) as exc:
                 request.outcomes[index] = {"status": "invalid", "error": exc.message}

@@ -69,11 +69,49 @@ class Known:
                 known.nodes.discard(f"run/{run_id}")
 
 
+class Versions:
+    """The artifact each dataset (and job's code) of a group's events stands for, worked out
+    once: prefetch and plan_event both ask (each costs a canonical encoding and a hash).
+    Holds each dataset it answered for, so its key (the object's id) stays its own."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, str | None], tuple[object, m.DatasetVersion]] = {}
+        self._named: dict[tuple[str, str], m.DatasetVersion] = {}
+        self._code: dict[int, tuple[object, tuple[str, dict[str, Any]] | None]] = {}
+
+    def of(self, dataset: Mapping[str, Any], written_by: str | None = None) -> m.DatasetVersion:
+        key = (id(dataset), written_by)
+        found = self._found.get(key)
+        if found is not None and found[0] is dataset:
+            return found[1]
+        version = m.dataset_version(dataset, written_by=written_by)
+        self._found[key] = (dataset, version)
+        return version
+
+    def code(self, job: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The code a job's facet names (lineal.interop.openlineage_map.code_of)."""
+        found = self._code.get(id(job))
+        if found is not None and found[0] is job:
+            return found[1]
+        code = m.code_of(job)
+        self._code[id(job)] = (job, code)
+        return code
+
+    def named(self, namespace: str, name: str) -> m.DatasetVersion:
+        """The version of a dataset known by its name alone (a column's source)."""
+        version = self._named.get((namespace, name))
+        if version is None:
+            version = m.dataset_version({"namespace": namespace, "name": name})
+            self._named[(namespace, name)] = version
+        return version
+
+
 class Plan:
     """The ops of one event, and what they add (merged into Known once they commit)."""
 
-    def __init__(self, repo: Lineal, known: Known) -> None:
+    def __init__(self, repo: Lineal, known: Known, versions: Versions | None = None) -> None:
         self.repo, self.known = repo, known
+        self.versions = Versions() if versions is None else versions
         self.ops: list[Op] = []
         self.added = Known(base=known)
         #: nodes the caller has just found missing (not to be asked again)
@@ -177,11 +215,13 @@ def plan_event(
     *,
     digest: tuple[str, int] | None = None,
     absent: Set[str] = frozenset(),
+    versions: Versions | None = None,
 ) -> Plan:
     """The ops that record ``event`` (validated, of ``kind``), given what the store holds.
     ``digest``: the event's digest and size, when the caller has just found no report of it;
-    ``absent``: nodes the caller has just found missing (see ``prefetch``)."""
-    plan = Plan(repo, known)
+    ``absent``: nodes the caller has just found missing (see ``prefetch``); ``versions``:
+    the datasets' versions worked out so far (prefetch's)."""
+    plan = Plan(repo, known, versions)
     plan.absent |= absent
     when = canonical.format_time(parse_event_time(event["eventTime"]))
     if digest is not None:
@@ -202,10 +242,10 @@ def plan_event(
             error = m.error_of(event) if final == "failed" else None
             plan.finish(ulid, final, when, error, m.metrics_of(event))
     if kind == "dataset":
-        plan.artifact(m.dataset_version(event["dataset"]))
+        plan.artifact(plan.versions.of(event["dataset"]))
     elif mode != "no-edges" or run is None:
         _datasets(plan, event, run, mode)
-    if run is not None and (code := m.code_of(event["job"])) is not None:
+    if run is not None and (code := plan.versions.code(event["job"])) is not None:
         code_digest, body = code
         node = plan.artifact(
             m.DatasetVersion(kind="code", name=None, digest=code_digest, meta=body)
@@ -226,16 +266,16 @@ def plan_event(
 def _datasets(plan: Plan, event: Mapping[str, Any], run: str | None, mode: str) -> None:
     inputs = {}
     for one in event.get("inputs") or []:
-        version = m.dataset_version(one)
+        version = plan.versions.of(one)
         inputs[(one["namespace"], one["name"])] = node = plan.artifact(version)
         if run is not None:
             plan.edge("used", node, run, m.role_of(one, "inputFacets"))
     input_nodes = set(inputs.values())
     run_id = event["run"]["runId"] if run is not None else None
     for one in event.get("outputs") or []:
-        version = m.dataset_version(one)
+        version = plan.versions.of(one)
         if run_id is not None and (mode == "own-outputs" or version.node in input_nodes):
-            version = m.dataset_version(one, written_by=run_id)
+            version = plan.versions.of(one, written_by=run_id)
         node = plan.artifact(version)
         if run is not None:
             plan.edge("generated", run, node, m.role_of(one, "outputFacets"))
@@ -243,7 +283,7 @@ def _datasets(plan: Plan, event: Mapping[str, Any], run: str | None, mode: str) 
             parent = inputs.get(source)
             if parent is None:
                 ns, name = source
-                parent = plan.artifact(m.dataset_version({"namespace": ns, "name": name}))
+                parent = plan.artifact(plan.versions.named(ns, name))
             plan.edge("derived_from", parent, node)
 
 
@@ -275,6 +315,7 @@ def prefetch(
     known: Known,
     events: Sequence[Mapping[str, Any]],
     digests: Sequence[str] | None = None,
+    versions: Versions | None = None,
 ) -> set[str]:
     """Read at once what ``events`` (validated; ``digests``: theirs, if known) name: which of
     their reports, datasets, code and runs exist (added to ``known``, with the edges of those
@@ -282,8 +323,9 @@ def prefetch(
     missing, for plan_event."""
     nodes = set(digests if digests is not None else (m.event_digest(e)[0] for e in events))
     runs: set[str] = set()
+    versions = Versions() if versions is None else versions
     for event in events:
-        _named_by(event, nodes, runs)
+        _named_by(event, nodes, runs, versions)
     wanted = [node for node in nodes if not known.has_node(node)]
     found = set(repo.store.labels(wanted)) if wanted else set()
     known.nodes |= found
@@ -304,7 +346,9 @@ def prefetch(
     return absent
 
 
-def _named_by(event: Mapping[str, Any], nodes: set[str], runs: set[str]) -> None:
+def _named_by(
+    event: Mapping[str, Any], nodes: set[str], runs: set[str], versions: Versions
+) -> None:
     """Add the artifact nodes and run nodes an event may record to ``nodes`` and ``runs``."""
     run_id = None
     if isinstance(event.get("run"), Mapping):
@@ -313,14 +357,20 @@ def _named_by(event: Mapping[str, Any], nodes: set[str], runs: set[str]) -> None
         parent = m.parent_of(event)
         if parent is not None:
             runs.add(f"run/{m.run_ulid(parent[0])}")
-        if (code := m.code_of(event["job"])) is not None:
+        if (code := versions.code(event["job"])) is not None:
             nodes.add(code[0])
-    named = [*(event.get("inputs") or []), *(event.get("outputs") or [])]
+    inputs = list(event.get("inputs") or [])
+    named = [(one, False) for one in inputs]
+    named += [(one, True) for one in event.get("outputs") or []]
     if isinstance(event.get("dataset"), Mapping):
-        named.append(event["dataset"])
-    for one in named:
-        nodes.add(m.dataset_version(one).node)
-        if run_id is not None:
-            nodes.add(m.dataset_version(one, written_by=run_id).node)
+        named.append((event["dataset"], False))
+    read = {versions.of(one).node for one in inputs}
+    for one, output in named:
+        node = versions.of(one).node
+        nodes.add(node)
+        # An output that would be one of its run's inputs is the version the run wrote
+        # (plan_event's plain mode; another mode reads what this did not).
+        if output and run_id is not None and node in read:
+            nodes.add(versions.of(one, written_by=run_id).node)
         for ns, name in m.column_sources(one):
-            nodes.add(m.dataset_version({"namespace": ns, "name": name}).node)
+            nodes.add(versions.named(ns, name).node)

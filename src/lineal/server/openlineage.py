@@ -17,14 +17,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput
-from lineal.server.permissions import project_of
+from lineal.server import permissions
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter, Request
+    from fastapi import APIRouter, FastAPI, Request
     from fastapi.responses import JSONResponse
 
     from lineal.interop.openlineage_group import GroupWriter
     from lineal.server.app import Projects
+    from lineal.server.audit_trail import Scope
+    from lineal.store.base import Store
 
 #: A body past this many bytes is refused (a batch: split it).
 MAX_BODY = 64 * 1024 * 1024
@@ -127,18 +129,29 @@ async def _record(
     from lineal.interop.openlineage_ingest import IngestResult
     from lineal.interop.openlineage_validate import validator
 
+    # The token's check: what needs no database now; the rest where the events are
+    # written, once for the group of requests the writer takes together.
+    pending = permissions.deferred(projects, request)
+
+    def admit(store: Store, asked: dict[Any, Any]) -> str | None:
+        return permissions.admit(projects, pending, lambda _: store, asked).agent
+
     body = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":  # the client's option
-        body = _gunzip(body)
-    if batch:  # many events: parsed and checked beside the event loop, not in it
-        count, valid, refused = await run_in_threadpool(_checked, body, batch)
-    else:
-        count, valid, refused = _checked(body, batch)
-    project = project_of(projects, request)
-    sender = getattr(getattr(request.state, "principal", None), "agent", None)
+    try:
+        if request.headers.get("content-encoding", "").lower() == "gzip":  # the client's option
+            body = _gunzip(body)
+        if batch:  # many events: parsed and checked beside the event loop, not in it
+            count, valid, refused = await run_in_threadpool(_checked, body, batch)
+        else:
+            count, valid, refused = _checked(body, batch)
+    except InvalidInput:  # a caller that may not write learns nothing of its body
+        await run_in_threadpool(permissions.admit, projects, pending, projects.store)
+        raise
+    project = pending.project
     if valid:
-        result = await asyncio.wrap_future(writers.of(project).submit(valid, sender))
+        result = await asyncio.wrap_future(writers.of(project).submit(valid, None, admit))
     else:  # nothing to record: no transaction
+        await run_in_threadpool(permissions.admit, projects, pending, projects.store)
         result = IngestResult(validation="full" if validator().full else "basic")
     answer = result.as_dict()
     if not batch:
@@ -170,7 +183,28 @@ _MANY_MORE = (
 )
 
 
-def router(projects: Projects) -> APIRouter:
+def install(app: FastAPI, projects: Projects, prefix: str) -> None:
+    """Serve the ingest routes under ``prefix`` ahead of every other route, each a plain
+    Starlette route (no dependency solving: called once per event, and it checks its
+    token itself, see _record), and document them in the OpenAPI schema as FastAPI routes."""
+    from starlette.routing import Match, Route
+
+    api, endpoints = router(projects)
+    app.include_router(api, prefix=prefix)  # the schema's routes, behind the lean ones
+
+    class Lean(Route):
+        def matches(self, scope: Scope) -> tuple[Match, Scope]:
+            match, child = super().matches(scope)
+            if match is not Match.NONE:
+                child["route"] = self  # its path template: the audit trail's endpoint
+            return match, child
+
+    lean = [Lean(prefix + path, endpoint, methods=["POST"]) for path, endpoint in endpoints]
+    app.router.routes[:0] = lean
+
+
+def router(projects: Projects) -> tuple[APIRouter, list[tuple[str, Any]]]:
+    """The routes' FastAPI router, and each route's path and endpoint."""
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse
 
@@ -204,7 +238,9 @@ def router(projects: Projects) -> APIRouter:
         207: {"description": "Some events were refused: `results` says which and why"}
     }
     routes: list[tuple[str, Any, Any]] = [("", one, many), ("/projects/{project}", one_in, many_in)]
+    endpoints: list[tuple[str, Any]] = []
     for prefix, single, batch in routes:
+        endpoints += [(f"{prefix}/lineage", one), (f"{prefix}/lineage/batch", many)]
         api.add_api_route(
             f"{prefix}/lineage",
             single,
@@ -222,4 +258,4 @@ def router(projects: Projects) -> APIRouter:
             description=_MANY_MORE,
             responses=partly,
         )
-    return api
+    return api, endpoints

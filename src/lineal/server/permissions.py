@@ -1,5 +1,6 @@
 """Who may call what: the one table of the role each route needs, and the check every request
-passes before its endpoint runs (a FastAPI dependency on every router).
+passes before its endpoint runs (a FastAPI dependency on every router; the OpenLineage
+ingest routes finish theirs where their events are written, see ``deferred`` and ``admit``).
 
 A project with no token at all is open (anyone acts as today); once it has one, every request
 to it needs a token of that project (``Authorization: Bearer …``), active, whose role holds the
@@ -9,19 +10,31 @@ Never logs, stores or echoes a token's secret.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lineal.errors import PermissionDenied, Unauthenticated
+from lineal.errors import LinealError, PermissionDenied, Unauthenticated
 from lineal.model import tokens
 from lineal.model.grants import ADMIN, CONTRIBUTOR, VIEWER
 from lineal.server import mlflow_routes
 from lineal.store import wire
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import Request
 
+    from lineal.model.tokens import TokenInfo
     from lineal.server.app import Projects
+
+
+class TokenStore(Protocol):
+    """The two questions a request's check asks of its project's store."""
+
+    def has_tokens(self) -> bool: ...
+    def authenticate(self, token: str) -> TokenInfo: ...
+
 
 API = "/api/v1"
 P = f"{API}/projects/{{project}}"
@@ -204,6 +217,27 @@ def project_of(projects: Projects, request: Request) -> str:
 
 def authorize(projects: Projects, request: Request) -> Principal:
     """Refuse the request (401/403) unless its token may call its route; who it acts as."""
+    return admit(projects, deferred(projects, request), projects.store)
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """What a request's check still needs of its project's database: the header read, the
+    token (None: none sent) whose role must hold ``role``, or whether the project is open.
+    ``principal`` is who it acts as when no check is left (a public route)."""
+
+    request: Request
+    project: str
+    role: str
+    token: str | None
+    principal: Principal | None = None
+
+
+def deferred(projects: Projects, request: Request) -> Deferred:
+    """The checks of a request that need no database (the route's entry in the table, the
+    header's form), refusing it (401/403) at once when one fails; what is left to ask the
+    database: :func:`admit` asks it (the ingest routes ask it where their events are
+    written, once for a whole group of requests)."""
     request.state.principal = ANONYMOUS
     path = route_path(request)
     rule = needed(request.method, path)
@@ -213,10 +247,10 @@ def authorize(projects: Projects, request: Request) -> Principal:
             hint="add the route to lineal.server.permissions.ROUTES",
         )
     if rule == PUBLIC:
-        return ANONYMOUS
+        return Deferred(request, "", rule, None, ANONYMOUS)
     if rule == SERVER_LOG:
         if projects.allow_open and all(projects.is_open(name) for name in projects.names()):
-            return ANONYMOUS
+            return Deferred(request, "", rule, None, ANONYMOUS)
         raise PermissionDenied(
             "the server's own audit log is not served once a project has tokens",
             hint="read it on the server machine: LINEAL_URI=SERVER_LOG_URI lineal audit "
@@ -225,7 +259,37 @@ def authorize(projects: Projects, request: Request) -> Principal:
     project = project_of(projects, request)
     header = request.headers.get("authorization")
     if header is None:
-        if not projects.is_open(project):
+        return Deferred(request, project, rule.removesuffix(BATCH), None)
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("expected the header Authorization: Bearer TOKEN", hint=_LOGIN)
+    request.state.principal = Principal(token_id=tokens.public_id(token))
+    return Deferred(request, project, rule.removesuffix(BATCH), token)
+
+
+def admit(
+    projects: Projects,
+    pending: Deferred,
+    store_of: Callable[[str], TokenStore],
+    asked: dict[str | None, Any] | None = None,
+) -> Principal:
+    """Finish :func:`deferred`'s check with the project's database (``store_of(project)``
+    answers ``has_tokens`` and ``authenticate``): who the request acts as, else 401/403.
+    ``asked``: the answers already read for other requests of the same group (by token;
+    None for whether the project has any), each read once."""
+    if pending.principal is not None:
+        return pending.principal
+    request, project, role, token = pending.request, pending.project, pending.role, pending.token
+    asked = {} if asked is None else asked
+    if token is None:
+        if project in projects.closed:
+            is_open = False
+        else:
+            if None not in asked:
+                asked[None] = projects.note_tokens(project, store_of(project).has_tokens())
+            is_open = not asked[None]
+        if not is_open:
             raise Unauthenticated(f"project {project} needs a token", hint=_LOGIN)
         if not projects.allow_open:
             raise Unauthenticated(
@@ -235,19 +299,20 @@ def authorize(projects: Projects, request: Request) -> Principal:
             )
         request.state.principal = anyone = Principal(open=True)
         return anyone
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("expected the header Authorization: Bearer TOKEN", hint=_LOGIN)
-    request.state.principal = Principal(token_id=tokens.public_id(token))
-    info = projects.store(project).authenticate(token)
+    if token not in asked:
+        try:
+            asked[token] = store_of(project).authenticate(token)
+        except LinealError as exc:
+            asked[token] = exc
+    info = asked[token]
+    if isinstance(info, LinealError):
+        raise copy.copy(info)  # each request raises its own
     principal = Principal(agent=info.agent, token_id=info.id, role=info.role)
     request.state.principal, request.state.token = principal, info
-    role = rule.removesuffix(BATCH)
     if not tokens.at_least(info.role, role):
         raise PermissionDenied(
-            f"{request.method} {path} needs role {role}; token {info.id} of {info.agent} "
-            f"has role {info.role}",
+            f"{request.method} {route_path(request)} needs role {role}; token {info.id} of "
+            f"{info.agent} has role {info.role}",
             hint=f"ask an admin of project {project} for a token with role {role}",
         )
     return principal
