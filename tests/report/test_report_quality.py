@@ -25,6 +25,7 @@ def _leaky_model(here: Path, repo: Lineal) -> Artifact:
     for number, image in enumerate(sorted((here / "render-eval/images").glob("*.png"))[:5]):
         shutil.copyfile(image, leaky / "images" / f"extra_{number:04d}.png")
     data = add(repo, [leaky], name="render-train-leaky").artifact
+    repo.set_tag(data, "classification", "pii")
     benchmark = repo.resolve("dataset/render-eval:eval-approved")
     trained = start(repo, "train-classifier", capture_env=False)
     trained.use(data, role="train")
@@ -60,4 +61,20 @@ def test_the_report_carries_leakage_and_validation(demo_copy: Path) -> None:
     assert checked[("dataset/render-eval@v2", "required_classes")] == "pass"
     assert not any("no validation rule" in item for item in report.missing)
     page = html(report)
-    assert 'Quality checks failed: <span class="bad">1</span>' in page
+    failed = sum(
+        row["verdict"] in ("fail", "drift") for rows in report.findings.values() for row in rows
+    )
+    assert failed >= 1
+    assert f'Quality findings (failed or drifted): <span class="bad">{failed}</span>' in page
+    # The demo's renamed class drifted between the training set's versions.
+    drifted = {
+        (row["subject"], row["check"].split()[1])
+        for row in clean.findings["Drift from the version before"]
+        if row["verdict"] == "drift"
+    }
+    assert ("dataset/render-train@v2", "schema") in drifted
+    assert [row["verdict"] for row in clean.findings["Staleness"]] == ["pass"]
+    # The PII tag on the leaky training set reaches the model trained on it, not the other.
+    (carried,) = report.findings["Classifications"]
+    assert carried["detail"].startswith("pii from dataset/render-train-leaky@v1")
+    assert clean.findings["Classifications"] == []

@@ -59,7 +59,10 @@ def _passed(body: dict[str, Any]) -> dict[str, Any]:
         "policies": None if not policies else all(p["passed"] for p in policies),
         "missing": len(body["missing"]),
         "findings": sum(
-            1 for found in body["findings"].values() for row in found if row["verdict"] == "fail"
+            1
+            for found in body["findings"].values()
+            for row in found
+            if row["verdict"] in ("fail", "drift")
         ),
     }
 

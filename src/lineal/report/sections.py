@@ -70,5 +70,61 @@ def leakage(repo: Lineal, report: Report) -> None:
     report.findings["Train/eval leakage"] = rows
 
 
+def drift(repo: Lineal, report: Report) -> None:
+    """How each dataset version of the report drifted from the version before it."""
+    from lineal.errors import MissingExtra
+    from lineal.quality import drift as drifts
+
+    rows = []
+    for one in report.datasets:
+        artifact = repo.resolve(one["ref"])
+        assert isinstance(artifact, Artifact)  # noqa: S101
+        try:
+            found = drifts.since_previous(repo, artifact)
+        except MissingExtra as exc:
+            report.missing.append(f"drift: {exc.message} ({exc.hint})")
+            return
+        if found is None:
+            continue
+        for measure in found.measures:
+            said = measure.as_dict()
+            detail = said["detail"] or ""
+            if said["statistic"] is not None and said["threshold"] is not None:
+                detail = (
+                    f"{detail} (statistic {said['statistic']:.4g}, threshold {said['threshold']:g})"
+                )
+            check = f"drift {said['measure']} from {found.a}"
+            rows.append(_row(check, found.b, said["verdict"], detail.strip()))
+    report.findings["Drift from the version before"] = rows
+
+
+def staleness(repo: Lineal, report: Report) -> None:
+    """Whether a model was made from a dataset, schema, scene or code with a newer version."""
+    if report.subject["kind"] != "model":
+        return
+    from lineal.quality.stale import stale
+
+    found = stale(repo, report.subject["ref"])
+    rows = [
+        _row(f"stale: {reason.kind}", reason.input, "fail", f"{reason.detail} (now {reason.newer})")
+        for one in found.stale
+        for reason in one.reasons
+    ]
+    report.findings["Staleness"] = rows or [
+        _row("stale", report.subject["ref"], "pass", "no upstream input has a newer version")
+    ]
+
+
+def classifications(repo: Lineal, report: Report) -> None:
+    """The classifications the subject carries, its own and inherited from upstream."""
+    from lineal.quality.classify import carried
+
+    found = carried(repo, report.subject["ref"])
+    report.findings["Classifications"] = [
+        _row(f"classification {one.classification}", report.subject["ref"], "carried", one.text())
+        for one in found
+    ]
+
+
 #: The sections `lineal report` adds, in order.
-ALL: tuple[Section, ...] = (validation, leakage)
+ALL: tuple[Section, ...] = (validation, leakage, drift, staleness, classifications)
