@@ -31,6 +31,8 @@ describe("flowNodes", () => {
         expect([one.width, one.height]).toEqual([NODE_WIDTH, NODE_HEIGHT]);
         // and its handles, so React Flow draws its edges with it, not after measuring them
         expect(one.handles).toEqual(nodeHandles());
+        // and, as React Flow then measures it no more, its size as measured: what fitView fits
+        expect(one.measured).toEqual({ width: NODE_WIDTH, height: NODE_HEIGHT });
       });
     }
   });

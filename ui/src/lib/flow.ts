@@ -15,7 +15,9 @@ export interface NodeData extends Record<string, unknown> {
  * layout comes). Each carries its size (the layout's, as its CSS): React Flow shows a node at
  * once only when it knows its size, and otherwise keeps it hidden until it has measured it —
  * which, racing the first layout, could leave a whole view blank. Each carries its handles too,
- * so its edges are drawn with it, not after a measurement. */
+ * so its edges are drawn with it, not after a measurement; and, since React Flow then measures
+ * it no more, its size as measured (what fitView fits: a node without it is left out of the
+ * fit, and a view expanded by a click was fitted to its new nodes alone). */
 export function flowNodes(shown: Merged, boxes: Box[], onPath: ReadonlySet<string>, selectedId: string | null): Node<NodeData>[] {
   const at = new Map(boxes.map((b) => [b.id, b]));
   return shown.nodes.map((node) => ({
@@ -25,6 +27,7 @@ export function flowNodes(shown: Merged, boxes: Box[], onPath: ReadonlySet<strin
     width: NODE_WIDTH,
     height: NODE_HEIGHT,
     handles: nodeHandles(),
+    measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
     data: { node, highlighted: onPath.has(node.id), root: shown.roots.includes(node.id) },
     selected: node.id === selectedId,
     ariaLabel: `${node.kind} ${node.label}`,
