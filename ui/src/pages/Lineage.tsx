@@ -1,20 +1,14 @@
-import type { Node } from "@xyflow/react";
-import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
 import { list, viewAsks } from "../lib/asks";
-import { flowNodes, type NodeData } from "../lib/flow";
 import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
-import { fitted } from "../lib/sketch";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
-import { LineageSketch } from "./LineageSketch";
-
-// React Flow (its own chunk) loads once the view's first picture is drawn without it.
-const LineageFlow = lazy(() => import("./LineageFlow"));
+import { LineageCanvas } from "./LineageCanvas";
 
 const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
 /** The most nodes drawn at once: a bigger answer is cut, deepest first, and says so. */
@@ -283,27 +277,12 @@ export default function Lineage() {
   const boxes = placedNow ?? placedLater.boxes;
   const laidOut = placedNow ? shownKey : placedLater.key;
 
-  const nodes = useMemo<Node<NodeData>[]>(
-    () => (shown ? flowNodes(shown, boxes, onPath, selectedId) : []),
-    [shown, boxes, onPath, selectedId],
-  );
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
   const ready = shown !== null && laidOut === shownKey;
-  // The view's first picture (LineageSketch) needs the canvas's size, to fit the view as React
-  // Flow does: read as the canvas appears, before it is painted.
-  const canvas = useRef<HTMLDivElement>(null);
-  const [pane, setPane] = useState<{ width: number; height: number } | null>(null);
-  const hasCanvas = shown !== null;
-  useLayoutEffect(() => {
-    if (hasCanvas && canvas.current) setPane({ width: canvas.current.clientWidth, height: canvas.current.clientHeight });
-  }, [hasCanvas]);
-  const viewport = useMemo(() => (pane && ready ? fitted(boxes, pane.width, pane.height) : null), [boxes, pane, ready]);
-  // React Flow, once mounted, draws every later view itself.
-  const [flowShown, setFlowShown] = useState(false);
   useEffect(() => {
     if (!ready || viewPainted) return;
-    // After the frame that paints the view (the next frame, then a task): React Flow is loaded and
-    // mounted, and the as-of slider's span read, only then.
+    // After the frame that paints the view's first picture (the next frame, then a task): React
+    // Flow is loaded and mounted, and the as-of slider's span read, only then.
     let timer = 0;
     const frame = requestAnimationFrame(() => {
       timer = window.setTimeout(() => setViewPainted(true));
@@ -446,32 +425,17 @@ export default function Lineage() {
       ) : null}
       {shown ? (
         <div className="explorer">
-          <div ref={canvas} className="canvas" data-testid="graph" data-ready={ready ? "yes" : "no"} aria-label="Lineage graph" role="region">
-            <Loading when={graph.loading || !ready} />
-            {viewport && !flowShown ? (
-              <LineageSketch
-                shown={shown}
-                boxes={boxes}
-                viewport={viewport}
-                onPath={onPath}
-                selectedId={selectedId}
-                onChoose={choose}
-              />
-            ) : null}
-            {viewPainted ? (
-              <Suspense fallback={null}>
-                <LineageFlow
-                  shown={shown}
-                  nodes={nodes}
-                  onPath={onPath}
-                  laidOut={laidOut}
-                  fit={pane && viewport ? { ...pane, viewport } : null}
-                  onChoose={choose}
-                  onShown={() => setFlowShown(true)}
-                />
-              </Suspense>
-            ) : null}
-          </div>
+          <LineageCanvas
+            shown={shown}
+            boxes={boxes}
+            laidOut={laidOut}
+            ready={ready}
+            loading={graph.loading}
+            onPath={onPath}
+            selectedId={selectedId}
+            onChoose={choose}
+            flow={viewPainted}
+          />
           <aside className="side" aria-label="Node details">
             <div className="exports" role="group" aria-label="Export">
               <button type="button" onClick={() => download("lineage.svg", "image/svg+xml", toSvg(shown, boxes, onPath))}>
