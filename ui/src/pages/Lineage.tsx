@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { ApiError, read } from "../api";
+import { answeredEarly, ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
 import { mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
@@ -199,6 +199,12 @@ export default function Lineage() {
             }
           : null,
         [project, ref, depth, direction, kinds.join(","), asOf, expanded.join(",")],
+        // A view opened by address: its reads, sent by index.html, are often answered before the
+        // app's first render, which then draws the graph.
+        () => {
+          const bodies = answeredEarly(project, viewAsks(params));
+          return bodies ? mergeGraphs(bodies as Graph[]) : undefined;
+        },
       );
       // Asked once the first view is painted (or with no reference), not beside it: on a long
       // ledger it is the slower read, and its marks (a thousand options) take a while to render:
