@@ -26,7 +26,8 @@ export function useData<T>(
       return;
     }
     if (load === null) {
-      setState({ data: undefined, error: undefined, loading: false });
+      // Unchanged when already so: no render for nothing.
+      setState((old) => (old.data === undefined && !old.error && !old.loading ? old : { data: undefined, error: undefined, loading: false }));
       return;
     }
     const controller = new AbortController();

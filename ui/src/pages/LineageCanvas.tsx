@@ -1,6 +1,7 @@
 // The lineage view's canvas: its first picture (LineageSketch), fitted to the canvas as React
 // Flow fits a view, then React Flow (LineageFlow, its own chunk) mounted over it once ``flow``
 // says the picture is painted; React Flow, once shown, draws every later view itself.
+import type { Viewport } from "@xyflow/system";
 import { lazy, Suspense, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Loading } from "../components";
 import { flowNodes } from "../lib/flow";
@@ -26,20 +27,29 @@ export interface CanvasProps {
 }
 
 export function LineageCanvas({ shown, boxes, laidOut, ready, loading, onPath, selectedId, onChoose, flow }: CanvasProps) {
-  // The canvas's size, read as it appears, before it is painted (a re-render of this alone).
   const canvas = useRef<HTMLDivElement>(null);
-  const [pane, setPane] = useState<{ width: number; height: number } | null>(null);
+  const view = useRef<HTMLDivElement>(null);
+  const fit = useRef<{ width: number; height: number; viewport: Viewport } | null>(null);
+  // The picture fitted to the canvas's size, read once it is laid out and before it is painted,
+  // and set on the picture's viewport directly: a state update here would make React run every
+  // effect of the page's first render, and render the page again, before that paint.
   useLayoutEffect(() => {
-    if (canvas.current) setPane({ width: canvas.current.clientWidth, height: canvas.current.clientHeight });
-  }, []);
-  const viewport = useMemo(() => (pane && ready ? fitted(boxes, pane.width, pane.height) : null), [boxes, pane, ready]);
+    if (!ready || !canvas.current) return;
+    const { clientWidth: width, clientHeight: height } = canvas.current;
+    const viewport = fitted(boxes, width, height);
+    fit.current = viewport ? { width, height, viewport } : null;
+    if (view.current && viewport) {
+      view.current.style.transform = `translate(${viewport.x}px, ${viewport.y}px) scale(${viewport.zoom})`;
+      view.current.style.visibility = "visible";
+    }
+  }, [boxes, ready]);
   const nodes = useMemo(() => flowNodes(shown, boxes, onPath, selectedId), [shown, boxes, onPath, selectedId]);
   const [flowShown, setFlowShown] = useState(false);
   return (
-    <div ref={canvas} className="canvas" data-testid="graph" data-ready={ready ? "yes" : "no"} aria-label="Lineage graph" role="region">
+    <div ref={canvas} className="canvas" data-testid="graph" data-ready={ready && !loading ? "yes" : "no"} aria-label="Lineage graph" role="region">
       <Loading when={loading || !ready} />
-      {viewport && !flowShown ? (
-        <LineageSketch shown={shown} boxes={boxes} viewport={viewport} onPath={onPath} selectedId={selectedId} onChoose={onChoose} />
+      {ready && !flowShown ? (
+        <LineageSketch shown={shown} boxes={boxes} view={view} onPath={onPath} selectedId={selectedId} onChoose={onChoose} />
       ) : null}
       {flow ? (
         <Suspense fallback={null}>
@@ -48,7 +58,7 @@ export function LineageCanvas({ shown, boxes, laidOut, ready, loading, onPath, s
             nodes={nodes}
             onPath={onPath}
             laidOut={laidOut}
-            fit={pane && viewport ? { ...pane, viewport } : null}
+            fit={fit.current}
             onChoose={onChoose}
             onShown={() => setFlowShown(true)}
           />

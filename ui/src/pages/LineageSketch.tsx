@@ -2,7 +2,7 @@
 // (lib/sketch.ts), as soon as the graph and its layout are there, without waiting for React
 // Flow's code (its own chunk, LineageFlow) to load and mount. React Flow replaces it; until then
 // a click on a node selects and expands it as React Flow's does.
-import type { Viewport } from "@xyflow/system";
+import type { RefObject } from "react";
 import { caption, type Box, type Merged } from "../lib/graph";
 import { sketchEdges } from "../lib/sketch";
 import type { GraphNode } from "../types";
@@ -10,20 +10,20 @@ import type { GraphNode } from "../types";
 export interface SketchProps {
   shown: Merged;
   boxes: Box[];
-  viewport: Viewport;
+  /** The picture's viewport: its canvas fits it there (LineageCanvas) before it is painted. */
+  view: RefObject<HTMLDivElement>;
   onPath: ReadonlySet<string>;
   selectedId: string | null;
   onChoose: (node: GraphNode) => void;
 }
 
-export function LineageSketch({ shown, boxes, viewport, onPath, selectedId, onChoose }: SketchProps) {
+export function LineageSketch({ shown, boxes, view, onPath, selectedId, onChoose }: SketchProps) {
   const at = new Map(boxes.map((box) => [box.id, box]));
-  const { x, y, zoom } = viewport;
   return (
     // Hidden from assistive technology: the "Nodes in view" list is the view's accessible form,
     // and React Flow's nodes replace these.
     <div className="lineage-sketch" aria-hidden="true">
-      <div className="lineage-sketch-viewport" style={{ transform: `translate(${x}px, ${y}px) scale(${zoom})` }}>
+      <div ref={view} className="lineage-sketch-viewport">
         <svg className="lineage-sketch-edges" width="1" height="1">
           <defs>
             <marker id="sketch-arrow" viewBox="-10 -10 20 20" markerWidth="12.5" markerHeight="12.5" orient="auto-start-reverse" refX="0" refY="0">
