@@ -17,8 +17,12 @@ function pageChunks(): Plugin {
         const chunks: Record<string, string[]> = {};
         if (bundle) {
           for (const [page, source] of Object.entries(PAGES)) {
+            // The chunk holding the page's module (its facade, or not when it also holds code
+            // a chunk it loads later imports from it).
             const entry = Object.values(bundle).find(
-              (one) => one.type === "chunk" && one.facadeModuleId?.endsWith(source),
+              (one) =>
+                one.type === "chunk" &&
+                (one.facadeModuleId?.endsWith(source) || one.moduleIds.some((id) => id.endsWith(source))),
             );
             if (!entry || entry.type !== "chunk") continue;
             // The page's chunk and the chunks it imports that the app's entry does not.

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, type ComponentType } from "react";
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router-dom";
 import { get, whenUnauthorized } from "./api";
 import { ErrorLine, Loading } from "./components";
@@ -10,8 +10,14 @@ const loadLineage = () => import("./pages/Lineage");
 const loadCompare = () => import("./pages/Compare");
 const Lineage = lazy(loadLineage);
 const Compare = lazy(loadCompare);
-// The page opened by address starts loading now, not once the shell has rendered.
-if (/^\/p\/[^/]+\/lineage\/?$/.test(window.location.pathname)) void loadLineage();
+// The page opened by address starts loading now, not once the shell has rendered. The lineage
+// page's module, here before the first render (main.tsx waits for `opened`), is then rendered at
+// once, not through Suspense (a fallback committed, then a second render once the lazy module has
+// said it is there).
+let LineageNow: ComponentType | null = null;
+export const opened: Promise<unknown> = /^\/p\/[^/]+\/lineage\/?$/.test(window.location.pathname)
+  ? loadLineage().then((page) => (LineageNow = page.default))
+  : Promise.resolve();
 if (/^\/p\/[^/]+\/compare\/?$/.test(window.location.pathname)) void loadCompare();
 const Runs = lazy(() => import("./pages/Runs"));
 const Registry = lazy(() => import("./pages/Registry"));
@@ -92,7 +98,7 @@ function Shell() {
       <main id="main" tabIndex={-1}>
         <Suspense fallback={<Loading when />}>
           <Routes>
-            <Route path="lineage" element={<Lineage />} />
+            <Route path="lineage" element={LineageNow ? <LineageNow /> : <Lineage />} />
             <Route path="runs" element={<Runs />} />
             <Route path="compare" element={<Compare />} />
             <Route path="registry" element={<Registry />} />

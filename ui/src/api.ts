@@ -45,6 +45,8 @@ declare global {
   interface Window {
     /** Reads sent by index.html's script before the app loaded, by address. */
     __linealEarly?: Record<string, Promise<Response>>;
+    /** The bodies of those of them answered (2xx) and parsed already, by address. */
+    __linealParsed?: Record<string, unknown>;
   }
 }
 
@@ -53,6 +55,18 @@ function started(url: string): Promise<Response> | undefined {
   const found = early?.[url];
   if (found) delete early![url];
   return found;
+}
+
+/** The bodies of reads of project ``project`` that index.html's script sent, when every one of
+ * them is answered (2xx) and parsed already (else undefined), taken once: the app's first render
+ * can draw them. (The reads themselves stay there for request() to take.) */
+export function answeredEarly(project: string, asks: { path: string; query: Query }[]): unknown[] | undefined {
+  const parsed = typeof window === "undefined" ? undefined : window.__linealParsed;
+  const urls = asks.map(({ path, query }) => `/api/v1/projects/${encodeURIComponent(project)}/${path}${queryString(query)}`);
+  if (!parsed || !urls.length || !urls.every((url) => url in parsed)) return undefined;
+  const bodies = urls.map((url) => parsed[url]);
+  urls.forEach((url) => delete parsed[url]);
+  return bodies;
 }
 
 export interface Answer<T> {

@@ -1,4 +1,4 @@
-import { useEffect, useState, type DependencyList } from "react";
+import { useEffect, useRef, useState, type DependencyList } from "react";
 import { ApiError } from "./api";
 
 export interface Loaded<T> {
@@ -7,12 +7,27 @@ export interface Loaded<T> {
   loading: boolean;
 }
 
-/** The answer of ``load`` (re-asked when ``deps`` change; a stale answer is dropped). */
-export function useData<T>(load: ((signal: AbortSignal) => Promise<T>) | null, deps: DependencyList): Loaded<T> {
-  const [state, setState] = useState<Loaded<T>>({ data: undefined, error: undefined, loading: load !== null });
+/** The answer of ``load`` (re-asked when ``deps`` change; a stale answer is dropped). ``first``,
+ * when it has the first answer already (undefined: not), is that answer: taken in the first
+ * render, and ``load`` first asked when ``deps`` change. */
+export function useData<T>(
+  load: ((signal: AbortSignal) => Promise<T>) | null,
+  deps: DependencyList,
+  first?: () => T | undefined,
+): Loaded<T> {
+  const [state, setState] = useState<Loaded<T>>(() => {
+    const data = load !== null && first ? first() : undefined;
+    return { data, error: undefined, loading: load !== null && data === undefined };
+  });
+  const given = useRef(state.data !== undefined);
   useEffect(() => {
+    if (given.current) {
+      given.current = false;
+      return;
+    }
     if (load === null) {
-      setState({ data: undefined, error: undefined, loading: false });
+      // Unchanged when already so: no render for nothing.
+      setState((old) => (old.data === undefined && !old.error && !old.loading ? old : { data: undefined, error: undefined, loading: false }));
       return;
     }
     const controller = new AbortController();

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { queryString } from "../api";
+import { answeredEarly, queryString } from "../api";
 import { POINTS, viewAsks } from "./asks";
 import { runsFromParam } from "./compare";
 
@@ -61,5 +61,59 @@ describe("index.html's early reads", () => {
     expect(sentBy("/p/p/lineage").urls).toEqual([]);
     expect(sentBy("/p/p/compare?runs=run/A,run/B").urls).toEqual([]); // charts follow the runs' metrics
     expect(sentBy("/p/p/runs?ref=run/R").urls).toEqual([]);
+  });
+});
+
+describe("answers parsed before the app's first render", () => {
+  it("are the bodies of the app's own reads, all or none, taken once", async () => {
+    const search = "?ref=model/m@v2&expand=run%2FR1";
+    const url = new URL(`/p/my%20project/lineage${search}`, "http://127.0.0.1");
+    const bodies = new Map<string, unknown>();
+    let slow: (() => void) | null = null;
+    const window: Record<string, unknown> = {};
+    const context: Record<string, unknown> = {
+      location: { pathname: url.pathname, search: url.search },
+      URLSearchParams,
+      sessionStorage: { getItem: () => null },
+      window,
+      fetch: (address: string) => {
+        const body = { asked: address };
+        bodies.set(address, body);
+        const answer = { ok: !address.includes("R1") || !address.includes("downstream"), clone: () => ({ json: () => Promise.resolve(body) }) };
+        // The expanded node's downstream read comes later than the others.
+        if (address.includes("R1") && address.includes("downstream")) {
+          return new Promise((resolve) => (slow = () => resolve({ ...answer, ok: true })));
+        }
+        return Promise.resolve(answer);
+      },
+    };
+    runInNewContext(script, context);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const asks = viewAsks(new URLSearchParams(search));
+    (globalThis as { window?: unknown }).window = window;
+    try {
+      expect(answeredEarly("my project", asks)).toBeUndefined(); // one not answered yet: none
+      slow!();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const got = answeredEarly("my project", asks);
+      expect(got).toEqual(appAsks("my project", search).map((address) => bodies.get(address)));
+      expect(answeredEarly("my project", asks)).toBeUndefined(); // taken once
+      expect(answeredEarly("my project", asks.slice(0, 1))).toBeUndefined();
+    } finally {
+      delete (globalThis as { window?: unknown }).window;
+    }
+  });
+
+  it("leave out a failed read", async () => {
+    const window: Record<string, unknown> = {};
+    runInNewContext(script, {
+      location: { pathname: "/p/p/lineage", search: "?ref=run/R" },
+      URLSearchParams,
+      sessionStorage: { getItem: () => null },
+      window,
+      fetch: () => Promise.resolve({ ok: false, clone: () => ({ json: () => Promise.resolve({ error: "no" }) }) }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(window.__linealParsed).toEqual({});
   });
 });

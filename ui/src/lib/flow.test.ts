@@ -4,6 +4,7 @@ import type { GraphNode } from "../types";
 import { flowNodes } from "./flow";
 import type { Merged } from "./graph";
 import { layoutNow, NODE_HEIGHT, NODE_WIDTH } from "./layout";
+import { nodeHandles } from "./sketch";
 
 function node(id: string, depth: number): GraphNode {
   return { id, type: "artifact", kind: id.split("/")[0]!, label: id, name: null, version: null, status: null, depth, aliases: [] };
@@ -28,6 +29,10 @@ describe("flowNodes", () => {
       nodes.forEach((one) => {
         expect(nodeHasDimensions(one)).toBe(true);
         expect([one.width, one.height]).toEqual([NODE_WIDTH, NODE_HEIGHT]);
+        // and its handles, so React Flow draws its edges with it, not after measuring them
+        expect(one.handles).toEqual(nodeHandles());
+        // and, as React Flow then measures it no more, its size as measured: what fitView fits
+        expect(one.measured).toEqual({ width: NODE_WIDTH, height: NODE_HEIGHT });
       });
     }
   });

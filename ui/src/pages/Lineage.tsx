@@ -1,27 +1,14 @@
-import "@xyflow/react/dist/style.css";
-import {
-  Background,
-  Controls,
-  Handle,
-  MarkerType,
-  Position,
-  ReactFlow,
-  type Edge,
-  type Node,
-  type NodeProps,
-  useReactFlow,
-} from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { ApiError, read } from "../api";
+import { answeredEarly, ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
-import { caption, edgeLabel, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
+import { mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
 import { list, viewAsks } from "../lib/asks";
-import { flowNodes, type NodeData } from "../lib/flow";
 import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
+import { LineageCanvas } from "./LineageCanvas";
 
 const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
 /** The most nodes drawn at once: a bigger answer is cut, deepest first, and says so. */
@@ -52,38 +39,6 @@ async function svgToPng(svg: string): Promise<Blob> {
 }
 
 
-function LineageNode({ data, selected }: NodeProps<Node<NodeData>>) {
-  const { title, detail } = caption(data.node);
-  const classes = ["lnode", `k-${data.node.kind}`, data.node.type === "run" ? "is-run" : ""];
-  if (data.highlighted) classes.push("on-path");
-  if (data.root) classes.push("is-root");
-  if (selected) classes.push("is-selected");
-  return (
-    <div className={classes.join(" ")} title={data.node.label}>
-      <Handle type="target" position={Position.Left} />
-      <div className="lnode-title">{title}</div>
-      <div className="lnode-detail">
-        <span className="kind">{data.node.kind}</span>
-        {detail ? ` · ${detail}` : ""}
-      </div>
-      <Handle type="source" position={Position.Right} />
-    </div>
-  );
-}
-
-const NODE_TYPES = { lineage: LineageNode };
-
-/** Fits the view to each new layout, in the same graph (no remount: an expansion redraws only
- * what changed). React Flow queues the fit until it has taken the new nodes. */
-function FitEachLayout({ laidOut }: { laidOut: string }) {
-  const { fitView } = useReactFlow();
-  const first = useRef(true);
-  useEffect(() => {
-    if (first.current) first.current = false; // the graph's own fitView fits the first
-    else if (laidOut) void fitView();
-  }, [laidOut, fitView]);
-  return null;
-}
 const EMPTY: Graph = { roots: [], nodes: [], edges: [], as_of: null };
 
 function Details({ project, node, asOf }: { project: string; node: GraphNode; asOf: string | null }) {
@@ -244,10 +199,18 @@ export default function Lineage() {
             }
           : null,
         [project, ref, depth, direction, kinds.join(","), asOf, expanded.join(",")],
+        // A view opened by address: its reads, sent by index.html, are often answered before the
+        // app's first render, which then draws the graph.
+        () => {
+          const bodies = answeredEarly(project, viewAsks(params));
+          return bodies ? mergeGraphs(bodies as Graph[]) : undefined;
+        },
       );
-      // Asked once the first graph is drawn (or with no reference), not beside it: on a long
-      // ledger it is the slower read, and the view comes first.
-      const graphShown = !ref || graph.data !== undefined || graph.error !== undefined;
+      // Asked once the first view is painted (or with no reference), not beside it: on a long
+      // ledger it is the slower read, and its marks (a thousand options) take a while to render:
+      // the view comes first.
+      const [viewPainted, setViewPainted] = useState(false);
+      const graphShown = !ref || graph.error !== undefined || viewPainted;
       const timeline = useData<Timeline>(
         !graphShown
           ? null
@@ -320,25 +283,21 @@ export default function Lineage() {
   const boxes = placedNow ?? placedLater.boxes;
   const laidOut = placedNow ? shownKey : placedLater.key;
 
-  const nodes = useMemo<Node<NodeData>[]>(
-    () => (shown ? flowNodes(shown, boxes, onPath, selectedId) : []),
-    [shown, boxes, onPath, selectedId],
-  );
-  const edges = useMemo<Edge[]>(
-    () =>
-      (shown?.edges ?? []).map((edge, i) => ({
-        id: `e${i}`,
-        source: edge.parent,
-        target: edge.child,
-        label: edgeLabel(edge),
-        markerEnd: { type: MarkerType.ArrowClosed },
-        className: onPath.has(edge.parent) && onPath.has(edge.child) ? "on-path" : "",
-        animated: onPath.has(edge.parent) && onPath.has(edge.child),
-      })),
-    [shown, onPath],
-  );
   const selected = shown?.nodes.find((n) => n.id === selectedId) ?? null;
   const ready = shown !== null && laidOut === shownKey;
+  useEffect(() => {
+    if (!ready || viewPainted) return;
+    // After the frame that paints the view's first picture (the next frame, then a task): React
+    // Flow is loaded and mounted, and the as-of slider's span read, only then.
+    let timer = 0;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => setViewPainted(true));
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [ready, viewPainted]);
 
   function choose(node: GraphNode) {
     const isRoot = shown?.roots.includes(node.id);
@@ -472,24 +431,17 @@ export default function Lineage() {
       ) : null}
       {shown ? (
         <div className="explorer">
-          <div className="canvas" data-testid="graph" data-ready={ready ? "yes" : "no"} aria-label="Lineage graph" role="region">
-            <Loading when={graph.loading || !ready} />
-            <ReactFlow
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={NODE_TYPES}
-              onNodeClick={(_, node) => choose(node.data.node)}
-              nodesDraggable={false}
-              nodesConnectable={false}
-              fitView
-              minZoom={0.1}
-              proOptions={{ hideAttribution: true }}
-            >
-              <Background />
-              <Controls showInteractive={false} />
-              <FitEachLayout laidOut={laidOut} />
-            </ReactFlow>
-          </div>
+          <LineageCanvas
+            shown={shown}
+            boxes={boxes}
+            laidOut={laidOut}
+            ready={ready}
+            loading={graph.loading}
+            onPath={onPath}
+            selectedId={selectedId}
+            onChoose={choose}
+            flow={viewPainted}
+          />
           <aside className="side" aria-label="Node details">
             <div className="exports" role="group" aria-label="Export">
               <button type="button" onClick={() => download("lineage.svg", "image/svg+xml", toSvg(shown, boxes, onPath))}>
