@@ -17,6 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lineal.errors import InvalidInput
+from lineal.model import canonical
 from lineal.model.canonical import decode, encode, format_time, parse_time
 
 INT64_MIN = -(2**63)
@@ -330,3 +331,16 @@ def test_deep_nesting_is_refused_clearly() -> None:
         deep = {"a": deep}
     with pytest.raises(InvalidInput, match="nests lists or objects too deeply"):
         encode(deep)
+
+
+def test_without_orjson_the_walk_gives_the_same_bytes_and_refusals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values = [{"a": [1, 2.5, "x", None, True], "b": {"c": "ü"}}, [], "text", 2**53 - 1]
+    fast = [canonical.encode(v) for v in values]
+    bad = [{1: "a"}, float("nan"), "a\x00b", 2**70]
+    monkeypatch.setattr(canonical, "_orjson", None)
+    assert [canonical.encode(v) for v in values] == fast
+    for value in bad:
+        with pytest.raises(InvalidInput):
+            canonical.encode(value)

@@ -329,7 +329,7 @@ def test_a_killed_wrapper_is_killed_with_the_scripts_points(
     else:
         os.killpg(child.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     _, errors = child.communicate(timeout=60)
-    assert child.returncode == 128 + (signal.SIGTERM if how == "sigterm" else signal.SIGINT)
+    assert child.returncode == 128 + (signal.SIGTERM if how == "sigterm" else signal.SIGINT), errors
     shown = repo.show(ref)
     assert shown["status"] == "killed", errors
     assert shown["metric_points"] == 500
