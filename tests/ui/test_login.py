@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from browser_checks import serious_violations
 
+from lineal.client import Lineal
 from lineal.ledger.keys import Signer
 from lineal.model.ops import AgentRegister
 from lineal.store.registry import create_project, open_project, open_store
@@ -35,6 +36,7 @@ def guarded(
     alice = Signer.generate("alice")
     store = open_store(create_project(base, PROJECT), alice)
     store.append(AgentRegister(name="alice", public_key=alice.public_key))
+    Lineal(store).record_artifact("dataset", data=b"raw images", name="raw")
     store.close()
     store = open_project(base, PROJECT)
     token = store.issue_token("alice", "viewer").token
@@ -73,5 +75,33 @@ def test_a_guarded_project_asks_for_a_token(
         page.goto(f"/p/{PROJECT}/audit")  # the token opens the other pages too
         page.get_by_role("table", name="Audit rows, newest first").wait_for()
         assert "/login" not in page.url
+    finally:
+        context.close()
+
+
+def test_the_audit_report_link_reads_the_report_with_the_token(
+    chromium: Browser, guarded: tuple[str, str]
+) -> None:
+    url, token = guarded
+    context = chromium.new_context(base_url=url)
+    page = context.new_page()
+    try:
+        page.goto(f"/login?next=/p/{PROJECT}/artifacts%3Fkind%3Ddataset")
+        page.get_by_label("Token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(rf"/p/{PROJECT}/artifacts"))
+        link = page.get_by_role("link", name="Audit report of dataset/raw@v1 (opens in a new tab)")
+        # The link's own address needs the token a plain link cannot send...
+        href = link.get_attribute("href")
+        assert href is not None
+        assert context.request.get(href).status == 401
+        # ...so the click reads the report with it and shows it in the new tab.
+        with page.expect_popup() as opened:
+            link.click()
+        report = opened.value
+        report.wait_for_url(re.compile(r"^blob:"))
+        report.wait_for_load_state()
+        assert report.title() == "Audit report: dataset/raw@v1"
+        assert "What is missing" in report.inner_text("body")
     finally:
         context.close()

@@ -24,6 +24,7 @@ const Registry = lazy(() => import("./pages/Registry"));
 const Artifacts = lazy(() => import("./pages/Artifacts"));
 const Audit = lazy(() => import("./pages/Audit"));
 const Verify = lazy(() => import("./pages/Verify"));
+const Health = lazy(() => import("./pages/Health"));
 
 type Theme = "light" | "dark" | "system";
 const THEME_KEY = "lineal.theme";
@@ -45,6 +46,7 @@ const PAGES: [string, string][] = [
   ["compare", "Compare"],
   ["registry", "Registry"],
   ["artifacts", "Data"],
+  ["health", "Health"],
   ["audit", "Audit"],
   ["verify", "Verify"],
 ];
@@ -103,6 +105,7 @@ function Shell() {
             <Route path="compare" element={<Compare />} />
             <Route path="registry" element={<Registry />} />
             <Route path="artifacts" element={<Artifacts />} />
+            <Route path="health" element={<Health />} />
             <Route path="audit" element={<Audit />} />
             <Route path="verify" element={<Verify />} />
             <Route path="*" element={<Navigate to="lineage" replace />} />

@@ -131,6 +131,7 @@ ROUTES: dict[tuple[str, str], str] = {
             "drift",
             "health",
             "stale",
+            "report",
             "aliases",
             "log",
             "verify",

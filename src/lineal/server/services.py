@@ -156,9 +156,10 @@ def router(projects: "Projects", objects: str | None = None) -> APIRouter:
 
     from lineal.server.catalog_services import catalog_routes
     from lineal.server.quality_services import quality_routes
+    from lineal.server.report_services import report_routes
     from lineal.server.run_services import run_routes
 
-    for routes in (run_routes, catalog_routes, quality_routes):
+    for routes in (run_routes, catalog_routes, quality_routes, report_routes):
         routes(get, repo)
 
     @get("query", "A cross-run question (`lineal query --json`)", Obj)

@@ -2,7 +2,9 @@ import { useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, RefLink, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
+import type { Drift } from "../lib/quality";
 import { classChanges, classesOf, type ClassChange } from "../lib/schema";
+import { DriftTable, ReportLink } from "../quality";
 import type { Json, NamedArtifact } from "../types";
 
 const KINDS = ["dataset", "schema", "scene", "config", "file"];
@@ -41,7 +43,21 @@ function Histogram({ counts, label }: { counts: Record<string, number>; label: s
   );
 }
 
-function Version({ project, reference }: { project: string; reference: string }) {
+/** The drift of dataset version ``b`` from ``a`` (`drift?ref=A&to=B`). */
+function DriftCompare({ project, a, b }: { project: string; a: string; b: string }) {
+  const found = useData((signal) => read<Drift>(project, "drift", { ref: a, to: b }, signal), [project, a, b]);
+  return (
+    <>
+      <ErrorLine error={found.error} />
+      <Loading when={found.loading} />
+      {found.data ? <DriftTable found={found.data} title={`Drift: ${a} → ${b}`} id="drift-compared" /> : null}
+    </>
+  );
+}
+
+/** One version; ``compared``: the pair the page compares (a dataset version's drift from the
+ * one before is shown here unless that pair is it). */
+function Version({ project, reference, compared }: { project: string; reference: string; compared: [string | null, string | null] }) {
   const shown = useData((signal) => read<Shown>(project, "show", { ref: reference }, signal), [project, reference]);
   const data = shown.data;
   const meta = data?.meta;
@@ -49,11 +65,17 @@ function Version({ project, reference }: { project: string; reference: string })
   const stats = statsOf(meta);
   const summary = (meta?.summary ?? null) as Record<string, Json> | null;
   const layers = (meta?.layers ?? []) as { path: string; digest: string; size: number }[];
+  const drift = (data?.drift ?? null) as unknown as Drift | null;
   return (
     <section className="version" aria-label={reference}>
       <h3>
         <RefLink reference={reference} />
       </h3>
+      {data && data.kind === "dataset" && data.type !== "run" ? (
+        <p>
+          <ReportLink reference={reference} />
+        </p>
+      ) : null}
       <ErrorLine error={shown.error} />
       <Loading when={shown.loading} />
       {data ? (
@@ -121,6 +143,9 @@ function Version({ project, reference }: { project: string; reference: string })
             ))}
           </ul>
         </>
+      ) : null}
+      {drift && !(compared[0] === drift.a && compared[1] === drift.b) ? (
+        <DriftTable found={drift} title={`Drift from ${drift.a}`} id={`drift-${reference}`} />
       ) : null}
       {summary && summary.counts ? <KeyValues values={summary.counts as Record<string, Json>} label={`Scene summary of ${reference}`} /> : null}
     </section>
@@ -304,12 +329,13 @@ export default function Artifacts() {
             </p>
           ) : null}
           {kind === "schema" && a && b && a !== b ? <SchemaDiff project={project} a={a} b={b} /> : null}
+          {kind === "dataset" && a && b && a !== b ? <DriftCompare project={project} a={a} b={b} /> : null}
           {(kind === "scene" || kind === "dataset") && a && b && a !== b ? (
             <VersionDiff project={project} kind={kind} a={a} b={b} />
           ) : null}
           <div className="versions">
             {[...new Set([a, b].filter((v): v is string => v !== null))].map((v) => (
-              <Version key={v} project={project} reference={v} />
+              <Version key={v} project={project} reference={v} compared={kind === "dataset" && a !== b ? [a, b] : [null, null]} />
             ))}
           </div>
         </div>

@@ -7,6 +7,8 @@ import { mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type 
 import { list, viewAsks } from "../lib/asks";
 import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
+import type { Carried } from "../lib/quality";
+import { CarriedList } from "../quality";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 import { LineageCanvas } from "./LineageCanvas";
 
@@ -109,6 +111,7 @@ function Details({ project, node, asOf }: { project: string; node: GraphNode; as
           ) : null}
         </dl>
       ) : null}
+      {data && Array.isArray(data.classified) ? <CarriedList carried={data.classified as unknown as Carried[]} /> : null}
       {data && Object.keys(tags).length ? (
         <>
           <h3>Tags</h3>

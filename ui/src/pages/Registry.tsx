@@ -2,6 +2,8 @@ import { useSearchParams } from "react-router-dom";
 import { ApiError, read } from "../api";
 import { ErrorLine, Loading, RefLink, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
+import { classificationsByRef, type ClassifiedNode } from "../lib/quality";
+import { ReportLink } from "../quality";
 import type { Json, NamedArtifact } from "../types";
 
 interface Holder {
@@ -93,12 +95,23 @@ function ModelDetail({ project, name }: { project: string; name: string }) {
       }),
     [project, name],
   );
+  const classified = useData(
+    (signal) =>
+      read<ClassifiedNode[]>(project, "classified", {}, signal).then(
+        (found) => classificationsByRef(found, "model"),
+        (error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return new Map<string, string[]>(); // a server without them
+          throw error;
+        },
+      ),
+    [project],
+  );
   const versions = (shown.data?.versions ?? []) as Record<string, Json>[];
   const evaluations = (shown.data?.evaluations ?? []) as unknown as Evaluation[];
   return (
     <section aria-labelledby="model-title" className="detail">
       <h2 id="model-title">model/{name}</h2>
-      <ErrorLine error={shown.error ?? history.error} />
+      <ErrorLine error={shown.error ?? history.error ?? classified.error} />
       <Loading when={shown.loading || history.loading} />
       <h3>Aliases held now</h3>
       <table aria-label="Aliases held now">
@@ -146,12 +159,21 @@ function ModelDetail({ project, name }: { project: string; name: string }) {
       ))}
       <h3>Versions</h3>
       <ul>
-        {versions.map((v, i) => (
-          <li key={i}>
-            <RefLink reference={String(v.ref ?? v.label ?? "")} />{" "}
-            <span className="muted">{shortDigest(String(v.digest ?? ""))}</span>
-          </li>
-        ))}
+        {versions.map((v, i) => {
+          const reference = String(v.ref ?? v.label ?? "");
+          const carries = classified.data?.get(reference) ?? [];
+          return (
+            <li key={i}>
+              <RefLink reference={reference} /> <span className="muted">{shortDigest(String(v.digest ?? ""))}</span>{" "}
+              {carries.length ? (
+                <strong className="badge" title="carries a classification from its upstream or its own tag">
+                  classified: {carries.join(", ")}
+                </strong>
+              ) : null}{" "}
+              <ReportLink reference={reference} />
+            </li>
+          );
+        })}
       </ul>
       <h3>Runs of the latest version</h3>
       <table aria-label="Training and evaluation runs">
