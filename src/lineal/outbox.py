@@ -14,6 +14,7 @@ error. One pass at a time per outbox (a lock file). Used by the OpenLineage emit
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -256,3 +257,49 @@ class Outbox:
         write_whole(self.refused / f"{path.stem}.answer.txt", json.dumps(answer).encode())
         path.replace(self.refused / path.name)
         path.with_name(path.name + ".tries").unlink(missing_ok=True)
+
+
+class _Sends(Protocol):
+    """What PerRoot keeps: a sender with its config and its thread to wait for."""
+
+    @property
+    def config(self) -> Any: ...
+
+    def wait(self, timeout: float) -> None: ...
+
+
+S = TypeVar("S", bound=_Sends)
+
+
+class PerRoot(Generic[S]):
+    """This process's senders, one per workspace root, each made again when its config
+    changes; at exit they get at most ``wait`` seconds in all to finish, and a forked child
+    starts with none (it makes its own when it sends)."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._made: dict[Path, S] = {}
+        self._lock = threading.Lock()
+        self._hooked = False
+        os.register_at_fork(after_in_child=self._forked)
+
+    def get(self, root: Path, config: Any, make: Callable[[], S]) -> tuple[S, bool]:
+        """The sender of ``root`` with ``config`` and whether it was made now."""
+        with self._lock:
+            found = self._made.get(root)
+            fresh = found is None or found.config != config
+            if found is None or fresh:
+                found = self._made[root] = make()
+            if not self._hooked:
+                atexit.register(self._at_exit)
+                self._hooked = True
+        return found, fresh
+
+    def _at_exit(self) -> None:
+        deadline = time.monotonic() + self.wait
+        for made in list(self._made.values()):
+            made.wait(max(0.0, deadline - time.monotonic()))
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        self._made.clear()

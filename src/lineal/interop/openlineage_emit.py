@@ -11,19 +11,17 @@ next run's start or `lineal sync`.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineal import settings
 from lineal.interop import openlineage_map as m
 from lineal.interop.openlineage_emit_outbox import Outbox, PassResult
+from lineal.outbox import PerRoot
 
 if TYPE_CHECKING:
     from lineal.client import Lineal
@@ -142,45 +140,22 @@ class Emitter:
             thread.join(timeout)
 
 
-_EMITTERS: dict[Path, Emitter] = {}
-_EMITTERS_LOCK = threading.Lock()
-_exit_hook = False
+_EMITTERS: PerRoot[Emitter] = PerRoot(EXIT_WAIT)
 
 
 def for_repo(repo: Lineal) -> Emitter | None:
     """The emitter of ``repo``'s workspace (None without ``[openlineage]``, or without a
     `.lineal/` folder); InvalidInput, one line, for a bad table. Called when a run starts,
     before anything is recorded, which also sends what an earlier process left."""
-    global _exit_hook  # noqa: PLW0603 - one exit hook per process
     found = repo.workspace
     config = settings.load_openlineage(found)
     if config is None or found is None or found.root is None:
         return None
-    with _EMITTERS_LOCK:
-        emitter = _EMITTERS.get(found.root)
-        if emitter is None or emitter.config != config:
-            emitter = _EMITTERS[found.root] = Emitter(config, Outbox(found.root))
-            emitter.kick()  # what an earlier process left, first
-        if not _exit_hook:
-            atexit.register(_at_exit)
-            _exit_hook = True
+    root = found.root
+    emitter, fresh = _EMITTERS.get(root, config, lambda: Emitter(config, Outbox(root)))
+    if fresh:
+        emitter.kick()  # what an earlier process left, first
     return emitter
-
-
-def _at_exit() -> None:
-    deadline = time.monotonic() + EXIT_WAIT
-    for emitter in list(_EMITTERS.values()):
-        emitter.wait(max(0.0, deadline - time.monotonic()))
-
-
-def _after_fork_in_child() -> None:
-    """A forked child has no sending thread of its parent's: it makes its own if it emits."""
-    global _EMITTERS_LOCK  # noqa: PLW0603 - another thread may have held it at the fork
-    _EMITTERS_LOCK = threading.Lock()
-    _EMITTERS.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def status(repo: Lineal) -> EmitStatus | None:

@@ -11,9 +11,7 @@ what is left waits for the next alert or `lineal alerts --send`. Never prints.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import os
 import subprocess
 import threading
 import time
@@ -23,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lineal.outbox import Answer, Outbox, Retry, post
+from lineal.outbox import Answer, Outbox, PerRoot, Retry, post
 from lineal.quality import alerts_config
 from lineal.quality.alerts_config import KINDS, AlertsConfig
 
@@ -167,8 +165,7 @@ class Sender:
             thread.join(timeout)
 
 
-_SENDERS: dict[Path, Sender] = {}
-_SENDERS_LOCK = threading.Lock()
+_SENDERS: PerRoot[Sender] = PerRoot(EXIT_WAIT)
 _exit_hook = False
 
 
@@ -186,19 +183,12 @@ def _workspace(repo: Lineal | None) -> Workspace | None:
 def sender(repo: Lineal | None = None) -> Sender | None:
     """The alert sender of ``repo``'s workspace (or the one here), None without ``[alerts]``;
     InvalidInput, one line, for a bad table."""
-    global _exit_hook  # noqa: PLW0603 - one exit hook per process
     found = _workspace(repo)
     config = alerts_config.load(found)
     if config is None or found is None or found.root is None:
         return None
-    with _SENDERS_LOCK:
-        made = _SENDERS.get(found.root)
-        if made is None or made.config != config:
-            made = _SENDERS[found.root] = Sender(config, found.root)
-        if not _exit_hook:
-            atexit.register(_at_exit)
-            _exit_hook = True
-    return made
+    root = found.root
+    return _SENDERS.get(root, config, lambda: Sender(config, root))[0]
 
 
 def notify(finding: Finding, repo: Lineal | None = None) -> list[Path]:
@@ -227,22 +217,6 @@ def notify(finding: Finding, repo: Lineal | None = None) -> list[Path]:
         return []
     made.kick()
     return written
-
-
-def _at_exit() -> None:
-    deadline = time.monotonic() + EXIT_WAIT
-    for made in list(_SENDERS.values()):
-        made.wait(max(0.0, deadline - time.monotonic()))
-
-
-def _after_fork_in_child() -> None:
-    """A forked child has no sending thread of its parent's: it makes its own if it alerts."""
-    global _SENDERS_LOCK  # noqa: PLW0603 - another thread may have held it at the fork
-    _SENDERS_LOCK = threading.Lock()
-    _SENDERS.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True, slots=True)
