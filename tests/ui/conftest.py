@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ import httpx
 import pytest
 from browser_checks import AXE
 
-from server_process import LINEAL_BIN, start_lineal, stop
+from server_process import start_lineal, stop
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -63,19 +63,11 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One `lineal demo` folder for the session (~10 s to make)."""
+def demo_store(demo_pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's workspace for the session's browser tests: a copy of the process's pristine
+    one (tests/conftest.py), as `lineal ui` writes its audit log into the store."""
     folder = tmp_path_factory.mktemp("ui") / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    made = subprocess.run(
-        [str(LINEAL_BIN), "demo", str(folder)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    shutil.copytree(demo_pristine, folder, symlinks=True)
     return folder
 
 

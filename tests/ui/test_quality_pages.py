@@ -28,28 +28,21 @@ TRAIN = "dataset/render-train"
 
 
 @pytest.fixture(scope="module")
-def ui_url(
-    demo_store: Path, chromium: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def ui_url(demo_copy: Path, chromium: Browser) -> Iterator[str]:
     """A `lineal ui` over a demo store of this module's own, its training set v2 classified
     (the session's demo store stays as the other modules expect it)."""
-    folder = tmp_path_factory.mktemp("ui-quality") / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAL_")}
-    for args, cwd in (
-        (["demo", str(folder)], folder.parent),
-        (["tag", f"{TRAIN}@v2", "classification=pii"], folder),
-    ):
-        done = subprocess.run(
-            [str(LINEAL_BIN), *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    proc, url = start_lineal(["ui"], folder, log=folder.parent / "ui.log")
+    done = subprocess.run(
+        [str(LINEAL_BIN), "tag", f"{TRAIN}@v2", "classification=pii"],
+        cwd=demo_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    proc, url = start_lineal(["ui"], demo_copy, log=demo_copy.parent / "ui.log")
     try:
         yield url
     finally:
