@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -95,36 +96,32 @@ def _ok(value: Any) -> bool:  # noqa: PLR0911 - a flat dispatch is the fast path
     return False  # subclasses and the rest: let _check decide, with a path
 
 
-try:  # imported with the module, not at first use: a first use may come while the process
-    # exits on Ctrl-C (a run's last flush), and an import then costs Python the unhandled
-    # KeyboardInterrupt it exits with (the exit status becomes 1, not the signal's)
-    import orjson as _orjson
-except ImportError:  # the server extra is not installed: the walk
-    _orjson = None  # type: ignore[assignment]
-#: What orjson, where installed, refuses for the fast check (see _fast_ok): every key that
-#: is not a str, integers beyond 53 bits (the walk decides those), and subclasses,
-#: dataclasses and datetimes rather than writing them its way.
-_ORJSON_STRICT = (
-    0
-    if _orjson is None
-    else _orjson.OPT_STRICT_INTEGER
-    | _orjson.OPT_PASSTHROUGH_SUBCLASS
-    | _orjson.OPT_PASSTHROUGH_DATACLASS
-    | _orjson.OPT_PASSTHROUGH_DATETIME
-)
 #: A U+0000 in encoded text (or a string holding that text: the walk then decides).
 _NUL = "\\u0000"
 
 
 def _fast_ok(value: Any) -> bool | None:
     """Whether orjson accepts ``value`` in its strict form (a C walk, ~20x _ok's): True,
-    False, or None without orjson. Its walk refuses what _ok refuses but for NaN/Infinity
-    (the encoder refuses them), U+0000 (``_NUL`` finds its text), and values it writes
-    that the encoder refuses (a UUID, an Enum)."""
-    if _orjson is None:
+    False, or None when the process has not imported orjson. Its walk refuses what _ok
+    refuses but for NaN/Infinity (the encoder refuses them), U+0000 (``_NUL`` finds its
+    text), and values it writes that the encoder refuses (a UUID, an Enum)."""
+    # orjson where the process has already imported it (a server does, for its answers),
+    # never imported here: an import on a command's path costs it start-up time, and one
+    # made while the process exits on Ctrl-C (a run's last flush) costs Python the
+    # unhandled KeyboardInterrupt it exits with (the exit status becomes 1, not SIGINT's).
+    orjson = sys.modules.get("orjson")
+    if orjson is None:
         return None
+    # Refused for the walk to decide: keys that are not str, integers beyond 53 bits,
+    # subclasses, dataclasses and datetimes (orjson would write them its way).
+    strict = (
+        orjson.OPT_STRICT_INTEGER
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+    )
     try:
-        _orjson.dumps(value, option=_ORJSON_STRICT)
+        orjson.dumps(value, option=strict)
     except TypeError:  # orjson.JSONEncodeError is one
         return False
     return True
