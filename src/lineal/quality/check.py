@@ -265,7 +265,9 @@ def check_version(repo: Lineal, artifact: Artifact, tables: Sequence[Rules]) -> 
     return found
 
 
-def _leak_findings(found: Iterable[leaks.Leakage]) -> list[Finding]:
+def leak_findings(found: Iterable[leaks.Leakage]) -> list[Finding]:
+    """One ``no_leakage`` finding per comparison: fail (shared files), skipped (a file list
+    not here) or pass."""
     findings = []
     for one in found:
         if one.leaked:
@@ -310,10 +312,10 @@ def _check(repo: Lineal, ref: str | None, *, every: bool) -> CheckReport:
     found = repo.resolve(ref if "/" in ref or ref.startswith("sha256:") else f"dataset/{ref}")
     if isinstance(found, Run):
         got = tuple(leaks.run_leaks(repo, found))
-        return CheckReport((found.ref,), tuple(_leak_findings(got)), got)
+        return CheckReport((found.ref,), tuple(leak_findings(got)), got)
     if found.kind == "model":
         got = tuple(leaks.model_leakage(repo, found))
-        return CheckReport((found.ref,), tuple(_leak_findings(got)), got)
+        return CheckReport((found.ref,), tuple(leak_findings(got)), got)
     if found.kind != "dataset":
         raise InvalidInput(
             f"{found.ref} is a {found.kind}: lineal check takes a dataset, run or model",

@@ -58,16 +58,13 @@ def leakage(repo: Lineal, report: Report) -> None:
     """Whether the model's evaluation data shares files with its training data."""
     if report.subject["kind"] != "model":
         return
-    from lineal.quality import leakage as leaks
+    from lineal.quality.check import leak_findings
+    from lineal.quality.leakage import model_leakage
 
-    rows = []
-    for one in leaks.model_leakage(repo, _subject(repo, report)):
-        verdict = "fail" if one.leaked else "skipped" if one.unknown else "pass"
-        detail = one.detail()
-        if one.unknown:
-            detail += f" (file lists not here: {', '.join(one.unknown)})"
-        rows.append(_row("no leakage", one.run, verdict, detail))
-    report.findings["Train/eval leakage"] = rows
+    found = leak_findings(model_leakage(repo, _subject(repo, report)))
+    report.findings["Train/eval leakage"] = [
+        _row("no leakage", f.ref, f.verdict, f.message) for f in found
+    ]
 
 
 def drift(repo: Lineal, report: Report) -> None:
