@@ -68,6 +68,11 @@ def test_the_server_answers_drift_health_and_stale(
         assert get("drift", ref="dataset/x@v1", to="dataset/x@v2") == drifted
         refused = get("drift", 400, ref="dataset/x@v1")
         assert "first version" in refused["error"]
+        # What `lineal add` recorded with v2, through the HTTP store, the server lists.
+        (fact,) = get("drift/recorded")
+        assert fact == json.loads(cli("drift", "--all", "--json"))[0]
+        assert (fact["ref"], fact["from"]) == ("dataset/x@v2", "dataset/x@v1")
+        assert "schema" in fact["drifted"]
         assert refused["hint"]
         health = get("health")
         assert set(health) == {"now", "coverage", "staleness", "freshness", "orphans", "crashed"}

@@ -78,7 +78,7 @@ def add(
         )
         drift = None
         if result.created and result.artifact.kind == "dataset":
-            from lineal.quality.drift import after_add
+            from lineal.quality.drift_record import after_add
 
             drift = after_add(client, result.artifact)
     snap, artifact = result.snapshot, result.artifact

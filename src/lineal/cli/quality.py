@@ -20,16 +20,40 @@ SHOWN = 10
 
 @handle_errors
 def drift(
-    a: Annotated[str, typer.Argument(help="A dataset version: dataset/NAME@vN (or NAME).")],
+    a: Annotated[
+        str | None, typer.Argument(help="A dataset version: dataset/NAME@vN (or NAME).")
+    ] = None,
     b: Annotated[
         str | None,
         typer.Argument(help="The version to compare with A (default: A against the one before)."),
     ] = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="List every dataset version's drift as recorded when it was added (with the "
+            "thresholds then in force) instead of comparing two versions.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Drift between two dataset versions: class mix (chi-square, Jensen-Shannon), box size
     and aspect, image size, annotations per image, file count, label schema; exit 1 on
-    drift. Thresholds: [drift] in lineal.toml."""
+    drift. Thresholds: [drift] in lineal.toml. With --all: the drift each version recorded
+    when it was added."""
+    if every:
+        if a is not None or b is not None:
+            raise InvalidInput(
+                "--all lists every version's recorded drift: it takes no version",
+                hint="lineal drift --all, or lineal drift A [B]",
+            )
+        _recorded(as_json=as_json)
+        return
+    if a is None:
+        raise InvalidInput(
+            "name a dataset version to compare",
+            hint="lineal drift dataset/NAME@vN [dataset/NAME@vM], or lineal drift --all",
+        )
     from lineal.quality.drift import drift as compute
 
     with open_client() as client:
@@ -47,6 +71,22 @@ def drift(
         print_line(report.summary())
     if report.drifted:
         raise typer.Exit(1)
+
+
+def _recorded(*, as_json: bool) -> None:
+    """`lineal drift --all`: each version's drift fact, oldest first."""
+    from lineal.quality.drift_record import recorded
+
+    with open_client() as client:
+        found = recorded(client)
+    if as_json:
+        print_json([one.as_dict() for one in found])
+        return
+    if not found:
+        print_line("no dataset version has recorded drift yet (lineal add records it)")
+    for one in found:
+        said = ", ".join(one.drifted) if one.drifted else "no drift"
+        print_line(f"{one.ref:<40} from {one.body.get('from')}: {said}  (seq {one.seq})")
 
 
 def _item(measure: str, item: dict[str, Any]) -> str:

@@ -64,10 +64,7 @@ def show(
     for key, value in body.get("class_metrics", {}).items():
         _line("class", f"{key} measures {value['class']} in {value['schema']}")
     if "drift" in body:
-        drifted = body["drift"]["drifted"]
-        what = f"{', '.join(drifted)} (lineal drift {body['ref']})" if drifted else "none"
-        what = body["drift"].get("error", what)
-        _line("drift", f"from {body['drift']['a']}: {what}")
+        _drift(body["ref"], body["drift"])
     for warning in body.get("schema_warnings", ()):
         _line("warning", warning)
     _leakage(body.get("leakage", []))
@@ -77,6 +74,23 @@ def show(
             unnamed = edge["ref"].startswith("sha256:")
             what = f"{edge['node_kind']} {edge['ref']}" if unnamed else edge["ref"]
             _line(direction, f"{edge['kind']}{role} {what}")
+
+
+def _drift(ref: str, drift: dict[str, Any]) -> None:
+    """The drift line: as recorded when the version was added, and as today's thresholds
+    judge it when that differs (or when nothing was recorded)."""
+
+    def said(drifted: list[str]) -> str:
+        return f"{', '.join(drifted)} (lineal drift {ref})" if drifted else "none"
+
+    now = drift.get("error") or said(drift["drifted"])
+    held = drift.get("recorded")
+    if held is None:
+        _line("drift", f"from {drift['a']}: {now}")
+        return
+    _line("drift", f"from {held['from']}: {said(held['drifted'])} (recorded at seq {held['seq']})")
+    if "error" not in drift and sorted(held["drifted"]) != sorted(drift["drifted"]):
+        _line("drift", f"from {drift['a']} by today's thresholds: {now}")
 
 
 def _leakage(found: list[dict[str, Any]]) -> None:

@@ -1,10 +1,11 @@
 """Drift between two versions of a dataset: `lineal drift A [B]`, `lineal show`'s drift line,
 and the server's ``drift`` endpoint.
 
-A service over lineal.client; never prints and never writes. Drift is not a record of its own:
-it is recomputed, deterministically, from what each version recorded when it was added (file
-count, annotation statistics, label schema), so it is as queryable and as verifiable as those
-records, for any two versions, at any later time.
+A service over lineal.client; never prints and never writes. Drift is computed,
+deterministically, from what each version recorded when it was added (file count, annotation
+statistics, label schema), so it can be asked for any two versions at any later time, with
+the thresholds in force now. Each new version's drift from the one before it is also recorded
+with it, as the thresholds then judged it (lineal.quality.drift_record).
 """
 
 from __future__ import annotations
@@ -155,21 +156,6 @@ def since_previous(repo: Lineal, artifact: Artifact) -> DriftReport | None:
     return None if before is None else compare(repo, before, artifact)
 
 
-def after_add(repo: Lineal, artifact: Artifact) -> DriftReport | None:
-    """`lineal add`'s word on a new dataset version: its drift from the version before it,
-    alerting (lineal.quality.alerts, kind ``drift``) when a measure drifted. None: the first
-    version, or scipy missing (`lineal drift` says how to install it)."""
-    from lineal.quality.alerts import Alert, notify
-
-    try:
-        found = since_previous(repo, artifact)
-    except MissingExtra:
-        return None
-    if found is not None and found.drifted:
-        notify(Alert("drift", found.b, f"{found.b}: {found.summary()}", (found.as_dict(),)), repo)
-    return found
-
-
 def shown(repo: Lineal, body: dict[str, Any]) -> dict[str, Any] | None:
     """For `lineal show` of a dataset version after the first (``body``: what show says of
     it): how it differs from the version before it, else None."""
@@ -183,16 +169,3 @@ def shown(repo: Lineal, body: dict[str, Any]) -> dict[str, Any] | None:
         return compare(repo, before, current).as_dict()
     except MissingExtra as exc:  # show the rest: drift alone needs scipy
         return {"a": before.ref, "b": current.ref, "drifted": [], "error": f"{exc} ({exc.hint})"}
-    current = dataset(repo, body["ref"])
-    before = previous(repo, current)
-    if before is not None:
-        try:
-            body["drift"] = compare(repo, before, current).as_dict()
-        except MissingExtra as exc:  # show the rest: drift alone needs scipy
-            body["drift"] = {
-                "a": before.ref,
-                "b": current.ref,
-                "drifted": [],
-                "error": f"{exc} ({exc.hint})",
-            }
-    return body

@@ -129,6 +129,7 @@ ROUTES: dict[tuple[str, str], str] = {
             "dataset/stats",
             "classified",
             "drift",
+            "drift/recorded",
             "health",
             "stale",
             "report",

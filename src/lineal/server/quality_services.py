@@ -1,6 +1,7 @@
 """The service endpoints of data quality: drift between dataset versions, lineage health and
 stale models. Each calls the service the CLI calls (see lineal.server.services) and answers its
-``as_dict()``. A server has no `lineal.toml`: drift uses the default thresholds there.
+``as_dict()``. A server has no `lineal.toml`: drift uses the default thresholds there (what
+each version recorded when it was added, ``drift/recorded``, used the adding workspace's).
 """
 
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from lineal.client import Lineal
-from lineal.server.services import _TEXT, Obj, Ref, _answer
+from lineal.server.services import _TEXT, Obj, Objs, Ref, _answer
 
 Other = Annotated[
     str | None,
@@ -26,7 +27,7 @@ Model = Annotated[
 
 
 def quality_routes(get: Callable[..., Callable[[Any], Any]], repo: Callable[[str], Lineal]) -> None:
-    """``drift``, ``health``, ``stale``."""
+    """``drift``, ``drift/recorded``, ``health``, ``stale``."""
 
     @get("drift", "Drift of a dataset version from another (`lineal drift A [B] --json`)", Obj)
     def drift(project: str, ref: Ref, to: Other = None) -> Any:
@@ -34,6 +35,16 @@ def quality_routes(get: Callable[..., Callable[[Any], Any]], repo: Callable[[str
 
         # ?ref=B alone: B against the version before it, as `lineal show` gives it
         return _answer(compute(repo(project), ref, to).as_dict())
+
+    @get(
+        "drift/recorded",
+        "Every dataset version's drift as recorded when it was added (`lineal drift --all`)",
+        Objs,
+    )
+    def drift_recorded(project: str) -> Any:
+        from lineal.quality.drift_record import recorded
+
+        return _answer([one.as_dict() for one in recorded(repo(project))])
 
     @get("health", "Lineage health: coverage, staleness, freshness, orphans, crashed runs", Obj)
     def health(project: str, days: Days = 30.0) -> Any:

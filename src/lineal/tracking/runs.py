@@ -38,6 +38,7 @@ from lineal.tracking import handshake
 from lineal.tracking.finishing import record_finish
 from lineal.tracking.lifecycle import active_run, forget, inherited_run, remember
 from lineal.tracking.metrics import Flusher, MetricBuffer
+from lineal.tracking.versions import drift_recorded
 
 
 def _checked_params(params: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
@@ -210,7 +211,7 @@ class ActiveRun:
                 self.repo.link("generated", self.ref, artifact, role=role)
             # else it is byte for byte an input of this run: `generated` would close a cycle.
 
-        return datasets.add(
+        artifact = datasets.add(
             self.repo,
             [target],
             name=name,
@@ -218,6 +219,7 @@ class ActiveRun:
             meta={"run": self.ref, **(meta or {})},
             then=generated,  # the edge lands with the version
         ).artifact
+        return drift_recorded(self.repo, artifact)
 
     def _artifact(self, source: str | Path | Artifact, *, kind: str) -> Artifact:
         if isinstance(source, Artifact):
@@ -226,7 +228,9 @@ class ActiveRun:
         if isinstance(source, Path) or (Path(text).exists() and not text.startswith("sha256:")):
             if not Path(text).exists():
                 raise InvalidInput(f"cannot use {text}: no such file or folder")
-            return datasets.add_or_reuse(self.repo, Path(text), kind=kind)
+            return drift_recorded(
+                self.repo, datasets.add_or_reuse(self.repo, Path(text), kind=kind)
+            )
         found = self.repo.resolve(parse(text))
         if not isinstance(found, Artifact):
             raise InvalidInput(f"{text} is a run, not an artifact", hint="pass KIND/NAME[@vN]")

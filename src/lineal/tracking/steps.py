@@ -28,6 +28,7 @@ from lineal.model.entities import Artifact
 from lineal.model.refs import parse
 from lineal.tracking.lifecycle import active_run
 from lineal.tracking.runs import ActiveRun, start
+from lineal.tracking.versions import drift_recorded
 from lineal.worktree import materialise
 
 P = ParamSpec("P")
@@ -118,7 +119,7 @@ def _scan(repo: Lineal, path: Path) -> Manifest:
 
 
 def _snapshot(repo: Lineal, path: Path, kind: str, meta: Mapping[str, Any] | None) -> Artifact:
-    return datasets.add_or_reuse(repo, path, kind=kind, meta=meta)
+    return drift_recorded(repo, datasets.add_or_reuse(repo, path, kind=kind, meta=meta))
 
 
 def _input(repo: Lineal, value: Any) -> Artifact | None:
