@@ -6,12 +6,15 @@ Thin: calls the service and prints what it returns; never reads the store itself
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lineal.cli.common import handle_errors, open_client, out
 from lineal.cli.plain import print_json
+
+if TYPE_CHECKING:
+    from lineal.quality.alerts import SinkStatus
 
 
 @handle_errors
@@ -29,10 +32,21 @@ def alerts(
 
     with open_client() as client:
         found = status(client, send=send, timeout=timeout)
+    show(
+        found,
+        send=send,
+        as_json=as_json,
+        none="No [alerts] table in lineal.toml: findings alert nobody.",
+    )
+
+
+def show(found: list[SinkStatus], *, send: bool, as_json: bool, none: str) -> None:
+    """Print each receiver's line (``none`` when there is no receiver); exit 1 after
+    ``send`` when some alert still waits."""
     if as_json:
         print_json([one.as_dict() for one in found])
     elif not found:
-        out.print("No [alerts] table in lineal.toml: findings alert nobody.", markup=False)
+        out.print(none, markup=False)
     for one in found if not as_json else ():
         line = f"{one.sink} {one.target}: {one.pending} waiting, {one.given_up} given up"
         if send:

@@ -76,6 +76,15 @@ def serve(
             "$LINEAL_OPENLINEAGE_SPEC; without one, the spec's basic rules only).",
         ),
     ] = None,
+    alerts: Annotated[
+        Path | None,
+        typer.Option(
+            "--alerts",
+            help="A TOML file whose [alerts] table (as in lineal.toml: command, webhook, kinds, "
+            "tries, backoff, timeout) receives what written batches show: recorded drift, "
+            "promotions that overrode failed checks, promotions the store refused.",
+        ),
+    ] = None,
     open_: Annotated[
         bool,
         typer.Option(
@@ -95,6 +104,7 @@ def serve(
     from lineal.errors import MissingExtra
     from lineal.model.masking import mask_url
     from lineal.server.app import (
+        ALERTS_VARIABLE,
         OBJECTS_VARIABLE,
         OPEN_VARIABLE,
         PROJECT_VARIABLE,
@@ -112,7 +122,10 @@ def serve(
     objects = objects or registry.server_objects(base)
     if "://" not in objects:  # a folder: the same one whatever directory a worker starts in
         objects = str(Path(objects).resolve())
-    create_app(base, objects)  # fails now, in one line, on a bad URI or a missing extra
+    if alerts is not None:
+        alerts = alerts.resolve()  # the same file whatever directory a worker starts in
+    # Fails now, in one line, on a bad URI, a missing extra or a bad [alerts] table.
+    create_app(base, objects, alerts=alerts)
     from lineal.access import is_loopback, open_projects
 
     unguarded = open_projects(base)
@@ -126,6 +139,8 @@ def serve(
     os.environ[URI_VARIABLE] = base
     os.environ[OBJECTS_VARIABLE] = objects
     os.environ[PROJECT_VARIABLE] = project
+    if alerts is not None:
+        os.environ[ALERTS_VARIABLE] = str(alerts)
     if openlineage_spec is not None:
         from lineal.interop.openlineage_validate import SPEC_VARIABLE, validator
 
@@ -136,6 +151,8 @@ def serve(
     _say(f"lineal server on http://{host}:{port}/api/v1/ serving {mask_url(base)}")
     _say(f"  objects: {mask_url(objects)}")
     _say(f"  projects: LINEAL_URI=http://{host}:{port}/projects/NAME")
+    if alerts is not None:
+        _say(f"  alerts: [alerts] of {alerts}, outboxes in {registry.server_folder(base)}/alerts")
     for name in unguarded:
         warn(
             f"warning: project {name} has no token: open to anyone who reaches the server "
@@ -177,6 +194,35 @@ def list_(ctx: typer.Context, uri: Uri = None) -> None:
 
     for name in registry.list_projects(_base(uri or ctx.obj)):
         _say(name)
+
+
+@server_app.command("alerts")
+@handle_errors
+def alerts_(
+    ctx: typer.Context,
+    alerts: Annotated[
+        Path,
+        typer.Option("--alerts", help="The TOML file `lineal server --alerts` was given."),
+    ],
+    uri: Uri = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Deliver the waiting alerts now (exit 1 if any stay).")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --send: give up the pass after this many seconds.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the alerts a server's --alerts receivers have waiting, and those given up."""
+    from lineal.cli.alerts import show
+    from lineal.quality.alerts_config import read
+    from lineal.quality.served_alerts import ServerAlerts, status
+    from lineal.store import registry
+
+    base = _base(uri or ctx.obj)
+    to = ServerAlerts(read(alerts), registry.server_folder(base))
+    found = status(to, send=send, timeout=timeout)
+    show(found, send=send, as_json=as_json, none="")
 
 
 def register(app: typer.Typer) -> None:

@@ -191,6 +191,11 @@ def sender(repo: Lineal | None = None) -> Sender | None:
     return _SENDERS.get(root, config, lambda: Sender(config, root))[0]
 
 
+def sender_at(config: AlertsConfig, root: Path) -> Sender:
+    """This process's sender to ``config``'s receivers, outboxes under ``root / "alerts"``."""
+    return _SENDERS.get(root, config, lambda: Sender(config, root))[0]
+
+
 def notify(finding: Finding, repo: Lineal | None = None) -> list[Path]:
     """Queue an alert about ``finding`` for each receiver `lineal.toml`'s ``[alerts]`` names
     (``repo``'s workspace, else the one here) and wake the sender; the files written (none
@@ -204,19 +209,39 @@ def notify(finding: Finding, repo: Lineal | None = None) -> list[Path]:
         made = sender(repo)
         if made is None:
             return []
-        if finding.kind not in KINDS:
-            raise ValueError(f"unknown finding kind {finding.kind!r}: expected {', '.join(KINDS)}")
-        if finding.kind not in made.config.kinds:
-            return []
-        store = repo.store.uri if repo is not None else None
-        written = made.put(message(finding, store))
+        return _queue(made, finding, repo.store.uri if repo is not None else None)
     except Exception as exc:
-        if root is not None:
-            with contextlib.suppress(Exception):
-                Outbox(root / "alerts").note_error(f"alert not queued: {exc}"[:500])
+        note_error(root, exc)
         return []
+
+
+def notify_to(
+    config: AlertsConfig, root: Path, finding: Finding, store: str | None = None
+) -> list[Path]:
+    """:func:`notify` for a process with no workspace: the receivers ``config`` names, their
+    outboxes under ``root / "alerts"`` (`lineal server --alerts FILE`). Never raises."""
+    try:
+        return _queue(sender_at(config, root), finding, store)
+    except Exception as exc:
+        note_error(root, exc)
+        return []
+
+
+def _queue(made: Sender, finding: Finding, store: str | None) -> list[Path]:
+    if finding.kind not in KINDS:
+        raise ValueError(f"unknown finding kind {finding.kind!r}: expected {', '.join(KINDS)}")
+    if finding.kind not in made.config.kinds:
+        return []
+    written = made.put(message(finding, store))
     made.kick()
     return written
+
+
+def note_error(root: Path | None, exc: Exception) -> None:
+    """Keep ``exc`` as the last error of the outboxes under ``root`` (`lineal alerts` says it)."""
+    if root is not None:
+        with contextlib.suppress(Exception):
+            Outbox(root / "alerts").note_error(f"alert not queued: {exc}"[:500])
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +273,13 @@ def status(repo: Lineal, *, send: bool = False, timeout: float | None = None) ->
     """Each receiver's waiting and given-up alerts and last error; with ``send``, one pass
     each first (for up to ``timeout`` seconds; an alert held back by its backoff waits)."""
     made = sender(repo)
-    if made is None:
-        return []
+    return [] if made is None else sink_status(made, send=send, timeout=timeout)
+
+
+def sink_status(
+    made: Sender, *, send: bool = False, timeout: float | None = None
+) -> list[SinkStatus]:
+    """:func:`status` of the receivers ``made`` sends to."""
     deadline = None if timeout is None else time.monotonic() + timeout
     found = []
     for sink, box in made.outboxes.items():

@@ -115,3 +115,22 @@ def load(found: Workspace | None) -> AlertsConfig | None:
         return None
     path, document = found.project_config()
     return parse(document, path)
+
+
+def read(path: Path) -> AlertsConfig:
+    """The ``[alerts]`` table of the TOML file at ``path`` (`lineal server --alerts FILE`; a
+    project's `lineal.toml` will do); InvalidInput, one line, for a file that is missing, not
+    TOML, or has no such table."""
+    import tomllib
+
+    hint = "see `Alerts` in docs/quality.md for the [alerts] table"
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}", hint=hint) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path} is not TOML: {exc}", hint=hint) from None
+    found = parse(document, path)
+    if found is None:
+        raise InvalidInput(f"{path} has no [alerts] table", hint=hint)
+    return found

@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, LinealError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
+    from lineal.quality.served_alerts import ServerAlerts
     from lineal.server.audit_trail import AuditWriter
     from lineal.store.base import Store
 
@@ -34,6 +36,8 @@ OPEN_VARIABLE = "LINEAL_SERVER_OPEN"
 #: The project of the routes that name none: the Marquez-style `POST /api/v1/lineage` and the
 #: MLflow REST surface at `/api/2.0/mlflow/…` (`lineal server --project NAME`).
 PROJECT_VARIABLE = "LINEAL_SERVER_PROJECT"
+#: The TOML file whose ``[alerts]`` table says where findings go (`lineal server --alerts`).
+ALERTS_VARIABLE = "LINEAL_SERVER_ALERTS"
 DEFAULT_PROJECT = "default"
 API = "/api/v1"
 log = logging.getLogger("lineal.server")
@@ -56,6 +60,8 @@ class Projects:
         self._server_log: Store | None = None
         #: this worker's audit queue (lineal.server.audit_trail), set by create_app
         self.audit: AuditWriter | None = None
+        #: where findings in written batches are sent (`lineal server --alerts FILE`)
+        self.alerts: ServerAlerts | None = None
 
     def store(self, name: str) -> Store:
         with self._lock:
@@ -136,6 +142,15 @@ def _validation_message(errors: list[Any]) -> str:
     return f"bad {where or 'request'}: {what}{more}"
 
 
+def _alerts(path: Path, base: str) -> ServerAlerts:
+    """Where findings in written batches go: ``path``'s ``[alerts]``, outboxes in the server's
+    folder (InvalidInput, one line, for a bad file)."""
+    from lineal.quality.alerts_config import read
+    from lineal.quality.served_alerts import ServerAlerts
+
+    return ServerAlerts(read(path), registry.server_folder(base))
+
+
 def create_app(
     base: str,
     objects: str | None = None,
@@ -144,13 +159,15 @@ def create_app(
     default_project: str = DEFAULT_PROJECT,
     projects: Projects | None = None,
     audit: bool = True,
+    alerts: Path | None = None,
 ) -> FastAPI:
     """The app serving the projects under store URI ``base`` (see lineal.store.projects), their
     objects under ``objects`` (default: lineal.store.registry.server_objects), and the web UI
     at ``/`` (lineal.server.ui). Without ``allow_open``, a project with no token yet answers no
     one (a project made after the server started on a public address is not open to the
     world). ``projects``: other projects than those under ``base`` (`lineal ui`'s one store);
-    without ``audit``, requests are not recorded."""
+    without ``audit``, requests are not recorded. ``alerts``: a TOML file whose ``[alerts]``
+    table receives the findings in written batches (lineal.quality.served_alerts)."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -167,6 +184,7 @@ def create_app(
     registry.project_uri(base, "check")  # refuse an unsupported URI before serving
     projects = projects or Projects(base, allow_open=allow_open, default=default_project)
     projects.audit = AuditWriter(projects) if audit else None
+    projects.alerts = None if alerts is None else _alerts(alerts, base)
     app = FastAPI(
         title="lineal server",
         version=__version__,
@@ -298,6 +316,7 @@ def app_from_env() -> FastAPI:
         os.environ.get(OBJECTS_VARIABLE),
         allow_open=os.environ.get(OPEN_VARIABLE, "1") != "0",
         default_project=os.environ.get(PROJECT_VARIABLE) or DEFAULT_PROJECT,
+        alerts=Path(os.environ[ALERTS_VARIABLE]) if os.environ.get(ALERTS_VARIABLE) else None,
     )
     _tune_gc()  # a worker process's own setting: not create_app's, which others embed
     return app

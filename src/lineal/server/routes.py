@@ -186,6 +186,29 @@ MAX_BATCHES = 10_000
 MAX_BODY = 256 * 1024 * 1024
 
 
+def _alert(projects: Projects, project: str, lines: list[bytes], receipts: list[Any]) -> None:
+    """Send what alerts in the batches just written (lineal.quality.served_alerts), on a worker
+    thread the request does not wait for."""
+    import asyncio
+
+    from lineal.client import Lineal
+    from lineal.quality import served_alerts
+
+    to = projects.alerts
+    if to is None:
+        return
+    picked = [(n, line) for n, line in enumerate(lines) if served_alerts.worth_a_look(line)]
+    if not picked:
+        return
+
+    def send() -> None:
+        batches = [wire.batch_ops(line) for _, line in picked]
+        found = [receipts[n] for n, _ in picked]
+        served_alerts.send(to, project, lambda: Lineal(projects.store(project)), batches, found)
+
+    asyncio.get_running_loop().run_in_executor(None, send)
+
+
 def writes(api: APIRouter, projects: Projects) -> None:
     """``POST .../batches`` (batches clients signed, one per line) and the run heartbeats."""
     from fastapi import Request
@@ -210,6 +233,7 @@ def writes(api: APIRouter, projects: Projects) -> None:
         await run_in_threadpool(permissions.check_batches, principal, lines)
         store = projects.store(project)
         receipts = await run_in_threadpool(wire.submit_all, store, lines)
+        _alert(projects, project, lines, receipts)  # after the answer: never slows a write
         for receipt in receipts:  # what the audit row of this request names
             if receipt["ok"]:
                 landed = [f"ledger/{receipt['first_seq']}..{receipt['last_seq']}"]

@@ -107,6 +107,14 @@ def objects_url(base: str) -> str:
     return str(Path.home() / ".lineal-server" / "objects")
 
 
+def server_folder(base: str) -> Path:
+    """The folder a server over ``base`` keeps its own files in (its alert outboxes): a SQLite
+    server's projects folder, else ~/.lineal-server (beside the keys)."""
+    if base.startswith("sqlite:///"):
+        return Path(project_uri(base, "x").removeprefix("sqlite:///")).parent
+    return Path.home() / ".lineal-server"
+
+
 def server_signer(base: str) -> Signer:
     """The server's key (made on first use, mode 0600): every server process over the same
     projects shares it."""

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from lineal.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lineal.ledger.keys import Signer
     from lineal.store.base import Store
 
@@ -85,6 +87,13 @@ def server_objects(base: str) -> str:
     from lineal.store import projects
 
     return projects.objects_url(base)
+
+
+def server_folder(base: str) -> Path:
+    """Where a server over ``base`` keeps its own files (its alert outboxes)."""
+    from lineal.store import projects
+
+    return projects.server_folder(base)
 
 
 def list_projects(base: str) -> list[str]:
