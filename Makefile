@@ -45,7 +45,7 @@ test: $(BIN)/.installed-dev $(UI_BUNDLE)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
-	$(BIN)/pytest -n auto --dist loadscope -m "not serial"
+	$(BIN)/pytest -n auto --dist loadscope -m "not serial" --durations=15
 	$(BIN)/pytest -m serial
 
 bench: $(BIN)/.installed-dev

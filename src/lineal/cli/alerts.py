@@ -17,14 +17,19 @@ if TYPE_CHECKING:
     from lineal.quality.alerts import SinkStatus
 
 
+#: ``--send`` and ``--timeout``, of `lineal alerts` and `lineal server alerts`.
+Send = Annotated[
+    bool, typer.Option("--send", help="Deliver the waiting alerts now (exit 1 if any stay).")
+]
+Timeout = Annotated[
+    float | None, typer.Option(help="With --send: give up the pass after this many seconds.")
+]
+
+
 @handle_errors
 def alerts(
-    send: Annotated[
-        bool, typer.Option("--send", help="Deliver the waiting alerts now (exit 1 if any stay).")
-    ] = False,
-    timeout: Annotated[
-        float | None, typer.Option(help="With --send: give up the pass after this many seconds.")
-    ] = None,
+    send: Send = False,
+    timeout: Timeout = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the alerts waiting for the [alerts] command and webhook, and those given up."""

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from lineal.cli.alerts import Send, Timeout
 from lineal.cli.common import err, fail, handle_errors, out
 
 server_app = typer.Typer(
@@ -205,12 +206,8 @@ def alerts_(
         typer.Option("--alerts", help="The TOML file `lineal server --alerts` was given."),
     ],
     uri: Uri = None,
-    send: Annotated[
-        bool, typer.Option("--send", help="Deliver the waiting alerts now (exit 1 if any stay).")
-    ] = False,
-    timeout: Annotated[
-        float | None, typer.Option(help="With --send: give up the pass after this many seconds.")
-    ] = None,
+    send: Send = False,
+    timeout: Timeout = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the alerts a server's --alerts receivers have waiting, and those given up."""
