@@ -68,9 +68,11 @@ def leakage(repo: Lineal, report: Report) -> None:
 
 
 def drift(repo: Lineal, report: Report) -> None:
-    """How each dataset version of the report drifted from the version before it."""
+    """How each dataset version of the report drifted from the version before it: as recorded
+    when it was added (lineal.quality.drift_record), and measure by measure as judged now."""
     from lineal.errors import MissingExtra
     from lineal.quality import drift as drifts
+    from lineal.quality.drift_record import recorded_of
 
     rows = []
     for one in report.datasets:
@@ -83,6 +85,12 @@ def drift(repo: Lineal, report: Report) -> None:
             return
         if found is None:
             continue
+        held = recorded_of(repo, artifact)
+        if held is not None:  # what the thresholds then in force said, signed with it
+            said_then = ", ".join(held.drifted) or "no measure drifted"
+            verdict = "drift" if held.drifted else "ok"
+            check = f"drift recorded with the version (seq {held.seq})"
+            rows.append(_row(check, found.b, verdict, f"from {held.body.get('from')}: {said_then}"))
         for measure in found.measures:
             said = measure.as_dict()
             detail = said["detail"] or ""
