@@ -77,7 +77,7 @@ def add(
             then=guard,
         )
         drift = None
-        if result.created and result.artifact.kind == "dataset":
+        if result.artifact.kind == "dataset":  # unchanged: recorded unless it has it
             from lineal.quality.drift_record import after_add
 
             drift = after_add(client, result.artifact)
