@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
-from lineal.errors import NotFound
+from lineal.errors import LinealError, NotFound
 from lineal.server.app import API, Projects
 
 if TYPE_CHECKING:
@@ -73,25 +73,26 @@ def _form(value: str) -> str:
     return quote_plus(value, safe="*").replace("~", "%7E")
 
 
-def first_reads(raw_path: str, query: str) -> list[str]:
-    """The addresses index.html's script asks first for the page at ``raw_path``?``query``,
-    spelled as it spells them (ui/index.html: a lineage view's upstream and downstream, and
-    each expanded node's), or none where it is not a lineage view or the address is one this
-    function would not spell as the browser does (the page then asks them itself)."""
+def first_reads(raw_path: str, query: str) -> tuple[str, list[str]] | None:
+    """The project and the addresses index.html's script asks first for the page at
+    ``raw_path``?``query``, spelled as it spells them (ui/index.html: a lineage view's upstream
+    and downstream, and each expanded node's); None where it is not a lineage view or the
+    address is one this function would not spell as the browser does (the page then asks them
+    itself)."""
     page = _LINEAGE_PAGE.match(raw_path)
     if page is None:
-        return []
+        return None
     try:
         project = unquote(page.group(1), errors="strict")
     except UnicodeDecodeError:
-        return []
+        return None
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         params.setdefault(key, value)  # URLSearchParams.get: the first
     ref = params.get("ref", "")
     depth_text = params.get("depth", "2")
     if not ref or not _DEPTH.match(depth_text):
-        return []
+        return None
     depth = int(depth_text)
     direction = params.get("dir", "both")
     kinds = [k for k in params.get("kinds", "").split(",") if k]
@@ -111,7 +112,7 @@ def first_reads(raw_path: str, query: str) -> list[str]:
         urls.append(ask("downstream", ref, depth))
     for node in (n for n in params.get("expand", "").split(",") if n):
         urls += [ask("upstream", node, 1), ask("downstream", node, 1)]
-    return urls
+    return project, urls
 
 
 async def _read(app: ASGIApp, scope: Scope, url: str) -> bytes | None:
@@ -244,11 +245,11 @@ class StaticUI:
             return
         index = self.folder / "index.html"
         response: Response
-        urls = [] if method != "GET" or self.app is None else self._first_reads(scope)
-        if self.app is not None and urls and index.is_file():
+        view = None if method != "GET" or self.app is None else self._first_reads(scope)
+        if self.app is not None and view and index.is_file() and await self._open(view[0]):
             html = index.read_text(encoding="utf-8")
             if ANSWERS_MARK in html and EARLY_SCRIPT in html:
-                await _with_answers(self.app, html, urls, scope, send)
+                await _with_answers(self.app, html, view[1], scope, send)
                 return
         if index.is_file():
             response = FileResponse(index, headers={"cache-control": "no-cache"})
@@ -257,14 +258,29 @@ class StaticUI:
         await response(scope, receive, send)
 
     @staticmethod
-    def _first_reads(scope: Scope) -> list[str]:
+    def _first_reads(scope: Scope) -> tuple[str, list[str]] | None:
         raw = bytes(scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8"))
         try:
             raw_path = raw.decode("ascii")
             query = bytes(scope.get("query_string", b"")).decode("ascii")
         except UnicodeDecodeError:
-            return []
+            return None
         return first_reads(raw_path, query)
+
+    async def _open(self, project: str) -> bool:
+        """Whether ``project`` is read by anyone without a token here (`lineal ui` on loopback,
+        a project with no token yet on a server that serves open ones): only then are its
+        first reads asked for the page. (Each is asked without a token anyway, and refused
+        where one is needed; this spares a closed project's audit log those refusals.)"""
+        from starlette.concurrency import run_in_threadpool
+
+        projects = getattr(getattr(self.app, "state", None), "projects", None)
+        if not isinstance(projects, Projects) or not projects.allow_open:
+            return False
+        try:
+            return bool(await run_in_threadpool(projects.is_open, project))
+        except LinealError:  # no such project: the page's own read says so
+            return False
 
 
 def mount(app: FastAPI, folder: Path = STATIC) -> None:
