@@ -39,6 +39,23 @@ def test_the_built_page_preloads_the_chunks_of_the_pages_opened_by_address(
         assert all((BUILT / f.lstrip("/")).is_file() for f in files), files
     # React Flow is not among what the lineage page's first picture waits for.
     assert not any("LineageFlow" in f for f in chunks["lineage"])
+    # The first picture's code: started by the script for a lineage view, not by the page.
+    first = re.search(r"var first = (\[.*?\]);", html)
+    assert first, "index.html's early script has no first-picture entry: the build did not fill it"
+    files = json.loads(first.group(1))
+    assert Path(files[0]).name.startswith("first-"), files
+    assert all((BUILT / f.lstrip("/")).is_file() for f in files), files
+    assert not re.search(r"<script[^>]*src=\"/assets/first-", html)
+
+
+def test_only_a_lineage_view_loads_the_first_picture_s_code(page: Page, project: str) -> None:
+    loaded = "performance.getEntriesByType('resource').some((e) => /\\/first-/.test(e.name))"
+    page.goto(f"/p/{project}/runs")
+    page.wait_for_selector("[role=rowgroup] [role=row]", timeout=20_000)
+    assert page.evaluate(loaded) is False
+    page.goto(f"/p/{project}/lineage?ref={MODEL}:production")
+    page.wait_for_selector("[data-testid=graph][data-ready=yes]", timeout=20_000)
+    assert page.evaluate(loaded) is True
 
 
 def test_react_flow_takes_over_the_first_picture_in_place(page: Page, project: str) -> None:

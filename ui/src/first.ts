@@ -1,13 +1,14 @@
 // The first picture of a lineage view opened by address, drawn before React has loaded.
 //
 // index.html's script asks the view's reads at once (or finds their answers in the page, where
-// the server embedded them: lineal.server.ui), and this small entry — dagre, the sketch's sums,
-// no React — runs before the app's own code: it draws the page as the app's first render will
+// the server embedded them: lineal.server.ui) and starts this small entry — dagre, the sketch's
+// sums, no React — beside the app's own code. It draws the page as the app's first render will
 // draw it (the shell, the explorer's toolbars, and once the answers are here the view laid out
 // and fitted to its canvas, with the "Nodes in view" list), so the graph is on screen while the
 // app's code (React, ~175 kB) still compiles. The app waits for this picture (main.tsx), lays the
-// view out as it was laid out here (``window.__linealFirst``), and its first render replaces this
-// markup with its own, element for element in the same places (tests/ui/test_first_picture.py).
+// view out as it was laid out here (``window.__linealFirstPicture``), and its first render
+// replaces this markup with its own, element for element in the same places
+// (tests/ui/test_first_picture.py).
 // The markup of the shell and the page mirrors App.tsx's Shell and pages/Lineage.tsx; the
 // sketch's is theirs (lib/sketch.ts's sketchMarkup).
 import { queryString } from "./api";
@@ -128,9 +129,29 @@ function show(root: HTMLElement, markup: string): boolean {
   return true;
 }
 
+/** The page's root element, once the page is parsed that far (this module may run before). */
+function rootElement(): Promise<HTMLElement | null> {
+  const now = document.getElementById("root");
+  if (now || document.readyState !== "loading") return Promise.resolve(now);
+  return new Promise((resolve) => {
+    const watch = new MutationObserver(() => {
+      const found = document.getElementById("root");
+      if (found) {
+        watch.disconnect();
+        resolve(found);
+      }
+    });
+    watch.observe(document, { childList: true, subtree: true });
+    document.addEventListener("DOMContentLoaded", () => {
+      watch.disconnect();
+      resolve(document.getElementById("root"));
+    });
+  });
+}
+
 async function draw(): Promise<FirstPicture | null> {
   const view = opened();
-  const root = document.getElementById("root");
+  const root = view ? await rootElement() : null;
   const json = window.__linealJson;
   if (!view || !root || !json || root.childNodes.length) return null;
   const asked = view.urls.map((url) => json[url]);
@@ -169,5 +190,7 @@ async function draw(): Promise<FirstPicture | null> {
 }
 
 if (typeof window !== "undefined" && typeof document !== "undefined") {
-  window.__linealFirst = draw().catch(() => null);
+  void draw()
+    .catch(() => null)
+    .then((picture) => window.__linealFirstSettle?.(picture));
 }
