@@ -31,11 +31,21 @@ function pageChunks(): Plugin {
           }
         }
         html = html.replace("/*page-chunks*/ {}", JSON.stringify(chunks));
-        // The first picture's entry (src/first.ts), its own chunk: index.html's script starts
-        // it for a lineage view opened by address (with its imports preloaded), no other page.
+        // The first picture's entry (src/first.ts), its own chunk, run before the app's: its
+        // script (and its imports, preloaded) ahead of the app's entry, after the stylesheet
+        // (the picture is measured in its canvas, so styled).
         const first = bundle && Object.values(bundle).find((one) => one.type === "chunk" && one.isEntry && one.name === "first");
         if (first && first.type === "chunk") {
-          html = html.replace("/*first-entry*/ []", JSON.stringify([first.fileName, ...first.imports].map((f) => `/${f}`)));
+          // Between marks: lineal's server leaves them out of every other page (lineal.server.ui).
+          const tags = [
+            "<!--first-picture-->",
+            ...first.imports.map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`),
+            `<script type="module" crossorigin src="/${first.fileName}"></script>`,
+            "<!--/first-picture-->",
+          ].join("\n    ");
+          const sheet = /\s*<link rel="stylesheet" crossorigin href="\/assets\/index-[^"]*\.css">/.exec(html)?.[0] ?? "";
+          html = html.replace(sheet, "");
+          html = html.replace(/(\s*)(<script type="module" crossorigin src="\/assets\/index-)/, `${sheet}$1${tags}$1$2`);
         } else if (bundle) {
           throw new Error("the build has no first-picture entry (src/first.ts)");
         }

@@ -1,9 +1,10 @@
 // The first picture of a lineage view opened by address, drawn before React has loaded.
 //
 // index.html's script asks the view's reads at once (or finds their answers in the page, where
-// the server embedded them: lineal.server.ui) and starts this small entry — dagre, the sketch's
-// sums, no React — beside the app's own code. It draws the page as the app's first render will
-// draw it (the shell, the explorer's toolbars, and once the answers are here the view laid out
+// the server embedded them: lineal.server.ui), and this small entry — dagre, the sketch's sums,
+// no React — runs before the app's own (the page's scripts run in order). With the answers in
+// the page it draws at once, before the app's code runs at all; else once they come. It draws
+// the page as the app's first render will draw it (the shell, the explorer's toolbars, and once the answers are here the view laid out
 // and fitted to its canvas, with the "Nodes in view" list), so the graph is on screen while the
 // app's code (React, ~175 kB) still compiles. The app waits for this picture (main.tsx), lays the
 // view out as it was laid out here (``window.__linealFirstPicture``), and its first render
@@ -149,15 +150,18 @@ function rootElement(): Promise<HTMLElement | null> {
   });
 }
 
-async function draw(): Promise<FirstPicture | null> {
-  const view = opened();
-  const root = view ? await rootElement() : null;
-  const json = window.__linealJson;
-  if (!view || !root || !json || root.childNodes.length) return null;
-  const asked = view.urls.map((url) => json[url]);
-  if (!asked.length || asked.some((one) => one === undefined)) return null;
-  show(root, pageMarkup(view.project, view.params, ""));
-  const bodies = await Promise.all(asked);
+/** The stylesheet applied (the picture is measured in its canvas): at once when it is. */
+function styled(): Promise<unknown> | null {
+  const sheet = document.querySelector<HTMLLinkElement>('link[rel="stylesheet"]');
+  if (!sheet || sheet.sheet) return null;
+  return new Promise((done) => {
+    sheet.addEventListener("load", done, { once: true });
+    sheet.addEventListener("error", done, { once: true });
+  });
+}
+
+/** Draw the view of ``bodies`` (the answers of ``view``'s reads) into ``root``: its layout. */
+function drawView(root: HTMLElement, view: NonNullable<ReturnType<typeof opened>>, bodies: unknown[]): FirstPicture | null {
   if (bodies.some((body) => !body || typeof body !== "object")) return null; // the app says why
   const merged = mergeGraphs(bodies as Graph[]);
   const shown = nearest(merged, MAX_NODES);
@@ -166,14 +170,6 @@ async function draw(): Promise<FirstPicture | null> {
     shown.nodes.map((n) => n.id),
     shown.edges.map((e) => [e.parent, e.child]),
   );
-  // Measured in its canvas below: the app's stylesheet must apply first.
-  const sheet = document.querySelector<HTMLLinkElement>('link[rel="stylesheet"]');
-  if (sheet && !sheet.sheet) {
-    await new Promise((done) => {
-      sheet.addEventListener("load", done, { once: true });
-      sheet.addEventListener("error", done, { once: true });
-    });
-  }
   const selectedId = view.params.get("sel");
   if (!show(root, pageMarkup(view.project, view.params, explorerMarkup(shown, merged.nodes.length, boxes, selectedId)))) return null;
   // Fitted to its canvas as LineageCanvas fits it, before it is painted.
@@ -189,8 +185,29 @@ async function draw(): Promise<FirstPicture | null> {
   return picture;
 }
 
+/** The first picture: drawn now when the answers are here already (sent within the page) and
+ * the page styled, before the app's code runs at all; else once they are. */
+function draw(): Promise<FirstPicture | null> {
+  const view = opened();
+  const json = window.__linealJson;
+  if (!view || !json) return Promise.resolve(null);
+  const asked = view.urls.map((url) => json[url]);
+  if (!asked.length || asked.some((one) => one === undefined)) return Promise.resolve(null);
+  const root = document.getElementById("root");
+  const parsed = window.__linealParsed ?? {};
+  if (root && !root.childNodes.length && view.urls.every((url) => url in parsed) && !styled()) {
+    return Promise.resolve(drawView(root, view, view.urls.map((url) => parsed[url])));
+  }
+  return (async () => {
+    const found = root ?? (await rootElement());
+    if (!found || found.childNodes.length) return null;
+    show(found, pageMarkup(view.project, view.params, ""));
+    const bodies = await Promise.all(asked);
+    await styled();
+    return drawView(found, view, bodies);
+  })();
+}
+
 if (typeof window !== "undefined" && typeof document !== "undefined") {
-  void draw()
-    .catch(() => null)
-    .then((picture) => window.__linealFirstSettle?.(picture));
+  window.__linealFirst = draw().catch(() => null);
 }

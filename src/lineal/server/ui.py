@@ -63,6 +63,8 @@ EMBED_WAIT_S = 1.0
 EMBED_MAX_BYTES = 2_000_000
 _LINEAGE_PAGE = re.compile(r"^/p/([^/]+)/lineage/?$")
 _DEPTH = re.compile(r"^[0-9]{1,4}$")
+#: The first picture's code in index.html (ui/vite.config.ts marks it): a lineage view's only.
+_FIRST_PICTURE = re.compile(r"\s*<!--first-picture-->.*?<!--/first-picture-->", re.S)
 #: What encodeURIComponent leaves as it is, beside what quote always leaves (letters, digits, _.-~).
 _COMPONENT = "!*'()"
 
@@ -251,7 +253,11 @@ class StaticUI:
             if ANSWERS_MARK in html and EARLY_SCRIPT in html:
                 await _with_answers(self.app, html, view[1], scope, send)
                 return
-        if index.is_file():
+        if index.is_file() and not _LINEAGE_PAGE.match(str(scope.get("path", ""))):
+            # Another page than the lineage explorer: without the first picture's code.
+            html = _FIRST_PICTURE.sub("", index.read_text(encoding="utf-8"))
+            response = HTMLResponse(html, headers={"cache-control": "no-cache"})
+        elif index.is_file():
             response = FileResponse(index, headers={"cache-control": "no-cache"})
         else:
             response = HTMLResponse(MISSING.format(folder=self.folder), status_code=503)

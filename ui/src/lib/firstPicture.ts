@@ -11,10 +11,8 @@ declare global {
   interface Window {
     /** The answers' bodies of index.html's reads, by address (null: not a 2xx). */
     __linealJson?: Record<string, Promise<unknown>>;
-    /** Settled once the first picture is drawn (or will not be); its layout, if drawn. Made by
-     * index.html's script where it starts the picture's code, which settles it. */
+    /** Settled once the first picture is drawn (or will not be); its layout, if drawn. */
     __linealFirst?: Promise<FirstPicture | null>;
-    __linealFirstSettle?: (picture: FirstPicture | null) => void;
     /** The first picture's layout, once drawn, until the app takes it (takeFirstPicture). */
     __linealFirstPicture?: FirstPicture;
     /** Set by the app as it starts rendering: the page is the app's from then on. */
