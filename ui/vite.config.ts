@@ -30,7 +30,26 @@ function pageChunks(): Plugin {
             chunks[page] = files.map((f) => `/${f}`);
           }
         }
-        return html.replace("/*page-chunks*/ {}", JSON.stringify(chunks));
+        html = html.replace("/*page-chunks*/ {}", JSON.stringify(chunks));
+        // The first picture's entry (src/first.ts), its own chunk, run before the app's: its
+        // script (and its imports, preloaded) ahead of the app's entry, after the stylesheet
+        // (the picture is measured in its canvas, so styled).
+        const first = bundle && Object.values(bundle).find((one) => one.type === "chunk" && one.isEntry && one.name === "first");
+        if (first && first.type === "chunk") {
+          // Between marks: lineal's server leaves them out of every other page (lineal.server.ui).
+          const tags = [
+            "<!--first-picture-->",
+            ...first.imports.map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`),
+            `<script type="module" crossorigin src="/${first.fileName}"></script>`,
+            "<!--/first-picture-->",
+          ].join("\n    ");
+          const sheet = /\s*<link rel="stylesheet" crossorigin href="\/assets\/index-[^"]*\.css">/.exec(html)?.[0] ?? "";
+          html = html.replace(sheet, "");
+          html = html.replace(/(\s*)(<script type="module" crossorigin src="\/assets\/index-)/, `${sheet}$1${tags}$1$2`);
+        } else if (bundle) {
+          throw new Error("the build has no first-picture entry (src/first.ts)");
+        }
+        return html;
       },
     },
   };
@@ -47,6 +66,10 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 600,
     sourcemap: false,
+    rollupOptions: {
+      // The page's first picture (src/first.ts) is an entry of its own, loaded before the app.
+      input: { index: fileURLToPath(new URL("index.html", import.meta.url)), first: fileURLToPath(new URL("src/first.ts", import.meta.url)) },
+    },
   },
   worker: { format: "es" },
   server: {

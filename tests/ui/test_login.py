@@ -4,11 +4,13 @@ tab's sessionStorage, sent as a bearer token)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from browser_checks import serious_violations
 
@@ -103,5 +105,41 @@ def test_the_audit_report_link_reads_the_report_with_the_token(
         report.wait_for_load_state()
         assert report.title() == "Audit report: dataset/raw@v1"
         assert "What is missing" in report.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_a_guarded_project_s_data_is_not_sent_within_the_page(
+    chromium: Browser, guarded: tuple[str, str]
+) -> None:
+    """A deep link to a lineage view of a project with tokens: the page, asked without a token
+    (as a browser asks for a page), carries none of the project's data; the tab's token then
+    reads the view (index.html's early reads) and the view is drawn."""
+    url, token = guarded
+    deep = f"/p/{PROJECT}/lineage?ref=dataset/raw"
+    html = httpx.get(f"{url}{deep}").text
+    found = re.search(r"<script>__linealAnswers\((.*?)\)</script>", html, re.S)
+    assert found is None or json.loads(found.group(1)) == {}, html[-2000:]
+    assert "raw images" not in html
+    assert "sha256:" not in html  # no node of the project (each is named by its digest)
+    # The same page asked with the token in the header (as no browser sends it for a page):
+    # still nothing within it, the page is the same for everyone.
+    same = httpx.get(f"{url}{deep}", headers={"authorization": f"Bearer {token}"}).text
+    assert "sha256:" not in same
+
+    context = chromium.new_context(base_url=url)
+    context.add_init_script(f"sessionStorage.setItem('lineal.token', {json.dumps(token)})")
+    page = context.new_page()
+    try:
+        page.goto(deep)
+        page.wait_for_selector(
+            "[data-testid=graph][data-ready=yes] [data-id^='dataset/raw@sha256']", timeout=20_000
+        )
+        assert "/login" not in page.url
+        asked = page.evaluate(
+            "performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)"
+            ".filter((p) => p.endsWith('/upstream') || p.endsWith('/downstream'))"
+        )
+        assert len(asked) == 2  # read by the page itself, with its token
     finally:
         context.close()

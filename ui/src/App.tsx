@@ -3,6 +3,7 @@ import { Navigate, NavLink, Route, Routes, useLocation, useNavigate, useParams }
 import { get, whenUnauthorized } from "./api";
 import { ErrorLine, Loading } from "./components";
 import { useData } from "./hooks";
+import { PAGES, storedTheme, THEME_KEY, type Theme } from "./lib/shell";
 import { Login } from "./pages/Login";
 
 // The big pages load on first visit: the graph (React Flow, elkjs) and the charts (uPlot).
@@ -26,11 +27,9 @@ const Audit = lazy(() => import("./pages/Audit"));
 const Verify = lazy(() => import("./pages/Verify"));
 const Health = lazy(() => import("./pages/Health"));
 
-type Theme = "light" | "dark" | "system";
-const THEME_KEY = "lineal.theme";
 
 function useTheme(): [Theme, (theme: Theme) => void] {
-  const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem(THEME_KEY) as Theme | null) ?? "system");
+  const [theme, setTheme] = useState<Theme>(storedTheme);
   useEffect(() => {
     const root = document.documentElement;
     if (theme === "system") root.removeAttribute("data-theme");
@@ -40,16 +39,6 @@ function useTheme(): [Theme, (theme: Theme) => void] {
   return [theme, setTheme];
 }
 
-const PAGES: [string, string][] = [
-  ["lineage", "Lineage"],
-  ["runs", "Runs"],
-  ["compare", "Compare"],
-  ["registry", "Registry"],
-  ["artifacts", "Data"],
-  ["health", "Health"],
-  ["audit", "Audit"],
-  ["verify", "Verify"],
-];
 
 function Shell() {
   const { project = "" } = useParams();

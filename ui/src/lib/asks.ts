@@ -4,6 +4,10 @@
 /** Points a chart asks for per run and key: the server downsamples, keeping extremes. */
 export const POINTS = 1000;
 
+/** The lineage explorer's kind filters, in the order its checkboxes show them. */
+export const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
+export const REF_PLACEHOLDER = "model/NAME:production, dataset/NAME@v2, run/ID…";
+
 type Query = Record<string, string | number | string[] | null>;
 
 export interface Ask {

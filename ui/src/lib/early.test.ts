@@ -117,3 +117,48 @@ describe("answers parsed before the app's first render", () => {
     expect(window.__linealParsed).toEqual({});
   });
 });
+
+describe("answers the server sent within the page", () => {
+  function embedded(search: string) {
+    const url = new URL(`/p/p/lineage${search}`, "http://127.0.0.1");
+    const sent: string[] = [];
+    const window: Record<string, unknown> = {};
+    const listeners: Record<string, () => void> = {};
+    runInNewContext(script, {
+      location: { pathname: url.pathname, search: url.search },
+      URLSearchParams,
+      Response,
+      sessionStorage: { getItem: () => "t0k" },
+      document: {
+        currentScript: { getAttribute: (name: string) => (name === "data-answers" ? "embedded" : null) },
+        addEventListener: (name: string, listener: () => void) => (listeners[name] = listener),
+      },
+      window,
+      fetch: (address: string) => {
+        sent.push(address);
+        const body = { fetched: address };
+        return Promise.resolve({ ok: true, clone: () => ({ json: () => Promise.resolve(body) }) });
+      },
+    });
+    return { sent, window: window as { __linealAnswers: (answers: Record<string, unknown>) => void; __linealParsed: Record<string, unknown>; __linealJson: Record<string, Promise<unknown>> }, listeners };
+  }
+
+  it("are awaited, not asked; those not sent are asked then, with the token", async () => {
+    const { sent, window } = embedded("?ref=run/R");
+    const [up, down] = appAsks("p", "?ref=run/R");
+    expect(sent).toEqual([]); // nothing asked before the server's answers come
+    window.__linealAnswers({ [up!]: { nodes: ["sent"] } });
+    expect(await window.__linealJson[up!]).toEqual({ nodes: ["sent"] });
+    expect(await window.__linealJson[down!]).toEqual({ fetched: down });
+    expect(sent).toEqual([down]);
+    expect(window.__linealParsed[up!]).toEqual({ nodes: ["sent"] });
+  });
+
+  it("are asked once the page is parsed when none came", async () => {
+    const { sent, window, listeners } = embedded("?ref=run/R");
+    listeners.DOMContentLoaded!();
+    expect(sent).toEqual(appAsks("p", "?ref=run/R"));
+    window.__linealAnswers({}); // too late: nothing more is asked
+    expect(sent.length).toBe(2);
+  });
+});

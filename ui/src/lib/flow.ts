@@ -2,7 +2,7 @@
 import type { Node } from "@xyflow/react";
 import type { GraphNode } from "../types";
 import type { Box, Merged } from "./graph";
-import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
+import { NODE_HEIGHT, NODE_WIDTH } from "./place";
 import { nodeHandles } from "./sketch";
 
 export interface NodeData extends Record<string, unknown> {

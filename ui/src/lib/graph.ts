@@ -1,6 +1,9 @@
 // The lineage graph's own logic: merging answers, text exports, an SVG of a laid-out view.
 import type { Graph, GraphEdge, GraphNode } from "../types";
 
+/** The most nodes drawn at once: a bigger answer is cut, deepest first, and says so. */
+export const MAX_NODES = 400;
+
 export interface Merged {
   nodes: GraphNode[];
   edges: GraphEdge[];

@@ -2,17 +2,12 @@
 // usual depth-2 view: tens of nodes) is laid out at once in the page by dagre (50 kB, a few
 // milliseconds), so the first view waits for no worker to start; a bigger one goes to elkjs
 // in a web worker (1.6 MB to load once, and the page stays responsive while it works).
-import { Graph, layout as dagreLayout } from "@dagrejs/dagre";
 import ELK from "elkjs/lib/elk-api.js";
 import workerUrl from "elkjs/lib/elk-worker.min.js?url";
 import type { Box } from "./graph";
+import { BETWEEN_LAYERS, BETWEEN_NODES, layoutNow, NODE_HEIGHT, NODE_WIDTH, SYNC_LIMIT } from "./place";
 
-export const NODE_WIDTH = 230;
-export const NODE_HEIGHT = 50;
-/** The most nodes laid out in the page itself; more go to elkjs's worker. */
-export const SYNC_LIMIT = 150;
-const BETWEEN_LAYERS = 70;
-const BETWEEN_NODES = 24;
+export { layoutNow, NODE_HEIGHT, NODE_WIDTH, SYNC_LIMIT };
 
 let elk: InstanceType<typeof ELK> | null = null;
 
@@ -23,25 +18,6 @@ function engine(): InstanceType<typeof ELK> {
     });
   }
   return elk;
-}
-
-/** Positions (top-left corners) of ``ids`` with ``edges`` (parent → child), computed now by
- * dagre. Edges naming a node not in ``ids`` are left out. */
-export function layoutNow(ids: string[], edges: [string, string][]): Box[] {
-  const graph = new Graph({ multigraph: true });
-  graph.setGraph({ rankdir: "LR", ranksep: BETWEEN_LAYERS, nodesep: BETWEEN_NODES, marginx: 0, marginy: 0 });
-  graph.setDefaultEdgeLabel(() => ({}));
-  for (const id of ids) graph.setNode(id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  const known = new Set(ids);
-  edges.forEach(([source, target], i) => {
-    if (known.has(source) && known.has(target)) graph.setEdge(source, target, {}, `e${i}`);
-  });
-  dagreLayout(graph);
-  return ids.map((id) => {
-    const node = graph.node(id);
-    // dagre gives the centre of each node; React Flow and the SVG export want the corner.
-    return { id, x: node.x - NODE_WIDTH / 2, y: node.y - NODE_HEIGHT / 2, width: NODE_WIDTH, height: NODE_HEIGHT };
-  });
 }
 
 /** Positions of ``ids`` with ``edges`` (parent → child) drawn left to right: at once (dagre) for

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { GraphNode } from "../types";
 import type { Box, Merged } from "./graph";
 import { layoutNow, NODE_HEIGHT, NODE_WIDTH } from "./layout";
-import { bezier, FIT, fitted, HANDLE, nodeHandles, sketchEdges } from "./sketch";
+import { bezier, FIT, fitted, HANDLE, nodeHandles, sketchEdges, sketchMarkup } from "./sketch";
 
 // The first picture must be React Flow's view to the pixel: React Flow replaces it in place.
 
@@ -86,5 +86,29 @@ describe("the edges", () => {
     const [target, source] = nodeHandles();
     expect([target!.type, target!.position, target!.x + HANDLE / 2, target!.y + HANDLE / 2]).toEqual(["target", Position.Left, 0, NODE_HEIGHT / 2]);
     expect([source!.type, source!.position, source!.x + HANDLE / 2, source!.y + HANDLE / 2]).toEqual(["source", Position.Right, NODE_WIDTH, NODE_HEIGHT / 2]);
+  });
+});
+
+describe("the picture's markup", () => {
+  it("places each node at its box, marks the root, and escapes every text", () => {
+    const shown: Merged = {
+      roots: ["model/<m>"],
+      nodes: [node("model/<m>", 0), node('dataset/"d"&', 1)],
+      edges: [{ kind: "used", parent: 'dataset/"d"&', child: "model/<m>", role: "<in>", seq: 1 }],
+    };
+    const boxes = layoutNow(
+      shown.nodes.map((n) => n.id),
+      [['dataset/"d"&', "model/<m>"]],
+    );
+    const markup = sketchMarkup(shown, boxes, new Set(), "model/<m>");
+    expect(markup).not.toContain("<m>");
+    expect(markup).toContain('data-id="model/&lt;m&gt;"');
+    expect(markup).toContain("dataset/&quot;d&quot;&amp;");
+    expect(markup).toContain("used (&lt;in&gt;)");
+    expect(markup).toContain("is-root is-selected");
+    const box = boxes[1]!;
+    expect(markup).toContain(`transform: translate(${box.x}px, ${box.y}px); width: ${box.width}px; height: ${box.height}px;`);
+    expect(markup.match(/class="lineage-sketch-node"/g)).toHaveLength(2);
+    expect(markup.match(/<g data-id="e0"/g)).toHaveLength(1);
   });
 });

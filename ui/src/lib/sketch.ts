@@ -7,8 +7,8 @@
 // more to load and compile before the first picture); sketch.test.ts holds them to it.
 import type { NodeHandle, Position, Viewport } from "@xyflow/system";
 import type { GraphEdge } from "../types";
-import { edgeLabel, type Box, type Merged } from "./graph";
-import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
+import { caption, edgeLabel, type Box, type Merged } from "./graph";
+import { NODE_HEIGHT, NODE_WIDTH } from "./place";
 
 /** React Flow's handle: 6 px square (its CSS), centred on the node's left or right side. */
 export const HANDLE = 6;
@@ -93,4 +93,49 @@ export function sketchEdges(shown: Merged, boxes: Box[]): SketchEdge[] {
     out.push({ id: `e${i}`, edge, path, labelX, labelY, label: edgeLabel(edge) });
   });
   return out;
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** The first picture's markup, inside its viewport: the edges (an SVG, each a curve and its
+ * label) and each node a box where ``boxes`` put it. One source for both who draw it: the page's
+ * own early script (src/first.ts, before React has loaded) and LineageSketch (React's first
+ * render), so the one replaces the other to the pixel. */
+export function sketchMarkup(
+  shown: Merged,
+  boxes: Box[],
+  onPath: ReadonlySet<string> = new Set(),
+  selectedId: string | null = null,
+): string {
+  const at = new Map(boxes.map((box) => [box.id, box]));
+  const parts = [
+    '<svg class="lineage-sketch-edges" width="1" height="1"><defs>' +
+      '<marker id="sketch-arrow" viewBox="-10 -10 20 20" markerWidth="12.5" markerHeight="12.5" orient="auto-start-reverse" refX="0" refY="0">' +
+      '<polyline points="-5,-4 0,0 -5,4 -5,-4"></polyline></marker></defs>',
+  ];
+  for (const one of sketchEdges(shown, boxes)) {
+    const lit = onPath.has(one.edge.parent) && onPath.has(one.edge.child);
+    parts.push(
+      `<g data-id="${escape(one.id)}" class="${lit ? "on-path" : ""}"><path d="${one.path}" marker-end="url(#sketch-arrow)"></path>` +
+        `<text x="${one.labelX}" y="${one.labelY}">${escape(one.label)}</text></g>`,
+    );
+  }
+  parts.push("</svg>");
+  for (const node of shown.nodes) {
+    const box = at.get(node.id);
+    if (!box) continue;
+    const { title, detail } = caption(node);
+    const classes = ["lnode", `k-${node.kind}`, node.type === "run" ? "is-run" : ""];
+    if (onPath.has(node.id)) classes.push("on-path");
+    if (shown.roots.includes(node.id)) classes.push("is-root");
+    if (node.id === selectedId) classes.push("is-selected");
+    parts.push(
+      `<div data-id="${escape(node.id)}" class="lineage-sketch-node" style="transform: translate(${box.x}px, ${box.y}px); width: ${box.width}px; height: ${box.height}px;">` +
+        `<div class="${escape(classes.join(" "))}" title="${escape(node.label)}"><div class="lnode-title">${escape(title)}</div>` +
+        `<div class="lnode-detail"><span class="kind">${escape(node.kind)}</span>${detail ? ` · ${escape(detail)}` : ""}</div></div></div>`,
+    );
+  }
+  return parts.join("");
 }

@@ -3,8 +3,9 @@ import { useSearchParams } from "react-router-dom";
 import { answeredEarly, ApiError, read } from "../api";
 import { ErrorLine, KeyValues, Loading, shortDigest, useProject } from "../components";
 import { useData } from "../hooks";
-import { mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
-import { list, viewAsks } from "../lib/asks";
+import { MAX_NODES, mergeGraphs, nearest, nodeRef, toDot, toMermaid, toSvg, type Box, type Merged } from "../lib/graph";
+import { KINDS, list, REF_PLACEHOLDER, viewAsks } from "../lib/asks";
+import { takeFirstPicture } from "../lib/firstPicture";
 import { layout, layoutNow, SYNC_LIMIT } from "../lib/layout";
 import { fromLog, markText, type Timeline } from "../lib/timeline";
 import type { Carried } from "../lib/quality";
@@ -12,9 +13,7 @@ import { CarriedList } from "../quality";
 import type { Graph, GraphNode, Json, LogRecord } from "../types";
 import { LineageCanvas } from "./LineageCanvas";
 
-const KINDS = ["dataset", "schema", "scene", "model", "run", "config", "file", "env", "code"];
-/** The most nodes drawn at once: a bigger answer is cut, deepest first, and says so. */
-export const MAX_NODES = 400;
+export { MAX_NODES };
 /** Ledger ops that mark the time slider (a version, an alias, a promotion). */
 const MARK_OPS = new Set(["artifact.record", "alias.set", "model.promote", "model.approve"]);
 
@@ -259,15 +258,17 @@ export default function Lineage() {
   const shownKey = useMemo(() => (shown ? shown.nodes.map((n) => n.id).join("|") : ""), [shown]);
   // A view of up to SYNC_LIMIT nodes is laid out here, in the render that draws it; a bigger one
   // in elkjs's worker, drawn when its layout comes back.
+  // The view drawn first without React (src/first.ts) keeps the layout it was drawn with.
   const placedNow = useMemo<Box[] | null>(
     () =>
       shown && shown.nodes.length <= SYNC_LIMIT
-        ? layoutNow(
+        ? (takeFirstPicture(shownKey) ??
+          layoutNow(
             shown.nodes.map((n) => n.id),
             shown.edges.map((e) => [e.parent, e.child]),
-          )
+          ))
         : null,
-    [shown],
+    [shown, shownKey],
   );
   const [placedLater, setPlacedLater] = useState<{ key: string; boxes: Box[] }>({ key: "", boxes: [] });
   useEffect(() => {
@@ -328,7 +329,7 @@ export default function Lineage() {
           list="refs"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
-          placeholder="model/NAME:production, dataset/NAME@v2, run/ID…"
+          placeholder={REF_PLACEHOLDER}
           size={36}
         />
         <datalist id="refs">
