@@ -82,6 +82,7 @@ READS: dict[str, tuple[str, tuple[Param, ...]]] = {
     "version_of": ("GET", (_req("kind"), _req("name"), _req("digest"))),
     "tags": ("GET", (_req("node"),)),
     "labels": ("POST", (_req("nodes", "strs"),)),
+    "presence": ("POST", (_req("nodes", "strs"), _opt("edges_of", "strs", ()))),
     "names": ("GET", (_req("kind"),)),
     "versions": ("GET", (_req("kind"), _req("name"))),
     "artifacts": ("GET", (_opt("kind"),)),
@@ -326,6 +327,10 @@ CODECS: dict[str, Codec] = {
     "artifacts": _ENTITY_LIST,
     "edges": _ENTITY_LIST,
     "labels": (plain, lambda b: {key: tuple(pair) for key, pair in b.items()}),
+    "presence": (
+        lambda v: [v[0], _many(entity)(v[1])],
+        lambda b: (b[0], _many(to_entity)(b[1])),
+    ),
     "versions": _TUPLES,
     "latest_versions": _TUPLES,
     "held_aliases": _TUPLES,
