@@ -327,10 +327,7 @@ CODECS: dict[str, Codec] = {
     "artifacts": _ENTITY_LIST,
     "edges": _ENTITY_LIST,
     "labels": (plain, lambda b: {key: tuple(pair) for key, pair in b.items()}),
-    "presence": (
-        lambda v: [v[0], _many(entity)(v[1])],
-        lambda b: (b[0], _many(to_entity)(b[1])),
-    ),
+    "presence": (lambda v: [v[0], _many(entity)(v[1])], lambda b: (b[0], _many(to_entity)(b[1]))),
     "versions": _TUPLES,
     "latest_versions": _TUPLES,
     "held_aliases": _TUPLES,

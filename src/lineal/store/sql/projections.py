@@ -39,6 +39,7 @@ from lineal.store.sql import (
     project_runs,
     project_tags,
 )
+from lineal.store.sql.project_ahead import UNNAMED_KINDS, VERSIONS_OF, Ahead, read_ahead
 from lineal.store.sql.project_runs import json_text
 
 
@@ -138,7 +139,7 @@ def _edges_may_wait(items: Sequence[tuple[int, str, Op]]) -> bool:
 def _apply_in_order(
     db: Sql, items: Sequence[tuple[int, str, Op]], signing_key: str | None, replay: bool
 ) -> None:
-    ahead = _read_ahead(db, items)
+    ahead = read_ahead(db, items)
     i = 0
     while i < len(items):
         seq, author, op = items[i]
@@ -207,72 +208,6 @@ def check_key_addition(db: Sql, op: Op, signing_key: str) -> None:
         )
 
 
-class Ahead:
-    """What a batch of artifact and run records reads, read before any of them is written, in
-    one go (on PostgreSQL, one round trip with the ledger's lock held instead of one per kind
-    of read): then kept up to date by each projection as it writes, so every op sees exactly
-    what reading after the ops before it would have found."""
-
-    __slots__ = ("kinds", "latest", "runs", "versions")
-
-    def __init__(
-        self,
-        kinds: dict[str, str],
-        versions: set[tuple[Any, ...]],
-        latest: dict[tuple[str, str], int],
-        runs: dict[str, tuple[str, str]],
-    ) -> None:
-        #: an unnamed node's stored kind
-        self.kinds = kinds
-        #: (digest, kind, name) of every version of the batch's digests
-        self.versions = versions
-        #: the latest version number of each (kind, name) the batch names
-        self.latest = latest
-        #: a run's (status, started)
-        self.runs = runs
-
-
-#: The ops whose reads a batch of them alone makes ahead (see Ahead).
-_READ_AHEAD = frozenset({ArtifactRecord, RunStart, RunFinish})
-_UNNAMED_KINDS = "SELECT node, kind FROM artifacts WHERE node IN ({})"
-_VERSIONS_OF = "SELECT digest, kind, name FROM versions WHERE digest IN ({})"
-_LATEST = (
-    "SELECT name, MAX(version) FROM versions WHERE kind = '{}' AND name IN ({{}}) GROUP BY name"
-)
-
-
-def _read_ahead(db: Sql, items: Sequence[tuple[int, str, Op]]) -> Ahead | None:
-    """What ``items`` read, read at once, when they are artifact and run records alone and
-    more than one kind of read is to be made; else None (each reads as it goes)."""
-    if len(items) < 2 or any(type(op) not in _READ_AHEAD for _, _, op in items):
-        return None
-    artifacts: list[Any] = [op for _, _, op in items if type(op) is ArtifactRecord]
-    runs = [op.id for _, _, op in items if isinstance(op, RunStart | RunFinish)]
-    named = [op for op in artifacts if op.name]
-    unnamed = list(dict.fromkeys(op.digest for op in artifacts if not op.name))
-    queries: list[tuple[str, Sequence[Any]]] = [
-        (_UNNAMED_KINDS, unnamed),
-        (_VERSIONS_OF, list(dict.fromkeys(op.digest for op in named))),
-        (project_runs.RUNS_OF, list(dict.fromkeys(runs))),
-    ]
-    kinds = list(dict.fromkeys(op.kind for op in named))
-    for kind in kinds:  # one of ARTIFACT_KINDS (the op checked it): safe in the text
-        names = list(dict.fromkeys(op.name for op in named if op.kind == kind))
-        queries.append((_LATEST.format(kind.replace("'", "''")), names))
-    if sum(1 for _, values in queries if values) < 2:
-        return None  # one read: as it goes, no slower
-    found = db.any_of_each(queries)
-    latest: dict[tuple[str, str], int] = {}
-    for kind, rows in zip(kinds, found[3:], strict=True):
-        latest.update(((kind, name), int(number)) for name, number in rows)
-    return Ahead(
-        kinds=dict(found[0]),
-        versions={tuple(row) for row in found[1]},
-        latest=latest,
-        runs={row[0]: (str(row[1]), str(row[2])) for row in found[2]},
-    )
-
-
 # Versions are numbered in arrival order; the same content under the same name is the same
 # version (the UNIQUE (digest, kind, name) conflict makes it a no-op).
 _NEW_VERSION = (
@@ -312,7 +247,7 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]], ahead: Ahead | N
                 stored.setdefault(row[0], row[2])
     else:
         unnamed = list({row[0]: row[2] for row in rows if row[3] is None}.items())
-        stored = dict(db.any_of(_UNNAMED_KINDS, [node for node, _ in unnamed]))
+        stored = dict(db.any_of(UNNAMED_KINDS, [node for node, _ in unnamed]))
     for row in rows:
         if row[3] is None and stored[row[0]] != row[2]:
             raise Conflict(
@@ -340,7 +275,7 @@ def _new_versions(db: Sql, named: list[tuple[int, Any]], ahead: Ahead | None = N
         db.many(_NEW_VERSION, one_by_one)
         return
     digests = list(dict.fromkeys(op.digest for _, op in named))
-    known = set(db.any_of(_VERSIONS_OF, digests))
+    known = set(db.any_of(VERSIONS_OF, digests))
     latest: dict[tuple[str, str], int] = {}
     for kind in dict.fromkeys(op.kind for _, op in named):
         names = list(dict.fromkeys(op.name for _, op in named if op.kind == kind))
@@ -411,7 +346,7 @@ _SET_BASED: dict[type[Op], Any] = {
     RunFinish: project_runs.run_finishes,
 }
 
-#: The projections of a run of one kind's ops from what was read ahead (see Ahead).
+#: The projections of a run of one kind's ops from what was read ahead (see lineal.store.sql.project_ahead.Ahead).
 _AHEAD: dict[type[Op], Any] = {
     ArtifactRecord: lambda db, items, ahead: _artifact_records(
         db, [(s, o) for s, _, o in items], ahead
