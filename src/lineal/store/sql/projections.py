@@ -346,7 +346,7 @@ _SET_BASED: dict[type[Op], Any] = {
     RunFinish: project_runs.run_finishes,
 }
 
-#: The projections of a run of one kind's ops from what was read ahead (see lineal.store.sql.project_ahead.Ahead).
+#: The projections of a run of one kind's ops from what was read ahead (project_ahead.Ahead).
 _AHEAD: dict[type[Op], Any] = {
     ArtifactRecord: lambda db, items, ahead: _artifact_records(
         db, [(s, o) for s, _, o in items], ahead
