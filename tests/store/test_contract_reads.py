@@ -301,6 +301,9 @@ def test_presence_says_what_exists_and_the_edges_of_some(store: Store) -> None:
     assert states == {}
     assert edges == [used, made]
     assert store.presence([], edges_of=[]) == ({}, [])
+    # past one statement's share of values: read in parts, the same answer
+    many = [f"sha256:{n:064x}" for n in range(1, 1101)] + [data.node, run.ref]
+    assert store.presence(many, edges_of=many)[0] == {data.node: "dataset", run.ref: "running"}
     # both at once, in one read
     assert store.presence([run.ref, missing], edges_of=[done.ref]) == (
         {run.ref: "running"},
