@@ -141,3 +141,69 @@ def test_a_plan_another_writer_overtook_is_found_before_any_write(
     used = [e for e in repo.edges(f"run/{run.id}") if e.kind == "used"]
     assert len(used) == 1  # the START's input, recorded once, in the second round
     assert first_stale(repo, [plan]) == 0
+
+
+def test_plans_that_hold_are_appended_without_the_stale_check(
+    repo: Lineal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale-run check is a read with the ledger's lock held: a group that meets no
+    other writer's runs is appended without it (the store's own refusal finds the rest)."""
+    checked: list[int] = []
+    real = group.first_stale
+
+    def counted(*args: Any) -> int | None:
+        checked.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(group, "first_stale", counted)
+    check = validator(None)
+    writer = GroupWriter(repo, check)
+    run_id = new_run_id()
+    events = [
+        event("START", run_id, inputs=[dataset("db", "in")]),
+        event("COMPLETE", run_id, time="2026-12-01T10:01:00Z", outputs=[dataset("db", "out")]),
+    ]
+    try:
+        result = writer.submit(_pairs(check, events), None).result(timeout=60)
+    finally:
+        writer.close()
+    assert [one["status"] for one in result.outcomes] == ["created"] * 2
+    assert repo.store.get_run(run_ulid(run_id)).status == "finished"
+    assert checked == []
+
+
+def test_a_group_another_writer_overtook_is_refused_alone_and_planned_again(
+    store: Store, reopen: Any, signer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On every backend: the group's append meets the other writer's run start, the store
+    refuses it, that nested transaction alone rolls back, and the group lands whole."""
+    repo = Lineal(store)
+    run_id = new_run_id()
+    other = event("START", run_id, time="2026-12-01T10:00:30Z")
+    real = group.prefetch
+
+    def overtaken(*args: Any) -> set[str]:
+        found = real(*args)
+        elsewhere = reopen(signer)
+        try:
+            ingest(Lineal(elsewhere), [other])
+        finally:
+            elsewhere.close()
+        return found
+
+    monkeypatch.setattr(group, "prefetch", overtaken)
+    check = validator(None)
+    writer = GroupWriter(repo, check)
+    events = [
+        event("START", new_run_id(), inputs=[dataset("db", "a")]),
+        event("COMPLETE", run_id, time="2026-12-01T10:01:00Z", outputs=[dataset("db", "b")]),
+        event("START", new_run_id(), inputs=[dataset("db", "c")]),
+    ]
+    try:
+        result = writer.submit(_pairs(check, events), None).result(timeout=60)
+    finally:
+        writer.close()
+    assert [one["status"] for one in result.outcomes] == ["created"] * 3
+    run = repo.store.get_run(run_ulid(run_id))
+    assert (run.status, run.started) == ("finished", "2026-12-01T10:00:30.000000Z")
+    assert repo.verify().ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from lineal.errors import Conflict, LinealError
 from lineal.ledger.keys import Signer
 from lineal.model.digests import digest_bytes
-from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunStart
+from lineal.model.ops import AgentRegister, ArtifactRecord, EdgeRecord, Op, RunFinish, RunStart
 from lineal.store.registry import open_store
 from lineal.store.sql.base import SqlStore
 from lineal.store.sql.migrations import PROJECTION_TABLES
@@ -215,3 +216,75 @@ def test_a_batch_refused_in_a_pipeline_falls_back_with_its_own_error(pg_uri: str
         EdgeRecord(kind="derived_from", parent=DIGESTS[1], child=DIGESTS[3]),
     ]
     _same_on_pg_as_one_by_one_on_sqlite(pg_uri, ops)
+
+
+# Artifacts and runs alone: a batch reads what they all need at once, before writing
+# (lineal.store.sql.projections.Ahead), on top of what earlier batches wrote.
+_ANY_ARTIFACT = st.builds(
+    ArtifactRecord,
+    kind=st.sampled_from(["dataset", "config"]),
+    digest=st.sampled_from(DIGESTS[:3]),
+    name=st.sampled_from([None, "a", "b"]),
+    meta=st.dictionaries(st.just("x"), st.integers(0, 2), max_size=1),
+)
+_FINISH = st.builds(
+    RunFinish,
+    id=st.sampled_from(RUNS),
+    status=st.sampled_from(["finished", "failed"]),
+    ended=st.just("2026-11-25T00:01:00.000000Z"),
+    summary=st.sampled_from([{}, {"acc": 0.5}]),
+)
+_READ_AHEAD = st.lists(st.one_of(_ANY_ARTIFACT, _RUN, _FINISH), min_size=2, max_size=12)
+
+
+def _before_then_batch(stores: tuple[SqlStore, SqlStore], before: list[Op], ops: list[Op]) -> None:
+    """``before`` appended one by one to both stores (what they hold already), then ``ops``:
+    as one batch to the first, one by one to the second; the same tables, or the same error
+    and nothing of the batch written."""
+    batched, single = stores
+    for op in before:
+        for store in stores:
+            with contextlib.suppress(LinealError):
+                store.append(op)
+    head = batched.head()[0]
+    first_error = None
+    for op in ops:
+        try:
+            single.append(op)
+        except LinealError as exc:
+            first_error = (type(exc), exc.message)
+            break
+    try:
+        batched.append(ops)
+        batch_error = None
+    except LinealError as exc:
+        batch_error = (type(exc), exc.message)
+    assert batch_error == first_error
+    if first_error is None:
+        assert _tables(batched) == _tables(single)
+    else:
+        assert batched.head()[0] == head  # nothing of the batch was written
+    assert batched.verify().ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(_READ_AHEAD, _READ_AHEAD)
+def test_artifacts_and_runs_read_ahead_as_one_by_one(before: list[Op], ops: list[Op]) -> None:
+    """A run finished, started twice or finished twice, before or in the batch; an unnamed
+    digest of another kind; versions numbered after those there: as one by one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = _store(Path(tmp), "b.db"), _store(Path(tmp), "s.db")
+        _before_then_batch(stores, before, ops)
+        for store in stores:
+            store.close()
+
+
+@ON_PG
+@given(_READ_AHEAD, _READ_AHEAD)
+def test_artifacts_and_runs_read_ahead_on_postgres(
+    pg_uri: str, before: list[Op], ops: list[Op]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _pg_store(pg_uri) as batched:
+        single = _store(Path(tmp), "s.db")
+        _before_then_batch((batched, single), before, ops)
+        single.close()

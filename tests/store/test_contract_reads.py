@@ -272,3 +272,40 @@ def test_promotions_and_approvals(store: Store) -> None:
         store.append(ModelApprove(name="cls", alias="prod", digest=v1.digest, reason="r"))
     assert store.head() == head
     assert_healthy(store)
+
+
+def test_presence_says_what_exists_and_the_edges_of_some(store: Store) -> None:
+    lin = Lineal(store)
+    data = lin.record_artifact("dataset", digest=blob("p1"), name="pool")
+    loose = lin.record_artifact("file", data=b"presence")
+    run = lin.start_run("train")
+    done = lin.start_run("eval")
+    lin.finish_run(done, status="failed")
+    used = lin.link("used", data, run)
+    made = lin.link("generated", run, loose, role="out")
+    lin.link("used", data, done)
+    missing = "sha256:" + "0" * 64
+    nodes = [data.node, loose.digest, run.ref, done.ref, "agent/alice", missing, "run/absent"]
+    nodes += ["agent/nobody"]
+    states, edges = store.presence(nodes)
+    assert states == {
+        data.node: "dataset",
+        loose.digest: "file",
+        run.ref: "running",
+        done.ref: "failed",
+        "agent/alice": "agent",
+    }
+    assert edges == []
+    # the edges with an end among edges_of, each once, in recording order
+    states, edges = store.presence([], edges_of=[run.ref, loose.digest, "run/absent"])
+    assert states == {}
+    assert edges == [used, made]
+    assert store.presence([], edges_of=[]) == ({}, [])
+    # past one statement's share of values: read in parts, the same answer
+    many = [f"sha256:{n:064x}" for n in range(1, 1101)] + [data.node, run.ref]
+    assert store.presence(many, edges_of=many)[0] == {data.node: "dataset", run.ref: "running"}
+    # both at once, in one read
+    assert store.presence([run.ref, missing], edges_of=[done.ref]) == (
+        {run.ref: "running"},
+        [store.edges(done.ref)[0]],
+    )

@@ -187,10 +187,7 @@ class GroupWriter:
             return [], []
         try:
             with self.repo.atomic():
-                stale = first_stale(self.repo, [plan for *_, plan in planned])
-                done = planned if stale is None else planned[:stale]
-                if done:
-                    self.repo.store.append(_in_kind_order(done))
+                done = self._append(planned)
         except (InvalidInput, Conflict, NotFound):
             return [], [(request, index, event) for request, index, event, _ in planned]
         for request, index, event, plan in done:
@@ -198,6 +195,26 @@ class GroupWriter:
             count_event(request.result, event, plan, self.check, own=False)
             request.outcomes[index] = {"status": "created"}
         return [(request, index, event) for request, index, event, _ in planned[len(done) :]], []
+
+    def _append(self, planned: list[_Planned]) -> list[_Planned]:
+        """Append the plans that still hold, in the open transaction: those before the first
+        another writer overtook. Tried at once first, in a nested transaction: a store
+        refuses a run op the projections contradict (a run started or finished since the
+        plan read it), and that rolls back alone, to check the plans then and append those
+        that hold. The check first would cost every group a read with the ledger's lock
+        held; meeting another writer's run is the rare case."""
+        ops = _in_kind_order(planned)
+        try:
+            with self.repo.atomic():
+                self.repo.store.append(ops)
+            return planned
+        except (Conflict, NotFound):
+            pass
+        stale = first_stale(self.repo, [plan for *_, plan in planned])
+        done = planned if stale is None else planned[:stale]
+        if done:
+            self.repo.store.append(_in_kind_order(done))
+        return done
 
     def _planned(self, items: list[_Item], known: Known) -> list[_Planned]:
         """The plans of the new events among ``items`` (each after those before it); the

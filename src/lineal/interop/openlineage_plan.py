@@ -295,8 +295,8 @@ def first_stale(repo: Lineal, plans: Sequence[Plan]) -> int | None:
     ids = {op.id for plan in plans for op in plan.ops if isinstance(op, RunStart | RunFinish)}
     if not ids:
         return None
-    _, _, rows = repo.store.subgraph([f"run/{one}" for one in ids], upstream=True, depth=0)
-    status = {one: rows[f"run/{one}"].status for one in ids if f"run/{one}" in rows}
+    found, _ = repo.store.presence([f"run/{one}" for one in ids])
+    status = {node[4:]: state for node, state in found.items()}
     for index, plan in enumerate(plans):
         for op in plan.ops:
             if isinstance(op, RunStart):
@@ -319,7 +319,7 @@ def prefetch(
 ) -> set[str]:
     """Read at once what ``events`` (validated; ``digests``: theirs, if known) name: which of
     their reports, datasets, code and runs exist (added to ``known``, with the edges of those
-    runs), in three reads for the lot instead of several each. Returns the nodes found
+    runs), in one read for the lot instead of several each. Returns the nodes found
     missing, for plan_event."""
     nodes = set(digests if digests is not None else (m.event_digest(e)[0] for e in events))
     runs: set[str] = set()
@@ -327,22 +327,17 @@ def prefetch(
     for event in events:
         _named_by(event, nodes, runs, versions)
     wanted = [node for node in nodes if not known.has_node(node)]
-    found = set(repo.store.labels(wanted)) if wanted else set()
-    known.nodes |= found
-    absent = set(wanted) - found
     asked = [run for run in runs if not known.has_node(run)]
-    if asked:
-        rows: dict[str, Any] = {}
-        for upstream in (True, False):  # the runs, with the edges into and out of them
-            _, edges, rows = repo.store.subgraph(asked, upstream=upstream, depth=1)
-            known.edges.update((e.kind, e.parent, e.child, e.role) for e in edges)
-        for run in asked:
-            row = rows.get(run)
-            if row is None:
-                absent.add(run)
-                continue
-            known.nodes.add(run)
-            (known.running if row.status == "running" else known.finished).add(run[4:])
+    if not wanted and not asked:
+        return set()
+    # The runs with the edges into and out of them (not to record one twice), in one read.
+    found, edges = repo.store.presence(wanted + asked, edges_of=asked)
+    known.edges.update((e.kind, e.parent, e.child, e.role) for e in edges)
+    absent = set(wanted + asked) - found.keys()
+    for node, state in found.items():
+        known.nodes.add(node)
+        if node in runs:
+            (known.running if state == "running" else known.finished).add(node[4:])
     return absent
 
 

@@ -187,6 +187,13 @@ class Store(Protocol):
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         """``node -> (reference, kind)``: ``KIND/NAME@vN``, a digest, ``run/ID``, ``agent/N``."""
 
+    def presence(
+        self, nodes: Iterable[str], edges_of: Iterable[str] = ()
+    ) -> tuple[dict[str, str], list[Edge]]:
+        """In one read: which of ``nodes`` the store holds, each with its state (an
+        artifact's kind, a run's status, ``agent``), and every edge with an end among
+        ``edges_of``, in recording order (a writer's check of what a batch would add)."""
+
     def names(self, kind: str) -> list[str]:
         """Names that have versions of ``kind``."""
 

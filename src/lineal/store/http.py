@@ -256,6 +256,11 @@ class HttpStore(HttpAccess, SpooledWrites):
     def labels(self, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         return self._call("labels", nodes=nodes)
 
+    def presence(
+        self, nodes: Iterable[str], edges_of: Iterable[str] = ()
+    ) -> tuple[dict[str, str], list[Edge]]:
+        return self._call("presence", nodes=nodes, edges_of=edges_of)
+
     def names(self, kind: str) -> list[str]:
         return self._call("names", kind=kind)
 

@@ -105,11 +105,12 @@ def edge_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
     edges below it (a fresh run or artifact: the usual case) needs no walk at all.
     """
     ops: list[tuple[int, Any]] = list(items)
-    # Asked with the ends, in the same round trip (a node named by other than a bare digest
-    # is the node it names): which children have edges below them, and the ends' numbers.
-    named = {op.child for _, op in ops if not is_digest(op.child)}
-    texts = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
-    asked = [n for n in texts if not is_digest(n)]
+    # Asked with the ends, in the same round trip: which children have edges below them, and
+    # the ends' numbers. A node named by other than a bare digest is the node it names; a bare
+    # digest is asked as itself too (the unnamed artifact it names, as a rule), and asked
+    # again only when it means another node (a named version holding those bytes).
+    named = {op.child for _, op in ops}
+    asked = list(dict.fromkeys(n for _, op in ops for n in (op.parent, op.child)))
     means, (below, numbered, top) = _recorded_nodes(
         db,
         [(n, seq) for seq, op in ops for n in (op.parent, op.child)],

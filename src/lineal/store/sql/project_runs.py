@@ -73,16 +73,26 @@ def run_start(db: Any, seq: int, author: str, op: Any, replay: bool) -> None:
     insert_params(db, op.id, op.params, seq)
 
 
-def run_starts(db: Any, items: Sequence[tuple[int, str, Any]]) -> None:
+def run_starts(
+    db: Any,
+    items: Sequence[tuple[int, str, Any]],
+    runs: dict[str, tuple[str, str]] | None = None,
+) -> None:
     """Many run.start ops ``(seq, author, op)`` at once, with the effect and error of one by
     one: a run started twice (before, or earlier in the batch) is refused. A new run has no
-    params yet, so its params need no check."""
+    params yet, so its params need no check. ``runs``: each run's (status, started) as read
+    before the batch (RUNS_OF, kept up to date here), instead of reading."""
     ids = [op.id for _, _, op in items]
-    started = {row[0] for row in db.any_of("SELECT id FROM runs WHERE id IN ({})", ids)}
+    if runs is None:
+        started = {row[0] for row in db.any_of("SELECT id FROM runs WHERE id IN ({})", ids)}
+    else:
+        started = set(runs)
     for _, _, op in items:
         if op.id in started:
             raise Conflict(f"run {op.id} was already started")
         started.add(op.id)
+        if runs is not None:
+            runs[op.id] = ("running", op.started)
     db.many(
         "INSERT INTO runs (id, name, status, started, author, meta, seq) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -115,12 +125,19 @@ _FINISH = (
 )
 
 
-def run_finishes(db: Any, items: Sequence[tuple[int, str, RunFinish]]) -> None:
+def run_finishes(
+    db: Any,
+    items: Sequence[tuple[int, str, RunFinish]],
+    runs: dict[str, tuple[str, str]] | None = None,
+) -> None:
     """Many run.finish ops ``(seq, author, op)`` at once, with the effect and error of one by
     one: each run must have started and still be running (a run finished twice, before or
-    earlier in the batch, is refused)."""
-    ids = [op.id for _, _, op in items]
-    rows = {row[0]: (str(row[1]), str(row[2])) for row in db.any_of(_RUNS_OF, ids)}
+    earlier in the batch, is refused). ``runs``: as run_starts takes it."""
+    if runs is None:
+        ids = [op.id for _, _, op in items]
+        rows = {row[0]: (str(row[1]), str(row[2])) for row in db.any_of(RUNS_OF, ids)}
+    else:
+        rows = runs
     updates, metrics = [], []
     for seq, _, op in items:
         status, started = _found_run(op.id, rows.get(op.id))
@@ -137,7 +154,7 @@ def run_finishes(db: Any, items: Sequence[tuple[int, str, RunFinish]]) -> None:
         db.many(_UPSERT, metrics)
 
 
-_RUNS_OF = "SELECT id, status, started FROM runs WHERE id IN ({})"
+RUNS_OF = "SELECT id, status, started FROM runs WHERE id IN ({})"
 
 
 _UPSERT = (

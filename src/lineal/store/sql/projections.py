@@ -39,6 +39,7 @@ from lineal.store.sql import (
     project_runs,
     project_tags,
 )
+from lineal.store.sql.project_ahead import UNNAMED_KINDS, VERSIONS_OF, Ahead, read_ahead
 from lineal.store.sql.project_runs import json_text
 
 
@@ -138,9 +139,17 @@ def _edges_may_wait(items: Sequence[tuple[int, str, Op]]) -> bool:
 def _apply_in_order(
     db: Sql, items: Sequence[tuple[int, str, Op]], signing_key: str | None, replay: bool
 ) -> None:
+    ahead = read_ahead(db, items)
     i = 0
     while i < len(items):
         seq, author, op = items[i]
+        if ahead is not None:  # artifacts and runs only: each run of a kind from what was read
+            j = i + 1
+            while j < len(items) and type(items[j][2]) is type(op):
+                j += 1
+            _AHEAD[type(op)](db, items[i:j], ahead)
+            i = j
+            continue
         if type(op) in _SET_BASED:
             j = i + 1
             while j < len(items) and type(items[j][2]) is type(op):
@@ -212,11 +221,12 @@ def _artifact_record(db: Sql, seq: int, author: str, op: Any, replay: bool) -> N
     _artifact_records(db, [(seq, op)])
 
 
-def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
+def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]], ahead: Ahead | None = None) -> None:
     """Many artifact.record ops at once, with exactly the effect of applying them in order.
 
     Each named version is a node of its own (``KIND/NAME@DIGEST``) whatever else holds the same
     bytes; an unnamed artifact is the node ``DIGEST``. The first record of a node wins.
+    ``ahead``: what was read before the batch (kept up to date here), instead of reading.
     """
     pairs: list[tuple[int, Any]] = list(items)
     rows = [
@@ -230,19 +240,21 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
         rows,
     )
     # An unnamed node is its digest alone: a later unnamed record of another kind is refused.
-    unnamed = list({row[0]: row[2] for row in rows if row[3] is None}.items())
-    stored: dict[str, str] = dict(
-        db.any_of(
-            "SELECT node, kind FROM artifacts WHERE node IN ({})", [node for node, _ in unnamed]
-        )
-    )
+    if ahead is not None:  # the first record of each node wins, as the insert's conflict says
+        stored = ahead.kinds
+        for row in rows:
+            if row[3] is None:
+                stored.setdefault(row[0], row[2])
+    else:
+        unnamed = list({row[0]: row[2] for row in rows if row[3] is None}.items())
+        stored = dict(db.any_of(UNNAMED_KINDS, [node for node, _ in unnamed]))
     for row in rows:
         if row[3] is None and stored[row[0]] != row[2]:
             raise Conflict(
                 f"{row[0]} is already recorded as an unnamed {stored[row[0]]}, not a {row[2]}",
                 hint=f"give it a name: the same bytes may be a {row[2]} under a name of its own",
             )
-    _new_versions(db, [(seq, op) for seq, op in pairs if op.name])
+    _new_versions(db, [(seq, op) for seq, op in pairs if op.name], ahead)
 
 
 #: From this many named records on, a batch's versions are numbered from two lookups and
@@ -250,14 +262,20 @@ def _artifact_records(db: Sql, items: Sequence[tuple[int, Op]]) -> None:
 _VERSIONS_AT_ONCE = 8
 
 
-def _new_versions(db: Sql, named: list[tuple[int, Any]]) -> None:
-    """The versions of named records, numbered as _NEW_VERSION numbers them one by one."""
+def _new_versions(db: Sql, named: list[tuple[int, Any]], ahead: Ahead | None = None) -> None:
+    """The versions of named records, numbered as _NEW_VERSION numbers them one by one
+    (``ahead``: from what was read before the batch, kept up to date here)."""
+    if not named:
+        return
+    if ahead is not None:
+        _number_versions(db, named, ahead.versions, ahead.latest)
+        return
     if len(named) < _VERSIONS_AT_ONCE:
         one_by_one = [(op.kind, op.name, op.kind, op.name, op.digest, seq) for seq, op in named]
         db.many(_NEW_VERSION, one_by_one)
         return
     digests = list(dict.fromkeys(op.digest for _, op in named))
-    known = set(db.any_of("SELECT digest, kind, name FROM versions WHERE digest IN ({})", digests))
+    known = set(db.any_of(VERSIONS_OF, digests))
     latest: dict[tuple[str, str], int] = {}
     for kind in dict.fromkeys(op.kind for _, op in named):
         names = list(dict.fromkeys(op.name for _, op in named if op.kind == kind))
@@ -270,6 +288,17 @@ def _new_versions(db: Sql, named: list[tuple[int, Any]]) -> None:
                 (kind,),
             )
         )
+    _number_versions(db, named, known, latest)
+
+
+def _number_versions(
+    db: Sql,
+    named: list[tuple[int, Any]],
+    known: set[tuple[Any, ...]],
+    latest: dict[tuple[str, str], int],
+) -> None:
+    """Insert the new versions of ``named``, given the versions ``known`` of their digests and
+    the ``latest`` number of each name (both updated)."""
     rows = []
     for seq, op in named:
         if (op.digest, op.kind, op.name) in known:
@@ -315,6 +344,15 @@ _SET_BASED: dict[type[Op], Any] = {
     **_INDEPENDENT,
     EdgeRecord: lambda db, items: project_edges.edge_records(db, [(s, o) for s, _, o in items]),
     RunFinish: project_runs.run_finishes,
+}
+
+#: The projections of a run of one kind's ops from what was read ahead (project_ahead.Ahead).
+_AHEAD: dict[type[Op], Any] = {
+    ArtifactRecord: lambda db, items, ahead: _artifact_records(
+        db, [(s, o) for s, _, o in items], ahead
+    ),
+    RunStart: lambda db, items, ahead: project_runs.run_starts(db, items, ahead.runs),
+    RunFinish: lambda db, items, ahead: project_runs.run_finishes(db, items, ahead.runs),
 }
 
 _HANDLERS: dict[type[Op], Any] = {

@@ -6,6 +6,7 @@ Read-only SQL over the projection tables; never writes and never reads the ledge
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from lineal.errors import InvalidInput, NotFound
@@ -272,6 +273,58 @@ def labels(db: Sql, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
         for node, kind, name, version in rows:
             found[node] = (node if name is None else f"{kind}/{name}@v{version}", kind)
     return found
+
+
+#: What one statement of ``presence`` binds at most (SQLite's old limit is 999 variables).
+_PRESENCE_CHUNK = 500
+#: ``presence``'s pieces: the rows of the nodes of one kind (tag 0) and of edges (tag 1).
+_PRESENT = {
+    "artifact": "SELECT 0, node, kind, {none} FROM artifacts WHERE node IN ({})",
+    "run": "SELECT 0, 'run/' || id, status, {none} FROM runs WHERE id IN ({})",
+    "agent": "SELECT DISTINCT 0, 'agent/' || name, 'agent', {none} FROM agents WHERE name IN ({})",
+    "parent": "SELECT 1, kind, parent, child, role, seq FROM edges WHERE parent IN ({})",
+    "child": "SELECT 1, kind, parent, child, role, seq FROM edges WHERE child IN ({})",
+}
+#: A node row's empty columns: typed, so PostgreSQL unites them with the edge rows'.
+_NONE = "NULL, NULL, CAST(NULL AS INTEGER)"
+
+
+def presence(
+    db: Sql, nodes: Iterable[str], edges_of: Iterable[str] = ()
+) -> tuple[dict[str, str], list[Edge]]:
+    """Which of ``nodes`` exist (``node -> state``: an artifact's kind, a run's status,
+    'agent') and the edges with an end among ``edges_of`` (recording order): one statement
+    for up to 500 values of each kind."""
+    wanted = list(dict.fromkeys(nodes))
+    ends = list(dict.fromkeys(edges_of))
+    values: dict[str, list[str]] = {
+        "artifact": [n for n in wanted if not n.startswith(("run/", "agent/"))],
+        "run": [n[4:] for n in wanted if n.startswith("run/")],
+        "agent": [n[6:] for n in wanted if n.startswith("agent/")],
+        "parent": ends,
+        "child": ends,
+    }
+    states: dict[str, str] = {}
+    edges: dict[tuple[Any, ...], None] = {}  # an edge with both ends asked: once
+    longest = max(len(one) for one in values.values())
+    for start in range(0, longest, _PRESENCE_CHUNK):
+        pieces = [
+            (_PRESENT[kind], chunk)
+            for kind, all_of in values.items()
+            if (chunk := all_of[start : start + _PRESENCE_CHUNK])
+        ]
+        sql = " UNION ALL ".join(
+            text.replace("{none}", _NONE).format(", ".join("?" * len(v))) for text, v in pieces
+        )
+        for tag, a, b, c, d, e in db.all(sql, [value for _, chunk in pieces for value in chunk]):
+            if tag == 0:
+                states[a] = b
+            else:
+                edges[(a, b, c, d, e)] = None
+    found = sorted(edges, key=itemgetter(4))
+    return states, [
+        Edge(kind=k, parent=p, child=c, role=r or None, seq=s) for k, p, c, r, s in found
+    ]
 
 
 def holders(db: Sql, digest: str) -> list[Artifact]:

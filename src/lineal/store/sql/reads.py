@@ -93,6 +93,12 @@ class SqlReads:
         with self._lock:
             return queries.labels(self.sql(), nodes)
 
+    def presence(
+        self, nodes: Iterable[str], edges_of: Iterable[str] = ()
+    ) -> tuple[dict[str, str], list[Edge]]:
+        with self._lock:
+            return queries.presence(self.sql(), nodes, edges_of)
+
     def run_details(self, run_id: str) -> dict[str, Any]:
         with self._lock:
             return queries.run_details(self.sql(), run_id)
