@@ -48,6 +48,20 @@ def test_hit_after_update_and_after_reopening(cache: StatCache, tmp_path: Path) 
         again.close()
 
 
+def test_recorded_rows_are_not_kept_in_memory_once_written(
+    cache: StatCache, tmp_path: Path
+) -> None:
+    """A snapshot of a million files records a million rows: the rows loaded for lookups
+    must not grow by each of them (they are read back from the file when asked again)."""
+    f = tmp_path / "f"
+    st = _old_file(f)
+    assert not cache.covers(str(f))  # loads the rows for lookups
+    cache.update([(f"{tmp_path}/n{i}", st, DIGEST) for i in range(1000)] + [(str(f), st, OTHER)])
+    assert cache._rows is None  # what it holds is the point
+    assert cache.lookup(str(f), st) == OTHER  # read back from the file
+    assert cache.covers(f"{tmp_path}/n999")
+
+
 def test_any_stat_change_is_a_miss(cache: StatCache, tmp_path: Path) -> None:
     f = tmp_path / "f"
     st = _old_file(f)

@@ -219,17 +219,22 @@ class StatCache:
         ]
         if not _all_digests([v[5] for v in values]):  # one regex pass; else one by one
             values = [v for v in values if is_digest(v[5])]
-        if self._rows is not None:
-            self._rows.update((v[0], v[1:]) for v in values)
         conn = self._connect()
-        if conn is None or not values:
+        if conn is not None and values:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(_UPSERT, values)
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._give_up()  # closing the connection rolls back what was begun
+        if self._rows is None:
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_UPSERT, values)
-            conn.execute("COMMIT")
-        except sqlite3.Error:
-            self._give_up()  # closing the connection rolls back what was begun
+        if self._broken:  # not written: still known to this process's lookups
+            self._rows.update((v[0], v[1:]) for v in values)
+        else:
+            # Written: dropped from memory rather than added (a snapshot's rows, ~350 bytes a
+            # file, would stay for its whole run); a later lookup reloads them from the file.
+            self._rows = None
 
     def tree(self, root: str) -> tuple[bytes, str] | None:
         """The recorded ``(signature, manifest digest)`` of the tree at ``root``, if any."""
