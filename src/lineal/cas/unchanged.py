@@ -19,6 +19,7 @@ the walked relpaths are in it.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Sequence
@@ -35,6 +36,18 @@ from lineal.model.digests import digest_bytes
 
 def unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool:
     """True if a snapshot of ``paths`` now would give manifest ``digest``; False if unsure."""
+    # A tuple and a stat result per file, none in a reference cycle: the cyclic collector's
+    # passes over them (and over everything imported) would only add to the stat calls.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _unchanged(paths, digest, stat_cache)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _unchanged(paths: Sequence[Path], digest: str, stat_cache: StatCache) -> bool:
     statted_ns = time.time_ns()  # before the stat calls: the racy-clean rule counts from here
     try:
         files, _ = collect(paths)
