@@ -321,6 +321,31 @@ _IDS = attrgetter("st_dev", "st_ino")
 _NUMBERS = attrgetter("st_size", "st_mtime_ns")
 
 
+#: Files statted per batch by :func:`stat_tree`: stat results are dropped batch by batch.
+_STAT_BATCH = 4096
+
+
+def stat_tree(paths: Sequence[str]) -> tuple[array[int], array[int]]:
+    """``(ids, numbers)`` of the files at ``paths``: each one's st_dev and st_ino, and its
+    st_size and st_mtime_ns, two values a file in order (the layout :func:`sign_tree` takes).
+
+    16 bytes of each array a file, not a stat result (~300 bytes with its fields), so a tree
+    of a million files is statted in 32 MB; os.stat raises OSError as it does.
+    """
+    ids: array[int] = array("Q")  # st_dev, st_ino: unsigned 64-bit
+    numbers: array[int] = array("q")  # size, mtime: may be < 0
+    for start in range(0, len(paths), _STAT_BATCH):
+        stats = list(map(os.stat, paths[start : start + _STAT_BATCH]))
+        ids.extend(chain.from_iterable(map(_IDS, stats)))
+        numbers.extend(chain.from_iterable(map(_NUMBERS, stats)))
+    return ids, numbers
+
+
+def sign_tree(files: Sequence[tuple[str, str]], ids: array[int], numbers: array[int]) -> bytes:
+    """:func:`tree_signature` from what :func:`stat_tree` gives."""
+    return _sign(files, ids, numbers)
+
+
 def tree_signature(files: Sequence[tuple[str, str]], stats: Sequence[os.stat_result]) -> bytes:
     """The sha256 of the relpaths of ``files`` (in order) and each one's dev, inode, size, mtime.
 
