@@ -99,10 +99,11 @@ def pump(fd: int, out: int | None = None) -> tuple[str, int]:
     fast as ``openssl dgst`` (which reads and hashes in turn).
 
     Copying: each piece is read, hashed and written in turn by this thread, the pages left
-    to the kernel's write-back (the caller fsyncs before recording). Measured against
-    ``dd conv=fdatasync`` on a busy 2-core machine, handing pieces to reader and writer
-    threads, or starting write-back early (fadvise), took 2-5 times as long: every hand-over
-    waits for a core, and early write-back stalls the writes behind it.
+    to the kernel's write-back (the caller fsyncs before recording). Measured on a busy
+    2-core machine (1 GiB, alternating with ``dd conv=fdatasync``), handing pieces to reader
+    and writer threads, or starting write-back early (fadvise), took 2-5 times as long as
+    this loop: every hand-over waits for a core, and early write-back stalls the writes
+    behind it. Hashing on another core than the copy would hide the hash only on an idle one.
     """
     if out is not None:
         return _copy(fd, out)
