@@ -12,10 +12,14 @@ Data (generated once, reused; BENCH_DIR, default /tmp/peers-bench):
   hash/small, hash/big.bin   the peers' set: 20,000 x 4 KiB files in nested folders, one 1 GiB file
   snapshot-200k/tree         200,000 x 1 KiB files in 10 parts of 20,000 (p00 is the 20k subset)
 
+Floors, measured in the same run: a plain Python process that walks the tree and stats every
+file (what any status must do), `dd bs=1M conv=fdatasync` (a durable copy of the same bytes),
+and the peers' single-threaded hashlib loop (hash_files.py); a one-file add shows start-up.
+
 Prints one line per figure: name, ours, reference, ratio (ours / reference), the issue's goal,
 then the spread of the runs and our peak RSS.
 
-    python bench/snapshot.py [--runs 3] [--quick] [--skip-dvc]
+    python bench/snapshot.py [--runs 3] [--quick] [--skip-dvc] [--skip-many]
 """
 
 from __future__ import annotations
@@ -194,6 +198,36 @@ def hashlib_sha256(target: Path, files: int) -> Run:
     )
 
 
+#: The least a `status` in Python does on an unchanged tree: walk it, stat every file, print.
+_STAT_FLOOR = """
+import os, sys
+stack, count = [sys.argv[1]], 0
+while stack:
+    with os.scandir(stack.pop()) as found:
+        for entry in found:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                os.stat(entry.path)
+                count += 1
+print(f"files={count}")
+"""
+
+
+def stat_floor(target: Path, files: int) -> Run:
+    """A plain Python process that walks ``target`` and stats every file (no lineal)."""
+    return expect(run([sys.executable, "-c", _STAT_FLOOR, target]), f"files={files}", "floor")
+
+
+def dd_copy(scratch: Scratch, src: Path) -> Run:
+    """The durable-copy floor: ``dd bs=1M conv=fdatasync`` of the same bytes, a new file."""
+    folder = scratch.folder("dd-")
+    try:
+        return run(["dd", f"if={src}", f"of={folder / 'copy'}", "bs=1M", "conv=fdatasync"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # --- reporting ----------------------------------------------------------------------------
 
 
@@ -312,6 +346,26 @@ def bench_small(scratch: Scratch, small: Path, runs: int, skip_dvc: bool) -> Non
         met=ratio_goal(status, dvc_status, 0.10),
         rss=[r[1].rss_mb for r in ours],
     )
+    floor = [stat_floor(small, n) for _ in range(runs)]
+    line(
+        f"{label}: status (no change) vs its floor",
+        status,
+        [r.seconds for r in floor],
+        "s",
+    )
+    one = small / "d00" / "s00" / "f00000.bin"
+    start, base_start = alternate(
+        runs,
+        lambda: lineal_add(scratch, one, "one", 1, ref_only=True)[0],
+        lambda: hashlib_sha256(one, 1),
+    )
+    line(
+        "1 file: add --ref-only (start-up) vs hashlib sha256",
+        [r.seconds for r in start],
+        [r.seconds for r in base_start],
+        "s",
+        rss=[r.rss_mb for r in start],
+    )
     mine, plain = alternate(
         runs,
         lambda: lineal_add(scratch, small, "small", n, ref_only=True)[0],
@@ -331,6 +385,21 @@ def bench_small(scratch: Scratch, small: Path, runs: int, skip_dvc: bool) -> Non
 
 def bench_big(scratch: Scratch, big: Path, runs: int) -> None:
     warm(big, 1)
+    mine, floor = alternate(
+        runs,
+        lambda: lineal_add(scratch, big, "big", 1)[0],
+        lambda: dd_copy(scratch, big),
+    )
+    secs, ref = [r.seconds for r in mine], [r.seconds for r in floor]
+    line(
+        "1 GiB file: add (hash+cache) vs dd conv=fdatasync",
+        secs,
+        ref,
+        "s",
+        goal="<= 1.1",
+        met=ratio_goal(secs, ref, 1.1),
+        rss=[r.rss_mb for r in mine],
+    )
     openssl = ["openssl", "dgst", "-sha256", big]
     for ref_only, label in ((False, "add (hash+cache)"), (True, "add --ref-only")):
         mine, base = alternate(
@@ -453,6 +522,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions per figure (median)")
     parser.add_argument("--quick", action="store_true", help="skip the 1 GiB and 200k parts, 1 run")
     parser.add_argument("--skip-dvc", action="store_true", help="no DVC side (no peers venv)")
+    parser.add_argument("--skip-many", action="store_true", help="skip the 200k part")
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     if not args.skip_dvc and not DVC.exists():
@@ -460,15 +530,16 @@ def main() -> None:
     header(args.skip_dvc)
     started = time.perf_counter()
     small, big = peers_data()
-    tree = None if args.quick else many_files()
+    tree = None if args.quick or args.skip_many else many_files()
     compile_ours()
     if not args.skip_dvc:
         run([DVC, "version"], env=bench_hash.dvc_env(str(small.parent)))
     scratch = Scratch()
     try:
         bench_small(scratch, small, runs, args.skip_dvc)
-        if tree is not None:
+        if not args.quick:
             bench_big(scratch, big, runs)
+        if tree is not None:
             bench_many(scratch, tree, runs)
     finally:
         scratch.close()

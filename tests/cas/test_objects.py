@@ -149,6 +149,42 @@ def test_a_file_changed_while_read_is_reported(cache: ObjectCache, tmp_path: Pat
     assert not list((tmp_path / "objects" / "tmp").iterdir())
 
 
+@pytest.mark.parametrize("size", [0, 1, 2047, 4096, 65537, SMALL - 1, SMALL, SMALL + 1])
+def test_hash_file_matches_hashlib_and_reuses_no_stale_bytes(tmp_path: Path, size: int) -> None:
+    small, big = tmp_path / "small.bin", tmp_path / "big.bin"
+    big.write_bytes(os.urandom(size + 4096))  # read first: leaves bytes in the thread's buffer
+    small.write_bytes(os.urandom(size))
+    assert hash_file(str(big))[:2] == (_digest(big.read_bytes()), size + 4096)
+    digest, got, new, before = hash_file(str(small))
+    assert (digest, got, new, before.st_size) == (_digest(small.read_bytes()), size, False, size)
+
+
+@pytest.mark.parametrize("grow", [True, False])
+def test_a_file_resized_between_its_stat_and_its_read_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grow: bool
+) -> None:
+    """A writer that appends to or truncates a small file after its stat, before its read."""
+    src = tmp_path / "moving.bin"
+    src.write_bytes(os.urandom(4096))
+    real = os.readv
+    calls = [0]
+
+    def readv(fd: int, buffers: list[memoryview]) -> int:
+        calls[0] += 1
+        if calls[0] == 1:
+            if grow:
+                with src.open("ab") as f:
+                    f.write(b"x")
+            else:
+                os.truncate(src, 100)
+        return real(fd, buffers)
+
+    monkeypatch.setattr(os, "readv", readv)
+    with pytest.raises(InvalidInput, match=r"moving\.bin changed while it was read"):
+        hash_file(str(src))
+    assert calls[0] >= 1
+
+
 _CHILD = textwrap.dedent(
     """
     import os, sys

@@ -48,6 +48,20 @@ def test_hit_after_update_and_after_reopening(cache: StatCache, tmp_path: Path) 
         again.close()
 
 
+def test_recorded_rows_are_not_kept_in_memory_once_written(
+    cache: StatCache, tmp_path: Path
+) -> None:
+    """A snapshot of a million files records a million rows: the rows loaded for lookups
+    must not grow by each of them (they are read back from the file when asked again)."""
+    f = tmp_path / "f"
+    st = _old_file(f)
+    assert not cache.covers(str(f))  # loads the rows for lookups
+    cache.update([(f"{tmp_path}/n{i}", st, DIGEST) for i in range(1000)] + [(str(f), st, OTHER)])
+    assert cache._rows is None  # what it holds is the point
+    assert cache.lookup(str(f), st) == OTHER  # read back from the file
+    assert cache.covers(f"{tmp_path}/n999")
+
+
 def test_any_stat_change_is_a_miss(cache: StatCache, tmp_path: Path) -> None:
     f = tmp_path / "f"
     st = _old_file(f)
@@ -255,3 +269,24 @@ def test_a_tree_signature_sees_every_kind_of_change(tmp_path: Path) -> None:
     g.write_bytes(b"longer")
     os.utime(g, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert signature() != first  # other size, same mtime
+
+
+def test_stat_tree_signs_as_the_stat_results_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineal.cas.statcache as module
+
+    monkeypatch.setattr(module, "_STAT_BATCH", 3)  # batches end inside the tree and at its end
+    for count in (0, 1, 3, 10):
+        top = tmp_path / f"t{count}"
+        top.mkdir()
+        files = []
+        for n in range(count):
+            (top / f"f{n}").write_bytes(b"x" * n)
+            files.append((f"f{n}", str(top / f"f{n}")))
+        ids, numbers = module.stat_tree([path for _, path in files])
+        assert len(ids) == len(numbers) == 2 * count
+        stats = [Path(path).stat() for _, path in files]
+        assert module.sign_tree(files, ids, numbers) == tree_signature(files, stats)
+    with pytest.raises(FileNotFoundError):
+        module.stat_tree([str(tmp_path / "absent")])

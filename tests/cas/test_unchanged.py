@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lineal.cas.ignore import IGNORE_FILE
+from lineal.cas.manifest import diff
 from lineal.cas.objects import ObjectCache
 from lineal.cas.scan import snapshot
 from lineal.cas.statcache import StatCache
@@ -185,3 +186,59 @@ def test_a_damaged_or_missing_cache_means_no(tree: Path, tmp_path: Path) -> None
 def test_a_path_that_cannot_be_walked_means_no(tree: Path, cache: StatCache) -> None:
     digest = snap(tree, cache)
     assert not unchanged([tree / "missing"], digest, cache)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cyclic_collector_is_paused_only_while_it_checks(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    import gc
+
+    import lineal.cas.unchanged as module
+
+    seen: list[bool] = []
+    real = module.collect
+
+    def collect(paths: list[Path]) -> tuple[list[tuple[str, str]], list[str]]:
+        seen.append(gc.isenabled())
+        return real(paths)
+
+    monkeypatch.setattr(module, "collect", collect)
+    stats = StatCache(tmp_path / "stat.db")
+    try:
+        digest = snapshot([tree], objects=None, stat_cache=stats).manifest.digest
+        (gc.enable if enabled else gc.disable)()
+        try:
+            assert unchanged([tree], digest, stats)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    finally:
+        stats.close()
+    assert seen == [False]
+
+
+def test_one_changed_file_among_twenty_thousand_is_seen(tmp_path: Path) -> None:
+    top = tmp_path / "many"
+    for d in range(20):
+        (top / f"d{d:02d}").mkdir(parents=True)
+        for n in range(1000):
+            (top / f"d{d:02d}" / f"f{n:04d}.txt").write_bytes(b"%05d" % (d * 1000 + n))
+    age(top)
+    stats = StatCache(tmp_path / "stat.db")
+    try:
+        before = snapshot([top], objects=None, stat_cache=stats).manifest
+        assert len(before) == 20_000
+        assert unchanged([top], before.digest, stats)
+        changed = top / "d13" / "f0457.txt"
+        changed.write_bytes(b"xxxxx")  # same size
+        age(changed, 30)  # and an mtime that is not racily clean
+        assert not unchanged([top], before.digest, stats)
+        after = snapshot([top], objects=None, stat_cache=stats).manifest
+    finally:
+        stats.close()
+    assert [(old.path, new.path) for old, new in diff(before, after).modified] == [
+        ("d13/f0457.txt", "d13/f0457.txt")
+    ]
+    assert not diff(before, after).added
+    assert not diff(before, after).removed

@@ -50,8 +50,6 @@ _ENTRY = struct.Struct("<32sQQ")
 _FOOTER = struct.Struct("<QQ32s8s")
 _END = b"LNPKEND1"
 SUFFIX = ".pack"
-#: Start writing a pack's pages to disk every this many bytes, so the final fsync is short.
-_WRITEBACK_EVERY = 8 << 20
 _BUFFER = 1 << 20
 #: Told how many objects are done so far (objects removed, by a repack).
 Counted = Callable[[int], None]
@@ -97,7 +95,6 @@ class PackWriter:
         self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
         self._buffer = bytearray()  # one write per MiB, not one per small object
         self._pos = 0
-        self._flushed = 0
         self._entries: list[tuple[bytes, int, int]] = []
         self._write(HEADER)
 
@@ -117,13 +114,6 @@ class PackWriter:
             view = view[os.write(self._fd, view) :]
         view.release()
         self._buffer.clear()
-        if self._pos - self._flushed >= _WRITEBACK_EVERY:
-            # Linux starts writing these pages back now (and drops them once clean), so the
-            # fsync in finish() waits for the last few MiB rather than the whole pack.
-            os.posix_fadvise(
-                self._fd, self._flushed, self._pos - self._flushed, os.POSIX_FADV_DONTNEED
-            )
-            self._flushed = self._pos
 
     def add(self, raw: bytes, data: bytes) -> tuple[int, int]:
         """Append one object (``raw``: its 32-byte sha256); returns its (offset, size)."""

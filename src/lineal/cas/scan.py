@@ -75,18 +75,19 @@ def _known(
     noting in ``tree`` the stat of each known one."""
     todo: list[tuple[str, str]] = []
     known: list[tuple[str, str, int, str]] = []
-    for position, (rel, path) in enumerate(files):
+    for position, item in enumerate(files):  # the walk's own tuples go in todo (no copies)
+        rel, path = item
         if not stat_cache.covers(path):
-            todo.append((rel, path))  # never hashed here: a stat could not spare the read
+            todo.append(item)  # never hashed here: a stat could not spare the read
             continue
         try:
             st = os.stat(path)
         except OSError:
-            todo.append((rel, path))  # hashing it will say what is wrong
+            todo.append(item)  # hashing it will say what is wrong
             continue
         digest = stat_cache.lookup(path, st)
         if digest is None:
-            todo.append((rel, path))
+            todo.append(item)
         else:
             known.append((rel, digest, st.st_size, path))
             tree.note(position, st)
