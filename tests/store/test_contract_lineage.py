@@ -88,20 +88,20 @@ def test_closure_is_one_read_of_roots_subgraph_and_crashed_runs(
     g = graph
     roots, answer, crashed = store.closure("model/det", upstream=True)
     assert roots == [g["model"]]
-    assert answer == store.subgraph([g["model"]], upstream=True)
+    assert answer.answer() == store.subgraph([g["model"]], upstream=True)
     assert crashed == []  # the run finished: no liveness asked
     roots, answer, _ = store.closure("dataset/coco", upstream=False, depth=1)
     assert roots == store.resolve_at(parse("dataset/coco"), every_version=True)
     assert len(roots) == 3
-    assert answer == store.subgraph(roots, upstream=False, depth=1)
+    assert answer.answer() == store.subgraph(roots, upstream=False, depth=1)
     roots, answer, _ = store.closure("agent/alice", upstream=False)
     assert roots == ["agent/alice"]
-    assert set(answer[0]) == {"agent/alice", g["run"], g["model"]}
+    assert set(answer.id) == {"agent/alice", g["run"], g["model"]}
     # as of an earlier seq: an alias not yet set is not found, the run was still running
     mid = g["mid"]
     roots, answer, crashed = store.closure("dataset/coco@v2", upstream=False, as_of=mid)
-    assert answer == store.subgraph(roots, upstream=False, as_of=mid)
-    assert answer[2][g["run"]].status == "running"
+    assert answer.answer() == store.subgraph(roots, upstream=False, as_of=mid)
+    assert answer.answer()[2][g["run"]].status == "running"
     assert crashed == []  # a past moment asks no liveness
     with pytest.raises(NotFound):
         store.closure("dataset/coco:prod", upstream=True, as_of=mid)
@@ -142,15 +142,15 @@ def test_subgraph_as_of_an_earlier_seq(store: Store, graph: dict[str, Any]) -> N
 
 def test_path_subgraph(store: Store, graph: dict[str, Any]) -> None:
     g, e = graph, graph["edges"]
-    depths, edges, nodes = store.path_subgraph([g["raw"]], g["model"])
+    depths, edges, nodes = store.path_subgraph([g["raw"]], g["model"]).answer()
     assert depths == {g["raw"]: 0, g["clean"]: 1, g["run"]: 2, g["model"]: 3}
     assert edges == e[:3]  # alice is upstream of the model but on no path from raw
     assert set(nodes) == set(depths)
-    depths, edges, _ = store.path_subgraph([g["raw"], "agent/alice"], g["model"])
+    depths, edges, _ = store.path_subgraph([g["raw"], "agent/alice"], g["model"]).answer()
     assert set(depths) == {g["raw"], g["clean"], g["run"], g["model"], "agent/alice"}
     assert edges == e
-    assert store.path_subgraph([g["model"]], g["raw"]) == ({}, [], {})  # no path upward
-    depths, _, _ = store.path_subgraph([g["raw"]], g["model"], as_of=e[1].seq)
+    assert store.path_subgraph([g["model"]], g["raw"]).answer() == ({}, [], {})  # no path upward
+    depths, _, _ = store.path_subgraph([g["raw"]], g["model"], as_of=e[1].seq).answer()
     assert depths == {}  # the model was not generated yet
 
 

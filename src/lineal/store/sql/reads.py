@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, Closure, RunMatches, VerifyReport
+    from lineal.store.base import Answer, Closure, Columns, RunMatches, VerifyReport
+    from lineal.store.sql.adjacency import Adjacency
     from lineal.store.sql.projections import Sql
 
 
@@ -55,6 +56,7 @@ class SqlReads:
     """Reads of the Store protocol over ``self.sql()``."""
 
     _lock: threading.RLock
+    _lineage_index: Adjacency | None = None
 
     if TYPE_CHECKING:  # the store this is mixed into provides them
 
@@ -175,20 +177,49 @@ class SqlReads:
         depth: int | None = None,
         as_of: int | None = None,
     ) -> Answer:
+        return self.subgraph_columns(roots, upstream=upstream, depth=depth, as_of=as_of).answer()
+
+    def subgraph_columns(
+        self,
+        roots: Sequence[str],
+        *,
+        upstream: bool,
+        depth: int | None = None,
+        as_of: int | None = None,
+    ) -> Columns:
+        """``subgraph``'s answer in columns, from the lineage index."""
         from lineal.store.sql import lineage_queries
 
         with self._lock:
-            return lineage_queries.subgraph(
-                self.sql(), roots, upstream=upstream, depth=depth, as_of=as_of
+            return lineage_queries.index_subgraph(
+                self.sql(), self.lineage_index(), roots, upstream=upstream, depth=depth, as_of=as_of
             )
 
     def path_subgraph(
         self, sources: Sequence[str], target: str, as_of: int | None = None
-    ) -> Answer:
+    ) -> Columns:
         from lineal.store.sql import lineage_queries
 
         with self._lock:
-            return lineage_queries.path_subgraph(self.sql(), sources, target, as_of)
+            return lineage_queries.index_path(
+                self.sql(), self.lineage_index(), sources, target, as_of
+            )
+
+    def lineage_index(self) -> Adjacency:
+        """This store's lineage index (lineal.store.sql.adjacency), made on first use; on
+        SQLite kept in a file beside the database. Callers hold the store's lock and refresh
+        it before use."""
+        index = self._lineage_index
+        if index is None:
+            from pathlib import Path
+
+            from lineal.store.sql.adjacency import SUFFIX, Adjacency
+
+            path = getattr(self, "path", None)
+            on_disk = isinstance(path, str) and path not in ("", ":memory:")
+            index = Adjacency(Path(f"{path}{SUFFIX}") if on_disk else None)
+            self._lineage_index = index
+        return index
 
     def closure(
         self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
@@ -200,8 +231,8 @@ class SqlReads:
             roots = [self.agent_at(check_agent_name(root[len("agent/") :]), as_of)]
         else:
             roots = self.resolve_at(parse(root), as_of, every_version=not upstream)
-        answer = self.subgraph(roots, upstream=upstream, depth=depth, as_of=as_of)
-        running = as_of is None and any(row.status == "running" for row in answer[2].values())
+        answer = self.subgraph_columns(roots, upstream=upstream, depth=depth, as_of=as_of)
+        running = as_of is None and "running" in answer.status
         return roots, answer, self.crashed_runs() if running else []
 
     # -- runs ---------------------------------------------------------------------------
