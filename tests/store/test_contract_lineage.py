@@ -195,3 +195,35 @@ def test_seq_at_time(store: Store, graph: dict[str, Any]) -> None:
         expected = max(r.seq for r in records if r.time <= record.time)
         assert store.seq_at_time(record.time) == expected >= record.seq
     assert_healthy(store)
+
+
+def test_answers_follow_every_write_and_past_moments_stay(
+    store: Store, graph: dict[str, Any]
+) -> None:
+    """A walk after new edges sees them (the lineage index catches up, on a server too);
+    a walk as of an earlier seq still answers as it did then; verify agrees afterwards."""
+    g = graph
+    before = store.closure("model/det", upstream=True)[1]
+    lin = Lineal(store)
+    better = lin.record_artifact("model", data=b"better", name="det")
+    tune = lin.start_run("tune")
+    lin.link("used", g["model"], tune)
+    lin.link("generated", tune, better)
+    roots, now, _ = store.closure("model/det", upstream=True)
+    assert roots == [better.node]
+    assert set(now.id) == {better.node, tune.ref, *before.id}
+    assert len(now.seq) == len(before.seq) + 2
+    assert now.answer() == store.subgraph([better.node], upstream=True)
+    head = store.head()[0]
+    then = store.closure("model/det@v1", upstream=True, as_of=g["mid"])[1]
+    assert then.answer()[0] == before.answer()[0]
+    assert store.closure("model/det@v1", upstream=False)[1].id == [
+        g["model"],
+        tune.ref,
+        better.node,
+    ]
+    depths = store.path_subgraph([g["raw"]], better.node).answer()[0]
+    assert depths[better.node] == 5
+    assert store.path_subgraph([g["raw"]], better.node, g["mid"]).answer() == ({}, [], {})
+    assert store.head()[0] == head
+    assert store.verify().ok

@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -261,10 +262,10 @@ class Adjacency:
         np = _np()
         assert self.file is not None  # noqa: S101 - only called with a file
         try:
-            with np.load(self.file, allow_pickle=False) as data:
+            with self.file.open("rb") as raw, np.load(raw, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {name: np.asarray(data[name], np.int64) for name in _ARRAYS}
-        except (OSError, ValueError, KeyError, TypeError, EOFError):
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             return  # missing or unreadable: built again
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             return
@@ -355,6 +356,26 @@ class Adjacency:
             if not np.array_equal(mine[name], theirs[name]):
                 return f"its {name.replace('_', ' ')} differs from the edges table's"
         return None
+
+
+def check(db: Sql, index: Adjacency) -> tuple[int, str] | None:
+    """verify's check of a store's lineage index: ``(seq, what is wrong)`` or None. The index
+    in use (brought to the head first) and, on SQLite, the file as a new process would load
+    it, each compared with an index built afresh from the edges table up to its seq."""
+    index.refresh(db)
+    found = index.disagreement(db)
+    if found is not None:
+        return index.seq, f"the lineage index in memory disagrees with the edges table: {found}"
+    if index.file is not None and index.file.exists():
+        stored = Adjacency(index.file)
+        stored._load(db)
+        found = stored.disagreement(db) if stored.last == "loaded" else None
+        if found is not None:
+            return stored.seq, (
+                f"the lineage index file {index.file} disagrees with the edges table: {found} "
+                "(delete the file: the next lineage query builds it again)"
+            )
+    return None
 
 
 _ARRAYS = ("parent", "child", "seq", "kind", "role", "up_order", "up_ptr", "down_order", "down_ptr")

@@ -598,9 +598,15 @@ def index_path(
     inside = np.isin(index.parent[down_edges], both) & np.isin(index.child[down_edges], both)
     edges = down_edges[inside]
     roots = [s for s in starts if (s in numbered and numbered[s] in both) or s == target]
-    steps = zip(index.parent[edges].tolist(), index.child[edges].tolist(), strict=True)
-    least = depths([numbered[r] for r in roots if r in numbered], steps)
-    numbers = np.fromiter(least, np.int64, len(least))
-    walked = (numbers, np.fromiter(least.values(), np.int64, len(least)), edges)
-    texts = [(r, 0) for r in roots if r not in numbered]
-    return _columns(db, index, texts, walked, as_of)
+    steps = list(zip(index.parent[edges].tolist(), index.child[edges].tolist(), strict=True))
+    while True:
+        least = depths([numbered[r] for r in roots if r in numbered], steps)
+        numbers = np.fromiter(least, np.int64, len(least))
+        walked = (numbers, np.fromiter(least.values(), np.int64, len(least)), edges)
+        texts = [(r, 0) for r in roots if r not in numbered]
+        answer = _columns(db, index, texts, walked, as_of)
+        # A source not recorded yet at ``as_of`` (itself the target: no edge) is on no path.
+        unknown = set(answer.missing) & set(roots)
+        if not unknown:
+            return answer
+        roots = [r for r in roots if r not in unknown]

@@ -408,6 +408,18 @@ class SqlReads:
         with self._lock, self.lenient():
             self._begin_read()
             try:
-                return check_ledger(self.sql(), self._stream)
+                report = check_ledger(self.sql(), self._stream)
+                if report.ok:  # the edges table is the ledger's: the index must equal it
+                    report = self._check_lineage_index(report)
+                return report
             finally:
                 self._end(commit=False)
+
+    def _check_lineage_index(self, report: VerifyReport) -> VerifyReport:
+        from dataclasses import replace
+
+        from lineal.ledger.verify import Problem
+        from lineal.store.sql import adjacency
+
+        found = adjacency.check(self.sql(), self.lineage_index())
+        return report if found is None else replace(report, problem=Problem(*found))
