@@ -7,6 +7,7 @@ Runs on SQLite and PostgreSQL (``sql_store``); the HTTP side is in the Store con
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -33,7 +34,7 @@ def _chain(store: SqlStore, names: list[str]) -> dict[str, Any]:
     lin = Lineal(store)
     made = [lin.record_artifact("dataset", data=n.encode(), name=n) for n in names]
     runs = []
-    for a, b in zip(made, made[1:], strict=False):
+    for a, b in itertools.pairwise(made):
         run = lin.start_run(f"make-{b.name}")
         lin.link("used", a, run, role="input")
         lin.link("generated", run, b)
@@ -91,11 +92,17 @@ def test_a_rolled_back_transaction_leaves_no_edge_behind(sql_store: SqlStore) ->
     made = _chain(sql_store, ["a", "b"])
     lin = Lineal(sql_store)
     extra = lin.record_artifact("dataset", data=b"x", name="x")
-    with pytest.raises(RuntimeError), sql_store.atomic():
-        lin.link("derived_from", made["nodes"][1], extra)
-        # read inside the transaction: the index follows it there
-        assert extra.node in sql_store.subgraph_columns([made["nodes"][1]], upstream=False).id
-        raise RuntimeError("abandon")
+
+    def abandoned() -> None:
+        with sql_store.atomic():
+            lin.link("derived_from", made["nodes"][1], extra)
+            # read inside the transaction: the index follows it there
+            below = sql_store.subgraph_columns([made["nodes"][1]], upstream=False)
+            assert extra.node in below.id
+            raise RuntimeError("abandon")
+
+    with pytest.raises(RuntimeError):
+        abandoned()
     assert extra.node not in sql_store.subgraph_columns([made["nodes"][1]], upstream=False).id
     _same(sql_store, [made["nodes"][0]])
     lin.link("derived_from", made["nodes"][0], extra)  # the same seq again, another record
