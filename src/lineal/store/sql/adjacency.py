@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 FORMAT = 1
 #: The file beside a SQLite database.
 SUFFIX = ".lineage-index"
-_HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
+#: The ledger's head row, (seq, hash); no row on an empty ledger.
+HEAD = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
 _HASH_AT = "SELECT hash FROM ledger WHERE seq = ?"
 _EDGES = "SELECT parent_id, child_id, seq, kind, role FROM edges"
 #: Save again once this many edges were added since the file was written.
@@ -109,10 +110,12 @@ class Adjacency:
         return int(max(self.parent.max(), self.child.max()))
 
     # -- keeping up with the edges table ----------------------------------------------------
-    def refresh(self, db: Sql) -> None:
-        """Bring the index to the ledger's head: load the file (first use), then add the edges
-        recorded since its seq, or build it again when its prefix is not the ledger's."""
-        head = db.one(_HEAD)
+    def refresh(self, db: Sql, head: Sequence[Any] | None = None) -> None:
+        """Bring the index to the ledger's head (``head``: its row, when already read with
+        another query): load the file (first use), then add the edges recorded since its seq,
+        or build it again when its prefix is not the ledger's."""
+        if head is None:
+            head = db.one(HEAD) or ()
         seq, digest = (int(head[0]), str(head[1])) if head else (0, "")
         if self.seq < 0 and self.file is not None:
             self._load(db)

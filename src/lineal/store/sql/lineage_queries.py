@@ -17,6 +17,7 @@ from lineal.model.entities import Edge, artifact_node
 from lineal.model.refs import Ref
 from lineal.store.base import Answer, Columns, NodeRow
 from lineal.store.sql import queries
+from lineal.store.sql.adjacency import HEAD
 from lineal.store.sql.projections import Sql
 
 if TYPE_CHECKING:
@@ -393,9 +394,12 @@ def agent_at(db: Sql, name: str, as_of: int | None = None) -> str:
 
 
 # -- walks over the lineage index ----------------------------------------------------------
-def _numbers(db: Sql, nodes: Sequence[str]) -> dict[str, int]:
-    """The node numbers of those of ``nodes`` an edge names."""
-    return {str(n): int(i) for n, i in db.any_of(_NUMBERED, list(dict.fromkeys(nodes)))}
+def _refreshed(db: Sql, index: Adjacency, nodes: Sequence[str]) -> dict[str, int]:
+    """Bring the index to the head and read the node numbers of those of ``nodes`` an edge
+    names, both in one round trip."""
+    head, numbered = db.any_of_each([(HEAD, ()), (_NUMBERED, list(dict.fromkeys(nodes)))])
+    index.refresh(db, head[0] if head else ())
+    return {str(n): int(i) for n, i in numbered}
 
 
 _NUMBERED = "SELECT node, id FROM node_ids WHERE node IN ({})"
@@ -447,14 +451,19 @@ def _node_details(as_of: int | None) -> tuple[str, tuple[int, ...]]:
 
 
 def _described(
-    db: Sql, numbers: list[int], texts: list[str], as_of: int | None
-) -> tuple[dict[int, tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    db: Sql,
+    numbers: list[int],
+    texts: list[str],
+    as_of: int | None,
+    also: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> tuple[dict[int, tuple[Any, ...]], dict[str, tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
     """Each node's (node, type, kind, name, version, status, aliases) as of ``as_of``, by
     number and (for the ``texts`` no edge names) by text, in one statement; type None for a
     node no projection describes (then)."""
     cte, cte_args = _node_set(db, numbers, texts)
     sql, args = _node_details(as_of)
     found: dict[Any, list[Any]] = {}
+    rows, *others = db.any_of_each([(f"WITH {cte} {sql}", (*cte_args, *args)), *also])
     for (
         number,
         node,
@@ -468,7 +477,7 @@ def _described(
         status,
         done,
         agent,
-    ) in db.all(f"WITH {cte} {sql}", (*cte_args, *args)):
+    ) in rows:
         key = node if number is None else int(number)
         if key in found:  # another alias (or key of an agent) of a node already read
             if alias is not None:
@@ -492,7 +501,7 @@ def _described(
             by_number[key] = described
         else:
             by_text[key] = described
-    return by_number, by_text
+    return by_number, by_text, others
 
 
 def _columns(
@@ -501,12 +510,14 @@ def _columns(
     texts: list[tuple[str, int]],
     walked: tuple[Any, Any, Any],
     as_of: int | None,
-) -> Columns:
+    also: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> tuple[Columns, list[list[tuple[Any, ...]]]]:
     """The columns of an answer: ``texts``, the (node, depth) no edge names; ``walked``, the
-    index's (node numbers, depths, edge positions)."""
+    index's (node numbers, depths, edge positions); and the answers to the ``also`` queries,
+    sent with the description of the nodes (one round trip)."""
     numbers, depths, edges = walked
     number_list: list[int] = numbers.tolist()
-    by_number, by_text = _described(db, number_list, [t for t, _ in texts], as_of)
+    by_number, by_text, others = _described(db, number_list, [t for t, _ in texts], as_of, also)
     rows: list[tuple[Any, ...]] = []
     missing: list[str] = []
     for text, depth in texts:
@@ -552,7 +563,7 @@ def _columns(
         role=[roles[r] or None for r in index.role[edges].tolist()],
         seq=index.seqs[edges].tolist(),
         missing=tuple(missing),
-    )
+    ), others
 
 
 def index_subgraph(
@@ -563,17 +574,18 @@ def index_subgraph(
     upstream: bool,
     depth: int | None = None,
     as_of: int | None = None,
-) -> Columns:
+    also: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> tuple[Columns, list[list[tuple[Any, ...]]]]:
     """``subgraph`` answered from the lineage index: the walk over its arrays, then the
-    answer's nodes described in one statement."""
+    answer's nodes described in one statement (sent with the ``also`` queries, whose answers
+    come back beside the columns)."""
     starts = list(dict.fromkeys(start_ids))
-    index.refresh(db)
-    numbered = _numbers(db, starts)
+    numbered = _refreshed(db, index, starts)
     walked = index.walk(
         [numbered[s] for s in starts if s in numbered], upstream=upstream, depth=depth, as_of=as_of
     )
     texts = [(s, 0) for s in starts if s not in numbered]
-    return _columns(db, index, texts, walked, as_of)
+    return _columns(db, index, texts, walked, as_of, also)
 
 
 def index_path(
@@ -584,8 +596,7 @@ def index_path(
     import numpy as np
 
     starts = list(dict.fromkeys(sources))
-    index.refresh(db)
-    numbered = _numbers(db, [*starts, target])
+    numbered = _refreshed(db, index, [*starts, target])
     down, _, down_edges = index.walk(
         [numbered[s] for s in starts if s in numbered], upstream=False, depth=None, as_of=as_of
     )
@@ -604,7 +615,7 @@ def index_path(
         numbers = np.fromiter(least, np.int64, len(least))
         walked = (numbers, np.fromiter(least.values(), np.int64, len(least)), edges)
         texts = [(r, 0) for r in roots if r not in numbered]
-        answer = _columns(db, index, texts, walked, as_of)
+        answer = _columns(db, index, texts, walked, as_of)[0]
         # A source not recorded yet at ``as_of`` (itself the target: no edge) is on no path.
         unknown = set(answer.missing) & set(roots)
         if not unknown:

@@ -193,7 +193,7 @@ class SqlReads:
         with self._lock:
             return lineage_queries.index_subgraph(
                 self.sql(), self.lineage_index(), roots, upstream=upstream, depth=depth, as_of=as_of
-            )
+            )[0]
 
     def path_subgraph(
         self, sources: Sequence[str], target: str, as_of: int | None = None
@@ -231,9 +231,18 @@ class SqlReads:
             roots = [self.agent_at(check_agent_name(root[len("agent/") :]), as_of)]
         else:
             roots = self.resolve_at(parse(root), as_of, every_version=not upstream)
-        answer = self.subgraph_columns(roots, upstream=upstream, depth=depth, as_of=as_of)
+        from lineal.store.sql import lineage_queries, run_queries
+
+        # The running runs' heartbeats go with the description of the answer's nodes: one
+        # round trip, whether or not the answer holds a running run.
+        also = [(run_queries.RUNNING_BEATS, ())] if as_of is None else []
+        with self._lock:
+            answer, beats = lineage_queries.index_subgraph(
+                self.sql(), self.lineage_index(), roots, upstream=upstream, depth=depth,
+                as_of=as_of, also=also,
+            )  # fmt: skip
         running = as_of is None and "running" in answer.status
-        return roots, answer, self.crashed_runs() if running else []
+        return roots, answer, liveness.crashed(run_queries.beats(beats[0])) if running else []
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(
