@@ -86,6 +86,9 @@ class Adjacency:
         self.kind: Ints = empty
         self.role: Ints = empty
         self.base = 0  # edges [0, base) are in the CSR orders; the rest is the tail
+        self.top = 0  # the highest node number an edge names
+        #: the five columns' storage, room to grow: the columns are views of its first rows
+        self._room: Ints = np.zeros((5, 0), np.int64)
         self.up_ptr: Ints = np.zeros(1, np.int64)
         self.up_order: Ints = empty
         self.down_ptr: Ints = np.zeros(1, np.int64)
@@ -102,7 +105,7 @@ class Adjacency:
     @property
     def nodes(self) -> int:
         """One more than the highest node number an edge names (numbers start at 1)."""
-        return int(self.up_ptr.shape[0]) - 1 if self.base == self.edges else self._top() + 1
+        return self.top + 1
 
     def _top(self) -> int:
         if not self.edges:
@@ -167,20 +170,24 @@ class Adjacency:
         self.kinds, self.roles, self._kind_code, self._role_code = [], [], {}, {}
         parent, child, seqs, kind, role = self._rows(db, -1, seq)
         self.parent, self.child, self.seqs, self.kind, self.role = parent, child, seqs, kind, role
+        self._room = np.zeros((5, 0), np.int64)
+        self.top = self._top()
         self.seq, self.hash = seq, digest
         self._order()
-        del np
 
     def _catch_up(self, db: Sql, seq: int, digest: str) -> None:
         np = _np()
         added = self._rows(db, self.seq, seq)
-        if added[0].shape[0]:
-            self.parent, self.child, self.seqs, self.kind, self.role = (
-                np.concatenate((old, new))
-                for old, new in zip(
-                    (self.parent, self.child, self.seqs, self.kind, self.role), added, strict=True
-                )
-            )
+        count = int(added[0].shape[0])
+        if count:
+            m = self.edges
+            if self._room.shape[1] < m + count:  # grow by half at least: amortized copies
+                room = np.zeros((5, max(m + count, m + m // 2)), np.int64)
+                room[:, :m] = (self.parent, self.child, self.seqs, self.kind, self.role)
+                self._room = room
+            self._room[:, m : m + count] = added
+            self.parent, self.child, self.seqs, self.kind, self.role = self._room[:, : m + count]
+            self.top = max(self.top, int(added[0].max()), int(added[1].max()))
         self.seq, self.hash = seq, digest
         if (self.edges - self.base) * 8 > self.edges:
             self._order()
@@ -190,7 +197,7 @@ class Adjacency:
     def _order(self) -> None:
         """Group every edge by child and by parent (stable: seq order within a node)."""
         np = _np()
-        top = self._top()
+        top = self.top
         self.up_order = np.argsort(self.child, kind="stable")
         self.down_order = np.argsort(self.parent, kind="stable")
         self.up_ptr = _pointers(np, self.child, top)
@@ -294,6 +301,8 @@ class Adjacency:
         self._kind_code = {k: i for i, k in enumerate(kinds)}
         self._role_code = {r: i for i, r in enumerate(roles)}
         self.base = self.edges
+        self._room = np.zeros((5, 0), np.int64)
+        self.top = self._top()
         self._tail_order()
         self.seq, self.hash = seq, digest
         self.saved_edges = self.edges
