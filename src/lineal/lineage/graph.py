@@ -4,13 +4,16 @@ as JSON-shaped data, Graphviz, Mermaid and a text tree. Pure values and text; no
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lineal.errors import InvalidInput
+from lineal.lineage import render
 from lineal.lineage.through import Through, find_through
+from lineal.lineage.walk_order import walk_order
 from lineal.model.entities import Edge
 
 NODE_TYPES = ("artifact", "run", "agent")
@@ -69,24 +72,6 @@ class Node:
         }
 
 
-def _via(link: Link) -> str:
-    if isinstance(link, Through):
-        return f"via {link.hidden} hidden"
-    return f"{link.kind} ({link.role})" if link.role else link.kind
-
-
-def _quote_dot(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _quote_mermaid(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
-
-
-_DOT_SHAPES = {"artifact": "box", "run": "ellipse", "agent": "house"}
-_MERMAID_SHAPES = {"artifact": ("[", "]"), "run": ("([", "])"), "agent": ("{{", "}}")}
-
-
 #: A node's fields as columns, in Node's order.
 _NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
 _SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
@@ -99,9 +84,8 @@ class Graph:
     ``as_of`` (None: now). ``through`` holds the links ``only`` draws where it hid the nodes
     between two it shows (none in an unfiltered answer).
 
-    Held as columns (one list per field of the nodes, and of the edges with their ends as
-    positions in the node columns); ``nodes`` and ``edges`` make Node and Edge objects on
-    first access, and the JSON renderings read the columns without making any.
+    Held as columns (a list per field of the nodes, and of the edges with their ends as node
+    positions); ``nodes`` and ``edges`` make objects on first access, JSON reads the columns.
     """
 
     __slots__ = ("_adjacency", "_cols", "_edge_cols", "_edges", "_nodes", "as_of", "direction",
@@ -220,13 +204,11 @@ class Graph:
             other.roots, other.direction, other.as_of, other.through,
         ) and (self.nodes, self.edges) == (other.nodes, other.edges)  # fmt: skip
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # a graph compares by value
 
     def __repr__(self) -> str:
-        return (
-            f"Graph(roots={self.roots!r}, direction={self.direction!r}, "
-            f"{len(self._cols[0])} nodes, {len(self._edge_cols[0])} edges, as_of={self.as_of!r})"
-        )
+        counts = f"{len(self._cols[0])} nodes, {len(self._edge_cols[0])} edges"
+        return f"Graph(roots={self.roots!r}, {self.direction}, {counts}, as_of={self.as_of!r})"
 
     @property
     def links(self) -> tuple[Link, ...]:
@@ -244,52 +226,9 @@ class Graph:
             self._adjacency = (up, down)
         return self._adjacency
 
-    # -- the walk order, on the columns ---------------------------------------------------
     def _order(self) -> list[int]:
-        """Node positions in walk() order: breadth-first from the roots, each node's onward
-        links by (kind, label, id) of where they go and the link's kind; then the nodes no
-        link reaches, by (depth, kind, label, id)."""
-        ids, _, kinds, labels = self._cols[:4]
-        depth = self._cols[7]
-        count = len(ids)
-        rank = [0] * count
-        for i, spot in enumerate(sorted(range(count), key=lambda i: (kinds[i], labels[i], ids[i]))):
-            rank[spot] = i
-        parents, children, link_kinds = self._edge_cols[:3]
-        near, far = (children, parents) if self.direction == "upstream" else (parents, children)
-        onward: list[list[tuple[int, str, int]]] = [[] for _ in range(count)]
-        for a, b, kind in zip(near, far, link_kinds, strict=True):
-            onward[a].append((rank[b], kind, b))
-        position = {node_id: i for i, node_id in enumerate(ids)}
-        upward = self.direction == "upstream"
-        for t in self.through:
-            a, b = (
-                position[t.child if upward else t.parent],
-                position[t.parent if upward else t.child],
-            )
-            onward[a].append((rank[b], t.kind, b))
-        seen = [False] * count
-        order: list[int] = []
-        for root in self.roots:
-            i = position[root]
-            if not seen[i]:
-                seen[i] = True
-                order.append(i)
-        head = 0
-        while head < len(order):
-            links = onward[order[head]]
-            head += 1
-            if len(links) > 1:
-                links.sort()
-            for _, _, b in links:
-                if not seen[b]:
-                    seen[b] = True
-                    order.append(b)
-        if len(order) < count:
-            rest = [i for i in range(count) if not seen[i]]
-            rest.sort(key=lambda i: (depth[i], kinds[i], labels[i], ids[i]))
-            order += rest
-        return order
+        """Node positions in walk() order (lineal.lineage.walk_order)."""
+        return walk_order(self._cols, self._edge_cols, self.through, self.roots, self.direction)
 
     # -- navigation ----------------------------------------------------------------------
     def _sorted(self, ids: Iterable[str]) -> list[Node]:
@@ -414,46 +353,24 @@ class Graph:
         }
 
     def to_json(self, *, columns: bool = False) -> bytes:
-        """as_dict() (or as_columns()) as JSON bytes, as the server sends them."""
-        from lineal.store import wire_json
-
-        return wire_json.dumps(self.as_columns() if columns else self.as_dict(), floats=False)
+        """as_dict() (or as_columns()) as compact UTF-8 JSON, the bytes the server sends (by
+        orjson where installed, extra ``server``; else the standard library, alike)."""
+        body = self.as_columns() if columns else self.as_dict()
+        try:
+            import orjson
+        except ImportError:
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(body)
 
     def to_dot(self) -> str:
         """Graphviz source: artifacts as boxes, runs as ellipses, agents as houses; a Through
         link dashed."""
-        lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
-        roots = set(self.roots)
-        for node in self.walk():
-            style = ", style=bold" if node.id in roots else ""
-            lines.append(
-                f"  {_quote_dot(node.id)} [label={_quote_dot(node.text)}, "
-                f"shape={_DOT_SHAPES[node.type]}{style}];"
-            )
-        for link in self.links:
-            dashed = ", style=dashed" if isinstance(link, Through) else ""
-            lines.append(
-                f"  {_quote_dot(link.parent)} -> {_quote_dot(link.child)} "
-                f"[label={_quote_dot(_via(link))}{dashed}];"
-            )
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        return render.dot(self)
 
     def to_mermaid(self) -> str:
         """Mermaid flowchart source (renders on GitHub, GitLab and in many wikis); a Through
         link dotted."""
-        names: dict[str, str] = {}
-        lines = ["flowchart LR"]
-        for node in self.walk():
-            names[node.id] = f"n{len(names)}"
-            opening, closing = _MERMAID_SHAPES[node.type]
-            lines.append(f"  {names[node.id]}{opening}{_quote_mermaid(node.text)}{closing}")
-        for link in self.links:
-            arrow = "-.->" if isinstance(link, Through) else "-->"
-            lines.append(
-                f"  {names[link.parent]} {arrow}|{_quote_mermaid(_via(link))}| {names[link.child]}"
-            )
-        return "\n".join(lines) + "\n"
+        return render.mermaid(self)
 
     def footer(self) -> str:
         """One line: how many nodes of each kind, edges (how many of them real and how many
@@ -478,48 +395,6 @@ class Graph:
         ``max_children`` entries under a node, ``max_depth`` levels and ``max_lines`` lines
         are drawn, so a large answer stays readable; a line says what was left out.
         """
-        lines: list[str] = []
-        shown: set[str] = set()
-        expanded: set[str] = set()
-        # (a node, or a note line; the link that led here; line prefix; child indent; level)
-        stack: list[tuple[Node | str, Link | None, str, str, int]] = [
-            (self.nodes[root], None, "", "", 0) for root in reversed(self.roots)
-        ]
-        while stack and len(lines) < max_lines:
-            item, edge, head, indent, level = stack.pop()
-            if isinstance(item, str):
-                lines.append(f"{head}{item}")
-                continue
-            via = "" if edge is None else f"{_via(edge)}: "
-            if isinstance(edge, Through):
-                via = f"⋯ {via}"
-            onward = self._onward(item.id)
-            if item.id in expanded and onward:
-                lines.append(f"{head}{via}(see above: {item.label})")
-                continue
-            lines.append(f"{head}{via}{item.text}")
-            shown.add(item.id)
-            if not onward:
-                continue
-            if level >= max_depth:
-                stack.append(("└── … deeper levels not shown", None, indent, indent, level))
-                continue
-            expanded.add(item.id)
-            entries: list[tuple[Node | str, Link | None, str, str, int]] = []
-            for e, node in onward[:max_children]:
-                entries.append((node, e, "", "", level + 1))
-            if len(onward) > max_children:
-                entries.append((f"… {len(onward) - max_children} more", None, "", "", level))
-            for index, (entry, link, _, _, lvl) in enumerate(entries):
-                last = index == len(entries) - 1
-                branch, extend = ("└── ", "    ") if last else ("├── ", "│   ")
-                entries[index] = (entry, link, indent + branch, indent + extend, lvl)
-            stack.extend(reversed(entries))
-        left_out = len(set(self.nodes) - shown)
-        if left_out:
-            lines.append(
-                f"… {left_out} more node{'s' if left_out != 1 else ''} not shown "
-                "(narrow the answer with a depth or kinds, or render it as JSON)"
-            )
-        lines.append(self.footer())
-        return lines
+        return render.tree(
+            self, max_lines=max_lines, max_depth=max_depth, max_children=max_children
+        )

@@ -200,8 +200,8 @@ class Adjacency:
         top = self.top
         self.up_order = np.argsort(self.child, kind="stable")
         self.down_order = np.argsort(self.parent, kind="stable")
-        self.up_ptr = _pointers(np, self.child, top)
-        self.down_ptr = _pointers(np, self.parent, top)
+        self.up_ptr = pointers(np, self.child, top)
+        self.down_ptr = pointers(np, self.parent, top)
         self.base = self.edges
         self._tail_order()
 
@@ -274,7 +274,7 @@ class Adjacency:
         try:
             with self.file.open("rb") as raw, np.load(raw, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
-                arrays = {name: np.asarray(data[name], np.int64) for name in _ARRAYS}
+                arrays = {name: np.asarray(data[name], np.int64) for name in ARRAYS}
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             return  # missing or unreadable: built again
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -284,7 +284,9 @@ class Adjacency:
             kinds, roles = [str(k) for k in meta["kinds"]], [str(r) for r in meta["roles"]]
         except (KeyError, TypeError, ValueError):
             return
-        if not _consistent(np, arrays, len(kinds), len(roles)):
+        from lineal.store.sql.adjacency_check import consistent
+
+        if not consistent(np, arrays, len(kinds), len(roles)):
             return
         if seq > 0:
             row = db.one(_HASH_AT, (seq,))
@@ -370,30 +372,10 @@ class Adjacency:
         return None
 
 
-def check(db: Sql, index: Adjacency) -> tuple[int, str] | None:
-    """verify's check of a store's lineage index: ``(seq, what is wrong)`` or None. The index
-    in use (brought to the head first) and, on SQLite, the file as a new process would load
-    it, each compared with an index built afresh from the edges table up to its seq."""
-    index.refresh(db)
-    found = index.disagreement(db)
-    if found is not None:
-        return index.seq, f"the lineage index in memory disagrees with the edges table: {found}"
-    if index.file is not None and index.file.exists():
-        stored = Adjacency(index.file)
-        stored._load(db)
-        found = stored.disagreement(db) if stored.last == "loaded" else None
-        if found is not None:
-            return stored.seq, (
-                f"the lineage index file {index.file} disagrees with the edges table: {found} "
-                "(delete the file: the next lineage query builds it again)"
-            )
-    return None
+ARRAYS = ("parent", "child", "seq", "kind", "role", "up_order", "up_ptr", "down_order", "down_ptr")
 
 
-_ARRAYS = ("parent", "child", "seq", "kind", "role", "up_order", "up_ptr", "down_order", "down_ptr")
-
-
-def _pointers(np: Any, keys: Ints, top: int) -> Ints:
+def pointers(np: Any, keys: Ints, top: int) -> Ints:
     """``ptr`` with ``ptr[n]:ptr[n + 1]`` the span of node ``n`` in the keys' stable order."""
     counts = np.bincount(keys, minlength=top + 1) if keys.shape[0] else np.zeros(top + 1, np.int64)
     ptr = np.zeros(top + 2, np.int64)
@@ -409,35 +391,3 @@ def _gather(np: Any, starts: Ints, stops: Ints, order: Ints) -> Ints:
         return cast("Ints", np.zeros(0, np.int64))
     offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return cast("Ints", order[np.arange(total, dtype=np.int64) + offsets])
-
-
-def _consistent(np: Any, arrays: dict[str, Ints], kinds: int, roles: int) -> bool:  # noqa: PLR0911
-    """Whether the file's arrays have the shape of an index: equal columns, codes within the
-    tables, seqs ascending, each order a permutation grouping its column, pointers to match."""
-    m = arrays["parent"].shape[0]
-    if any(arrays[name].shape != (m,) for name in _ARRAYS[:7] if name != "up_ptr"):
-        return False
-    if arrays["down_order"].shape != (m,):
-        return False
-    if m == 0:
-        return bool(arrays["up_ptr"].shape[0] >= 1 and arrays["down_ptr"].shape[0] >= 1)
-    ends = np.concatenate((arrays["parent"], arrays["child"]))
-    if ends.min() < 1 or arrays["kind"].min() < 0 or arrays["kind"].max() >= kinds:
-        return False
-    if arrays["role"].min() < 0 or arrays["role"].max() >= roles:
-        return False
-    if np.any(np.diff(arrays["seq"]) < 0):
-        return False
-    top = int(ends.max())
-    for order, ptr, keys in (
-        (arrays["up_order"], arrays["up_ptr"], arrays["child"]),
-        (arrays["down_order"], arrays["down_ptr"], arrays["parent"]),
-    ):
-        if not np.array_equal(np.sort(order), np.arange(m)):
-            return False
-        if not np.array_equal(ptr, _pointers(np, keys, top)):
-            return False
-        grouped = keys[order]
-        if np.any(np.diff(grouped) < 0):
-            return False
-    return True

@@ -15,6 +15,7 @@ from lineal.ledger.chain import GENESIS, Commit, Record, record_hash
 from lineal.model.entities import Agent
 from lineal.store import liveness
 from lineal.store.sql import catalog, grants, queries
+from lineal.store.sql.lineage_reads import LineageReads
 
 if TYPE_CHECKING:
     import threading
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, Closure, Columns, RunMatches, VerifyReport
-    from lineal.store.sql.adjacency import Adjacency
+    from lineal.store.base import RunMatches, VerifyReport
     from lineal.store.sql.projections import Sql
 
 
@@ -52,11 +52,10 @@ def commit_of(row: Sequence[Any]) -> Commit:
     )
 
 
-class SqlReads:
-    """Reads of the Store protocol over ``self.sql()``."""
+class SqlReads(LineageReads):
+    """Reads of the Store protocol over ``self.sql()`` (the lineage ones: LineageReads)."""
 
     _lock: threading.RLock
-    _lineage_index: Adjacency | None = None
 
     if TYPE_CHECKING:  # the store this is mixed into provides them
 
@@ -147,102 +146,6 @@ class SqlReads:
     def policy_record(self, as_of: int | None = None) -> dict[str, Any] | None:
         with self._lock:
             return grants.policy_record(self.sql(), as_of)
-
-    # -- lineage ------------------------------------------------------------------------
-    def seq_at_time(self, when: str) -> int:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.seq_at_time(self.sql(), when)
-
-    def resolve_at(
-        self, ref: Ref, as_of: int | None = None, *, every_version: bool = False
-    ) -> list[str]:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.resolve_at(self.sql(), ref, as_of, every_version=every_version)
-
-    def agent_at(self, name: str, as_of: int | None = None) -> str:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.agent_at(self.sql(), name, as_of)
-
-    def subgraph(
-        self,
-        roots: Sequence[str],
-        *,
-        upstream: bool,
-        depth: int | None = None,
-        as_of: int | None = None,
-    ) -> Answer:
-        return self.subgraph_columns(roots, upstream=upstream, depth=depth, as_of=as_of).answer()
-
-    def subgraph_columns(
-        self,
-        roots: Sequence[str],
-        *,
-        upstream: bool,
-        depth: int | None = None,
-        as_of: int | None = None,
-    ) -> Columns:
-        """``subgraph``'s answer in columns, from the lineage index."""
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.index_subgraph(
-                self.sql(), self.lineage_index(), roots, upstream=upstream, depth=depth, as_of=as_of
-            )[0]
-
-    def path_subgraph(
-        self, sources: Sequence[str], target: str, as_of: int | None = None
-    ) -> Columns:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.index_path(
-                self.sql(), self.lineage_index(), sources, target, as_of
-            )
-
-    def lineage_index(self) -> Adjacency:
-        """This store's lineage index (lineal.store.sql.adjacency), made on first use; on
-        SQLite kept in a file beside the database. Callers hold the store's lock and refresh
-        it before use."""
-        index = self._lineage_index
-        if index is None:
-            from pathlib import Path
-
-            from lineal.store.sql.adjacency import SUFFIX, Adjacency
-
-            path = getattr(self, "path", None)
-            on_disk = isinstance(path, str) and path not in ("", ":memory:")
-            index = Adjacency(Path(f"{path}{SUFFIX}") if on_disk else None)
-            self._lineage_index = index
-        return index
-
-    def closure(
-        self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
-    ) -> Closure:
-        from lineal.model.entities import check_agent_name
-        from lineal.model.refs import parse
-
-        if root.startswith("agent/"):
-            roots = [self.agent_at(check_agent_name(root[len("agent/") :]), as_of)]
-        else:
-            roots = self.resolve_at(parse(root), as_of, every_version=not upstream)
-        from lineal.store.sql import lineage_queries, run_queries
-
-        # The running runs' heartbeats go with the description of the answer's nodes: one
-        # round trip, whether or not the answer holds a running run.
-        also = [(run_queries.RUNNING_BEATS, ())] if as_of is None else []
-        with self._lock:
-            answer, beats = lineage_queries.index_subgraph(
-                self.sql(), self.lineage_index(), roots, upstream=upstream, depth=depth,
-                as_of=as_of, also=also,
-            )  # fmt: skip
-        running = as_of is None and "running" in answer.status
-        return roots, answer, liveness.crashed(run_queries.beats(beats[0])) if running else []
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(
@@ -423,12 +326,3 @@ class SqlReads:
                 return report
             finally:
                 self._end(commit=False)
-
-    def _check_lineage_index(self, report: VerifyReport) -> VerifyReport:
-        from dataclasses import replace
-
-        from lineal.ledger.verify import Problem
-        from lineal.store.sql import adjacency
-
-        found = adjacency.check(self.sql(), self.lineage_index())
-        return report if found is None else replace(report, problem=Problem(*found))
