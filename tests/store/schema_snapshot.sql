@@ -208,6 +208,7 @@ CREATE INDEX audit_time ON audit (time);
 CREATE UNIQUE INDEX commits_batch ON commits (batch);
 CREATE INDEX edges_child ON edges (child);
 CREATE INDEX edges_down ON edges (parent_id, child_id, seq);
+CREATE INDEX edges_seq ON edges (seq);
 CREATE INDEX edges_up ON edges (child_id, parent_id, seq);
 CREATE INDEX params_key_num ON params (key, num);
 CREATE INDEX params_key_value ON params (key, value);

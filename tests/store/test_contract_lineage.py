@@ -88,20 +88,20 @@ def test_closure_is_one_read_of_roots_subgraph_and_crashed_runs(
     g = graph
     roots, answer, crashed = store.closure("model/det", upstream=True)
     assert roots == [g["model"]]
-    assert answer == store.subgraph([g["model"]], upstream=True)
+    assert answer.answer() == store.subgraph([g["model"]], upstream=True)
     assert crashed == []  # the run finished: no liveness asked
     roots, answer, _ = store.closure("dataset/coco", upstream=False, depth=1)
     assert roots == store.resolve_at(parse("dataset/coco"), every_version=True)
     assert len(roots) == 3
-    assert answer == store.subgraph(roots, upstream=False, depth=1)
+    assert answer.answer() == store.subgraph(roots, upstream=False, depth=1)
     roots, answer, _ = store.closure("agent/alice", upstream=False)
     assert roots == ["agent/alice"]
-    assert set(answer[0]) == {"agent/alice", g["run"], g["model"]}
+    assert set(answer.id) == {"agent/alice", g["run"], g["model"]}
     # as of an earlier seq: an alias not yet set is not found, the run was still running
     mid = g["mid"]
     roots, answer, crashed = store.closure("dataset/coco@v2", upstream=False, as_of=mid)
-    assert answer == store.subgraph(roots, upstream=False, as_of=mid)
-    assert answer[2][g["run"]].status == "running"
+    assert answer.answer() == store.subgraph(roots, upstream=False, as_of=mid)
+    assert answer.answer()[2][g["run"]].status == "running"
     assert crashed == []  # a past moment asks no liveness
     with pytest.raises(NotFound):
         store.closure("dataset/coco:prod", upstream=True, as_of=mid)
@@ -142,15 +142,15 @@ def test_subgraph_as_of_an_earlier_seq(store: Store, graph: dict[str, Any]) -> N
 
 def test_path_subgraph(store: Store, graph: dict[str, Any]) -> None:
     g, e = graph, graph["edges"]
-    depths, edges, nodes = store.path_subgraph([g["raw"]], g["model"])
+    depths, edges, nodes = store.path_subgraph([g["raw"]], g["model"]).answer()
     assert depths == {g["raw"]: 0, g["clean"]: 1, g["run"]: 2, g["model"]: 3}
     assert edges == e[:3]  # alice is upstream of the model but on no path from raw
     assert set(nodes) == set(depths)
-    depths, edges, _ = store.path_subgraph([g["raw"], "agent/alice"], g["model"])
+    depths, edges, _ = store.path_subgraph([g["raw"], "agent/alice"], g["model"]).answer()
     assert set(depths) == {g["raw"], g["clean"], g["run"], g["model"], "agent/alice"}
     assert edges == e
-    assert store.path_subgraph([g["model"]], g["raw"]) == ({}, [], {})  # no path upward
-    depths, _, _ = store.path_subgraph([g["raw"]], g["model"], as_of=e[1].seq)
+    assert store.path_subgraph([g["model"]], g["raw"]).answer() == ({}, [], {})  # no path upward
+    depths, _, _ = store.path_subgraph([g["raw"]], g["model"], as_of=e[1].seq).answer()
     assert depths == {}  # the model was not generated yet
 
 
@@ -195,3 +195,35 @@ def test_seq_at_time(store: Store, graph: dict[str, Any]) -> None:
         expected = max(r.seq for r in records if r.time <= record.time)
         assert store.seq_at_time(record.time) == expected >= record.seq
     assert_healthy(store)
+
+
+def test_answers_follow_every_write_and_past_moments_stay(
+    store: Store, graph: dict[str, Any]
+) -> None:
+    """A walk after new edges sees them (the lineage index catches up, on a server too);
+    a walk as of an earlier seq still answers as it did then; verify agrees afterwards."""
+    g = graph
+    before = store.closure("model/det", upstream=True)[1]
+    lin = Lineal(store)
+    better = lin.record_artifact("model", data=b"better", name="det")
+    tune = lin.start_run("tune")
+    lin.link("used", g["model"], tune)
+    lin.link("generated", tune, better)
+    roots, now, _ = store.closure("model/det", upstream=True)
+    assert roots == [better.node]
+    assert set(now.id) == {better.node, tune.ref, *before.id}
+    assert len(now.seq) == len(before.seq) + 2
+    assert now.answer() == store.subgraph([better.node], upstream=True)
+    head = store.head()[0]
+    then = store.closure("model/det@v1", upstream=True, as_of=g["mid"])[1]
+    assert then.answer()[0] == before.answer()[0]
+    assert store.closure("model/det@v1", upstream=False)[1].id == [
+        g["model"],
+        tune.ref,
+        better.node,
+    ]
+    depths = store.path_subgraph([g["raw"]], better.node).answer()[0]
+    assert depths[better.node] == 5
+    assert store.path_subgraph([g["raw"]], better.node, g["mid"]).answer() == ({}, [], {})
+    assert store.head()[0] == head
+    assert store.verify().ok

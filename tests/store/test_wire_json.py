@@ -16,7 +16,7 @@ from lineal.lineage.graph import Node
 from lineal.lineage.through import Through
 from lineal.model.entities import Edge
 from lineal.store import wire_json
-from lineal.store.base import NodeRow
+from lineal.store.base import Columns, NodeRow
 
 MODES = ["standard", "orjson"]
 
@@ -87,7 +87,18 @@ def test_a_lineage_answer_crosses_the_wire_unchanged(mode: str) -> None:
         run: NodeRow(run, "run", "run", "tr\u00e4in", None, "running", ()),
     }
     edges = [Edge(kind="used", parent=node, child=run, role="train", seq=7)]
-    closure = ([node], ({node: 0, run: 1}, edges, rows), [run.removeprefix("run/")])
+    answer = ({node: 0, run: 1}, edges, rows)
+    assert wire_json.decode_answer("subgraph", wire_json.encode_answer("subgraph", answer)) == (
+        answer
+    )
+    columns = Columns(
+        id=[node, run], type=["artifact", "run"], kind=["dataset", "run"],
+        name=["raw", "tr\u00e4in"],
+        version=[1, None], status=[None, "running"], aliases=[("dataset/raw:x",), ()],
+        depth=[0, 1], parent=[0], child=[1], edge_kind=["used"], role=["train"], seq=[7],
+    )  # fmt: skip
+    assert columns.answer() == answer
+    closure = ([node], columns, [run.removeprefix("run/")])
     assert "closure" in wire_json.FLOAT_FREE
     text = wire_json.encode_answer("closure", closure)
     assert json.loads(text)["roots"] == [node]
@@ -107,7 +118,7 @@ def _holds_float(hint: Any) -> bool:
     return hint is float or any(_holds_float(arg) for arg in typing.get_args(hint))
 
 
-@pytest.mark.parametrize("cls", [NodeRow, Edge, Node, Through])
+@pytest.mark.parametrize("cls", [NodeRow, Edge, Node, Through, Columns])
 def test_lineage_answers_hold_no_float(cls: type) -> None:
     # What lets orjson write them (FLOAT_FREE, services' floats=False): a float field added
     # to a node or an edge must take the standard library, which spells NaN.

@@ -4,13 +4,16 @@ as JSON-shaped data, Graphviz, Mermaid and a text tree. Pure values and text; no
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lineal.errors import InvalidInput
+from lineal.lineage import render
 from lineal.lineage.through import Through, find_through
+from lineal.lineage.walk_order import walk_order
 from lineal.model.entities import Edge
 
 NODE_TYPES = ("artifact", "run", "agent")
@@ -69,55 +72,143 @@ class Node:
         }
 
 
-def _via(link: Link) -> str:
-    if isinstance(link, Through):
-        return f"via {link.hidden} hidden"
-    return f"{link.kind} ({link.role})" if link.role else link.kind
+#: A node's fields as columns, in Node's order.
+_NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
+_SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
+_SET_EDGE = tuple(Edge.__dict__[f].__set__ for f in ("kind", "parent", "child", "role", "seq"))
 
 
-def _quote_dot(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _quote_mermaid(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
-
-
-_DOT_SHAPES = {"artifact": "box", "run": "ellipse", "agent": "house"}
-_MERMAID_SHAPES = {"artifact": ("[", "]"), "run": ("([", "])"), "agent": ("{{", "}}")}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Graph:
     """Nodes reached from ``roots`` going ``direction`` (upstream, downstream, or the nodes on
     the paths from the roots down to a target), with the edges among them, as of seq
     ``as_of`` (None: now). ``through`` holds the links ``only`` draws where it hid the nodes
-    between two it shows (none in an unfiltered answer)."""
+    between two it shows (none in an unfiltered answer).
 
-    roots: tuple[str, ...]
-    direction: str
-    nodes: Mapping[str, Node]
-    edges: tuple[Edge, ...] = ()
-    through: tuple[Through, ...] = ()
-    as_of: int | None = None
-    _adjacency: tuple[dict[str, list[Link]], dict[str, list[Link]]] | None = field(
-        init=False, default=None, repr=False, compare=False
-    )
+    Held as columns (a list per field of the nodes, and of the edges with their ends as node
+    positions); ``nodes`` and ``edges`` make objects on first access, JSON reads the columns.
+    """
 
-    def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            raise InvalidInput(
-                f"bad direction {self.direction!r}: expected {', '.join(DIRECTIONS)}"
-            )
-        object.__setattr__(self, "roots", tuple(self.roots))
-        object.__setattr__(self, "nodes", dict(self.nodes))
-        object.__setattr__(self, "edges", tuple(self.edges))
-        object.__setattr__(self, "through", tuple(self.through))
-        held, links = self.nodes.keys(), self.links
-        ends = {e.parent for e in links} | {e.child for e in links}
-        missing = [r for r in self.roots if r not in held] + sorted(ends - held)
+    __slots__ = ("_adjacency", "_cols", "_edge_cols", "_edges", "_nodes", "as_of", "direction",
+                 "roots", "through")  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        roots: Iterable[str],
+        direction: str,
+        nodes: Mapping[str, Node],
+        edges: Iterable[Edge] = (),
+        through: Iterable[Through] = (),
+        as_of: int | None = None,
+    ) -> None:
+        held = dict(nodes)
+        listed = list(held.values())
+        cols = [[getattr(n, f) for n in listed] for f in _NODE_FIELDS]
+        edge_list = tuple(edges)
+        at = {node_id: i for i, node_id in enumerate(held)}
+        through = tuple(through)
+        ends = {e.parent for e in edge_list} | {e.child for e in edge_list}
+        ends |= {t.parent for t in through} | {t.child for t in through}
+        missing = [r for r in roots if r not in held] + sorted(ends - held.keys())
+        if direction in DIRECTIONS and missing:
+            raise InvalidInput(f"graph refers to nodes it does not hold: {missing[:3]}")
+        edge_cols: list[list[Any]] = [
+            [at[e.parent] for e in edge_list],
+            [at[e.child] for e in edge_list],
+            [e.kind for e in edge_list],
+            [e.role for e in edge_list],
+            [e.seq for e in edge_list],
+        ]
+        self._setup(roots, direction, cols, edge_cols, through, as_of)
+        self._nodes: dict[str, Node] | None = held
+        self._edges: tuple[Edge, ...] | None = edge_list
+
+    def _setup(
+        self,
+        roots: Iterable[str],
+        direction: str,
+        cols: list[list[Any]],
+        edge_cols: list[list[Any]],
+        through: tuple[Through, ...],
+        as_of: int | None,
+    ) -> None:
+        if direction not in DIRECTIONS:
+            raise InvalidInput(f"bad direction {direction!r}: expected {', '.join(DIRECTIONS)}")
+        self.roots = tuple(roots)
+        self.direction = direction
+        self.through = through
+        self.as_of = as_of
+        self._cols = cols
+        self._edge_cols = edge_cols
+        self._nodes = None
+        self._edges = None
+        self._adjacency: tuple[dict[str, list[Link]], dict[str, list[Link]]] | None = None
+
+    @classmethod
+    def from_columns(
+        cls,
+        *,
+        roots: Iterable[str],
+        direction: str,
+        nodes: Sequence[list[Any]],
+        edges: Sequence[list[Any]],
+        as_of: int | None = None,
+    ) -> Graph:
+        """A graph from its columns, trusted as a store's answer is: ``nodes`` the lists of
+        ids, types, kinds, labels, names, versions, statuses, depths and aliases (tuples);
+        ``edges`` the lists of parent and child positions, kinds, roles and seqs."""
+        graph = cls.__new__(cls)
+        roots = tuple(roots)
+        ids = set(nodes[0])
+        missing = [r for r in roots if r not in ids]
         if missing:
             raise InvalidInput(f"graph refers to nodes it does not hold: {missing[:3]}")
+        graph._setup(roots, direction, list(nodes), list(edges), (), as_of)
+        return graph
+
+    @property
+    def nodes(self) -> Mapping[str, Node]:
+        """Node objects by id, made on first access."""
+        if self._nodes is None:
+            made: dict[str, Node] = {}
+            for values in zip(*self._cols, strict=True):
+                node = object.__new__(Node)
+                for setter, value in zip(_SET_NODE, values, strict=True):
+                    setter(node, value)
+                made[values[0]] = node
+            self._nodes = made
+        return self._nodes
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """The edges in recording order, made on first access."""
+        if self._edges is None:
+            ids = self._cols[0]
+            set_kind, set_parent, set_child, set_role, set_seq = _SET_EDGE
+            made = []
+            for parent, child, kind, role, seq in zip(*self._edge_cols, strict=True):
+                edge = object.__new__(Edge)
+                set_kind(edge, kind)
+                set_parent(edge, ids[parent])
+                set_child(edge, ids[child])
+                set_role(edge, role)
+                set_seq(edge, seq)
+                made.append(edge)
+            self._edges = tuple(made)
+        return self._edges
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self.roots, self.direction, self.as_of, self.through) == (
+            other.roots, other.direction, other.as_of, other.through,
+        ) and (self.nodes, self.edges) == (other.nodes, other.edges)  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]  # a graph compares by value
+
+    def __repr__(self) -> str:
+        counts = f"{len(self._cols[0])} nodes, {len(self._edge_cols[0])} edges"
+        return f"Graph(roots={self.roots!r}, {self.direction}, {counts}, as_of={self.as_of!r})"
 
     @property
     def links(self) -> tuple[Link, ...]:
@@ -132,9 +223,12 @@ class Graph:
             for edge in self.links:
                 up.setdefault(edge.child, []).append(edge)
                 down.setdefault(edge.parent, []).append(edge)
-            object.__setattr__(self, "_adjacency", (up, down))
-        assert self._adjacency is not None  # noqa: S101 - set just above
+            self._adjacency = (up, down)
         return self._adjacency
+
+    def _order(self) -> list[int]:
+        """Node positions in walk() order (lineal.lineage.walk_order)."""
+        return walk_order(self._cols, self._edge_cols, self.through, self.roots, self.direction)
 
     # -- navigation ----------------------------------------------------------------------
     def _sorted(self, ids: Iterable[str]) -> list[Node]:
@@ -162,11 +256,9 @@ class Graph:
         """Every node once: breadth-first from the roots, away from them; then, by depth, any
         node no link leads to from the roots (only in a Graph built by hand: a query's answer
         reaches every node it holds, filtered or not)."""
-        seen: set[str] = set()
-        for node in self._reached():
-            seen.add(node.id)
-            yield node
-        yield from self._sorted(set(self.nodes) - seen)
+        nodes, ids = self.nodes, self._cols[0]
+        for i in self._order():
+            yield nodes[ids[i]]
 
     def only(self, kinds: Iterable[str]) -> Graph:
         """The roots and the nodes of ``kinds`` (artifact kinds, 'run', 'agent'), keeping what
@@ -197,16 +289,21 @@ class Graph:
 
     def counts(self) -> dict[str, int]:
         """How many nodes of each kind."""
-        return dict(sorted(Counter(n.kind for n in self.nodes.values()).items()))
+        return dict(sorted(Counter(self._cols[2]).items()))
 
     # -- renderings ----------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """The graph as JSON-shaped data: nodes in walk order, edges in recording order, then
         the Through links as edges of kind ``via`` that say how many hidden nodes they pass
         (``through``)."""
+        ids = self._cols[0]
+        order = self._order()
+        picked = [[column[i] for i in order] for column in self._cols]
+        picked[8] = [list(held) for held in picked[8]]
+        parents, children, kinds, roles, seqs = self._edge_cols
         edges = [
-            {"kind": e.kind, "parent": e.parent, "child": e.child, "role": e.role, "seq": e.seq}
-            for e in self.edges
+            {"kind": k, "parent": ids[p], "child": ids[c], "role": r, "seq": q}
+            for p, c, k, r, q in zip(parents, children, kinds, roles, seqs, strict=True)
         ]
         edges += [
             {"kind": t.kind, "parent": t.parent, "child": t.child, "role": None, "seq": None,
@@ -217,7 +314,9 @@ class Graph:
             "direction": self.direction,
             "roots": list(self.roots),
             "as_of": self.as_of,
-            "nodes": [node.as_dict() for node in self.walk()],
+            "nodes": [
+                dict(zip(_NODE_FIELDS, row, strict=True)) for row in zip(*picked, strict=True)
+            ],
             "edges": edges,
             "counts": self.counts(),
         }
@@ -228,70 +327,50 @@ class Graph:
         one per field of as_dict()'s node and edge, in the same order; an edge's ``parent``
         and ``child`` are its nodes' positions in those lists, and ``through`` is null on a
         real edge. Row i of the columns is as_dict()'s item i."""
-        walked, links = list(self.walk()), self.links
-        at = {node.id: i for i, node in enumerate(walked)}
-        real, via = [None] * len(self.edges), [None] * len(self.through)
+        order = self._order()
+        picked = [[column[i] for i in order] for column in self._cols]
+        picked[8] = [list(held) for held in picked[8]]
+        at = [0] * len(order)
+        for position, i in enumerate(order):
+            at[i] = position
+        parents, children, kinds, roles, seqs = self._edge_cols
+        where = {node_id: at[i] for i, node_id in enumerate(self._cols[0])} if self.through else {}
+        real, via = [None] * len(parents), [None] * len(self.through)
         return {
             "direction": self.direction,
             "roots": list(self.roots),
             "as_of": self.as_of,
-            "nodes": {
-                "id": [n.id for n in walked],
-                "type": [n.type for n in walked],
-                "kind": [n.kind for n in walked],
-                "label": [n.label for n in walked],
-                "name": [n.name for n in walked],
-                "version": [n.version for n in walked],
-                "status": [n.status for n in walked],
-                "depth": [n.depth for n in walked],
-                "aliases": [list(n.aliases) for n in walked],
-            },
+            "nodes": dict(zip(_NODE_FIELDS, picked, strict=True)),
             "edges": {
-                "kind": [link.kind for link in links],
-                "parent": [at[link.parent] for link in links],
-                "child": [at[link.child] for link in links],
-                "role": [e.role for e in self.edges] + via,
-                "seq": [e.seq for e in self.edges] + via,
+                "kind": kinds + [t.kind for t in self.through],
+                "parent": [at[p] for p in parents] + [where[t.parent] for t in self.through],
+                "child": [at[c] for c in children] + [where[t.child] for t in self.through],
+                "role": roles + via,
+                "seq": seqs + via,
                 "through": real + [t.hidden for t in self.through],
             },
             "counts": self.counts(),
         }
 
+    def to_json(self, *, columns: bool = False) -> bytes:
+        """as_dict() (or as_columns()) as compact UTF-8 JSON, the bytes the server sends (by
+        orjson where installed, extra ``server``; else the standard library, alike)."""
+        body = self.as_columns() if columns else self.as_dict()
+        try:
+            import orjson
+        except ImportError:
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(body)
+
     def to_dot(self) -> str:
         """Graphviz source: artifacts as boxes, runs as ellipses, agents as houses; a Through
         link dashed."""
-        lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
-        roots = set(self.roots)
-        for node in self.walk():
-            style = ", style=bold" if node.id in roots else ""
-            lines.append(
-                f"  {_quote_dot(node.id)} [label={_quote_dot(node.text)}, "
-                f"shape={_DOT_SHAPES[node.type]}{style}];"
-            )
-        for link in self.links:
-            dashed = ", style=dashed" if isinstance(link, Through) else ""
-            lines.append(
-                f"  {_quote_dot(link.parent)} -> {_quote_dot(link.child)} "
-                f"[label={_quote_dot(_via(link))}{dashed}];"
-            )
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        return render.dot(self)
 
     def to_mermaid(self) -> str:
         """Mermaid flowchart source (renders on GitHub, GitLab and in many wikis); a Through
         link dotted."""
-        names: dict[str, str] = {}
-        lines = ["flowchart LR"]
-        for node in self.walk():
-            names[node.id] = f"n{len(names)}"
-            opening, closing = _MERMAID_SHAPES[node.type]
-            lines.append(f"  {names[node.id]}{opening}{_quote_mermaid(node.text)}{closing}")
-        for link in self.links:
-            arrow = "-.->" if isinstance(link, Through) else "-->"
-            lines.append(
-                f"  {names[link.parent]} {arrow}|{_quote_mermaid(_via(link))}| {names[link.child]}"
-            )
-        return "\n".join(lines) + "\n"
+        return render.mermaid(self)
 
     def footer(self) -> str:
         """One line: how many nodes of each kind, edges (how many of them real and how many
@@ -306,17 +385,6 @@ class Graph:
             f"edge{'' if total == 1 else 's'}{split if self.through else ''}{moment}"
         )
 
-    def _reached(self) -> Iterator[Node]:
-        seen = set(self.roots)
-        queue = deque(self.roots)
-        while queue:
-            node_id = queue.popleft()
-            yield self.nodes[node_id]
-            for _, node in self._onward(node_id):
-                if node.id not in seen:
-                    seen.add(node.id)
-                    queue.append(node.id)
-
     def to_tree(
         self, *, max_lines: int = 200, max_depth: int = 16, max_children: int = 40
     ) -> list[str]:
@@ -327,48 +395,6 @@ class Graph:
         ``max_children`` entries under a node, ``max_depth`` levels and ``max_lines`` lines
         are drawn, so a large answer stays readable; a line says what was left out.
         """
-        lines: list[str] = []
-        shown: set[str] = set()
-        expanded: set[str] = set()
-        # (a node, or a note line; the link that led here; line prefix; child indent; level)
-        stack: list[tuple[Node | str, Link | None, str, str, int]] = [
-            (self.nodes[root], None, "", "", 0) for root in reversed(self.roots)
-        ]
-        while stack and len(lines) < max_lines:
-            item, edge, head, indent, level = stack.pop()
-            if isinstance(item, str):
-                lines.append(f"{head}{item}")
-                continue
-            via = "" if edge is None else f"{_via(edge)}: "
-            if isinstance(edge, Through):
-                via = f"⋯ {via}"
-            onward = self._onward(item.id)
-            if item.id in expanded and onward:
-                lines.append(f"{head}{via}(see above: {item.label})")
-                continue
-            lines.append(f"{head}{via}{item.text}")
-            shown.add(item.id)
-            if not onward:
-                continue
-            if level >= max_depth:
-                stack.append(("└── … deeper levels not shown", None, indent, indent, level))
-                continue
-            expanded.add(item.id)
-            entries: list[tuple[Node | str, Link | None, str, str, int]] = []
-            for e, node in onward[:max_children]:
-                entries.append((node, e, "", "", level + 1))
-            if len(onward) > max_children:
-                entries.append((f"… {len(onward) - max_children} more", None, "", "", level))
-            for index, (entry, link, _, _, lvl) in enumerate(entries):
-                last = index == len(entries) - 1
-                branch, extend = ("└── ", "    ") if last else ("├── ", "│   ")
-                entries[index] = (entry, link, indent + branch, indent + extend, lvl)
-            stack.extend(reversed(entries))
-        left_out = len(set(self.nodes) - shown)
-        if left_out:
-            lines.append(
-                f"… {left_out} more node{'s' if left_out != 1 else ''} not shown "
-                "(narrow the answer with a depth or kinds, or render it as JSON)"
-            )
-        lines.append(self.footer())
-        return lines
+        return render.tree(
+            self, max_lines=max_lines, max_depth=max_depth, max_children=max_children
+        )

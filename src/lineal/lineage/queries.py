@@ -6,18 +6,17 @@ never prints, and never writes SQL itself.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 
 from lineal.client import Lineal
 from lineal.errors import IntegrityError, InvalidInput
-from lineal.lineage.graph import Graph, Node
+from lineal.lineage.graph import Graph
 from lineal.model import canonical
 from lineal.model.entities import check_agent_name
 from lineal.model.refs import ARTIFACT_KINDS, Ref, parse
-from lineal.store.base import Answer, NodeRow, Store
+from lineal.store.base import Columns, Store
 
 #: What ``kinds`` may name: the artifact kinds, runs and agents.
 NODE_KINDS = (*ARTIFACT_KINDS, "run", "agent")
@@ -109,69 +108,48 @@ def _resolve(store: Store, ref: str | Ref, seq: int | None, *, every_version: bo
     return store.resolve_at(parsed, seq, every_version=every_version)
 
 
-_NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
-_SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
-
-
-def _nodes(rows: dict[str, NodeRow], depths: dict[str, int]) -> dict[str, Node]:
-    """Nodes from projection rows, which were validated as ops when written: skipping Node's
-    checks keeps thousands of nodes cheap next to the SQL that found them."""
-    (
-        set_id,
-        set_type,
-        set_kind,
-        set_label,
-        set_name,
-        set_version,
-        set_status,
-        set_depth,
-        set_aliases,
-    ) = _SET_NODE
-    nodes = {}
-    for node_id, depth in depths.items():
-        row = rows[node_id]
-        node = object.__new__(Node)
-        set_id(node, node_id)
-        set_type(node, row.type)
-        set_kind(node, row.kind)
-        named = row.type == "artifact" and row.name is not None
-        set_label(node, f"{row.kind}/{row.name}@v{row.version}" if named else node_id)
-        set_name(node, row.name)
-        set_version(node, row.version)
-        set_status(node, row.status)
-        set_depth(node, depth)
-        set_aliases(node, row.aliases)
-        nodes[node_id] = node
-    return nodes
-
-
 def _graph(
     repo: Lineal,
     *,
     roots: Sequence[str],
     direction: str,
-    answer: Answer,
+    answer: Columns,
     asked: int | None,
     kinds: tuple[str, ...] | None,
     crashed: Sequence[str] | None = None,
 ) -> Graph:
     """The graph of a lineage answer; ``crashed``: the crashed runs, when already read."""
-    depths, edges, rows = answer
-    missing = sorted(set(depths) - set(rows))
-    if missing:
+    if answer.missing:
         raise IntegrityError(
-            f"the edges name {missing[0]}, which the projections do not hold",
+            f"the edges name {sorted(answer.missing)[0]}, which the projections do not hold",
             hint="run `lineal verify` to find what was altered",
         )
-    nodes = _nodes(rows, depths)
-    if asked is None and any(node.status == "running" for node in nodes.values()):
-        for run_id in repo.store.crashed_runs() if crashed is None else crashed:
-            node = nodes.get(f"run/{run_id}")
-            if node is not None:
-                nodes[node.id] = dataclasses.replace(node, status="crashed")
-    graph = Graph(
-        roots=tuple(roots), direction=direction, nodes=nodes, edges=tuple(edges), as_of=asked
-    )
+    status = answer.status
+    if asked is None and "running" in status:
+        dead = {
+            f"run/{run_id}"
+            for run_id in (repo.store.crashed_runs() if crashed is None else crashed)
+        }
+        status = [
+            "crashed" if value == "running" and node in dead else value
+            for node, value in zip(answer.id, status, strict=True)
+        ]
+    labels = [
+        f"{kind}/{name}@v{version}" if kind_of == "artifact" and name is not None else node
+        for node, kind_of, kind, name, version in zip(
+            answer.id, answer.type, answer.kind, answer.name, answer.version, strict=True
+        )
+    ]
+    graph = Graph.from_columns(
+        roots=roots,
+        direction=direction,
+        nodes=(
+            answer.id, answer.type, answer.kind, labels, answer.name, answer.version, status,
+            answer.depth, answer.aliases,
+        ),
+        edges=(answer.parent, answer.child, answer.edge_kind, answer.role, answer.seq),
+        as_of=asked,
+    )  # fmt: skip
     return graph if kinds is None else graph.only(kinds)
 
 
@@ -242,5 +220,6 @@ def path(repo: Lineal, a: str | Ref, b: str | Ref, *, as_of: AsOf = None) -> Gra
     sources = _resolve(repo.store, a, seq, every_version=True)
     (target,) = _resolve(repo.store, b, seq, every_version=False)
     answer = repo.store.path_subgraph(sources, target, seq)
-    roots = [source for source in sources if source in answer[2]]
+    held = set(answer.id)
+    roots = [source for source in dict.fromkeys(sources) if source in held]
     return _graph(repo, roots=roots, direction="path", answer=answer, asked=seq, kinds=None)

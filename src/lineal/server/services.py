@@ -112,9 +112,9 @@ def _graph(found: "Graph", columns: bool, fmt: str = "json") -> Response:
         else:
             text = found.to_dot() if fmt == "dot" else found.to_mermaid()
         return Response(text, media_type="text/plain; charset=utf-8")
-    # A lineage answer holds no float (text, integers, None): orjson may write it.
+    # A lineage answer holds no float (text, integers, None): its JSON comes from its columns.
     columns = columns or fmt == "columns"
-    return _answer(found.as_columns() if columns else found.as_dict(), floats=False)
+    return Response(found.to_json(columns=columns), media_type="application/json")
 
 
 #: The lineage endpoints' answers: JSON (or ``format=dot|mermaid|tree``: text).

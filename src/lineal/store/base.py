@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lineal.ledger.chain import Commit, Record
 from lineal.ledger.verify import Problem
@@ -20,6 +20,12 @@ from lineal.model.entities import Agent, Artifact, Edge, Run
 from lineal.model.ops import Op
 from lineal.model.refs import Ref
 from lineal.model.tokens import NewToken, TokenInfo
+from lineal.store.answers import Answer, Columns, NodeRow
+
+__all__ = [  # with the lineage answers' shapes, which live in lineal.store.answers
+    "Answer", "Closure", "Columns", "NodeRow", "Receipt", "RunMatches", "Store",
+    "VerifyReport",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from lineal.ledger.keys import Signer
@@ -27,22 +33,8 @@ if TYPE_CHECKING:
     from lineal.model.series import Series
 
 
-class NodeRow(NamedTuple):
-    """What the projections said about one node as of a seq (``name`` of a run: its name)."""
-
-    id: str
-    type: str  # 'artifact', 'run' or 'agent'
-    kind: str  # the artifact kind, 'run' or 'agent'
-    name: str | None = None
-    version: int | None = None
-    status: str | None = None
-    aliases: tuple[str, ...] = ()  # KIND/NAME:ALIAS held then
-
-
-#: A lineage answer: least depths, the edges among the nodes (in recording order), the nodes
-Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
 #: A lineage query's roots, its answer and the crashed runs among the answer's running ones
-Closure = tuple[list[str], Answer, list[str]]
+Closure = tuple[list[str], Columns, list[str]]
 #: Runs a filter matched, newest first, and for each ``metrics.K@N`` field the value at that
 #: step of every candidate run that has one
 RunMatches = tuple[list[Run], "dict[Field, dict[str, float]]"]
@@ -255,8 +247,9 @@ class Store(Protocol):
 
     def path_subgraph(
         self, sources: Sequence[str], target: str, as_of: int | None = None
-    ) -> Answer:
-        """The nodes on any path from ``sources`` down to ``target``."""
+    ) -> Columns:
+        """The nodes on any path from ``sources`` down to ``target``, depths counted from the
+        sources that are on such a path."""
 
     def closure(
         self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None

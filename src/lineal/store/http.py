@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, Closure, Receipt, RunMatches, VerifyReport
+    from lineal.store.base import Answer, Closure, Columns, Receipt, RunMatches, VerifyReport
 
 _URI = re.compile(
     r"(?P<base>https?://[^/?#]+)(?P<prefix>/[^?#]*?)?/projects/(?P<project>[^/?#]+)/?"
@@ -320,7 +320,7 @@ class HttpStore(HttpAccess, SpooledWrites):
 
     def path_subgraph(
         self, sources: Sequence[str], target: str, as_of: int | None = None
-    ) -> Answer:
+    ) -> Columns:
         return self._call("path_subgraph", sources=sources, target=target, as_of=as_of)
 
     def closure(

@@ -29,8 +29,10 @@ from lineal.store.base import Store, VerifyReport
 from lineal.store.wire_errors import error_body
 from lineal.store.wire_lineage import answer as _answer
 from lineal.store.wire_lineage import closure as _closure
+from lineal.store.wire_lineage import columns as _columns
 from lineal.store.wire_lineage import to_answer as _to_answer
 from lineal.store.wire_lineage import to_closure as _to_closure
+from lineal.store.wire_lineage import to_columns as _to_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +339,7 @@ CODECS: dict[str, Codec] = {
     "role_holders": _TUPLES,
     "tagged": _TUPLES,
     "subgraph": _ANSWER,
-    "path_subgraph": _ANSWER,
+    "path_subgraph": (_columns, _to_columns),
     "closure": (_closure, _to_closure),
     "search_runs": (_matches, _to_matches),
     "runs_page": (lambda v: [_many(entity)(v[0]), v[1]], lambda b: (_many(to_entity)(b[0]), b[1])),

@@ -1,4 +1,5 @@
-"""The wire form of a lineage answer (Store.subgraph, path_subgraph); see lineal.store.wire."""
+"""The wire form of a lineage answer (Store.subgraph, path_subgraph, closure); see
+lineal.store.wire."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from lineal.errors import InvalidInput
 from lineal.model.entities import Edge
-from lineal.store.base import NodeRow
+from lineal.store.base import Columns, NodeRow
 
 
 def answer(value: Any) -> Any:
@@ -43,11 +44,43 @@ def to_answer(body: Any) -> Any:
     return body["depths"], edges, nodes
 
 
+_FIELDS = (*Columns.NODE_FIELDS, *Columns.EDGE_FIELDS)
+
+
+def columns(value: Columns) -> Any:
+    """A columnar answer: one JSON list per column (its ``missing`` nodes beside)."""
+    body = {name: getattr(value, name) for name in _FIELDS}
+    body["missing"] = list(value.missing)
+    return body
+
+
+def to_columns(body: Any) -> Columns:
+    """The columns back; checked for shape (equal lengths, edge ends within the nodes), not
+    re-validated row by row (the server's store validated them when written)."""
+    try:
+        found = {name: list(body[name]) for name in _FIELDS}
+        found["aliases"] = [tuple(str(a) for a in held) for held in found["aliases"]]
+        missing = tuple(str(m) for m in body.get("missing", ()))
+    except (KeyError, TypeError) as exc:
+        raise InvalidInput(f"bad lineage answer from the server: {exc}") from exc
+    nodes = {len(found[name]) for name in Columns.NODE_FIELDS}
+    edges = {len(found[name]) for name in Columns.EDGE_FIELDS}
+    count = nodes.pop() if len(nodes) == 1 else -1
+    ends = found["parent"] + found["child"]
+    if (
+        count < 0
+        or len(edges) > 1
+        or any(not isinstance(i, int) or not 0 <= i < count for i in ends)
+    ):
+        raise InvalidInput("bad lineage answer from the server: columns of unequal lengths")
+    return Columns(**found, missing=missing)
+
+
 def closure(value: Any) -> Any:
-    """A Store.closure answer: roots, the lineage answer, crashed runs."""
+    """A Store.closure answer: roots, the lineage answer (columns), crashed runs."""
     roots, found, crashed = value
-    return {"roots": roots, "answer": answer(found), "crashed": crashed}
+    return {"roots": roots, "answer": columns(found), "crashed": crashed}
 
 
 def to_closure(body: Any) -> Any:
-    return body["roots"], to_answer(body["answer"]), body["crashed"]
+    return body["roots"], to_columns(body["answer"]), body["crashed"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from lineal.errors import InvalidInput, NotFound
 from lineal.model.entities import Edge, artifact_node
@@ -17,6 +17,8 @@ from lineal.model.refs import Ref
 from lineal.store.base import Answer, NodeRow
 from lineal.store.sql import queries
 from lineal.store.sql.projections import Sql
+
+_N = TypeVar("_N", str, int)
 
 #: The most values bound into one IN list or seed list.
 CHUNK = 500
@@ -68,10 +70,10 @@ def _edges(rows: Iterable[Sequence[Any]]) -> list[Edge]:
     return edges
 
 
-def depths(seeds: Iterable[str], steps: Iterable[tuple[str, str]]) -> dict[str, int]:
+def depths(seeds: Iterable[_N], steps: Iterable[tuple[_N, _N]]) -> dict[_N, int]:
     """Least steps from the seeds to each node, by a breadth-first pass over the answer's
     ``(from, to)`` steps (the answer only: never the whole graph)."""
-    step: dict[str, list[str]] = {}
+    step: dict[_N, list[_N]] = {}
     for origin, target in steps:
         step.setdefault(origin, []).append(target)
     depth = dict.fromkeys(seeds, 0)

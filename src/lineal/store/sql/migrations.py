@@ -356,6 +356,12 @@ CREATE TABLE tokens (
 );
 """
 
+# The lineage index catches up by seq (migration 11): the edges recorded after the seq it was
+# built at, found by an index range instead of a scan of every edge.
+EDGES_BY_SEQ = """
+CREATE INDEX edges_seq ON edges (seq);
+"""
+
 #: (version, description, SQL). The store records each applied version in schema_version.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "ledger, commits and the first projections", _LEDGER + PROJECTIONS + _HEARTBEATS),
@@ -372,6 +378,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (8, "roles and policies as ledger facts", GRANT_PROJECTIONS + _FIRST_ADMIN),
     (9, "API tokens of a server's project, hashed", TOKENS),
     (10, "an audit log of reads and writes, hash-chained apart from the ledger", AUDIT),
+    (11, "edges by seq, for the lineage index to catch up", EDGES_BY_SEQ),
 )
 
 #: Migrations that empty the projections: once every pending migration's SQL has run (the

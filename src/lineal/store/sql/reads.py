@@ -15,6 +15,7 @@ from lineal.ledger.chain import GENESIS, Commit, Record, record_hash
 from lineal.model.entities import Agent
 from lineal.store import liveness
 from lineal.store.sql import catalog, grants, queries
+from lineal.store.sql.lineage_reads import LineageReads
 
 if TYPE_CHECKING:
     import threading
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from lineal.model.filters import Expr
     from lineal.model.refs import Ref
     from lineal.model.series import Series
-    from lineal.store.base import Answer, Closure, RunMatches, VerifyReport
+    from lineal.store.base import RunMatches, VerifyReport
     from lineal.store.sql.projections import Sql
 
 
@@ -51,8 +52,8 @@ def commit_of(row: Sequence[Any]) -> Commit:
     )
 
 
-class SqlReads:
-    """Reads of the Store protocol over ``self.sql()``."""
+class SqlReads(LineageReads):
+    """Reads of the Store protocol over ``self.sql()`` (the lineage ones: LineageReads)."""
 
     _lock: threading.RLock
 
@@ -151,64 +152,6 @@ class SqlReads:
     def policy_record(self, as_of: int | None = None) -> dict[str, Any] | None:
         with self._lock:
             return grants.policy_record(self.sql(), as_of)
-
-    # -- lineage ------------------------------------------------------------------------
-    def seq_at_time(self, when: str) -> int:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.seq_at_time(self.sql(), when)
-
-    def resolve_at(
-        self, ref: Ref, as_of: int | None = None, *, every_version: bool = False
-    ) -> list[str]:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.resolve_at(self.sql(), ref, as_of, every_version=every_version)
-
-    def agent_at(self, name: str, as_of: int | None = None) -> str:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.agent_at(self.sql(), name, as_of)
-
-    def subgraph(
-        self,
-        roots: Sequence[str],
-        *,
-        upstream: bool,
-        depth: int | None = None,
-        as_of: int | None = None,
-    ) -> Answer:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.subgraph(
-                self.sql(), roots, upstream=upstream, depth=depth, as_of=as_of
-            )
-
-    def path_subgraph(
-        self, sources: Sequence[str], target: str, as_of: int | None = None
-    ) -> Answer:
-        from lineal.store.sql import lineage_queries
-
-        with self._lock:
-            return lineage_queries.path_subgraph(self.sql(), sources, target, as_of)
-
-    def closure(
-        self, root: str, *, upstream: bool, depth: int | None = None, as_of: int | None = None
-    ) -> Closure:
-        from lineal.model.entities import check_agent_name
-        from lineal.model.refs import parse
-
-        if root.startswith("agent/"):
-            roots = [self.agent_at(check_agent_name(root[len("agent/") :]), as_of)]
-        else:
-            roots = self.resolve_at(parse(root), as_of, every_version=not upstream)
-        answer = self.subgraph(roots, upstream=upstream, depth=depth, as_of=as_of)
-        running = as_of is None and any(row.status == "running" for row in answer[2].values())
-        return roots, answer, self.crashed_runs() if running else []
 
     # -- runs ---------------------------------------------------------------------------
     def search_runs(
@@ -383,6 +326,9 @@ class SqlReads:
         with self._lock, self.lenient():
             self._begin_read()
             try:
-                return check_ledger(self.sql(), self._stream)
+                report = check_ledger(self.sql(), self._stream)
+                if report.ok:  # the edges table is the ledger's: the index must equal it
+                    report = self._check_lineage_index(report)
+                return report
             finally:
                 self._end(commit=False)

@@ -271,10 +271,18 @@ def tag_values_beside(db: Sql, key: str, *, where_key: str, where_value: str) ->
 def running_beats(db: Sql) -> list[tuple[str, str, int, str | None, float]]:
     """(run id, host, pid, process start, last beat) of runs the projections call running."""
     # From heartbeats (a handful of rows: finished runs drop theirs), never a scan of runs.
-    rows = db.all(
-        "SELECT h.run_id, h.host, h.pid, h.process_start, h.beat FROM heartbeats h "
-        "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = h.run_id AND r.status = 'running')"
-    )
+    return beats(db.all(RUNNING_BEATS))
+
+
+#: Heartbeats of the runs the projections call running (see running_beats).
+RUNNING_BEATS = (
+    "SELECT h.run_id, h.host, h.pid, h.process_start, h.beat FROM heartbeats h "
+    "WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = h.run_id AND r.status = 'running')"
+)
+
+
+def beats(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, int, str | None, float]]:
+    """RUNNING_BEATS rows, typed."""
     return [(str(a), str(b), int(c), d, float(e)) for a, b, c, d, e in rows]
 
 
