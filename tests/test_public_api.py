@@ -132,6 +132,5 @@ def test_import_lineal_stays_light() -> None:
     )
     found = json.loads(done.stdout)
     assert found["before"] == []
-    assert {"typer", "rich", "cryptography", "lineal.cli.app", "lineal.client"} <= set(
-        found["after"]
-    )
+    # (rich is not among them: the CLI makes its console on first use, lineal.cli.common)
+    assert {"typer", "cryptography", "lineal.cli.app", "lineal.client"} <= set(found["after"])
