@@ -14,7 +14,7 @@ from lineal.errors import InvalidInput
 from lineal.lineage import render
 from lineal.lineage.through import Through, find_through
 from lineal.lineage.walk_order import walk_order
-from lineal.model.entities import Edge
+from lineal.model.entities import Edge, edges_from_columns
 
 NODE_TYPES = ("artifact", "run", "agent")
 #: A link of an answer: an edge of the ledger, or a Through link standing for hidden nodes.
@@ -75,7 +75,6 @@ class Node:
 #: A node's fields as columns, in Node's order.
 _NODE_FIELDS = ("id", "type", "kind", "label", "name", "version", "status", "depth", "aliases")
 _SET_NODE = tuple(Node.__dict__[name].__set__ for name in _NODE_FIELDS)
-_SET_EDGE = tuple(Edge.__dict__[f].__set__ for f in ("kind", "parent", "child", "role", "seq"))
 
 
 class Graph:
@@ -183,17 +182,8 @@ class Graph:
     def edges(self) -> tuple[Edge, ...]:
         """The edges in recording order, made on first access."""
         if self._edges is None:
-            ids = self._cols[0]
-            set_kind, set_parent, set_child, set_role, set_seq = _SET_EDGE
-            made = []
-            for parent, child, kind, role, seq in zip(*self._edge_cols, strict=True):
-                edge = object.__new__(Edge)
-                set_kind(edge, kind)
-                set_parent(edge, ids[parent])
-                set_child(edge, ids[child])
-                set_role(edge, role)
-                set_seq(edge, seq)
-                made.append(edge)
+            parents, children, kinds, roles, seqs = self._edge_cols
+            made = edges_from_columns(self._cols[0], kinds, parents, children, roles, seqs)
             self._edges = tuple(made)
         return self._edges
 

@@ -6,7 +6,7 @@ Frozen values validated on construction; never loaded or saved here (stores do t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,3 +261,29 @@ class Edge:
             raise InvalidInput(f"an edge cannot join {self.parent!r} to itself")
         if self.role is not None:
             check_name(self.role, "role")
+
+
+_SET_EDGE = tuple(Edge.__dict__[f].__set__ for f in ("kind", "parent", "child", "role", "seq"))
+
+
+def edges_from_columns(
+    ids: Sequence[str],
+    kinds: Iterable[str],
+    parents: Iterable[int],
+    children: Iterable[int],
+    roles: Iterable[str | None],
+    seqs: Iterable[int | None],
+) -> list[Edge]:
+    """Edges from a columnar answer (``parents``/``children`` index ``ids``), not validated
+    again: they are projection rows, checked when written."""
+    set_kind, set_parent, set_child, set_role, set_seq = _SET_EDGE
+    made = []
+    for kind, parent, child, role, seq in zip(kinds, parents, children, roles, seqs, strict=True):
+        edge = object.__new__(Edge)
+        set_kind(edge, kind)
+        set_parent(edge, ids[parent])
+        set_child(edge, ids[child])
+        set_role(edge, role)
+        set_seq(edge, seq)
+        made.append(edge)
+    return made

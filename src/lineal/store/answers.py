@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from lineal.model.entities import Edge
+from lineal.model.entities import Edge, edges_from_columns
 
 
 class NodeRow(NamedTuple):
@@ -24,9 +24,6 @@ class NodeRow(NamedTuple):
 
 #: A lineage answer: least depths, the edges among the nodes (in recording order), the nodes
 Answer = tuple[dict[str, int], list[Edge], dict[str, NodeRow]]
-
-
-_SET_EDGE = tuple(Edge.__dict__[f].__set__ for f in ("kind", "parent", "child", "role", "seq"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +68,6 @@ class Columns:
 
     def edges(self) -> list[Edge]:
         """The edges as Edge objects (projection rows, validated when written: not again)."""
-        set_kind, set_parent, set_child, set_role, set_seq = _SET_EDGE
-        ids, edges = self.id, []
-        for kind, parent, child, role, seq in zip(
-            self.edge_kind, self.parent, self.child, self.role, self.seq, strict=True
-        ):
-            edge = object.__new__(Edge)
-            set_kind(edge, kind)
-            set_parent(edge, ids[parent])
-            set_child(edge, ids[child])
-            set_role(edge, role)
-            set_seq(edge, seq)
-            edges.append(edge)
-        return edges
+        return edges_from_columns(
+            self.id, self.edge_kind, self.parent, self.child, self.role, self.seq
+        )
