@@ -93,14 +93,11 @@ def record(repo: Lineal, artifact: Artifact) -> DriftReport | None:
     return found
 
 
-def recorded_of(repo: Lineal, artifact: Artifact) -> Recorded | None:
-    """``artifact``'s drift fact, None when it has none."""
-    value = repo.store.tags(artifact.node).get(TAG)
-    body = None if value is None else _parse(value)
-    if body is None:
-        return None
-    seq = next((s for node, _, s in repo.store.tagged(TAG) if node == artifact.node), 0)
-    return Recorded(artifact.ref, seq, body)
+def recorded_of(repo: Lineal, node: str, ref: str) -> Recorded | None:
+    """The drift fact of the version ``node`` (shown as ``ref``), None when it has none."""
+    found = next(((v, s) for n, v, s in repo.store.tagged(TAG) if n == node), None)
+    body = None if found is None else _parse(found[0])
+    return None if body is None or found is None else Recorded(ref, found[1], body)
 
 
 def recorded(repo: Lineal, *, drifted_only: bool = False) -> list[Recorded]:

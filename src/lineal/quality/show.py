@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lineal.labels.runs import show as show_all
-from lineal.model.entities import Artifact, Run
+from lineal.model.entities import Run
 from lineal.quality.classify import carried
 from lineal.quality.drift import shown
 from lineal.quality.drift_record import TAG, recorded_of
@@ -31,8 +31,7 @@ def show(repo: Lineal, ref: str) -> dict[str, Any]:
     drift = shown(repo, body)
     if drift is not None:
         fact = body.get("tags", {}).pop(TAG, None)  # said once, as the drift it records
-        current = repo.resolve(body["ref"])
-        held = recorded_of(repo, current) if isinstance(current, Artifact) else None
+        held = recorded_of(repo, body["node"], body["ref"])
         if fact is not None and held is None:  # a hand-set tag of that name: keep showing it
             body["tags"][TAG] = fact
         drift["recorded"] = None if held is None else held.as_dict()

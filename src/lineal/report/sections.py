@@ -85,7 +85,7 @@ def drift(repo: Lineal, report: Report) -> None:
             return
         if found is None:
             continue
-        held = recorded_of(repo, artifact)
+        held = recorded_of(repo, artifact.node, artifact.ref)
         if held is not None:  # what the thresholds then in force said, signed with it
             said_then = ", ".join(held.drifted) or "no measure drifted"
             verdict = "drift" if held.drifted else "ok"
